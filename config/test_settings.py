@@ -1,0 +1,37 @@
+"""Settings for the test suite: the machine's PostgreSQL and Redis unless told otherwise.
+
+Set PARLEY_TEST_EMBEDDED=1 to run against SQLite and the in-memory layer instead (the
+suite then skips what truly needs PostgreSQL, and says so).
+"""
+
+import os
+
+if os.environ.get("PARLEY_TEST_EMBEDDED") != "1":
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+else:
+    os.environ.setdefault("CHANNEL_LAYER_BACKEND", "memory")
+# Redis pub/sub channels ignore the DB number: give each concurrent run its own prefix.
+os.environ.setdefault(
+    "CHANNEL_LAYER_PREFIX", "t-" + os.environ.get("PARLEY_TEST_DB_NAME", "parley")
+)
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
+# live_server runs the ORM from the browser test's thread; Django refuses that by default.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+os.environ.setdefault(
+    "PARLEY_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test")
+)
+
+from .settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+DEBUG = False
+PARLEY = {**PARLEY, "WS_RATE_PER_SECOND": 50.0, "WS_RATE_BURST": 100}  # noqa: F405
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# Parallel runs (several developers or helpers on one machine) each set their own name.
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":  # noqa: F405
+    # Connections opened by consumer threads must not outlive a test (teardown drops the DB).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("PARLEY_TEST_DB_NAME", "test_parley")}  # noqa: F405
+if os.environ.get("PARLEY_TEST_EMBEDDED") == "1":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
