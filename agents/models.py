@@ -1,0 +1,119 @@
+"""Agents: who they are (profile) and whether they can take a chat right now (presence).
+
+The profile is configuration, edited in admin. Presence is hot state, written by services
+on every heartbeat, offer and assignment; it lives in its own table so that saving a
+profile form can never overwrite a counter with a stale value.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AgentProfile(models.Model):
+    """A human agent: skills, languages, capacity and the queues they serve."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile"
+    )
+    display_name = models.CharField(max_length=120, blank=True)
+    languages = models.JSONField(default=list, blank=True, help_text='e.g. ["en", "fr"]')
+    skills = models.JSONField(default=list, blank=True, help_text='e.g. ["billing"]')
+    max_concurrent_chats = models.PositiveSmallIntegerField(default=3)
+    queues = models.ManyToManyField("routing.Queue", blank=True, related_name="agents")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.display_name or self.user.get_username()
+
+    @property
+    def language(self) -> str:
+        return self.languages[0] if self.languages else "en"
+
+
+def tag_list(values) -> str:
+    """ ",billing,vip,": a portable way to ask "has skill X" with LIKE on PostgreSQL and
+    SQLite alike (JSON containment is PostgreSQL only)."""
+    cleaned = sorted({str(v).strip().lower() for v in (values or []) if str(v).strip()})
+    return "," + ",".join(cleaned) + "," if cleaned else ","
+
+
+class AgentPresence(models.Model):
+    """An agent's live state, as the router sees it.
+
+    Eligible for a new offer = ``status == online`` and ``live_until > now`` (a console
+    heartbeat arrived recently) and ``load < capacity``. ``load`` counts the agent's
+    assigned open conversations plus their open offers; it only changes by conditional
+    updates (``load < capacity``), so no two routers can push an agent over capacity.
+    """
+
+    class Status(models.TextChoices):
+        ONLINE = "online", "Online"
+        AWAY = "away", "Away"
+        OFFLINE = "offline", "Offline"
+
+    class Reason(models.TextChoices):
+        NEW = "new", "Never set"
+        MANUAL = "manual", "Set by the agent"
+        SUPERVISOR = "supervisor", "Set by a supervisor"
+        CONSOLE = "console", "Console connected"
+        MISSED_OFFERS = "missed_offers", "Missed offers in a row"
+        CONSOLE_LOST = "console_lost", "Console closed or silent"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="presence"
+    )
+    profile = models.OneToOneField(
+        AgentProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="presence"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OFFLINE)
+    reason = models.CharField(max_length=16, choices=Reason.choices, default=Reason.NEW)
+    # What a console coming back restores after an automatic "offline" (console lost).
+    restore_status = models.CharField(max_length=8, choices=Status.choices, default=Status.ONLINE)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    # Heartbeats push this forward; the router only offers to agents whose console is live.
+    live_until = models.DateTimeField(null=True, blank=True)
+    last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When the last console went away (closed or silent); cleared when one comes back.
+    console_lost_at = models.DateTimeField(null=True, blank=True)
+    display_name = models.CharField(max_length=120, blank=True)  # copied for decisions
+    load = models.PositiveSmallIntegerField(default=0)
+    capacity = models.PositiveSmallIntegerField(default=3)
+    skills_tag = models.CharField(max_length=500, default=",")
+    languages_tag = models.CharField(max_length=200, default=",")
+    missed_in_a_row = models.PositiveSmallIntegerField(default=0)
+    # Free capacity since: among equally occupied agents, the earliest wins (idle longest).
+    idle_since = models.DateTimeField(null=True, blank=True)
+    last_offer_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "agent presence"
+        indexes = [models.Index(fields=["status", "live_until"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.status})"
+
+    def is_live(self, now) -> bool:
+        return self.live_until is not None and self.live_until > now
+
+    def is_available(self, now) -> bool:
+        return self.status == self.Status.ONLINE and self.is_live(now) and self.load < self.capacity
+
+
+class AgentConnection(models.Model):
+    """One open console socket. Several tabs make several rows; the agent is live while
+    any of them heartbeats. Rows of a process that died are removed by the sweeper."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_connections"
+    )
+    channel_name = models.CharField(max_length=200, unique=True)
+    connected_at = models.DateTimeField()
+    last_heartbeat_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "last_heartbeat_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.channel_name}"

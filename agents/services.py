@@ -1,0 +1,302 @@
+"""Agent presence: the console's connections and heartbeats, and the status an agent (or a
+supervisor, or the router) sets. The only writers of agents.models.
+
+Lock order: a presence row is always the last lock a transaction takes (the router locks
+a conversation, then updates a presence row), so nothing here may lock a conversation
+while holding a presence row: offers are revoked after commit, one transaction each.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from agents.models import AgentConnection, AgentPresence, AgentProfile, tag_list
+from chat import realtime
+from chat.actors import Actor
+from chat.exceptions import NotFound, PermissionDenied, ValidationError
+
+logger = logging.getLogger(__name__)
+
+Status = AgentPresence.Status
+Reason = AgentPresence.Reason
+
+MESSAGES = {
+    Reason.MISSED_OFFERS: "You missed {missed} offers in a row, so you were set to away. "
+    "Set yourself online to get chats again.",
+    Reason.CONSOLE_LOST: "Your console was closed or lost its connection, so you were set offline.",
+    Reason.SUPERVISOR: "A supervisor set your status.",
+}
+
+
+def heartbeat_timeout() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.PARLEY["AGENT_HEARTBEAT_TIMEOUT"])
+
+
+def presence_payload(presence: AgentPresence, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    now = now or timezone.now()
+    message = MESSAGES.get(presence.reason, "")
+    return {
+        "agent": presence.user_id,
+        "status": presence.status,
+        "reason": presence.reason,
+        "message": message.format(missed=presence.missed_in_a_row),
+        "live": presence.is_live(now),
+        "load": presence.load,
+        "capacity": presence.capacity,
+        "missed_in_a_row": presence.missed_in_a_row,
+        "changed_at": presence.status_changed_at.isoformat()
+        if presence.status_changed_at
+        else None,
+    }
+
+
+def presence_publish(*, presence: AgentPresence, now: dt.datetime | None = None) -> None:
+    """Tell all of the agent's consoles (after commit)."""
+    realtime.publish_on_commit(
+        [realtime.user_group(presence.user_id)],
+        {"type": "agent.presence", "presence": presence_payload(presence, now=now)},
+    )
+
+
+def _profile_fields(profile: AgentProfile | None) -> dict[str, Any]:
+    if profile is None:  # a superuser without a profile: may take chats, is never offered any
+        return {"capacity": AgentProfile._meta.get_field("max_concurrent_chats").default}
+    return {
+        "profile": profile,
+        "display_name": str(profile)[:120],
+        "capacity": profile.max_concurrent_chats,
+        "skills_tag": tag_list(profile.skills),
+        "languages_tag": tag_list(profile.languages),
+    }
+
+
+def agent_presence_ensure(*, user) -> AgentPresence:
+    """The agent's presence row, created (offline) on first use."""
+    presence = AgentPresence.objects.filter(user_id=user.pk).first()
+    if presence is not None:
+        return presence
+    profile = AgentProfile.objects.filter(user_id=user.pk).first()
+    try:
+        with transaction.atomic():
+            return AgentPresence.objects.create(user_id=user.pk, **_profile_fields(profile))
+    except IntegrityError:  # two tabs connected at once: the other one created it
+        return AgentPresence.objects.get(user_id=user.pk)
+
+
+def agent_profile_sync(*, user) -> AgentPresence:
+    """Copy the profile's capacity, skills and languages into the presence row the router
+    filters on. Called when a console connects and when admin saves a profile."""
+    presence = agent_presence_ensure(user=user)
+    profile = AgentProfile.objects.filter(user_id=user.pk).first()
+    fields = _profile_fields(profile)
+    if profile is None:
+        fields["profile"] = None
+    AgentPresence.objects.filter(pk=presence.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(presence, name, value)
+    return presence
+
+
+def _after_commit_route(user_id: int) -> None:
+    from routing.services import router_kick_agent
+
+    transaction.on_commit(lambda: router_kick_agent(user_id=user_id))
+
+
+def _after_commit_revoke(user_id: int, reason: str, now: dt.datetime | None) -> None:
+    from routing.services import agent_offers_revoke
+
+    def revoke() -> None:
+        try:
+            agent_offers_revoke(user_id=user_id, reason=reason, now=now)
+        except Exception:  # the sweeper expires them anyway
+            logger.exception("revoking the offers of agent %s failed", user_id)
+
+    transaction.on_commit(revoke)
+
+
+@transaction.atomic
+def agent_console_connect(
+    *, user, channel_name: str, now: dt.datetime | None = None
+) -> AgentPresence:
+    """A console socket opened: the agent is live again. An agent set offline only because
+    their console went away gets their previous status back; a new agent comes online."""
+    now = now or timezone.now()
+    agent_profile_sync(user=user)
+    presence = AgentPresence.objects.select_for_update().get(user_id=user.pk)
+    AgentConnection.objects.update_or_create(
+        channel_name=channel_name,
+        defaults={"user_id": user.pk, "connected_at": now, "last_heartbeat_at": now},
+    )
+    presence.live_until = now + heartbeat_timeout()
+    presence.last_heartbeat_at = now
+    presence.console_lost_at = None
+    fields = ["live_until", "last_heartbeat_at", "console_lost_at"]
+    if presence.status == Status.OFFLINE and presence.reason in (Reason.NEW, Reason.CONSOLE_LOST):
+        presence.status = presence.restore_status or Status.ONLINE
+        presence.reason = Reason.CONSOLE
+        presence.status_changed_at = now
+        presence.missed_in_a_row = 0
+        presence.idle_since = presence.idle_since or now
+        fields += ["status", "reason", "status_changed_at", "missed_in_a_row", "idle_since"]
+    presence.save(update_fields=fields)
+    presence_publish(presence=presence, now=now)
+    if presence.status == Status.ONLINE:
+        _after_commit_route(user.pk)
+    return presence
+
+
+@transaction.atomic
+def agent_console_disconnect(
+    *, user_id: int, channel_name: str, now: dt.datetime | None = None
+) -> AgentPresence | None:
+    """A console socket closed. If it was the agent's last live console, the agent is
+    ineligible at once and set offline; their open offers go to someone else (after
+    commit). Their assigned chats wait for the queue's grace period (see the sweeper)."""
+    now = now or timezone.now()
+    presence = AgentPresence.objects.select_for_update().filter(user_id=user_id).first()
+    AgentConnection.objects.filter(channel_name=channel_name).delete()
+    if presence is None:
+        return None
+    others = AgentConnection.objects.filter(
+        user_id=user_id, last_heartbeat_at__gt=now - heartbeat_timeout()
+    ).exists()
+    if others:
+        return presence
+    _console_lost(presence=presence, now=now, lost_at=now)
+    return presence
+
+
+def _console_lost(*, presence: AgentPresence, now: dt.datetime, lost_at: dt.datetime) -> None:
+    """On a locked presence row: no console is left."""
+    presence.live_until = min(presence.live_until or now, now)
+    presence.console_lost_at = lost_at
+    fields = ["live_until", "console_lost_at"]
+    if presence.status != Status.OFFLINE:
+        presence.restore_status = presence.status
+        presence.status = Status.OFFLINE
+        presence.reason = Reason.CONSOLE_LOST
+        presence.status_changed_at = now
+        fields += ["restore_status", "status", "reason", "status_changed_at"]
+    presence.save(update_fields=fields)
+    presence_publish(presence=presence, now=now)
+    _after_commit_revoke(presence.user_id, "the agent's console went away", now)
+
+
+def agent_heartbeat(*, user, channel_name: str, now: dt.datetime | None = None) -> AgentPresence:
+    """A console ping. Two single-row updates, no lock held across them. A console the
+    sweeper had given up on (a long stall) is treated as reconnecting."""
+    now = now or timezone.now()
+    touched = AgentConnection.objects.filter(channel_name=channel_name, user_id=user.pk).update(
+        last_heartbeat_at=now
+    )
+    if not touched:
+        return agent_console_connect(user=user, channel_name=channel_name, now=now)
+    updated = AgentPresence.objects.filter(user_id=user.pk, console_lost_at__isnull=True).update(
+        live_until=now + heartbeat_timeout(), last_heartbeat_at=now
+    )
+    if not updated:
+        return agent_console_connect(user=user, channel_name=channel_name, now=now)
+    return AgentPresence(user_id=user.pk)  # callers only need to know it went through
+
+
+def _clean_status(status: Any) -> str:
+    if status not in Status.values:
+        raise ValidationError(f"status must be one of {', '.join(Status.values)}.", field="status")
+    return status
+
+
+@transaction.atomic
+def agent_presence_set(
+    *, actor: Actor, status: Any, user_id: int | None = None, now: dt.datetime | None = None
+) -> AgentPresence:
+    """An agent sets their own status from the console; a supervisor may set anyone's.
+    Going away or offline hands the agent's open offers to someone else; going online
+    clears the missed-offers count and looks for work."""
+    now = now or timezone.now()
+    status = _clean_status(status)
+    if actor.kind != "agent":
+        raise PermissionDenied("Only agents have a presence.")
+    target_id = user_id if user_id is not None else actor.user.pk
+    if target_id != actor.user.pk and not actor.is_supervisor:
+        raise PermissionDenied("Only a supervisor sets another agent's status.")
+    from django.contrib.auth import get_user_model
+
+    target = get_user_model().objects.filter(pk=target_id).first()
+    if target is None:
+        raise NotFound("No such agent.")
+    agent_presence_ensure(user=target)
+    presence = AgentPresence.objects.select_for_update().get(user_id=target_id)
+    presence.status = status
+    presence.reason = Reason.MANUAL if target_id == actor.user.pk else Reason.SUPERVISOR
+    presence.restore_status = status
+    presence.status_changed_at = now
+    if status == Status.ONLINE:
+        presence.missed_in_a_row = 0
+        presence.idle_since = presence.idle_since or now
+    presence.save(
+        update_fields=[
+            "status",
+            "reason",
+            "restore_status",
+            "status_changed_at",
+            "missed_in_a_row",
+            "idle_since",
+        ]
+    )
+    presence_publish(presence=presence, now=now)
+    if status == Status.ONLINE:
+        _after_commit_route(target_id)
+    else:
+        _after_commit_revoke(target_id, f"the agent went {status}", now)
+    return presence
+
+
+def agent_miss_record(*, user_id: int, now: dt.datetime) -> AgentPresence | None:
+    """Count a missed offer (inside the expiry's transaction, the presence row last).
+    After AGENT_MAX_MISSED_OFFERS in a row the agent is set away and told why."""
+    AgentPresence.objects.filter(user_id=user_id).update(missed_in_a_row=F("missed_in_a_row") + 1)
+    limit = settings.PARLEY["AGENT_MAX_MISSED_OFFERS"]
+    went_away = AgentPresence.objects.filter(
+        user_id=user_id, status=Status.ONLINE, missed_in_a_row__gte=limit
+    ).update(status=Status.AWAY, reason=Reason.MISSED_OFFERS, status_changed_at=now)
+    if not went_away:
+        return None
+    presence = AgentPresence.objects.get(user_id=user_id)
+    presence_publish(presence=presence, now=now)
+    _after_commit_revoke(user_id, "the agent was set away after missed offers", now)
+    return presence
+
+
+def agent_presence_sweep(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Heartbeat loss: consoles silent for AGENT_HEARTBEAT_TIMEOUT are dropped, and an
+    agent with no live console left is set offline (a closed tab whose socket never said
+    goodbye, a dead network, a crashed server process). Returns agents set offline."""
+    now = now or timezone.now()
+    AgentConnection.objects.filter(last_heartbeat_at__lte=now - heartbeat_timeout()).delete()
+    lost = list(
+        AgentPresence.objects.filter(console_lost_at__isnull=True)
+        .exclude(live_until__gt=now)
+        .values_list("user_id", flat=True)[:limit]
+    )
+    count = 0
+    for user_id in lost:
+        with transaction.atomic():
+            presence = (
+                AgentPresence.objects.select_for_update()
+                .filter(user_id=user_id, console_lost_at__isnull=True)
+                .exclude(live_until__gt=now)
+                .first()
+            )
+            if presence is None:  # a heartbeat came in meanwhile
+                continue
+            _console_lost(presence=presence, now=now, lost_at=presence.live_until or now)
+            count += 1
+    return count

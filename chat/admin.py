@@ -1,0 +1,201 @@
+from django.contrib import admin, messages
+
+from chat import services
+from chat.models import (
+    ApiKey,
+    BlockedMessage,
+    Conversation,
+    ConversationEvent,
+    Customer,
+    Message,
+    MessageTranslation,
+    Participant,
+    Site,
+)
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "key",
+        "default_queue",
+        "default_flow",
+        "require_identity",
+        "created_at",
+    ]
+    list_filter = ["require_identity", "default_queue", "moderation_policy"]
+    search_fields = ["name", "key"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "site",
+        "email",
+        "external_id",
+        "identity_verified",
+        "locale",
+        "last_seen_at",
+    ]
+    list_filter = ["site", "identity_verified", "locale"]
+    search_fields = ["name", "email", "external_id"]
+    readonly_fields = ["created_at", "last_seen_at"]
+
+
+class ParticipantInline(admin.TabularInline):
+    model = Participant
+    extra = 0
+    fields = [
+        "role",
+        "customer",
+        "user",
+        "delivered_seq",
+        "read_seq",
+        "language",
+        "joined_at",
+        "left_at",
+    ]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    extra = 0
+    # Supervisors see the original (body) beside what the other side read.
+    fields = ["seq", "kind", "sender", "body", "body_moderated", "moderation", "language", "created_at"]  # fmt: skip
+    readonly_fields = fields
+    can_delete = False
+    ordering = ["seq"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class EventInline(admin.TabularInline):
+    model = ConversationEvent
+    extra = 0
+    fields = ["created_at", "type", "from_status", "to_status", "reason", "actor", "data"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    """Read-mostly: state changes go through services (the console, the API)."""
+
+    list_display = [
+        "id",
+        "status",
+        "site",
+        "customer",
+        "queue",
+        "assignee",
+        "priority",
+        "language",
+        "last_seq",
+        "created_at",
+        "last_message_at",
+    ]
+    list_filter = ["status", "site", "queue", "language", "priority"]
+    search_fields = ["id", "customer__name", "customer__email", "subject"]
+    date_hierarchy = "created_at"
+    list_select_related = ["site", "customer", "queue", "assignee"]
+    readonly_fields = [f.name for f in Conversation._meta.fields]
+    inlines = [ParticipantInline, MessageInline, EventInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+class MessageTranslationInline(admin.TabularInline):
+    model = MessageTranslation
+    extra = 0
+    fields = ["language", "state", "body", "engine", "attempts", "error", "next_attempt_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    """Supervisors and audit: the original, the recipients' copy, what the word lists
+    matched, the detected language and the translations. Filter on "flagged" for the
+    review queue of the "flag" moderation policy."""
+
+    list_display = [
+        "conversation", "seq", "kind", "sender", "short_body", "moderation", "language",
+        "created_at",
+    ]  # fmt: skip
+    list_filter = ["moderation", "kind", "language", "created_at"]
+    search_fields = ["body", "client_msg_id"]
+    list_select_related = ["sender"]
+    readonly_fields = [f.name for f in Message._meta.fields]
+    inlines = [MessageTranslationInline]
+
+    @admin.display(description="body")
+    def short_body(self, obj):
+        return obj.body[:80]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(BlockedMessage)
+class BlockedMessageAdmin(admin.ModelAdmin):
+    """Messages the "block" policy refused: never delivered, kept for audit."""
+
+    list_display = ["conversation", "sender", "short_body", "attempts", "created_at"]
+    list_select_related = ["sender"]
+    readonly_fields = [f.name for f in BlockedMessage._meta.fields]
+
+    @admin.display(description="body")
+    def short_body(self, obj):
+        return obj.body[:80]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ConversationEvent)
+class ConversationEventAdmin(admin.ModelAdmin):
+    list_display = [
+        "conversation",
+        "type",
+        "from_status",
+        "to_status",
+        "reason",
+        "actor",
+        "created_at",
+    ]
+    list_filter = ["type", "to_status"]
+    search_fields = ["reason", "actor"]
+    readonly_fields = [f.name for f in ConversationEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "site", "is_active", "created_at", "last_used_at"]
+    list_filter = ["is_active", "site"]
+    fields = ["name", "site", "is_active", "prefix", "created_at", "last_used_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            raw, obj.prefix, obj.key_hash = services.api_key_secret_generate()
+            messages.warning(request, f"Copy this API key now; it is not shown again: {raw}")
+        super().save_model(request, obj, form, change)

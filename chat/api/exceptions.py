@@ -1,0 +1,43 @@
+"""One error shape for the whole API: {"error": {"code", "message", "field"?}}."""
+
+from __future__ import annotations
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from chat.exceptions import ParleyError
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ParleyError):
+        body = {"code": exc.code, "message": exc.message}
+        if exc.field:
+            body["field"] = exc.field
+        return Response({"error": body}, status=exc.status)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        field, message = _first_error(exc.detail)
+        body = {"code": "invalid_field", "message": message, "details": exc.detail}
+        if field:
+            body["field"] = field
+        response.data = {"error": body}
+        response.status_code = status.HTTP_400_BAD_REQUEST
+    elif isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else "error"
+        response.data = {"error": {"code": code, "message": str(exc.detail)}}
+    return response
+
+
+def _first_error(detail, prefix: str = "") -> tuple[str, str]:
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            field, message = _first_error(value, name)
+            return (field or name), message
+    if isinstance(detail, list) and detail:
+        return _first_error(detail[0], prefix)
+    return prefix, str(detail)

@@ -1,0 +1,81 @@
+"""Offline language detection with lingua, restricted to the configured languages.
+
+Short chat messages are ambiguous ("ok", "merci" scores as Italian, "no"), so a
+detection counts only when lingua's confidence reaches the threshold; otherwise the
+sender's known language (locale or profile) is used and marked as a fallback.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from chat.pipeline import conf
+
+_lock = threading.Lock()
+_detectors: dict[tuple[str, ...], object] = {}
+
+
+@dataclass(frozen=True)
+class Detection:
+    language: str  # '' when unknown
+    confidence: float | None  # lingua's confidence in `language`, when it gave one
+    source: str  # 'detected', 'fallback' (the sender's locale) or 'unknown'
+
+
+def _detector(languages: tuple[str, ...]):
+    """One detector per process and language set; built on first use (about 2 s and
+    190 MB for five languages), which is why detection runs in Celery, not at send."""
+    detector = _detectors.get(languages)
+    if detector is not None:
+        return detector
+    with _lock:
+        if languages not in _detectors:
+            from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+            langs = []
+            for code in languages:
+                iso = getattr(IsoCode639_1, code.upper(), None)
+                if iso is not None:
+                    langs.append(Language.from_iso_code_639_1(iso))
+            if len(langs) < 2:
+                raise ValueError("language detection needs at least two known languages")
+            _detectors[languages] = (
+                LanguageDetectorBuilder.from_languages(*langs)
+                .with_preloaded_language_models()
+                .build()
+            )
+    return _detectors[languages]
+
+
+def detect(
+    text: str,
+    *,
+    fallback: str = "",
+    languages: tuple[str, ...] | None = None,
+    threshold: float | None = None,
+) -> Detection:
+    """The language of ``text`` among ``languages`` (default: the configured ones)."""
+    languages = languages or conf.languages()
+    threshold = conf.cfg("DETECTION_THRESHOLD") if threshold is None else threshold
+    values = []
+    if any(ch.isalpha() for ch in text):
+        values = _detector(tuple(languages)).compute_language_confidence_values(text)
+    scores = {v.language.iso_code_639_1.name.lower(): v.value for v in values}
+    if values:
+        top = values[0]
+        code = top.language.iso_code_639_1.name.lower()
+        if top.value >= threshold:
+            return Detection(code, round(top.value, 3), "detected")
+    if fallback:
+        confidence = scores.get(fallback)
+        return Detection(
+            fallback, round(confidence, 3) if confidence is not None else None, "fallback"
+        )
+    return Detection("", None, "unknown")
+
+
+def warm_up() -> None:
+    """Build the detector now (a worker calls this at start, so the first message of the
+    day does not pay for loading the models)."""
+    _detector(conf.languages())

@@ -1,0 +1,27 @@
+"""Reads for the pipeline's per-viewer payloads."""
+
+from __future__ import annotations
+
+from chat.actors import Actor
+from chat.models import Conversation, Participant
+from chat.pipeline.languages import base_language, reader_languages
+from chat.pipeline.payloads import Viewer
+
+
+def viewer_for_actor(*, actor: Actor, conversation: Conversation) -> Viewer:
+    """The viewer a REST or resume reader is: their participant row when they have one."""
+    qs = Participant.objects.filter(conversation_id=conversation.pk).select_related(
+        "customer", "user__agent_profile"
+    )
+    participant = None
+    if actor.kind == "customer":
+        participant = qs.filter(customer_id=actor.customer.pk).first()
+    elif actor.kind == "agent":
+        participant = qs.filter(user_id=actor.user.pk).first()
+        if participant is None:
+            profile = getattr(actor.user, "agent_profile", None)
+            langs = [base_language(x) for x in (profile.languages if profile else [])]
+            return Viewer(None, langs[0] if langs else None)
+    if participant is None:
+        return Viewer()
+    return Viewer.for_participant(participant, reader_languages(participant, conversation))

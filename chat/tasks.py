@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import time
+
+from celery import shared_task
+from celery.signals import worker_process_init
+from django.core.cache import cache
+
+WORKER_HEARTBEAT_KEY = "celery:heartbeat"
+
+
+@shared_task(ignore_result=True)
+def worker_heartbeat() -> None:
+    """Beat sends this every few seconds; /healthz reports how fresh it is, so "are the
+    workers alive?" has an answer (and the language pipeline can choose its fast path)."""
+    cache.set(WORKER_HEARTBEAT_KEY, time.time(), timeout=300)
+
+
+# --- language pipeline (chat/pipeline) ------------------------------------------------------
+def _db_errors() -> tuple[type[Exception], ...]:
+    from django.db import InterfaceError, OperationalError
+
+    return (OperationalError, InterfaceError)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,  # idempotent: a redelivered task gives the same rows (see the service)
+    ignore_result=True,
+    autoretry_for=_db_errors(),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=5,
+)
+def message_pipeline_run(self, message_id: int) -> None:
+    """Detection, moderation with the detected language, translation; each pushed as
+    message.updated. Engine failures are not retried here: the translation is marked
+    unavailable with its own backoff, and pipeline_sweep queues it again when due."""
+    from chat.pipeline.services import message_pipeline_process
+
+    message_pipeline_process(message_id=message_id)
+
+
+@shared_task(ignore_result=True)
+def pipeline_sweep() -> None:
+    """Beat: re-queue messages whose task never ran and translations due for a retry."""
+    from chat.pipeline.services import pipeline_sweep as sweep
+
+    sweep()
+
+
+def _warm_up_detector(**_kwargs) -> None:
+    """Load the language models in the background when a worker process starts, so the
+    first message after a restart doesn't wait ~2 s for them."""
+    import threading
+
+    from chat.pipeline.detection import warm_up
+
+    threading.Thread(target=warm_up, name="lingua-warm-up", daemon=True).start()
+
+
+# Prefork children (the default pool); a solo worker loads the models on its first task.
+worker_process_init.connect(_warm_up_detector)

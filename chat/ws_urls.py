@@ -1,0 +1,12 @@
+from channels.auth import AuthMiddlewareStack
+from channels.security.websocket import AllowedHostsOriginValidator
+from django.urls import path
+
+from chat.consumers import AgentConsumer, WidgetConsumer
+
+websocket_urlpatterns = [
+    # The widget runs on customers' sites: its origin is checked against the Site.
+    path("ws/widget/", WidgetConsumer.as_asgi()),
+    # The console is same-origin and cookie-authenticated: refuse foreign origins (CSWSH).
+    path("ws/agent/", AllowedHostsOriginValidator(AuthMiddlewareStack(AgentConsumer.as_asgi()))),
+]
