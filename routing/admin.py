@@ -1,0 +1,221 @@
+"""Admin for routing: queues (rules), the live queue (entries, offers), and supervisors'
+actions on conversations: reassign to an agent, send back to the queue, resolve, withdraw
+an offer. Actions call services; nothing here writes a model directly."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.template.response import TemplateResponse
+
+from chat import services as chat_services
+from chat.actors import Actor
+from chat.exceptions import ParleyError
+from chat.models import Conversation
+from routing import services
+from routing.models import Queue, QueueEntry, Reservation, RoutedConversation
+
+
+@admin.register(Queue)
+class QueueAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "priority",
+        "is_active",
+        "language",
+        "required_skills",
+        "sla_seconds",
+        "offer_timeout_seconds",
+        "limit_mode",
+        "timezone",
+    ]
+    list_filter = ["is_active", "limit_mode"]
+    search_fields = ["name"]
+    fieldsets = [
+        (None, {"fields": ["name", "priority", "is_active"]}),
+        ("Who may serve it", {"fields": ["required_skills", "language"]}),
+        (
+            "Waiting",
+            {"fields": ["sla_seconds", "offer_timeout_seconds", "limit_mode", "max_waiting"]},
+        ),
+        ("Hours", {"fields": ["business_hours", "timezone"]}),
+        ("When an agent's console is gone", {"fields": ["agent_lost_grace_seconds"]}),
+    ]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(QueueEntry)
+class QueueEntryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "conversation",
+        "queue",
+        "state",
+        "mode",
+        "priority",
+        "enqueued_at",
+        "sla_due_at",
+        "offers",
+        "assigned_agent",
+        "via",
+        "wait",
+    ]
+    list_filter = ["state", "mode", "queue", "via"]
+    raw_id_fields = ["conversation"]
+    date_hierarchy = "enqueued_at"
+
+    @admin.display(description="wait (s)")
+    def wait(self, obj: QueueEntry):
+        seconds = obj.wait_seconds
+        return None if seconds is None else round(seconds, 1)
+
+
+def _actor(request) -> Actor:
+    return Actor.for_agent(request.user)
+
+
+@admin.register(Reservation)
+class ReservationAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "conversation",
+        "agent",
+        "queue",
+        "state",
+        "attempt",
+        "sticky",
+        "offered_at",
+        "expires_at",
+        "decided_at",
+        "end_reason",
+    ]
+    list_filter = ["state", "queue", "sticky"]
+    raw_id_fields = ["conversation", "entry"]
+    actions = ["withdraw"]
+
+    @admin.action(description="Withdraw the selected open offers (the next agent gets them)")
+    def withdraw(self, request, queryset):
+        done = 0
+        for reservation in queryset.filter(state=Reservation.State.OFFERED):
+            try:
+                done += services.offer_withdraw(
+                    actor=_actor(request), reservation_id=reservation.pk
+                )
+            except ParleyError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+                return
+        self.message_user(request, f"{done} offer(s) withdrawn.")
+
+
+class ReassignForm(forms.Form):
+    agent = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(agent_profile__isnull=False, is_active=True),
+        help_text="Needs a free chat slot.",
+    )
+    note = forms.CharField(required=False, widget=forms.Textarea, max_length=1000)
+
+
+@admin.register(RoutedConversation)
+class RoutedConversationAdmin(admin.ModelAdmin):
+    """Open conversations as the floor sees them, with a supervisor's actions."""
+
+    list_display = [
+        "id",
+        "customer",
+        "status",
+        "queue",
+        "assignee",
+        "priority",
+        "queued_at",
+        "assigned_at",
+    ]
+    list_filter = ["status", "queue"]
+    search_fields = ["customer__name", "customer__email", "subject"]
+    actions = ["reassign", "requeue", "resolve"]
+    readonly_fields = [f.name for f in Conversation._meta.fields]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(status__in=Conversation.OPEN_STATUSES)
+            .select_related("customer", "queue", "assignee")
+        )
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Reassign to an agent…")
+    def reassign(self, request, queryset):
+        if "apply" in request.POST:
+            form = ReassignForm(request.POST)
+            if form.is_valid():
+                done = 0
+                for conversation in queryset:
+                    try:
+                        services.conversation_reassign(
+                            actor=_actor(request),
+                            conversation_id=conversation.pk,
+                            to_agent_id=form.cleaned_data["agent"].pk,
+                            note=form.cleaned_data["note"],
+                        )
+                        done += 1
+                    except ParleyError as exc:
+                        self.message_user(
+                            request, f"#{conversation.pk}: {exc.message}", messages.ERROR
+                        )
+                self.message_user(request, f"{done} conversation(s) reassigned.")
+                return None
+        else:
+            form = ReassignForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reassign conversations",
+            "form": form,
+            "conversations": queryset,
+            "action": "reassign",
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/routing/reassign.html", context)
+
+    @admin.action(description="Send back to the queue")
+    def requeue(self, request, queryset):
+        done = 0
+        for conversation in queryset:
+            try:
+                services.conversation_requeue(
+                    actor=_actor(request), conversation_id=conversation.pk
+                )
+                done += 1
+            except ParleyError as exc:
+                self.message_user(request, f"#{conversation.pk}: {exc.message}", messages.ERROR)
+        self.message_user(request, f"{done} conversation(s) sent back to the queue.")
+
+    @admin.action(description="Resolve")
+    def resolve(self, request, queryset):
+        done = 0
+        for conversation in queryset:
+            try:
+                chat_services.conversation_resolve(
+                    actor=_actor(request),
+                    conversation_id=conversation.pk,
+                    reason="resolved from admin",
+                )
+                done += 1
+            except ParleyError as exc:
+                self.message_user(request, f"#{conversation.pk}: {exc.message}", messages.ERROR)
+        self.message_user(request, f"{done} conversation(s) resolved.")

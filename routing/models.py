@@ -1,0 +1,293 @@
+"""Routing state: queues, queue entries (one per stay of a conversation in a queue) and
+reservations (offers to an agent). The router's decisions are recorded on the
+conversation's timeline (chat.ConversationEvent, type ``routing.decision``).
+
+No side effects in save(): state changes go through routing.services.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from chat.models import Conversation
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+
+
+def _minutes(value: str) -> int:
+    hours, minutes = value.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def validate_business_hours(value) -> None:
+    """``{"mon": [["09:00", "17:30"]], ...}``; a missing day is closed; ``{}`` is 24/7."""
+    if value in (None, {}):
+        return
+    if not isinstance(value, dict):
+        raise ValidationError('Business hours are an object like {"mon": [["09:00", "17:00"]]}.')
+    for day, spans in value.items():
+        if day not in DAYS:
+            raise ValidationError(f"Unknown day {day!r}; use one of {', '.join(DAYS)}.")
+        if not isinstance(spans, list):
+            raise ValidationError(f"{day}: a list of [start, end] pairs.")
+        for span in spans:
+            if (
+                not isinstance(span, (list, tuple))
+                or len(span) != 2
+                or not all(isinstance(t, str) and _HHMM.match(t) for t in span)
+            ):
+                raise ValidationError(f'{day}: each span is ["HH:MM", "HH:MM"].')
+            if _minutes(span[0]) >= _minutes(span[1]):
+                raise ValidationError(f"{day}: {span[0]} is not before {span[1]}.")
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"Unknown time zone {value!r}.") from exc
+
+
+def validate_tags(value) -> None:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValidationError('A list of names, e.g. ["billing"].')
+
+
+class Queue(models.Model):
+    """Where conversations wait for an agent, with the rules of that wait."""
+
+    class LimitMode(models.TextChoices):
+        NONE = "none", "No limit"
+        FIXED = "fixed", "Fixed: at most max_waiting"
+        DYNAMIC = "dynamic", "Dynamic (Little's law): serving rate x SLA target"
+
+    name = models.CharField(max_length=120, unique=True)
+    priority = models.SmallIntegerField(
+        default=0, help_text="Higher is served first (between queues sharing agents)."
+    )
+    is_active = models.BooleanField(default=True)
+    required_skills = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_tags],
+        help_text='Agents need all of these, e.g. ["billing"].',
+    )
+    language = models.CharField(
+        max_length=16, blank=True, help_text="Agents must speak it (e.g. fr); empty for any."
+    )
+    sla_seconds = models.PositiveIntegerField(
+        default=120, help_text="SLA target: the longest acceptable wait, in seconds."
+    )
+    offer_timeout_seconds = models.PositiveIntegerField(
+        default=20, help_text="How long an agent has to accept an offer."
+    )
+    limit_mode = models.CharField(
+        max_length=8, choices=LimitMode.choices, default=LimitMode.DYNAMIC
+    )
+    max_waiting = models.PositiveIntegerField(
+        default=50, help_text="The limit on waiting conversations when the limit is fixed."
+    )
+    business_hours = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_business_hours],
+        help_text='e.g. {"mon": [["09:00", "17:30"]], "tue": …}; a missing day is closed; '
+        "empty means always open.",
+    )
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    agent_lost_grace_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=120,
+        help_text="When an agent's console is gone, their conversations go back to the queue "
+        "after this many seconds; empty keeps them with the agent.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        self.language = (self.language or "").strip().lower()
+        self.required_skills = sorted({s.strip().lower() for s in self.required_skills or []})
+        if self.offer_timeout_seconds < 1:
+            raise ValidationError({"offer_timeout_seconds": "At least one second."})
+
+    def is_open(self, now: dt.datetime) -> bool:
+        if not self.business_hours:
+            return True
+        local = now.astimezone(zoneinfo.ZoneInfo(self.timezone))
+        minute = local.hour * 60 + local.minute
+        spans = self.business_hours.get(DAYS[local.weekday()], [])
+        return any(_minutes(a) <= minute < _minutes(b) for a, b in spans)
+
+    def next_opening(self, now: dt.datetime) -> dt.datetime | None:
+        """When the queue next opens (None if always open or never)."""
+        if not self.business_hours:
+            return None
+        zone = zoneinfo.ZoneInfo(self.timezone)
+        local = now.astimezone(zone)
+        for days_ahead in range(8):
+            day = local.date() + dt.timedelta(days=days_ahead)
+            for start, _end in sorted(self.business_hours.get(DAYS[day.weekday()], [])):
+                minutes = _minutes(start)
+                opening = dt.datetime.combine(
+                    day, dt.time(minutes // 60, minutes % 60), tzinfo=zone
+                )
+                if opening > local:
+                    return opening.astimezone(dt.UTC)
+        return None
+
+
+class QueueEntry(models.Model):
+    """One stay of a conversation in a queue, from enqueue to assignment (or abandon).
+
+    At most one entry per conversation is open (waiting or offered); the partial unique
+    constraint backs that up. Every write to an entry happens under the conversation's
+    row lock.
+    """
+
+    class State(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        OFFERED = "offered", "Offered"
+        ASSIGNED = "assigned", "Assigned"
+        ABANDONED = "abandoned", "Abandoned"
+        CANCELLED = "cancelled", "Left the queue"
+
+    class Mode(models.TextChoices):
+        LIVE = "live", "Live chat"
+        OFFLINE = "offline", "Offline message (answered later)"
+
+    class Via(models.TextChoices):
+        OFFER = "offer", "Accepted offer"
+        TAKE = "take", "Taken from the waiting list"
+        TRANSFER = "transfer", "Transferred"
+        REASSIGN = "reassign", "Reassigned by a supervisor"
+
+    OPEN_STATES = (State.WAITING, State.OFFERED)
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="queue_entries"
+    )
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="entries")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING)
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.LIVE)
+    mode_reason = models.CharField(max_length=40, blank=True)
+    priority = models.SmallIntegerField(default=0)
+    queue_priority = models.SmallIntegerField(default=0)
+    skills = models.JSONField(default=list, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    note = models.TextField(blank=True, help_text="A transfer note for the next agent.")
+    enqueued_at = models.DateTimeField()
+    sla_due_at = models.DateTimeField()
+    sticky_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # An agent who just handed it over is not offered it straight back.
+    excluded_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    offers = models.PositiveSmallIntegerField(default=0)
+    first_offered_at = models.DateTimeField(null=True, blank=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    assigned_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    via = models.CharField(max_length=10, choices=Via.choices, blank=True)
+    closed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the entry left the queue, or its chat ended."
+    )
+    # The first estimate the customer was shown, kept to measure the ETA's error.
+    eta_seconds = models.FloatField(null=True, blank=True)
+    position_at_enqueue = models.PositiveIntegerField(null=True, blank=True)
+    last_nobody_reason = models.CharField(max_length=80, blank=True)
+    last_routed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "queue entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation"],
+                condition=Q(state__in=["waiting", "offered"]),
+                name="queueentry_one_open_per_conversation",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["state", "queue", "mode", "enqueued_at"]),
+            models.Index(fields=["queue", "assigned_at"]),
+            models.Index(fields=["conversation", "assigned_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.conversation_id} in {self.queue_id} ({self.state})"
+
+    @property
+    def wait_seconds(self) -> float | None:
+        end = self.assigned_at or self.first_offered_at
+        return (end - self.enqueued_at).total_seconds() if end else None
+
+
+class Reservation(models.Model):
+    """An offer of one conversation to one agent, who accepts or declines it in time.
+
+    One open offer per conversation (partial unique constraint); accepting is a
+    conditional update from ``offered``, so exactly one acceptance can win.
+    """
+
+    class State(models.TextChoices):
+        OFFERED = "offered", "Offered"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+
+    entry = models.ForeignKey(QueueEntry, on_delete=models.CASCADE, related_name="reservations")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="reservations"
+    )
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="+")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reservations"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OFFERED)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    sticky = models.BooleanField(default=False)
+    offered_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation"],
+                condition=Q(state="offered"),
+                name="reservation_one_open_per_conversation",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["state", "expires_at"]),
+            models.Index(fields=["agent", "state"]),
+            models.Index(fields=["entry", "agent"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"offer #{self.pk}: conversation {self.conversation_id} to {self.agent_id}"
+
+
+class RoutedConversation(Conversation):
+    """Conversations as supervisors manage them in admin (reassign, requeue, resolve)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "conversation (routing)"
+        verbose_name_plural = "conversations (routing)"

@@ -1,0 +1,446 @@
+"""Routing reads: eligible agents, why nobody is eligible, queue order, positions, rates.
+
+Everything here is a read; the router (routing.services) acts on the answers under the
+conversation's row lock and re-checks capacity with a conditional update, so a stale
+answer can cost a retry, never a double assignment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db.models import (
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Window,
+)
+
+from agents.models import AgentPresence, AgentProfile
+from chat.actors import Actor
+from chat.exceptions import PermissionDenied
+from routing.models import Queue, QueueEntry, Reservation
+
+ONLINE = AgentPresence.Status.ONLINE
+WAITING = QueueEntry.State.WAITING
+OFFERED = QueueEntry.State.OFFERED
+LIVE = QueueEntry.Mode.LIVE
+
+# The order the router serves waiting conversations in: live chats before offline messages,
+# then priority, then urgency (the earliest SLA breach first), then arrival.
+ENTRY_ORDER = ("mode", "-priority", "-queue_priority", "sla_due_at", "enqueued_at", "id")
+
+
+def cfg(name: str) -> Any:
+    return settings.PARLEY[name]
+
+
+# --- agents ---------------------------------------------------------------------------------
+def _requirement_q(*, skills: list[str], language: str, prefix: str = "") -> Q:
+    q = Q()
+    for skill in skills:
+        q &= Q(**{f"{prefix}skills_tag__contains": f",{skill},"})
+    if language:
+        q &= Q(**{f"{prefix}languages_tag__contains": f",{language},"})
+    return q
+
+
+def eligible_agents(
+    *,
+    queue_id: int,
+    skills: list[str],
+    language: str,
+    now: dt.datetime,
+    exclude: set[int] | frozenset[int] = frozenset(),
+    only_user_id: int | None = None,
+) -> QuerySet[AgentPresence]:
+    """Online, with a live console, subscribed to the queue, with the skills and the
+    language, below capacity, not excluded."""
+    # A semi-join on the queue's members (not a join through the profile table): the
+    # planner starts from the queue's few members instead of every online agent.
+    members = AgentProfile.queues.through.objects.filter(queue_id=queue_id).values(
+        "agentprofile_id"
+    )
+    qs = AgentPresence.objects.filter(
+        _requirement_q(skills=skills, language=language),
+        status=ONLINE,
+        live_until__gt=now,
+        load__lt=F("capacity"),
+        profile_id__in=members,
+    )
+    if exclude:
+        qs = qs.exclude(user_id__in=exclude)
+    if only_user_id is not None:
+        qs = qs.filter(user_id=only_user_id)
+    return qs
+
+
+def agent_candidates(
+    *,
+    queue_id: int,
+    skills: list[str],
+    language: str,
+    now: dt.datetime,
+    exclude: set[int] | frozenset[int] = frozenset(),
+    only_user_id: int | None = None,
+    limit: int = 5,
+) -> list[dict[str, Any]]:
+    """The best eligible agents first: least occupied (load / capacity), then fewest chats,
+    then idle longest, then the lowest id (a stable tie-break). Each row carries the
+    number of eligible agents in ``eligible``."""
+    qs = (
+        eligible_agents(
+            queue_id=queue_id,
+            skills=skills,
+            language=language,
+            now=now,
+            exclude=exclude,
+            only_user_id=only_user_id,
+        )
+        .annotate(
+            occupancy=ExpressionWrapper(F("load") * 1.0 / F("capacity"), FloatField()),
+            eligible=Window(Count("id")),
+        )
+        .order_by("occupancy", "load", F("idle_since").asc(nulls_first=True), "user_id")
+    )
+    return list(
+        qs.values(
+            "id",
+            "user_id",
+            "load",
+            "capacity",
+            "idle_since",
+            "occupancy",
+            "eligible",
+            "display_name",
+        )[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class Staffing:
+    """Who could serve a queue now, counted step by step so a 'nobody' has a reason."""
+
+    subscribed: int
+    online: int
+    live: int
+    matching: int
+    free: int
+    capacity: int  # total chat slots of the matching (online, live, skilled) agents
+
+    def reason(self, *, queue: Queue, skills: list[str], language: str) -> tuple[str, str]:
+        """(code, sentence) for the first step where the count drops to zero."""
+        if self.subscribed == 0:
+            return "no_agent_subscribed", f"no agent is subscribed to {queue.name}"
+        if self.online == 0:
+            return (
+                "no_agent_online",
+                f"none of the {self.subscribed} agents of {queue.name} is online",
+            )
+        if self.live == 0:
+            return (
+                "no_live_console",
+                f"{self.online} agent(s) online but no console heartbeat within "
+                f"{cfg('AGENT_HEARTBEAT_TIMEOUT')} s",
+            )
+        if self.matching == 0:
+            need = ", ".join(
+                [*(f"skill {s}" for s in skills), *([f"language {language}"] if language else [])]
+            )
+            return "no_matching_agent", f"{self.live} live agent(s), none with {need}"
+        if self.free == 0:
+            return "all_at_capacity", f"all {self.matching} matching agent(s) are at capacity"
+        return (
+            "excluded",
+            f"the {self.free} free matching agent(s) declined or missed it recently",
+        )
+
+
+def staffing(*, queue: Queue, skills: list[str], language: str, now: dt.datetime) -> Staffing:
+    online = Q(presence__status=ONLINE)
+    live = online & Q(presence__live_until__gt=now)
+    matching = live & _requirement_q(skills=skills, language=language, prefix="presence__")
+    free = matching & Q(presence__load__lt=F("presence__capacity"))
+    row = AgentProfile.objects.filter(queues=queue.pk).aggregate(
+        subscribed=Count("id"),
+        online=Count("id", filter=online),
+        live=Count("id", filter=live),
+        matching=Count("id", filter=matching),
+        free=Count("id", filter=free),
+        capacity=Sum("presence__capacity", filter=matching),
+    )
+    row["capacity"] = row["capacity"] or 0
+    return Staffing(**row)
+
+
+def excluded_agents(*, entry: QueueEntry, now: dt.datetime) -> set[int]:
+    """Agents not to offer this entry to right now: whoever declined or missed it within
+    ROUTING_RETRY_AGENT_AFTER, and whoever just handed it over (transfer)."""
+    out: set[int] = set()
+    if entry.excluded_agent_id:
+        out.add(entry.excluded_agent_id)
+    if entry.offers:
+        since = now - dt.timedelta(seconds=cfg("ROUTING_RETRY_AGENT_AFTER"))
+        out.update(
+            Reservation.objects.filter(
+                entry_id=entry.pk,
+                state__in=[Reservation.State.DECLINED, Reservation.State.EXPIRED],
+                decided_at__gte=since,
+            ).values_list("agent_id", flat=True)
+        )
+    return out
+
+
+# --- queue statistics (cached per process for a few seconds) ----------------------------------
+_stats_cache: dict[tuple, tuple[float, Any]] = {}
+STATS_TTL = 5.0
+
+
+def _cached(key: tuple, compute):
+    hit = _stats_cache.get(key)
+    stamp = time.monotonic()
+    if hit is not None and stamp - hit[0] < STATS_TTL:
+        return hit[1]
+    value = compute()
+    if len(_stats_cache) > 10_000:
+        _stats_cache.clear()
+    _stats_cache[key] = (stamp, value)
+    return value
+
+
+def stats_cache_clear() -> None:
+    _stats_cache.clear()
+
+
+def handle_time(*, queue_id: int, now: dt.datetime) -> float:
+    """Mean handle time (assigned → closed) of the queue's recent chats, in seconds; the
+    configured default until there are a few samples."""
+
+    def compute() -> float:
+        since = now - dt.timedelta(seconds=cfg("ROUTING_RATE_WINDOW") * 4)
+        rows = list(
+            QueueEntry.objects.filter(
+                queue_id=queue_id, closed_at__gte=since, assigned_at__isnull=False
+            )
+            .order_by("-closed_at")
+            .values_list("assigned_at", "closed_at")[:200]
+        )
+        samples = [(b - a).total_seconds() for a, b in rows if b >= a]
+        if len(samples) < 5:
+            return float(cfg("ROUTING_DEFAULT_HANDLE_TIME"))
+        return max(1.0, sum(samples) / len(samples))
+
+    return _cached(("aht", queue_id, int(now.timestamp() // STATS_TTL)), compute)
+
+
+def service_rate(*, queue: Queue, now: dt.datetime) -> float:
+    """Conversations per second the queue is being served at: the recent rate of
+    assignments when there are enough of them, else the staffing estimate (the capacity
+    of the matching live agents over the handle time). 0 when nobody can serve it."""
+
+    def compute() -> float:
+        window = cfg("ROUTING_RATE_WINDOW")
+        since = now - dt.timedelta(seconds=window)
+        row = QueueEntry.objects.filter(
+            queue_id=queue.pk, assigned_at__gte=since, assigned_at__lte=now
+        ).aggregate(n=Count("id"), first=Min("assigned_at"))
+        if row["n"] >= 5:
+            span = max((now - row["first"]).total_seconds(), 1.0)
+            return row["n"] / span
+        staff = staffing(
+            queue=queue, skills=queue.required_skills, language=queue.language, now=now
+        )
+        return staff.capacity / handle_time(queue_id=queue.pk, now=now)
+
+    return _cached(("rate", queue.pk, int(now.timestamp() // STATS_TTL)), compute)
+
+
+def waiting_limit(*, queue: Queue, now: dt.datetime, staff: Staffing | None = None) -> int | None:
+    """The most live conversations that may wait in the queue; None for no limit.
+
+    Dynamic: Little's law, L = λW, with the serving rate of the eligible online agents
+    (their capacity over the recent handle time) as λ and the SLA target as W.
+    """
+    if queue.limit_mode == Queue.LimitMode.NONE:
+        return None
+    if queue.limit_mode == Queue.LimitMode.FIXED:
+        return queue.max_waiting
+    if staff is None:
+        staff = staffing(
+            queue=queue, skills=queue.required_skills, language=queue.language, now=now
+        )
+    rate = staff.capacity / handle_time(queue_id=queue.pk, now=now)
+    return math.floor(rate * queue.sla_seconds)
+
+
+def live_waiting_count(*, queue_id: int, exclude_entry_id: int | None = None) -> int:
+    """Live conversations waiting for an offer (offers in flight are being served)."""
+    qs = QueueEntry.objects.filter(queue_id=queue_id, state=WAITING, mode=LIVE)
+    if exclude_entry_id:
+        qs = qs.exclude(pk=exclude_entry_id)
+    return qs.count()
+
+
+# --- positions --------------------------------------------------------------------------------
+def entries_ahead_q(entry: QueueEntry) -> Q:
+    """Entries of the same queue served before ``entry`` (the ENTRY_ORDER, within a queue)."""
+    return (
+        Q(priority__gt=entry.priority)
+        | Q(priority=entry.priority, sla_due_at__lt=entry.sla_due_at)
+        | Q(priority=entry.priority, sla_due_at=entry.sla_due_at, enqueued_at__lt=entry.enqueued_at)
+        | Q(
+            priority=entry.priority,
+            sla_due_at=entry.sla_due_at,
+            enqueued_at=entry.enqueued_at,
+            pk__lt=entry.pk,
+        )
+    )
+
+
+def entry_position(*, entry: QueueEntry) -> int:
+    """1 = next in line. Offers in flight count as ahead: they are not served yet."""
+    ahead = QueueEntry.objects.filter(
+        entries_ahead_q(entry),
+        queue_id=entry.queue_id,
+        state__in=[WAITING, OFFERED],
+        mode=LIVE,
+    ).count()
+    return ahead + 1
+
+
+def eta_seconds(*, position: int, rate: float) -> float | None:
+    """Expected wait for the ``position``-th in line at the recent service rate."""
+    if rate <= 0:
+        return None
+    return position / rate
+
+
+def queue_position_frame(
+    *, entry: QueueEntry, queue: Queue, now: dt.datetime, position: int | None, rate: float
+) -> dict[str, Any]:
+    """What the widget shows while its conversation waits (frame ``queue.position``)."""
+    frame: dict[str, Any] = {
+        "type": "queue.position",
+        "conversation": entry.conversation_id,
+        "queue": {"id": queue.pk, "name": queue.name},
+        "mode": entry.mode,
+        "state": entry.state,
+        "sla_seconds": queue.sla_seconds,
+        "open": queue.is_open(now),
+    }
+    if entry.mode == LIVE:
+        eta = eta_seconds(position=position or 1, rate=rate)
+        frame.update(
+            position=position,
+            eta_seconds=round(eta) if eta is not None else None,
+            reason="",
+            message=_live_message(position or 1, eta),
+        )
+    else:
+        opening = queue.next_opening(now) if not queue.is_open(now) else None
+        frame.update(
+            position=None,
+            eta_seconds=None,
+            reason=entry.mode_reason,
+            opens_at=opening.isoformat() if opening else None,
+            message=OFFLINE_MESSAGES.get(entry.mode_reason, OFFLINE_MESSAGES["over_limit"]),
+        )
+    return frame
+
+
+OFFLINE_MESSAGES = {
+    "closed": "We're closed right now. Leave your message here and we'll answer when we "
+    "open; you'll see the reply when you come back.",
+    "over_limit": "All our agents are busy. Leave your message here and we'll answer as soon "
+    "as we can; you'll see the reply when you come back.",
+    "no_agents": "No agent is available right now. Leave your message here and we'll answer "
+    "as soon as we can; you'll see the reply when you come back.",
+}
+
+
+def _live_message(position: int, eta: float | None) -> str:
+    line = "You're next in line." if position == 1 else f"You're number {position} in line."
+    if eta is None:
+        return line
+    minutes = max(1, round(eta / 60))
+    return f"{line} Estimated wait: about {minutes} minute{'s' if minutes > 1 else ''}."
+
+
+def queue_position_for_conversation(*, conversation_id: int, now: dt.datetime) -> dict | None:
+    """The position frame for one conversation, or None when it is not waiting."""
+    entry = (
+        QueueEntry.objects.select_related("queue")
+        .filter(conversation_id=conversation_id, state__in=[WAITING, OFFERED])
+        .first()
+    )
+    if entry is None:
+        return None
+    position = entry_position(entry=entry) if entry.mode == LIVE else None
+    rate = service_rate(queue=entry.queue, now=now)
+    return queue_position_frame(
+        entry=entry, queue=entry.queue, now=now, position=position, rate=rate
+    )
+
+
+def queue_positions_for_customer(*, actor: Actor, now: dt.datetime) -> list[dict]:
+    """Position frames for the customer's own waiting conversations (sent after hello)."""
+    if actor.kind != "customer":
+        raise PermissionDenied("Only a customer has queue positions.")
+    ids = QueueEntry.objects.filter(
+        conversation__customer_id=actor.customer.pk, state__in=[WAITING, OFFERED]
+    ).values_list("conversation_id", flat=True)
+    frames = [queue_position_for_conversation(conversation_id=i, now=now) for i in ids[:10]]
+    return [f for f in frames if f]
+
+
+def queue_waiting_list(*, queue_id: int) -> list[dict[str, Any]]:
+    """The live waiting entries of a queue in serving order (for position broadcasts)."""
+    return list(
+        QueueEntry.objects.filter(queue_id=queue_id, state__in=[WAITING, OFFERED], mode=LIVE)
+        .order_by(*ENTRY_ORDER[1:])
+        .values("id", "conversation_id", "conversation__customer_id", "state")[:5000]
+    )
+
+
+# --- the console's view -------------------------------------------------------------------------
+def agent_open_offers(*, user_id: int) -> list[Reservation]:
+    return list(
+        Reservation.objects.filter(agent_id=user_id, state=Reservation.State.OFFERED)
+        .select_related(
+            "queue",
+            "entry",
+            "conversation__customer",
+            "conversation__queue",
+            "conversation__assignee",
+        )
+        .order_by("offered_at")
+    )
+
+
+def agent_console_snapshot(*, user, now: dt.datetime | None = None) -> dict[str, Any]:
+    """What a (re)connecting console gets in hello beside its conversations: its open
+    offers, with the time left on each, and its presence."""
+    from django.utils import timezone
+
+    from agents.services import presence_payload
+    from routing.payloads import reservation_payload
+
+    now = now or timezone.now()
+    presence = AgentPresence.objects.filter(user_id=user.pk).first()
+    return {
+        "offers": [
+            reservation_payload(r, now=now) | {"note": r.entry.note}
+            for r in agent_open_offers(user_id=user.pk)
+        ],
+        "presence": presence_payload(presence, now=now) if presence else None,
+    }

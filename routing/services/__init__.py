@@ -1,0 +1,75 @@
+"""Routing services: the router, offers, transfers and the sweepers' timers.
+
+The public names other apps call are re-exported here (``routing.services.X``)."""
+
+from routing.services.handling import (
+    conversation_abandon,
+    conversation_assign,
+    conversation_customer_left,
+    conversation_reassign,
+    conversation_released,
+    conversation_requeue,
+    conversation_transfer,
+    customer_seen,
+    offer_withdraw,
+)
+from routing.services.offers import (
+    agent_offers_revoke,
+    offers_sweep,
+    reservation_accept,
+    reservation_decline,
+    reservation_expire,
+)
+from routing.services.router import (
+    Decision,
+    conversation_enqueue,
+    default_queue,
+    route_entry,
+    route_for_agent,
+    router_kick_agent,
+    router_kick_entry,
+    waiting_sweep,
+)
+from routing.services.sweeps import (
+    abandon_sweep,
+    customer_left_sweep,
+    grace_sweep,
+    loads_reconcile,
+    positions_publish,
+    repair_sweep,
+    routing_sweep,
+    timers_sweep,
+)
+
+__all__ = [
+    "Decision",
+    "abandon_sweep",
+    "agent_offers_revoke",
+    "conversation_abandon",
+    "conversation_assign",
+    "conversation_customer_left",
+    "conversation_enqueue",
+    "conversation_reassign",
+    "conversation_released",
+    "conversation_requeue",
+    "conversation_transfer",
+    "customer_left_sweep",
+    "customer_seen",
+    "default_queue",
+    "grace_sweep",
+    "loads_reconcile",
+    "offer_withdraw",
+    "offers_sweep",
+    "positions_publish",
+    "repair_sweep",
+    "reservation_accept",
+    "reservation_decline",
+    "reservation_expire",
+    "route_entry",
+    "route_for_agent",
+    "router_kick_agent",
+    "router_kick_entry",
+    "routing_sweep",
+    "timers_sweep",
+    "waiting_sweep",
+]
