@@ -1,0 +1,167 @@
+"""Flows over REST (/api/v1/bots/): list, read, validate, publish, export and import.
+Thin: parse, call one selector or service, render."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bots import selectors, services
+from bots.api import serializers as s
+from bots.models import Flow
+from chat.api.authentication import actor_for_request
+from chat.api.serializers import ErrorOut
+from chat.exceptions import ValidationError
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+
+
+def _invalid(exc: services.FlowInvalid) -> Response:
+    """The API's error shape, plus every graph problem in ``errors``."""
+    body = {"code": exc.code, "message": exc.message, "field": exc.field, "errors": exc.errors}
+    return Response({"error": body}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def _flow_out(flow: Flow) -> dict:
+    return {
+        "id": flow.pk,
+        "name": flow.name,
+        "slug": flow.slug,
+        "description": flow.description,
+        "goal": flow.goal,
+        "published_version": flow.published_version.number if flow.published_version_id else None,
+        "updated_at": flow.updated_at.isoformat(),
+    }
+
+
+def _flow_detail(flow: Flow) -> dict:
+    return {
+        **_flow_out(flow),
+        "draft": flow.draft,
+        "versions": [
+            {"number": v.number, "published_by": v.published_by, "created_at": v.created_at}
+            for v in flow.versions.order_by("-number")
+        ],
+        "variants": [
+            {
+                "node": v.node,
+                "variant": v.variant,
+                "shown": v.shown,
+                "converted": v.converted,
+                "conversion_rate": v.conversion_rate,
+            }
+            for v in flow.variant_stats.all()
+        ],
+    }
+
+
+def _flag(request, name: str) -> bool:
+    return str(request.query_params.get(name, "")).lower() in ("1", "true", "yes")
+
+
+class FlowListView(APIView):
+    @extend_schema(
+        responses={200: s.FlowListOut, **ERRORS},
+        tags=["bots"],
+        summary="List bot flows",
+        operation_id="bot_flows_list",
+    )
+    def get(self, request):
+        flows = selectors.flow_list_for_actor(actor=actor_for_request(request))
+        return Response({"results": [_flow_out(f) for f in flows]})
+
+
+class FlowDetailView(APIView):
+    @extend_schema(
+        responses={200: s.FlowDetailOut, **ERRORS},
+        tags=["bots"],
+        summary="A flow with its draft, versions and variant counts",
+        operation_id="bot_flows_retrieve",
+    )
+    def get(self, request, slug: str):
+        flow = selectors.flow_get_for_actor(actor=actor_for_request(request), slug=slug)
+        return Response(_flow_detail(flow))
+
+
+class FlowExportView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("version", int, description="A published version (default: draft).")
+        ],
+        responses={200: s.FlowDocument, **ERRORS},
+        tags=["bots"],
+        summary="Export a flow as a JSON document",
+        operation_id="bot_flows_export",
+    )
+    def get(self, request, slug: str):
+        flow = selectors.flow_get_for_actor(actor=actor_for_request(request), slug=slug)
+        raw = request.query_params.get("version")
+        version = None
+        if raw is not None:
+            if not raw.isdigit():
+                raise ValidationError("version must be a positive integer.", field="version")
+            version = int(raw)
+        document = services.flow_export(flow=flow, version=version)
+        response = Response(document)
+        response["Content-Disposition"] = f'attachment; filename="{flow.slug}.flow.json"'
+        return response
+
+
+class FlowImportView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("publish", bool, description="Also publish it.")],
+        request=s.FlowDocument,
+        responses={200: s.ImportOut, 201: s.ImportOut, **ERRORS},
+        tags=["bots"],
+        summary="Import a flow document (creates, or replaces the draft of the same slug)",
+        operation_id="bot_flows_import",
+    )
+    def post(self, request):
+        actor = actor_for_request(request)
+        selectors.flow_access_check(actor=actor, write=True)
+        try:
+            flow, created = services.flow_import(
+                document=request.data, publish=_flag(request, "publish"), published_by=actor.label
+            )
+        except services.FlowInvalid as exc:
+            return _invalid(exc)
+        return Response(
+            {"flow": _flow_detail(flow), "created": created},
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class FlowValidateView(APIView):
+    @extend_schema(
+        request=s.ValidateRequest,
+        responses={200: s.ValidateOut, **ERRORS},
+        tags=["bots"],
+        summary="Validate a graph without saving it",
+        operation_id="bot_flows_validate",
+    )
+    def post(self, request):
+        selectors.flow_access_check(actor=actor_for_request(request), write=False)
+        if not isinstance(request.data, dict) or "graph" not in request.data:
+            raise ValidationError('Send {"graph": {...}}.', field="graph")
+        errors = services.flow_validate(graph=request.data["graph"])
+        return Response({"valid": not errors, "errors": errors})
+
+
+class FlowPublishView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: s.PublishOut, **ERRORS},
+        tags=["bots"],
+        summary="Publish the draft as a new version",
+        operation_id="bot_flows_publish",
+    )
+    def post(self, request, slug: str):
+        actor = actor_for_request(request)
+        flow = selectors.flow_get_for_actor(actor=actor, slug=slug, write=True)
+        try:
+            version = services.flow_publish(flow=flow, published_by=actor.label)
+        except services.FlowInvalid as exc:
+            return _invalid(exc)
+        return Response({"flow": flow.slug, "version": version.number})

