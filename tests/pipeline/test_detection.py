@@ -1,0 +1,62 @@
+"""Offline language detection on short chat messages (lingua, five languages)."""
+
+from __future__ import annotations
+
+import pytest
+
+from chat.pipeline.detection import detect
+from tests.pipeline.chat_samples import AMBIGUOUS, SAMPLES
+
+# Floors, with the figures measured when they were set (lingua-language-detector 2.1.1,
+# threshold 0.5): top-guess accuracy 150/150, confident on 149/150, none wrong. The floors
+# leave room for a model update but would catch a broken restriction, threshold or codes:
+# a detector guessing among five languages scores about 20%.
+ACCURACY_FLOOR = 0.95  # top guess right, all messages
+PRECISION_FLOOR = 0.98  # right when confident (a confident mistake mistranslates)
+COVERAGE_FLOOR = 0.90  # share of messages detected confidently (the rest use the locale)
+
+
+def test_detection_accuracy_on_short_chat_messages():
+    total = right = confident = confident_right = 0
+    wrong = []
+    for language, messages in SAMPLES.items():
+        for text in messages:
+            top = detect(text, threshold=0.0)
+            found = detect(text)
+            total += 1
+            right += top.language == language
+            if found.source == "detected":
+                confident += 1
+                confident_right += found.language == language
+            if top.language != language:
+                wrong.append((language, text, top.language))
+    accuracy, coverage = right / total, confident / total
+    precision = confident_right / max(confident, 1)
+    print(
+        f"\nlanguage detection on {total} short chat messages: accuracy {accuracy:.1%}, "
+        f"confident on {coverage:.1%}, precision when confident {precision:.1%}"
+    )
+    assert accuracy >= ACCURACY_FLOOR, wrong
+    assert precision >= PRECISION_FLOOR
+    assert coverage >= COVERAGE_FLOOR
+
+
+@pytest.mark.parametrize("text", AMBIGUOUS)
+def test_very_short_messages_fall_back_to_the_senders_locale(text):
+    found = detect(text, fallback="fr")
+    assert (found.language, found.source) == ("fr", "fallback")
+    assert detect(text).source in ("unknown", "fallback")
+
+
+def test_detection_is_restricted_to_the_configured_languages():
+    # Portuguese is not configured: the answer is one of the five, never 'pt'.
+    found = detect("Olá, onde está a minha encomenda?", threshold=0.0)
+    assert found.language in {"en", "fr", "it", "es", "de"}
+    only_two = detect("Où est ma commande ?", languages=("en", "de"), threshold=0.0)
+    assert only_two.language in {"en", "de"}
+
+
+def test_a_confident_detection_reports_its_confidence():
+    found = detect("Ich habe mein Paket noch nicht erhalten")
+    assert found.source == "detected" and found.language == "de"
+    assert 0.5 <= found.confidence <= 1.0
