@@ -1,0 +1,423 @@
+"""End to end in a real Chromium: a customer on the demo shop and an agent in the console
+talk through the real ASGI app (daphne, PostgreSQL, Redis).
+
+Every wait is one of Playwright's auto-retrying expect() assertions: no sleeps, and
+nothing about speed is asserted.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from playwright.sync_api import Page, expect
+
+from agents.models import AgentProfile
+from chat.models import Conversation, Message, Site
+from routing.models import Queue
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "correct-horse-e2e"
+SCREENSHOTS = "/tmp/parley_e2e_{}.png"
+VIEWPORT = {"width": 1280, "height": 840}
+JOINED = "Alice Martin joined the conversation."
+
+
+@pytest.fixture
+def shop(transactional_db):
+    queue = Queue.objects.create(name="General")
+    site = Site.objects.create(name="Demo DIY shop", key="e2e-diy-shop", default_queue=queue)
+    # The server runs with the production hashers, not the test suite's fast MD5 one.
+    hashed = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt())
+    alice = get_user_model().objects.create(
+        username="alice", first_name="Alice", last_name="Martin", password=hashed
+    )
+    profile = AgentProfile.objects.create(user=alice, display_name="Alice", languages=["en"])
+    profile.queues.add(queue)
+    return site
+
+
+# Pushes are hints (docs/protocol.md): the clients must cope when the layer delivers a
+# message.new twice or not at all. This wraps the page's WebSocket so that every message.new
+# arrives twice and the one with seq 2 never arrives; only dedup by seq and resume-on-gap
+# (or on the conversation.updated that carries last_seq) can then show the right transcript.
+FLAKY_PUSHES = """
+(() => {
+  const Native = window.WebSocket;
+  window.WebSocket = class FlakyWebSocket extends Native {
+    constructor(url, protocols) {
+      super(url, protocols);
+      let handler = null;
+      Object.defineProperty(this, "onmessage", {
+        configurable: true,
+        get: () => handler,
+        set: (fn) => { handler = fn; },
+      });
+      this.addEventListener("message", (ev) => {
+        if (!handler) return;
+        let frame = null;
+        try { frame = JSON.parse(ev.data); } catch (e) { /* not ours to judge */ }
+        if (!frame || frame.type !== "message.new") return handler.call(this, ev);
+        if (frame.message.seq === 2) return;  // lost
+        handler.call(this, ev);
+        handler.call(this, new MessageEvent("message", {data: ev.data}));  // and duplicated
+      });
+    }
+  };
+})();
+"""
+
+
+def watch_errors(page: Page, errors: list[str]) -> Page:
+    page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
+    page.on(
+        "console",
+        lambda msg: msg.type == "error" and errors.append(f"{page.url}: {msg.text}"),
+    )
+    page.on(
+        "response",
+        lambda resp: resp.status >= 400 and errors.append(f"{resp.status} {resp.url}"),
+    )
+    return page
+
+
+def transcript(page: Page, testid: str):
+    """The transcript in order: event lines and message bodies, as the reader sees them."""
+    return page.get_by_test_id(testid).locator(
+        "li[data-kind=event], [data-testid$=-message-body], [data-testid=transcript-body]"
+    )
+
+
+def open_widget(page: Page, url: str) -> None:
+    page.goto(url)
+    launcher = page.get_by_test_id("parley-launcher")
+    expect(launcher).to_be_visible()
+    if launcher.get_attribute("aria-expanded") != "true":
+        launcher.click()
+    expect(page.get_by_test_id("parley-panel")).to_be_visible()
+
+
+def set_tab_visible(page: Page, visible: bool) -> None:
+    """Play the agent switching to another tab and back (what visibilitychange reports)."""
+    page.evaluate(
+        """(visible) => {
+            if (visible) delete document.visibilityState;
+            else Object.defineProperty(document, "visibilityState",
+                                       {configurable: true, get: () => "hidden"});
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        visible,
+    )
+
+
+def login(page: Page, base: str) -> None:
+    page.goto(f"{base}/console/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    page.get_by_test_id("login-username").fill("alice")
+    page.get_by_test_id("login-password").fill(PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    expect(page).to_have_url(f"{base}/console/")
+    expect(page.get_by_test_id("console-connection")).to_have_text("Online")
+
+
+def write(page: Page, text: str) -> None:
+    page.get_by_test_id("parley-input").fill(text)
+    page.get_by_test_id("parley-input").press("Enter")
+    expect(page.get_by_test_id("parley-input")).to_have_value("")
+
+
+def test_customer_and_agent_chat_end_to_end(asgi_server, browser, shop):
+    expect.set_options(timeout=15_000)
+    errors: list[str] = []
+    base = asgi_server.url
+    demo_url = f"{base}/demo/{shop.key}/"
+    customer = browser.new_context(viewport=VIEWPORT)
+    agent = browser.new_context(viewport=VIEWPORT)
+    customer.add_init_script(FLAKY_PUSHES)
+    agent.add_init_script(FLAKY_PUSHES)
+    try:
+        # --- the customer opens the widget on the shop and writes ---------------------------
+        tab1 = watch_errors(customer.new_page(), errors)
+        tab1.goto(demo_url)
+        expect(tab1.get_by_test_id("parley-launcher")).to_have_attribute("aria-label", "Open chat")
+        tab1.screenshot(path=SCREENSHOTS.format("demo_closed"))
+        open_widget(tab1, demo_url)
+        first = "Hello! Is the cordless drill 18 V in stock?"
+        write(tab1, first)
+        mine1 = tab1.get_by_test_id("parley-messages").locator("li[data-seq='1']")
+        expect(mine1).to_contain_text(first)
+        expect(mine1).to_have_attribute("data-status", "sent")
+        expect(tab1.get_by_test_id("parley-status")).to_contain_text("Waiting for an agent")
+        expect(tab1.get_by_test_id("parley-queue")).to_be_visible()  # queue.position
+        tab1.screenshot(path=SCREENSHOTS.format("demo_waiting"))
+
+        # --- the agent logs in and sees the conversation waiting ----------------------------
+        console = watch_errors(agent.new_page(), errors)
+        console.goto(f"{base}/accounts/login/")
+        expect(console.get_by_test_id("login-submit")).to_be_visible()
+        console.screenshot(path=SCREENSHOTS.format("login"))
+        login(console, base)
+        waiting = console.get_by_test_id("waiting-list").get_by_test_id("conversation-item")
+        expect(waiting).to_have_count(1)
+        expect(waiting.get_by_test_id("conversation-preview")).to_have_text(first)
+        console.screenshot(path=SCREENSHOTS.format("console_waiting"))
+
+        # The agent takes it while looking at another tab: delivered, not yet read.
+        set_tab_visible(console, False)
+        waiting.get_by_test_id("conversation-take").click()
+        expect(
+            console.get_by_test_id("waiting-list").get_by_test_id("conversation-item")
+        ).to_have_count(0)
+        mine = console.get_by_test_id("mine-list").get_by_test_id("conversation-item")
+        expect(mine).to_have_count(1)
+        expect(console.get_by_test_id("chat-title")).to_have_text(re.compile(r"Visitor #\d+"))
+        expect(transcript(console, "transcript")).to_have_text([first, JOINED])
+        expect(mine1).to_have_attribute("data-status", "delivered")
+        expect(tab1.get_by_test_id("parley-status")).to_have_text(
+            "You are chatting with Alice Martin"
+        )
+        expect(tab1.get_by_test_id("parley-queue")).to_be_hidden()
+        set_tab_visible(console, True)
+        expect(mine1).to_have_attribute("data-status", "read")
+
+        # --- the agent types and answers; the customer sees both live ------------------------
+        answer = "Hi! Yes, we have 14 in stock in Lyon, and delivery takes two days."
+        composer = console.get_by_test_id("composer-input")
+        composer.fill(answer)
+        expect(tab1.get_by_test_id("parley-typing")).to_have_text("Alice Martin is typing…")
+        composer.press("Enter")
+        expect(composer).to_have_value("")
+        expect(transcript(tab1, "parley-messages")).to_have_text([first, JOINED, answer])
+        expect(tab1.get_by_test_id("parley-typing")).to_be_hidden()
+        agent_msg = console.get_by_test_id("transcript").locator("li[data-seq='3']")
+        expect(agent_msg).to_have_attribute("data-mine", "true")
+        expect(agent_msg).to_have_attribute("data-status", "read")  # the panel is open
+        tab1.screenshot(path=SCREENSHOTS.format("demo_widget"))
+
+        # --- the customer answers back, the agent sees it (and the typing before it) --------
+        reply = "Great, I'll order two then. Thank you!"
+        tab1.get_by_test_id("parley-input").fill(reply)
+        expect(console.get_by_test_id("chat-typing")).to_contain_text("is typing…")
+        tab1.get_by_test_id("parley-input").press("Enter")
+        everything = [first, JOINED, answer, reply]
+        expect(transcript(console, "transcript")).to_have_text(everything)
+        expect(
+            tab1.get_by_test_id("parley-messages").locator("li[data-seq='4']")
+        ).to_have_attribute("data-status", "read")
+        console.screenshot(path=SCREENSHOTS.format("console_chat"))
+
+        # --- both reload: everything is still there, in order, once -------------------------
+        tab1.reload()
+        console.reload()
+        expect(tab1.get_by_test_id("parley-panel")).to_be_visible()  # stays open in this tab
+        expect(transcript(tab1, "parley-messages")).to_have_text(everything)
+        expect(tab1.get_by_test_id("parley-messages").locator("li.mine")).to_have_count(2)
+        expect(tab1.get_by_test_id("parley-pending").locator("li")).to_have_count(0)
+        expect(console.get_by_test_id("console-connection")).to_have_text("Online")
+        expect(
+            console.get_by_test_id("mine-list").get_by_test_id("conversation-item")
+        ).to_have_count(1)
+        expect(transcript(console, "transcript")).to_have_text(everything)
+        expect(console.get_by_test_id("transcript").locator("li[data-seq='3']")).to_have_attribute(
+            "data-status", "read"
+        )
+
+        # --- a second customer tab shows the same transcript and gets new messages ----------
+        tab2 = watch_errors(customer.new_page(), errors)
+        open_widget(tab2, demo_url + "?section=paint")  # another page of the shop
+        expect(transcript(tab2, "parley-messages")).to_have_text(everything)
+        more = "They are on their way: order DIY-4521 ships tomorrow."
+        composer.fill(more)
+        composer.press("Enter")
+        everything.append(more)
+        expect(transcript(tab1, "parley-messages")).to_have_text(everything)
+        expect(transcript(tab2, "parley-messages")).to_have_text(everything)
+        from_tab2 = "Perfect, see you soon."
+        tab2.get_by_test_id("parley-input").fill(from_tab2)
+        tab2.get_by_test_id("parley-input").press("Enter")
+        everything.append(from_tab2)
+        for page, testid in ((tab1, "parley-messages"), (tab2, "parley-messages")):
+            expect(transcript(page, testid)).to_have_text(everything)
+            expect(page.get_by_test_id(testid).locator("li[data-seq='6']")).to_have_attribute(
+                "data-mine", "true"
+            )
+        expect(transcript(console, "transcript")).to_have_text(everything)
+        # The customer answered after reading it: the agent's message shows as read.
+        expect(console.get_by_test_id("transcript").locator("li[data-seq='5']")).to_have_attribute(
+            "data-status", "read"
+        )
+        tab2.screenshot(path=SCREENSHOTS.format("demo_second_tab"))
+
+        # --- the agent resolves; everyone sees it; the agent logs out -----------------------
+        console.get_by_test_id("chat-resolve").click()
+        everything.append("Conversation resolved by Alice Martin.")
+        expect(transcript(console, "transcript")).to_have_text(everything)
+        expect(console.get_by_test_id("chat-status")).to_have_text("Resolved")
+        expect(console.get_by_test_id("composer")).to_be_hidden()
+        expect(console.get_by_test_id("composer-note")).to_have_text("This conversation is closed.")
+        for page in (tab1, tab2):
+            expect(transcript(page, "parley-messages")).to_have_text(everything)
+            expect(page.get_by_test_id("parley-status")).to_contain_text("Conversation closed")
+        console.screenshot(path=SCREENSHOTS.format("console_resolved"))
+        console.get_by_test_id("console-logout").click()
+        expect(console).to_have_url(re.compile(r"/accounts/login/"))
+    finally:
+        customer.close()
+        agent.close()
+
+    # The database agrees: one conversation, seq 1..7 in order, nothing twice.
+    conversation = Conversation.objects.get()
+    assert conversation.status == Conversation.Status.RESOLVED
+    rows = list(Message.objects.filter(conversation=conversation).values_list("seq", "body"))
+    assert rows == list(enumerate(everything, start=1))
+    assert errors == []
+
+
+def test_messages_written_while_the_server_is_down_arrive_after_it_restarts(
+    asgi_server, browser, shop
+):
+    expect.set_options(timeout=15_000)
+    back = 45_000  # reconnecting waits out a jittered back-off
+    exceptions: list[str] = []
+    base = asgi_server.url
+    demo_url = f"{base}/demo/{shop.key}/"
+    customer = browser.new_context(viewport=VIEWPORT)
+    agent = browser.new_context(viewport=VIEWPORT)
+    try:
+        tab = customer.new_page()
+        tab.on("pageerror", lambda exc: exceptions.append(str(exc)))
+        open_widget(tab, demo_url)
+        first = "Do you cut timber to size?"
+        write(tab, first)
+        expect(tab.get_by_test_id("parley-messages").locator("li[data-seq='1']")).to_have_attribute(
+            "data-status", "sent"
+        )
+        console = agent.new_page()
+        console.on("pageerror", lambda exc: exceptions.append(str(exc)))
+        login(console, base)
+        preview = console.get_by_test_id("waiting-list").get_by_test_id("conversation-preview")
+        expect(preview).to_have_text(first)
+
+        asgi_server.stop()
+        expect(tab.get_by_test_id("parley-banner")).to_contain_text("Reconnecting")
+        expect(console.get_by_test_id("console-connection")).to_have_text("Reconnecting…")
+        offline = "Hello? My connection dropped, I need 2 m planks."
+        write(tab, offline)
+        pending = tab.get_by_test_id("parley-pending").locator("li")
+        expect(pending).to_have_attribute("data-status", "sending")
+
+        asgi_server.start()
+        expect(transcript(tab, "parley-messages")).to_have_text([first, offline], timeout=back)
+        expect(pending).to_have_count(0)
+        expect(tab.get_by_test_id("parley-banner")).to_be_hidden()
+        expect(console.get_by_test_id("console-connection")).to_have_text("Online", timeout=back)
+        expect(preview).to_have_text(offline)
+
+        tab.reload()
+        expect(transcript(tab, "parley-messages")).to_have_text([first, offline])
+    finally:
+        customer.close()
+        agent.close()
+    rows = list(Message.objects.values_list("seq", "body").order_by("seq"))
+    assert rows == [(1, first), (2, offline)]
+    assert exceptions == []
+
+
+def test_a_site_that_refuses_the_origin_says_so(asgi_server, browser, shop):
+    shop.allowed_origins = ["https://shop.example"]
+    shop.save(update_fields=["allowed_origins"])
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        open_widget(page, f"{asgi_server.url}/demo/{shop.key}/")
+        banner = page.get_by_test_id("parley-banner")
+        expect(banner).to_have_text(
+            "Chat unavailable: This origin may not embed the widget.", timeout=15_000
+        )
+        expect(page.get_by_test_id("parley-input")).to_be_disabled()
+        page.screenshot(path=SCREENSHOTS.format("demo_refused"))
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def bot_shop(shop):
+    from bots.demo import demo_flow_setup
+
+    # The demo's DIY-marketplace flow qualifies new conversations; alice serves its queues.
+    demo_flow_setup(site=shop, agent_usernames=["alice"])
+    return shop
+
+
+def test_the_bot_qualifies_the_customer_and_the_router_offers_the_chat(
+    asgi_server, browser, bot_shop
+):
+    expect.set_options(timeout=15_000)
+    errors: list[str] = []
+    base = asgi_server.url
+    customer = browser.new_context(viewport=VIEWPORT, locale="en-US")
+    agent = browser.new_context(viewport=VIEWPORT)
+    try:
+        console = watch_errors(agent.new_page(), errors)
+        login(console, base)  # online: the router may offer her the chat
+        tab = watch_errors(customer.new_page(), errors)
+        open_widget(tab, f"{base}/demo/{bot_shop.key}/")
+        messages = tab.get_by_test_id("parley-messages")
+        bot = messages.locator("li[data-kind=bot]")
+        write(tab, "Hi, I have a question")
+        # A greeting (one of two A/B wordings), then the topic question with its buttons.
+        expect(bot.nth(1)).to_contain_text("Is your question about an order or a product?")
+        choices = tab.get_by_test_id("parley-choices").locator("visible=true")
+        expect(choices).to_have_count(1)  # only the current question's buttons
+        expect(choices.get_by_test_id("parley-choice")).to_have_text(
+            ["An order", "A product", "Something else"]
+        )
+        tab.screenshot(path=SCREENSHOTS.format("demo_bot"))
+        choices.get_by_role("button", name="An order").click()
+        expect(messages.locator("li.mine").last).to_contain_text("An order")
+        expect(tab.get_by_test_id("parley-input")).to_have_attribute("placeholder", "DIY-1234567")
+        expect(tab.get_by_test_id("parley-choices").locator("visible=true")).to_have_count(0)
+        write(tab, "DIY-1234567")
+        expect(bot.last).to_contain_text("What email address can we reach you at")
+        expect(tab.get_by_test_id("parley-input")).to_have_attribute("inputmode", "email")
+        write(tab, "zoe@example.com")
+        expect(bot.last).to_contain_text("what can we help you with?")
+        write(tab, "my parcel is late, it has not arrived")
+        expect(bot.last).to_contain_text("passing you to our orders team")
+        expect(messages.locator("li[data-kind=event]").last).to_contain_text(
+            "The bot handed this conversation to Orders"
+        )
+        expect(tab.get_by_test_id("parley-status")).to_contain_text("Waiting for an agent")
+
+        # The router offers it to alice: she accepts from the offer card.
+        offer = console.get_by_test_id("offer")
+        expect(offer).to_have_count(1)
+        expect(offer).to_contain_text("Orders")
+        expect(offer.get_by_test_id("offer-countdown")).to_have_text(re.compile(r"^\d+ s$"))
+        console.screenshot(path=SCREENSHOTS.format("console_offer"))
+        offer.get_by_test_id("offer-accept").click()
+        expect(offer).to_have_count(0)
+        expect(
+            console.get_by_test_id("mine-list").get_by_test_id("conversation-item")
+        ).to_have_count(1)
+        chat = console.get_by_test_id("transcript")
+        handoff = chat.locator("li[data-kind=event]").first
+        expect(handoff).to_contain_text("The bot handed this conversation to Orders")
+        expect(handoff).to_contain_text("order number: DIY-1234567")
+        expect(handoff).to_contain_text("email: zoe@example.com")
+        expect(chat.locator("li[data-kind=text]").last).to_contain_text("my parcel is late")
+        expect(tab.get_by_test_id("parley-status")).to_have_text(
+            "You are chatting with Alice Martin"
+        )
+        answer = "Sorry about that, Zoé: your parcel DIY-1234567 is out for delivery today."
+        console.get_by_test_id("composer-input").fill(answer)
+        console.get_by_test_id("composer-input").press("Enter")
+        expect(messages.locator("li[data-kind=text]").last).to_contain_text(answer)
+        console.screenshot(path=SCREENSHOTS.format("console_bot_handoff"))
+    finally:
+        customer.close()
+        agent.close()
+    assert errors == []
