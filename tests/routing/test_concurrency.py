@@ -159,6 +159,7 @@ def assert_zeros() -> dict:
     }
 
 
+@pytest.mark.live
 def test_parallel_routers_and_agents_never_double_assign_or_overfill():
     _queue, users, _people = floor(agents=10, capacity=2, conversations=40)
     entries = list(QueueEntry.objects.values_list("pk", flat=True))
@@ -335,6 +336,7 @@ def _wait_for(predicate, seconds: float = 20.0, step: float = 0.05) -> bool:
     return False
 
 
+@pytest.mark.live
 def test_a_worker_killed_mid_offer_loses_nothing(tmp_path):
     """The worker is stopped dead inside the offer's transaction (it holds the conversation
     and has taken the agent's slot; writing the offer is blocked): PostgreSQL rolls it all
@@ -387,6 +389,7 @@ def test_a_worker_killed_mid_offer_loses_nothing(tmp_path):
     assert_zeros()
 
 
+@pytest.mark.live
 def test_worker_processes_in_parallel_one_killed_at_random(tmp_path):
     """Three routing processes work a floor at once; one is SIGKILLed mid-run. The
     survivors and the sweeper finish the job with every zero intact."""
