@@ -30,7 +30,7 @@ class QueueAdmin(admin.ModelAdmin):
         "limit_mode",
         "timezone",
     ]
-    list_filter = ["is_active", "limit_mode"]
+    list_filter = ["is_active", "limit_mode", "moderation_policy"]
     search_fields = ["name"]
     fieldsets = [
         (None, {"fields": ["name", "priority", "is_active"]}),
@@ -41,6 +41,7 @@ class QueueAdmin(admin.ModelAdmin):
         ),
         ("Hours", {"fields": ["business_hours", "timezone"]}),
         ("When an agent's console is gone", {"fields": ["agent_lost_grace_seconds"]}),
+        ("Moderation", {"fields": ["moderation_policy"]}),
     ]
 
 

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from chat.models import Conversation
+from chat.models import Conversation, ModerationPolicy
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
@@ -109,6 +109,14 @@ class Queue(models.Model):
         default=120,
         help_text="When an agent's console is gone, their conversations go back to the queue "
         "after this many seconds; empty keeps them with the agent.",
+    )
+    moderation_policy = models.CharField(
+        max_length=8,
+        choices=ModerationPolicy.choices,
+        blank=True,
+        default="",
+        help_text="Profanity in this queue's conversations; empty follows the site's policy "
+        "(e.g. block in a queue for minors, flag in a VIP queue).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -93,6 +93,16 @@ def _moderated(sender: Participant, conversation: Conversation, kind: str) -> bo
     return sender.role == Participant.Role.AGENT and conversation.site.moderate_agent_messages
 
 
+def moderation_policy(conversation: Conversation) -> str:
+    """The queue's policy when it sets one, else the site's. Read only when a message has
+    matched the lists, so clean messages pay no query for it."""
+    if conversation.queue_id is not None:
+        policy = conversation.queue.moderation_policy
+        if policy:
+            return policy
+    return conversation.site.moderation_policy
+
+
 def message_moderate(
     *, conversation: Conversation, sender: Participant, body: str, kind: str
 ) -> ModerationOutcome:
@@ -103,7 +113,7 @@ def message_moderate(
     verdict = moderation.moderate(body, language=sender_language(sender, conversation))
     if verdict.clean:
         return ModerationOutcome(Message.Moderation.CLEAN)
-    policy = conversation.site.moderation_policy
+    policy = moderation_policy(conversation)
     flags = [m.as_flag(body) for m in verdict.matches]
     state = (
         Message.Moderation.FLAGGED if policy == ModerationPolicy.FLAG else Message.Moderation.MASKED
@@ -141,7 +151,7 @@ def blocked_message_record(*, blocked: MessageBlocked) -> BlockedMessage:
         event_record(
             conversation=Conversation.objects.get(pk=conversation_id),
             type="moderation.blocked",
-            reason="the site's moderation policy blocks profanity",
+            reason="the moderation policy blocks profanity",
             actor="moderation",
             data={"blocked_message": record.pk, "participant": sender_id},
         )
@@ -374,7 +384,7 @@ def _moderation_step(message: Message) -> bool:
     if verdict.clean:
         state, text = Message.Moderation.CLEAN, ""
     elif message.moderation == Message.Moderation.FLAGGED or (
-        message.conversation.site.moderation_policy != ModerationPolicy.MASK
+        moderation_policy(message.conversation) != ModerationPolicy.MASK
     ):
         # Already delivered, so too late to block: mask it, and flag it for review.
         state, text = Message.Moderation.FLAGGED, verdict.text

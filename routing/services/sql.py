@@ -124,7 +124,7 @@ def participants_with_names(conversation_id: int) -> list[Participant]:
 QUEUE_FIELDS = (
     "name", "priority", "is_active", "required_skills", "language", "sla_seconds",
     "offer_timeout_seconds", "limit_mode", "max_waiting", "business_hours", "timezone",
-    "agent_lost_grace_seconds",
+    "agent_lost_grace_seconds", "moderation_policy",
 )  # fmt: skip
 
 

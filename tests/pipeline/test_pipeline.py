@@ -13,6 +13,7 @@ from django.utils import timezone
 from chat.exceptions import ValidationError
 from chat.models import (
     BlockedMessage,
+    Conversation,
     ConversationEvent,
     Message,
     MessageTranslation,
@@ -21,6 +22,7 @@ from chat.models import (
 )
 from chat.pipeline.services import message_pipeline_process, pipeline_sweep
 from chat.selectors import resume_page, session_snapshot
+from routing.models import Queue
 from tests.factories import agent_actor, customer_actor
 from tests.pipeline.helpers import make_chat
 
@@ -132,6 +134,29 @@ def test_flag_policy_masks_and_flags_for_a_supervisor(published, on_commit):
     assert frame["message"]["moderation"] == "masked"  # the review queue is not theirs
     event = ConversationEvent.objects.get(conversation=chat.conversation, type="moderation.flagged")
     assert event.data["message"] == message.pk
+
+
+def test_a_queue_policy_overrides_the_sites_and_empty_follows_it(on_commit):
+    chat = make_chat(moderation_policy=ModerationPolicy.MASK)
+    queue = Queue.objects.create(name="Kids", moderation_policy=ModerationPolicy.BLOCK)
+    Conversation.objects.filter(pk=chat.conversation.pk).update(queue=queue)
+    chat.refresh()
+    with pytest.raises(ValidationError) as caught, on_commit(execute=True):
+        chat.customer_says("quel bordel", "c1")
+    assert caught.value.code == "message_blocked"
+    event = ConversationEvent.objects.get(conversation=chat.conversation, type="moderation.blocked")
+    assert event.reason == "the moderation policy blocks profanity"
+    # The Celery pass reads the same policy: flag (not just mask) what it catches late.
+    Queue.objects.filter(pk=queue.pk).update(moderation_policy=ModerationPolicy.FLAG)
+    chat.refresh()
+    with on_commit(execute=True):
+        flagged = chat.customer_says("quel bordel", "c2")
+    assert Message.objects.get(pk=flagged.pk).moderation == "flagged"
+    Queue.objects.filter(pk=queue.pk).update(moderation_policy="")  # the site's again
+    chat.refresh()
+    with on_commit(execute=True):
+        masked = chat.customer_says("quel bordel", "c3")
+    assert Message.objects.get(pk=masked.pk).moderation == "masked"
 
 
 def test_agent_messages_are_moderated_only_when_the_site_asks():
