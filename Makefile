@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
+EMB_VENV ?= .venv-embeddings
 
-.PHONY: run test test-fast install install-test lint format
+.PHONY: run test test-fast test-embeddings install install-test lint format
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,17 @@ test: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
+	$(MAKE) test-embeddings
+
+# The optional sentence-embedding intent backend (PyTorch, CPU) in a venv of its own, so the
+# main one stays light: its accuracy test on the held-out set, which skips elsewhere.
+$(EMB_VENV)/bin/activate:
+	$(PYTHON) -m venv $(EMB_VENV)
+	$(EMB_VENV)/bin/pip install --quiet --upgrade pip
+
+test-embeddings: $(EMB_VENV)/bin/activate
+	$(EMB_VENV)/bin/pip install --quiet -r requirements/embeddings.txt -r requirements/dev.txt
+	$(EMB_VENV)/bin/python -m pytest -p no:cacheprovider tests/bots/test_intents.py
 
 # The fast tier: no browser, no live server.
 test-fast:
