@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
+from django.db.models.expressions import OrderBy
+from django.db.models.functions import Cast
 
 
 class AgentProfile(models.Model):
@@ -37,6 +40,20 @@ def tag_list(values) -> str:
     SQLite alike (JSON containment is PostgreSQL only)."""
     cleaned = sorted({str(v).strip().lower() for v in (values or []) if str(v).strip()})
     return "," + ",".join(cleaned) + "," if cleaned else ","
+
+
+class RoutingIndex(models.Index):
+    """The router's ranking index. SQLite sorts NULLs first in ascending order already and
+    rejects NULLS FIRST in an index, so there it is left out."""
+
+    def create_sql(self, model, schema_editor, using="", **kwargs):
+        index = self
+        if schema_editor.connection.vendor == "sqlite":
+            expressions = [
+                OrderBy(e.expression) if isinstance(e, OrderBy) else e for e in self.expressions
+            ]
+            index = models.Index(*expressions, name=self.name, condition=self.condition)
+        return models.Index.create_sql(index, model, schema_editor, using=using, **kwargs)
 
 
 class AgentPresence(models.Model):
@@ -89,7 +106,22 @@ class AgentPresence(models.Model):
 
     class Meta:
         verbose_name_plural = "agent presence"
-        indexes = [models.Index(fields=["status", "live_until"])]
+        indexes = [
+            # The router's ranking (routing/services/sql.py) walks this in order and stops
+            # at the first few members of the queue: only online agents with a free slot
+            # are in it, so a busy floor does not slow a decision down. It replaced an
+            # index on (status, live_until): presence changes all day, its statistics are
+            # always stale, and on them the planner took that index and scanned every
+            # online agent for every decision (4 ms instead of 0.3 ms at 2,000 agents).
+            RoutingIndex(
+                Cast("load", models.FloatField()) / F("capacity"),
+                "load",
+                OrderBy(F("idle_since"), nulls_first=True),
+                "user_id",
+                name="agents_presence_routing_idx",
+                condition=Q(status="online", load__lt=F("capacity")),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} ({self.status})"

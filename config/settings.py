@@ -263,6 +263,7 @@ PARLEY = {
     "BOT_INTENT_BACKEND": env.str("BOT_INTENT_BACKEND", default="tfidf"),
     # Routing and agents (see README): how the router runs, and its clocks in seconds.
     "ROUTING_DISPATCH": env.str("ROUTING_DISPATCH", default="inline"),
+    "ROUTING_PREPARED_STATEMENTS": env.bool("ROUTING_PREPARED_STATEMENTS", default=True),
     "AGENT_HEARTBEAT_TIMEOUT": env.int("AGENT_HEARTBEAT_TIMEOUT", default=60),
     "AGENT_MAX_MISSED_OFFERS": env.int("AGENT_MAX_MISSED_OFFERS", default=3),
     "ROUTING_STICKY_WINDOW": env.int("ROUTING_STICKY_WINDOW", default=86400),

@@ -40,6 +40,7 @@ WAITING = QueueEntry.State.WAITING
 OFFERED = QueueEntry.State.OFFERED
 LIVE = QueueEntry.Mode.LIVE
 OFFLINE = QueueEntry.Mode.OFFLINE
+CANDIDATES = 5  # ranked candidates recorded with each decision
 
 
 @dataclass
@@ -225,11 +226,9 @@ def route_entry(
 
 
 def _route_locked(*, entry_id: int, now: dt.datetime, skip_locked: bool) -> Decision:
-    conversation = sql.conversation_lock_by_entry(entry_id, skip_locked=skip_locked)
+    conversation, entry = sql.lock_for_decision(entry_id, skip_locked=skip_locked)
     if conversation is None:
         return Decision("skipped", entry_id, code="busy_or_missing")
-    # Read under the lock: every write to an entry happens under this same lock.
-    entry = sql.entry_with_queue(entry_id)
     if (
         entry is None
         or entry.state != WAITING
@@ -260,7 +259,8 @@ def _why(winner: dict[str, Any], rows: list[dict[str, Any]], sticky: bool) -> st
     if sticky:
         return f"previous agent of this conversation (sticky routing), {load}"
     others = [r for r in rows if r["user_id"] != winner["user_id"]]
-    eligible = winner.get("eligible") or len(rows)
+    # The ranking stops at the first CANDIDATES rows: past that, "at least".
+    eligible = f"{len(rows)}+" if len(rows) >= CANDIDATES else str(len(rows))
     if not others:
         return f"the only eligible agent, {load}"
     runner = others[0]
@@ -304,7 +304,7 @@ def _decide(*, conversation: Conversation, entry: QueueEntry, now: dt.datetime) 
                           excluded=excluded, now=now, sticky=True, tried=tried)  # fmt: skip
         tried.append({"agent": sticky_id, "skipped": "sticky agent not eligible now"})
         excluded = excluded | {sticky_id}
-    rows, picked, missed = sql.candidates_and_pick(**common, exclude=excluded, limit=5)
+    rows, picked, missed = sql.candidates_and_pick(**common, exclude=excluded, limit=CANDIDATES)
     for row in rows:
         if row["user_id"] in missed:
             # Another router holds or just filled this agent's last slot.
@@ -355,7 +355,8 @@ def _offer(
                 "agent": agent_id,
                 "sticky": sticky,
                 "why": why,
-                "eligible": winner.get("eligible"),
+                "eligible": len(rows),
+                "eligible_at_least": len(rows) >= CANDIDATES,
                 "candidates": [_candidate_row(r) for r in rows],
                 "excluded": sorted(excluded),
                 "tried": tried,

@@ -11,9 +11,12 @@ ORM's. Column names follow the models; the routing tests run every statement.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from typing import Any
 
+import psycopg
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
@@ -32,18 +35,74 @@ def _like(tag: str) -> str:
     return f"%,{escaped},%"
 
 
-def _participants_json_sql() -> str:
+def _prepared() -> bool:
+    return connection.vendor == "postgresql" and settings.PARLEY["ROUTING_PREPARED_STATEMENTS"]
+
+
+def _fetch(sql: str, params: list[Any]) -> list[tuple]:
+    """Run one of the hot path's statements and return its rows.
+
+    On PostgreSQL the statement is prepared on the server once per connection (psycopg's
+    server-side binding with ``prepare=True``): parsing and planning these statements cost
+    the server more CPU than running them (measured in bench/routing_sim.py). Django's
+    cursors bind on the client and never prepare, so this one goes to psycopg directly,
+    on Django's connection and inside its transaction. Behind a pooler in transaction
+    mode without prepared-statement support (PgBouncer < 1.21), set
+    ROUTING_PREPARED_STATEMENTS=false."""
+    if _prepared():
+        connection.ensure_connection()
+        pg = connection.connection
+        if pg.prepare_threshold is None:
+            # Django turns preparing off (None); only an explicit prepare=True should.
+            # Its own client-side cursors never prepare whatever this says.
+            pg.prepare_threshold = 1 << 30
+        with psycopg.Cursor(pg) as cursor:
+            cursor.execute(sql, params, prepare=True)
+            # Every statement here returns rows; not asking for .description saves
+            # building a column object per column per call.
+            return cursor.fetchall()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def _fetch_all(statements: list[tuple[str, list[Any]]]) -> list[list[tuple]]:
+    """Several statements' rows. With prepared statements on PostgreSQL they go out in
+    one pipeline: one round trip for all of them (and for the BEGIN psycopg sends first),
+    executed in order, each statement on its own snapshot, as if sent one by one."""
+    if not _prepared():
+        return [_fetch(sql, params) for sql, params in statements]
+    connection.ensure_connection()
+    pg = connection.connection
+    if pg.prepare_threshold is None:
+        pg.prepare_threshold = 1 << 30
+    with pg.pipeline():
+        cursors = []
+        for sql, params in statements:
+            cursor = psycopg.Cursor(pg)
+            cursor.execute(sql, params, prepare=True)
+            cursors.append(cursor)
+    # Leaving the pipeline has received every result.
+    out = [cursor.fetchall() for cursor in cursors]
+    for cursor in cursors:
+        cursor.close()
+    return out
+
+
+PARTICIPANT_KEYS = ("id", "role", "customer_id", "user_id", "delivered_seq", "read_seq",
+                    "language", "left_at", "c_name", "c_email", "u_username", "u_first",
+                    "u_last")  # fmt: skip
+
+
+def _participants_sql(where: str) -> str:
     User = get_user_model()
     return (
-        "(SELECT COALESCE(json_agg(json_build_object('id', p.id, 'role', p.role, "
-        "'customer_id', p.customer_id, 'user_id', p.user_id, 'delivered_seq', p.delivered_seq, "
-        "'read_seq', p.read_seq, 'language', p.language, 'left_at', p.left_at, "
-        "'c_name', cu.name, 'c_email', cu.email, "
-        f"'u_username', u.{User.USERNAME_FIELD}, 'u_first', u.first_name, 'u_last', u.last_name) "
-        "ORDER BY p.id), '[]') FROM chat_participant p "
+        "SELECT p.id, p.role, p.customer_id, p.user_id, p.delivered_seq, p.read_seq, "
+        "p.language, p.left_at, cu.name, cu.email, "
+        f"u.{User.USERNAME_FIELD}, u.first_name, u.last_name FROM chat_participant p "
         "LEFT JOIN chat_customer cu ON cu.id = p.customer_id "
         f"LEFT JOIN {User._meta.db_table} u ON u.id = p.user_id "
-        "WHERE p.conversation_id = c.id)"
+        f"WHERE p.conversation_id = {where} ORDER BY p.id"
     )
 
 
@@ -66,33 +125,87 @@ def _participant(row: dict[str, Any], conversation_id: int) -> Participant:
     return p
 
 
-def conversation_lock_by_entry(entry_id: int, *, skip_locked: bool) -> Conversation | None:
-    """Lock the conversation of an entry (its row lock guards the entry and its offers).
-    On PostgreSQL the same statement brings the participants (for the payload), so a
-    decision needs one round trip less. SQLite has no row locks: its IMMEDIATE
-    transactions already serialise writers."""
+@functools.cache
+def _decision_sql(vendor: str, skip_locked: bool) -> tuple[str, str, str]:
     find = "(SELECT conversation_id FROM routing_queueentry WHERE id = %s)"
-    if connection.vendor != "postgresql":
-        rows = list(
-            Conversation.objects.raw(
-                f"SELECT * FROM chat_conversation WHERE id = {find}", [entry_id]
-            )
-        )
-        return rows[0] if rows else None
-    lock = " FOR UPDATE OF c SKIP LOCKED" if skip_locked else " FOR UPDATE OF c"
-    rows = list(
-        Conversation.objects.raw(
-            f"SELECT c.*, {_participants_json_sql()} AS routing_participants "
-            f"FROM chat_conversation c WHERE c.id = {find}" + lock,
-            [entry_id],
-        )
+    columns = ", ".join(f'c."{name}"' for name in _columns(Conversation))
+    lock = ""
+    if vendor == "postgresql":
+        lock = " FOR UPDATE OF c SKIP LOCKED" if skip_locked else " FOR UPDATE OF c"
+    entry_columns = ", ".join(f'e."{name}"' for name in _columns(QueueEntry))
+    queue_columns = ", ".join(f"q.{name}" for name in QUEUE_FIELDS)
+    return (
+        f"SELECT {columns} FROM chat_conversation c WHERE c.id = {find}{lock}",
+        _participants_sql(find),
+        f"SELECT {entry_columns}, {queue_columns} FROM routing_queueentry e "
+        "JOIN routing_queue q ON q.id = e.queue_id WHERE e.id = %s",
     )
-    if not rows:
-        return None
-    conversation = rows[0]
-    participants = _json(conversation.routing_participants)
-    conversation.routing_participants = [_participant(r, conversation.pk) for r in participants]
-    return conversation
+
+
+def lock_for_decision(
+    entry_id: int, *, skip_locked: bool
+) -> tuple[Conversation | None, QueueEntry | None]:
+    """Lock the conversation of an entry (its row lock guards the entry and its offers),
+    then read its participants (for the payload) and the entry with its queue's rules.
+
+    The reads come after the lock in the same round trip (a pipeline on PostgreSQL):
+    each statement takes its snapshot when it starts, so they see whatever the previous
+    holder of the lock committed; every write to an entry happens under this same lock.
+    SQLite has no row locks: its IMMEDIATE transactions already serialise writers."""
+    lock_sql, participants_sql, entry_sql = _decision_sql(connection.vendor, skip_locked)
+    locked, participants, entries = _fetch_all(
+        [(lock_sql, [entry_id]), (participants_sql, [entry_id]), (entry_sql, [entry_id])]
+    )
+    if not locked:
+        return None, None
+    conversation = _from_row(Conversation, locked[0])
+    conversation.routing_participants = [
+        _participant(dict(zip(PARTICIPANT_KEYS, row, strict=True)), conversation.pk)
+        for row in participants
+    ]
+    if not entries:
+        return conversation, None
+    row = entries[0]
+    n = len(_attnames(QueueEntry))
+    entry = _from_row(QueueEntry, row[:n])
+    fields = dict(zip(QUEUE_FIELDS, row[n:], strict=True))
+    fields["required_skills"] = _json(fields["required_skills"]) or []
+    fields["business_hours"] = _json(fields["business_hours"]) or {}
+    fields["is_active"] = bool(fields["is_active"])
+    entry.queue = Queue(pk=entry.queue_id, **fields)
+    return conversation, entry
+
+
+@functools.cache
+def _attnames(model) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields]
+
+
+def _columns(model) -> list[str]:
+    return [f.column for f in model._meta.concrete_fields]
+
+
+_converters: dict[tuple[type, str], list[tuple[int, list, Any]]] = {}
+
+
+def _from_row(model, values: tuple) -> Any:
+    """A model instance from a row of its concrete columns, through the same converters a
+    queryset applies (JSON text, SQLite's timestamps), without a queryset's overhead."""
+    key = (model, connection.vendor)
+    if key not in _converters:
+        found = []
+        for i, field in enumerate(model._meta.concrete_fields):
+            col = field.get_col(model._meta.db_table)
+            convert = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+            if convert:
+                found.append((i, convert, col))
+        _converters[key] = found
+    values = list(values)
+    for i, convert, col in _converters[key]:
+        for step in convert:
+            # Bound to whichever connection built the list; the connection is passed in.
+            values[i] = step(values[i], col, connection)
+    return model.from_db(connection.alias, _attnames(model), values)
 
 
 def participants_with_names(conversation_id: int) -> list[Participant]:
@@ -132,30 +245,19 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value  # SQLite keeps JSON as text
 
 
-def entry_with_queue(entry_id: int) -> QueueEntry | None:
-    """The entry and its queue's rules in one statement (read under the conversation lock)."""
-    columns = ", ".join(f"q.{name} AS q_{name}" for name in QUEUE_FIELDS)
-    rows = list(
-        QueueEntry.objects.raw(
-            f"SELECT e.*, {columns} FROM routing_queueentry e "
-            "JOIN routing_queue q ON q.id = e.queue_id WHERE e.id = %s",
-            [entry_id],
-        )
-    )
-    if not rows:
-        return None
-    entry = rows[0]
-    fields = {name: getattr(entry, f"q_{name}") for name in QUEUE_FIELDS}
-    fields["required_skills"] = _json(fields["required_skills"]) or []
-    fields["business_hours"] = _json(fields["business_hours"]) or {}
-    fields["is_active"] = bool(fields["is_active"])
-    entry.queue = Queue(pk=entry.queue_id, **fields)
-    return entry
-
-
 CANDIDATE_KEYS = ("id", "user_id", "load", "capacity", "idle_since", "display_name",
-                  "occupancy", "eligible")  # fmt: skip
-ORDER = "occupancy, load, idle_since NULLS FIRST, user_id"
+                  "occupancy")  # fmt: skip
+
+
+def _occupancy() -> str:
+    # Written as agents_presence_routing_idx's expression is, so the ranking is an index
+    # walk: Django's Cast to a FloatField is double precision on PostgreSQL, real on SQLite.
+    kind = "double precision" if connection.vendor == "postgresql" else "real"
+    return f"CAST(p.load AS {kind}) / p.capacity"
+
+
+def _rank() -> str:
+    return f"{_occupancy()}, p.load, p.idle_since NULLS FIRST, p.user_id"
 
 
 def _candidate_rows(rows) -> list[dict[str, Any]]:
@@ -167,27 +269,25 @@ def _candidate_rows(rows) -> list[dict[str, Any]]:
     return out
 
 
-def _candidate_where(
+def _candidate_sql(
     *, queue_id: int, skills: list[str], language: str, now: dt.datetime,
-    exclude: set[int] | frozenset[int], only_user_id: int | None,
+    exclude: set[int] | frozenset[int], only_user_id: int | None, limit: int,
 ) -> tuple[str, list[Any]]:  # fmt: skip
-    """Eligible: a member of the queue, online, with a live console, below capacity, with
-    the skills and the language, not excluded. The members semi-join lets the planner
-    start from the queue's few members."""
-    members = "SELECT agentprofile_id FROM agents_agentprofile_queues WHERE queue_id = %s"
-    if connection.vendor == "postgresql":
-        # An array computed once, then index probes on profile_id: the plan starts from
-        # the queue's members whatever the statistics say about the presence table.
-        members = f"p.profile_id = ANY(ARRAY({members}))"
-    else:
-        members = f"p.profile_id IN ({members})"
+    """Eligible agents, best first: online with a free slot (the partial index's
+    condition), a live console, a member of the queue, with the skills and the language,
+    not excluded.
+
+    The plan walks agents_presence_routing_idx in rank order and stops at the first
+    ``limit`` that qualify, so a decision costs about the same at 20 agents or 2,000; it
+    does not count every eligible agent (that scan was most of a decision's cost)."""
     where = [
-        members,
         "p.status = 'online'",
-        "p.live_until > %s",
         "p.load < p.capacity",
+        "p.live_until > %s",
+        "EXISTS (SELECT 1 FROM agents_agentprofile_queues m "
+        "WHERE m.agentprofile_id = p.profile_id AND m.queue_id = %s)",
     ]
-    params: list[Any] = [queue_id, _ts(now)]
+    params: list[Any] = [_ts(now), queue_id]
     for skill in skills:
         where.append("p.skills_tag LIKE %s ESCAPE '\\'")
         params.append(_like(skill))
@@ -200,14 +300,12 @@ def _candidate_where(
     if only_user_id is not None:
         where.append("p.user_id = %s")
         params.append(only_user_id)
-    return " AND ".join(where), params
-
-
-CANDIDATES = (
-    "SELECT p.id, p.user_id, p.load, p.capacity, p.idle_since, p.display_name, "
-    "CAST(p.load AS REAL) / p.capacity AS occupancy, COUNT(*) OVER () AS eligible "
-    "FROM agents_agentpresence p WHERE {where} ORDER BY " + ORDER + " LIMIT %s"
-)
+    sql = (
+        "SELECT p.id, p.user_id, p.load, p.capacity, p.idle_since, p.display_name, "
+        f"{_occupancy()} AS occupancy FROM agents_agentpresence p "
+        f"WHERE {' AND '.join(where)} ORDER BY {_rank()} LIMIT %s"
+    )
+    return sql, [*params, limit]
 
 
 def candidates(
@@ -221,11 +319,9 @@ def candidates(
     limit: int = 5,
 ) -> list[dict[str, Any]]:
     """Eligible agents, best first: least occupied, fewest chats, idle longest, lowest id."""
-    where, params = _candidate_where(queue_id=queue_id, skills=skills, language=language,
-                                     now=now, exclude=exclude, only_user_id=only_user_id)  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(CANDIDATES.format(where=where), [*params, limit])
-        return _candidate_rows(cursor.fetchall())
+    sql, params = _candidate_sql(queue_id=queue_id, skills=skills, language=language, now=now,
+                                 exclude=exclude, only_user_id=only_user_id, limit=limit)  # fmt: skip
+    return _candidate_rows(_fetch(sql, params))
 
 
 def candidates_and_pick(
@@ -254,21 +350,25 @@ def candidates_and_pick(
                 return rows, row["user_id"], missed
             missed.append(row["user_id"])
         return rows, None, missed
-    where, params = _candidate_where(queue_id=queue_id, skills=skills, language=language,
-                                     now=now, exclude=exclude, only_user_id=only_user_id)  # fmt: skip
+    cands, params = _candidate_sql(queue_id=queue_id, skills=skills, language=language, now=now,
+                                   exclude=exclude, only_user_id=only_user_id, limit=limit)  # fmt: skip
     sql = (
-        "WITH cands AS (" + CANDIDATES.format(where=where) + "), "
+        f"WITH cands AS ({cands}), "
         "pick AS (UPDATE agents_agentpresence SET load = load + 1, last_offer_at = %s "
-        "WHERE id = (SELECT p.id FROM agents_agentpresence p JOIN cands c ON c.id = p.id "
-        "WHERE p.load < p.capacity AND p.status = 'online' AND p.live_until > %s "
-        "ORDER BY c.occupancy, c.load, c.idle_since NULLS FIRST, c.user_id "
-        "LIMIT 1 FOR UPDATE OF p SKIP LOCKED) AND load < capacity RETURNING user_id) "
+        # The candidates by primary key, best first; the first one no other router holds.
+        # Locking re-reads the row's latest version, on which load < capacity is checked
+        # again, as are status and console in the UPDATE's own WHERE. (Keeping those out of
+        # the locking subquery keeps its plan on the primary key: with the presence table's
+        # statistics always stale, the planner would otherwise walk an index of every online
+        # agent once per decision.)
+        "WHERE id = (SELECT p.id FROM agents_agentpresence p "
+        "WHERE p.id = ANY(ARRAY(SELECT id FROM cands)) AND p.load < p.capacity "
+        f"ORDER BY {_rank()} LIMIT 1 FOR UPDATE OF p SKIP LOCKED) "
+        "AND load < capacity AND status = 'online' AND live_until > %s RETURNING user_id) "
         "SELECT cands.*, (SELECT user_id FROM pick) AS picked FROM cands ORDER BY "
         "cands.occupancy, cands.load, cands.idle_since NULLS FIRST, cands.user_id"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, limit, _ts(now), _ts(now)])
-        raw = cursor.fetchall()
+    raw = _fetch(sql, [*params, _ts(now), _ts(now)])
     rows = _candidate_rows(raw)
     picked = raw[0][-1] if raw else None
     missed = []
@@ -361,9 +461,7 @@ def offer_write(
         _ts(wall), conversation_id,
         conversation_id, _ts(wall), *vparams,
     ]  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()[0]
+    return _fetch(sql, params)[0][0]
 
 
 def entry_offered(*, entry: QueueEntry, now: dt.datetime) -> None:

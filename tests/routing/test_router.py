@@ -195,7 +195,40 @@ def test_least_occupied_wins_then_idle_longest():
     decision = decisions(conversation)[-1]
     assert "idle longest" in decision.reason
     assert [c["agent"] for c in decision.data["candidates"]][:2] == [idle_long.pk, idle_short.pk]
-    assert decision.data["eligible"] == 4
+    assert decision.data["eligible"] == 4 and decision.data["eligible_at_least"] is False
+    assert "of 4 eligible agents" in decision.reason
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+def test_a_large_floor_ranks_the_best_five_members_and_says_5_plus(settings, prepared):
+    """The ranking walks the index of free online agents and stops at the queue's first
+    five members: non-members, busy and away agents ranked before them are skipped, and the
+    timeline says "5+" rather than counting everyone. Both with statements prepared on the
+    server and without (behind a pooler that cannot keep them)."""
+    settings.PARLEY = {**settings.PARLEY, "ROUTING_PREPARED_STATEMENTS": prepared}
+    queue, other = make_queue(), make_queue()
+    now = timezone.now()
+    members = []
+    for i in range(8):
+        agent = online_agent(queue, capacity=4)
+        AgentPresence.objects.filter(user=agent).update(
+            load=1, idle_since=now - dt.timedelta(minutes=10 + i)
+        )
+        members.append(agent)
+    for _ in range(6):  # idle, emptier, but another queue's: ranked first, never offered
+        online_agent(other, capacity=4)
+    full = online_agent(queue, capacity=1)
+    AgentPresence.objects.filter(user=full).update(load=1)
+    away = online_agent(queue, capacity=4)
+    set_status(away, "away")
+    conversation = waiting(queue)
+    decision = decisions(conversation)[-1]
+    ranked = [c["agent"] for c in decision.data["candidates"]]
+    # Same occupancy: idle longest first (the last created waited longest).
+    assert ranked == [a.pk for a in reversed(members)][:5]
+    assert open_offer(conversation).agent == members[-1]
+    assert decision.data["eligible"] == 5 and decision.data["eligible_at_least"] is True
+    assert "of 5+ eligible agents" in decision.reason
 
 
 def test_waiting_conversations_are_served_by_priority_then_urgency_then_arrival():
