@@ -11,6 +11,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -63,6 +64,19 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         "typing": "on_typing",
         "conversation.resolve": "on_conversation_resolve",
     }
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' own dispatch first closes stale database connections by hopping onto
+        # the one thread that all of a process's database work shares (sync_to_async is
+        # thread-sensitive), for every message: for a console that is a hop per broadcast
+        # frame, and with 50 consoles those hops queued the router's and every socket's
+        # database work behind them (seconds from queued to offer in bench/routing_sim.py).
+        # Every database call here goes through database_sync_to_async, which closes
+        # stale connections itself on that thread, so the hop is skipped.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def authenticate(self) -> Actor:
         raise NotImplementedError

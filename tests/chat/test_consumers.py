@@ -518,3 +518,37 @@ async def test_agent_hello_has_the_waiting_room_and_own_chats():
     assert by_id[mine]["status"] == "assigned" and by_id[waiting["id"]]["status"] == "queued"
     await cons.disconnect()
     await w.disconnect()
+
+
+async def test_broadcast_frames_do_not_queue_on_the_database_thread(monkeypatch):
+    """A frame from the channel layer goes straight to the socket: Channels' default
+    dispatch first hops onto the database thread (to close stale connections) for every
+    event, and with many consoles in the lobby those hops queued every socket's and the
+    router's database work behind them. Database calls close stale connections themselves,
+    on their own thread (database_sync_to_async)."""
+    import channels.consumer
+    from channels.layers import get_channel_layer
+
+    from chat import realtime
+
+    agent = await database_sync_to_async(make_agent)()
+    comm, _ = await console(agent)
+    hops = []
+
+    async def hop():
+        hops.append(1)
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", hop)
+    layer = get_channel_layer()
+    for n in range(20):
+        await layer.group_send(
+            realtime.user_group(agent.pk),
+            {"type": realtime.EVENT_HANDLER, "frame": {"type": "test.frame", "n": n}},
+        )
+    received = [(await recv(comm, "test.frame"))["n"] for _ in range(20)]
+    assert received == list(range(20))
+    # Frames from the socket too: a bad one and one that reads the database.
+    await comm.send_json_to({"type": "resume", "id": "r", "conversation": 999999, "after_seq": 0})
+    assert (await recv(comm, "error"))["code"] == "not_found"
+    assert hops == []
+    await comm.disconnect()
