@@ -303,6 +303,21 @@ def agents_sessions_delete(creds: list[AgentCred]) -> None:
         store_class(session_key=cred.session_key).delete()
 
 
+def site_prepare(site_key: str) -> bool:
+    """The bench's own site: no bot flow (the customer is queued at once) and a queue
+    without members (the router offers it to nobody), so the pair's agent takes it with
+    ``conversation.take`` as a supervisor or an agent picking from the waiting room would."""
+    from chat.models import Site
+    from routing.models import Queue
+
+    if site_key == "bench-ws-pairs":
+        queue, _ = Queue.objects.get_or_create(name="bench ws_pairs")
+        Site.objects.get_or_create(
+            key=site_key, defaults={"name": "bench ws_pairs", "default_queue": queue}
+        )
+    return Site.objects.filter(key=site_key).exists()
+
+
 def customers_prepare(
     *, base: str, origin: str, site_key: str, count: int, run_tag: str, allow_direct: bool
 ) -> list[CustomerCred]:
@@ -999,7 +1014,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--url", default="http://127.0.0.1:8000", help="the running server (local)")
     p.add_argument("--origin", help="Origin header (default: the --url's scheme://host:port)")
-    p.add_argument("--site-key", default="demo-diy-shop")
+    p.add_argument(
+        "--site-key",
+        default="bench-ws-pairs",
+        help="widget site; made if missing, with no bot flow and its own queue that no agent "
+        "subscribes to, so that every conversation waits until its pair's agent takes it",
+    )
     p.add_argument("--pairs", type=int, default=50, help="customer/agent socket pairs")
     p.add_argument(
         "--rate",
@@ -1147,9 +1167,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{base}/healthz answered {status}; is the server running?")
     t = now()
     try:
-        from chat.models import Site
-
-        site_known = Site.objects.filter(key=args.site_key).exists()
+        site_known = site_prepare(args.site_key)
     except Exception as exc:  # no tables: certainly not the server's database
         site_known = False
         print(f"database check failed: {exc}")

@@ -295,9 +295,11 @@ def message_create(
     kind: str = Message.Kind.TEXT,
     data: dict[str, Any] | None = None,
     client_msg_id: str | None = None,
+    audience: list | None = None,
 ) -> Message:
     """Insert a message with the next seq on a conversation row the caller has locked,
-    and publish message.new after commit."""
+    and publish message.new after commit. ``audience``: ``pipeline.viewers()`` when the
+    caller posts several messages under one lock and already has it."""
     seq = conversation.last_seq + 1
     # Moderated here, in-process, before anyone is told: the recipients' copy never waits
     # for a worker (detection and translation follow in Celery; chat/pipeline).
@@ -344,12 +346,15 @@ def message_create(
         frame_type="message.new",
         sender=sender,
         translations=[],
+        audience=audience,
     )
     pipeline.message_pipeline_queue(message=message)
     return message
 
 
-def event_message_post(*, conversation: Conversation, body: str, data=None) -> Message:
+def event_message_post(
+    *, conversation: Conversation, body: str, data=None, audience: list | None = None
+) -> Message:
     """A timeline line in the transcript ("Ana joined"), on a locked conversation."""
     return message_create(
         conversation=conversation,
@@ -357,6 +362,7 @@ def event_message_post(*, conversation: Conversation, body: str, data=None) -> M
         body=body,
         kind=Message.Kind.EVENT,
         data=data,
+        audience=audience,
     )
 
 

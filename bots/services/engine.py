@@ -33,6 +33,7 @@ from bots.services.leads import customer_attributes_store, lead_contact
 from bots.services.variants import variant_pick, variants_convert
 from chat import realtime
 from chat.models import Conversation, Message, Participant
+from chat.pipeline.services import viewers
 from chat.selectors import participant_groups
 from chat.services import (
     conversation_publish,
@@ -147,6 +148,7 @@ class _Step:
         self.priority_dirty = False
         self.collected: dict[str, Any] = {}  # new this step: flushed to the customer once
         self.status_changed = False
+        self._audience: list | None = None
 
     # --- output --------------------------------------------------------------------------
     def text(self, value: Any, fallback_key: str | None = None) -> str:
@@ -186,7 +188,16 @@ class _Step:
             body=body,
             kind=Message.Kind.BOT,
             data=data,
+            audience=self.audience(),
         )
+
+    def audience(self) -> list:
+        # Who reads this step's messages, read once per step: a step posts up to three
+        # (answer, next question, hand-off summary) and nobody joins in between (agents
+        # are offered the conversation after this transaction commits).
+        if self._audience is None:
+            self._audience = viewers(conversation=self.conversation)
+        return self._audience
 
     def buttons(self, node: dict[str, Any]) -> list[dict[str, str]]:
         return [{"id": b["id"], "label": self.text(b["label"])} for b in node["buttons"]]
@@ -371,6 +382,7 @@ class _Step:
         self.flush()  # the customer is up to date before anyone is told
         collected = dict(self.session.attributes)
         event_message_post(
+            audience=self.audience(),
             conversation=self.conversation,
             body=_summary(collected, self.session.intent, queue.name if queue else None),
             data={
