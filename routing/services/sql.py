@@ -211,27 +211,10 @@ def _from_row(model, values: tuple) -> Any:
 def participants_with_names(conversation_id: int) -> list[Participant]:
     """A conversation's participants with just what payloads and fan-out need of their
     customer or user (names), in one statement."""
-    User = get_user_model()
-    sql = (
-        "SELECT p.*, c.name AS c_name, c.email AS c_email, "
-        f"u.{User.USERNAME_FIELD} AS u_username, u.first_name AS u_first, u.last_name AS u_last "
-        "FROM chat_participant p LEFT JOIN chat_customer c ON c.id = p.customer_id "
-        f"LEFT JOIN {User._meta.db_table} u ON u.id = p.user_id "
-        "WHERE p.conversation_id = %s ORDER BY p.id"
-    )
-    out = []
-    for p in Participant.objects.raw(sql, [conversation_id]):
-        if p.customer_id:
-            p.customer = Customer(pk=p.customer_id, name=p.c_name or "", email=p.c_email or "")
-        if p.user_id:
-            p.user = User(
-                pk=p.user_id,
-                **{User.USERNAME_FIELD: p.u_username},
-                first_name=p.u_first or "",
-                last_name=p.u_last or "",
-            )
-        out.append(p)
-    return out
+    return [
+        _participant(dict(zip(PARTICIPANT_KEYS, row, strict=True)), conversation_id)
+        for row in _fetch(_participants_sql("%s"), [conversation_id])
+    ]
 
 
 QUEUE_FIELDS = (
