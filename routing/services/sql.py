@@ -39,6 +39,17 @@ def _prepared() -> bool:
     return connection.vendor == "postgresql" and settings.PARLEY["ROUTING_PREPARED_STATEMENTS"]
 
 
+def _pg() -> psycopg.Connection:
+    """Django's psycopg connection, ready for explicitly prepared statements."""
+    connection.ensure_connection()
+    pg = connection.connection
+    if pg.prepare_threshold is None:
+        # Django turns preparing off (None); only an explicit prepare=True should. Its own
+        # client-side cursors never prepare whatever this says.
+        pg.prepare_threshold = 1 << 30
+    return pg
+
+
 def _fetch(sql: str, params: list[Any]) -> list[tuple]:
     """Run one of the hot path's statements and return its rows.
 
@@ -50,13 +61,7 @@ def _fetch(sql: str, params: list[Any]) -> list[tuple]:
     mode without prepared-statement support (PgBouncer < 1.21), set
     ROUTING_PREPARED_STATEMENTS=false."""
     if _prepared():
-        connection.ensure_connection()
-        pg = connection.connection
-        if pg.prepare_threshold is None:
-            # Django turns preparing off (None); only an explicit prepare=True should.
-            # Its own client-side cursors never prepare whatever this says.
-            pg.prepare_threshold = 1 << 30
-        with psycopg.Cursor(pg) as cursor:
+        with psycopg.Cursor(_pg()) as cursor:
             cursor.execute(sql, params, prepare=True)
             # Every statement here returns rows; not asking for .description saves
             # building a column object per column per call.
@@ -72,10 +77,7 @@ def _fetch_all(statements: list[tuple[str, list[Any]]]) -> list[list[tuple]]:
     executed in order, each statement on its own snapshot, as if sent one by one."""
     if not _prepared():
         return [_fetch(sql, params) for sql, params in statements]
-    connection.ensure_connection()
-    pg = connection.connection
-    if pg.prepare_threshold is None:
-        pg.prepare_threshold = 1 << 30
+    pg = _pg()
     with pg.pipeline():
         cursors = []
         for sql, params in statements:
