@@ -24,6 +24,14 @@ async def updated_with(comm, predicate, timeout: float = WORKER_TIMEOUT) -> dict
             return frame["message"]
 
 
+async def new_with_seq(comm, seq: int) -> dict:
+    """The message.new frame for the message at `seq`, skipping the others."""
+    while True:
+        message = (await recv(comm, "message.new"))["message"]
+        if message["seq"] == seq:
+            return message
+
+
 def translated_to(language: str):
     return lambda m: (m["translations"].get(language) or {}).get("state") == "done"
 
@@ -69,14 +77,13 @@ async def test_demo_a_french_customer_and_an_english_agent_read_each_other(celer
 async def test_profanity_is_masked_for_the_agent_and_the_translation_too(celery_worker):
     await database_sync_to_async(celery_worker.start)()
     widget_comm, console_comm, cid = await french_customer_and_english_agent()
-    await send(widget_comm, cid, "Putain, je n'ai toujours pas reçu mon colis !", "c1")
-    new = (await recv(console_comm, "message.new"))["message"]
-    while new["kind"] != "text":
-        new = (await recv(console_comm, "message.new"))["message"]
+    accepted = await send(widget_comm, cid, "Putain, je n'ai toujours pas reçu mon colis !", "c1")
+    # Match by seq: the join notice may reach either socket before or after the message.
+    new = await new_with_seq(console_comm, accepted["seq"])
     assert new["body"] == "P*****, je n'ai toujours pas reçu mon colis !"
     read = await updated_with(console_comm, translated_to("en"))
     assert "Putain" not in str(read)
-    mine = (await recv(widget_comm, "message.new"))["message"]
+    mine = await new_with_seq(widget_comm, accepted["seq"])
     assert mine["body"] == "Putain, je n'ai toujours pas reçu mon colis !"  # the sender's text
     await widget_comm.disconnect()
     await console_comm.disconnect()
