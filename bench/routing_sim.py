@@ -534,6 +534,10 @@ def phase_parallel(args) -> dict[str, Any]:
             for i in range(args.backlog)
         ]  # fmt: skip
         agents_online(floor["users"], now=now, until=now + dt.timedelta(hours=2), share=1.0, seed=1)
+        from django.db import connection
+
+        with connection.cursor() as cursor:  # the statistics autovacuum would have by now
+            cursor.execute("ANALYZE")
         random.Random(workers).shuffle(ids)
         connections.close_all()
         ctx = mp.get_context("spawn")

@@ -13,6 +13,7 @@ per-conversation group membership to keep in sync across processes.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import os
 import threading
@@ -38,17 +39,7 @@ def user_group(user_id: int) -> str:
 
 
 def _send(groups: list[str], frame: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    message = {"type": EVENT_HANDLER, "frame": frame}
-    for group in groups:
-        try:
-            async_to_sync(layer.group_send)(group, message)
-        except Exception:  # the layer is down: clients recover by resuming from seq
-            logger.warning(
-                "publish to %s failed (frame %s)", group, frame.get("type"), exc_info=True
-            )
+    _send_many([(groups, frame)])
 
 
 def publish_on_commit(groups: Iterable[str], frame: dict[str, Any]) -> None:
@@ -69,45 +60,111 @@ def publish_many_on_commit(items: Iterable[tuple[Iterable[str], dict[str, Any]]]
 
 
 def _send_many(batch: list[tuple[list[str], dict[str, Any]]]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
+    if get_channel_layer() is None:
         return
-
-    async def send_all() -> None:
-        for groups, frame in batch:
-            message = {"type": EVENT_HANDLER, "frame": frame}
-            for group in groups:
-                try:
-                    await layer.group_send(group, message)
-                except Exception:  # clients recover by resuming from seq
-                    logger.warning(
-                        "publish to %s failed (frame %s)", group, frame.get("type"), exc_info=True
-                    )
-
-    try:
-        if getattr(SyncToAsync.threadlocal, "main_event_loop", None) is not None:
-            async_to_sync(send_all)()  # inside the ASGI server: its loop, its connections
-        else:
-            asyncio.run_coroutine_threadsafe(send_all(), _publisher_loop()).result(timeout=10)
-    except Exception:
-        logger.warning("publish of %s frames failed", len(batch), exc_info=True)
+    if getattr(SyncToAsync.threadlocal, "main_event_loop", None) is not None:
+        try:  # inside the ASGI server: its loop, its connections
+            async_to_sync(_send_batch)(batch)
+        except Exception:
+            logger.warning("publish of %s frames failed", len(batch), exc_info=True)
+        return
+    _publisher().submit(batch)
 
 
-_publisher: tuple[int, asyncio.AbstractEventLoop] | None = None
+async def _send_batch(batch: list[tuple[list[str], dict[str, Any]]]) -> None:
+    layer = get_channel_layer()
+    for groups, frame in batch:
+        message = {"type": EVENT_HANDLER, "frame": frame}
+        for group in groups:
+            try:
+                await layer.group_send(group, message)
+            except Exception:  # the layer is down: clients recover by resuming from seq
+                logger.warning(
+                    "publish to %s failed (frame %s)", group, frame.get("type"), exc_info=True
+                )
+
+
+class _Publisher:
+    """Publishing from plain threads (Celery workers, sweepers, the router's workers).
+
+    One event loop per process keeps its Redis connections, where async_to_sync would
+    open a new loop and connection per call. The caller does not wait for Redis: batches
+    go on one FIFO queue that a single task drains, so frames leave in the order they
+    were published (per process, as before) and a slow or absent Redis never holds a
+    routing decision or a task. Bounded: past MAX_PENDING batches, new ones are dropped
+    with a warning (clients resume from seq). Flushed at exit and by ``flush()``."""
+
+    MAX_PENDING = 10_000
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        self.queue: asyncio.Queue | None = None
+        ready = threading.Event()
+        threading.Thread(
+            target=self._run, args=(ready,), name="parley-publisher", daemon=True
+        ).start()
+        ready.wait(5)
+
+    def _run(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.queue = asyncio.Queue(self.MAX_PENDING)
+        self.loop.create_task(self._drain())
+        ready.set()
+        self.loop.run_forever()
+
+    async def _drain(self) -> None:
+        while True:
+            batch = await self.queue.get()
+            try:
+                await _send_batch(batch)
+            except Exception:
+                logger.warning("publish of %s frames failed", len(batch), exc_info=True)
+            finally:
+                self.queue.task_done()
+
+    def _put(self, batch) -> None:
+        try:
+            self.queue.put_nowait(batch)
+        except asyncio.QueueFull:
+            logger.warning("publisher backlog full: dropped %s frames", len(batch))
+
+    def submit(self, batch: list[tuple[list[str], dict[str, Any]]]) -> None:
+        self.loop.call_soon_threadsafe(self._put, batch)
+
+    def flush(self, timeout: float) -> bool:
+        async def drained() -> None:
+            await self.queue.join()
+
+        try:
+            asyncio.run_coroutine_threadsafe(drained(), self.loop).result(timeout)
+            return True
+        except Exception:
+            return False
+
+
+_publisher_state: _Publisher | None = None
 _publisher_lock = threading.Lock()
 
 
-def _publisher_loop() -> asyncio.AbstractEventLoop:
-    """One event loop per process for publishing from plain threads (Celery workers,
-    sweepers): it keeps its Redis connections, where async_to_sync would open a new
-    loop and connection for every call. Recreated after a fork."""
-    global _publisher
+def _publisher() -> _Publisher:
+    """This process's publisher, recreated after a fork."""
+    global _publisher_state
     with _publisher_lock:
-        if _publisher is None or _publisher[0] != os.getpid():
-            loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="parley-publisher", daemon=True).start()
-            _publisher = (os.getpid(), loop)
-        return _publisher[1]
+        if _publisher_state is None or _publisher_state.pid != os.getpid():
+            _publisher_state = _Publisher()
+        return _publisher_state
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Wait until this process's queued frames have gone to the layer (tests, shutdown)."""
+    state = _publisher_state
+    if state is None or state.pid != os.getpid():
+        return True
+    return state.flush(timeout)
+
+
+atexit.register(flush, 2.0)
 
 
 def publish_ephemeral(groups: Iterable[str], frame: dict[str, Any]) -> None:

@@ -6,6 +6,8 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from chat import realtime
+
 
 class LayerRecorder:
     """Subscribes channels to groups on Channels' in-memory layer and drains what services
@@ -22,6 +24,8 @@ class LayerRecorder:
             self.channels[group] = channel
 
     def frames(self, group: str) -> list[dict]:
+        realtime.flush()  # frames published from this (plain) thread leave asynchronously
+
         async def drain():
             out = []
             while True:
