@@ -193,9 +193,15 @@ class ParleyConsumer(AsyncWebsocketConsumer):
 
     # --- frames ------------------------------------------------------------------------
     async def on_ping(self, frame: dict, ref: Any) -> None:
+        tops = await database_sync_to_async(self.ping_sync)()
         await self.send_frame(
-            {"type": "pong", "ref": ref, "t": frame.get("t"), "server_time": time.time()}
-        )
+            {"type": "pong", "ref": ref, "t": frame.get("t"), "server_time": time.time(),
+             "last_seq": tops}
+        )  # fmt: skip
+
+    def ping_sync(self) -> dict[str, int]:
+        """A ping's database work, in one hop: subclasses add their bookkeeping."""
+        return selectors.open_conversation_tops(actor=self.actor)
 
     async def on_message_send(self, frame: dict, ref: Any) -> None:
         conversation_id = _field_int(frame, "conversation")
@@ -290,9 +296,9 @@ class WidgetConsumer(ParleyConsumer):
             await database_sync_to_async(_customer_seen)(customer_id=self.actor.customer.pk)
         await super().disconnect(code)
 
-    async def on_ping(self, frame: dict, ref: Any) -> None:
-        await database_sync_to_async(_customer_seen)(customer_id=self.actor.customer.pk)
-        await super().on_ping(frame, ref)
+    def ping_sync(self) -> dict[str, int]:
+        _customer_seen(customer_id=self.actor.customer.pk)
+        return super().ping_sync()
 
     async def on_conversation_start(self, frame: dict, ref: Any) -> None:
         from chat.payloads import conversation_payload
@@ -388,14 +394,12 @@ class AgentConsumer(ParleyConsumer):
                 logger.warning("console disconnect bookkeeping failed", exc_info=True)
         await super().disconnect(code)
 
-    async def on_ping(self, frame: dict, ref: Any) -> None:
+    def ping_sync(self) -> dict[str, int]:
         from agents.services import agent_heartbeat
 
         # A console ping is the agent's heartbeat: it keeps them eligible for offers.
-        await database_sync_to_async(agent_heartbeat)(
-            user=self.actor.user, channel_name=self.channel_name
-        )
-        await super().on_ping(frame, ref)
+        agent_heartbeat(user=self.actor.user, channel_name=self.channel_name)
+        return super().ping_sync()
 
     async def on_presence_set(self, frame: dict, ref: Any) -> None:
         from agents.services import agent_presence_set

@@ -124,6 +124,23 @@ def messages_after(
     return conversation, messages
 
 
+def open_conversation_tops(*, actor: Actor, limit: int = 100) -> dict[str, int]:
+    """The last seq of each open conversation the actor takes part in, keyed by id (as
+    JSON keys are strings): what ``pong`` carries, so a client that missed the last
+    ``message.new`` of a quiet conversation sees the gap within one heartbeat."""
+    qs = Conversation.objects.filter(status__in=Conversation.OPEN_STATUSES)
+    if actor.kind == "customer":
+        qs = qs.filter(customer_id=actor.customer.pk)
+    elif actor.kind == "agent":
+        qs = qs.filter(
+            participants__user_id=actor.user.pk, participants__left_at__isnull=True
+        ).distinct()
+    else:
+        return {}
+    rows = qs.order_by("-id").values_list("id", "last_seq")[:limit]
+    return {str(pk): seq for pk, seq in rows}
+
+
 def participant_groups(*, conversation_id: int) -> list[str]:
     """Principal groups of a conversation's active participants (for fan-out)."""
     from chat.realtime import customer_group, user_group

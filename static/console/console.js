@@ -220,7 +220,7 @@ function handle(f) {
       return onHello(f);
     case "pong":
       lastPong = Date.now();
-      return;
+      return onTops(f.last_seq);
     case "conversation.updated": {
       upsert(f.conversation);
       const r = convs.get(f.conversation.id);
@@ -348,6 +348,17 @@ function resume(r, force = false) {
   if (!force && r.lastSeq >= r.knownTop) return;
   r.resumeRef = `r:${r.id}:${++frameNo}`;
   send({ type: "resume", id: r.resumeRef, conversation: r.id, after_seq: r.lastSeq });
+}
+
+// pong carries each open conversation's last seq: a message.new lost in a quiet
+// conversation shows up as a gap within one heartbeat, and is fetched by resume.
+function onTops(tops) {
+  for (const [id, seq] of Object.entries(tops || {})) {
+    const r = convs.get(Number(id));
+    if (!r || typeof seq !== "number") continue;
+    r.knownTop = Math.max(r.knownTop, seq);
+    catchUp(r);
+  }
 }
 
 function catchUp(r) {

@@ -237,9 +237,16 @@
     switch (f.type) {
       case "hello":
         return onHello(f);
-      case "pong":
+      case "pong": {
         lastPong = Date.now();
+        // A message.new lost in a quiet conversation shows up here within one heartbeat.
+        const top = (f.last_seq || {})[String(state.convId)];
+        if (typeof top === "number" && top > state.knownTop) {
+          state.knownTop = top;
+          catchUp();
+        }
         return;
+      }
       case "conversation.started":
         state.starting = false;
         setConversation(f.conversation);

@@ -99,7 +99,13 @@ class AsgiServer:
 
 
 @pytest.fixture
-def asgi_server(transactional_db, tmp_path):
+def server_env() -> dict[str, str]:
+    """Extra environment for the server (a test overrides it by parametrizing)."""
+    return {}
+
+
+@pytest.fixture
+def asgi_server(transactional_db, tmp_path, server_env):
     """The real ASGI app on a free port, sharing the test's database; yields AsgiServer."""
     if connection.vendor != "postgresql":
         pytest.skip("the browser tier shares its database with a daphne process: needs PostgreSQL")
@@ -115,6 +121,7 @@ def asgi_server(transactional_db, tmp_path):
         # Redis pub/sub channels ignore the database number, so parallel runs on one Redis
         # would hear each other's "agents" group; the list-based layer stays in our db.
         "CHANNEL_LAYER_BACKEND": os.environ.get("PARLEY_E2E_CHANNEL_LAYER", "core"),
+        **server_env,
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # the server runs as in production
     server = AsgiServer(env, tmp_path / "daphne.log")

@@ -326,6 +326,76 @@ def test_messages_written_while_the_server_is_down_arrive_after_it_restarts(
     assert exceptions == []
 
 
+# Once the page sets window.parleyDeaf, every push is lost: only what the client asks for
+# (hello, pong, the answers to its own frames, resume's batches) still reaches it.
+DEAF_PUSHES = """
+(() => {
+  const keep = new Set(["hello", "pong", "messages.batch", "message.accepted", "ack", "error"]);
+  const Native = window.WebSocket;
+  window.WebSocket = class DeafWebSocket extends Native {
+    constructor(url, protocols) {
+      super(url, protocols);
+      let handler = null;
+      Object.defineProperty(this, "onmessage", {
+        configurable: true,
+        get: () => handler,
+        set: (fn) => { handler = fn; },
+      });
+      this.addEventListener("message", (ev) => {
+        if (!handler) return;
+        let frame = null;
+        try { frame = JSON.parse(ev.data); } catch (e) { /* not ours to judge */ }
+        if (window.parleyDeaf && frame && !keep.has(frame.type)) return;
+        handler.call(this, ev);
+      });
+    }
+  };
+})();
+"""
+
+
+@pytest.mark.parametrize("server_env", [{"HEARTBEAT_INTERVAL": "2"}])
+def test_a_reply_whose_push_was_lost_arrives_with_the_next_heartbeat(
+    asgi_server, browser, shop, server_env
+):
+    # A message.new never reaches the widget (then the console) and nothing else happens
+    # in the conversation: the pong's last_seq shows the gap, and resume fetches it.
+    expect.set_options(timeout=15_000)
+    errors: list[str] = []
+    base = asgi_server.url
+    customer = browser.new_context(viewport=VIEWPORT)
+    agent = browser.new_context(viewport=VIEWPORT)
+    customer.add_init_script(DEAF_PUSHES)
+    agent.add_init_script(DEAF_PUSHES)
+    try:
+        tab = watch_errors(customer.new_page(), errors)
+        open_widget(tab, f"{base}/demo/{shop.key}/")
+        first = "Is anyone there?"
+        write(tab, first)
+        console = watch_errors(agent.new_page(), errors)
+        login(console, base)
+        waiting = console.get_by_test_id("waiting-list").get_by_test_id("conversation-item")
+        waiting.get_by_test_id("conversation-take").click()
+        expect(transcript(tab, "parley-messages")).to_have_text([first, JOINED])
+
+        tab.evaluate("window.parleyDeaf = true")
+        answer = "Yes, I am here. How can I help?"
+        console.get_by_test_id("composer-input").fill(answer)
+        console.get_by_test_id("composer-input").press("Enter")
+        expect(transcript(console, "transcript")).to_have_text([first, JOINED, answer])
+        expect(transcript(tab, "parley-messages")).to_have_text([first, JOINED, answer])
+
+        # The same for the console: the customer's thanks reach a deaf console.
+        console.evaluate("window.parleyDeaf = true")
+        thanks = "Great, thanks!"
+        write(tab, thanks)
+        expect(transcript(console, "transcript")).to_have_text([first, JOINED, answer, thanks])
+    finally:
+        customer.close()
+        agent.close()
+    assert errors == []
+
+
 def test_a_site_that_refuses_the_origin_says_so(asgi_server, browser, shop):
     shop.allowed_origins = ["https://shop.example"]
     shop.save(update_fields=["allowed_origins"])

@@ -552,3 +552,37 @@ async def test_broadcast_frames_do_not_queue_on_the_database_thread(monkeypatch)
     assert (await recv(comm, "error"))["code"] == "not_found"
     assert hops == []
     await comm.disconnect()
+
+
+async def test_pong_carries_last_seq_of_the_sockets_open_conversations():
+    # A client that missed the last message.new of a quiet conversation (pushes are
+    # hints) learns the conversation's top from its next pong and resumes.
+    customer = await new_customer()
+    agent = await new_agent()
+    other = await new_customer(site=await database_sync_to_async(lambda: customer.site)())
+    cust, _ = await widget(customer)
+    conversation = await start(cust)
+    other_comm, _ = await widget(other)
+    other_conversation = await start(other_comm)
+    cons, _ = await console(agent)
+    assert (await take(cons, conversation["id"]))["type"] == "ack"
+    await send(cust, conversation["id"], "Hello?", "c1")
+    reply = await send(cons, conversation["id"], "Here!", "a1")
+
+    await cust.send_json_to({"type": "ping", "id": 1})
+    tops = (await recv(cust, "pong"))["last_seq"]
+    assert tops == {str(conversation["id"]): reply["seq"]}  # not the other customer's
+    await cons.send_json_to({"type": "ping", "id": 2})
+    tops = (await recv(cons, "pong"))["last_seq"]
+    assert tops == {str(conversation["id"]): reply["seq"]}  # not the lobby's
+    assert str(other_conversation["id"]) not in tops
+
+    # Resolved conversations drop out: nothing more can arrive there.
+    await database_sync_to_async(services.conversation_resolve)(
+        actor=await database_sync_to_async(agent_actor)(agent),
+        conversation_id=conversation["id"],
+    )
+    await cust.send_json_to({"type": "ping", "id": 3})
+    assert (await recv(cust, "pong"))["last_seq"] == {}
+    for comm in (cust, other_comm, cons):
+        await comm.disconnect()
