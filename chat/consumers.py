@@ -151,7 +151,11 @@ class ParleyConsumer(AsyncWebsocketConsumer):
             if self.limited_in_a_row >= settings.PARLEY["WS_FLOOD_CLOSE_AFTER"]:
                 await self.close(code=CLOSE_FLOOD)
                 return
-            await self.send_error("rate_limited", "Too many frames; slow down and retry.")
+            await self.send_error(
+                "rate_limited",
+                "Too many frames; slow down and retry.",
+                _frame_id(text_data, self.max_bytes),
+            )
             return
         self.limited_in_a_row = 0
         if text_data is None:
@@ -314,6 +318,19 @@ class WidgetConsumer(ParleyConsumer):
         position = await database_sync_to_async(_queue_position)(payload["conversation"]["id"])
         if position is not None:
             await self.send_frame(position)
+
+
+def _frame_id(text_data: str | None, max_bytes: int) -> str | int | None:
+    """The id of a frame that is dropped unread (rate limited), so the client knows which
+    one to send again; None when there is none to find cheaply."""
+    if not text_data or len(text_data) > max_bytes:
+        return None
+    try:
+        frame = json.loads(text_data)
+    except ValueError:
+        return None
+    ref = frame.get("id") if isinstance(frame, dict) else None
+    return ref if isinstance(ref, (str, int)) and not isinstance(ref, bool) else None
 
 
 def _customer_seen(*, customer_id: int) -> None:

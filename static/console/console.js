@@ -514,16 +514,19 @@ function setPresence(p) {
 
 function onError(f) {
   const ref = typeof f.ref === "string" ? f.ref : "";
+  if (f.code === "rate_limited") {
+    // Dropped unread: everything pending goes again shortly (outbox entries are
+    // idempotent by client_msg_id, resume by seq), whichever frame `ref` names.
+    inflight.clear();
+    for (const r of convs.values()) r.resumeRef = null;
+    setTimeout(() => {
+      flushOutbox();
+      for (const r of convs.values()) catchUp(r);
+    }, 1000);
+    return;
+  }
   if (!ref) {
-    if (f.code === "rate_limited") {
-      // The dropped frame is not named: try everything pending again shortly.
-      inflight.clear();
-      for (const r of convs.values()) r.resumeRef = null;
-      setTimeout(() => {
-        flushOutbox();
-        for (const r of convs.values()) catchUp(r);
-      }, 1000);
-    } else if (f.code === "forbidden" || f.code === "unauthenticated") {
+    if (f.code === "forbidden" || f.code === "unauthenticated") {
       closeReason = f.message; // the close follows
     }
     return;
