@@ -299,7 +299,12 @@ def phase_sim(args) -> dict[str, Any]:
     from django.db import connection
     from django.utils import timezone
 
-    from agents.services import agent_console_connect, agent_console_disconnect, agent_heartbeat
+    from agents.services import (
+        agent_console_connect,
+        agent_console_disconnect,
+        agent_heartbeat,
+        presence_vacuum,
+    )
     from chat import services as chat_services
     from chat.actors import Actor
     from chat.exceptions import ParleyError
@@ -412,6 +417,8 @@ def phase_sim(args) -> dict[str, Any]:
                     waiting_sweep(now=now)
                 if now.second == 0 and now.minute % 5 == 0:
                     timers_sweep(now=now)
+                if args.vacuum_interval > 0 and now.second % 15 == 0:
+                    presence_vacuum()  # beat's task (about every 5 s of wall time here)
             elif kind == "churn":
                 # A few consoles close (a tab, a network) and others come back.
                 for user_id in rng.sample([u.pk for u in online], k=max(1, len(online) // 200)):
@@ -515,6 +522,33 @@ def _parallel_worker(entry_ids: list[int], barrier, out) -> None:
     out.put((started, time.perf_counter(), timings))
 
 
+def vacuum_while_running(interval: float):
+    """What beat does in production (agents.tasks.presence_vacuum every
+    PRESENCE_VACUUM_INTERVAL): this machine's PostgreSQL runs with autovacuum off. Returns
+    the function that stops it."""
+    import threading
+
+    from django.db import connections
+
+    from agents.services import presence_vacuum
+
+    done = threading.Event()
+
+    def run() -> None:
+        while interval > 0 and not done.wait(interval):
+            presence_vacuum()
+        connections.close_all()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        done.set()
+        thread.join(timeout=30)
+
+    return stop
+
+
 def phase_parallel(args) -> dict[str, Any]:
     from django.db import connections
     from django.utils import timezone
@@ -548,7 +582,9 @@ def phase_parallel(args) -> dict[str, Any]:
         ]
         for p in procs:
             p.start()
+        stop = vacuum_while_running(args.vacuum_interval)
         parts = [out.get(timeout=MAX_SECONDS) for _ in procs]
+        stop()
         for p in procs:
             p.join(timeout=60)
         start = min(p[0] for p in parts)
@@ -761,6 +797,10 @@ def main() -> None:
     p.add_argument("--accept-share", type=float, default=0.85)
     p.add_argument("--decline-share", type=float, default=0.07)
     p.add_argument("--workers", default="1,2,4")
+    p.add_argument(
+        "--vacuum-interval", type=float, default=5.0,
+        help="seconds between presence vacuums, as beat's PRESENCE_VACUUM_INTERVAL (0: none)",
+    )  # fmt: skip
     p.add_argument("--backlog", type=int, default=4000)
     p.add_argument("--socket-agents", type=int, default=50)
     p.add_argument("--socket-rate", type=float, default=20.0)

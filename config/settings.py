@@ -200,6 +200,14 @@ CELERY_BEAT_SCHEDULE["pipeline-sweep"] = {
     "schedule": 15.0,
     "options": {"expires": 30},
 }
+# The router's index walk starts where dead entries pile up (agents/services.py).
+PRESENCE_VACUUM_INTERVAL = env.float("PRESENCE_VACUUM_INTERVAL", default=5.0)
+if PRESENCE_VACUUM_INTERVAL > 0:
+    CELERY_BEAT_SCHEDULE["presence-vacuum"] = {
+        "task": "agents.tasks.presence_vacuum",
+        "schedule": PRESENCE_VACUUM_INTERVAL,
+        "options": {"expires": PRESENCE_VACUUM_INTERVAL},
+    }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Auth, i18n, static ------------------------------------------------------------------
