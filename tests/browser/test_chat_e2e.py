@@ -40,14 +40,14 @@ def shop(transactional_db):
     return site
 
 
-# Pushes are hints (docs/protocol.md): the clients must cope when the layer delivers a
-# message.new twice or not at all. This wraps the page's WebSocket so that every message.new
-# arrives twice and the one with seq 2 never arrives; only dedup by seq and resume-on-gap
-# (or on the conversation.updated that carries last_seq) can then show the right transcript.
-FLAKY_PUSHES = """
+def wrap_pushes(decide: str) -> str:
+    """An init script that wraps the page's WebSocket: for every frame the server sends,
+    the JavaScript in ``decide`` sees ``frame`` (parsed, or null) and calls ``deliver()``
+    as many times as the page should receive it (none: the push is lost)."""
+    return """
 (() => {
   const Native = window.WebSocket;
-  window.WebSocket = class FlakyWebSocket extends Native {
+  window.WebSocket = class WrappedWebSocket extends Native {
     constructor(url, protocols) {
       super(url, protocols);
       let handler = null;
@@ -60,15 +60,34 @@ FLAKY_PUSHES = """
         if (!handler) return;
         let frame = null;
         try { frame = JSON.parse(ev.data); } catch (e) { /* not ours to judge */ }
-        if (!frame || frame.type !== "message.new") return handler.call(this, ev);
-        if (frame.message.seq === 2) return;  // lost
-        handler.call(this, ev);
-        handler.call(this, new MessageEvent("message", {data: ev.data}));  // and duplicated
+        const deliver = () => handler.call(this, new MessageEvent("message", {data: ev.data}));
+        DECIDE
       });
     }
   };
 })();
-"""
+""".replace("DECIDE", decide)
+
+
+# Pushes are hints (docs/protocol.md): the clients must cope when the layer delivers a
+# message.new twice or not at all. Every message.new arrives twice and the one with seq 2
+# never arrives; only dedup by seq and resume-on-gap (or on the conversation.updated that
+# carries last_seq) can then show the right transcript.
+FLAKY_PUSHES = wrap_pushes("""
+        if (frame && frame.type === "message.new") {
+          if (frame.message.seq === 2) return;  // lost
+          deliver();  // and duplicated
+        }
+        deliver();
+""")
+
+# Once the page sets window.parleyDeaf, every push is lost: only what the client asks for
+# (hello, pong, the answers to its own frames, resume's batches) still reaches it.
+DEAF_PUSHES = wrap_pushes("""
+        const asked = ["hello", "pong", "messages.batch", "message.accepted", "ack", "error"];
+        if (window.parleyDeaf && frame && !asked.includes(frame.type)) return;
+        deliver();
+""")
 
 
 def watch_errors(page: Page, errors: list[str]) -> Page:
@@ -324,34 +343,6 @@ def test_messages_written_while_the_server_is_down_arrive_after_it_restarts(
     rows = list(Message.objects.values_list("seq", "body").order_by("seq"))
     assert rows == [(1, first), (2, offline)]
     assert exceptions == []
-
-
-# Once the page sets window.parleyDeaf, every push is lost: only what the client asks for
-# (hello, pong, the answers to its own frames, resume's batches) still reaches it.
-DEAF_PUSHES = """
-(() => {
-  const keep = new Set(["hello", "pong", "messages.batch", "message.accepted", "ack", "error"]);
-  const Native = window.WebSocket;
-  window.WebSocket = class DeafWebSocket extends Native {
-    constructor(url, protocols) {
-      super(url, protocols);
-      let handler = null;
-      Object.defineProperty(this, "onmessage", {
-        configurable: true,
-        get: () => handler,
-        set: (fn) => { handler = fn; },
-      });
-      this.addEventListener("message", (ev) => {
-        if (!handler) return;
-        let frame = null;
-        try { frame = JSON.parse(ev.data); } catch (e) { /* not ours to judge */ }
-        if (window.parleyDeaf && frame && !keep.has(frame.type)) return;
-        handler.call(this, ev);
-      });
-    }
-  };
-})();
-"""
 
 
 @pytest.mark.parametrize("server_env", [{"HEARTBEAT_INTERVAL": "2"}])
