@@ -173,12 +173,4 @@ def publish_ephemeral(groups: Iterable[str], frame: dict[str, Any]) -> None:
 
 
 async def apublish_ephemeral(groups: Iterable[str], frame: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    message = {"type": EVENT_HANDLER, "frame": frame}
-    for group in sorted(set(groups)):
-        try:
-            await layer.group_send(group, message)
-        except Exception:
-            logger.warning(
-                "publish to %s failed (frame %s)", group, frame.get("type"), exc_info=True
-            )
+    await _send_batch([(sorted(set(groups)), frame)])
