@@ -38,15 +38,9 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
-def _send(groups: list[str], frame: dict[str, Any]) -> None:
-    _send_many([(groups, frame)])
-
-
 def publish_on_commit(groups: Iterable[str], frame: dict[str, Any]) -> None:
     """Send ``frame`` to ``groups`` once the current transaction commits (now if none)."""
-    targets = sorted(set(groups))
-    if targets:
-        transaction.on_commit(lambda: _send(targets, frame), robust=True)
+    publish_many_on_commit([(groups, frame)])
 
 
 def publish_many_on_commit(items: Iterable[tuple[Iterable[str], dict[str, Any]]]) -> None:
@@ -169,7 +163,9 @@ atexit.register(flush, 2.0)
 
 def publish_ephemeral(groups: Iterable[str], frame: dict[str, Any]) -> None:
     """Send a frame that has no state behind it (typing); there is nothing to commit."""
-    _send(sorted(set(groups)), frame)
+    targets = sorted(set(groups))
+    if targets:
+        _send_many([(targets, frame)])
 
 
 async def apublish_ephemeral(groups: Iterable[str], frame: dict[str, Any]) -> None:
