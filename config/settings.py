@@ -272,6 +272,7 @@ PARLEY = {
     # Routing and agents (see README): how the router runs, and its clocks in seconds.
     "ROUTING_DISPATCH": env.str("ROUTING_DISPATCH", default="inline"),
     "ROUTING_PREPARED_STATEMENTS": env.bool("ROUTING_PREPARED_STATEMENTS", default=True),
+    "ROUTING_SERVER_DECISIONS": env.bool("ROUTING_SERVER_DECISIONS", default=True),
     "AGENT_HEARTBEAT_TIMEOUT": env.int("AGENT_HEARTBEAT_TIMEOUT", default=60),
     "AGENT_MAX_MISSED_OFFERS": env.int("AGENT_MAX_MISSED_OFFERS", default=3),
     "ROUTING_STICKY_WINDOW": env.int("ROUTING_STICKY_WINDOW", default=86400),

@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -217,10 +217,65 @@ def route_entry(
     """
     now = now or timezone.now()
     stamp: list[float] = []
+    if sql.server_decisions():
+        decision = _route_on_server(entry_id=entry_id, now=now, skip_locked=skip_locked)
+        if decision is not None:
+            return decision
     with transaction.atomic():
         # Runs first after commit, before the publishes: when the decision became durable.
         transaction.on_commit(lambda: stamp.append(time.perf_counter()))
         decision = _route_locked(entry_id=entry_id, now=now, skip_locked=skip_locked)
+    decision.committed_at = stamp[0] if stamp else None
+    return decision
+
+
+def _route_on_server(*, entry_id: int, now: dt.datetime, skip_locked: bool) -> Decision | None:
+    """The decision as one call of parley_route_entry, which mirrors _route_locked, _decide
+    and _offer (routing migration 0004). Outside a transaction the call is its own
+    transaction: one round trip, committed when it returns. None: the function wrote
+    nothing and left the decision to the Python path (nobody eligible, slots raced away, a
+    closed queue), which records why."""
+    stamp: list[float] = []
+    atomic = connection.in_atomic_block
+    if atomic:
+        transaction.on_commit(lambda: stamp.append(time.perf_counter()))
+    result = sql.route_on_server(
+        entry_id=entry_id, now=now, skip_locked=skip_locked, candidates=CANDIDATES, actor=ROUTER
+    )
+    if not atomic:
+        stamp.append(time.perf_counter())
+    outcome = result["outcome"]
+    if outcome == "python":
+        return None
+    if outcome == "skipped":
+        return Decision("skipped", entry_id, code=result["code"])
+    conversation = sql.from_json(Conversation, result["conversation"])
+    if conversation.queue_id is not None:
+        conversation.queue = Queue(
+            pk=conversation.queue_id, name=result["conversation_queue_name"] or ""
+        )
+    conversation.routing_participants = sql.participants_from_json(
+        result["participants"], conversation.pk
+    )
+    queue = result["queue"]
+    agent_id = result["agent"]
+    reservation = Reservation(
+        pk=result["reservation"], entry_id=entry_id, conversation_id=conversation.pk,
+        queue=Queue(pk=queue["id"], name=queue["name"]), agent_id=agent_id,
+        attempt=result["attempt"], sticky=result["sticky"], offered_at=now,
+        expires_at=dt.datetime.fromisoformat(result["expires_at"]),
+    )  # fmt: skip
+    _offer_publish(conversation=conversation, reservation=reservation, note=result["note"],
+                   now=now)  # fmt: skip
+    decision = Decision(
+        "offered",
+        entry_id,
+        agent_id=agent_id,
+        reservation_id=reservation.pk,
+        code="sticky" if result["sticky"] else "best",
+        reason=result["why"],
+        candidates=result["candidates"],
+    )
     decision.committed_at = stamp[0] if stamp else None
     return decision
 
@@ -372,19 +427,7 @@ def _offer(
         agent_id=agent_id, attempt=entry.offers, sticky=sticky, offered_at=now,
         expires_at=expires_at,
     )  # fmt: skip
-    payload, groups = conversation_payload_fast(conversation=conversation)
-    offered = {
-        "type": "reservation.offered",
-        "reservation": reservation_payload(reservation, conversation=payload, now=now)
-        | {"note": entry.note},
-    }
-    # The offer first: the agent's console should not wait behind the lobby's update.
-    realtime.publish_many_on_commit(
-        [
-            ([realtime.user_group(agent_id)], offered),
-            (groups, {"type": "conversation.updated", "conversation": payload}),
-        ]
-    )
+    _offer_publish(conversation=conversation, reservation=reservation, note=entry.note, now=now)
     return Decision(
         "offered",
         entry.pk,
@@ -393,6 +436,24 @@ def _offer(
         code="sticky" if sticky else "best",
         reason=why,
         candidates=rows,
+    )
+
+
+def _offer_publish(
+    *, conversation: Conversation, reservation: Reservation, note: str, now: dt.datetime
+) -> None:
+    payload, groups = conversation_payload_fast(conversation=conversation)
+    offered = {
+        "type": "reservation.offered",
+        "reservation": reservation_payload(reservation, conversation=payload, now=now)
+        | {"note": note},
+    }
+    # The offer first: the agent's console should not wait behind the lobby's update.
+    realtime.publish_many_on_commit(
+        [
+            ([realtime.user_group(reservation.agent_id)], offered),
+            (groups, {"type": "conversation.updated", "conversation": payload}),
+        ]
     )
 
 

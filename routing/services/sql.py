@@ -35,6 +35,11 @@ def _like(tag: str) -> str:
     return f"%,{escaped},%"
 
 
+def server_decisions() -> bool:
+    """Whether a decision runs as one call of parley_route_entry (routing migration 0004)."""
+    return connection.vendor == "postgresql" and settings.PARLEY["ROUTING_SERVER_DECISIONS"]
+
+
 def _prepared() -> bool:
     return connection.vendor == "postgresql" and settings.PARLEY["ROUTING_PREPARED_STATEMENTS"]
 
@@ -489,3 +494,46 @@ def conversation_status(
             "reason, actor, data, created_at) VALUES " + ", ".join(values),
             params,
         )
+
+
+# --- the decision on the server (PostgreSQL) ------------------------------------------------------
+def route_on_server(
+    *, entry_id: int, now: dt.datetime, skip_locked: bool, candidates: int, actor: str
+) -> dict[str, Any]:
+    """One call of parley_route_entry (routing/migrations/0004_route_entry_function.py):
+    the whole decision when it ends in an offer, else ``{"outcome": "python"}`` with
+    nothing written, or ``{"outcome": "skipped"}``. Outside a transaction it is its own:
+    one round trip, no BEGIN or COMMIT."""
+    rows = _fetch(
+        "SELECT parley_route_entry(%s, %s, %s, %s, %s, %s, %s)",
+        [entry_id, _ts(now), _ts(timezone.now()), skip_locked,
+         float(settings.PARLEY["ROUTING_RETRY_AGENT_AFTER"]), candidates, actor],
+    )  # fmt: skip
+    return _json(rows[0][0])
+
+
+@functools.cache
+def _json_fields(model) -> tuple[list[str], list[tuple[str, bool]]]:
+    from django.db.models import DateTimeField
+
+    fields = model._meta.concrete_fields
+    return _attnames(model), [(f.column, isinstance(f, DateTimeField)) for f in fields]
+
+
+def from_json(model, row: dict[str, Any]) -> Any:
+    """A model instance from ``to_jsonb(row)``: JSON columns arrive decoded, timestamps as
+    ISO text (the only other conversion the routing models' columns need)."""
+    attnames, columns = _json_fields(model)
+    values = []
+    for column, is_datetime in columns:
+        value = row.get(column)
+        if is_datetime and isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        values.append(value)
+    return model.from_db(connection.alias, attnames, values)
+
+
+def participants_from_json(rows: list[list[Any]], conversation_id: int) -> list[Participant]:
+    return [
+        _participant(dict(zip(PARTICIPANT_KEYS, row, strict=True)), conversation_id) for row in rows
+    ]

@@ -337,18 +337,24 @@ def _wait_for(predicate, seconds: float = 20.0, step: float = 0.05) -> bool:
 
 
 @pytest.mark.live
-def test_a_worker_killed_mid_offer_loses_nothing(tmp_path):
-    """The worker is stopped dead inside the offer's transaction (it holds the conversation
-    and has taken the agent's slot; writing the offer is blocked): PostgreSQL rolls it all
-    back, and the sweeper makes the offer again. Nothing is lost or counted twice."""
+@pytest.mark.parametrize("server", [False, True], ids=["python-decision", "server-decision"])
+def test_a_worker_killed_mid_offer_loses_nothing(tmp_path, server):
+    """The worker is stopped dead while its offer is being written (it holds the
+    conversation and has taken the agent's slot; the timeline insert is blocked).
+
+    The Python decision is a transaction of several statements: PostgreSQL rolls it all
+    back and the sweeper makes the offer again. The server decision is one statement in
+    its own transaction: the server finishes it whole (the client is not needed to
+    commit). Either way there is exactly one offer, and nothing is lost or counted twice."""
     _queue, users, people = floor(agents=1, capacity=1, conversations=1)
     entry = QueueEntry.objects.get(conversation=people[0])
     blocker = _admin_conn()
     # Hold back the offer's timeline insert, which comes after the agent's slot is taken.
     blocker.execute("LOCK TABLE chat_conversationevent IN SHARE MODE")
+    env = _worker_env(tmp_path) | {"ROUTING_SERVER_DECISIONS": str(server).lower()}
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.routing.routing_worker", "route", str(entry.pk)],
-        cwd=BASE_DIR, env=_worker_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         pid = int(proc.stdout.readline())
@@ -369,7 +375,7 @@ def test_a_worker_killed_mid_offer_loses_nothing(tmp_path):
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
-        blocker.rollback()  # releases the table lock; the orphaned backend then aborts
+        blocker.rollback()  # releases the table lock; the orphaned backend then ends
         if proc.poll() is None:
             proc.kill()
     blocker.autocommit = True  # pg_stat_activity is a snapshot per transaction
@@ -380,11 +386,24 @@ def test_a_worker_killed_mid_offer_loses_nothing(tmp_path):
 
     assert _wait_for(gone)
     blocker.close()
-    assert not Reservation.objects.exists()
-    assert AgentPresence.objects.get(user=users[0]).load == 0
-    assert QueueEntry.objects.get(pk=entry.pk).state == "waiting"
-    # The sweeper catches up: the offer is made again, once.
-    assert waiting_sweep(now=timezone.now() + dt.timedelta(seconds=3)) == 1
+    later = timezone.now() + dt.timedelta(seconds=3)
+    if server:
+        # Finished whole: the offer, its slot, the entry's state and both timeline events.
+        reservation = Reservation.objects.get()
+        assert reservation.state == "offered" and reservation.agent_id == users[0].pk
+        assert AgentPresence.objects.get(user=users[0]).load == 1
+        assert QueueEntry.objects.get(pk=entry.pk).state == "offered"
+        types = list(
+            ConversationEvent.objects.filter(conversation=people[0]).values_list("type", flat=True)
+        )
+        assert types[-2:] == ["status_changed", "routing.decision"]
+        assert waiting_sweep(now=later) == 0
+    else:
+        assert not Reservation.objects.exists()
+        assert AgentPresence.objects.get(user=users[0]).load == 0
+        assert QueueEntry.objects.get(pk=entry.pk).state == "waiting"
+        # The sweeper catches up: the offer is made again, once.
+        assert waiting_sweep(now=later) == 1
     assert Reservation.objects.filter(state="offered", agent=users[0]).count() == 1
     assert_zeros()
 

@@ -42,6 +42,14 @@ from .conftest import (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True, params=["server", "python"])
+def decision_path(request, settings):
+    """Every rule both ways on PostgreSQL: the decision as one call of parley_route_entry,
+    and the Python decision it mirrors (which SQLite always runs)."""
+    settings.PARLEY = {**settings.PARLEY, "ROUTING_SERVER_DECISIONS": request.param == "server"}
+    return request.param
+
+
 def accept(user, conversation) -> Conversation:
     return reservation_accept(actor=agent_actor(user), reservation_id=open_offer(conversation).pk)
 
