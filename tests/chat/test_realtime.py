@@ -4,10 +4,13 @@ frames leave in publish order, and the caller never waits for the channel layer.
 from __future__ import annotations
 
 import asyncio
-import threading
+import contextlib
+import time
 
+import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import connections
 
 from chat import realtime
@@ -51,26 +54,54 @@ def test_frames_from_a_plain_thread_arrive_in_publish_order(transactional_db):
     assert [frame["n"] for frame in got] == list(range(40))
 
 
-def test_a_stalled_layer_does_not_hold_the_publisher(transactional_db, monkeypatch):
-    layer = get_channel_layer()
-    release = threading.Event()
-    entered = threading.Event()
-    original = layer.group_send
+def test_a_batch_reaches_every_group_once_in_order(transactional_db):
+    """One pipelined send: each frame to each of its groups, nothing twice."""
 
-    async def stalled(group, message):
-        entered.set()
-        await asyncio.get_running_loop().run_in_executor(None, release.wait, 10)
-        await original(group, message)
+    async def run():
+        layer = get_channel_layer()
+        a, b = await layer.new_channel(), await layer.new_channel()
+        await layer.group_add("test.a", a)
+        await layer.group_add("test.b", b)
 
-    monkeypatch.setattr(layer, "group_send", stalled)
+        def publish():
+            realtime.publish_many_on_commit(
+                [
+                    (["test.a", "test.b"], {"type": "t", "n": 1}),
+                    (["test.b"], {"type": "t", "n": 2}),
+                    (["test.a"], {"type": "t", "n": 3}),
+                ]
+            )
+
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, in_thread, publish)
+            got_a = [(await asyncio.wait_for(layer.receive(a), 5))["frame"]["n"] for _ in "12"]
+            got_b = [(await asyncio.wait_for(layer.receive(b), 5))["frame"]["n"] for _ in "12"]
+            with contextlib.suppress(TimeoutError):
+                extra = await asyncio.wait_for(layer.receive(a), 0.3)
+                raise AssertionError(f"sent twice: {extra}")
+            return got_a, got_b
+        finally:
+            await layer.group_discard("test.a", a)
+            await layer.group_discard("test.b", b)
+
+    assert async_to_sync(run)() == ([1, 3], [1, 2])
+
+
+def test_a_stalled_redis_does_not_hold_the_publisher(transactional_db):
+    """Redis stops taking writes (CLIENT PAUSE): publishing still returns at once, the
+    frames wait in the queue, and they arrive in order once Redis takes writes again."""
+    admin = redis.Redis.from_url(settings.REDIS_URL)
 
     def publish():
-        realtime.publish_on_commit(["test.stall"], {"type": "t", "n": 1})
-        realtime.publish_on_commit(["test.stall"], {"type": "t", "n": 2})
-        # Both calls have returned although the layer has not taken the first frame yet.
-        assert entered.wait(5)
-        assert not realtime.flush(timeout=0.2)
-        release.set()
+        try:
+            admin.client_pause(10_000, all=False)  # WRITE: PUBLISH blocks, SUBSCRIBE not
+            started = time.monotonic()
+            realtime.publish_on_commit(["test.stall"], {"type": "t", "n": 1})
+            realtime.publish_on_commit(["test.stall"], {"type": "t", "n": 2})
+            assert time.monotonic() - started < 1.0  # returned without Redis
+            assert not realtime.flush(timeout=0.3)  # the frames are still queued
+        finally:
+            admin.client_unpause()
         assert realtime.flush()
 
     got = subscribed("test.stall", 2, publish)
