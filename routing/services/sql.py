@@ -354,7 +354,9 @@ def candidates_and_pick(
         "WHERE id = (SELECT p.id FROM agents_agentpresence p "
         "WHERE p.id = ANY(ARRAY(SELECT id FROM cands)) AND p.load < p.capacity "
         f"ORDER BY {_rank()} LIMIT 1 FOR UPDATE OF p SKIP LOCKED) "
-        "AND load < capacity AND status = 'online' AND live_until > %s RETURNING user_id) "
+        # "load - capacity < 0": "load < capacity" would let the prepared statement's generic
+        # plan take the partial routing index (its predicate) and walk it all for this id.
+        "AND load - capacity < 0 AND status = 'online' AND live_until > %s RETURNING user_id) "
         "SELECT cands.*, (SELECT user_id FROM pick) AS picked FROM cands ORDER BY "
         "cands.occupancy, cands.load, cands.idle_since NULLS FIRST, cands.user_id"
     )
