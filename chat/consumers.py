@@ -197,15 +197,16 @@ class ParleyConsumer(AsyncWebsocketConsumer):
 
     # --- frames ------------------------------------------------------------------------
     async def on_ping(self, frame: dict, ref: Any) -> None:
-        tops = await database_sync_to_async(self.ping_sync)()
+        state = await database_sync_to_async(self.ping_sync)()
         await self.send_frame(
             {"type": "pong", "ref": ref, "t": frame.get("t"), "server_time": time.time(),
-             "last_seq": tops}
+             **state}
         )  # fmt: skip
 
-    def ping_sync(self) -> dict[str, int]:
-        """A ping's database work, in one hop: subclasses add their bookkeeping."""
-        return selectors.open_conversation_tops(actor=self.actor)
+    def ping_sync(self) -> dict[str, Any]:
+        """A ping's database work, in one hop: subclasses add their bookkeeping and their
+        own fields of the pong."""
+        return {"last_seq": selectors.open_conversation_tops(actor=self.actor)}
 
     async def on_message_send(self, frame: dict, ref: Any) -> None:
         conversation_id = _field_int(frame, "conversation")
@@ -300,7 +301,7 @@ class WidgetConsumer(ParleyConsumer):
             await database_sync_to_async(_customer_seen)(customer_id=self.actor.customer.pk)
         await super().disconnect(code)
 
-    def ping_sync(self) -> dict[str, int]:
+    def ping_sync(self) -> dict[str, Any]:
         _customer_seen(customer_id=self.actor.customer.pk)
         return super().ping_sync()
 
@@ -411,12 +412,15 @@ class AgentConsumer(ParleyConsumer):
                 logger.warning("console disconnect bookkeeping failed", exc_info=True)
         await super().disconnect(code)
 
-    def ping_sync(self) -> dict[str, int]:
+    def ping_sync(self) -> dict[str, Any]:
         from agents.services import agent_heartbeat
+        from routing.selectors import agent_console_offers
 
         # A console ping is the agent's heartbeat: it keeps them eligible for offers.
         agent_heartbeat(user=self.actor.user, channel_name=self.channel_name)
-        return super().ping_sync()
+        # And it lists the agent's open offers: one whose push was lost shows up within a
+        # heartbeat, instead of expiring unseen and counting as the agent's miss.
+        return super().ping_sync() | {"offers": agent_console_offers(user_id=self.actor.user.pk)}
 
     async def on_presence_set(self, frame: dict, ref: Any) -> None:
         from agents.services import agent_presence_set

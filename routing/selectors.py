@@ -427,20 +427,29 @@ def agent_open_offers(*, user_id: int) -> list[Reservation]:
     )
 
 
+def agent_console_offers(*, user_id: int, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """The agent's open offers as the console shows them, with the time left on each."""
+    from django.utils import timezone
+
+    from routing.payloads import reservation_payload
+
+    now = now or timezone.now()
+    return [
+        reservation_payload(r, now=now) | {"note": r.entry.note}
+        for r in agent_open_offers(user_id=user_id)
+    ]
+
+
 def agent_console_snapshot(*, user, now: dt.datetime | None = None) -> dict[str, Any]:
     """What a (re)connecting console gets in hello beside its conversations: its open
     offers, with the time left on each, and its presence."""
     from django.utils import timezone
 
     from agents.services import presence_payload
-    from routing.payloads import reservation_payload
 
     now = now or timezone.now()
     presence = AgentPresence.objects.filter(user_id=user.pk).first()
     return {
-        "offers": [
-            reservation_payload(r, now=now) | {"note": r.entry.note}
-            for r in agent_open_offers(user_id=user.pk)
-        ],
+        "offers": agent_console_offers(user_id=user.pk, now=now),
         "presence": presence_payload(presence, now=now) if presence else None,
     }

@@ -220,6 +220,7 @@ function handle(f) {
       return onHello(f);
     case "pong":
       lastPong = Date.now();
+      if (Array.isArray(f.offers)) onOpenOffers(f.offers);
       return onTops(f.last_seq);
     case "conversation.updated": {
       upsert(f.conversation);
@@ -493,6 +494,18 @@ function offerSet(res) {
   if (res.conversation && res.conversation.customer) upsert(res.conversation);
   renderOffers();
   renderSoon();
+}
+
+// pong lists my open offers: an offer whose push was lost shows up within a heartbeat (it
+// would otherwise expire unseen and count as my miss), and one whose outcome was lost goes.
+function onOpenOffers(list) {
+  const open = new Set(list.map((res) => res.id));
+  let gone = false;
+  for (const id of Array.from(offers.keys())) {
+    if (!open.has(id)) gone = offers.delete(id);
+  }
+  for (const res of list) if (!offers.has(res.id)) offerSet(res);
+  if (gone) renderOffers();
 }
 
 function answerOffer(id, accept) {

@@ -387,6 +387,48 @@ def test_a_reply_whose_push_was_lost_arrives_with_the_next_heartbeat(
     assert errors == []
 
 
+@pytest.mark.parametrize("server_env", [{"HEARTBEAT_INTERVAL": "2"}])
+def test_an_offer_whose_push_was_lost_shows_up_with_the_next_heartbeat(
+    asgi_server, browser, shop, server_env
+):
+    # The console hears no push at all: the router's reservation.offered is lost, and the
+    # offer card comes from the next pong's list of open offers. Accepting it works.
+    expect.set_options(timeout=15_000)
+    errors: list[str] = []
+    base = asgi_server.url
+    customer = browser.new_context(viewport=VIEWPORT)
+    agent = browser.new_context(viewport=VIEWPORT)
+    agent.add_init_script(DEAF_PUSHES)
+    try:
+        console = watch_errors(agent.new_page(), errors)
+        login(console, base)
+        expect(console.get_by_test_id("console-connection")).to_have_text("Online")
+        console.evaluate("window.parleyDeaf = true")
+        tab = watch_errors(customer.new_page(), errors)
+        open_widget(tab, f"{base}/demo/{shop.key}/")
+        first = "Hello, is anyone there?"
+        write(tab, first)
+        offer = console.get_by_test_id("offer")
+        expect(offer).to_have_count(1)
+        expect(offer.get_by_test_id("offer-countdown")).to_have_text(re.compile(r"^\d+ s$"))
+        offer.get_by_test_id("offer-accept").click()
+        expect(offer).to_have_count(0)
+        expect(tab.get_by_test_id("parley-status")).to_have_text(
+            "You are chatting with Alice Martin"
+        )
+        answer = "Yes, Alice here."
+        mine = console.get_by_test_id("mine-list").get_by_test_id("conversation-item")
+        expect(mine).to_have_count(1)
+        mine.click()
+        console.get_by_test_id("composer-input").fill(answer)
+        console.get_by_test_id("composer-input").press("Enter")
+        expect(transcript(tab, "parley-messages")).to_have_text([first, JOINED, answer])
+    finally:
+        customer.close()
+        agent.close()
+    assert errors == []
+
+
 def test_a_site_that_refuses_the_origin_says_so(asgi_server, browser, shop):
     shop.allowed_origins = ["https://shop.example"]
     shop.save(update_fields=["allowed_origins"])

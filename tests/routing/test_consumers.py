@@ -147,6 +147,35 @@ async def test_a_reconnecting_console_gets_its_offers_and_chats_back():
     await cust.disconnect()
 
 
+async def test_a_console_pong_lists_the_agents_open_offers():
+    # A reservation.offered push can be lost (pushes are hints): the console's next pong
+    # lists the open offers, so the console shows it within a heartbeat.
+    site, queue = await shop(limit_mode="none")
+    agent = await agent_for(queue)
+    cons, _, _ = await console(agent)
+    await cons.send_json_to({"type": "ping", "id": "p1"})
+    assert (await recv(cons, "pong"))["offers"] == []
+    cust, _ = await widget(await customer_of(site))
+    conversation = await start(cust)
+    pushed = (await recv(cons, "reservation.offered"))["reservation"]
+    await cons.send_json_to({"type": "ping", "id": "p2"})
+    pong = await recv(cons, "pong")
+    (listed,) = pong["offers"]
+    assert listed["id"] == pushed["id"] and listed["conversation"]["id"] == conversation["id"]
+    assert listed["state"] == "offered" and 0 < listed["expires_in"] <= 20
+    assert listed.keys() == pushed.keys()
+    # Answered: gone from the next pong.
+    await cons.send_json_to({"type": "reservation.decline", "id": "d", "reservation": pushed["id"]})
+    assert (await recv(cons, "ack", "error"))["type"] == "ack"
+    await cons.send_json_to({"type": "ping", "id": "p3"})
+    assert (await recv(cons, "pong"))["offers"] == []
+    # A widget's pong has no offers.
+    await cust.send_json_to({"type": "ping", "id": "w"})
+    assert "offers" not in await recv(cust, "pong")
+    await cons.disconnect()
+    await cust.disconnect()
+
+
 async def test_presence_frames_and_heartbeats():
     _, queue = await shop()
     agent = await agent_for(queue)
