@@ -254,7 +254,7 @@ def _route_on_server(*, entry_id: int, now: dt.datetime, skip_locked: bool) -> D
         conversation.queue = Queue(
             pk=conversation.queue_id, name=result["conversation_queue_name"] or ""
         )
-    conversation.routing_participants = sql.participants_from_json(
+    conversation.routing_participants = sql.participants_from_rows(
         result["participants"], conversation.pk
     )
     queue = result["queue"]

@@ -166,10 +166,7 @@ def lock_for_decision(
     if not locked:
         return None, None
     conversation = _from_row(Conversation, locked[0])
-    conversation.routing_participants = [
-        _participant(dict(zip(PARTICIPANT_KEYS, row, strict=True)), conversation.pk)
-        for row in participants
-    ]
+    conversation.routing_participants = participants_from_rows(participants, conversation.pk)
     if not entries:
         return conversation, None
     row = entries[0]
@@ -218,10 +215,9 @@ def _from_row(model, values: tuple) -> Any:
 def participants_with_names(conversation_id: int) -> list[Participant]:
     """A conversation's participants with just what payloads and fan-out need of their
     customer or user (names), in one statement."""
-    return [
-        _participant(dict(zip(PARTICIPANT_KEYS, row, strict=True)), conversation_id)
-        for row in _fetch(_participants_sql("%s"), [conversation_id])
-    ]
+    return participants_from_rows(
+        _fetch(_participants_sql("%s"), [conversation_id]), conversation_id
+    )
 
 
 QUEUE_FIELDS = (
@@ -535,7 +531,9 @@ def from_json(model, row: dict[str, Any]) -> Any:
     return model.from_db(connection.alias, attnames, values)
 
 
-def participants_from_json(rows: list[list[Any]], conversation_id: int) -> list[Participant]:
+def participants_from_rows(rows: list, conversation_id: int) -> list[Participant]:
+    """Participants from rows of PARTICIPANT_KEYS (the participants query's, or the
+    decision function's JSON arrays in the same order)."""
     return [
         _participant(dict(zip(PARTICIPANT_KEYS, row, strict=True)), conversation_id) for row in rows
     ]
