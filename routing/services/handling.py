@@ -146,7 +146,19 @@ def conversation_assign(
     offers). Exactly one agent wins (the status check under the row lock), and the taker
     needs a free chat slot (a conditional update), like any offer."""
     _require_agent(actor)
-    conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
+    try:
+        conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
+    except NotFound:
+        # The waiting room is visible to every agent, so a conversation that left it
+        # between the agent's list and this click is "taken", not "missing": the loser
+        # of the race must get the same answer whether it lost before or at the lock.
+        if Conversation.objects.filter(
+            pk=conversation_id, queued_at__isnull=False
+        ).exclude(status__in=Conversation.WAITING_STATUSES).exists():
+            raise Conflict(
+                "Someone else has taken this conversation.", code="already_taken"
+            ) from None
+        raise
     now = now or timezone.now()
     agent_presence_ensure(user=actor.user)
     with transaction.atomic():

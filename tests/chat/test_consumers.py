@@ -476,7 +476,7 @@ async def test_losing_agent_gets_already_taken():
     b, _ = await console(await new_agent())
     assert (await take(a, conversation["id"]))["type"] == "ack"
     error = await take(b, conversation["id"])
-    assert error["type"] == "error" and error["code"] in ("already_taken", "not_found")
+    assert error["type"] == "error" and error["code"] == "already_taken"
     for comm in (a, b, cust):
         await comm.disconnect()
 

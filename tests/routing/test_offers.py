@@ -21,6 +21,8 @@ from routing.services import (
     reservation_decline,
     reservation_expire,
 )
+from tests.bots.conftest import Chat, make_flow
+from tests.bots.test_engine import CHOICE_GRAPH
 from tests.factories import agent_actor, customer_actor, make_agent
 
 from .conftest import (
@@ -219,6 +221,24 @@ def test_take_withdraws_someone_elses_offer_and_checks_capacity():
         "queued",
         "offered",
     )
+
+
+def test_taking_a_conversation_someone_already_took_says_taken_not_missing():
+    # The loser of a take can arrive after the winner committed, when the conversation is
+    # no longer in the waiting room it could see: it must still hear "already_taken".
+    queue = make_queue()
+    first, second = make_agent(), make_agent()
+    conversation = waiting(queue)
+    conversation_assign(actor=agent_actor(first), conversation_id=conversation.pk)
+    with pytest.raises(Conflict) as exc:
+        conversation_assign(actor=agent_actor(second), conversation_id=conversation.pk)
+    assert exc.value.code == "already_taken"
+    with pytest.raises(NotFound):  # ids that never were in the waiting room stay unprobeable
+        conversation_assign(actor=agent_actor(second), conversation_id=conversation.pk + 10_000)
+    in_bot = Chat(make_flow(CHOICE_GRAPH)).conversation  # with its bot, never queued
+    assert in_bot.status == "bot"
+    with pytest.raises(NotFound):
+        conversation_assign(actor=agent_actor(second), conversation_id=in_bot.pk)
 
 
 def test_taking_your_own_offer_accepts_it():
