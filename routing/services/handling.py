@@ -152,9 +152,11 @@ def conversation_assign(
         # The waiting room is visible to every agent, so a conversation that left it
         # between the agent's list and this click is "taken", not "missing": the loser
         # of the race must get the same answer whether it lost before or at the lock.
-        if Conversation.objects.filter(
-            pk=conversation_id, queued_at__isnull=False
-        ).exclude(status__in=Conversation.WAITING_STATUSES).exists():
+        if (
+            Conversation.objects.filter(pk=conversation_id, queued_at__isnull=False)
+            .exclude(status__in=Conversation.WAITING_STATUSES)
+            .exists()
+        ):
             raise Conflict(
                 "Someone else has taken this conversation.", code="already_taken"
             ) from None
