@@ -120,6 +120,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery broker ----------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="") or f"unix://{EMBEDDED_REDIS_SOCKET}"
+# Everything Parley keeps in Redis (cache, channel layer, Celery's queues) starts with
+# this, so deployments (or test runs) sharing one Redis keep apart.
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="parley")
 
 
 def _redis_kwargs() -> dict:
@@ -153,7 +156,7 @@ CHANNEL_LAYERS = {"default": {"BACKEND": _LAYER_BACKENDS[CHANNEL_LAYER_BACKEND]}
 if CHANNEL_LAYER_BACKEND != "memory":
     CHANNEL_LAYERS["default"]["CONFIG"] = {
         "hosts": [{"address": REDIS_URL, **_redis_kwargs()}],
-        "prefix": env.str("CHANNEL_LAYER_PREFIX", default="parley"),
+        "prefix": env.str("CHANNEL_LAYER_PREFIX", default=REDIS_KEY_PREFIX),
     }
     if CHANNEL_LAYER_BACKEND == "core":
         CHANNEL_LAYERS["default"]["CONFIG"].update({"capacity": 1000, "expiry": 60})
@@ -162,7 +165,7 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "parley",
+        "KEY_PREFIX": REDIS_KEY_PREFIX,
     }
 }
 
@@ -173,6 +176,10 @@ def _celery_broker(url: str) -> str:
 
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_celery_broker(REDIS_URL))
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "redis+socket://")):
+    # Queues, unacked sets and control keys too: two deployments on one Redis must not
+    # take each other's tasks.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:"}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"

@@ -5,15 +5,19 @@ suite then skips what truly needs PostgreSQL, and says so).
 """
 
 import os
+import uuid
 
 if os.environ.get("PARLEY_TEST_EMBEDDED") != "1":
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
 else:
     os.environ.setdefault("CHANNEL_LAYER_BACKEND", "memory")
-# Redis pub/sub channels ignore the DB number: give each concurrent run its own prefix.
+# Redis pub/sub channels ignore the DB number, and cache keys and Celery's queues outlive a
+# run: each run gets its own prefix (subprocesses inherit it through the environment), so
+# a parallel or earlier run's leftovers (a cached position, a queued task) never reach it.
 os.environ.setdefault(
-    "CHANNEL_LAYER_PREFIX", "t-" + os.environ.get("PARLEY_TEST_DB_NAME", "parley")
+    "REDIS_KEY_PREFIX",
+    f"t-{os.environ.get('PARLEY_TEST_DB_NAME', 'parley')}-{uuid.uuid4().hex[:8]}",
 )
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
 # live_server runs the ORM from the browser test's thread; Django refuses that by default.

@@ -25,3 +25,25 @@ def on_commit(django_capture_on_commit_callbacks):
 @pytest.fixture
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _redis_run_keys_removed():
+    """This run's Redis keys (its own prefix, see config.test_settings) go when it ends, so
+    test runs do not pile up leftovers in the shared Redis."""
+    yield
+    from django.conf import settings
+
+    if settings.REDIS_URL.startswith("unix://"):
+        return  # the embedded Redis: private to this run
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}*", count=1000))
+        for i in range(0, len(keys), 500):
+            client.delete(*keys[i : i + 500])
+    except redis.RedisError:
+        pass  # cleanup only; a stopped Redis has failed the tests that needed it already
+    finally:
+        client.close()
