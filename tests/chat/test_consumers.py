@@ -484,7 +484,8 @@ async def test_losing_agent_gets_already_taken():
 async def test_flood_gets_rate_limited_then_closed(settings):
     settings.PARLEY = {
         **settings.PARLEY,
-        "WS_RATE_PER_SECOND": 1.0,
+        # One token per 100 s: no refill during the test, however slow the machine.
+        "WS_RATE_PER_SECOND": 0.01,
         "WS_RATE_BURST": 3,
         "WS_FLOOD_CLOSE_AFTER": 5,
     }

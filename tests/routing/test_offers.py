@@ -158,8 +158,9 @@ def test_three_missed_offers_in_a_row_set_the_agent_away_with_a_notice(published
     people = [waiting(queue) for _ in range(3)]  # three offers, one per slot
     assert Reservation.objects.filter(agent=agent, state="offered").count() == 3
     people.append(waiting(queue))
-    heartbeat(agent, now=later(30, t0))
-    offers_sweep(now=later(21, t0))
+    t1 = timezone.now()  # the offers were stamped at real time during the setup above
+    heartbeat(agent, now=later(30, t1))
+    offers_sweep(now=later(21, t1))
     p = presence(agent)
     assert p.status == "away" and p.reason == "missed_offers" and p.missed_in_a_row == 3
     frames = [f for f in published.frames(user_group(agent.pk)) if f["type"] == "agent.presence"]
