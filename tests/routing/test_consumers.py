@@ -93,6 +93,32 @@ async def test_offer_accept_flow_over_the_sockets():
     await cons.disconnect()
 
 
+async def frames_until_quiet(comm, quiet: float = 1.0) -> list[dict]:
+    frames = []
+    while not await comm.receive_nothing(timeout=quiet):
+        frames.append(await comm.receive_json_from(timeout=TIMEOUT))
+    return frames
+
+
+async def test_the_last_snapshot_of_a_new_conversation_is_its_current_state():
+    # The start's own snapshot ("queued") must not reach anyone after the router's
+    # ("offered"): a widget or lobby that applies snapshots in order would stay stale.
+    site, queue = await shop(limit_mode="none")
+    agent = await agent_for(queue)
+    cons, _, _ = await console(agent)
+    cust, _ = await widget(await customer_of(site))
+    await cust.send_json_to({"type": "conversation.start", "id": "s"})
+    to_customer, to_console = await frames_until_quiet(cust), await frames_until_quiet(cons)
+    assert "reservation.offered" in [f["type"] for f in to_console]
+    for frames in (to_customer, to_console):
+        statuses = [
+            f["conversation"]["status"] for f in frames if f["type"] == "conversation.updated"
+        ]
+        assert statuses and statuses[-1] == "offered", statuses
+    await cust.disconnect()
+    await cons.disconnect()
+
+
 async def test_decline_over_the_socket_moves_the_offer_on():
     site, queue = await shop(limit_mode="none")
     first = await agent_for(queue)
