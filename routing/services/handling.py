@@ -139,6 +139,10 @@ def _assign_waiting_locked(
     return conversation
 
 
+def _already_taken() -> Conflict:
+    return Conflict("Someone else has taken this conversation.", code="already_taken")
+
+
 def conversation_assign(
     *, actor: Actor, conversation_id: int, now: dt.datetime | None = None
 ) -> Conversation:
@@ -157,9 +161,7 @@ def conversation_assign(
             .exclude(status__in=Conversation.WAITING_STATUSES)
             .exists()
         ):
-            raise Conflict(
-                "Someone else has taken this conversation.", code="already_taken"
-            ) from None
+            raise _already_taken() from None
         raise
     now = now or timezone.now()
     agent_presence_ensure(user=actor.user)
@@ -168,7 +170,7 @@ def conversation_assign(
         if conversation.status == Status.ASSIGNED and conversation.assignee_id == actor.user.pk:
             return conversation  # a retry by the winner
         if conversation.status not in Conversation.WAITING_STATUSES:
-            raise Conflict("Someone else has taken this conversation.", code="already_taken")
+            raise _already_taken()
         return _assign_waiting_locked(
             conversation=conversation,
             user=actor.user,
