@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from actions.agents import agent_presence_set
 from agents.models import AgentConnection, AgentPresence, AgentProfile
-from agents.services import agent_presence_set, agent_profile_sync
+from agents.services import agent_profile_sync
 from chat.actors import Actor
 from chat.exceptions import ParleyError
 

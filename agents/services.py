@@ -3,7 +3,10 @@ supervisor, or the router) sets. The only writers of agents.models.
 
 Lock order: a presence row is always the last lock a transaction takes (the router locks
 a conversation, then updates a presence row), so nothing here may lock a conversation
-while holding a presence row: offers are revoked after commit, one transaction each.
+while holding a presence row. What routing does about a change (look for work for an
+agent who came online, hand an absent agent's offers on) is not done here: agents sit
+below routing, so the caller does it after commit (actions.agents for the console and
+admin, routing itself for missed offers and the heartbeat sweep).
 """
 
 from __future__ import annotations
@@ -104,24 +107,6 @@ def agent_profile_sync(*, user) -> AgentPresence:
     return presence
 
 
-def _after_commit_route(user_id: int) -> None:
-    from routing.services import router_kick_agent
-
-    transaction.on_commit(lambda: router_kick_agent(user_id=user_id))
-
-
-def _after_commit_revoke(user_id: int, reason: str, now: dt.datetime | None) -> None:
-    from routing.services import agent_offers_revoke
-
-    def revoke() -> None:
-        try:
-            agent_offers_revoke(user_id=user_id, reason=reason, now=now)
-        except Exception:  # the sweeper expires them anyway
-            logger.exception("revoking the offers of agent %s failed", user_id)
-
-    transaction.on_commit(revoke)
-
-
 @transaction.atomic
 def agent_console_connect(
     *, user, channel_name: str, now: dt.datetime | None = None
@@ -148,8 +133,6 @@ def agent_console_connect(
         fields += ["status", "reason", "status_changed_at", "missed_in_a_row", "idle_since"]
     presence.save(update_fields=fields)
     presence_publish(presence=presence, now=now)
-    if presence.status == Status.ONLINE:
-        _after_commit_route(user.pk)
     return presence
 
 
@@ -187,7 +170,6 @@ def _console_lost(*, presence: AgentPresence, now: dt.datetime, lost_at: dt.date
         fields += ["restore_status", "status", "reason", "status_changed_at"]
     presence.save(update_fields=fields)
     presence_publish(presence=presence, now=now)
-    _after_commit_revoke(presence.user_id, "the agent's console went away", now)
 
 
 def agent_heartbeat(*, user, channel_name: str, now: dt.datetime | None = None) -> AgentPresence:
@@ -252,16 +234,13 @@ def agent_presence_set(
         ]
     )
     presence_publish(presence=presence, now=now)
-    if status == Status.ONLINE:
-        _after_commit_route(target_id)
-    else:
-        _after_commit_revoke(target_id, f"the agent went {status}", now)
     return presence
 
 
 def agent_miss_record(*, user_id: int, now: dt.datetime) -> AgentPresence | None:
     """Count a missed offer (inside the expiry's transaction, the presence row last).
-    After AGENT_MAX_MISSED_OFFERS in a row the agent is set away and told why."""
+    After AGENT_MAX_MISSED_OFFERS in a row the agent is set away and told why; the
+    presence is returned then (the caller hands the agent's other offers on), else None."""
     AgentPresence.objects.filter(user_id=user_id).update(missed_in_a_row=F("missed_in_a_row") + 1)
     limit = settings.PARLEY["AGENT_MAX_MISSED_OFFERS"]
     went_away = AgentPresence.objects.filter(
@@ -271,14 +250,14 @@ def agent_miss_record(*, user_id: int, now: dt.datetime) -> AgentPresence | None
         return None
     presence = AgentPresence.objects.get(user_id=user_id)
     presence_publish(presence=presence, now=now)
-    _after_commit_revoke(user_id, "the agent was set away after missed offers", now)
     return presence
 
 
-def agent_presence_sweep(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+def agent_presence_sweep(*, now: dt.datetime | None = None, limit: int = 500) -> list[int]:
     """Heartbeat loss: consoles silent for AGENT_HEARTBEAT_TIMEOUT are dropped, and an
     agent with no live console left is set offline (a closed tab whose socket never said
-    goodbye, a dead network, a crashed server process). Returns agents set offline."""
+    goodbye, a dead network, a crashed server process). Returns the agents set offline
+    (each committed already; the caller hands their offers on)."""
     now = now or timezone.now()
     AgentConnection.objects.filter(last_heartbeat_at__lte=now - heartbeat_timeout()).delete()
     lost = list(
@@ -286,7 +265,7 @@ def agent_presence_sweep(*, now: dt.datetime | None = None, limit: int = 500) ->
         .exclude(live_until__gt=now)
         .values_list("user_id", flat=True)[:limit]
     )
-    count = 0
+    gone: list[int] = []
     for user_id in lost:
         with transaction.atomic():
             presence = (
@@ -298,8 +277,8 @@ def agent_presence_sweep(*, now: dt.datetime | None = None, limit: int = 500) ->
             if presence is None:  # a heartbeat came in meanwhile
                 continue
             _console_lost(presence=presence, now=now, lost_at=presence.live_until or now)
-            count += 1
-    return count
+            gone.append(user_id)
+    return gone
 
 
 def presence_vacuum() -> bool:

@@ -37,6 +37,8 @@ import sys
 import time
 from pathlib import Path
 
+from actions import conversations as conversation_actions
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -48,7 +50,6 @@ from django.db import connection, transaction  # noqa: E402
 
 from bots.demo import demo_flow_install  # noqa: E402
 from bots.services import engine  # noqa: E402
-from chat import services  # noqa: E402
 from chat.actors import Actor  # noqa: E402
 from chat.models import Conversation, Customer, Message, Site  # noqa: E402
 
@@ -165,11 +166,13 @@ def main() -> None:
             actor = Actor.for_customer(customer)
             script = SCRIPTS[i % len(SCRIPTS)]
             language = "fr" if script[0][0] == "Une commande" else "en"
-            conversation, _ = services.conversation_start(actor=actor, language=language)
+            conversation, _ = conversation_actions.conversation_start(
+                actor=actor, language=language
+            )
             made.append(conversation.pk)
             for body, choice in script:
                 t0 = time.perf_counter()
-                services.message_send(
+                conversation_actions.message_send(
                     actor=actor,
                     conversation_id=conversation.pk,
                     body=body,

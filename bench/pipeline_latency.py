@@ -113,8 +113,8 @@ def make_pairs(n: int):
     """n conversations, each a French customer and an English agent who took it."""
     from django.contrib.auth import get_user_model
 
+    from actions import conversations as services
     from agents.models import AgentProfile
-    from chat import services
     from chat.actors import Actor
     from chat.models import Customer, Participant, Site
     from routing.services import conversation_assign
@@ -147,7 +147,7 @@ async def run(args) -> dict:
     from django.conf import settings
     from django.test import override_settings
 
-    from chat import services
+    from actions import conversations as services
     from chat.actors import Actor
     from chat.realtime import user_group
 

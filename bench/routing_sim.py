@@ -43,6 +43,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from actions import conversations as conversation_actions
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -299,13 +301,8 @@ def phase_sim(args) -> dict[str, Any]:
     from django.db import connection
     from django.utils import timezone
 
-    from agents.services import (
-        agent_console_connect,
-        agent_console_disconnect,
-        agent_heartbeat,
-        presence_vacuum,
-    )
-    from chat import services as chat_services
+    from actions.agents import agent_console_connect, agent_console_disconnect, agent_heartbeat
+    from agents.services import presence_vacuum
     from chat.actors import Actor
     from chat.exceptions import ParleyError
     from routing.models import QueueEntry, Reservation
@@ -409,7 +406,7 @@ def phase_sim(args) -> dict[str, Any]:
                 )
             elif kind == "resolve":
                 conv_id, agent_id = data
-                chat_services.conversation_resolve(
+                conversation_actions.conversation_resolve(
                     actor=Actor.for_agent(users[agent_id]), conversation_id=conv_id
                 )
             elif kind == "sweep":

@@ -6,8 +6,11 @@ from pathlib import Path
 
 from django.db import transaction
 
+from agents.models import AgentProfile
+from agents.services import agent_profile_sync
 from bots.models import Flow
-from bots.services import flow_document_load, flow_import
+from bots.services import flow_document_load, flow_import, flow_publish
+from routing.models import Queue
 
 DEMO_FLOW_PATH = Path(__file__).resolve().parent / "flows" / "diy_marketplace.json"
 DEMO_EVAL_PATH = Path(__file__).resolve().parent / "flows" / "diy_marketplace.eval.json"
@@ -22,8 +25,6 @@ def demo_queue_names(document: dict) -> list[str]:
 def demo_flow_install() -> Flow:
     """Import and publish the demo flow, and create the queues it hands off to. Idempotent:
     a flow that already exists is left as it is (it may have been edited in admin)."""
-    from routing.models import Queue
-
     document = flow_document_load(path=DEMO_FLOW_PATH)
     for name in demo_queue_names(document):
         Queue.objects.get_or_create(name=name)
@@ -31,8 +32,6 @@ def demo_flow_install() -> Flow:
     if flow is None:
         flow, _ = flow_import(document=document, publish=True, published_by="loaddemo")
     elif flow.published_version_id is None:
-        from bots.services import flow_publish
-
         flow_publish(flow=flow, published_by="loaddemo")
         flow.refresh_from_db()
     return flow
@@ -49,9 +48,6 @@ def demo_handoff_skills(graph: dict) -> list[str]:
 def demo_flow_setup(*, site, agent_usernames: list[str]) -> Flow:
     """The demo flow as the site's default flow, with the demo agents subscribed to its
     queues and holding its skills, so that every handoff can reach them. Idempotent."""
-    from agents.models import AgentProfile
-    from routing.models import Queue
-
     flow = demo_flow_install()
     if site.default_flow_id != flow.pk:
         site.default_flow = flow
@@ -65,9 +61,6 @@ def demo_flow_setup(*, site, agent_usernames: list[str]) -> Flow:
         if merged != sorted(profile.skills or []):
             profile.skills = merged
             profile.save(update_fields=["skills"])
-        try:  # the routing rewrite keeps a copy of the skills on the agent's presence
-            from agents.services import agent_profile_sync
-        except ImportError:
-            continue
+        # The router filters on a copy of the skills kept on the agent's presence.
         agent_profile_sync(user=profile.user)
     return flow

@@ -1,6 +1,8 @@
-"""The two socket endpoints: the widget's (signed visitor token) and the console's (Django
-session). Consumers are thin: parse a frame, await one service, send the answer. Every
-frame is described in docs/protocol.md.
+"""The protocol every socket speaks (ParleyConsumer) and the widget's endpoint (signed
+visitor token). The console's endpoint is agents.consumers. Consumers are thin: parse a
+frame, await one service, send the answer. Every frame is described in docs/protocol.md.
+
+An entry point: it may call actions/ (the flows that cross apps), as views do.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from actions import conversations as conversation_actions
+from actions import widget as widget_actions
 from chat import realtime, selectors, services
 from chat.actors import Actor
 from chat.exceptions import AuthenticationFailed, ParleyError, PermissionDenied, ValidationError
+from chat.payloads import conversation_payload
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +47,7 @@ class TokenBucket:
         return False
 
 
-def _field_int(frame: dict, name: str, *, required: bool = True) -> int | None:
+def field_int(frame: dict, name: str, *, required: bool = True) -> int | None:
     value = frame.get(name)
     if value is None and not required:
         return None
@@ -113,7 +118,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
             self.joined.append(group)
         await self.accept()
-        snapshot = await database_sync_to_async(selectors.session_snapshot)(actor=actor)
+        snapshot = await database_sync_to_async(self.snapshot_sync)()
         await self.send_frame(
             {
                 "type": "hello",
@@ -203,14 +208,18 @@ class ParleyConsumer(AsyncWebsocketConsumer):
              **state}
         )  # fmt: skip
 
+    def snapshot_sync(self) -> dict[str, Any]:
+        """What hello carries beside the protocol's fields (subclasses add theirs)."""
+        return selectors.session_snapshot(actor=self.actor)
+
     def ping_sync(self) -> dict[str, Any]:
         """A ping's database work, in one hop: subclasses add their bookkeeping and their
         own fields of the pong."""
         return {"last_seq": selectors.open_conversation_tops(actor=self.actor)}
 
     async def on_message_send(self, frame: dict, ref: Any) -> None:
-        conversation_id = _field_int(frame, "conversation")
-        message, created = await database_sync_to_async(services.message_send)(
+        conversation_id = field_int(frame, "conversation")
+        message, created = await database_sync_to_async(conversation_actions.message_send)(
             actor=self.actor,
             conversation_id=conversation_id,
             body=frame.get("body"),
@@ -232,8 +241,8 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         )
 
     async def on_resume(self, frame: dict, ref: Any) -> None:
-        conversation_id = _field_int(frame, "conversation")
-        after_seq = _field_int(frame, "after_seq")
+        conversation_id = field_int(frame, "conversation")
+        after_seq = field_int(frame, "after_seq")
         limit = settings.PARLEY["RESUME_PAGE_SIZE"]
         payload = await database_sync_to_async(selectors.resume_page)(
             actor=self.actor, conversation_id=conversation_id, after_seq=after_seq, limit=limit
@@ -243,13 +252,13 @@ class ParleyConsumer(AsyncWebsocketConsumer):
     async def on_receipt(self, frame: dict, ref: Any) -> None:
         await database_sync_to_async(services.receipt_update)(
             actor=self.actor,
-            conversation_id=_field_int(frame, "conversation"),
+            conversation_id=field_int(frame, "conversation"),
             delivered_seq=frame.get("delivered_seq"),
             read_seq=frame.get("read_seq"),
         )
 
     async def on_typing(self, frame: dict, ref: Any) -> None:
-        conversation_id = _field_int(frame, "conversation")
+        conversation_id = field_int(frame, "conversation")
         target = self.typing_targets.get(conversation_id)
         if target is None:
             # One permission check per conversation per socket, not one per keystroke.
@@ -263,8 +272,8 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         await realtime.apublish_ephemeral(target["groups"], typing)
 
     async def on_conversation_resolve(self, frame: dict, ref: Any) -> None:
-        conversation = await database_sync_to_async(services.conversation_resolve)(
-            actor=self.actor, conversation_id=_field_int(frame, "conversation")
+        conversation = await database_sync_to_async(conversation_actions.conversation_resolve)(
+            actor=self.actor, conversation_id=field_int(frame, "conversation")
         )
         await self.send_frame(
             {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation.pk}
@@ -293,30 +302,31 @@ class WidgetConsumer(ParleyConsumer):
     async def connect(self) -> None:
         await super().connect()
         if self.actor is not None:
-            for position in await database_sync_to_async(_widget_arrived)(actor=self.actor):
+            arrived = database_sync_to_async(widget_actions.widget_arrived)
+            for position in await arrived(actor=self.actor):
                 await self.send_frame(position)
 
     async def disconnect(self, code: int) -> None:
         if self.actor is not None:
-            await database_sync_to_async(_customer_seen)(customer_id=self.actor.customer.pk)
+            await database_sync_to_async(services.customer_seen)(customer_id=self.actor.customer.pk)
         await super().disconnect(code)
 
     def ping_sync(self) -> dict[str, Any]:
-        _customer_seen(customer_id=self.actor.customer.pk)
+        services.customer_seen(customer_id=self.actor.customer.pk)
         return super().ping_sync()
 
     async def on_conversation_start(self, frame: dict, ref: Any) -> None:
-        from chat.payloads import conversation_payload
-
         def start() -> dict[str, Any]:
-            conversation, created = services.conversation_start(
+            conversation, created = conversation_actions.conversation_start(
                 actor=self.actor, language=frame.get("language"), subject=frame.get("subject") or ""
             )
             return {"conversation": conversation_payload(conversation), "created": created}
 
         payload = await database_sync_to_async(start)()
         await self.send_frame({"type": "conversation.started", "ref": ref, **payload})
-        position = await database_sync_to_async(_queue_position)(payload["conversation"]["id"])
+        position = await database_sync_to_async(widget_actions.queue_position)(
+            conversation_id=payload["conversation"]["id"]
+        )
         if position is not None:
             await self.send_frame(position)
 
@@ -332,151 +342,3 @@ def _frame_id(text_data: str | None, max_bytes: int) -> str | int | None:
         return None
     ref = frame.get("id") if isinstance(frame, dict) else None
     return ref if isinstance(ref, (str, int)) and not isinstance(ref, bool) else None
-
-
-def _customer_seen(*, customer_id: int) -> None:
-    from routing.services import customer_seen
-
-    customer_seen(customer_id=customer_id)
-
-
-def _widget_arrived(*, actor: Actor) -> list[dict[str, Any]]:
-    from django.utils import timezone
-
-    from routing.selectors import queue_positions_for_customer
-    from routing.services import customer_seen
-
-    customer_seen(customer_id=actor.customer.pk)
-    return queue_positions_for_customer(actor=actor, now=timezone.now())
-
-
-def _queue_position(conversation_id: int) -> dict[str, Any] | None:
-    from django.utils import timezone
-
-    from routing.selectors import queue_position_for_conversation
-
-    return queue_position_for_conversation(conversation_id=conversation_id, now=timezone.now())
-
-
-class AgentConsumer(ParleyConsumer):
-    handlers = {
-        **ParleyConsumer.handlers,
-        "conversation.take": "on_conversation_take",
-        "presence.set": "on_presence_set",
-        "reservation.accept": "on_reservation_accept",
-        "reservation.decline": "on_reservation_decline",
-        "conversation.transfer": "on_conversation_transfer",
-    }
-
-    async def authenticate(self) -> Actor:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            raise AuthenticationFailed("Log in to use the console.")
-        if not await database_sync_to_async(selectors.user_is_agent)(user):
-            raise PermissionDenied("This account is not an agent.")
-        return Actor.for_agent(user)
-
-    def principal_groups(self) -> list[str]:
-        return [realtime.user_group(self.actor.user.pk), realtime.AGENTS_GROUP]
-
-    async def on_conversation_take(self, frame: dict, ref: Any) -> None:
-        from routing.services import conversation_assign
-
-        conversation = await database_sync_to_async(conversation_assign)(
-            actor=self.actor, conversation_id=_field_int(frame, "conversation")
-        )
-        await self.send_frame(
-            {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation.pk}
-        )
-
-    # --- routing: presence, heartbeats, offers, transfers ------------------------------
-    async def connect(self) -> None:
-        await super().connect()  # hello: conversations, open offers, stored presence
-        if self.actor is not None:
-            from agents.services import agent_console_connect
-
-            # Live from now on; agent.presence and any new offers follow on the user group.
-            await database_sync_to_async(agent_console_connect)(
-                user=self.actor.user, channel_name=self.channel_name
-            )
-
-    async def disconnect(self, code: int) -> None:
-        if self.actor is not None:
-            from agents.services import agent_console_disconnect
-
-            try:
-                await database_sync_to_async(agent_console_disconnect)(
-                    user_id=self.actor.user.pk, channel_name=self.channel_name
-                )
-            except Exception:  # the heartbeat sweeper reaches the same state
-                logger.warning("console disconnect bookkeeping failed", exc_info=True)
-        await super().disconnect(code)
-
-    def ping_sync(self) -> dict[str, Any]:
-        from agents.services import agent_heartbeat
-        from routing.selectors import agent_console_offers
-
-        # A console ping is the agent's heartbeat: it keeps them eligible for offers.
-        agent_heartbeat(user=self.actor.user, channel_name=self.channel_name)
-        # And it lists the agent's open offers: one whose push was lost shows up within a
-        # heartbeat, instead of expiring unseen and counting as the agent's miss.
-        return super().ping_sync() | {"offers": agent_console_offers(user_id=self.actor.user.pk)}
-
-    async def on_presence_set(self, frame: dict, ref: Any) -> None:
-        from agents.services import agent_presence_set
-
-        presence = await database_sync_to_async(agent_presence_set)(
-            actor=self.actor, status=frame.get("status")
-        )
-        await self.send_frame(
-            {"type": "ack", "ref": ref, "for": frame["type"], "status": presence.status}
-        )
-
-    async def on_reservation_accept(self, frame: dict, ref: Any) -> None:
-        from routing.services import reservation_accept
-
-        reservation_id = _field_int(frame, "reservation")
-        conversation = await database_sync_to_async(reservation_accept)(
-            actor=self.actor, reservation_id=reservation_id
-        )
-        await self.send_frame(
-            {
-                "type": "ack",
-                "ref": ref,
-                "for": frame["type"],
-                "reservation": reservation_id,
-                "conversation": conversation.pk,
-            }
-        )
-
-    async def on_reservation_decline(self, frame: dict, ref: Any) -> None:
-        from routing.services import reservation_decline
-
-        reservation = await database_sync_to_async(reservation_decline)(
-            actor=self.actor,
-            reservation_id=_field_int(frame, "reservation"),
-            reason=frame.get("reason") or "",
-        )
-        await self.send_frame(
-            {
-                "type": "ack",
-                "ref": ref,
-                "for": frame["type"],
-                "reservation": reservation.pk,
-                "conversation": reservation.conversation_id,
-            }
-        )
-
-    async def on_conversation_transfer(self, frame: dict, ref: Any) -> None:
-        from routing.services import conversation_transfer
-
-        conversation = await database_sync_to_async(conversation_transfer)(
-            actor=self.actor,
-            conversation_id=_field_int(frame, "conversation"),
-            to_agent_id=_field_int(frame, "to_agent", required=False),
-            to_queue_id=_field_int(frame, "to_queue", required=False),
-            note=frame.get("note") or "",
-        )
-        await self.send_frame(
-            {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation.pk}
-        )

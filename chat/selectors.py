@@ -10,6 +10,10 @@ from django.db.models import Q, QuerySet
 from chat.actors import Actor
 from chat.exceptions import AuthenticationFailed, NotFound, PermissionDenied
 from chat.models import ApiKey, Conversation, Customer, Message, Participant, hash_api_key
+from chat.payloads import conversation_payload, message_payload
+from chat.pipeline.engines import engine_name, translation_status
+from chat.pipeline.selectors import viewer_for_actor
+from chat.realtime import customer_group, user_group
 
 VISITOR_TOKEN_SALT = "parley.visitor"
 
@@ -143,8 +147,6 @@ def open_conversation_tops(*, actor: Actor, limit: int = 100) -> dict[str, int]:
 
 def participant_groups(*, conversation_id: int) -> list[str]:
     """Principal groups of a conversation's active participants (for fan-out)."""
-    from chat.realtime import customer_group, user_group
-
     groups = []
     for customer_id, user_id in Participant.objects.filter(
         conversation_id=conversation_id, left_at__isnull=True
@@ -158,11 +160,7 @@ def participant_groups(*, conversation_id: int) -> list[str]:
 
 def session_snapshot(*, actor: Actor) -> dict:
     """What a socket sends in its hello frame: the actor's open conversations."""
-    from chat.payloads import conversation_payload
-
     conversations = conversation_list_for_actor(actor=actor)
-    from chat.pipeline.engines import translation_status
-
     snapshot = {
         "conversations": [
             conversation_payload(c, list(c.participants.all())) for c in conversations
@@ -170,21 +168,12 @@ def session_snapshot(*, actor: Actor) -> dict:
         # Says whether translation is on, so a client can tell "off" from "not yet".
         "translation": translation_status(),
     }
-    if actor.kind == "agent":
-        # A reconnecting console gets its open offers (with time left) and presence back.
-        from routing.selectors import agent_console_snapshot
-
-        snapshot.update(agent_console_snapshot(user=actor.user))
     return snapshot
 
 
 def resume_page(*, actor: Actor, conversation_id: int, after_seq: int, limit: int) -> dict:
     """The messages after a seq, in order, plus the conversation's current state; each
     message as this actor may see it (the same shape as message.new)."""
-    from chat.payloads import conversation_payload, message_payload
-    from chat.pipeline.engines import engine_name
-    from chat.pipeline.selectors import viewer_for_actor
-
     conversation, messages = messages_after(
         actor=actor, conversation_id=conversation_id, after_seq=after_seq, limit=limit
     )

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import threading
 import time
 
 from celery import shared_task
 from celery.signals import worker_process_init
 from django.core.cache import cache
+
+from chat.pipeline import detection
+from chat.pipeline import services as pipeline
 
 WORKER_HEARTBEAT_KEY = "celery:heartbeat"
 
@@ -37,27 +41,19 @@ def message_pipeline_run(self, message_id: int) -> None:
     """Detection, moderation with the detected language, translation; each pushed as
     message.updated. Engine failures are not retried here: the translation is marked
     unavailable with its own backoff, and pipeline_sweep queues it again when due."""
-    from chat.pipeline.services import message_pipeline_process
-
-    message_pipeline_process(message_id=message_id)
+    pipeline.message_pipeline_process(message_id=message_id)
 
 
 @shared_task(ignore_result=True)
 def pipeline_sweep() -> None:
     """Beat: re-queue messages whose task never ran and translations due for a retry."""
-    from chat.pipeline.services import pipeline_sweep as sweep
-
-    sweep()
+    pipeline.pipeline_sweep()
 
 
 def _warm_up_detector(**_kwargs) -> None:
     """Load the language models in the background when a worker process starts, so the
     first message after a restart doesn't wait ~2 s for them."""
-    import threading
-
-    from chat.pipeline.detection import warm_up
-
-    threading.Thread(target=warm_up, name="lingua-warm-up", daemon=True).start()
+    threading.Thread(target=detection.warm_up, name="lingua-warm-up", daemon=True).start()
 
 
 # Prefork children (the default pool); a solo worker loads the models on its first task.

@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.template.response import TemplateResponse
 
-from chat import services as chat_services
+from actions import conversations as conversation_actions
 from chat.actors import Actor
 from chat.exceptions import ParleyError
 from chat.models import Conversation
@@ -211,7 +211,7 @@ class RoutedConversationAdmin(admin.ModelAdmin):
         done = 0
         for conversation in queryset:
             try:
-                chat_services.conversation_resolve(
+                conversation_actions.conversation_resolve(
                     actor=_actor(request),
                     conversation_id=conversation.pk,
                     reason="resolved from admin",

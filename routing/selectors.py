@@ -25,11 +25,14 @@ from django.db.models import (
     Sum,
     Window,
 )
+from django.utils import timezone
 
 from agents.models import AgentPresence, AgentProfile
+from agents.services import presence_payload
 from chat.actors import Actor
 from chat.exceptions import PermissionDenied
 from routing.models import Queue, QueueEntry, Reservation
+from routing.payloads import reservation_payload
 
 ONLINE = AgentPresence.Status.ONLINE
 WAITING = QueueEntry.State.WAITING
@@ -429,10 +432,6 @@ def agent_open_offers(*, user_id: int) -> list[Reservation]:
 
 def agent_console_offers(*, user_id: int, now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """The agent's open offers as the console shows them, with the time left on each."""
-    from django.utils import timezone
-
-    from routing.payloads import reservation_payload
-
     now = now or timezone.now()
     return [
         reservation_payload(r, now=now) | {"note": r.entry.note}
@@ -443,10 +442,6 @@ def agent_console_offers(*, user_id: int, now: dt.datetime | None = None) -> lis
 def agent_console_snapshot(*, user, now: dt.datetime | None = None) -> dict[str, Any]:
     """What a (re)connecting console gets in hello beside its conversations: its open
     offers, with the time left on each, and its presence."""
-    from django.utils import timezone
-
-    from agents.services import presence_payload
-
     now = now or timezone.now()
     presence = AgentPresence.objects.filter(user_id=user.pk).first()
     return {

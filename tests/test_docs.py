@@ -19,7 +19,8 @@ def test_every_environment_variable_is_documented_in_the_readme():
 
 
 def test_every_socket_frame_is_documented():
-    from chat.consumers import AgentConsumer, WidgetConsumer
+    from agents.consumers import AgentConsumer
+    from chat.consumers import WidgetConsumer
 
     protocol = (ROOT / "docs" / "protocol.md").read_text()
     client_types = set(WidgetConsumer.handlers) | set(AgentConsumer.handlers)

@@ -14,7 +14,6 @@ their buttons and input hints in ``data``; they reach sockets after commit like 
 
 from __future__ import annotations
 
-import inspect
 import logging
 import math
 import re
@@ -42,6 +41,8 @@ from chat.services import (
     event_record,
     message_create,
 )
+from routing.models import Queue
+from routing.services import conversation_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -103,31 +104,15 @@ def _graph(version: FlowVersion) -> dict[str, Any]:
     return graph
 
 
-_enqueue_params: set[str] | None = None
-
-
 def _enqueue(
     *, conversation: Conversation, reason: str, queue, priority: int, skills: list[str]
 ) -> bool:
-    """routing.services.conversation_enqueue with the keywords this routing accepts.
-
-    The routing rewrite adds queue/priority/skills; with the placeholder router the queue
-    and priority still apply, because they are set on the conversation first.
-    """
-    global _enqueue_params
-    from routing.services import conversation_enqueue
-
-    if _enqueue_params is None:
-        _enqueue_params = set(inspect.signature(conversation_enqueue).parameters)
-    kwargs: dict[str, Any] = {}
-    if "queue" in _enqueue_params:
-        kwargs["queue"] = queue
-    if "priority" in _enqueue_params:
-        kwargs["priority"] = priority
-    if "skills" in _enqueue_params:
-        kwargs["skills"] = skills
-    conversation_enqueue(conversation=conversation, reason=reason, **kwargs)
-    return "priority" in kwargs  # whether routing stored the priority
+    """Hand the conversation to routing (on the row the caller locked); True: routing
+    stored the priority."""
+    conversation_enqueue(
+        conversation=conversation, reason=reason, queue=queue, priority=priority, skills=skills
+    )
+    return True
 
 
 class _Step:
@@ -361,8 +346,6 @@ class _Step:
 
     # --- endings ---------------------------------------------------------------------------
     def handoff(self, node: dict[str, Any], *, reason: str) -> None:
-        from routing.models import Queue
-
         self.session.state = BotSession.State.HANDED_OFF
         self.session.awaiting = ""
         queue = None

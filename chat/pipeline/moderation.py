@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from chat.pipeline import conf
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 LIST_LANGUAGES = ("en", "fr", "it", "es", "de")
 
@@ -395,7 +397,5 @@ def lexicon(languages: tuple[str, ...]) -> Lexicon:
 def moderate(text: str, *, language: str = "", languages: tuple[str, ...] | None = None) -> Verdict:
     """Moderate ``text`` with the lists of ``languages`` (default: the configured ones)."""
     if languages is None:
-        from chat.pipeline.conf import languages as configured
-
-        languages = configured()
+        languages = conf.languages()
     return lexicon(tuple(languages)).moderate(text, language=language)

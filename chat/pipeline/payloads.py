@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chat.models import Message, MessageTranslation
+from chat.pipeline.engines import engine_name
 
 TRANSLATABLE_KINDS = (Message.Kind.TEXT, Message.Kind.BOT, Message.Kind.SYSTEM)
 
@@ -57,8 +58,6 @@ def message_view(
 ) -> dict[str, Any]:
     viewer = viewer or OUTSIDER
     if translation_enabled is None:
-        from chat.pipeline.engines import engine_name
-
         translation_enabled = engine_name() != "off"
     rows = list(m.translations.all()) if translations is None else list(translations)
     is_sender = viewer.participant_id is not None and viewer.participant_id == m.sender_id

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from celery import current_app
 from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
@@ -35,11 +36,14 @@ from chat.models import (
     ModerationPolicy,
     Participant,
 )
+from chat.payloads import message_payload
 from chat.pipeline import conf, detection, engines, moderation
 from chat.pipeline.languages import base_language, reader_languages, sender_language
 from chat.pipeline.payloads import TRANSLATABLE_KINDS, Viewer
+from chat.services.conversations import conversation_publish, event_record
 
 logger = logging.getLogger(__name__)
+PIPELINE_TASK = "chat.tasks.message_pipeline_run"
 T = TypeVar("T")
 
 READER_ROLES = (Participant.Role.CUSTOMER, Participant.Role.AGENT)
@@ -124,8 +128,6 @@ def message_moderate(
 def blocked_message_record(*, blocked: MessageBlocked) -> BlockedMessage:
     """Keep a blocked message for supervisors and audit (its own transaction: the send's was
     rolled back). A retry with the same client_msg_id counts an attempt, not a new row."""
-    from chat.services import event_record
-
     conversation_id, sender_id = blocked.conversation_id, blocked.sender_id
     client_msg_id = blocked.client_msg_id
     with transaction.atomic():
@@ -186,8 +188,6 @@ def blocked_reason(blocked: MessageBlocked) -> str:
 
 def message_flag_record(*, message: Message) -> None:
     """Under the "flag" policy: a timeline line for supervisors (without the text)."""
-    from chat.services import event_record
-
     event_record(
         conversation=message.conversation,
         type="moderation.flagged",
@@ -235,8 +235,6 @@ def message_publish(
     each with their own view: the sender's groups get their own text, the others the
     moderated copy. Consoles in the waiting room get the recipients' copy. ``audience``:
     ``viewers()`` when the caller already has it."""
-    from chat.payloads import message_payload
-
     sender = sender or message.sender
     if translations is None:
         translations = list(message.translations.all())
@@ -287,12 +285,11 @@ def message_pipeline_queue(*, message: Message) -> None:
 
 def _enqueue(message_id: int) -> bool:
     global _broker_down_until
-    from chat.tasks import message_pipeline_run
-
     if time.monotonic() < _broker_down_until:
         return False  # failed a moment ago: don't queue up seconds-long connect attempts
     try:
-        message_pipeline_run.apply_async((message_id,), retry=False)
+        # By name: the task module imports this one (tasks call services), not back.
+        current_app.tasks[PIPELINE_TASK].apply_async((message_id,), retry=False)
     except Exception:
         _broker_down_until = time.monotonic() + BROKER_BACKOFF
         logger.warning("could not queue the pipeline for message %s", message_id, exc_info=True)
@@ -414,8 +411,6 @@ def conversation_language_settle(*, conversation_id: int, now=None) -> bool:
     """Settle the conversation's language from the customer's confident detections: the
     widget's locale confirmed once, or any language seen LANGUAGE_SETTLE_COUNT times. Set
     once (conditional update), recorded on the timeline, shown to consoles."""
-    from chat.services import conversation_publish, event_record
-
     conversation = Conversation.objects.get(pk=conversation_id)
     if conversation.language_settled_at is not None:
         return False

@@ -10,11 +10,11 @@ from routing.services.handling import (
     conversation_released,
     conversation_requeue,
     conversation_transfer,
-    customer_seen,
     offer_withdraw,
 )
 from routing.services.offers import (
     agent_offers_revoke,
+    agent_offers_revoke_on_commit,
     offers_sweep,
     reservation_accept,
     reservation_decline,
@@ -32,6 +32,7 @@ from routing.services.router import (
 )
 from routing.services.sweeps import (
     abandon_sweep,
+    agents_lost_sweep,
     customer_left_sweep,
     grace_sweep,
     loads_reconcile,
@@ -45,6 +46,8 @@ __all__ = [
     "Decision",
     "abandon_sweep",
     "agent_offers_revoke",
+    "agent_offers_revoke_on_commit",
+    "agents_lost_sweep",
     "conversation_abandon",
     "conversation_assign",
     "conversation_customer_left",
@@ -54,7 +57,6 @@ __all__ = [
     "conversation_requeue",
     "conversation_transfer",
     "customer_left_sweep",
-    "customer_seen",
     "default_queue",
     "grace_sweep",
     "loads_reconcile",

@@ -17,7 +17,7 @@ from agents.services import agent_presence_ensure
 from chat import realtime
 from chat.actors import Actor
 from chat.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
-from chat.models import Conversation, Customer
+from chat.models import Conversation
 from chat.selectors import conversation_get_for_actor, user_is_agent
 from chat.services import conversation_transition, event_message_post, event_record
 from routing.models import Queue, QueueEntry, Reservation
@@ -534,12 +534,6 @@ def conversation_customer_left(
         )
         conversation_publish_all(conversation=conversation)
     return True
-
-
-def customer_seen(*, customer_id: int, now: dt.datetime | None = None) -> None:
-    """The widget is open (a ping, a connect) or was just closed: the timers for a
-    customer who left count from here."""
-    Customer.objects.filter(pk=customer_id).update(last_seen_at=now or timezone.now())
 
 
 def offer_withdraw(*, actor: Actor, reservation_id: int, now: dt.datetime | None = None) -> bool:

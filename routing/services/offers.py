@@ -30,6 +30,7 @@ from routing.services.core import (
     conversation_payload_fast,
     load_release,
     lock_conversation,
+    logger,
     participant_join,
 )
 from routing.services.router import router_kick_agent, router_kick_entry
@@ -79,8 +80,14 @@ def offer_end_locked(
         return False
     reservation.state, reservation.decided_at, reservation.end_reason = state, now, reason[:200]
     load_release(user_id=reservation.agent_id, now=now)
-    if state == Reservation.State.EXPIRED:
-        agent_miss_record(user_id=reservation.agent_id, now=now)
+    if state == Reservation.State.EXPIRED and agent_miss_record(
+        user_id=reservation.agent_id, now=now
+    ):
+        agent_offers_revoke_on_commit(
+            user_id=reservation.agent_id,
+            reason="the agent was set away after missed offers",
+            now=now,
+        )
     elif state == Reservation.State.DECLINED:
         # An explicit answer shows the agent is there: the run of misses is over.
         AgentPresence.objects.filter(user_id=reservation.agent_id).update(missed_in_a_row=0)
@@ -301,6 +308,20 @@ def agent_offers_revoke(*, user_id: int, reason: str, now: dt.datetime | None = 
                     partial(router_kick_entry, entry_id=reservation.entry_id, now=explicit_now)
                 )
     return revoked
+
+
+def agent_offers_revoke_on_commit(*, user_id: int, reason: str, now: dt.datetime | None) -> None:
+    """Hand an absent agent's offers on once the caller's change commits: the presence row
+    is the last lock a transaction takes, so the conversations are locked afterwards, one
+    transaction each. Never raises: the offer sweeper expires what this misses."""
+
+    def revoke() -> None:
+        try:
+            agent_offers_revoke(user_id=user_id, reason=reason, now=now)
+        except Exception:
+            logger.exception("revoking the offers of agent %s failed", user_id)
+
+    transaction.on_commit(revoke)
 
 
 def offers_sweep(*, now: dt.datetime | None = None, limit: int = 500) -> int:

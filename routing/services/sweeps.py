@@ -28,7 +28,7 @@ from routing.services.handling import (
     conversation_customer_left,
     requeue_locked,
 )
-from routing.services.offers import offers_sweep
+from routing.services.offers import agent_offers_revoke_on_commit, offers_sweep
 from routing.services.router import enqueue_locked, waiting_sweep
 
 Status = Conversation.Status
@@ -276,11 +276,22 @@ def routing_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     return out
 
 
+def agents_lost_sweep(*, now: dt.datetime | None = None) -> list[int]:
+    """Agents whose consoles all fell silent go offline (agents' sweep), and their open
+    offers go to the next agent. Returns the agents set offline."""
+    gone = agent_presence_sweep(now=now)
+    for user_id in gone:
+        agent_offers_revoke_on_commit(
+            user_id=user_id, reason="the agent's console went away", now=now
+        )
+    return gone
+
+
 def timers_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Every few seconds: heartbeat loss, the grace period of agents who left, customers
     who left, repairs and the load check."""
     return {
-        "agents_offline": agent_presence_sweep(now=now),
+        "agents_offline": len(agents_lost_sweep(now=now)),
         "requeued": grace_sweep(now=now),
         "abandoned": abandon_sweep(now=now),
         "customer_left": customer_left_sweep(now=now),

@@ -6,17 +6,13 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from actions.agents import agent_console_disconnect, agent_presence_set
 from agents.models import AgentConnection, AgentPresence, AgentProfile
-from agents.services import (
-    agent_console_disconnect,
-    agent_presence_set,
-    agent_presence_sweep,
-    agent_profile_sync,
-)
+from agents.services import agent_profile_sync
 from chat.exceptions import NotFound, PermissionDenied, ValidationError
 from chat.realtime import user_group
 from routing.models import Reservation
-from routing.services import grace_sweep, reservation_accept, timers_sweep
+from routing.services import agents_lost_sweep, grace_sweep, reservation_accept, timers_sweep
 from tests.factories import agent_actor, customer_actor, make_agent
 from tests.routing.conftest import (
     console,
@@ -81,9 +77,9 @@ def test_heartbeat_loss_makes_the_agent_ineligible_then_offline():
     agent = online_agent(queue, now=t0)
     offer = open_offer(waiting(queue))
     heartbeat(agent, now=later(40, t0))
-    assert agent_presence_sweep(now=later(90, t0)) == 0  # heartbeat at +40 s: live to +100 s
+    assert agents_lost_sweep(now=later(90, t0)) == []  # heartbeat at +40 s: live to +100 s
     assert presence(agent).status == "online"
-    assert agent_presence_sweep(now=later(101, t0)) == 1
+    assert agents_lost_sweep(now=later(101, t0)) == [agent.pk]
     p = presence(agent)
     assert (p.status, p.reason) == ("offline", "console_lost")
     assert p.console_lost_at == later(100, t0)  # lost when the last heartbeat ran out

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
+from actions import conversations as conversation_actions
 from bots.demo import DEMO_FLOW_PATH, demo_flow_install
 from bots.models import Flow
 from bots.services import flow_create, flow_publish
-from chat import services
 from chat.models import Conversation, Message
 from tests.factories import customer_actor, make_customer, make_site
 
@@ -32,11 +32,13 @@ class Chat:
         self.site = site or make_site(default_flow=flow)
         self.customer = make_customer(site=self.site, **customer)
         self.actor = customer_actor(self.customer)
-        self.conversation, _ = services.conversation_start(actor=self.actor, language=language)
+        self.conversation, _ = conversation_actions.conversation_start(
+            actor=self.actor, language=language
+        )
 
     def send(self, body: str, choice: str | None = None) -> list[Message]:
         """Send as the customer; returns the messages the bot and system posted after it."""
-        message, _ = services.message_send(
+        message, _ = conversation_actions.message_send(
             actor=self.actor,
             conversation_id=self.conversation.pk,
             body=body,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from actions import conversations as conversation_actions
 from bots.intents import _cache as intent_cache
 from bots.models import BotSession, Flow
 from bots.services import engine, flow_draft_save, flow_publish, validate_input
@@ -140,7 +141,7 @@ def test_choice_must_be_a_short_string():
 def test_a_retried_send_does_not_run_a_second_step():
     chat = Chat(make_flow(CHOICE_GRAPH))
     for _ in range(2):
-        services.message_send(
+        conversation_actions.message_send(
             actor=chat.actor,
             conversation_id=chat.conversation.pk,
             body="nonsense",

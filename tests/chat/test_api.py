@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from actions import conversations as conversation_actions
 from chat import services
 from routing.services import conversation_assign
 from tests.factories import agent_actor, customer_actor, make_agent, make_customer, make_site
@@ -167,7 +168,7 @@ def test_unauthorised_access():
 
 def test_agent_session_and_non_agent(django_user_model):
     customer = make_customer()
-    conversation, _ = services.conversation_start(actor=customer_actor(customer))
+    conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
     agent = make_agent()
     client = APIClient()
     client.force_login(agent)
@@ -186,7 +187,7 @@ def test_agent_session_and_non_agent(django_user_model):
 
 def test_system_message_with_api_key():
     customer = make_customer()
-    conversation, _ = services.conversation_start(actor=customer_actor(customer))
+    conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
     _, raw = services.api_key_create(name="orders")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")

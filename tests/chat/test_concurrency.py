@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.db import connection
 
-from chat import services
+from actions import conversations as conversation_actions
 from chat.exceptions import Conflict
 from chat.models import Conversation, Message, Participant
 from routing.services import conversation_assign
@@ -39,14 +39,14 @@ def run_threads(target, args_list):
 
 def test_concurrent_senders_get_unique_gapless_seqs():
     customer = make_customer()
-    conversation, _ = services.conversation_start(actor=customer_actor(customer))
+    conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
     agent = make_agent()
     conversation_assign(actor=agent_actor(agent), conversation_id=conversation.pk)
     base = Conversation.objects.get(pk=conversation.pk).last_seq
     actors = [customer_actor(customer), agent_actor(agent)]
 
     def send(i):
-        message, _ = services.message_send(
+        message, _ = conversation_actions.message_send(
             actor=actors[i % 2],
             conversation_id=conversation.pk,
             body=f"m{i}",
@@ -62,10 +62,10 @@ def test_concurrent_senders_get_unique_gapless_seqs():
 
 def test_concurrent_retries_of_one_message_create_one_row():
     customer = make_customer()
-    conversation, _ = services.conversation_start(actor=customer_actor(customer))
+    conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
 
     def send():
-        message, created = services.message_send(
+        message, created = conversation_actions.message_send(
             actor=customer_actor(customer),
             conversation_id=conversation.pk,
             body="hi",
@@ -82,7 +82,7 @@ def test_concurrent_retries_of_one_message_create_one_row():
 
 def test_exactly_one_agent_wins_a_conversation():
     customer = make_customer()
-    conversation, _ = services.conversation_start(actor=customer_actor(customer))
+    conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
     agents = [make_agent() for _ in range(6)]
     results, errors = run_threads(
         lambda a: conversation_assign(actor=agent_actor(a), conversation_id=conversation.pk),
@@ -101,7 +101,8 @@ def test_exactly_one_agent_wins_a_conversation():
 def test_two_tabs_starting_at_once_share_one_conversation():
     customer = make_customer()
     results, errors = run_threads(
-        lambda: services.conversation_start(actor=customer_actor(customer))[0].pk, [()] * 6
+        lambda: conversation_actions.conversation_start(actor=customer_actor(customer))[0].pk,
+        [()] * 6,
     )
     assert errors == [] and len(set(results)) == 1
     assert Conversation.objects.filter(customer=customer).count() == 1

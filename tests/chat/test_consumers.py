@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
+from actions import conversations as conversation_actions
 from chat import services
 from chat.models import Conversation, Message, Participant
 from config.asgi import application
@@ -287,7 +288,7 @@ async def test_two_tabs_of_one_customer_see_everything():
 
 @database_sync_to_async
 def _assigned_conversation(customer, agent) -> int:
-    conversation, _ = services.conversation_start(actor=customer_actor(customer))
+    conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
     conversation_assign(actor=agent_actor(agent), conversation_id=conversation.pk)
     return conversation.pk
 
@@ -580,7 +581,7 @@ async def test_pong_carries_last_seq_of_the_sockets_open_conversations():
     assert str(other_conversation["id"]) not in tops
 
     # Resolved conversations drop out: nothing more can arrive there.
-    await database_sync_to_async(services.conversation_resolve)(
+    await database_sync_to_async(conversation_actions.conversation_resolve)(
         actor=await database_sync_to_async(agent_actor)(agent),
         conversation_id=conversation["id"],
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core import signing
 
+from actions import conversations as conversation_actions
 from chat import selectors, services
 from chat.actors import Actor
 from chat.exceptions import (
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 def start(customer: Customer) -> Conversation:
-    conversation, _ = services.conversation_start(actor=customer_actor(customer))
+    conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
     return conversation
 
 
@@ -34,7 +35,7 @@ def assigned_pair():
 
 
 def send(actor: Actor, conversation: Conversation, body: str = "hello", cid: str = "c1"):
-    return services.message_send(
+    return conversation_actions.message_send(
         actor=actor, conversation_id=conversation.pk, body=body, client_msg_id=cid
     )
 
@@ -160,7 +161,7 @@ class TestConversationStart:
         customer = make_customer()
         published.listen(customer_group(customer.pk), AGENTS_GROUP)
         with on_commit(execute=True):
-            conversation, created = services.conversation_start(
+            conversation, created = conversation_actions.conversation_start(
                 actor=customer_actor(customer), language="fr"
             )
         assert created
@@ -178,18 +179,20 @@ class TestConversationStart:
     def test_is_idempotent_while_open(self):
         customer = make_customer()
         first = start(customer)
-        again, created = services.conversation_start(actor=customer_actor(customer))
+        again, created = conversation_actions.conversation_start(actor=customer_actor(customer))
         assert again.pk == first.pk and not created
 
     def test_new_conversation_after_resolution(self):
         customer = make_customer()
         first = start(customer)
-        services.conversation_resolve(actor=customer_actor(customer), conversation_id=first.pk)
+        conversation_actions.conversation_resolve(
+            actor=customer_actor(customer), conversation_id=first.pk
+        )
         assert start(customer).pk != first.pk
 
     def test_only_customers_start(self):
         with pytest.raises(PermissionDenied):
-            services.conversation_start(actor=agent_actor(make_agent()))
+            conversation_actions.conversation_start(actor=agent_actor(make_agent()))
 
     def test_language_defaults_to_the_customer_locale(self):
         customer = make_customer(locale="it")
@@ -294,13 +297,15 @@ class TestMessageSend:
     def test_missing_conversation(self):
         customer = make_customer()
         with pytest.raises(NotFound):
-            services.message_send(
+            conversation_actions.message_send(
                 actor=customer_actor(customer), conversation_id=10**9, body="hi", client_msg_id="c"
             )
 
     def test_customer_writing_into_a_resolved_conversation_reopens_it(self):
         customer, agent, conversation = assigned_pair()
-        services.conversation_resolve(actor=agent_actor(agent), conversation_id=conversation.pk)
+        conversation_actions.conversation_resolve(
+            actor=agent_actor(agent), conversation_id=conversation.pk
+        )
         _message, created = send(customer_actor(customer), conversation, "one more thing", "late")
         conversation.refresh_from_db()
         assert created and conversation.status == Conversation.Status.QUEUED
@@ -314,7 +319,9 @@ class TestMessageSend:
 
     def test_agent_cannot_write_into_a_resolved_conversation(self):
         _customer, agent, conversation = assigned_pair()
-        services.conversation_resolve(actor=agent_actor(agent), conversation_id=conversation.pk)
+        conversation_actions.conversation_resolve(
+            actor=agent_actor(agent), conversation_id=conversation.pk
+        )
         with pytest.raises(Conflict) as exc:
             send(agent_actor(agent), conversation)
         assert exc.value.code == "conversation_closed"
@@ -322,7 +329,9 @@ class TestMessageSend:
     def test_retry_after_resolution_still_returns_the_original(self):
         _customer, agent, conversation = assigned_pair()
         first, _ = send(agent_actor(agent), conversation, "bye", "a-last")
-        services.conversation_resolve(actor=agent_actor(agent), conversation_id=conversation.pk)
+        conversation_actions.conversation_resolve(
+            actor=agent_actor(agent), conversation_id=conversation.pk
+        )
         again, created = send(agent_actor(agent), conversation, "bye", "a-last")
         assert not created and again.pk == first.pk
 
@@ -464,7 +473,7 @@ class TestResolveReopen:
         customer, agent, conversation = assigned_pair()
         published.listen(customer_group(customer.pk))
         with on_commit(execute=True):
-            resolved = services.conversation_resolve(
+            resolved = conversation_actions.conversation_resolve(
                 actor=agent_actor(agent), conversation_id=conversation.pk
             )
         assert resolved.status == "resolved" and resolved.resolved_at
@@ -476,7 +485,7 @@ class TestResolveReopen:
         event = resolved.events.filter(type="status_changed").last()
         assert (event.from_status, event.to_status) == ("assigned", "resolved")
         # Idempotent.
-        again = services.conversation_resolve(
+        again = conversation_actions.conversation_resolve(
             actor=agent_actor(agent), conversation_id=conversation.pk
         )
         assert again.status == "resolved"
@@ -486,16 +495,18 @@ class TestResolveReopen:
         customer = make_customer()
         conversation = start(customer)
         with pytest.raises(PermissionDenied):
-            services.conversation_resolve(
+            conversation_actions.conversation_resolve(
                 actor=agent_actor(make_agent()), conversation_id=conversation.pk
             )
-        services.conversation_resolve(
+        conversation_actions.conversation_resolve(
             actor=customer_actor(customer), conversation_id=conversation.pk
         )
         other = start(make_customer())
         boss = django_user_model.objects.create_superuser("boss", "b@example.com", "pw")
         assert (
-            services.conversation_resolve(actor=agent_actor(boss), conversation_id=other.pk).status
+            conversation_actions.conversation_resolve(
+                actor=agent_actor(boss), conversation_id=other.pk
+            ).status
             == "resolved"
         )
 
@@ -504,16 +515,20 @@ class TestResolveReopen:
         conversation = start(customer)
         Conversation.objects.filter(pk=conversation.pk).update(status="abandoned")
         with pytest.raises(Conflict):
-            services.conversation_resolve(
+            conversation_actions.conversation_resolve(
                 actor=customer_actor(customer), conversation_id=conversation.pk
             )
 
     def test_reopen(self):
         _customer, agent, conversation = assigned_pair()
         with pytest.raises(Conflict):
-            services.conversation_reopen(actor=agent_actor(agent), conversation_id=conversation.pk)
-        services.conversation_resolve(actor=agent_actor(agent), conversation_id=conversation.pk)
-        reopened = services.conversation_reopen(
+            conversation_actions.conversation_reopen(
+                actor=agent_actor(agent), conversation_id=conversation.pk
+            )
+        conversation_actions.conversation_resolve(
+            actor=agent_actor(agent), conversation_id=conversation.pk
+        )
+        reopened = conversation_actions.conversation_reopen(
             actor=agent_actor(agent), conversation_id=conversation.pk
         )
         assert reopened.status == "queued"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chat import realtime, services
+from actions import conversations as conversation_actions
+from chat import realtime
 from chat.models import Conversation, Participant
 from routing.services import conversation_assign
 from tests.factories import agent_actor, customer_actor, make_agent, make_customer, make_site
@@ -30,7 +31,7 @@ class Chat:
         self.conversation.refresh_from_db()
 
     def customer_says(self, body: str, cid: str):
-        message, _ = services.message_send(
+        message, _ = conversation_actions.message_send(
             actor=customer_actor(self.customer),
             conversation_id=self.conversation.pk,
             body=body,
@@ -39,7 +40,7 @@ class Chat:
         return message
 
     def agent_says(self, body: str, cid: str):
-        message, _ = services.message_send(
+        message, _ = conversation_actions.message_send(
             actor=agent_actor(self.agent),
             conversation_id=self.conversation.pk,
             body=body,
@@ -57,7 +58,7 @@ def make_chat(
 ) -> Chat:
     site = make_site(**site_fields)
     customer = make_customer(site=site, locale=locale)
-    conversation, _ = services.conversation_start(actor=customer_actor(customer))
+    conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
     agent = None
     agent_participant = None
     if with_agent:

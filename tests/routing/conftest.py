@@ -11,9 +11,9 @@ import itertools
 import pytest
 from django.utils import timezone
 
+from actions import conversations as conversation_actions
+from actions.agents import agent_console_connect, agent_heartbeat, agent_presence_set
 from agents.models import AgentPresence, AgentProfile
-from agents.services import agent_console_connect, agent_heartbeat, agent_presence_set
-from chat import services as chat_services
 from chat.models import Conversation, ConversationEvent
 from routing.models import Queue, QueueEntry, Reservation
 from routing.selectors import stats_cache_clear
@@ -74,7 +74,7 @@ def waiting(queue: Queue | None = None, **kw) -> Conversation:
     """A customer starts a conversation in ``queue`` (the router runs after commit)."""
     site = make_site(default_queue=queue) if queue else make_site()
     customer = make_customer(site=site, **kw)
-    conversation, _ = chat_services.conversation_start(actor=customer_actor(customer))
+    conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
     conversation.refresh_from_db()
     return conversation
 

@@ -27,7 +27,7 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from chat import services as chat_services
+    from actions import conversations as conversation_actions
     from chat.actors import Actor
     from chat.exceptions import ParleyError
     from chat.models import Conversation
@@ -70,7 +70,7 @@ def main() -> None:
         for conversation_id, agent_id in done[:2]:
             if rng.random() < 0.5:
                 with contextlib.suppress(ParleyError):
-                    chat_services.conversation_resolve(
+                    conversation_actions.conversation_resolve(
                         actor=Actor.for_agent(users[agent_id]), conversation_id=conversation_id
                     )
     print("done", flush=True)

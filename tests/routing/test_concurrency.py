@@ -22,9 +22,9 @@ from django.db import connection
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from actions import conversations as conversation_actions
 from agents.models import AgentPresence, AgentProfile
 from agents.services import agent_presence_ensure
-from chat import services as chat_services
 from chat.exceptions import ParleyError
 from chat.models import Conversation, ConversationEvent
 from routing import selectors
@@ -83,7 +83,7 @@ def floor(*, agents: int, capacity: int, conversations: int):
         users.append(user)
     people = []
     for _ in range(conversations):
-        conversation, _ = chat_services.conversation_start(
+        conversation, _ = conversation_actions.conversation_start(
             actor=customer_actor(make_customer(site=site))
         )
         people.append(conversation)
@@ -209,7 +209,7 @@ def test_parallel_routers_and_agents_never_double_assign_or_overfill():
                 )
                 if mine:
                     with contextlib.suppress(ParleyError):
-                        chat_services.conversation_resolve(
+                        conversation_actions.conversation_resolve(
                             actor=agent_actor(by_id[mine[1]]), conversation_id=mine[0]
                         )
         return answered

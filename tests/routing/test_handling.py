@@ -10,6 +10,7 @@ from agents.models import AgentPresence
 from chat.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from chat.models import Conversation, Customer, Participant
 from chat.realtime import user_group
+from chat.services import customer_seen
 from routing.models import QueueEntry, Reservation
 from routing.services import (
     abandon_sweep,
@@ -17,7 +18,6 @@ from routing.services import (
     conversation_requeue,
     conversation_transfer,
     customer_left_sweep,
-    customer_seen,
     loads_reconcile,
     repair_sweep,
     reservation_accept,

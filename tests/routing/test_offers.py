@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from actions import conversations as conversation_actions
 from agents.models import AgentPresence
-from chat import services as chat_services
 from chat.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from chat.models import Participant
 from chat.realtime import user_group
@@ -189,7 +189,7 @@ def test_resolving_an_offered_conversation_revokes_the_offer():
     agent = online_agent(queue)
     conversation = waiting(queue)
     offer = open_offer(conversation)
-    chat_services.conversation_resolve(
+    conversation_actions.conversation_resolve(
         actor=customer_actor(conversation.customer), conversation_id=conversation.pk
     )
     assert Reservation.objects.get(pk=offer.pk).state == "revoked"

@@ -9,8 +9,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from actions import conversations as conversation_actions
 from agents.models import AgentPresence
-from chat import services as chat_services
 from chat.exceptions import ValidationError
 from chat.models import Conversation
 from routing import selectors
@@ -70,7 +70,7 @@ def test_enqueue_uses_the_site_queue_or_general_and_records_why_nobody():
     site = make_site()
     site.default_queue = None
     site.save()
-    conversation, _ = chat_services.conversation_start(
+    conversation, _ = conversation_actions.conversation_start(
         actor=customer_actor(make_customer(site=site))
     )
     assert conversation.queue == default_queue() == Queue.objects.get(name="General")
@@ -254,10 +254,10 @@ def test_waiting_conversations_are_served_by_priority_then_urgency_then_arrival(
     console(agent)  # gaining capacity runs the router for the agent: the VIP first
     assert open_offer(vip).agent == agent
     accept(agent, vip)
-    chat_services.conversation_resolve(actor=agent_actor(agent), conversation_id=vip.pk)
+    conversation_actions.conversation_resolve(actor=agent_actor(agent), conversation_id=vip.pk)
     assert open_offer(urgent).agent == agent  # then the earliest SLA breach
     accept(agent, urgent)
-    chat_services.conversation_resolve(actor=agent_actor(agent), conversation_id=urgent.pk)
+    conversation_actions.conversation_resolve(actor=agent_actor(agent), conversation_id=urgent.pk)
     assert open_offer(late_slow).agent == agent
 
 
@@ -272,12 +272,14 @@ def test_same_priority_and_sla_go_by_arrival():
 def _resolved_with(agent, queue):
     conversation = waiting(queue)
     accept(agent, conversation)
-    chat_services.conversation_resolve(actor=agent_actor(agent), conversation_id=conversation.pk)
+    conversation_actions.conversation_resolve(
+        actor=agent_actor(agent), conversation_id=conversation.pk
+    )
     return conversation
 
 
 def _reopen(conversation):
-    chat_services.message_send(
+    conversation_actions.message_send(
         actor=customer_actor(conversation.customer),
         conversation_id=conversation.pk,
         body="one more thing",
@@ -466,7 +468,7 @@ def test_resolving_frees_a_slot_and_the_next_conversation_is_offered():
     first, second = waiting(queue), waiting(queue)
     accept(agent, first)
     assert open_offer(second) is None and presence(agent).load == 1
-    chat_services.conversation_resolve(actor=agent_actor(agent), conversation_id=first.pk)
+    conversation_actions.conversation_resolve(actor=agent_actor(agent), conversation_id=first.pk)
     assert open_offer(second).agent == agent and presence(agent).load == 1
 
 

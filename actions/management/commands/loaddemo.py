@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from agents.models import AgentProfile
+from bots.demo import demo_flow_setup
 from chat.models import Site
 from routing.models import Queue
 
@@ -42,8 +43,6 @@ class Command(BaseCommand):
         site, _created = Site.objects.get_or_create(
             key=DEMO_SITE_KEY, defaults={"name": "Demo DIY shop", "default_queue": queue}
         )
-        from bots.demo import demo_flow_setup
-
         # The DIY-marketplace bot flow as the demo site's default, staffed by alice and bob.
         demo_flow_setup(site=site, agent_usernames=["alice", "bob"])
         self.stdout.write(f"Demo data ready (site key {site.key}).")

@@ -2,7 +2,8 @@ from channels.auth import AuthMiddlewareStack
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
-from chat.consumers import AgentConsumer, WidgetConsumer
+from agents.consumers import AgentConsumer
+from chat.consumers import WidgetConsumer
 
 websocket_urlpatterns = [
     # The widget runs on customers' sites: its origin is checked against the Site.

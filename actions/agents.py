@@ -1,0 +1,105 @@
+"""An agent's console and status where they meet routing: coming online looks for work,
+going away hands the agent's offers on. agents/ sits below routing, so the follow-ups
+are registered here, after commit (the presence row is the last lock a transaction takes,
+so conversations are locked afterwards, one transaction each)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+
+from agents import services as agents
+from agents.models import AgentPresence
+from chat import selectors as chat_selectors
+from chat.actors import Actor
+from routing import selectors as routing_selectors
+from routing.services import (
+    agent_offers_revoke_on_commit,
+    conversation_assign,
+    conversation_transfer,
+    reservation_accept,
+    reservation_decline,
+    router_kick_agent,
+)
+
+Status = AgentPresence.Status
+
+# What a console does to routing directly: the services themselves, named here so that
+# entry points reach routing only through this layer.
+conversation_take = conversation_assign
+__all__ = [
+    "agent_console_connect",
+    "agent_console_disconnect",
+    "agent_heartbeat",
+    "agent_presence_set",
+    "console_snapshot",
+    "conversation_take",
+    "conversation_transfer",
+    "reservation_accept",
+    "reservation_decline",
+]
+
+
+def _route_on_commit(user_id: int) -> None:
+    transaction.on_commit(partial(router_kick_agent, user_id=user_id))
+
+
+@transaction.atomic
+def agent_console_connect(
+    *, user, channel_name: str, now: dt.datetime | None = None
+) -> AgentPresence:
+    """A console opened: the agent is live again, and an online agent is offered work."""
+    presence = agents.agent_console_connect(user=user, channel_name=channel_name, now=now)
+    if presence.status == Status.ONLINE:
+        _route_on_commit(user.pk)
+    return presence
+
+
+@transaction.atomic
+def agent_console_disconnect(
+    *, user_id: int, channel_name: str, now: dt.datetime | None = None
+) -> AgentPresence | None:
+    """A console closed; if it was the agent's last, their open offers go to others."""
+    presence = agents.agent_console_disconnect(user_id=user_id, channel_name=channel_name, now=now)
+    if presence is not None and presence.console_lost_at is not None:
+        agent_offers_revoke_on_commit(
+            user_id=user_id, reason="the agent's console went away", now=now
+        )
+    return presence
+
+
+def agent_heartbeat(*, user, channel_name: str, now: dt.datetime | None = None) -> dict[str, Any]:
+    """A console ping: the agent's heartbeat (a console the sweeper had given up on
+    reconnects and is offered work), and the pong's list of the agent's open offers, so an
+    offer whose push was lost shows up within a heartbeat instead of expiring unseen."""
+    with transaction.atomic():
+        presence = agents.agent_heartbeat(user=user, channel_name=channel_name, now=now)
+        if presence.pk is not None and presence.status == Status.ONLINE:  # it reconnected
+            _route_on_commit(user.pk)
+    return {"offers": routing_selectors.agent_console_offers(user_id=user.pk, now=now)}
+
+
+@transaction.atomic
+def agent_presence_set(
+    *, actor: Actor, status: Any, user_id: int | None = None, now: dt.datetime | None = None
+) -> AgentPresence:
+    """An agent (or a supervisor, for anyone) sets a status: online looks for work, any
+    other status hands the agent's open offers on."""
+    presence = agents.agent_presence_set(actor=actor, status=status, user_id=user_id, now=now)
+    if presence.status == Status.ONLINE:
+        _route_on_commit(presence.user_id)
+    else:
+        agent_offers_revoke_on_commit(
+            user_id=presence.user_id, reason=f"the agent went {presence.status}", now=now
+        )
+    return presence
+
+
+def console_snapshot(*, actor: Actor) -> dict[str, Any]:
+    """A console's hello: its conversations, and its open offers and presence back."""
+    return chat_selectors.session_snapshot(actor=actor) | routing_selectors.agent_console_snapshot(
+        user=actor.user
+    )

@@ -1,0 +1,80 @@
+"""A conversation's life where it crosses apps: the core stores, then the bot or routing
+follows in the same transaction, under the same row lock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from bots.services import bot_session_advance, bot_session_start
+from chat import services as chat
+from chat.actors import Actor
+from chat.models import Conversation, Message
+from chat.pipeline.services import records_blocked
+from routing.services import conversation_enqueue, conversation_released
+
+
+@transaction.atomic
+def conversation_start(
+    *, actor: Actor, language: str | None = None, subject: str = ""
+) -> tuple[Conversation, bool]:
+    """The customer's open conversation, or a new one greeted by the site's bot (or queued
+    at once when the site has none). Idempotent (see chat.services.conversation_open)."""
+    conversation, created = chat.conversation_open(actor=actor, language=language, subject=subject)
+    if not created:
+        return conversation, False
+    bot_session_start(conversation=conversation)
+    # The bot's first step (or the handoff) changed the row: publish what it is now.
+    conversation = chat.conversation_lock(conversation.pk)
+    chat.conversation_publish(conversation=conversation)
+    return conversation, True
+
+
+@records_blocked  # outside the transaction: a blocked attempt is kept after the rollback
+@transaction.atomic
+def message_send(
+    *, actor: Actor, conversation_id: int, body: Any, client_msg_id: Any, choice: Any = None
+) -> tuple[Message, bool]:
+    """Store a message from a customer or an agent. Returns (message, created).
+
+    A retry with the same client_msg_id returns the stored message and does nothing else:
+    the bot's step and the requeue below run once, with the insert, or not at all."""
+    posted = chat.message_post(
+        actor=actor,
+        conversation_id=conversation_id,
+        body=body,
+        client_msg_id=client_msg_id,
+        choice=choice,
+    )
+    if not posted.created:
+        return posted.message, False
+    conversation = posted.conversation
+    if posted.reopened:
+        conversation_enqueue(conversation=conversation, reason="reopened")
+        chat.conversation_publish(conversation=conversation)
+    if conversation.status == Conversation.Status.BOT and actor.kind == "customer":
+        # One bot step per customer action, in this transaction, under this row lock.
+        bot_session_advance(conversation=conversation, message=posted.message, choice=posted.choice)
+    return posted.message, True
+
+
+@transaction.atomic
+def conversation_resolve(*, actor: Actor, conversation_id: int, reason: str = "") -> Conversation:
+    """Resolve; the agent's chat slot comes back (or a pending offer is withdrawn) in the
+    same transaction. Idempotent."""
+    conversation, from_status = chat.conversation_resolve(
+        actor=actor, conversation_id=conversation_id, reason=reason
+    )
+    if from_status is not None:
+        conversation_released(conversation=conversation, from_status=from_status, reason="resolved")
+    return conversation
+
+
+@transaction.atomic
+def conversation_reopen(*, actor: Actor, conversation_id: int) -> Conversation:
+    """Reopen a closed conversation and queue it again."""
+    conversation = chat.conversation_reopen(actor=actor, conversation_id=conversation_id)
+    conversation_enqueue(conversation=conversation, reason="reopened")
+    chat.conversation_publish(conversation=conversation)
+    return conversation

@@ -1,0 +1,24 @@
+"""The widget's socket where it meets routing: a waiting customer sees their place in
+line from the first frame on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from chat.actors import Actor
+from chat.services import customer_seen
+from routing.selectors import queue_position_for_conversation, queue_positions_for_customer
+
+
+def widget_arrived(*, actor: Actor) -> list[dict[str, Any]]:
+    """A widget connected: the customer is here (the "customer left" timers count from
+    their last sign of life), and these are the queue.position frames it should get."""
+    customer_seen(customer_id=actor.customer.pk)
+    return queue_positions_for_customer(actor=actor, now=timezone.now())
+
+
+def queue_position(*, conversation_id: int) -> dict[str, Any] | None:
+    """The queue.position frame of a conversation that waits for an agent, else None."""
+    return queue_position_for_conversation(conversation_id=conversation_id, now=timezone.now())

@@ -1,0 +1,127 @@
+"""The agent console's socket (Django session): the protocol of chat.consumers plus the
+console's own frames: take, presence, offers and transfers. An entry point: what it does
+to routing goes through actions.agents."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from channels.db import database_sync_to_async
+
+from actions import agents as agent_actions
+from chat import realtime, selectors
+from chat.actors import Actor
+from chat.consumers import ParleyConsumer, field_int
+from chat.exceptions import AuthenticationFailed, PermissionDenied
+
+logger = logging.getLogger(__name__)
+
+
+class AgentConsumer(ParleyConsumer):
+    handlers = {
+        **ParleyConsumer.handlers,
+        "conversation.take": "on_conversation_take",
+        "presence.set": "on_presence_set",
+        "reservation.accept": "on_reservation_accept",
+        "reservation.decline": "on_reservation_decline",
+        "conversation.transfer": "on_conversation_transfer",
+    }
+
+    async def authenticate(self) -> Actor:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            raise AuthenticationFailed("Log in to use the console.")
+        if not await database_sync_to_async(selectors.user_is_agent)(user):
+            raise PermissionDenied("This account is not an agent.")
+        return Actor.for_agent(user)
+
+    def principal_groups(self) -> list[str]:
+        return [realtime.user_group(self.actor.user.pk), realtime.AGENTS_GROUP]
+
+    async def on_conversation_take(self, frame: dict, ref: Any) -> None:
+        conversation = await database_sync_to_async(agent_actions.conversation_take)(
+            actor=self.actor, conversation_id=field_int(frame, "conversation")
+        )
+        await self.send_frame(
+            {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation.pk}
+        )
+
+    # --- routing: presence, heartbeats, offers, transfers ------------------------------
+    async def connect(self) -> None:
+        await super().connect()  # hello: conversations, open offers, stored presence
+        if self.actor is not None:
+            # Live from now on; agent.presence and any new offers follow on the user group.
+            await database_sync_to_async(agent_actions.agent_console_connect)(
+                user=self.actor.user, channel_name=self.channel_name
+            )
+
+    async def disconnect(self, code: int) -> None:
+        if self.actor is not None:
+            try:
+                await database_sync_to_async(agent_actions.agent_console_disconnect)(
+                    user_id=self.actor.user.pk, channel_name=self.channel_name
+                )
+            except Exception:  # the heartbeat sweeper reaches the same state
+                logger.warning("console disconnect bookkeeping failed", exc_info=True)
+        await super().disconnect(code)
+
+    def snapshot_sync(self) -> dict[str, Any]:
+        return agent_actions.console_snapshot(actor=self.actor)
+
+    def ping_sync(self) -> dict[str, Any]:
+        # A console ping is the agent's heartbeat (it keeps them eligible for offers), and
+        # its pong lists the agent's open offers (see actions.agents.agent_heartbeat).
+        beat = agent_actions.agent_heartbeat(user=self.actor.user, channel_name=self.channel_name)
+        return super().ping_sync() | beat
+
+    async def on_presence_set(self, frame: dict, ref: Any) -> None:
+        presence = await database_sync_to_async(agent_actions.agent_presence_set)(
+            actor=self.actor, status=frame.get("status")
+        )
+        await self.send_frame(
+            {"type": "ack", "ref": ref, "for": frame["type"], "status": presence.status}
+        )
+
+    async def on_reservation_accept(self, frame: dict, ref: Any) -> None:
+        reservation_id = field_int(frame, "reservation")
+        conversation = await database_sync_to_async(agent_actions.reservation_accept)(
+            actor=self.actor, reservation_id=reservation_id
+        )
+        await self.send_frame(
+            {
+                "type": "ack",
+                "ref": ref,
+                "for": frame["type"],
+                "reservation": reservation_id,
+                "conversation": conversation.pk,
+            }
+        )
+
+    async def on_reservation_decline(self, frame: dict, ref: Any) -> None:
+        reservation = await database_sync_to_async(agent_actions.reservation_decline)(
+            actor=self.actor,
+            reservation_id=field_int(frame, "reservation"),
+            reason=frame.get("reason") or "",
+        )
+        await self.send_frame(
+            {
+                "type": "ack",
+                "ref": ref,
+                "for": frame["type"],
+                "reservation": reservation.pk,
+                "conversation": reservation.conversation_id,
+            }
+        )
+
+    async def on_conversation_transfer(self, frame: dict, ref: Any) -> None:
+        conversation = await database_sync_to_async(agent_actions.conversation_transfer)(
+            actor=self.actor,
+            conversation_id=field_int(frame, "conversation"),
+            to_agent_id=field_int(frame, "to_agent", required=False),
+            to_queue_id=field_int(frame, "to_queue", required=False),
+            note=frame.get("note") or "",
+        )
+        await self.send_frame(
+            {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation.pk}
+        )

@@ -1,0 +1,74 @@
+"""The only code that changes conversation state or publishes conversation events.
+
+Every service is keyword-only, typed and atomic. Events leave through chat.realtime after
+commit, with payloads built here. The core knows no other app: flows that also move a bot
+or a queue (a customer's send, a start, a resolve) are in actions/, which calls these.
+"""
+
+from chat.services.conversations import (
+    conversation_lock,
+    conversation_open,
+    conversation_publish,
+    conversation_transition,
+    event_record,
+)
+from chat.services.identity import (
+    api_key_create,
+    api_key_secret_generate,
+    customer_seen,
+    identity_hash,
+    visitor_session_create,
+    visitor_token_issue,
+)
+from chat.services.lifecycle import (
+    Posted,
+    actor_name,
+    conversation_reopen,
+    conversation_reopen_locked,
+    conversation_resolve,
+    message_post,
+)
+from chat.services.messages import (
+    event_message_post,
+    message_create,
+    system_message_post,
+    system_participant,
+)
+from chat.services.receipts import receipt_update, typing_frame, typing_target
+from chat.services.validation import (
+    clean_body,
+    clean_choice,
+    clean_client_msg_id,
+    clean_locale,
+)
+
+__all__ = [
+    "Posted",
+    "actor_name",
+    "api_key_create",
+    "api_key_secret_generate",
+    "clean_body",
+    "clean_choice",
+    "clean_client_msg_id",
+    "clean_locale",
+    "conversation_lock",
+    "conversation_open",
+    "conversation_publish",
+    "conversation_reopen",
+    "conversation_reopen_locked",
+    "conversation_resolve",
+    "conversation_transition",
+    "customer_seen",
+    "event_message_post",
+    "event_record",
+    "identity_hash",
+    "message_create",
+    "message_post",
+    "receipt_update",
+    "system_message_post",
+    "system_participant",
+    "typing_frame",
+    "typing_target",
+    "visitor_session_create",
+    "visitor_token_issue",
+]

@@ -1,0 +1,116 @@
+"""A conversation's row: opening one, locking it, changing its status, its timeline, and
+telling its participants (conversation.updated)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from chat import realtime
+from chat.actors import Actor
+from chat.exceptions import PermissionDenied
+from chat.models import Conversation, ConversationEvent, Customer, Participant
+from chat.payloads import conversation_payload
+from chat.selectors import participant_groups
+from chat.services.validation import clean_locale
+
+
+def conversation_lock(conversation_id: int) -> Conversation:
+    """The conversation row, locked (SELECT … FOR UPDATE) until the transaction ends: every
+    writer of one conversation serialises here, so seq order is commit order."""
+    return (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("customer", "queue", "assignee", "site")
+        .get(pk=conversation_id)
+    )
+
+
+def conversation_publish(*, conversation: Conversation, to_agents: bool = True) -> None:
+    """Queue a conversation.updated frame to its participants (and the agents' lobby)."""
+    participants = list(
+        Participant.objects.filter(conversation_id=conversation.pk).select_related(
+            "customer", "user"
+        )
+    )
+    frame = {
+        "type": "conversation.updated",
+        "conversation": conversation_payload(conversation, participants),
+    }
+    groups = participant_groups(conversation_id=conversation.pk)
+    if to_agents:
+        groups.append(realtime.AGENTS_GROUP)
+    realtime.publish_on_commit(groups, frame)
+
+
+def conversation_transition(
+    *,
+    conversation: Conversation,
+    to_status: str,
+    reason: str,
+    actor: str,
+    data: dict[str, Any] | None = None,
+    **fields: Any,
+) -> Conversation:
+    """Change status on a row the caller has locked, and record it on the timeline."""
+    from_status = conversation.status
+    conversation.status = to_status
+    for name, value in fields.items():
+        setattr(conversation, name, value)
+    conversation.save(update_fields=["status", "updated_at", *fields.keys()])
+    ConversationEvent.objects.create(
+        conversation=conversation,
+        type="status_changed",
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        actor=actor,
+        data=data or {},
+    )
+    return conversation
+
+
+def event_record(
+    *, conversation: Conversation, type: str, reason: str = "", actor: str = "", data=None
+) -> ConversationEvent:
+    return ConversationEvent.objects.create(
+        conversation=conversation, type=type, reason=reason, actor=actor, data=data or {}
+    )
+
+
+@transaction.atomic
+def conversation_open(
+    *, actor: Actor, language: str | None = None, subject: str = ""
+) -> tuple[Conversation, bool]:
+    """Return the customer's open conversation (locked), or create one in the bot stage.
+
+    Idempotent: a widget that retries, or two tabs starting at once, get the same
+    conversation, because the customer row is locked while we look. What happens next
+    (a bot greets it, or routing queues it) is the caller's: actions.conversation_start.
+    """
+    if actor.kind != "customer":
+        raise PermissionDenied("Only a customer starts a conversation.")
+    customer = Customer.objects.select_for_update().select_related("site").get(pk=actor.customer.pk)
+    current = (
+        Conversation.objects.filter(customer=customer, status__in=Conversation.OPEN_STATUSES)
+        .order_by("-id")
+        .first()
+    )
+    if current is not None:
+        return conversation_lock(current.pk), False
+    language = clean_locale(language) or customer.locale
+    conversation = Conversation.objects.create(
+        site=customer.site,
+        customer=customer,
+        status=Conversation.Status.BOT,
+        language=language,
+        subject=str(subject or "")[:200],
+    )
+    Participant.objects.create(
+        conversation=conversation,
+        role=Participant.Role.CUSTOMER,
+        customer=customer,
+        language=language,
+    )
+    event_record(conversation=conversation, type="created", actor=actor.label, reason="widget")
+    return conversation_lock(conversation.pk), True

@@ -1,0 +1,141 @@
+"""What a person does to a conversation: writes in it (message_post), resolves it, reopens
+it. Each returns what changed, so that the flows crossing apps (the bot's step, routing's
+queue and chat slots) can follow in the same transaction: see actions/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from chat.actors import Actor
+from chat.exceptions import Conflict
+from chat.models import Conversation, Message
+from chat.selectors import conversation_get_for_actor, participant_get_for_actor
+from chat.services.conversations import (
+    conversation_lock,
+    conversation_publish,
+    conversation_transition,
+)
+from chat.services.messages import event_message_post, message_create
+from chat.services.validation import clean_body, clean_choice, clean_client_msg_id
+
+CLOSED = (Conversation.Status.RESOLVED, Conversation.Status.ABANDONED)
+
+
+@dataclass(frozen=True)
+class Posted:
+    message: Message
+    created: bool  # False: a retry of a stored client_msg_id; nothing else happened
+    conversation: Conversation  # locked by this transaction
+    reopened: bool  # the customer wrote in a closed conversation and reopened it
+    choice: str | None
+
+
+@transaction.atomic
+def message_post(
+    *,
+    actor: Actor,
+    conversation_id: int,
+    body: Any,
+    client_msg_id: Any,
+    choice: Any = None,
+) -> Posted:
+    """Store a message from a customer or an agent, on the locked conversation row.
+
+    A retry with the same client_msg_id returns the stored message and creates nothing.
+    `choice` is the id of the bot button the customer clicked (the body is its label).
+    Use actions.message_send: it runs the bot's step and requeues a reopened conversation
+    in the same transaction.
+    """
+    body = clean_body(body)
+    client_msg_id = clean_client_msg_id(client_msg_id)
+    choice = clean_choice(choice)
+    conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
+    sender = participant_get_for_actor(actor=actor, conversation=conversation)
+    # The row lock serialises senders of one conversation: seq order is commit order, and
+    # two concurrent retries of one client_msg_id cannot both insert.
+    conversation = conversation_lock(conversation.pk)
+    existing = Message.objects.filter(
+        conversation=conversation, sender=sender, client_msg_id=client_msg_id
+    ).first()
+    if existing is not None:
+        return Posted(existing, False, conversation, False, choice)
+    reopened = False
+    if conversation.status in CLOSED:
+        if actor.kind != "customer":
+            raise Conflict(
+                "The conversation is closed; reopen it first.", code="conversation_closed"
+            )
+        conversation_reopen_locked(conversation=conversation, actor=actor, reason="customer wrote")
+        reopened = True
+    message = message_create(
+        conversation=conversation,
+        sender=sender,
+        body=body,
+        client_msg_id=client_msg_id,
+        data={"choice": choice} if choice else None,
+    )
+    return Posted(message, True, conversation, reopened, choice)
+
+
+@transaction.atomic
+def conversation_resolve(
+    *, actor: Actor, conversation_id: int, reason: str = ""
+) -> tuple[Conversation, str | None]:
+    """Resolve on the locked row; returns the conversation and the status it left (None
+    when it was resolved already: idempotent). Use actions.conversation_resolve, which
+    gives the agent's chat slot back in the same transaction."""
+    conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
+    if (actor.kind == "agent" and not actor.is_supervisor) or actor.kind == "customer":
+        participant_get_for_actor(actor=actor, conversation=conversation)
+    conversation = conversation_lock(conversation.pk)
+    if conversation.status == Conversation.Status.RESOLVED:
+        return conversation, None
+    if conversation.status == Conversation.Status.ABANDONED:
+        raise Conflict("The conversation was abandoned.", code="conversation_closed")
+    from_status = conversation.status
+    conversation_transition(
+        conversation=conversation,
+        to_status=Conversation.Status.RESOLVED,
+        reason=reason or f"resolved by {actor.kind}",
+        actor=actor.label,
+        resolved_at=timezone.now(),
+    )
+    who = "the customer" if actor.kind == "customer" else actor_name(actor)
+    event_message_post(conversation=conversation, body=f"Conversation resolved by {who}.")
+    conversation_publish(conversation=conversation)
+    return conversation, from_status
+
+
+def conversation_reopen_locked(*, conversation: Conversation, actor: Actor, reason: str) -> None:
+    """On a locked, closed row; the caller queues it again (routing)."""
+    conversation_transition(
+        conversation=conversation,
+        to_status=Conversation.Status.REOPENED,
+        reason=reason,
+        actor=actor.label,
+        resolved_at=None,
+        assignee=None,
+    )
+    event_message_post(conversation=conversation, body="Conversation reopened.")
+
+
+@transaction.atomic
+def conversation_reopen(*, actor: Actor, conversation_id: int) -> Conversation:
+    """Reopen a closed conversation (locked); use actions.conversation_reopen, which queues
+    it again in the same transaction."""
+    conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
+    conversation = conversation_lock(conversation.pk)
+    if conversation.status not in CLOSED:
+        raise Conflict("Only a closed conversation can be reopened.", code="conversation_open")
+    conversation_reopen_locked(conversation=conversation, actor=actor, reason="reopened")
+    return conversation
+
+
+def actor_name(actor: Actor) -> str:
+    if actor.kind == "agent":
+        return actor.user.get_full_name() or actor.user.get_username()
+    return actor.label

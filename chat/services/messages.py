@@ -1,0 +1,138 @@
+"""Messages: every insert gets the next seq under the conversation's row lock, is moderated
+in-process first, and is announced (message.new) only after commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from chat.actors import Actor
+from chat.exceptions import PermissionDenied, ValidationError
+from chat.models import ApiKey, Conversation, Message, Participant
+from chat.pipeline import services as pipeline
+from chat.selectors import conversation_get_for_actor
+from chat.services.conversations import conversation_lock
+from chat.services.validation import clean_body, clean_client_msg_id
+
+
+def system_participant(conversation: Conversation, role: str) -> Participant:
+    participant, _ = Participant.objects.get_or_create(conversation=conversation, role=role)
+    return participant
+
+
+def message_create(
+    *,
+    conversation: Conversation,
+    sender: Participant,
+    body: str,
+    kind: str = Message.Kind.TEXT,
+    data: dict[str, Any] | None = None,
+    client_msg_id: str | None = None,
+    audience: list | None = None,
+) -> Message:
+    """Insert a message with the next seq on a conversation row the caller has locked,
+    and publish message.new after commit. ``audience``: ``pipeline.viewers()`` when the
+    caller posts several messages under one lock and already has it."""
+    seq = conversation.last_seq + 1
+    # Moderated here, in-process, before anyone is told: the recipients' copy never waits
+    # for a worker (detection and translation follow in Celery; chat/pipeline).
+    outcome = pipeline.message_moderate(
+        conversation=conversation, sender=sender, body=body, kind=kind
+    )
+    if outcome.blocked:
+        raise pipeline.MessageBlocked(
+            outcome,
+            body=body,
+            conversation_id=conversation.pk,
+            sender_id=sender.pk,
+            client_msg_id=client_msg_id,
+        )
+    state = pipeline.initial_pipeline_state(kind)
+    message = Message.objects.create(
+        conversation=conversation,
+        seq=seq,
+        sender=sender,
+        kind=kind,
+        body=body,
+        data=data or {},
+        client_msg_id=client_msg_id,
+        pipeline=state,
+        pipeline_queued_at=timezone.now() if state == Message.Pipeline.PENDING else None,
+        **outcome.fields(),
+    )
+    conversation.last_seq = seq
+    conversation.last_message_at = message.created_at
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_seq=seq, last_message_at=message.created_at
+    )
+    # The sender has seen their own message.
+    Participant.objects.filter(pk=sender.pk, read_seq__lt=seq).update(
+        read_seq=seq, delivered_seq=seq
+    )
+    if outcome.moderation == Message.Moderation.FLAGGED:
+        pipeline.message_flag_record(message=message)
+    # Each participant gets their own view (the sender their text, the others the moderated
+    # copy); consoles in the waiting list get the others' view for the live preview.
+    pipeline.message_publish(
+        message=message,
+        conversation=conversation,
+        frame_type="message.new",
+        sender=sender,
+        translations=[],
+        audience=audience,
+    )
+    pipeline.message_pipeline_queue(message=message)
+    return message
+
+
+def event_message_post(
+    *, conversation: Conversation, body: str, data=None, audience: list | None = None
+) -> Message:
+    """A timeline line in the transcript ("Ana joined"), on a locked conversation."""
+    return message_create(
+        conversation=conversation,
+        sender=system_participant(conversation, Participant.Role.SYSTEM),
+        body=body,
+        kind=Message.Kind.EVENT,
+        data=data,
+        audience=audience,
+    )
+
+
+@transaction.atomic
+def system_message_post(
+    *,
+    actor: Actor,
+    conversation_id: int,
+    body: Any,
+    client_msg_id: Any = None,
+    data: Any = None,
+) -> tuple[Message, bool]:
+    """A backend service posts a system message (an order update, a CRM note)."""
+    if actor.kind != "service":
+        raise PermissionDenied("Only an API key may post system messages.")
+    body = clean_body(body)
+    client_msg_id = clean_client_msg_id(client_msg_id, required=False)
+    if data is not None and not isinstance(data, dict):
+        raise ValidationError("data must be an object.", field="data")
+    conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
+    conversation = conversation_lock(conversation.pk)
+    sender = system_participant(conversation, Participant.Role.SYSTEM)
+    if client_msg_id:
+        existing = Message.objects.filter(
+            conversation=conversation, sender=sender, client_msg_id=client_msg_id
+        ).first()
+        if existing is not None:
+            return existing, False
+    message = message_create(
+        conversation=conversation,
+        sender=sender,
+        body=body,
+        kind=Message.Kind.SYSTEM,
+        data={**(data or {}), "source": actor.api_key.name},
+        client_msg_id=client_msg_id,
+    )
+    ApiKey.objects.filter(pk=actor.api_key.pk).update(last_used_at=timezone.now())
+    return message, True

@@ -1,0 +1,58 @@
+"""Checks of values that arrive from clients, shared by every service that takes them."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.conf import settings
+
+from chat.exceptions import ValidationError
+
+CLIENT_MSG_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
+
+
+def clean_body(body: Any) -> str:
+    if not isinstance(body, str):
+        raise ValidationError("body must be a string.", code="invalid_field", field="body")
+    body = body.strip()
+    if not body:
+        raise ValidationError("body must not be empty.", code="invalid_field", field="body")
+    limit = settings.PARLEY["MESSAGE_MAX_CHARS"]
+    if len(body) > limit:
+        raise ValidationError(
+            f"body is longer than {limit} characters.", code="too_large", field="body"
+        )
+    return body
+
+
+def clean_client_msg_id(value: Any, *, required: bool = True) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not CLIENT_MSG_ID_RE.match(value):
+        raise ValidationError(
+            "client_msg_id must be 1-64 characters of A-Z a-z 0-9 _ . : -",
+            code="invalid_field",
+            field="client_msg_id",
+        )
+    return value
+
+
+def clean_choice(value: Any) -> str | None:
+    """A bot button id sent with a customer's click (optional)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= 64:
+        raise ValidationError(
+            "choice must be a button id of 1-64 characters.", code="invalid_field", field="choice"
+        )
+    return value
+
+
+def clean_locale(value: Any) -> str:
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str) or not LOCALE_RE.match(value):
+        raise ValidationError("locale must look like 'en' or 'fr-CA'.", field="locale")
+    return value.replace("_", "-").lower()
