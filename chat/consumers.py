@@ -20,7 +20,7 @@ from django.conf import settings
 
 from actions import conversations as conversation_actions
 from actions import widget as widget_actions
-from chat import realtime, selectors, services
+from chat import events, realtime, selectors, services
 from chat.actors import Actor
 from chat.exceptions import AuthenticationFailed, ParleyError, PermissionDenied, ValidationError
 from chat.payloads import conversation_payload
@@ -138,6 +138,11 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         self.joined = []
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
+        """A direct reply: declared in chat.events like every frame a socket gets."""
+        events.check(frame)
+        await self._send_json(frame)
+
+    async def _send_json(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame, separators=(",", ":"), default=str))
 
     async def send_error(self, code: str, message: str, ref: Any = None, field: str | None = None):
@@ -198,7 +203,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         if frame.get("type") == "conversation.updated":
             # Participants may have changed: re-read the typing fan-out on next use.
             self.typing_targets.pop(frame["conversation"]["id"], None)
-        await self.send_frame(frame)
+        await self._send_json(frame)  # checked against chat.events when it was published
 
     # --- frames ------------------------------------------------------------------------
     async def on_ping(self, frame: dict, ref: Any) -> None:

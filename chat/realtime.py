@@ -1,6 +1,7 @@
 """The one way events reach sockets.
 
-Services call ``publish_on_commit``; the frame is built by the caller at publish time, so
+Services call ``publish_on_commit``; every frame must be declared in ``chat.events`` (it is
+checked here, where the service builds it); the frame is built by the caller at publish time, so
 the socket tier never queries the database. Delivery is a hint: the database is the truth
 and clients resume by seq, so a failed publish is logged, never raised into the service.
 
@@ -27,6 +28,8 @@ from channels.layers import get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.db import transaction
 
+from chat import events
+
 logger = logging.getLogger(__name__)
 
 AGENTS_GROUP = "agents"
@@ -52,6 +55,8 @@ def publish_many_on_commit(items: Iterable[tuple[Iterable[str], dict[str, Any]]]
     Redis connection (about 5 ms here), so one call per frame and group adds up."""
     batch = [(sorted(set(groups)), frame) for groups, frame in items]
     batch = [(groups, frame) for groups, frame in batch if groups]
+    for _, frame in batch:
+        events.check(frame)  # here, in the service that built it, not after commit
     if batch:
         stamp = next(_snapshot_stamps)
         transaction.on_commit(lambda: _send_many(_fresh_only(batch, stamp)), robust=True)
@@ -247,10 +252,12 @@ atexit.register(flush, 2.0)
 
 def publish_ephemeral(groups: Iterable[str], frame: dict[str, Any]) -> None:
     """Send a frame that has no state behind it (typing); there is nothing to commit."""
+    events.check(frame)
     targets = sorted(set(groups))
     if targets:
         _send_many([(targets, frame)])
 
 
 async def apublish_ephemeral(groups: Iterable[str], frame: dict[str, Any]) -> None:
+    events.check(frame)
     await _send_batch([(sorted(set(groups)), frame)])

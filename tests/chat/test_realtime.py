@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import time
 
+import pytest
 import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -46,12 +47,12 @@ def test_frames_from_a_plain_thread_arrive_in_publish_order(transactional_db):
     def publish():
         for n in range(40):
             if n % 2:
-                realtime.publish_on_commit(["test.order"], {"type": "t", "n": n})
+                realtime.publish_on_commit(["test.order"], {"type": "agent.presence", "presence": n})
             else:
-                realtime.publish_many_on_commit([(["test.order"], {"type": "t", "n": n})])
+                realtime.publish_many_on_commit([(["test.order"], {"type": "agent.presence", "presence": n})])
 
     got = subscribed("test.order", 40, publish)
-    assert [frame["n"] for frame in got] == list(range(40))
+    assert [frame["presence"] for frame in got] == list(range(40))
 
 
 def test_a_batch_reaches_every_group_once_in_order(transactional_db):
@@ -66,16 +67,16 @@ def test_a_batch_reaches_every_group_once_in_order(transactional_db):
         def publish():
             realtime.publish_many_on_commit(
                 [
-                    (["test.a", "test.b"], {"type": "t", "n": 1}),
-                    (["test.b"], {"type": "t", "n": 2}),
-                    (["test.a"], {"type": "t", "n": 3}),
+                    (["test.a", "test.b"], {"type": "agent.presence", "presence": 1}),
+                    (["test.b"], {"type": "agent.presence", "presence": 2}),
+                    (["test.a"], {"type": "agent.presence", "presence": 3}),
                 ]
             )
 
         try:
             await asyncio.get_running_loop().run_in_executor(None, in_thread, publish)
-            got_a = [(await asyncio.wait_for(layer.receive(a), 5))["frame"]["n"] for _ in "12"]
-            got_b = [(await asyncio.wait_for(layer.receive(b), 5))["frame"]["n"] for _ in "12"]
+            got_a = [(await asyncio.wait_for(layer.receive(a), 5))["frame"]["presence"] for _ in "12"]
+            got_b = [(await asyncio.wait_for(layer.receive(b), 5))["frame"]["presence"] for _ in "12"]
             with contextlib.suppress(TimeoutError):
                 extra = await asyncio.wait_for(layer.receive(a), 0.3)
                 raise AssertionError(f"sent twice: {extra}")
@@ -96,8 +97,8 @@ def test_a_stalled_redis_does_not_hold_the_publisher(transactional_db):
         try:
             admin.client_pause(10_000, all=False)  # WRITE: PUBLISH blocks, SUBSCRIBE not
             started = time.monotonic()
-            realtime.publish_on_commit(["test.stall"], {"type": "t", "n": 1})
-            realtime.publish_on_commit(["test.stall"], {"type": "t", "n": 2})
+            realtime.publish_on_commit(["test.stall"], {"type": "agent.presence", "presence": 1})
+            realtime.publish_on_commit(["test.stall"], {"type": "agent.presence", "presence": 2})
             assert time.monotonic() - started < 1.0  # returned without Redis
             assert not realtime.flush(timeout=0.3)  # the frames are still queued
         finally:
@@ -105,7 +106,7 @@ def test_a_stalled_redis_does_not_hold_the_publisher(transactional_db):
         assert realtime.flush()
 
     got = subscribed("test.stall", 2, publish)
-    assert [frame["n"] for frame in got] == [1, 2]
+    assert [frame["presence"] for frame in got] == [1, 2]
 
 
 def test_an_older_snapshot_is_not_sent_after_a_newer_one_to_the_same_group():
@@ -123,3 +124,14 @@ def test_an_older_snapshot_is_not_sent_after_a_newer_one_to_the_same_group():
         (["c"], snapshot("queued")),
         (["a"], event),
     ]
+
+
+def test_a_frame_the_registry_does_not_declare_is_refused_where_it_is_built():
+    from chat.events import UndeclaredFrame
+
+    with pytest.raises(UndeclaredFrame, match="not in chat.events"):
+        realtime.publish_on_commit(["test.x"], {"type": "made.up", "n": 1})
+    with pytest.raises(UndeclaredFrame, match=r"undeclared fields \['extra'\]"):
+        realtime.publish_ephemeral(["test.x"], {"type": "agent.presence", "presence": 1, "extra": 2})
+    with pytest.raises(UndeclaredFrame, match=r"missing fields \['message'\]"):
+        realtime.publish_on_commit(["test.x"], {"type": "message.new"})

@@ -1,0 +1,147 @@
+"""The event registry: every frame the server sends a socket, declared once (its name, its
+fields and who receives it). Zulip's ``zerver/lib/event_types.py`` is the model.
+
+``chat.realtime`` refuses to publish a frame the registry does not declare, and the
+consumers check their direct replies the same way, so a new frame cannot reach a client
+without an entry here; ``tests/test_docs.py`` holds docs/protocol.md equal to this table
+both ways, and ``tests/events/`` performs each event's real action and checks the frame
+every recipient gets (Zulip's ``verify_action``).
+
+Fields are the frame's top-level keys besides ``type``: ``required`` are always present,
+``optional`` only in some cases (a console's extras, the reason of a closed queue).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# Who receives a frame, in words the docs test can match: "the socket" is a reply to the
+# frame that socket sent; the rest are principal groups (chat.recipients).
+SOCKET = "the socket that asked"
+PARTICIPANTS = "the conversation's participants' sockets (every tab of each)"
+PARTICIPANTS_AND_LOBBY = "the conversation's participants and the agents' consoles"
+AGENT = "the agent's consoles"
+CUSTOMER = "the customer's widget tabs"
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    required: frozenset[str]
+    optional: frozenset[str]
+    recipients: str
+    broadcast: bool  # published through the layer (True) or a direct reply (False)
+
+    @property
+    def fields(self) -> frozenset[str]:
+        return self.required | self.optional
+
+
+REGISTRY: dict[str, EventType] = {}
+
+
+def _declare(
+    name: str, required: str, *, optional: str = "", to: str, broadcast: bool = True
+) -> EventType:
+    event = EventType(
+        name=name,
+        required=frozenset(required.split()),
+        optional=frozenset(optional.split()),
+        recipients=to,
+        broadcast=broadcast,
+    )
+    REGISTRY[name] = event
+    return event
+
+
+# --- direct replies ------------------------------------------------------------------------
+HELLO = _declare(
+    "hello",
+    "role heartbeat_interval server_time conversations translation",
+    optional="offers presence",  # a console's: its open offers and presence back
+    to=SOCKET,
+    broadcast=False,
+)
+PONG = _declare(
+    "pong", "ref t server_time last_seq", optional="offers", to=SOCKET, broadcast=False
+)
+MESSAGE_ACCEPTED = _declare(
+    "message.accepted",
+    "ref conversation client_msg_id message_id seq created_at duplicate",
+    to=SOCKET,
+    broadcast=False,
+)
+MESSAGES_BATCH = _declare(
+    "messages.batch", "ref conversation messages has_more", to=SOCKET, broadcast=False
+)
+CONVERSATION_STARTED = _declare(
+    "conversation.started", "ref conversation created", to=SOCKET, broadcast=False
+)
+ACK = _declare(
+    "ack",
+    "ref for",
+    optional="conversation reservation status",
+    to=SOCKET,
+    broadcast=False,
+)
+ERROR = _declare("error", "code message", optional="ref field", to=SOCKET, broadcast=False)
+
+# --- conversations and messages -------------------------------------------------------------
+MESSAGE_NEW = _declare("message.new", "message", to=PARTICIPANTS_AND_LOBBY)
+MESSAGE_UPDATED = _declare("message.updated", "message changed", to=PARTICIPANTS_AND_LOBBY)
+CONVERSATION_UPDATED = _declare("conversation.updated", "conversation", to=PARTICIPANTS_AND_LOBBY)
+RECEIPT_UPDATED = _declare(
+    "receipt.updated",
+    "conversation participant role delivered_seq read_seq",
+    to=PARTICIPANTS,
+)
+TYPING = _declare("typing", "conversation participant role name state", to=PARTICIPANTS)
+
+# --- routing and presence ------------------------------------------------------------------
+RESERVATION_OFFERED = _declare("reservation.offered", "reservation", to=AGENT)
+RESERVATION_ACCEPTED = _declare("reservation.accepted", "reservation", to=AGENT)
+RESERVATION_DECLINED = _declare("reservation.declined", "reservation", to=AGENT)
+RESERVATION_EXPIRED = _declare("reservation.expired", "reservation", to=AGENT)
+RESERVATION_REVOKED = _declare("reservation.revoked", "reservation", to=AGENT)
+AGENT_PRESENCE = _declare("agent.presence", "presence", to=AGENT)
+CONVERSATION_TRANSFERRED = _declare(
+    "conversation.transferred",
+    "conversation from_agent to_agent to_queue by note",
+    to=AGENT + " (the agent it left and the agent it went to)",
+)
+QUEUE_POSITION = _declare(
+    "queue.position",
+    "conversation queue mode state sla_seconds open position eta_seconds reason message",
+    optional="opens_at",
+    to=CUSTOMER,
+)
+
+
+class UndeclaredFrame(ValueError):
+    """A frame the registry does not declare, or with fields it does not declare: a bug in
+    the code that built it, raised where it was built (never on the socket tier)."""
+
+
+def check(frame: Mapping[str, Any]) -> EventType:
+    """The frame's declaration, or UndeclaredFrame saying what is wrong with it."""
+    name = frame.get("type")
+    event = REGISTRY.get(name) if isinstance(name, str) else None
+    if event is None:
+        raise UndeclaredFrame(f"frame type {name!r} is not in chat.events.REGISTRY")
+    keys = frame.keys() - {"type"}
+    unknown = keys - event.fields
+    missing = event.required - keys
+    if unknown or missing:
+        raise UndeclaredFrame(
+            f"{name}: undeclared fields {sorted(unknown)}, missing fields {sorted(missing)}"
+        )
+    return event
+
+
+def frame(event: EventType, **fields: Any) -> dict[str, Any]:
+    """Build a frame of a declared type, checked against its declaration."""
+    built = {"type": event.name, **fields}
+    check(built)
+    return built
