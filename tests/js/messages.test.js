@@ -73,6 +73,15 @@ describe("outbox", () => {
     expect(s.frames("message.send").map((f) => f.client_msg_id)).toEqual([entry.client_msg_id]);
   });
 
+  it("keeps the outbox in memory when the storage refuses (private mode, full quota)", () => {
+    const refusing = { getItem: () => { throw new Error("SecurityError"); }, setItem: () => { throw new Error("QuotaExceededError"); } };
+    const h = makeClient({ storage: refusing });
+    const entry = h.client.enqueue({ conversation: 12, body: "still sent" });
+    expect(h.client.outbox().map((e) => e.client_msg_id)).toEqual([entry.client_msg_id]);
+    const s = h.connectWithHello();
+    expect(s.frames("message.send").map((f) => f.body)).toEqual(["still sent"]);
+  });
+
   it("asks the UI to address messages with no conversation, then sends them there", () => {
     let h = null;
     h = makeClient({ hooks: { unaddressed: () => h.client.address(44) } });
@@ -257,6 +266,13 @@ describe("ordering by rev", () => {
     expect(h.seen.conversations.slice(3)).toEqual([[13, 1, "queued"], [14, undefined, "queued"], [14, undefined, "bot"]]);
     expect(h.client.fresh(conversation(12, { rev: 5 }))).toBe(false);
     expect(h.client.fresh(conversation(12, { rev: 6 }))).toBe(true);
+  });
+
+  it("counts the revs of hello's snapshots: an older push after it is dropped", () => {
+    const h = makeClient();
+    const s = h.connectWithHello({ conversations: [conversation(12, { rev: 9, status: "assigned" })] });
+    s.push({ type: "conversation.updated", conversation: conversation(12, { rev: 8, status: "offered" }) });
+    expect(h.seen.conversations).toEqual([]);
   });
 
   it("a stale snapshot in a batch is not applied, but its messages are", () => {
