@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 EMB_VENV ?= .venv-embeddings
 
-.PHONY: run test test-fast test-embeddings install install-test lint format
+.PHONY: run test test-fast test-js test-embeddings install install-test lint format
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,15 @@ test: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(MAKE) test-js
 	$(PY) -m pytest
 	$(MAKE) test-embeddings
+
+# The browser protocol client's unit tests (static/parley/client.js; tests/js/), in Node
+# with vitest, pinned by package-lock.json. Needs node (>= 20.19) and npm.
+test-js:
+	npm ci --no-audit --no-fund
+	npx --no-install vitest run
 
 # The optional sentence-embedding intent backend (PyTorch, CPU) in a venv of its own, so the
 # main one stays light: its accuracy test on the held-out set, which skips elsewhere.

@@ -1,6 +1,7 @@
 // Parley agent console: the waiting room, my chats, one transcript at a time.
-// Follows docs/protocol.md: the database is the truth, pushes are hints, gaps are resumed
-// by seq, and every message goes through an outbox until the server accepts it.
+// Follows docs/protocol.md through client.js (loaded before this module, shared with the
+// widget): the database is the truth, pushes are hints, gaps are resumed by seq, and every
+// message goes through an outbox until the server accepts it.
 
 const cfg = JSON.parse(document.getElementById("parley-console-config").textContent);
 const ME = cfg.userId;
@@ -20,7 +21,8 @@ const OUTBOX_KEY = `parley:console:${location.host}:${ME}:outbox`;
 const SELECTED_KEY = "parley:console:selected";
 
 // --- state ---------------------------------------------------------------------------------
-/** id -> conversation record: payload, the messages held (contiguous after `base`), cursors. */
+/** id -> conversation record: payload, the messages held (contiguous after `base`), and `s`,
+ * the client's seq state (lastSeq, knownTop, accepted, my cursors `me`). */
 const convs = new Map();
 let selectedId = Number(sessionStorage.getItem(SELECTED_KEY)) || null;
 
@@ -33,19 +35,20 @@ function rec(id) {
       msgs: [],
       base: 0, // messages after this seq are held; 0 once the full transcript is loaded
       full: false,
-      lastSeq: 0,
-      knownTop: 0,
-      resumeRef: null,
+      s: client.track(id, 0),
       myPid: null,
-      me: { delivered: 0, read: 0 },
       cust: { delivered: 0, read: 0 },
       typing: null, // {name, timer}
-      accepted: new Map(), // client_msg_id -> outbox entry + seq, waiting for its message.new
       failed: [],
     };
     convs.set(id, r);
   }
   return r;
+}
+
+function forget(id) {
+  convs.delete(id);
+  client.forget(id);
 }
 
 const isMine = (r) => Boolean(r.c && r.c.assignee && r.c.assignee.id === ME);
@@ -58,188 +61,107 @@ function isMyMessage(r, m) {
   return m.sender.role === "agent" && m.sender.name === MY_NAME;
 }
 
-const outbox = {
-  load() {
-    try {
-      return JSON.parse(localStorage.getItem(OUTBOX_KEY)) || [];
-    } catch {
-      return [];
-    }
-  },
-  save(items) {
-    localStorage.setItem(OUTBOX_KEY, JSON.stringify(items));
-  },
-  remove(cmid) {
-    const items = this.load();
-    const left = items.filter((e) => e.client_msg_id !== cmid);
-    if (left.length !== items.length) this.save(left);
-    return items.find((e) => e.client_msg_id === cmid) || null;
-  },
-};
-
-// --- connection ----------------------------------------------------------------------------
-let ws = null;
-let ready = false;
-let attempt = 0;
-let reconnectTimer = null;
-let pingTimer = null;
-let lastPong = 0;
-let heartbeat = cfg.heartbeatInterval || 20;
-let frameNo = 0;
-let closeReason = null;
+// --- connection: the shared protocol client -------------------------------------------------
 let blocked = null;
-let everConnected = false;
-const inflight = new Map(); // client_msg_id -> time sent on this socket
-
-// A client-side token bucket keeps us under the server's per-socket rate limit (10/s, burst
-// 30) when a reconnect resumes many conversations at once; user actions jump the queue.
-const queue = [];
-let tokens = 20;
-let refilledAt = Date.now();
-let drainTimer = null;
-
-function send(frame, urgent = false) {
-  if (!ws || ws.readyState !== WebSocket.OPEN) return false;
-  if (urgent) queue.unshift(frame);
-  else queue.push(frame);
-  drain();
-  return true;
-}
-
-function drain() {
-  const now = Date.now();
-  tokens = Math.min(20, tokens + ((now - refilledAt) / 1000) * 8);
-  refilledAt = now;
-  while (queue.length && tokens >= 1 && ws && ws.readyState === WebSocket.OPEN) {
-    ws.send(JSON.stringify(queue.shift()));
-    tokens -= 1;
-  }
-  if (queue.length && !drainTimer) {
-    drainTimer = setTimeout(() => {
-      drainTimer = null;
-      drain();
-    }, 150);
-  }
-}
-
-function connect() {
-  clearTimeout(reconnectTimer);
-  if (ws || blocked) return;
-  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const socket = new WebSocket(`${scheme}//${location.host}${cfg.wsPath}`);
-  ws = socket;
-  closeReason = null;
-  setConnection("connecting");
-  socket.onmessage = (ev) => {
-    if (ws !== socket) return;
-    let frame;
-    try {
-      frame = JSON.parse(ev.data);
-    } catch {
-      return;
-    }
-    handle(frame);
-  };
-  socket.onclose = (ev) => {
-    if (ws !== socket) return;
-    dropSocket();
-    if (ev.code === 4401) {
-      location.assign(`${cfg.loginUrl}?next=${encodeURIComponent(location.pathname)}`);
-    } else if (ev.code === 4403) {
-      blocked = closeReason || "This account may not use the console.";
-      setConnection("blocked");
-    } else {
-      scheduleReconnect();
-    }
-  };
-}
-
-function dropSocket() {
-  const old = ws;
-  ws = null;
-  ready = false;
-  queue.length = 0;
-  inflight.clear();
-  stopHeartbeat();
-  for (const r of convs.values()) r.resumeRef = null;
-  if (old) {
-    old.onclose = old.onmessage = null;
-    try {
-      old.close();
-    } catch {
-      /* already closed */
-    }
-  }
-  setConnection("offline");
-}
-
-function scheduleReconnect() {
-  clearTimeout(reconnectTimer);
-  const cap = Math.min(30000, 500 * 2 ** attempt);
-  attempt = Math.min(attempt + 1, 8);
-  reconnectTimer = setTimeout(connect, cap / 2 + Math.random() * (cap / 2));
-  setConnection("offline");
-}
 
 // The ping is also the agent's heartbeat (no ping for AGENT_HEARTBEAT_TIMEOUT: no offers).
 // Browsers throttle timers in background tabs, not a worker's messages: tick from a worker.
 let worker = null;
-function startHeartbeat() {
-  stopHeartbeat();
-  lastPong = Date.now();
-  const beat = () => {
-    if (Date.now() - lastPong > 2 * heartbeat * 1000) {
-      dropSocket(); // no pong for two intervals: the connection is dead
-      scheduleReconnect();
-      return;
-    }
-    send({ type: "ping", id: `p${++frameNo}`, t: Date.now() }, true);
-    for (const [cmid, at] of inflight) if (Date.now() - at > 2 * heartbeat * 1000) inflight.delete(cmid);
-    flushOutbox();
-  };
+function every(ms, fn) {
   try {
     const src = "let t; onmessage = (e) => { clearInterval(t); if (e.data > 0) t = setInterval(() => postMessage(0), e.data); };";
     worker = worker || new Worker(URL.createObjectURL(new Blob([src], { type: "text/javascript" })));
-    worker.onmessage = beat;
-    worker.postMessage(heartbeat * 1000);
+    worker.onmessage = fn;
+    worker.postMessage(ms);
+    return () => worker.postMessage(0);
   } catch {
     worker = null; // a strict CSP may forbid blob: workers
-    pingTimer = setInterval(beat, heartbeat * 1000);
+    const timer = setInterval(fn, ms);
+    return () => clearInterval(timer);
   }
 }
 
-function stopHeartbeat() {
-  clearInterval(pingTimer);
-  if (worker) worker.postMessage(0);
-}
+const client = window.ParleyClient.createClient({
+  url: () => `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${cfg.wsPath}`,
+  heartbeatInterval: cfg.heartbeatInterval || 20,
+  every,
+  // Under the server's per-socket limit (10/s, burst 30) when a reconnect resumes many
+  // conversations at once; user actions jump the queue.
+  pace: { burst: 20, perSecond: 8 },
+  outbox: window.ParleyClient.storedOutbox(localStorage, OUTBOX_KEY),
+  hooks: {
+    status: (name) => setConnection(name === "stopped" ? "blocked" : name),
+    authFailed({ code, reason }) {
+      if (code === 4401) {
+        location.assign(`${cfg.loginUrl}?next=${encodeURIComponent(location.pathname)}`);
+      } else {
+        blocked = reason || "This account may not use the console.";
+        setConnection("blocked");
+      }
+    },
+    hello: onHello,
+    conversation(c, f) {
+      if (f.type === "messages.batch" && !convs.has(c.id) && c.id !== selectedId) return;
+      if (f.type === "messages.batch") rec(c.id);
+      upsert(c);
+      renderSoon();
+    },
+    unknownMessage(m) {
+      // A conversation we have not heard of yet: fetch it (the batch carries its state).
+      const r = rec(m.conversation);
+      r.base = Math.max(0, m.seq - 1);
+      client.track(r.id, r.base);
+      client.resume(r.id, true);
+    },
+    isOwn(id, m) {
+      const r = convs.get(id);
+      if (!r) return false;
+      // My own send echoed back teaches me my participant id in this conversation.
+      if (!r.myPid && m.client_msg_id && m.sender && m.sender.role === "agent" && r.s.accepted.has(m.client_msg_id)) {
+        r.myPid = m.sender.participant;
+      }
+      return isMyMessage(r, m);
+    },
+    message: (id, m) => applyMessage(convs.get(id), m),
+    updated: (id, m) => onUpdated(convs.get(id), m),
+    arrived: () => renderSoon(),
+    receiptWanted(id) {
+      // Delivered as messages arrive in my chats, read for the one on screen.
+      const r = convs.get(id);
+      if (!r || !isMine(r) || !r.myPid || !r.full) return null;
+      return { read: document.visibilityState === "visible" && r.id === selectedId };
+    },
+    receiptsSent: () => renderSoon(),
+    outbox() {
+      if (convs.has(selectedId)) renderPending(convs.get(selectedId));
+    },
+    refused(entry, f) {
+      if (entry) {
+        const r = rec(entry.conversation);
+        r.failed.push({ ...entry, reason: f.message });
+      }
+      toast(`Message not sent: ${f.message}`);
+    },
+    lost(id) {
+      convs.delete(id);
+      if (id === selectedId) select(null);
+      renderSoon();
+    },
+    error: onError,
+    frame: handle,
+  },
+});
 
-// --- frames from the server ----------------------------------------------------------------
+// --- frames from the server (what client.js leaves to the console) -------------------------
 function handle(f) {
   switch (f.type) {
-    case "hello":
-      return onHello(f);
     case "pong":
-      lastPong = Date.now();
       if (Array.isArray(f.offers)) onOpenOffers(f.offers);
-      return onTops(f.last_seq);
-    case "conversation.updated": {
-      upsert(f.conversation);
-      const r = convs.get(f.conversation.id);
-      if (r) catchUp(r); // last_seq tells us if a message.new went missing
-      return renderSoon();
-    }
-    case "message.new":
-      return onMessage(f.message);
-    case "messages.batch":
-      return onBatch(f);
-    case "message.accepted":
-      return onAccepted(f);
+      return;
     case "receipt.updated":
       return onReceipt(f);
     case "typing":
       return onTyping(f);
-    case "message.updated":
-      return onUpdated(f.message);
     case "reservation.offered":
       return offerSet(f.reservation);
     case "reservation.accepted":
@@ -255,18 +177,10 @@ function handle(f) {
       return onTransferred(f);
     case "ack":
       return onAck(f);
-    case "error":
-      return onError(f);
   }
 }
 
 function onHello(f) {
-  heartbeat = f.heartbeat_interval || heartbeat;
-  ready = true;
-  everConnected = true;
-  attempt = 0;
-  startHeartbeat();
-  setConnection("online");
   offers.clear();
   for (const res of f.offers || []) offerSet(res);
   renderOffers();
@@ -277,16 +191,15 @@ function onHello(f) {
     upsert(c);
   }
   for (const r of Array.from(convs.values())) {
-    if (seen.has(r.id)) catchUp(r);
-    else if (isMine(r) || r.id === selectedId || !r.c) resume(r, true); // refresh its state
-    else convs.delete(r.id); // left the waiting room while we were away
+    if (seen.has(r.id)) continue; // the client catches it up from the snapshot's last_seq
+    if (isMine(r) || r.id === selectedId || !r.c) client.resume(r.id, true); // refresh its state
+    else forget(r.id); // left the waiting room while we were away
   }
   if (selectedId && !convs.has(selectedId)) {
     const r = rec(selectedId); // selected before a reload; not in the snapshot (closed?)
     r.full = true;
-    resume(r, true);
+    client.resume(r.id, true);
   }
-  flushOutbox();
   renderSoon();
   renderChat();
 }
@@ -296,13 +209,12 @@ function upsert(c) {
   const r = rec(c.id);
   const wasMine = isMine(r);
   r.c = c;
-  r.knownTop = Math.max(r.knownTop, c.last_seq || 0);
+  client.noteTop(c.id, c.last_seq);
   const agents = (c.participants || []).filter((p) => p.role === "agent" && p.active);
   const mine = agents.find((p) => p.name === MY_NAME) || (agents.length === 1 && isMine(r) ? agents[0] : null);
   if (mine) {
     r.myPid = mine.id;
-    r.me.delivered = Math.max(r.me.delivered, mine.delivered_seq);
-    r.me.read = Math.max(r.me.read, mine.read_seq);
+    client.cursors(r.id, mine.delivered_seq, mine.read_seq);
   }
   for (const p of c.participants || []) {
     if (p.role === "customer") {
@@ -311,7 +223,7 @@ function upsert(c) {
     }
   }
   if (!isMine(r) && !isWaiting(r)) {
-    convs.delete(r.id);
+    forget(r.id);
     if (r.id === selectedId) {
       const who = c.assignee ? c.assignee.name : null;
       toast(who ? `${c.customer.name}'s conversation was taken by ${who}.` : `${c.customer.name}'s conversation left the queue.`);
@@ -333,105 +245,27 @@ function ensureLoaded(r) {
   if ((isMine(r) || r.id === selectedId) && !r.full) {
     r.full = true;
     r.base = 0;
-    r.lastSeq = 0;
     r.msgs = [];
-    r.resumeRef = null;
-    resume(r, true);
+    client.track(r.id, 0);
+    client.resume(r.id, true);
     if (r.id === selectedId) renderChat();
-  } else if (!r.full && r.lastSeq === 0 && r.base === 0 && !r.resumeRef) {
-    r.base = r.lastSeq = Math.max(0, (r.c.last_seq || 0) - 3);
-    resume(r, true);
+  } else if (!r.full && r.s.lastSeq === 0 && r.base === 0 && !r.s.resumeRef && r.c.last_seq) {
+    r.base = Math.max(0, (r.c.last_seq || 0) - 3);
+    client.track(r.id, r.base);
+    client.resume(r.id, true);
   }
-}
-
-function resume(r, force = false) {
-  if (!ready || r.resumeRef) return;
-  if (!force && r.lastSeq >= r.knownTop) return;
-  r.resumeRef = `r:${r.id}:${++frameNo}`;
-  send({ type: "resume", id: r.resumeRef, conversation: r.id, after_seq: r.lastSeq });
-}
-
-// pong carries each open conversation's last seq: a message.new lost in a quiet
-// conversation shows up as a gap within one heartbeat, and is fetched by resume.
-function onTops(tops) {
-  for (const [id, seq] of Object.entries(tops || {})) {
-    const r = convs.get(Number(id));
-    if (!r || typeof seq !== "number") continue;
-    r.knownTop = Math.max(r.knownTop, seq);
-    catchUp(r);
-  }
-}
-
-function catchUp(r) {
-  resume(r, false);
-}
-
-function onBatch(f) {
-  const c = f.conversation;
-  const r = convs.get(c.id) || (c.id === selectedId ? rec(c.id) : null);
-  if (!r) return;
-  if (r.resumeRef === f.ref) r.resumeRef = null;
-  upsert(c);
-  if (!convs.has(c.id)) return;
-  for (const m of f.messages) applyMessage(r, m);
-  if (f.has_more) resume(r, true);
-  else catchUp(r);
-  arrived(r);
-}
-
-function onMessage(m) {
-  let r = convs.get(m.conversation);
-  if (!r) {
-    // A conversation we have not heard of yet: fetch it (the batch carries its state).
-    r = rec(m.conversation);
-    r.base = r.lastSeq = Math.max(0, m.seq - 1);
-    return resume(r, true);
-  }
-  if (m.seq > r.lastSeq + 1) {
-    r.knownTop = Math.max(r.knownTop, m.seq);
-    return catchUp(r); // a gap: fetch what is missing, in order
-  }
-  applyMessage(r, m);
-  arrived(r);
 }
 
 function applyMessage(r, m) {
-  if (m.client_msg_id && isMyMessage(r, m)) settle(r, m.client_msg_id);
-  if (m.seq <= r.lastSeq || m.seq !== r.lastSeq + 1) return; // held already, or not contiguous
-  if (!r.myPid && m.client_msg_id && r.accepted.has(m.client_msg_id)) r.myPid = m.sender.participant;
+  // In order and once (client.js deduplicates and resumes gaps).
   r.msgs.push(m);
-  r.lastSeq = m.seq;
-  r.knownTop = Math.max(r.knownTop, m.seq);
-  // The server moves a sender's cursors to its own message without a receipt.updated:
-  // whoever writes at seq N has read everything up to N.
-  const who = isMyMessage(r, m) ? r.me : m.sender.role === "customer" ? r.cust : null;
-  if (who && who.read < m.seq) {
-    who.read = who.delivered = m.seq;
-    if (who === r.cust && r.id === selectedId) renderTicks(r);
+  // The server moves a sender's cursors to its own message without a receipt.updated.
+  if (m.sender.role === "customer" && r.cust.read < m.seq) {
+    r.cust.read = r.cust.delivered = m.seq;
+    if (r.id === selectedId) renderTicks(r);
   }
   if (r.typing && m.sender.participant === r.typing.participant) stopTyping(r);
   if (r.id === selectedId) appendToTranscript(r, m);
-}
-
-function settle(r, cmid) {
-  inflight.delete(cmid);
-  const held = r.accepted.delete(cmid);
-  if (outbox.remove(cmid) || held) {
-    if (r.id === selectedId) renderPending(r);
-  }
-}
-
-function onAccepted(f) {
-  inflight.delete(f.client_msg_id);
-  const entry = outbox.remove(f.client_msg_id);
-  const r = convs.get(f.conversation);
-  if (!r) return;
-  if (entry && f.seq > r.lastSeq) {
-    r.accepted.set(f.client_msg_id, { ...entry, seq: f.seq });
-    r.knownTop = Math.max(r.knownTop, f.seq);
-    setTimeout(() => catchUp(r), 1500); // in case the message.new push is lost
-  }
-  if (r.id === selectedId) renderPending(r);
 }
 
 function onReceipt(f) {
@@ -442,8 +276,7 @@ function onReceipt(f) {
     r.cust.read = Math.max(r.cust.read, f.read_seq);
     if (r.id === selectedId) renderTicks(r);
   } else if (f.participant === r.myPid) {
-    r.me.delivered = Math.max(r.me.delivered, f.delivered_seq);
-    r.me.read = Math.max(r.me.read, f.read_seq); // read in another tab
+    client.cursors(r.id, f.delivered_seq, f.read_seq); // read in another tab
     renderSoon();
   }
 }
@@ -456,14 +289,8 @@ function onAck(f) {
   }
 }
 
-function onUpdated(m) {
+function onUpdated(r, m) {
   // The language pipeline changed a delivered message (translation, moderation): replace it.
-  const r = convs.get(m.conversation);
-  if (!r) return;
-  if (m.seq > r.lastSeq) {
-    r.knownTop = Math.max(r.knownTop, m.seq);
-    return catchUp(r); // not held yet: a gap like any other
-  }
   const i = r.msgs.findIndex((x) => x.seq === m.seq);
   if (i < 0) return;
   r.msgs[i] = m;
@@ -479,7 +306,7 @@ function onTransferred(f) {
   const name = c.customer ? c.customer.name : `#${c.id}`;
   if (f.to_agent === ME) toast(`${f.by} passed you the conversation with ${name}${f.note ? `: “${f.note}”` : "."}`);
   else if (f.from_agent === ME) toast(`The conversation with ${name} was transferred.`);
-  if (c.customer) upsert(c);
+  if (c.customer && client.fresh(c)) upsert(c);
   renderSoon();
 }
 
@@ -491,7 +318,7 @@ let offerTimer = null;
 function offerSet(res) {
   // expires_in, not expires_at: the client's clock may drift from the server's.
   offers.set(res.id, { res, deadline: Date.now() + (res.expires_in ?? 20) * 1000 });
-  if (res.conversation && res.conversation.customer) upsert(res.conversation);
+  if (res.conversation && res.conversation.customer && client.fresh(res.conversation)) upsert(res.conversation);
   renderOffers();
   renderSoon();
 }
@@ -512,7 +339,7 @@ function answerOffer(id, accept) {
   const frame = accept
     ? { type: "reservation.accept", id: `a:${id}`, reservation: id }
     : { type: "reservation.decline", id: `d:${id}`, reservation: id };
-  send(frame, true);
+  client.send(frame, true);
 }
 
 let presence = null;
@@ -526,47 +353,10 @@ function setPresence(p) {
 }
 
 function onError(f) {
+  // What client.js does not handle itself (it retries rate-limited frames, failed sends
+  // and resumes): the answers to this console's own requests.
   const ref = typeof f.ref === "string" ? f.ref : "";
-  if (f.code === "rate_limited") {
-    // Dropped unread: everything pending goes again shortly (outbox entries are
-    // idempotent by client_msg_id, resume by seq), whichever frame `ref` names.
-    inflight.clear();
-    for (const r of convs.values()) r.resumeRef = null;
-    setTimeout(() => {
-      flushOutbox();
-      for (const r of convs.values()) catchUp(r);
-    }, 1000);
-    return;
-  }
-  if (!ref) {
-    if (f.code === "forbidden" || f.code === "unauthenticated") {
-      closeReason = f.message; // the close follows
-    }
-    return;
-  }
-  if (ref.startsWith("m:")) {
-    const cmid = ref.slice(2);
-    inflight.delete(cmid);
-    if (f.code === "internal") return setTimeout(flushOutbox, 2000);
-    const entry = outbox.remove(cmid);
-    if (entry) {
-      const r = rec(entry.conversation);
-      r.failed.push({ ...entry, reason: f.message });
-      if (r.id === selectedId) renderPending(r);
-    }
-    return toast(`Message not sent: ${f.message}`);
-  }
-  if (ref.startsWith("r:")) {
-    const r = convs.get(Number(ref.split(":")[1]));
-    if (!r || r.resumeRef !== ref) return;
-    r.resumeRef = null;
-    if (f.code === "not_found") {
-      convs.delete(r.id);
-      if (r.id === selectedId) select(null);
-      return renderSoon();
-    }
-    return setTimeout(() => catchUp(r), 2000);
-  }
+  if (f.code === "rate_limited" || !ref) return;
   if (ref.startsWith("a:") || ref.startsWith("d:")) {
     offers.delete(Number(ref.slice(2)));
     renderOffers();
@@ -579,108 +369,33 @@ function onError(f) {
 }
 
 // --- sending -------------------------------------------------------------------------------
-function uuid() {
-  if (crypto.randomUUID) return crypto.randomUUID(); // secure contexts only
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
-
 function submit(text) {
   const r = convs.get(selectedId);
   const body = text.trim();
   if (!r || !body || !isMine(r) || !isOpen(r)) return false;
-  const items = outbox.load();
-  items.push({
-    client_msg_id: uuid(),
-    conversation: r.id,
-    body,
-    created_at: new Date().toISOString(),
-  });
-  outbox.save(items);
-  typingStop();
-  renderPending(r);
-  flushOutbox();
+  client.typingStop();
+  client.enqueue({ conversation: r.id, body });
   return true;
 }
 
-function flushOutbox() {
-  if (!ready) return;
-  for (const e of outbox.load()) {
-    if (inflight.has(e.client_msg_id)) continue;
-    inflight.set(e.client_msg_id, Date.now());
-    send(
-      {
-        type: "message.send",
-        id: `m:${e.client_msg_id}`,
-        conversation: e.conversation,
-        client_msg_id: e.client_msg_id,
-        body: e.body,
-      },
-      true,
-    );
-  }
-}
-
 function take(id) {
-  send({ type: "conversation.take", id: `t:${id}`, conversation: id }, true);
+  client.send({ type: "conversation.take", id: `t:${id}`, conversation: id }, true);
 }
 
 function resolve(id) {
-  send({ type: "conversation.resolve", id: `x:${id}`, conversation: id }, true);
+  client.send({ type: "conversation.resolve", id: `x:${id}`, conversation: id }, true);
 }
 
-// Receipts: delivered as messages arrive in my chats, read for the one on screen.
-const dirty = new Set();
-let receiptTimer = null;
+// Receipts (client.js): delivered as messages arrive in my chats, read for the one on screen.
 function arrived(r) {
-  dirty.add(r.id);
-  clearTimeout(receiptTimer);
-  receiptTimer = setTimeout(sendReceipts, 300);
-  renderSoon();
+  client.arrived(r.id);
 }
 
-function sendReceipts() {
-  const reading = document.visibilityState === "visible";
-  for (const id of dirty) {
-    const r = convs.get(id);
-    if (!r || !isMine(r) || !r.myPid || !r.full || !r.lastSeq) continue;
-    const frame = { type: "receipt", conversation: r.id };
-    if (r.lastSeq > r.me.delivered) frame.delivered_seq = r.lastSeq;
-    if (reading && r.id === selectedId && r.lastSeq > r.me.read) frame.read_seq = r.lastSeq;
-    if (frame.delivered_seq == null && frame.read_seq == null) continue;
-    if (send(frame)) {
-      r.me.delivered = Math.max(r.me.delivered, frame.delivered_seq || 0, frame.read_seq || 0);
-      r.me.read = Math.max(r.me.read, frame.read_seq || 0);
-    }
-  }
-  dirty.clear();
-  renderSoon();
-}
-
-// Typing: "start" at most every 3 s while typing, "stop" when emptied or after 5 s idle.
-let typingSentAt = 0;
-let typingConv = null;
-let typingIdle = null;
+// Typing: client.js paces the frames; the console says what is in the composer.
 function typingInput(text) {
   const r = convs.get(selectedId);
-  if (!ready || !r || !isMine(r) || !isOpen(r)) return;
-  clearTimeout(typingIdle);
-  if (!text.trim()) return typingStop();
-  if (Date.now() - typingSentAt > 3000 || typingConv !== r.id) {
-    if (typingConv && typingConv !== r.id) typingStop();
-    typingSentAt = Date.now();
-    typingConv = r.id;
-    send({ type: "typing", conversation: r.id, state: "start" });
-  }
-  typingIdle = setTimeout(typingStop, 5000);
-}
-
-function typingStop() {
-  clearTimeout(typingIdle);
-  if (!typingConv) return;
-  send({ type: "typing", conversation: typingConv, state: "stop" });
-  typingConv = null;
-  typingSentAt = 0;
+  if (!r || !isMine(r) || !isOpen(r)) return;
+  client.typing(r.id, text);
 }
 
 function onTyping(f) {
@@ -746,7 +461,7 @@ function setConnection(stateName) {
   const labels = {
     connecting: "Connecting…",
     online: "Online",
-    offline: everConnected ? "Reconnecting…" : "Connecting…",
+    offline: client.everConnected ? "Reconnecting…" : "Connecting…",
     blocked: blocked || "Unavailable",
   };
   el.connection.dataset.state = stateName;
@@ -772,7 +487,7 @@ function ago(iso) {
 
 function unreadCount(r) {
   if (!isMine(r)) return 0;
-  return r.msgs.filter((m) => m.seq > r.me.read && m.kind !== "event" && !isMyMessage(r, m)).length;
+  return r.msgs.filter((m) => m.seq > r.s.me.read && m.kind !== "event" && !isMyMessage(r, m)).length;
 }
 
 function previewOf(r) {
@@ -915,7 +630,7 @@ function renderLists() {
 }
 
 function select(id) {
-  if (id !== selectedId) typingStop();
+  if (id !== selectedId) client.typingStop();
   selectedId = id;
   if (id) sessionStorage.setItem(SELECTED_KEY, String(id));
   else sessionStorage.removeItem(SELECTED_KEY);
@@ -1066,8 +781,7 @@ function appendToTranscript(r, m) {
 }
 
 function renderPending(r) {
-  const items = Array.from(r.accepted.values()).sort((a, b) => a.seq - b.seq);
-  for (const e of outbox.load()) if (e.conversation === r.id && !r.accepted.has(e.client_msg_id)) items.push(e);
+  const items = client.pending(r.id); // accepted (by seq), then unsent
   el.pending.replaceChildren(
     ...items.map((e) => messageNode(r, { kind: "text", body: e.body, created_at: e.created_at }, e.seq ? "sent" : "sending")),
     ...r.failed.map((e) => messageNode(r, { kind: "text", body: e.body, created_at: e.created_at, reason: e.reason }, "failed")),
@@ -1104,22 +818,19 @@ el.input.addEventListener("keydown", (ev) => {
 el.input.addEventListener("input", () => typingInput(el.input.value));
 el.takeBtn.addEventListener("click", () => selectedId && take(selectedId));
 el.presenceSelect.addEventListener("change", () => {
-  if (!send({ type: "presence.set", id: `s:${++frameNo}`, status: el.presenceSelect.value }, true) && presence) {
+  if (!client.send({ type: "presence.set", id: client.nextId("s:"), status: el.presenceSelect.value }, true) && presence) {
     el.presenceSelect.value = presence.status; // offline: keep showing the real status
   }
 });
 el.resolveBtn.addEventListener("click", () => selectedId && resolve(selectedId));
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState !== "visible") return;
-  if (!ws && !blocked) connect();
-  for (const r of convs.values()) resume(r, true); // background tabs miss pushes
+  if (!client.connected && !blocked) client.connect();
+  client.resumeAll(true); // background tabs miss pushes
   if (selectedId && convs.has(selectedId)) arrived(convs.get(selectedId));
 });
 window.addEventListener("online", () => {
-  if (!ws && !blocked) {
-    attempt = 0;
-    connect();
-  }
+  if (!blocked) client.wake(); // connect now, with a fresh back-off
 });
 window.addEventListener("storage", (ev) => {
   if (ev.key === OUTBOX_KEY && convs.has(selectedId)) renderPending(convs.get(selectedId));
@@ -1128,4 +839,4 @@ setInterval(renderSoon, 30000); // waiting times
 
 renderChat();
 renderLists();
-connect();
+client.connect();

@@ -4,7 +4,9 @@
  *
  * It talks to the server it was loaded from (or to data-server="https://…"), renders inside
  * a Shadow DOM so the host page's CSS cannot reach it, and follows docs/protocol.md: the
- * database is the truth, pushes are hints, and anything missed is recovered by seq.
+ * database is the truth, pushes are hints, and anything missed is recovered by seq. The
+ * protocol itself (reconnect, heartbeat, outbox, resume, receipts) is client.js, loaded from
+ * beside this file, which the agent console shares.
  * Optional attributes: data-title (panel title), data-server (API base URL), and for a
  * logged-in customer data-external-id + data-user-hash (HMAC-SHA256 of the id with the
  * site's identity secret, computed by your backend), data-name, data-email.
@@ -57,14 +59,9 @@
     token: local.get("token", null),
     convId: local.get("conv", null), // the conversation this customer last had
     conv: null, // its payload
-    messages: [], // contiguous, in seq order
-    lastSeq: 0, // highest seq held with nothing missing below it
-    knownTop: 0, // highest seq the server said exists
-    resuming: false,
+    messages: [], // contiguous, in seq order (the client holds the seq cursor)
     starting: false,
-    me: { delivered: 0, read: 0 }, // my cursors as the server has them
     peer: { delivered: 0, read: 0 }, // the agents' furthest cursors
-    accepted: new Map(), // client_msg_id -> outbox entry with its seq: accepted, not yet received
     failed: [], // messages the server refused for good
     typing: new Map(), // participant -> {name, timer}
     queue: null, // the last queue.position frame of the current conversation
@@ -72,42 +69,15 @@
     blocked: null, // why the chat cannot run here (close 4403)
   };
 
-  const outbox = {
-    load: () => local.get("outbox", []),
-    save(items) {
-      local.set("outbox", items);
-    },
-    add(item) {
-      this.save(this.load().concat([item]));
-    },
-    remove(cmid) {
-      const items = this.load();
-      const left = items.filter((e) => e.client_msg_id !== cmid);
-      if (left.length !== items.length) this.save(left);
-      return left.length !== items.length;
-    },
-  };
-
-  // --- connection --------------------------------------------------------------------------
-  let ws = null;
-  let ready = false; // hello received on the current socket
-  let attempt = 0;
-  let reconnectTimer = null;
-  let pingTimer = null;
-  let lastPong = 0;
-  let heartbeat = 20;
-  let frameNo = 0;
+  // --- connection: the shared protocol client ------------------------------------------------
+  let client = null; // made in mount(), once client.js is loaded
   let needToken = true; // every page load refreshes its token once
-  let closeReason = null;
-  let everConnected = false;
   let shownQuestion = 0;
-  const inflight = new Map(); // client_msg_id -> time sent on this socket
+  const NO_CURSORS = { delivered: 0, read: 0 };
 
-  function send(frame) {
-    if (!ws || ws.readyState !== 1) return false;
-    ws.send(JSON.stringify(frame));
-    return true;
-  }
+  /** The seq state of the current conversation (client.js), or null. */
+  const held = () => (state.convId ? client.get(state.convId) : null);
+  const me = () => (held() ? held().me : NO_CURSORS); // my cursors as the server has them
 
   async function refreshToken() {
     const body = { site_key: SITE };
@@ -139,152 +109,104 @@
     }
   }
 
-  async function connect() {
-    clearTimeout(reconnectTimer);
-    if (state.blocked || ws) return;
-    const sock = { pending: true };
-    ws = sock; // reserve the slot while the token request runs
-    try {
-      if (needToken || !state.token) await refreshToken();
-    } catch (e) {
-      ws = null;
-      if (e.fatal) return block(e.message);
-      return scheduleReconnect();
-    }
-    if (ws !== sock) return;
-    const url = WS_BASE + "/ws/widget/?token=" + encodeURIComponent(state.token);
-    const socket = new WebSocket(url);
-    ws = socket;
-    closeReason = null;
-    socket.onmessage = (ev) => {
-      if (ws !== socket) return;
-      let frame;
-      try {
-        frame = JSON.parse(ev.data);
-      } catch (e) {
-        return;
-      }
-      handle(frame);
-    };
-    socket.onclose = (ev) => {
-      if (ws !== socket) return;
-      dropSocket();
-      if (ev.code === 4401) {
-        needToken = true; // the token expired or is bad: get a fresh one, then reconnect
-        scheduleReconnect();
-      } else if (ev.code === 4403) {
-        block(closeReason || "This chat cannot be used on this page.");
-      } else {
-        scheduleReconnect();
-      }
-    };
-  }
-
-  function dropSocket() {
-    const old = ws;
-    ws = null;
-    ready = false;
-    state.resuming = false;
-    state.starting = false;
-    inflight.clear();
-    clearInterval(pingTimer);
-    if (old && old.close) {
-      old.onclose = old.onmessage = null;
-      try {
-        old.close();
-      } catch (e) {
-        /* already closed */
-      }
-    }
-    render.connection();
-  }
-
-  function scheduleReconnect() {
-    clearTimeout(reconnectTimer);
-    const cap = Math.min(30000, 500 * 2 ** attempt);
-    const delay = cap / 2 + Math.random() * (cap / 2); // jittered exponential back-off
-    attempt = Math.min(attempt + 1, 8);
-    reconnectTimer = setTimeout(connect, delay);
-    render.connection();
+  function makeClient() {
+    return window.ParleyClient.createClient({
+      async url() {
+        if (needToken || !state.token) await refreshToken();
+        return WS_BASE + "/ws/widget/?token=" + encodeURIComponent(state.token);
+      },
+      outbox: window.ParleyClient.storedOutbox(window.localStorage, KEY + ":outbox"),
+      hooks: {
+        status(name) {
+          if (name !== "online") state.starting = false;
+          render.connection();
+        },
+        connectFailed(err) {
+          if (err && err.fatal) block(err.message);
+        },
+        authFailed({ code, reason }) {
+          if (code === 4401) {
+            needToken = true; // the token expired or is bad: get a fresh one, then reconnect
+            client.retry();
+          } else {
+            block(reason || "This chat cannot be used on this page.");
+          }
+        },
+        hello: onHello,
+        conversation(c, f) {
+          if (f.type === "messages.batch") {
+            if (c.id === state.convId) setConversation(c);
+          } else if (c.id === state.convId || !state.convId || c.id > state.convId) {
+            setConversation(c); // the client then fetches what last_seq says is missing
+          }
+        },
+        unknownMessage(m) {
+          // Another tab may have started a newer conversation: follow it.
+          if (!state.convId || m.conversation > state.convId) {
+            resetConversation(m.conversation);
+            client.resume(m.conversation, true);
+          }
+        },
+        isOwn: (id, m) => isMine(m),
+        message: applyMessage,
+        updated: onUpdated,
+        arrived: () => render.unread(),
+        receiptWanted: (id) => id === state.convId && { read: isReading() },
+        receiptsSent: () => render.unread(),
+        outbox: () => render.pending(),
+        unaddressed() {
+          if (isOpenConversation()) client.address(state.conv.id);
+          else if (!state.starting) {
+            // No open conversation: start one (idempotent across tabs), then send into it.
+            state.starting = true;
+            const lang = navigator.language || "";
+            client.send({ type: "conversation.start", id: client.nextId("s"), language: LOCALE_RE.test(lang) ? lang : "" });
+          }
+        },
+        refused(entry, f) {
+          // The conversation is not ours (any more): send it into a fresh one.
+          if (f.code === "not_found" || f.code === "forbidden") return "readdress";
+          if (entry) state.failed.push({ ...entry, reason: f.message });
+          // Refused for good (e.g. message_blocked): never resent; the text goes back to edit.
+          if (entry && !el.input.value.trim()) el.input.value = entry.body;
+        },
+        lost: () => resetConversation(null),
+        error: onError,
+        frame: handle,
+      },
+    });
   }
 
   function block(reason) {
     state.blocked = reason;
-    dropSocket();
+    client.stop();
     render.connection();
   }
 
-  function startHeartbeat() {
-    clearInterval(pingTimer);
-    lastPong = Date.now();
-    pingTimer = setInterval(() => {
-      if (Date.now() - lastPong > 2 * heartbeat * 1000) {
-        dropSocket(); // no pong for two intervals: the connection is dead
-        scheduleReconnect();
-        return;
-      }
-      send({ type: "ping", id: "p" + ++frameNo, t: Date.now() });
-      // A send that got no answer (lost on a half-dead socket) is tried again.
-      for (const [cmid, at] of inflight) {
-        if (Date.now() - at > 2 * heartbeat * 1000) inflight.delete(cmid);
-      }
-      flushOutbox();
-    }, heartbeat * 1000);
-  }
-
-  // --- frames from the server --------------------------------------------------------------
+  // --- frames from the server (what client.js leaves to the widget) ------------------------
   function handle(f) {
     switch (f.type) {
-      case "hello":
-        return onHello(f);
-      case "pong": {
-        lastPong = Date.now();
-        // A message.new lost in a quiet conversation shows up here within one heartbeat.
-        const top = (f.last_seq || {})[String(state.convId)];
-        if (typeof top === "number" && top > state.knownTop) {
-          state.knownTop = top;
-          catchUp();
-        }
-        return;
-      }
       case "conversation.started":
         state.starting = false;
-        setConversation(f.conversation);
-        return flushOutbox();
-      case "conversation.updated":
-        return onConversation(f.conversation);
-      case "message.accepted":
-        return onAccepted(f);
-      case "message.new":
-        return onMessage(f.message);
-      case "message.updated":
-        return onUpdated(f.message);
+        if (client.fresh(f.conversation)) setConversation(f.conversation);
+        return; // the client then sends the outbox into it
       case "queue.position":
         if (f.conversation === state.convId || !state.convId) state.queue = f;
         return render.header();
-      case "messages.batch":
-        return onBatch(f);
       case "receipt.updated":
         return onReceipt(f);
       case "typing":
         return onTyping(f);
-      case "error":
-        return onError(f);
     }
   }
 
   function onHello(f) {
-    heartbeat = f.heartbeat_interval || heartbeat;
-    ready = true;
-    attempt = 0;
-    startHeartbeat();
     const open = (f.conversations || [])
       .filter((c) => OPEN.includes(c.status))
       .sort((a, b) => b.id - a.id)[0];
     if (open) setConversation(open);
     render.connection();
-    resume(true); // after a reconnect, always ask what came after our last seq
-    flushOutbox();
+    if (state.convId) client.resume(state.convId, true); // after a reconnect, always ask
   }
 
   function setConversation(c) {
@@ -294,11 +216,10 @@
       resetConversation(c.id);
     }
     state.conv = c;
-    state.knownTop = Math.max(state.knownTop, c.last_seq || 0);
+    client.noteTop(c.id, c.last_seq);
     for (const p of c.participants || []) {
       if (p.role === "customer") {
-        state.me.delivered = Math.max(state.me.delivered, p.delivered_seq);
-        state.me.read = Math.max(state.me.read, p.read_seq);
+        client.cursors(c.id, p.delivered_seq, p.read_seq);
       } else if (p.role === "agent") {
         state.peer.delivered = Math.max(state.peer.delivered, p.delivered_seq);
         state.peer.read = Math.max(state.peer.read, p.read_seq);
@@ -309,97 +230,32 @@
   }
 
   function resetConversation(id) {
+    if (state.convId) client.forget(state.convId);
     state.convId = id;
     local.set("conv", id);
+    if (id) client.track(id, 0);
     state.conv = null;
     state.messages = [];
-    state.lastSeq = 0;
-    state.knownTop = 0;
-    state.resuming = false;
-    state.me = { delivered: 0, read: 0 };
     state.peer = { delivered: 0, read: 0 };
-    state.accepted.clear();
     state.queue = null;
     clearTyping();
     render.all();
   }
 
-  function onConversation(c) {
-    if (c.id === state.convId || !state.convId || c.id > state.convId) {
-      setConversation(c);
-      catchUp(); // last_seq tells us if a message.new went missing
-    }
-  }
-
-  function resume(force) {
-    if (!ready || !state.convId || state.resuming) return;
-    if (!force && state.lastSeq >= state.knownTop) return;
-    state.resuming = true;
-    send({ type: "resume", id: "r" + ++frameNo, conversation: state.convId, after_seq: state.lastSeq });
-  }
-
-  function catchUp() {
-    resume(false);
-  }
-
-  function onBatch(f) {
-    state.resuming = false;
-    if (!f.conversation || f.conversation.id !== state.convId) return;
-    setConversation(f.conversation);
-    for (const m of f.messages) applyMessage(m);
-    if (f.has_more) resume(true);
-    else catchUp();
-    afterArrival();
-  }
-
-  function onMessage(m) {
-    if (m.conversation !== state.convId) {
-      // Another tab may have started a newer conversation: follow it.
-      if (!state.convId || m.conversation > state.convId) {
-        resetConversation(m.conversation);
-        resume(true);
-      }
-      return;
-    }
-    if (m.seq > state.lastSeq + 1) {
-      state.knownTop = Math.max(state.knownTop, m.seq);
-      return catchUp(); // a gap: fetch what is missing, in order
-    }
-    applyMessage(m);
-    afterArrival();
-  }
-
-  function applyMessage(m) {
-    if (m.sender.role === "customer" && m.client_msg_id) settle(m.client_msg_id);
-    if (m.seq <= state.lastSeq) return; // already held
-    if (m.seq !== state.lastSeq + 1) return; // not contiguous: the resume will bring it
+  function applyMessage(id, m) {
+    // In order and once (client.js deduplicates and resumes gaps).
     state.messages.push(m);
-    state.lastSeq = m.seq;
-    state.knownTop = Math.max(state.knownTop, m.seq);
-    // The server moves a sender's cursors to its own message without a receipt.updated:
-    // whoever writes at seq N has read everything up to N.
-    const who = isMine(m) ? state.me : m.sender.role === "agent" ? state.peer : null;
-    if (who && who.read < m.seq) {
-      who.read = who.delivered = m.seq;
-      if (who === state.peer) render.ticks();
+    if (m.sender.role === "agent" && state.peer.read < m.seq) {
+      // The server moves a sender's cursors to its own message without a receipt.updated.
+      state.peer.read = state.peer.delivered = m.seq;
+      render.ticks();
     }
     stopTyping(m.sender.participant);
     render.message(m);
   }
 
-  function settle(cmid) {
-    inflight.delete(cmid);
-    const held = state.accepted.delete(cmid);
-    if (outbox.remove(cmid) || held) render.pending();
-  }
-
-  function onUpdated(m) {
+  function onUpdated(id, m) {
     // The language pipeline changed a delivered message (translation, moderation): replace it.
-    if (m.conversation !== state.convId) return;
-    if (m.seq > state.lastSeq) {
-      state.knownTop = Math.max(state.knownTop, m.seq);
-      return catchUp(); // not held yet: a gap like any other
-    }
     const i = state.messages.findIndex((x) => x.seq === m.seq);
     if (i < 0) return;
     state.messages[i] = m;
@@ -408,72 +264,27 @@
     render.choices();
   }
 
-  function onAccepted(f) {
-    inflight.delete(f.client_msg_id);
-    const entry = outbox.load().find((e) => e.client_msg_id === f.client_msg_id);
-    outbox.remove(f.client_msg_id);
-    if (f.seq > state.lastSeq && f.conversation === state.convId) {
-      // Shown as "sent" until its message.new (or a resume) brings the stored message.
-      if (entry) state.accepted.set(f.client_msg_id, { ...entry, seq: f.seq });
-      state.knownTop = Math.max(state.knownTop, f.seq);
-      // message.new normally follows; if the push was lost, fetch it ourselves.
-      setTimeout(catchUp, 1500);
-    }
-    render.pending();
-  }
-
   function onReceipt(f) {
     if (f.conversation !== state.convId) return;
-    const who = f.role === "customer" ? state.me : f.role === "agent" ? state.peer : null;
-    if (!who) return;
-    who.delivered = Math.max(who.delivered, f.delivered_seq);
-    who.read = Math.max(who.read, f.read_seq);
+    if (f.role === "customer") client.cursors(f.conversation, f.delivered_seq, f.read_seq);
+    else if (f.role === "agent") {
+      state.peer.delivered = Math.max(state.peer.delivered, f.delivered_seq);
+      state.peer.read = Math.max(state.peer.read, f.read_seq);
+    } else return;
     render.ticks();
     render.unread();
   }
 
   function onError(f) {
+    // What client.js does not handle itself: rate limits (it retries) and our own frames.
     const ref = typeof f.ref === "string" ? f.ref : "";
-    if (f.code === "unauthenticated" || f.code === "token_invalid" || f.code === "token_expired") {
-      return; // the 4401 close follows
-    }
-    if (f.code === "origin_not_allowed" || (f.code === "forbidden" && !ref)) {
-      closeReason = f.message;
-      return;
-    }
     if (f.code === "rate_limited") {
-      // The dropped frame is not named: try everything pending again shortly.
-      inflight.clear();
-      state.resuming = state.starting = false;
-      return setTimeout(() => {
-        flushOutbox();
-        catchUp();
-      }, 1000);
-    }
-    if (ref.startsWith("m:")) {
-      const cmid = ref.slice(2);
-      inflight.delete(cmid);
-      if (f.code === "internal") return setTimeout(flushOutbox, 2000);
-      if (f.code === "not_found" || f.code === "forbidden") {
-        // The conversation is not ours (any more): send it into a fresh one.
-        outbox.save(outbox.load().map((e) => (e.client_msg_id === cmid ? { ...e, conversation: null } : e)));
-        return setTimeout(flushOutbox, 500);
-      }
-      const entry = outbox.load().find((e) => e.client_msg_id === cmid);
-      outbox.remove(cmid);
-      if (entry) state.failed.push({ ...entry, reason: f.message });
-      // Refused for good (e.g. message_blocked): never resent; the text goes back to edit.
-      if (entry && !el.input.value.trim()) el.input.value = entry.body;
-      return render.pending();
-    }
-    if (ref.startsWith("r")) {
-      state.resuming = false;
-      if (f.code === "not_found") return resetConversation(null);
-      return setTimeout(catchUp, 2000);
+      state.starting = false;
+      return;
     }
     if (ref.startsWith("s")) {
       state.starting = false;
-      return setTimeout(flushOutbox, 2000);
+      setTimeout(() => client.flush(), 2000);
     }
   }
 
@@ -485,97 +296,29 @@
   function submit(text, choice) {
     const body = text.trim();
     if (!body || state.blocked) return false;
-    const cmid = crypto.randomUUID
-      ? crypto.randomUUID() // secure contexts only; the fallback is as random
-      : Array.from(crypto.getRandomValues(new Uint8Array(16)), (x) => x.toString(16).padStart(2, "0")).join("");
-    outbox.add({
-      client_msg_id: cmid,
+    client.typingStop();
+    client.enqueue({
       body,
       conversation: isOpenConversation() ? state.conv.id : null,
-      created_at: new Date().toISOString(),
       ...(choice ? { choice } : {}),
     });
-    typingStop();
-    render.pending();
-    flushOutbox();
-    if (!ws) connect();
+    if (!client.connected) client.connect();
     return true;
   }
 
-  function flushOutbox() {
-    if (!ready) return;
-    let items = outbox.load();
-    if (!items.length) return;
-    if (items.some((e) => !e.conversation)) {
-      if (isOpenConversation()) {
-        items = items.map((e) => (e.conversation ? e : { ...e, conversation: state.conv.id }));
-        outbox.save(items);
-      } else if (!state.starting) {
-        // No open conversation: start one (idempotent across tabs), then send into it.
-        state.starting = true;
-        const lang = navigator.language || "";
-        send({ type: "conversation.start", id: "s" + ++frameNo, language: LOCALE_RE.test(lang) ? lang : "" });
-      }
-    }
-    for (const e of items) {
-      if (!e.conversation || inflight.has(e.client_msg_id)) continue;
-      inflight.set(e.client_msg_id, Date.now());
-      const frame = {
-        type: "message.send",
-        id: "m:" + e.client_msg_id,
-        conversation: e.conversation,
-        client_msg_id: e.client_msg_id,
-        body: e.body,
-      };
-      if (e.choice) frame.choice = e.choice; // a bot button: its label is the body
-      send(frame);
-    }
-  }
-
-  // Receipts: delivered on arrival, read while the panel is open and the tab visible.
-  let receiptTimer = null;
-  function afterArrival() {
-    clearTimeout(receiptTimer);
-    receiptTimer = setTimeout(sendReceipt, 300);
-    render.unread();
-  }
-
+  // Receipts (client.js): delivered on arrival, read while the panel is open and the tab visible.
   function isReading() {
     return state.open && document.visibilityState === "visible";
   }
 
-  function sendReceipt() {
-    if (!ready || !state.convId || !state.lastSeq) return;
-    const frame = { type: "receipt", conversation: state.convId };
-    if (state.lastSeq > state.me.delivered) frame.delivered_seq = state.lastSeq;
-    if (isReading() && state.lastSeq > state.me.read) frame.read_seq = state.lastSeq;
-    if (frame.delivered_seq == null && frame.read_seq == null) return;
-    if (send(frame)) {
-      state.me.delivered = Math.max(state.me.delivered, frame.delivered_seq || 0, frame.read_seq || 0);
-      state.me.read = Math.max(state.me.read, frame.read_seq || 0);
-      render.unread();
-    }
+  function afterArrival() {
+    if (state.convId) client.arrived(state.convId);
+    render.unread();
   }
 
-  // Typing: "start" at most every 3 s while typing, "stop" when emptied or after 5 s idle.
-  let typingSentAt = 0;
-  let typingIdle = null;
+  // Typing: client.js paces the frames; the widget says what is in the composer.
   function typingInput(text) {
-    if (!ready || !isOpenConversation()) return;
-    clearTimeout(typingIdle);
-    if (!text.trim()) return typingStop();
-    if (Date.now() - typingSentAt > 3000) {
-      typingSentAt = Date.now();
-      send({ type: "typing", conversation: state.conv.id, state: "start" });
-    }
-    typingIdle = setTimeout(typingStop, 5000);
-  }
-
-  function typingStop() {
-    clearTimeout(typingIdle);
-    if (!typingSentAt) return;
-    typingSentAt = 0;
-    if (ready && state.convId) send({ type: "typing", conversation: state.convId, state: "stop" });
+    if (isOpenConversation()) client.typing(state.conv.id, text);
   }
 
   function onTyping(f) {
@@ -889,10 +632,7 @@ textarea:focus { border-color: #9db6ff; outline: none; }
     },
     pending() {
       el.pending.textContent = "";
-      const items = Array.from(state.accepted.values()).sort((a, b) => a.seq - b.seq);
-      for (const e of outbox.load()) {
-        if ((!e.conversation || e.conversation === state.convId) && !state.accepted.has(e.client_msg_id)) items.push(e);
-      }
+      const items = client.pending(state.convId, true); // accepted (by seq), then unsent
       for (const e of items) {
         el.pending.appendChild(messageNode({ kind: "text", body: e.body, created_at: e.created_at }, e.seq ? "sent" : "sending"));
       }
@@ -906,7 +646,7 @@ textarea:focus { border-color: #9db6ff; outline: none; }
     choices() {
       // Only the bot's current question (asked after the customer's last answer) offers
       // its buttons and input hint; answering hides them.
-      let answered = outbox.load().length > 0 ? Infinity : 0;
+      let answered = client.outbox().length > 0 ? Infinity : 0;
       let asked = null;
       for (const m of state.messages) {
         if (isMine(m)) answered = Math.max(answered, m.seq);
@@ -952,7 +692,7 @@ textarea:focus { border-color: #9db6ff; outline: none; }
       if (names.length) el.typing.append(names.join(", ") + (names.length > 1 ? " are" : " is") + " typing…");
     },
     unread() {
-      const count = state.messages.filter((m) => m.seq > state.me.read && !isMine(m) && m.kind !== "event").length;
+      const count = state.messages.filter((m) => m.seq > me().read && !isMine(m) && m.kind !== "event").length;
       const show = count > 0 && !state.open;
       el.badge.hidden = !show;
       el.badge.textContent = show ? String(count) : "";
@@ -962,12 +702,11 @@ textarea:focus { border-color: #9db6ff; outline: none; }
       let text = "";
       el.banner.classList.toggle("error", Boolean(state.blocked));
       if (state.blocked) text = "Chat unavailable: " + state.blocked;
-      else if (!ready && everConnected) text = "Connection lost. Reconnecting… your messages will be sent.";
+      else if (!client.ready && client.everConnected) text = "Connection lost. Reconnecting… your messages will be sent.";
       el.banner.hidden = !text;
       el.banner.textContent = text;
       el.input.disabled = el.send.disabled = Boolean(state.blocked);
       if (state.blocked) el.empty.hidden = true;
-      if (ready) everConnected = true;
     },
   };
 
@@ -1027,28 +766,46 @@ textarea:focus { border-color: #9db6ff; outline: none; }
 
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState !== "visible") return;
-    if (!ws && !state.blocked) connect();
-    else resume(true); // background tabs miss pushes: ask what came after our last seq
+    if (!client) return;
+    if (!client.connected && !state.blocked) client.connect();
+    else if (state.convId) client.resume(state.convId, true); // background tabs miss pushes
     afterArrival();
   });
   window.addEventListener("online", () => {
-    if (!ws && !state.blocked) {
-      attempt = 0;
-      connect();
-    }
+    if (client && !state.blocked) client.wake(); // connect now, with a fresh back-off
   });
   window.addEventListener("storage", (ev) => {
     // Another tab changed the outbox or saw a newer conversation.
-    if (ev.key === KEY + ":outbox") render.pending();
+    if (client && ev.key === KEY + ":outbox") render.pending();
   });
 
   function mount() {
+    client = makeClient();
+    if (state.convId) client.track(state.convId, 0);
     document.body.appendChild(host);
     render.all();
     setOpen(state.open);
     render.connection();
-    connect();
+    client.connect();
   }
-  if (document.body) mount();
-  else document.addEventListener("DOMContentLoaded", mount);
+
+  // The protocol client sits beside this file (same origin, same version); one tag still
+  // embeds the widget. A page that already loaded it (or a test) is not asked twice.
+  function withClient(ready, tries) {
+    if (window.ParleyClient) return ready();
+    const tag = document.createElement("script");
+    tag.src = new URL("client.js", script.src).href;
+    if (script.nonce) tag.nonce = script.nonce; // a page's CSP that allowed us allows it
+    tag.onload = () => (window.ParleyClient ? ready() : undefined);
+    tag.onerror = () => {
+      tag.remove();
+      if (tries < 5) setTimeout(() => withClient(ready, tries + 1), 2000 * 2 ** tries);
+    };
+    (document.head || document.documentElement).appendChild(tag);
+  }
+
+  withClient(() => {
+    if (document.body) mount();
+    else document.addEventListener("DOMContentLoaded", mount);
+  }, 0);
 })();

@@ -446,6 +446,47 @@ def test_a_site_that_refuses_the_origin_says_so(asgi_server, browser, shop):
         context.close()
 
 
+# The widget's first socket carries a token the server refuses (close 4401). client.js
+# stops retrying on an auth close and tells the widget, which gets a new token and reconnects.
+SPOILED_FIRST_TOKEN = """
+(() => {
+  const Native = window.WebSocket;
+  window.parleySocketUrls = [];
+  window.WebSocket = class SpoilingWebSocket extends Native {
+    constructor(url, protocols) {
+      const first = !window.parleySocketUrls.some((u) => u.includes("/ws/widget/"));
+      if (first && url.includes("/ws/widget/")) url = url.replace(/token=[^&]*/, "token=refused");
+      super(url, protocols);
+      window.parleySocketUrls.push(url);
+    }
+  };
+})();
+"""
+
+
+def test_a_widget_whose_token_is_refused_gets_a_new_one(asgi_server, browser, shop):
+    expect.set_options(timeout=15_000)
+    errors: list[str] = []
+    context = browser.new_context(viewport=VIEWPORT)
+    context.add_init_script(SPOILED_FIRST_TOKEN)
+    try:
+        tab = watch_errors(context.new_page(), errors)
+        open_widget(tab, f"{asgi_server.url}/demo/{shop.key}/")
+        first = "Hello, do you deliver on Saturdays?"
+        write(tab, first)
+        mine = tab.get_by_test_id("parley-messages").locator("li[data-seq='1']")
+        expect(mine).to_have_attribute("data-status", "sent", timeout=30_000)
+        expect(tab.get_by_test_id("parley-banner")).to_be_hidden()
+        urls = tab.evaluate("window.parleySocketUrls")
+    finally:
+        context.close()
+    assert "token=refused" in urls[0]
+    assert len(urls) >= 2
+    assert "token=refused" not in urls[-1]
+    assert list(Message.objects.values_list("seq", "body")) == [(1, first)]
+    assert errors == []
+
+
 @pytest.fixture
 def bot_shop(shop):
     from bots.demo import demo_flow_setup
