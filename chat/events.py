@@ -64,9 +64,7 @@ HELLO = _declare(
     to=SOCKET,
     broadcast=False,
 )
-PONG = _declare(
-    "pong", "ref t server_time last_seq", optional="offers", to=SOCKET, broadcast=False
-)
+PONG = _declare("pong", "ref t server_time last_seq", optional="offers", to=SOCKET, broadcast=False)
 MESSAGE_ACCEPTED = _declare(
     "message.accepted",
     "ref conversation client_msg_id message_id seq created_at duplicate",

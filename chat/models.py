@@ -139,6 +139,10 @@ class Conversation(models.Model):
     subject = models.CharField(max_length=200, blank=True)
     # Highest seq handed out; bumped under the row lock in the same transaction as the insert.
     last_seq = models.PositiveIntegerField(default=0)
+    # Bumped under the row lock by every conversation.updated snapshot (and by the routing
+    # decision's server-side function): clients apply a snapshot only if its rev is not
+    # older than the one they hold, so order holds across processes.
+    rev = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     queued_at = models.DateTimeField(null=True, blank=True)

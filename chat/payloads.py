@@ -47,6 +47,7 @@ def conversation_payload(
         "priority": c.priority,
         "subject": c.subject,
         "last_seq": c.last_seq,
+        "rev": c.rev,
         "created_at": _ts(c.created_at),
         "queued_at": _ts(c.queued_at),
         "assigned_at": _ts(c.assigned_at),

@@ -9,6 +9,7 @@ from chat.services.conversations import (
     conversation_lock,
     conversation_open,
     conversation_publish,
+    conversation_rev_bump,
     conversation_transition,
     event_record,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "conversation_reopen",
     "conversation_reopen_locked",
     "conversation_resolve",
+    "conversation_rev_bump",
     "conversation_transition",
     "customer_seen",
     "event_message_post",

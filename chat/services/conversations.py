@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from chat import realtime
 from chat.actors import Actor
@@ -26,8 +26,22 @@ def conversation_lock(conversation_id: int) -> Conversation:
     )
 
 
+def conversation_rev_bump(conversation: Conversation) -> int:
+    """Give the next snapshot of a conversation its revision. Call with the row locked
+    (every builder of conversation.updated does): the lock orders the bumps as it orders
+    the states, so a higher rev is always a newer state, whichever process sends it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Conversation._meta.db_table} SET rev = rev + 1 WHERE id = %s RETURNING rev",
+            [conversation.pk],
+        )
+        conversation.rev = cursor.fetchone()[0]
+    return conversation.rev
+
+
 def conversation_publish(*, conversation: Conversation, to_agents: bool = True) -> None:
     """Queue a conversation.updated frame to its participants (and the agents' lobby)."""
+    conversation_rev_bump(conversation)
     participants = list(
         Participant.objects.filter(conversation_id=conversation.pk).select_related(
             "customer", "user"

@@ -19,7 +19,7 @@ from chat import realtime
 from chat.models import Conversation, Participant
 from chat.payloads import conversation_payload
 from chat.realtime import customer_group, user_group
-from chat.services import event_record
+from chat.services import conversation_rev_bump, event_record
 
 logger = logging.getLogger("routing")
 
@@ -75,6 +75,7 @@ def conversation_publish_all(
             "customer", "user"
         )
     )
+    conversation_rev_bump(conversation)
     payload = conversation_payload(conversation, participants)
     groups = [realtime.AGENTS_GROUP, *(extra_groups or [])]
     for p in participants:
@@ -89,8 +90,14 @@ def conversation_publish_all(
     return payload
 
 
-def conversation_payload_fast(*, conversation: Conversation) -> tuple[dict[str, Any], list[str]]:
-    """The payload of conversation.updated and its fan-out groups (one query)."""
+def conversation_payload_fast(
+    *, conversation: Conversation, bump: bool = True
+) -> tuple[dict[str, Any], list[str]]:
+    """The payload of conversation.updated and its fan-out groups (one query). ``bump``:
+    the caller holds the row lock (so the snapshot takes the next rev); False when the
+    server-side decision already bumped it in its own transaction."""
+    if bump:
+        conversation_rev_bump(conversation)
     from routing.services.sql import participants_with_names
 
     participants = getattr(conversation, "routing_participants", None)

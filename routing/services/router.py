@@ -265,8 +265,9 @@ def _route_on_server(*, entry_id: int, now: dt.datetime, skip_locked: bool) -> D
         attempt=result["attempt"], sticky=result["sticky"], offered_at=now,
         expires_at=dt.datetime.fromisoformat(result["expires_at"]),
     )  # fmt: skip
+    # The server-side function bumped the rev with its own UPDATE of the row.
     _offer_publish(conversation=conversation, reservation=reservation, note=result["note"],
-                   now=now)  # fmt: skip
+                   now=now, bump=False)  # fmt: skip
     decision = Decision(
         "offered",
         entry_id,
@@ -440,9 +441,14 @@ def _offer(
 
 
 def _offer_publish(
-    *, conversation: Conversation, reservation: Reservation, note: str, now: dt.datetime
+    *,
+    conversation: Conversation,
+    reservation: Reservation,
+    note: str,
+    now: dt.datetime,
+    bump: bool = True,
 ) -> None:
-    payload, groups = conversation_payload_fast(conversation=conversation)
+    payload, groups = conversation_payload_fast(conversation=conversation, bump=bump)
     offered = {
         "type": "reservation.offered",
         "reservation": reservation_payload(reservation, conversation=payload, now=now)

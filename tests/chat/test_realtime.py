@@ -47,9 +47,13 @@ def test_frames_from_a_plain_thread_arrive_in_publish_order(transactional_db):
     def publish():
         for n in range(40):
             if n % 2:
-                realtime.publish_on_commit(["test.order"], {"type": "agent.presence", "presence": n})
+                realtime.publish_on_commit(
+                    ["test.order"], {"type": "agent.presence", "presence": n}
+                )
             else:
-                realtime.publish_many_on_commit([(["test.order"], {"type": "agent.presence", "presence": n})])
+                realtime.publish_many_on_commit(
+                    [(["test.order"], {"type": "agent.presence", "presence": n})]
+                )
 
     got = subscribed("test.order", 40, publish)
     assert [frame["presence"] for frame in got] == list(range(40))
@@ -75,8 +79,12 @@ def test_a_batch_reaches_every_group_once_in_order(transactional_db):
 
         try:
             await asyncio.get_running_loop().run_in_executor(None, in_thread, publish)
-            got_a = [(await asyncio.wait_for(layer.receive(a), 5))["frame"]["presence"] for _ in "12"]
-            got_b = [(await asyncio.wait_for(layer.receive(b), 5))["frame"]["presence"] for _ in "12"]
+            got_a = [
+                (await asyncio.wait_for(layer.receive(a), 5))["frame"]["presence"] for _ in "12"
+            ]
+            got_b = [
+                (await asyncio.wait_for(layer.receive(b), 5))["frame"]["presence"] for _ in "12"
+            ]
             with contextlib.suppress(TimeoutError):
                 extra = await asyncio.wait_for(layer.receive(a), 0.3)
                 raise AssertionError(f"sent twice: {extra}")
@@ -129,9 +137,11 @@ def test_an_older_snapshot_is_not_sent_after_a_newer_one_to_the_same_group():
 def test_a_frame_the_registry_does_not_declare_is_refused_where_it_is_built():
     from chat.events import UndeclaredFrame
 
-    with pytest.raises(UndeclaredFrame, match="not in chat.events"):
+    with pytest.raises(UndeclaredFrame, match=r"not in chat\.events"):
         realtime.publish_on_commit(["test.x"], {"type": "made.up", "n": 1})
     with pytest.raises(UndeclaredFrame, match=r"undeclared fields \['extra'\]"):
-        realtime.publish_ephemeral(["test.x"], {"type": "agent.presence", "presence": 1, "extra": 2})
+        realtime.publish_ephemeral(
+            ["test.x"], {"type": "agent.presence", "presence": 1, "extra": 2}
+        )
     with pytest.raises(UndeclaredFrame, match=r"missing fields \['message'\]"):
         realtime.publish_on_commit(["test.x"], {"type": "message.new"})
