@@ -120,7 +120,7 @@ def test_accept_send_receipt_resolve(published):
 
 
 def test_presence_set_tells_the_agents_consoles_and_hands_offers_on(published):
-    queue, agent, customer = _floor(published)
+    _, agent, customer = _floor(published)
     conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
     offer = open_offer(conversation)
     got = verify_action(
