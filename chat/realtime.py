@@ -5,10 +5,7 @@ checked here, where the service builds it); the frame is built by the caller at 
 the socket tier never queries the database. Delivery is a hint: the database is the truth
 and clients resume by seq, so a failed publish is logged, never raised into the service.
 
-Groups: every socket joins its principal's group (``cust.<id>`` or ``user.<id>``), agent
-consoles also join ``agents``. Conversation events fan out to the principal groups of the
-conversation's participants, computed from the database at publish time, so there is no
-per-conversation group membership to keep in sync across processes.
+Who gets what (the groups) is chat.recipients.
 """
 
 from __future__ import annotations
@@ -29,19 +26,12 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.db import transaction
 
 from chat import events
+from chat.recipients import AGENTS_GROUP, customer_group, user_group
 
 logger = logging.getLogger(__name__)
+__all__ = ["AGENTS_GROUP", "customer_group", "user_group"]  # groups live in chat.recipients
 
-AGENTS_GROUP = "agents"
 EVENT_HANDLER = "parley.event"  # dispatched to Consumer.parley_event
-
-
-def customer_group(customer_id: int) -> str:
-    return f"cust.{customer_id}"
-
-
-def user_group(user_id: int) -> str:
-    return f"user.{user_id}"
 
 
 def publish_on_commit(groups: Iterable[str], frame: dict[str, Any]) -> None:

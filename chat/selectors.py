@@ -7,13 +7,13 @@ from django.conf import settings
 from django.core import signing
 from django.db.models import Q, QuerySet
 
+from chat import recipients
 from chat.actors import Actor
 from chat.exceptions import AuthenticationFailed, NotFound, PermissionDenied
 from chat.models import ApiKey, Conversation, Customer, Message, Participant, hash_api_key
 from chat.payloads import conversation_payload, message_payload
 from chat.pipeline.engines import engine_name, translation_status
 from chat.pipeline.selectors import viewer_for_actor
-from chat.realtime import customer_group, user_group
 
 VISITOR_TOKEN_SALT = "parley.visitor"
 
@@ -147,15 +147,11 @@ def open_conversation_tops(*, actor: Actor, limit: int = 100) -> dict[str, int]:
 
 def participant_groups(*, conversation_id: int) -> list[str]:
     """Principal groups of a conversation's active participants (for fan-out)."""
-    groups = []
-    for customer_id, user_id in Participant.objects.filter(
-        conversation_id=conversation_id, left_at__isnull=True
-    ).values_list("customer_id", "user_id"):
-        if customer_id:
-            groups.append(customer_group(customer_id))
-        if user_id:
-            groups.append(user_group(user_id))
-    return groups
+    return recipients.participant_groups(
+        Participant.objects.filter(conversation_id=conversation_id, left_at__isnull=True).only(
+            "customer_id", "user_id", "left_at"
+        )
+    )
 
 
 def session_snapshot(*, actor: Actor) -> dict:

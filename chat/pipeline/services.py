@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
-from chat import realtime
+from chat import realtime, recipients
 from chat.exceptions import ValidationError
 from chat.models import (
     BlockedMessage,
@@ -211,11 +211,8 @@ def viewers(*, conversation: Conversation) -> list[tuple[Participant, str, Viewe
         conversation_id=conversation.pk, left_at__isnull=True
     ).select_related("customer", "user__agent_profile")
     for p in participants:
-        if p.customer_id:
-            group = realtime.customer_group(p.customer_id)
-        elif p.user_id:
-            group = realtime.user_group(p.user_id)
-        else:
+        group = recipients.participant_group(p)
+        if group is None:
             continue
         out.append((p, group, Viewer.for_participant(p, reader_languages(p, conversation))))
     return out
@@ -260,7 +257,7 @@ def message_publish(
         for _participant, group, viewer in audience or viewers(conversation=conversation)
     ]
     if conversation.status in Conversation.WAITING_STATUSES:
-        items.append(([realtime.AGENTS_GROUP], frame(None)))
+        items.append(([recipients.AGENTS_GROUP], frame(None)))
     # One trip through the layer for all the viewers' frames (in order), not one each.
     realtime.publish_many_on_commit(items)
 

@@ -7,12 +7,11 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from chat import realtime
+from chat import events, realtime, recipients
 from chat.actors import Actor
 from chat.exceptions import PermissionDenied
 from chat.models import Conversation, ConversationEvent, Customer, Participant
 from chat.payloads import conversation_payload
-from chat.selectors import participant_groups
 from chat.services.validation import clean_locale
 
 
@@ -47,13 +46,11 @@ def conversation_publish(*, conversation: Conversation, to_agents: bool = True) 
             "customer", "user"
         )
     )
-    frame = {
-        "type": "conversation.updated",
-        "conversation": conversation_payload(conversation, participants),
-    }
-    groups = participant_groups(conversation_id=conversation.pk)
-    if to_agents:
-        groups.append(realtime.AGENTS_GROUP)
+    frame = events.frame(
+        events.CONVERSATION_UPDATED,
+        conversation=conversation_payload(conversation, participants),
+    )
+    groups = recipients.conversation_groups(participants, lobby=to_agents)
     realtime.publish_on_commit(groups, frame)
 
 

@@ -15,10 +15,9 @@ from typing import Any
 from django.db.models import F
 
 from agents.models import AgentPresence
-from chat import realtime
+from chat import events, realtime, recipients
 from chat.models import Conversation, Participant
 from chat.payloads import conversation_payload
-from chat.realtime import customer_group, user_group
 from chat.services import conversation_rev_bump, event_record
 
 logger = logging.getLogger("routing")
@@ -77,15 +76,8 @@ def conversation_publish_all(
     )
     conversation_rev_bump(conversation)
     payload = conversation_payload(conversation, participants)
-    groups = [realtime.AGENTS_GROUP, *(extra_groups or [])]
-    for p in participants:
-        if p.left_at is not None:
-            continue
-        if p.customer_id:
-            groups.append(customer_group(p.customer_id))
-        if p.user_id:
-            groups.append(user_group(p.user_id))
-    frame = {"type": "conversation.updated", "conversation": payload}
+    groups = recipients.conversation_groups(participants, extra=extra_groups or ())
+    frame = events.frame(events.CONVERSATION_UPDATED, conversation=payload)
     realtime.publish_many_on_commit([(groups, frame), *(also or [])])
     return payload
 
@@ -107,13 +99,9 @@ def conversation_payload_fast(
         if p.customer_id and p.customer_id == conversation.customer_id:
             conversation.customer = p.customer  # the payload names the customer
             break
-    groups = [realtime.AGENTS_GROUP]
-    for p in participants:
-        if p.left_at is None and p.customer_id:
-            groups.append(customer_group(p.customer_id))
-        if p.left_at is None and p.user_id:
-            groups.append(user_group(p.user_id))
-    return conversation_payload(conversation, participants), groups
+    return conversation_payload(conversation, participants), recipients.conversation_groups(
+        participants
+    )
 
 
 def decision_record(
