@@ -404,3 +404,20 @@ def test_supervisors_see_the_original_the_masked_copy_and_translations_in_admin(
     assert "[fr→en] Bonjour c******, où est ma commande ?" in page  # the translation
     listing = client.get("/admin/chat/message/?moderation__exact=masked").content.decode()
     assert f"/admin/chat/message/{message.pk}/change/" in listing
+
+
+def test_a_web_process_can_queue_the_pipeline_task_by_name():
+    """Services queue the task by name (task modules import services, not back); a process
+    that never imported chat.tasks itself (daphne) must still find it registered."""
+    import subprocess
+    import sys
+
+    code = (
+        "import django; django.setup(); from celery import current_app; "
+        "from chat.pipeline.services import PIPELINE_TASK; "
+        "print(PIPELINE_TASK in current_app.tasks)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "True"
