@@ -89,7 +89,7 @@ def event_record(
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # no savepoint round trips inside an action
 def conversation_open(
     *, actor: Actor, language: str | None = None, subject: str = ""
 ) -> tuple[Conversation, bool]:

@@ -34,7 +34,7 @@ class Posted:
     choice: str | None
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # no savepoint round trips inside an action
 def message_post(
     *,
     actor: Actor,
@@ -81,7 +81,7 @@ def message_post(
     return Posted(message, True, conversation, reopened, choice)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def conversation_resolve(
     *, actor: Actor, conversation_id: int, reason: str = ""
 ) -> tuple[Conversation, str | None]:
@@ -123,7 +123,7 @@ def conversation_reopen_locked(*, conversation: Conversation, actor: Actor, reas
     event_message_post(conversation=conversation, body="Conversation reopened.")
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def conversation_reopen(*, actor: Actor, conversation_id: int) -> Conversation:
     """Reopen a closed conversation (locked); use actions.conversation_reopen, which queues
     it again in the same transaction."""
