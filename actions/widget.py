@@ -8,14 +8,12 @@ from typing import Any
 from django.utils import timezone
 
 from chat.actors import Actor
-from chat.services import customer_seen
 from routing.selectors import queue_position_for_conversation, queue_positions_for_customer
 
 
-def widget_arrived(*, actor: Actor) -> list[dict[str, Any]]:
-    """A widget connected: the customer is here (the "customer left" timers count from
-    their last sign of life), and these are the queue.position frames it should get."""
-    customer_seen(customer_id=actor.customer.pk)
+def queue_positions(*, actor: Actor) -> list[dict[str, Any]]:
+    """The queue.position frames of the customer's waiting conversations (a widget that
+    connects while one waits sees its place in line at once)."""
     return queue_positions_for_customer(actor=actor, now=timezone.now())
 
 

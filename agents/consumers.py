@@ -57,6 +57,9 @@ class AgentConsumer(ParleyConsumer):
             )
 
     async def disconnect(self, code: int) -> None:
+        # Groups first: a handler killed at daphne's close timeout while it waits for the
+        # database must not leave its subscriptions behind.
+        await super().disconnect(code)
         if self.actor is not None:
             try:
                 await database_sync_to_async(agent_actions.agent_console_disconnect)(
@@ -64,7 +67,6 @@ class AgentConsumer(ParleyConsumer):
                 )
             except Exception:  # the heartbeat sweeper reaches the same state
                 logger.warning("console disconnect bookkeeping failed", exc_info=True)
-        await super().disconnect(code)
 
     def snapshot_sync(self) -> dict[str, Any]:
         return agent_actions.console_snapshot(actor=self.actor)

@@ -23,7 +23,9 @@ from actions import widget as widget_actions
 from chat import events, realtime, selectors, services
 from chat.actors import Actor
 from chat.exceptions import AuthenticationFailed, ParleyError, PermissionDenied, ValidationError
+from chat.models import Conversation
 from chat.payloads import conversation_payload
+from chat.services import seen
 
 logger = logging.getLogger(__name__)
 
@@ -207,11 +209,15 @@ class ParleyConsumer(AsyncWebsocketConsumer):
 
     # --- frames ------------------------------------------------------------------------
     async def on_ping(self, frame: dict, ref: Any) -> None:
-        state = await database_sync_to_async(self.ping_sync)()
+        state = await self.ping_state()
         await self.send_frame(
             {"type": "pong", "ref": ref, "t": frame.get("t"), "server_time": time.time(),
              **state}
         )  # fmt: skip
+
+    async def ping_state(self) -> dict[str, Any]:
+        """The pong's fields besides the echo (a subclass may answer without the database)."""
+        return await database_sync_to_async(self.ping_sync)()
 
     def snapshot_sync(self) -> dict[str, Any]:
         """What hello carries beside the protocol's fields (subclasses add theirs)."""
@@ -302,23 +308,56 @@ class WidgetConsumer(ParleyConsumer):
     def principal_groups(self) -> list[str]:
         return [realtime.customer_group(self.actor.customer.pk)]
 
-    # --- routing: the customer's presence feeds the "customer left" timers, and a waiting
-    # customer sees their place in line (queue.position) from the first frame on.
+    # --- presence and the waiting line. An idle widget costs the database nothing: its
+    # sign of life is noted in memory and stored in batches (chat.services.seen), and its
+    # pings answer from what the socket knows (no open conversation: nothing to check).
+    def snapshot_sync(self) -> dict[str, Any]:
+        snapshot = super().snapshot_sync()
+        self.open_conversations = {
+            c["id"] for c in snapshot["conversations"] if c["status"] in Conversation.OPEN_STATUSES
+        }
+        self.waiting = any(
+            c["status"] in Conversation.WAITING_STATUSES for c in snapshot["conversations"]
+        )
+        return snapshot
+
     async def connect(self) -> None:
+        self.open_conversations: set[int] = set()
+        self.waiting = False
         await super().connect()
         if self.actor is not None:
-            arrived = database_sync_to_async(widget_actions.widget_arrived)
-            for position in await arrived(actor=self.actor):
-                await self.send_frame(position)
+            seen.customer_seen_soon(customer_id=self.actor.customer.pk)
+            if self.waiting:  # a waiting customer sees their place in line at once
+                positions = database_sync_to_async(widget_actions.queue_positions)
+                for position in await positions(actor=self.actor):
+                    await self.send_frame(position)
 
     async def disconnect(self, code: int) -> None:
-        if self.actor is not None:
-            await database_sync_to_async(services.customer_seen)(customer_id=self.actor.customer.pk)
+        # Groups first: a handler killed at daphne's close timeout must not leave its
+        # subscriptions behind while it waits for anything else.
         await super().disconnect(code)
+        if self.actor is not None:
+            seen.customer_seen_soon(customer_id=self.actor.customer.pk)
 
-    def ping_sync(self) -> dict[str, Any]:
-        services.customer_seen(customer_id=self.actor.customer.pk)
-        return super().ping_sync()
+    async def ping_state(self) -> dict[str, Any]:
+        seen.customer_seen_soon(customer_id=self.actor.customer.pk)
+        if not self.open_conversations:
+            return {"last_seq": {}}
+        return await super().ping_state()
+
+    async def parley_event(self, event: dict[str, Any]) -> None:
+        frame = event["frame"]
+        if frame.get("type") == "conversation.updated":
+            self._track(frame["conversation"])
+        elif frame.get("type") == "message.new":  # a lost snapshot must not hide a chat
+            self.open_conversations.add(frame["message"]["conversation"])
+        await super().parley_event(event)
+
+    def _track(self, conversation: dict[str, Any]) -> None:
+        if conversation["status"] in Conversation.OPEN_STATUSES:
+            self.open_conversations.add(conversation["id"])
+        else:
+            self.open_conversations.discard(conversation["id"])
 
     async def on_conversation_start(self, frame: dict, ref: Any) -> None:
         def start() -> dict[str, Any]:
@@ -328,6 +367,7 @@ class WidgetConsumer(ParleyConsumer):
             return {"conversation": conversation_payload(conversation), "created": created}
 
         payload = await database_sync_to_async(start)()
+        self._track(payload["conversation"])
         await self.send_frame({"type": "conversation.started", "ref": ref, **payload})
         position = await database_sync_to_async(widget_actions.queue_position)(
             conversation_id=payload["conversation"]["id"]

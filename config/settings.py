@@ -289,6 +289,7 @@ PARLEY = {
     "ROUTING_DEFAULT_HANDLE_TIME": env.int("ROUTING_DEFAULT_HANDLE_TIME", default=300),
     "QUEUE_ABANDON_AFTER": env.int("QUEUE_ABANDON_AFTER", default=300),
     "CUSTOMER_LEFT_AFTER": env.int("CUSTOMER_LEFT_AFTER", default=1800),
+    "CUSTOMER_SEEN_FLUSH_SECONDS": env.float("CUSTOMER_SEEN_FLUSH_SECONDS", default=5.0),
 }
 if PARLEY["ROUTING_DISPATCH"] not in ("inline", "celery"):
     raise environ.ImproperlyConfigured("ROUTING_DISPATCH must be inline or celery")

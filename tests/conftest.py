@@ -16,6 +16,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _seen_notes_forgotten():
+    """Customers' signs of life noted in memory (chat.services.seen) belong to one test:
+    ids restart with each test database, so a leftover note would touch another row."""
+    yield
+    from chat.services import seen
+
+    seen._buffer.discard()
+
+
 @pytest.fixture
 def on_commit(django_capture_on_commit_callbacks):
     """Run on-commit callbacks (the publishes) inside a plain `db` test."""

@@ -589,3 +589,26 @@ async def test_pong_carries_last_seq_of_the_sockets_open_conversations():
     assert (await recv(cust, "pong"))["last_seq"] == {}
     for comm in (cust, other_comm, cons):
         await comm.disconnect()
+
+
+async def test_an_idle_widgets_ping_writes_nothing_and_its_sign_of_life_is_stored_in_batches():
+    from chat.models import Customer
+    from chat.services import seen
+
+    customer = await new_customer()
+    await database_sync_to_async(seen.customer_seen_flush)()
+    await database_sync_to_async(Customer.objects.filter(pk=customer.pk).update)(last_seen_at=None)
+    cust, hello = await widget(customer)
+    assert hello["conversations"] == []
+    await cust.send_json_to({"type": "ping", "id": 1})
+    assert (await recv(cust, "pong"))["last_seq"] == {}
+    stored = await database_sync_to_async(
+        lambda: Customer.objects.values_list("last_seen_at", flat=True).get(pk=customer.pk)
+    )()
+    assert stored is None  # noted in memory only: the ping made no write
+    assert await database_sync_to_async(seen.customer_seen_flush)() >= 1
+    stored = await database_sync_to_async(
+        lambda: Customer.objects.values_list("last_seen_at", flat=True).get(pk=customer.pk)
+    )()
+    assert stored is not None
+    await cust.disconnect()
