@@ -9,8 +9,10 @@ import datetime as dt
 from functools import partial
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from agents import heartbeats
 from agents import services as agents
 from agents.models import AgentPresence
 from chat import selectors as chat_selectors
@@ -69,6 +71,23 @@ def agent_console_disconnect(
             user_id=user_id, reason="the agent's console went away", now=now
         )
     return presence
+
+
+def _reconnect(user_id: int, channel_name: str, now: dt.datetime) -> None:
+    """A console whose batched heartbeat found it given up on by the sweeper."""
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is not None:
+        agent_console_connect(user=user, channel_name=channel_name, now=now)
+
+
+heartbeats.buffer.on_lost = _reconnect
+
+
+def agent_heartbeat_soon(*, user, channel_name: str) -> dict[str, Any]:
+    """A console ping from a socket: noted for the next batch (no write of its own), and
+    the pong's list of the agent's open offers (see agent_heartbeat)."""
+    heartbeats.buffer.note(user_id=user.pk, channel_name=channel_name)
+    return {"offers": routing_selectors.agent_console_offers(user_id=user.pk)}
 
 
 def agent_heartbeat(*, user, channel_name: str, now: dt.datetime | None = None) -> dict[str, Any]:

@@ -74,7 +74,9 @@ class AgentConsumer(ParleyConsumer):
     def ping_sync(self) -> dict[str, Any]:
         # A console ping is the agent's heartbeat (it keeps them eligible for offers), and
         # its pong lists the agent's open offers (see actions.agents.agent_heartbeat).
-        beat = agent_actions.agent_heartbeat(user=self.actor.user, channel_name=self.channel_name)
+        beat = agent_actions.agent_heartbeat_soon(
+            user=self.actor.user, channel_name=self.channel_name
+        )
         return super().ping_sync() | beat
 
     async def on_presence_set(self, frame: dict, ref: Any) -> None:

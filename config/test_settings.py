@@ -31,6 +31,11 @@ from .settings import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DEBUG = False
 PARLEY = {**PARLEY, "WS_RATE_PER_SECOND": 50.0, "WS_RATE_BURST": 100}  # noqa: F405
+# Batched writes (heartbeats, customers' last_seen_at) are stored when a test flushes them,
+# not by a background thread at a moment that races the test's assertions.
+for _name in ("HEARTBEAT_FLUSH_SECONDS", "CUSTOMER_SEEN_FLUSH_SECONDS"):
+    if _name not in os.environ:
+        PARLEY[_name] = 3600.0
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # Parallel runs (several developers or helpers on one machine) each set their own name.
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":  # noqa: F405

@@ -21,9 +21,11 @@ def _seen_notes_forgotten():
     """Customers' signs of life noted in memory (chat.services.seen) belong to one test:
     ids restart with each test database, so a leftover note would touch another row."""
     yield
+    from agents import heartbeats
     from chat.services import seen
 
     seen._buffer.discard()
+    heartbeats.buffer.discard()
 
 
 @pytest.fixture

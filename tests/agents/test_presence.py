@@ -186,3 +186,28 @@ def test_agent_presence_rows_are_created_once():
     console(user, tab="b")
     assert AgentPresence.objects.filter(user=user).count() == 1
     assert AgentConnection.objects.filter(user=user).count() == 2
+
+
+def test_console_pings_are_stored_in_batches_and_a_given_up_console_reconnects():
+    from actions import agents as agent_actions  # registers the reconnect for lost consoles
+    from agents import heartbeats
+
+    queue = make_queue()
+    t0 = timezone.now()
+    agent = online_agent(queue, now=t0)
+    channel = f"test.{agent.pk}.1"
+    heartbeats.buffer.note(user_id=agent.pk, channel_name=channel, now=later(30, t0))
+    assert presence(agent).live_until == later(60, t0)  # noted only: nothing written
+    assert heartbeats.buffer.flush() == []
+    assert presence(agent).live_until == later(90, t0)
+    assert AgentConnection.objects.get(channel_name=channel).last_heartbeat_at == later(30, t0)
+
+    # The sweeper gives up on the console; its next batched ping reconnects it.
+    agents_lost_sweep(now=later(91, t0))
+    assert presence(agent).status == "offline"
+    heartbeats.buffer.note(user_id=agent.pk, channel_name=channel, now=later(92, t0))
+    assert heartbeats.buffer.flush() == [(agent.pk, channel, later(92, t0))]
+    assert heartbeats.buffer.on_lost == agent_actions._reconnect
+    p = presence(agent)
+    assert p.status == "online" and p.console_lost_at is None
+    assert AgentConnection.objects.filter(channel_name=channel).exists()

@@ -8,6 +8,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from agents import heartbeats
 from agents.models import AgentPresence, AgentProfile
 from chat.models import Conversation
 from config.asgi import application
@@ -220,8 +221,11 @@ async def test_presence_frames_and_heartbeats():
     )()
     await cons.send_json_to({"type": "ping", "id": "p"})
     assert (await recv(cons, "pong"))["ref"] == "p"
-    after = await database_sync_to_async(lambda: AgentPresence.objects.get(user=agent).live_until)()
-    assert after > before
+    # The ping itself wrote nothing: heartbeats are stored in batches (agents.heartbeats).
+    live = database_sync_to_async(lambda: AgentPresence.objects.get(user=agent).live_until)
+    assert await live() == before
+    await database_sync_to_async(heartbeats.buffer.flush)()
+    assert await live() > before
     await cons.disconnect()
 
 
