@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -214,70 +214,40 @@ def route_entry(
     Safe to run from any number of workers at once: the conversation row lock serialises
     decisions on one conversation, the state re-check under it makes a second router a
     no-op, and the conditional slot update serialises decisions on one agent.
+
+    On PostgreSQL the pick (lock, re-check, hours, exclusions, sticky agent, ranking and
+    the slot) is one call of parley_route_pick (routing/sql/route_pick.sql); elsewhere, or
+    with ROUTING_SERVER_DECISIONS off, it is _route_locked's statements. Everything after
+    the pick is the same Python either way.
     """
     now = now or timezone.now()
     stamp: list[float] = []
-    if sql.server_decisions():
-        decision = _route_on_server(entry_id=entry_id, now=now, skip_locked=skip_locked)
-        if decision is not None:
-            return decision
     with transaction.atomic():
         # Runs first after commit, before the publishes: when the decision became durable.
         transaction.on_commit(lambda: stamp.append(time.perf_counter()))
-        decision = _route_locked(entry_id=entry_id, now=now, skip_locked=skip_locked)
+        if sql.server_decisions():
+            decision = _route_on_server(entry_id=entry_id, now=now, skip_locked=skip_locked)
+        else:
+            decision = _route_locked(entry_id=entry_id, now=now, skip_locked=skip_locked)
     decision.committed_at = stamp[0] if stamp else None
     return decision
 
 
-def _route_on_server(*, entry_id: int, now: dt.datetime, skip_locked: bool) -> Decision | None:
-    """The decision as one call of parley_route_entry, which mirrors _route_locked, _decide
-    and _offer (routing migration 0004). Outside a transaction the call is its own
-    transaction: one round trip, committed when it returns. None: the function wrote
-    nothing and left the decision to the Python path (nobody eligible, slots raced away, a
-    closed queue), which records why."""
-    stamp: list[float] = []
-    atomic = connection.in_atomic_block
-    if atomic:
-        transaction.on_commit(lambda: stamp.append(time.perf_counter()))
-    result = sql.route_on_server(
-        entry_id=entry_id, now=now, skip_locked=skip_locked, candidates=CANDIDATES, actor=ROUTER
+def _route_on_server(*, entry_id: int, now: dt.datetime, skip_locked: bool) -> Decision:
+    result = sql.pick_on_server(
+        entry_id=entry_id, now=now, skip_locked=skip_locked, candidates=CANDIDATES
     )
-    if not atomic:
-        stamp.append(time.perf_counter())
-    outcome = result["outcome"]
-    if outcome == "python":
-        return None
-    if outcome == "skipped":
+    if result["outcome"] == "skipped":
         return Decision("skipped", entry_id, code=result["code"])
-    conversation = sql.from_json(Conversation, result["conversation"])
-    if conversation.queue_id is not None:
-        conversation.queue = Queue(
-            pk=conversation.queue_id, name=result["conversation_queue_name"] or ""
-        )
-    conversation.routing_participants = sql.participants_from_rows(
-        result["participants"], conversation.pk
-    )
-    queue = result["queue"]
-    agent_id = result["agent"]
-    reservation = Reservation(
-        pk=result["reservation"], entry_id=entry_id, conversation_id=conversation.pk,
-        queue=Queue(pk=queue["id"], name=queue["name"]), agent_id=agent_id,
-        attempt=result["attempt"], sticky=result["sticky"], offered_at=now,
-        expires_at=dt.datetime.fromisoformat(result["expires_at"]),
-    )  # fmt: skip
-    _offer_publish(conversation=conversation, reservation=reservation, note=result["note"],
-                   now=now)  # fmt: skip
-    decision = Decision(
-        "offered",
-        entry_id,
-        agent_id=agent_id,
-        reservation_id=reservation.pk,
-        code="sticky" if result["sticky"] else "best",
-        reason=result["why"],
-        candidates=result["candidates"],
-    )
-    decision.committed_at = stamp[0] if stamp else None
-    return decision
+    conversation, entry = sql.decision_rows_from_json(result)
+    if result["outcome"] == "decide":
+        # Closed, or in a time zone PostgreSQL does not know: Python's zoneinfo decides.
+        return _decide(conversation=conversation, entry=entry, now=now)
+    rows = sql.candidate_rows_from_json(result["rows"])
+    sticky_id = entry.sticky_agent_id if result["sticky_skipped"] else None
+    pick = _pick_result(rows, result["agent"], result["sticky"], set(result["excluded"]),
+                        sticky_skipped=sticky_id)  # fmt: skip
+    return _conclude(conversation=conversation, entry=entry, now=now, pick=pick)
 
 
 def _route_locked(*, entry_id: int, now: dt.datetime, skip_locked: bool) -> Decision:
@@ -309,7 +279,8 @@ def _candidate_row(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _why(winner: dict[str, Any], rows: list[dict[str, Any]], sticky: bool) -> str:
+def offer_why(winner: dict[str, Any], rows: list[dict[str, Any]], sticky: bool) -> str:
+    """Why this agent, in words: the reason on the timeline for both ways of picking."""
     load = f"{winner['load']}/{winner['capacity']} chats"
     if sticky:
         return f"previous agent of this conversation (sticky routing), {load}"
@@ -332,6 +303,34 @@ def _why(winner: dict[str, Any], rows: list[dict[str, Any]], sticky: bool) -> st
     return f"{why} of {eligible} eligible agents, {load}"
 
 
+@dataclass
+class Pick:
+    """Who got the slot, from either way of picking."""
+
+    rows: list[dict[str, Any]]  # the ranked candidates (sql.CANDIDATE_KEYS)
+    agent_id: int | None  # whose chat slot was taken; None: nobody's
+    sticky: bool  # the previous agent of the conversation
+    excluded: set[int]
+    tried: list[dict[str, Any]]
+
+
+def _pick_result(
+    rows: list[dict[str, Any]], picked: int | None, sticky: bool, excluded: set[int], *,
+    sticky_skipped: int | None,
+) -> Pick:  # fmt: skip
+    """The pick with what was tried first: the previous agent if not eligible now, and the
+    better ranked candidates whose last slot another router held or had just filled."""
+    tried: list[dict[str, Any]] = []
+    if sticky_skipped:
+        tried.append({"agent": sticky_skipped, "skipped": "sticky agent not eligible now"})
+    if not sticky:
+        for row in rows:
+            if row["user_id"] == picked:
+                break
+            tried.append({**_candidate_row(row), "skipped": "slot taken by a parallel decision"})
+    return Pick(rows, picked, sticky, excluded, tried)
+
+
 def _decide(*, conversation: Conversation, entry: QueueEntry, now: dt.datetime) -> Decision:
     queue = entry.queue
     if not queue.is_open(now):
@@ -343,32 +342,39 @@ def _decide(*, conversation: Conversation, entry: QueueEntry, now: dt.datetime) 
             text=f"{queue.name} is outside its business hours",
             offline_reason="closed",
         )
+    return _conclude(conversation=conversation, entry=entry, now=now, pick=_pick(entry, now))
+
+
+def _pick(entry: QueueEntry, now: dt.datetime) -> Pick:
+    """The pick statement by statement (parley_route_pick does it in one call)."""
     excluded = selectors.excluded_agents(entry=entry, now=now)
     common = {
-        "queue_id": queue.pk,
+        "queue_id": entry.queue_id,
         "skills": entry.skills,
         "language": entry.language,
         "now": now,
     }
-    tried: list[dict[str, Any]] = []
     sticky_id = entry.sticky_agent_id
     if sticky_id and sticky_id not in excluded:
-        rows, picked, _ = sql.candidates_and_pick(**common, only_user_id=sticky_id, limit=1)
+        rows, picked = sql.candidates_and_pick(**common, only_user_id=sticky_id, limit=1)
         if picked:
-            return _offer(conversation=conversation, entry=entry, winner=rows[0], rows=rows,
-                          excluded=excluded, now=now, sticky=True, tried=tried)  # fmt: skip
-        tried.append({"agent": sticky_id, "skipped": "sticky agent not eligible now"})
+            return _pick_result(rows, picked, True, excluded, sticky_skipped=None)
         excluded = excluded | {sticky_id}
-    rows, picked, missed = sql.candidates_and_pick(**common, exclude=excluded, limit=CANDIDATES)
-    for row in rows:
-        if row["user_id"] in missed:
-            # Another router holds or just filled this agent's last slot.
-            tried.append({**_candidate_row(row), "skipped": "slot taken by a parallel decision"})
-    if picked:
-        winner = next(r for r in rows if r["user_id"] == picked)
-        return _offer(conversation=conversation, entry=entry, winner=winner, rows=rows,
-                      excluded=excluded, now=now, sticky=False, tried=tried)  # fmt: skip
-    return _nobody(conversation=conversation, entry=entry, now=now, tried=tried, excluded=excluded)
+    else:
+        sticky_id = None
+    rows, picked = sql.candidates_and_pick(**common, exclude=excluded, limit=CANDIDATES)
+    return _pick_result(rows, picked, False, excluded, sticky_skipped=sticky_id)
+
+
+def _conclude(
+    *, conversation: Conversation, entry: QueueEntry, now: dt.datetime, pick: Pick
+) -> Decision:
+    if pick.agent_id is None:
+        return _nobody(conversation=conversation, entry=entry, now=now, tried=pick.tried,
+                       excluded=pick.excluded)  # fmt: skip
+    winner = next(r for r in pick.rows if r["user_id"] == pick.agent_id)
+    return _offer(conversation=conversation, entry=entry, winner=winner, rows=pick.rows,
+                  excluded=pick.excluded, now=now, sticky=pick.sticky, tried=pick.tried)  # fmt: skip
 
 
 def _offer(
@@ -388,7 +394,7 @@ def _offer(
     entry.offers += 1
     entry.first_offered_at = entry.first_offered_at or now
     name = _candidate_row(winner)["name"]
-    why = _why(winner, rows, sticky)
+    why = offer_why(winner, rows, sticky)
     from_status = conversation.status
     reservation_id = sql.offer_write(
         entry=entry,

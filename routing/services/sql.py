@@ -18,7 +18,8 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.core.exceptions import ImproperlyConfigured
+from django.db import ProgrammingError, connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -36,7 +37,7 @@ def _like(tag: str) -> str:
 
 
 def server_decisions() -> bool:
-    """Whether a decision runs as one call of parley_route_entry (routing migration 0004)."""
+    """Whether a decision's pick is one call of parley_route_pick (routing/sql/)."""
     return connection.vendor == "postgresql" and settings.PARLEY["ROUTING_SERVER_DECISIONS"]
 
 
@@ -319,9 +320,9 @@ def candidates_and_pick(
     exclude: set[int] | frozenset[int] = frozenset(),
     only_user_id: int | None = None,
     limit: int = 5,
-) -> tuple[list[dict[str, Any]], int | None, list[int]]:
+) -> tuple[list[dict[str, Any]], int | None]:
     """The ranked candidates and one chat slot of the best of them: (rows, the agent
-    whose slot was taken or None, the better-ranked agents that could not be taken).
+    whose slot was taken or None). The better ranked rows could not be taken.
 
     On PostgreSQL, one statement: the slot goes to the best candidate whose presence row
     no parallel router holds right now (SKIP LOCKED), re-checked on the row's latest
@@ -330,12 +331,10 @@ def candidates_and_pick(
     if connection.vendor != "postgresql":
         rows = candidates(queue_id=queue_id, skills=skills, language=language, now=now,
                           exclude=exclude, only_user_id=only_user_id, limit=limit)  # fmt: skip
-        missed = []
         for row in rows:
             if slot_take(user_id=row["user_id"], now=now):
-                return rows, row["user_id"], missed
-            missed.append(row["user_id"])
-        return rows, None, missed
+                return rows, row["user_id"]
+        return rows, None
     cands, params = _candidate_sql(queue_id=queue_id, skills=skills, language=language, now=now,
                                    exclude=exclude, only_user_id=only_user_id, limit=limit)  # fmt: skip
     sql = (
@@ -357,14 +356,7 @@ def candidates_and_pick(
         "cands.occupancy, cands.load, cands.idle_since NULLS FIRST, cands.user_id"
     )
     raw = _fetch(sql, [*params, _ts(now), _ts(now)])
-    rows = _candidate_rows(raw)
-    picked = raw[0][-1] if raw else None
-    missed = []
-    for row in rows:
-        if row["user_id"] == picked:
-            break
-        missed.append(row["user_id"])
-    return rows, picked, missed if picked else [r["user_id"] for r in rows]
+    return _candidate_rows(raw), raw[0][-1] if raw else None
 
 
 def slot_take(*, user_id: int, now: dt.datetime) -> bool:
@@ -494,20 +486,57 @@ def conversation_status(
         )
 
 
-# --- the decision on the server (PostgreSQL) ------------------------------------------------------
-def route_on_server(
-    *, entry_id: int, now: dt.datetime, skip_locked: bool, candidates: int, actor: str
+# --- the pick on the server (PostgreSQL) ---------------------------------------------------------
+PICK_SQL = "SELECT parley_route_pick(%s, %s, %s, %s, %s)"
+
+
+def pick_on_server(
+    *, entry_id: int, now: dt.datetime, skip_locked: bool, candidates: int
 ) -> dict[str, Any]:
-    """One call of parley_route_entry (routing/migrations/0004_route_entry_function.py):
-    the whole decision when it ends in an offer, else ``{"outcome": "python"}`` with
-    nothing written, or ``{"outcome": "skipped"}``. Outside a transaction it is its own:
-    one round trip, no BEGIN or COMMIT."""
-    rows = _fetch(
-        "SELECT parley_route_entry(%s, %s, %s, %s, %s, %s, %s)",
-        [entry_id, _ts(now), _ts(timezone.now()), skip_locked,
-         float(settings.PARLEY["ROUTING_RETRY_AGENT_AFTER"]), candidates, actor],
-    )  # fmt: skip
+    """One call of parley_route_pick (routing/sql/route_pick.sql), inside the caller's
+    transaction: the conversation locked, the entry re-checked and the best eligible
+    agent's chat slot taken, or why not. On a new transaction, BEGIN goes in the same
+    round trip (a pipeline, with prepared statements)."""
+    params = [entry_id, _ts(now), skip_locked,
+              float(settings.PARLEY["ROUTING_RETRY_AGENT_AFTER"]), candidates]  # fmt: skip
+    try:
+        rows = _fetch_all([(PICK_SQL, params)])[0]
+    except (psycopg.errors.UndefinedFunction, ProgrammingError) as exc:
+        if "parley_route_pick" not in str(exc):
+            raise
+        raise ImproperlyConfigured(
+            "The routing SQL is not installed: run `manage.py migrate` or "
+            "`manage.py install_routing_sql` (or set ROUTING_SERVER_DECISIONS=false)."
+        ) from exc
     return _json(rows[0][0])
+
+
+def decision_rows_from_json(result: dict[str, Any]) -> tuple[Conversation, QueueEntry]:
+    """The locked conversation (with its participants) and the entry (with its queue) as
+    parley_route_pick returned them, as lock_for_decision returns them."""
+    conversation = from_json(Conversation, result["conversation"])
+    conversation.routing_participants = participants_from_rows(
+        result["participants"], conversation.pk
+    )
+    entry = from_json(QueueEntry, result["entry"])
+    entry.queue = from_json(Queue, result["queue"])
+    if conversation.queue_id == entry.queue_id:
+        conversation.queue = entry.queue
+    elif conversation.queue_id is not None:
+        conversation.queue = Queue(
+            pk=conversation.queue_id, name=result["conversation_queue_name"] or ""
+        )
+    return conversation, entry
+
+
+def candidate_rows_from_json(rows: list[list[Any]]) -> list[dict[str, Any]]:
+    """Candidates (CANDIDATE_KEYS arrays) from JSON: as _candidate_rows gives them."""
+    out = [dict(zip(CANDIDATE_KEYS, row, strict=True)) for row in rows]
+    for row in out:
+        if row["idle_since"] is not None:
+            row["idle_since"] = dt.datetime.fromisoformat(row["idle_since"]).astimezone(dt.UTC)
+        row["occupancy"] = float(row["occupancy"])
+    return out
 
 
 @functools.cache
