@@ -1,6 +1,6 @@
 -- The router's pick on PostgreSQL: who gets a waiting conversation, in one call.
 --
--- routing/services/router.py runs it (ROUTING_SERVER_DECISIONS, on by default) in place of
+-- routing/services/decision.py runs it (ROUTING_SERVER_DECISIONS, on by default) in place of
 -- the statements of its Python pick (sql.lock_for_decision, selectors.excluded_agents and
 -- sql.candidates_and_pick), which SQLite always runs. Everything after the pick (the offer's
 -- rows, the reason, the timeline, the frames, or why nobody) is Python, the same code for
