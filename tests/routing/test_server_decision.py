@@ -15,6 +15,7 @@ import zoneinfo
 
 import psycopg
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.utils import timezone
@@ -499,13 +500,20 @@ def test_waiting_conversations_are_served_in_the_same_order_both_ways(settings):
 def test_the_installed_function_is_this_files(settings):
     """post_migrate installed the file's SQL in the test database (pytest-django runs
     migrate), so every test here runs the file, not an older copy; the command checks
-    and repairs it."""
+    and repairs it, and a missing function says how to install it."""
     assert dbfunctions.is_current()
     call_command("install_routing_sql", "--check", stdout=io.StringIO())
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP FUNCTION {dbfunctions.PICK}")
-    with pytest.raises(CommandError, match="missing"):
-        call_command("install_routing_sql", "--check", stdout=io.StringIO())
-    call_command("install_routing_sql", stdout=io.StringIO())
+    queue = make_queue()
+    conversation = waiting(queue)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP FUNCTION {dbfunctions.PICK}")
+        with pytest.raises(CommandError, match="missing"):
+            call_command("install_routing_sql", "--check", stdout=io.StringIO())
+        with pytest.raises(ImproperlyConfigured, match="install_routing_sql"):
+            route_entry(entry_id=entry_of(conversation).pk)
+    finally:  # this test commits: never leave the database without the function
+        call_command("install_routing_sql", stdout=io.StringIO())
     assert dbfunctions.is_current()
     assert not dbfunctions.install()  # current: nothing to do
+    assert entry_of(conversation).state == "waiting"
