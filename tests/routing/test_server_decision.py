@@ -29,7 +29,7 @@ from routing.payloads import reservation_payload
 from routing.services import reservation_decline, route_entry, route_for_agent, sql
 from tests.factories import agent_actor
 
-from .conftest import entry_of, make_queue, online_agent, open_offer, waiting
+from .conftest import console, entry_of, make_queue, online_agent, open_offer, waiting
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -516,4 +516,8 @@ def test_the_installed_function_is_this_files(settings):
         call_command("install_routing_sql", stdout=io.StringIO())
     assert dbfunctions.is_current()
     assert not dbfunctions.install()  # current: nothing to do
-    assert entry_of(conversation).state == "waiting"
+    # The connection had the call prepared before the drop: it works on the new function.
+    agent = online_agent(queue, connect=False)
+    console(agent)  # an agent with a free slot: the router finds them the conversation
+    assert open_offer(conversation).agent_id == agent.pk
+    assert route_entry(entry_id=entry_of(conversation).pk).code == "not_waiting:offered"
