@@ -23,7 +23,7 @@ from chat.models import Conversation
 from routing import selectors
 from routing.models import Queue, QueueEntry, Reservation
 from routing.payloads import reservation_payload
-from routing.services import sql
+from routing.services import sql, sql_offer, sql_server
 from routing.services.core import ROUTER, conversation_payload_fast, decision_record
 
 WAITING = QueueEntry.State.WAITING
@@ -74,16 +74,16 @@ def route_entry(
 
 
 def _route_on_server(*, entry_id: int, now: dt.datetime, skip_locked: bool) -> Decision:
-    result = sql.pick_on_server(
+    result = sql_server.pick_on_server(
         entry_id=entry_id, now=now, skip_locked=skip_locked, candidates=CANDIDATES
     )
     if result["outcome"] == "skipped":
         return Decision("skipped", entry_id, code=result["code"])
-    conversation, entry = sql.decision_rows_from_json(result)
+    conversation, entry = sql_server.decision_rows_from_json(result)
     if result["outcome"] == "decide":
         # Closed, or in a time zone PostgreSQL does not know: Python's zoneinfo decides.
         return _decide(conversation=conversation, entry=entry, now=now)
-    rows = sql.candidate_rows_from_json(result["rows"])
+    rows = sql_server.candidate_rows_from_json(result["rows"])
     sticky_id = entry.sticky_agent_id if result["sticky_skipped"] else None
     pick = _pick_result(rows, result["agent"], result["sticky"], set(result["excluded"]),
                         sticky_skipped=sticky_id)  # fmt: skip
@@ -236,7 +236,7 @@ def _offer(
     name = _candidate_row(winner)["name"]
     why = offer_why(winner, rows, sticky)
     from_status = conversation.status
-    reservation_id = sql.offer_write(
+    reservation_id = sql_offer.offer_write(
         entry=entry,
         conversation_id=conversation.pk,
         agent_id=agent_id,

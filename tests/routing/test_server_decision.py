@@ -26,7 +26,7 @@ from chat.payloads import conversation_payload
 from routing import dbfunctions
 from routing.models import Queue, QueueEntry, Reservation
 from routing.payloads import reservation_payload
-from routing.services import reservation_decline, route_entry, route_for_agent, sql
+from routing.services import reservation_decline, route_entry, route_for_agent, sql_server
 from tests.factories import agent_actor
 
 from .conftest import console, entry_of, make_queue, online_agent, open_offer, waiting
@@ -188,7 +188,9 @@ def test_the_call_alone_takes_the_slot_and_writes_nothing_else():
     now = timezone.now()
     events = ConversationEvent.objects.count()
     with transaction.atomic():
-        result = sql.pick_on_server(entry_id=entry.pk, now=now, skip_locked=False, candidates=5)
+        result = sql_server.pick_on_server(
+            entry_id=entry.pk, now=now, skip_locked=False, candidates=5
+        )
         assert result["outcome"] == "picked" and result["agent"] == agent.pk
         assert result["sticky"] is False and result["sticky_skipped"] is False
         assert [row[1] for row in result["rows"]] == [agent.pk]
@@ -204,7 +206,9 @@ def test_the_call_alone_takes_the_slot_and_writes_nothing_else():
     )  # fmt: skip
     QueueEntry.objects.filter(pk=entry.pk).update(state="offered")
     with transaction.atomic():
-        again = sql.pick_on_server(entry_id=entry.pk, now=now, skip_locked=True, candidates=5)
+        again = sql_server.pick_on_server(
+            entry_id=entry.pk, now=now, skip_locked=True, candidates=5
+        )
     assert again == {"outcome": "skipped", "code": "not_waiting:offered"}
 
 
@@ -216,7 +220,7 @@ def test_a_zone_postgresql_does_not_know_is_left_to_python():
     AgentPresence.objects.update(status="online")
     Queue.objects.filter(pk=queue.pk).update(timezone="Nowhere/Atlantis")
     with transaction.atomic():
-        result = sql.pick_on_server(
+        result = sql_server.pick_on_server(
             entry_id=entry_of(conversation).pk, now=timezone.now(), skip_locked=False,
             candidates=5,
         )  # fmt: skip
