@@ -1,4 +1,4 @@
-"""Routing reads: eligible agents, why nobody is eligible, queue order, positions, rates.
+"""Routing reads: why nobody is eligible, exclusions, queue order, positions, rates.
 
 Everything here is a read; the router (routing.services) acts on the answers under the
 conversation's row lock and re-checks capacity with a conditional update, so a stale
@@ -16,14 +16,10 @@ from typing import Any
 from django.conf import settings
 from django.db.models import (
     Count,
-    ExpressionWrapper,
     F,
-    FloatField,
     Min,
     Q,
-    QuerySet,
     Sum,
-    Window,
 )
 from django.utils import timezone
 
@@ -49,6 +45,8 @@ def cfg(name: str) -> Any:
 
 
 # --- agents ---------------------------------------------------------------------------------
+# Who is eligible is the router's one candidate query (routing.services.sql.candidates, or
+# parley_route_pick on PostgreSQL); what is here counts the steps of "why nobody".
 def _requirement_q(*, skills: list[str], language: str, prefix: str = "") -> Q:
     q = Q()
     for skill in skills:
@@ -56,78 +54,6 @@ def _requirement_q(*, skills: list[str], language: str, prefix: str = "") -> Q:
     if language:
         q &= Q(**{f"{prefix}languages_tag__contains": f",{language},"})
     return q
-
-
-def eligible_agents(
-    *,
-    queue_id: int,
-    skills: list[str],
-    language: str,
-    now: dt.datetime,
-    exclude: set[int] | frozenset[int] = frozenset(),
-    only_user_id: int | None = None,
-) -> QuerySet[AgentPresence]:
-    """Online, with a live console, subscribed to the queue, with the skills and the
-    language, below capacity, not excluded."""
-    # A semi-join on the queue's members (not a join through the profile table): the
-    # planner starts from the queue's few members instead of every online agent.
-    members = AgentProfile.queues.through.objects.filter(queue_id=queue_id).values(
-        "agentprofile_id"
-    )
-    qs = AgentPresence.objects.filter(
-        _requirement_q(skills=skills, language=language),
-        status=ONLINE,
-        live_until__gt=now,
-        load__lt=F("capacity"),
-        profile_id__in=members,
-    )
-    if exclude:
-        qs = qs.exclude(user_id__in=exclude)
-    if only_user_id is not None:
-        qs = qs.filter(user_id=only_user_id)
-    return qs
-
-
-def agent_candidates(
-    *,
-    queue_id: int,
-    skills: list[str],
-    language: str,
-    now: dt.datetime,
-    exclude: set[int] | frozenset[int] = frozenset(),
-    only_user_id: int | None = None,
-    limit: int = 5,
-) -> list[dict[str, Any]]:
-    """The best eligible agents first: least occupied (load / capacity), then fewest chats,
-    then idle longest, then the lowest id (a stable tie-break). Each row carries the
-    number of eligible agents in ``eligible``."""
-    qs = (
-        eligible_agents(
-            queue_id=queue_id,
-            skills=skills,
-            language=language,
-            now=now,
-            exclude=exclude,
-            only_user_id=only_user_id,
-        )
-        .annotate(
-            occupancy=ExpressionWrapper(F("load") * 1.0 / F("capacity"), FloatField()),
-            eligible=Window(Count("id")),
-        )
-        .order_by("occupancy", "load", F("idle_since").asc(nulls_first=True), "user_id")
-    )
-    return list(
-        qs.values(
-            "id",
-            "user_id",
-            "load",
-            "capacity",
-            "idle_since",
-            "occupancy",
-            "eligible",
-            "display_name",
-        )[:limit]
-    )
 
 
 @dataclass(frozen=True)

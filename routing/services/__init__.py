@@ -2,6 +2,7 @@
 
 The public names other apps call are re-exported here (``routing.services.X``)."""
 
+from routing.services.decision import Decision, route_entry
 from routing.services.handling import (
     conversation_abandon,
     conversation_assign,
@@ -21,10 +22,8 @@ from routing.services.offers import (
     reservation_expire,
 )
 from routing.services.router import (
-    Decision,
     conversation_enqueue,
     default_queue,
-    route_entry,
     route_for_agent,
     router_kick_agent,
     router_kick_entry,

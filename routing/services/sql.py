@@ -19,7 +19,6 @@ import psycopg
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from chat.models import Conversation, Customer, Participant
@@ -36,7 +35,7 @@ def _like(tag: str) -> str:
 
 
 def server_decisions() -> bool:
-    """Whether a decision runs as one call of parley_route_entry (routing migration 0004)."""
+    """Whether a decision's pick is one call of parley_route_pick (routing/sql/)."""
     return connection.vendor == "postgresql" and settings.PARLEY["ROUTING_SERVER_DECISIONS"]
 
 
@@ -319,9 +318,9 @@ def candidates_and_pick(
     exclude: set[int] | frozenset[int] = frozenset(),
     only_user_id: int | None = None,
     limit: int = 5,
-) -> tuple[list[dict[str, Any]], int | None, list[int]]:
+) -> tuple[list[dict[str, Any]], int | None]:
     """The ranked candidates and one chat slot of the best of them: (rows, the agent
-    whose slot was taken or None, the better-ranked agents that could not be taken).
+    whose slot was taken or None). The better ranked rows could not be taken.
 
     On PostgreSQL, one statement: the slot goes to the best candidate whose presence row
     no parallel router holds right now (SKIP LOCKED), re-checked on the row's latest
@@ -330,12 +329,10 @@ def candidates_and_pick(
     if connection.vendor != "postgresql":
         rows = candidates(queue_id=queue_id, skills=skills, language=language, now=now,
                           exclude=exclude, only_user_id=only_user_id, limit=limit)  # fmt: skip
-        missed = []
         for row in rows:
             if slot_take(user_id=row["user_id"], now=now):
-                return rows, row["user_id"], missed
-            missed.append(row["user_id"])
-        return rows, None, missed
+                return rows, row["user_id"]
+        return rows, None
     cands, params = _candidate_sql(queue_id=queue_id, skills=skills, language=language, now=now,
                                    exclude=exclude, only_user_id=only_user_id, limit=limit)  # fmt: skip
     sql = (
@@ -357,14 +354,7 @@ def candidates_and_pick(
         "cands.occupancy, cands.load, cands.idle_since NULLS FIRST, cands.user_id"
     )
     raw = _fetch(sql, [*params, _ts(now), _ts(now)])
-    rows = _candidate_rows(raw)
-    picked = raw[0][-1] if raw else None
-    missed = []
-    for row in rows:
-        if row["user_id"] == picked:
-            break
-        missed.append(row["user_id"])
-    return rows, picked, missed if picked else [r["user_id"] for r in rows]
+    return _candidate_rows(raw), raw[0][-1] if raw else None
 
 
 def slot_take(*, user_id: int, now: dt.datetime) -> bool:
@@ -377,158 +367,6 @@ def slot_take(*, user_id: int, now: dt.datetime) -> bool:
             [_ts(now), user_id, _ts(now)],
         )
         return cursor.rowcount == 1
-
-
-def reservation_insert(
-    *, entry_id: int, conversation_id: int, queue_id: int, agent_id: int, attempt: int,
-    sticky: bool, offered_at: dt.datetime, expires_at: dt.datetime,
-) -> int:  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO routing_reservation (entry_id, conversation_id, queue_id, agent_id, "
-            "state, attempt, sticky, offered_at, expires_at, decided_at, end_reason) "
-            "VALUES (%s, %s, %s, %s, 'offered', %s, %s, %s, %s, NULL, '') RETURNING id",
-            [entry_id, conversation_id, queue_id, agent_id, attempt, sticky, _ts(offered_at),
-             _ts(expires_at)],
-        )  # fmt: skip
-        return cursor.fetchone()[0]
-
-
-def offer_write(
-    *,
-    entry: QueueEntry,
-    conversation_id: int,
-    agent_id: int,
-    sticky: bool,
-    now: dt.datetime,
-    expires_at: dt.datetime,
-    from_status: str,
-    events: list[dict[str, Any]],
-) -> int:
-    """Write an offer: the reservation, the entry, the conversation's status and the
-    timeline events (each event's data gets the reservation's id). One statement on
-    PostgreSQL; four elsewhere. Returns the reservation's id."""
-    if connection.vendor != "postgresql":
-        reservation_id = reservation_insert(
-            entry_id=entry.pk, conversation_id=conversation_id, queue_id=entry.queue_id,
-            agent_id=agent_id, attempt=entry.offers, sticky=sticky, offered_at=now,
-            expires_at=expires_at,
-        )  # fmt: skip
-        entry_offered(entry=entry, now=now)
-        for event in events:
-            event["data"] = {**(event.get("data") or {}), "reservation": reservation_id}
-        conversation_status(conversation_id=conversation_id, from_status=from_status,
-                            to_status="offered", now=now, events=events)  # fmt: skip
-        return reservation_id
-    wall = timezone.now()
-    values, vparams = [], []
-    for n, event in enumerate(events):
-        values.append("(%s, %s, %s, %s, %s, %s, %s)")
-        vparams += [n, event["event"], event.get("from_status", ""), event.get("to_status", ""),
-                    event.get("reason", "")[:200], event.get("actor", ""),
-                    json.dumps(event.get("data") or {})]  # fmt: skip
-    sql = (
-        "WITH res AS (INSERT INTO routing_reservation (entry_id, conversation_id, queue_id, "
-        "agent_id, state, attempt, sticky, offered_at, expires_at, decided_at, end_reason) "
-        "VALUES (%s, %s, %s, %s, 'offered', %s, %s, %s, %s, NULL, '') RETURNING id), "
-        "e AS (UPDATE routing_queueentry SET state = 'offered', offers = %s, "
-        "first_offered_at = %s, last_routed_at = %s, last_nobody_reason = '' WHERE id = %s), "
-        "c AS (UPDATE chat_conversation SET status = 'offered', updated_at = %s WHERE id = %s), "
-        "ev AS (INSERT INTO chat_conversationevent (conversation_id, type, from_status, "
-        "to_status, reason, actor, data, created_at) "
-        "SELECT %s, v.type, v.from_status, v.to_status, v.reason, v.actor, "
-        "CAST(v.data AS jsonb) || jsonb_build_object('reservation', res.id), %s "
-        "FROM res, (VALUES " + ", ".join(values) + ") AS v(n, type, from_status, to_status, "
-        "reason, actor, data) ORDER BY v.n) "
-        "SELECT id FROM res"
-    )
-    params = [
-        entry.pk, conversation_id, entry.queue_id, agent_id, entry.offers, sticky, _ts(now),
-        _ts(expires_at),
-        entry.offers, _ts(entry.first_offered_at), _ts(now), entry.pk,
-        _ts(wall), conversation_id,
-        conversation_id, _ts(wall), *vparams,
-    ]  # fmt: skip
-    return _fetch(sql, params)[0][0]
-
-
-def entry_offered(*, entry: QueueEntry, now: dt.datetime) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE routing_queueentry SET state = 'offered', offers = %s, first_offered_at = %s, "
-            "last_routed_at = %s, last_nobody_reason = '' WHERE id = %s",
-            [entry.offers, _ts(entry.first_offered_at), _ts(now), entry.pk],
-        )
-
-
-def conversation_status(
-    *, conversation_id: int, from_status: str, to_status: str, now: dt.datetime,
-    events: list[dict[str, Any]],
-) -> None:  # fmt: skip
-    """What chat.services.conversation_transition does (status, updated_at, a
-    status_changed event), plus more timeline events, in two statements. Stored times are
-    the wall clock, as auto_now fields would have them (``now`` may be a test's clock)."""
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE chat_conversation SET status = %s, updated_at = %s WHERE id = %s",
-            [to_status, _ts(now), conversation_id],
-        )
-        values, params = [], []
-        for event in events:
-            values.append("(%s, %s, %s, %s, %s, %s, %s, %s)")
-            params += [
-                conversation_id,
-                event["event"],
-                event.get("from_status", ""),
-                event.get("to_status", ""),
-                event.get("reason", "")[:200],
-                event.get("actor", ""),
-                json.dumps(event.get("data") or {}),
-                _ts(now),
-            ]
-        cursor.execute(
-            "INSERT INTO chat_conversationevent (conversation_id, type, from_status, to_status, "
-            "reason, actor, data, created_at) VALUES " + ", ".join(values),
-            params,
-        )
-
-
-# --- the decision on the server (PostgreSQL) ------------------------------------------------------
-def route_on_server(
-    *, entry_id: int, now: dt.datetime, skip_locked: bool, candidates: int, actor: str
-) -> dict[str, Any]:
-    """One call of parley_route_entry (routing/migrations/0004_route_entry_function.py):
-    the whole decision when it ends in an offer, else ``{"outcome": "python"}`` with
-    nothing written, or ``{"outcome": "skipped"}``. Outside a transaction it is its own:
-    one round trip, no BEGIN or COMMIT."""
-    rows = _fetch(
-        "SELECT parley_route_entry(%s, %s, %s, %s, %s, %s, %s)",
-        [entry_id, _ts(now), _ts(timezone.now()), skip_locked,
-         float(settings.PARLEY["ROUTING_RETRY_AGENT_AFTER"]), candidates, actor],
-    )  # fmt: skip
-    return _json(rows[0][0])
-
-
-@functools.cache
-def _json_fields(model) -> tuple[list[str], list[tuple[str, bool]]]:
-    from django.db.models import DateTimeField
-
-    fields = model._meta.concrete_fields
-    return _attnames(model), [(f.column, isinstance(f, DateTimeField)) for f in fields]
-
-
-def from_json(model, row: dict[str, Any]) -> Any:
-    """A model instance from ``to_jsonb(row)``: JSON columns arrive decoded, timestamps as
-    ISO text (the only other conversion the routing models' columns need)."""
-    attnames, columns = _json_fields(model)
-    values = []
-    for column, is_datetime in columns:
-        value = row.get(column)
-        if is_datetime and isinstance(value, str):
-            value = dt.datetime.fromisoformat(value)
-        values.append(value)
-    return model.from_db(connection.alias, attnames, values)
 
 
 def participants_from_rows(rows: list, conversation_id: int) -> list[Participant]:

@@ -44,8 +44,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True, params=["server", "python"])
 def decision_path(request, settings):
-    """Every rule both ways on PostgreSQL: the decision as one call of parley_route_entry,
-    and the Python decision it mirrors (which SQLite always runs)."""
+    """Every rule both ways on PostgreSQL: the pick as one call of parley_route_pick,
+    and the Python pick it mirrors (which SQLite always runs)."""
     settings.PARLEY = {**settings.PARLEY, "ROUTING_SERVER_DECISIONS": request.param == "server"}
     return request.param
 

@@ -1,29 +1,35 @@
-"""The decision as one PostgreSQL call (parley_route_entry, routing migration 0004) against
-the Python decision it mirrors: the same rows, the same timeline, the same frames.
+"""The pick as one PostgreSQL call (parley_route_pick, routing/sql/route_pick.sql) against
+the Python pick it mirrors: the same rows, the same timeline, the same frames.
 
 test_router.py runs every routing rule both ways; these tests compare the two directly,
-on one floor, by making the decision with each and rolling it back in between."""
+on one floor, by making the decision with each and rolling it back in between: every rule
+of the pick (eligibility, ranking and ties, exclusions, stickiness, hours, races, the
+order waiting conversations are served in), so that a change to either copy alone fails."""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import zoneinfo
 
+import psycopg
 import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
 from agents.models import AgentPresence
 from chat.models import Conversation, ConversationEvent
 from chat.payloads import conversation_payload
+from routing import dbfunctions
 from routing.models import Queue, QueueEntry, Reservation
 from routing.payloads import reservation_payload
-from routing.services import reservation_decline, route_entry, sql
-from routing.services.core import ROUTER
+from routing.services import reservation_decline, route_entry, route_for_agent, sql_server
 from tests.factories import agent_actor
 
-from .conftest import entry_of, make_queue, online_agent, open_offer, waiting
+from .conftest import console, entry_of, make_queue, online_agent, open_offer, waiting
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -38,48 +44,58 @@ class _Undo(Exception):
     pass
 
 
-def _state(conversation_id: int, entry_id: int, after_event: int) -> dict:
-    """Everything a decision writes, without ids and wall-clock stamps."""
+def _state(after_event: int) -> dict:
+    """Everything a decision writes, without new ids and wall-clock stamps."""
     reservations = list(
-        Reservation.objects.filter(entry_id=entry_id)
-        .order_by("id")
-        .values("agent_id", "state", "attempt", "sticky", "offered_at", "expires_at")
+        Reservation.objects.order_by("entry_id", "attempt", "agent_id").values(
+            "entry_id", "agent_id", "state", "attempt", "sticky", "offered_at", "expires_at"
+        )
     )
-    entry = QueueEntry.objects.filter(pk=entry_id).values().get()
+    entries = list(QueueEntry.objects.order_by("id").values())
     events = []
-    for event in ConversationEvent.objects.filter(
-        conversation_id=conversation_id, id__gt=after_event
-    ).order_by("id"):
+    for event in ConversationEvent.objects.filter(id__gt=after_event).order_by("id"):
         data = {k: v for k, v in event.data.items() if k != "reservation"}
-        events.append((event.type, event.from_status, event.to_status, event.reason,
-                       event.actor, data))  # fmt: skip
+        events.append((event.conversation_id, event.type, event.from_status, event.to_status,
+                       event.reason, event.actor, data))  # fmt: skip
     loads = dict(AgentPresence.objects.values_list("user_id", "load"))
-    status = Conversation.objects.values_list("status", flat=True).get(pk=conversation_id)
-    return {"reservations": reservations, "entry": entry, "events": events, "loads": loads,
-            "status": status}  # fmt: skip
+    statuses = dict(Conversation.objects.values_list("id", "status"))
+    return {"reservations": reservations, "entries": entries, "events": events,
+            "loads": loads, "statuses": statuses}  # fmt: skip
 
 
-def _decide_and_undo(settings, *, server: bool, entry: QueueEntry, now: dt.datetime):
+def _run_and_undo(settings, *, server: bool, act) -> dict:
     settings.PARLEY = {**settings.PARLEY, "ROUTING_SERVER_DECISIONS": server}
     last = ConversationEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     out = {}
     try:
         with transaction.atomic():
-            decision = route_entry(entry_id=entry.pk, now=now)
-            out = {"decision": (decision.outcome, decision.agent_id, decision.code,
-                                decision.reason)}  # fmt: skip
-            out |= _state(entry.conversation_id, entry.pk, last)
+            out = {"result": act()} | _state(last)
             raise _Undo
     except _Undo:
         pass
     return out
 
 
-def _both_ways(settings, entry: QueueEntry, now: dt.datetime) -> dict:
-    server = _decide_and_undo(settings, server=True, entry=entry, now=now)
-    python = _decide_and_undo(settings, server=False, entry=entry, now=now)
+def _summary(decision) -> tuple:
+    return (decision.outcome, decision.agent_id, decision.code, decision.reason,
+            decision.candidates)  # fmt: skip
+
+
+def _both_ways_act(settings, act) -> dict:
+    """Run ``act`` with the server pick and with the Python pick, on the same floor (each
+    rolled back), and require the same result and the same rows written."""
+    server = _run_and_undo(settings, server=True, act=act)
+    python = _run_and_undo(settings, server=False, act=act)
     assert server == python
     return server
+
+
+def _both_ways(settings, entry: QueueEntry, now: dt.datetime) -> dict:
+    state = _both_ways_act(settings, lambda: _summary(route_entry(entry_id=entry.pk, now=now)))
+    state["decision"] = state["result"][:4]
+    mine = [e for e in state["events"] if e[0] == entry.conversation_id]
+    state["events"] = [e[1:] for e in mine]
+    return state
 
 
 def test_both_decisions_write_the_same_offer_and_timeline(settings):
@@ -162,7 +178,7 @@ def test_the_offer_frame_is_what_the_database_says(settings, published, server):
     assert got == expected
 
 
-def test_the_call_alone_makes_the_offer_and_says_why():
+def test_the_call_alone_takes_the_slot_and_writes_nothing_else():
     queue = make_queue()
     agent = online_agent(queue, capacity=2)
     AgentPresence.objects.filter(user=agent).update(status="away")
@@ -170,19 +186,30 @@ def test_the_call_alone_makes_the_offer_and_says_why():
     entry = entry_of(conversation)
     AgentPresence.objects.filter(user=agent).update(status="online")
     now = timezone.now()
-    result = sql.route_on_server(
-        entry_id=entry.pk, now=now, skip_locked=False, candidates=5, actor=ROUTER
-    )
-    assert result["outcome"] == "offered" and result["agent"] == agent.pk
-    assert result["why"] == "the only eligible agent, 0/2 chats"
-    assert Reservation.objects.get(pk=result["reservation"]).state == "offered"
-    assert AgentPresence.objects.get(user=agent).load == 1
-    # A second call finds the entry offered: skipped, nothing written.
-    again = sql.route_on_server(
-        entry_id=entry.pk, now=now, skip_locked=True, candidates=5, actor=ROUTER
-    )
+    events = ConversationEvent.objects.count()
+    with transaction.atomic():
+        result = sql_server.pick_on_server(
+            entry_id=entry.pk, now=now, skip_locked=False, candidates=5
+        )
+        assert result["outcome"] == "picked" and result["agent"] == agent.pk
+        assert result["sticky"] is False and result["sticky_skipped"] is False
+        assert [row[1] for row in result["rows"]] == [agent.pk]
+        assert AgentPresence.objects.get(user=agent).load == 1  # the slot, nothing else
+        assert not Reservation.objects.filter(entry=entry).exists()
+        assert ConversationEvent.objects.count() == events
+        assert QueueEntry.objects.get(pk=entry.pk).state == "waiting"
+        transaction.set_rollback(True)
+    assert AgentPresence.objects.get(user=agent).load == 0
+    Reservation.objects.create(
+        entry=entry, conversation=conversation, queue=queue, agent=agent, state="offered",
+        attempt=1, offered_at=now, expires_at=now,
+    )  # fmt: skip
+    QueueEntry.objects.filter(pk=entry.pk).update(state="offered")
+    with transaction.atomic():
+        again = sql_server.pick_on_server(
+            entry_id=entry.pk, now=now, skip_locked=True, candidates=5
+        )
     assert again == {"outcome": "skipped", "code": "not_waiting:offered"}
-    assert Reservation.objects.filter(entry=entry).count() == 1
 
 
 def test_a_zone_postgresql_does_not_know_is_left_to_python():
@@ -192,11 +219,14 @@ def test_a_zone_postgresql_does_not_know_is_left_to_python():
     conversation = waiting(queue)
     AgentPresence.objects.update(status="online")
     Queue.objects.filter(pk=queue.pk).update(timezone="Nowhere/Atlantis")
-    result = sql.route_on_server(
-        entry_id=entry_of(conversation).pk, now=timezone.now(), skip_locked=False,
-        candidates=5, actor=ROUTER,
-    )  # fmt: skip
-    assert result == {"outcome": "python", "code": "queue_closed"}
+    with transaction.atomic():
+        result = sql_server.pick_on_server(
+            entry_id=entry_of(conversation).pk, now=timezone.now(), skip_locked=False,
+            candidates=5,
+        )  # fmt: skip
+    assert result["outcome"] == "decide" and result["agent"] is None
+    assert result["queue"]["timezone"] == "Nowhere/Atlantis"
+    assert AgentPresence.objects.get().load == 0
     assert not Reservation.objects.filter(conversation=conversation).exists()
 
 
@@ -225,14 +255,273 @@ def test_business_hours_in_sql_match_queue_is_open():
             assert any(got) and not all(got)
 
 
-def test_iso_text_in_sql_matches_isoformat():
-    values = [
-        dt.datetime(2026, 11, 25, 16, 40, 1, 123456, tzinfo=dt.UTC),
-        dt.datetime(2026, 11, 25, 16, 40, 1, 120000, tzinfo=dt.UTC),
-        dt.datetime(2026, 11, 25, 16, 40, 1, tzinfo=dt.UTC),
-        dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC),
+# --- every rule of the pick, both ways ----------------------------------------------------------
+def _floor(n: int, *, queue_kw=None, capacity: int = 3, **agent_kw):
+    """A queue, ``n`` subscribed agents (away while the conversation arrives, so nothing
+    is offered yet) and one waiting conversation; the scenario then sets the floor."""
+    queue = make_queue(**(queue_kw or {}))
+    agents = [online_agent(queue, capacity=capacity, **agent_kw) for _ in range(n)]
+    AgentPresence.objects.update(status="away")
+    conversation = waiting(queue)
+    AgentPresence.objects.filter(user__in=agents).update(status="online")
+    return queue, agents, entry_of(conversation)
+
+
+def _set(agent, **fields) -> None:
+    AgentPresence.objects.filter(user=agent).update(**fields)
+
+
+def _refused(entry: QueueEntry, agent, *, state: str, ago: float, now: dt.datetime) -> None:
+    """The agent declined (or let expire) an earlier offer of this entry ``ago`` s ago."""
+    decided = now - dt.timedelta(seconds=ago)
+    Reservation.objects.create(
+        entry=entry, conversation_id=entry.conversation_id, queue_id=entry.queue_id,
+        agent=agent, state=state, attempt=entry.offers + 1, offered_at=decided,
+        expires_at=decided, decided_at=decided,
+    )  # fmt: skip
+    QueueEntry.objects.filter(pk=entry.pk).update(offers=entry.offers + 1)
+
+
+def _scenario(name: str, now: dt.datetime):
+    """Set up one rule's floor; returns (entry, expected outcome, the agent expected (None:
+    any) or the code, a phrase of the reason)."""
+    ago = dt.timedelta
+    if name == "least_occupied":
+        _q, a, entry = _floor(3, capacity=4)
+        _set(a[0], load=2), _set(a[1], load=1), _set(a[2], load=3)
+        return entry, "offered", a[1], "least occupied of 3 eligible"
+    if name == "fewer_chats":
+        _q, a, entry = _floor(2, capacity=4)
+        _set(a[0], load=2), _set(a[1], load=1, capacity=2)  # both 50 %
+        return entry, "offered", a[1], "with fewer chats"
+    if name == "idle_longest":
+        _q, a, entry = _floor(3)
+        for i, agent in enumerate(a):
+            _set(agent, idle_since=now - ago(minutes=i + 1))
+        return entry, "offered", a[2], "idle longest"
+    if name == "never_idle_first":
+        # Past the first five too: the ranking stops at five, so a NULL ranked last would
+        # not even be a candidate.
+        _q, a, entry = _floor(6)
+        for i, agent in enumerate(a[:5]):
+            _set(agent, idle_since=now - ago(minutes=i + 1))
+        _set(a[5], idle_since=None)
+        return entry, "offered", a[5], "idle longest of 5+"
+    if name == "tie_lowest_id":
+        _q, a, entry = _floor(3)
+        AgentPresence.objects.update(idle_since=now - ago(minutes=5))
+        return entry, "offered", a[0], "tied with the next; lowest agent id"
+    if name == "only_one":
+        _q, a, entry = _floor(1)
+        return entry, "offered", a[0], "the only eligible agent, 0/3 chats"
+    if name == "five_plus":
+        # Ranked by occupancy, then idle time: not the order the agents were made in.
+        _q, a, entry = _floor(7)
+        for i, agent in enumerate(a):
+            _set(agent, idle_since=now - ago(minutes=i + 1), load=max(0, 3 - i) // 2)
+        return entry, "offered", a[6], "of 5+ eligible agents"
+    if name == "queue_skills":
+        _q, a, entry = _floor(2, queue_kw={"required_skills": ["billing"]}, skills=["sales"])
+        AgentPresence.objects.filter(user=a[1]).update(skills_tag=",billing,sales,")
+        return entry, "offered", a[1], "the only eligible agent"
+    if name == "entry_skills":
+        _q, a, entry = _floor(3, skills=["billing"])
+        QueueEntry.objects.filter(pk=entry.pk).update(skills=["billing", "vip_1%"])
+        _set(a[2], skills_tag=",billing,vip_1%,"), _set(a[0], skills_tag=",billing,vipx1x,")
+        return entry, "offered", a[2], "the only eligible agent"
+    if name == "language":
+        _q, a, entry = _floor(3, queue_kw={"language": "fr"}, languages=["en"])
+        _set(a[1], languages_tag=",en,fr,")
+        return entry, "offered", a[1], "the only eligible agent"
+    if name == "no_language_match":
+        _q, a, entry = _floor(2, queue_kw={"language": "fr"}, languages=["en"])
+        return entry, "nobody", "no_matching_agent", "none with language fr"
+    if name == "at_capacity":
+        _q, a, entry = _floor(2, capacity=2)
+        _set(a[0], load=2), _set(a[1], load=1)
+        return entry, "offered", a[1], "the only eligible agent, 1/2 chats"
+    if name == "all_at_capacity":
+        _q, a, entry = _floor(2, capacity=1)
+        AgentPresence.objects.update(load=1)
+        return entry, "nobody", "all_at_capacity", "at capacity"
+    if name == "away_and_offline":
+        _q, a, entry = _floor(3)
+        _set(a[0], status="away"), _set(a[1], status="offline")
+        return entry, "offered", a[2], "the only eligible agent"
+    if name == "heartbeat_lost":
+        _q, a, entry = _floor(2)
+        _set(a[0], live_until=now), _set(a[1], live_until=now + ago(seconds=1))
+        return entry, "offered", a[1], "the only eligible agent"
+    if name == "no_live_console":
+        _q, a, entry = _floor(2)
+        AgentPresence.objects.update(live_until=now - ago(seconds=1))
+        return entry, "nobody", "no_live_console", "no console heartbeat"
+    if name == "not_a_member":
+        _q, a, entry = _floor(2)
+        other = make_queue()
+        a[0].agent_profile.queues.set([other])
+        return entry, "offered", a[1], "the only eligible agent"
+    if name == "declined_recently":
+        _q, a, entry = _floor(2)
+        _set(a[1], load=1)  # would lose to a[0] on occupancy
+        _refused(entry, a[0], state="declined", ago=10, now=now)
+        return entry, "offered", a[1], "the only eligible agent"
+    if name == "expired_long_ago":
+        _q, a, entry = _floor(2)
+        _set(a[1], load=1)
+        _refused(entry, a[0], state="expired", ago=3600, now=now)  # past the retry window
+        return entry, "offered", a[0], "least occupied"
+    if name == "handed_over":
+        _q, a, entry = _floor(2)
+        _set(a[1], load=1)
+        QueueEntry.objects.filter(pk=entry.pk).update(excluded_agent_id=a[0].pk)
+        return entry, "offered", a[1], "the only eligible agent"
+    if name == "everyone_declined":
+        _q, a, entry = _floor(2)
+        for agent in a:
+            _refused(entry, agent, state="declined", ago=5, now=now)
+            entry.refresh_from_db()
+        return entry, "nobody", "excluded", "declined or missed it recently"
+    if name == "sticky":
+        _q, a, entry = _floor(3)
+        _set(a[2], load=2)  # last on occupancy
+        QueueEntry.objects.filter(pk=entry.pk).update(sticky_agent_id=a[2].pk)
+        return entry, "offered", a[2], "previous agent of this conversation (sticky routing)"
+    if name == "sticky_full":
+        _q, a, entry = _floor(3)
+        _set(a[2], load=3), _set(a[0], load=1)
+        QueueEntry.objects.filter(pk=entry.pk).update(sticky_agent_id=a[2].pk)
+        return entry, "offered", a[1], "least occupied of 2"
+    if name == "sticky_declined":
+        _q, a, entry = _floor(2)
+        QueueEntry.objects.filter(pk=entry.pk).update(sticky_agent_id=a[0].pk)
+        _refused(entry, a[0], state="declined", ago=5, now=now)
+        return entry, "offered", a[1], "the only eligible agent"
+    if name == "sticky_only_and_away":
+        _q, a, entry = _floor(1)
+        _set(a[0], status="away")
+        QueueEntry.objects.filter(pk=entry.pk).update(sticky_agent_id=a[0].pk)
+        return entry, "nobody", "no_agent_online", "none of the 1 agents"
+    if name == "closed":
+        tomorrow = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[(now.weekday() + 1) % 7]
+        _q, a, entry = _floor(1, queue_kw={"business_hours": {tomorrow: [["00:00", "24:00"]]}})
+        return entry, "nobody", "queue_closed", "outside its business hours"
+    if name == "open_hours_elsewhere":
+        local = now.astimezone(zoneinfo.ZoneInfo("Asia/Kolkata"))
+        day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
+        hours = {day: [["00:00", "24:00"]]}
+        _q, a, entry = _floor(1, queue_kw={"business_hours": hours, "timezone": "Asia/Kolkata"})
+        return entry, "offered", a[0], "the only eligible agent"
+    if name == "not_waiting":
+        _q, a, entry = _floor(1)
+        Conversation.objects.filter(pk=entry.conversation_id).update(status="resolved")
+        return entry, "skipped", "not_waiting:waiting", None
+    raise AssertionError(name)
+
+
+SCENARIOS = [
+    "least_occupied", "fewer_chats", "idle_longest", "never_idle_first", "tie_lowest_id",
+    "only_one", "five_plus", "queue_skills", "entry_skills", "language", "no_language_match",
+    "at_capacity", "all_at_capacity", "away_and_offline", "heartbeat_lost", "no_live_console",
+    "not_a_member", "declined_recently", "expired_long_ago", "handed_over",
+    "everyone_declined", "sticky", "sticky_full", "sticky_declined", "sticky_only_and_away",
+    "closed", "open_hours_elsewhere", "not_waiting",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_every_rule_of_the_pick_both_ways(settings, name):
+    now = timezone.now() + dt.timedelta(seconds=1)
+    entry, outcome, expected, phrase = _scenario(name, now)
+    entry.refresh_from_db()
+    state = _both_ways(settings, entry, now)
+    got_outcome, agent_id, code, reason = state["decision"]
+    assert got_outcome == outcome, state["decision"]
+    if outcome == "offered":
+        if expected is not None:
+            assert agent_id == expected.pk, reason
+        assert phrase in reason
+        (offered,) = [r for r in state["reservations"] if r["state"] == "offered"]
+        assert offered["agent_id"] == agent_id
+        assert state["loads"][agent_id] == AgentPresence.objects.get(user_id=agent_id).load + 1
+    elif outcome == "nobody":
+        assert code == expected and phrase in reason, reason
+        assert state["loads"] == dict(AgentPresence.objects.values_list("user_id", "load"))
+    else:
+        assert code == expected and state["events"] == []
+
+
+def test_a_slot_held_by_a_parallel_router_goes_to_the_next_both_ways(settings):
+    """The best agent's presence row is locked by another transaction (a parallel router
+    taking their last slot): both picks skip it (SKIP LOCKED), take the next one and say
+    what they tried."""
+    _q, a, entry = _floor(3)
+    _set(a[1], load=1), _set(a[2], load=2)
+    db = connection.settings_dict
+    other = psycopg.connect(
+        host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"] or "postgres",
+        dbname=db["NAME"], autocommit=False,
+    )  # fmt: skip
+    try:
+        other.execute("SELECT 1 FROM agents_agentpresence WHERE user_id = %s FOR UPDATE",
+                      [a[0].pk])  # fmt: skip
+        state = _both_ways(settings, entry, timezone.now())
+    finally:
+        other.rollback()
+        other.close()
+    assert state["decision"][1] == a[1].pk
+    tried = state["events"][-1][5]["tried"]
+    assert [(t["agent"], t["skipped"]) for t in tried] == [
+        (a[0].pk, "slot taken by a parallel decision")
     ]
-    with connection.cursor() as cursor:
-        for value in values:
-            cursor.execute("SELECT parley_iso(%s)", [value])
-            assert cursor.fetchone()[0] == value.isoformat()
+
+
+def test_waiting_conversations_are_served_in_the_same_order_both_ways(settings):
+    """Priority, then urgency (the SLA due time), then arrival: the agent who gains a slot
+    is offered the same conversation either way."""
+    fast, slow = make_queue(sla_seconds=30), make_queue(sla_seconds=600)
+    agent = online_agent([fast, slow], capacity=1)
+    _set(agent, status="away")
+    people = [waiting(slow), waiting(fast), waiting(slow), waiting(fast)]
+    entries = [entry_of(c) for c in people]
+    QueueEntry.objects.filter(pk=entries[2].pk).update(priority=5)
+    _set(agent, status="online")
+    now = timezone.now()
+    order = []
+    for _ in range(len(people)):
+        state = _both_ways_act(settings, lambda: route_for_agent(user_id=agent.pk, now=now))
+        assert state["result"] == 1
+        (offered,) = [r for r in state["reservations"] if r["state"] == "offered"]
+        order.append(offered["entry_id"])
+        QueueEntry.objects.filter(pk=offered["entry_id"]).update(state="cancelled")
+        Conversation.objects.filter(
+            pk=QueueEntry.objects.get(pk=offered["entry_id"]).conversation_id
+        ).update(status="resolved")
+    # The VIP, then the fast queue's two by arrival, then the slow queue's first.
+    assert order == [entries[2].pk, entries[1].pk, entries[3].pk, entries[0].pk]
+
+
+def test_the_installed_function_is_this_files(settings):
+    """post_migrate installed the file's SQL in the test database (pytest-django runs
+    migrate), so every test here runs the file, not an older copy; the command checks
+    and repairs it, and a missing function says how to install it."""
+    assert dbfunctions.is_current()
+    call_command("install_routing_sql", "--check", stdout=io.StringIO())
+    queue = make_queue()
+    conversation = waiting(queue)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP FUNCTION {dbfunctions.PICK}")
+        with pytest.raises(CommandError, match="missing"):
+            call_command("install_routing_sql", "--check", stdout=io.StringIO())
+        with pytest.raises(ImproperlyConfigured, match="install_routing_sql"):
+            route_entry(entry_id=entry_of(conversation).pk)
+    finally:  # this test commits: never leave the database without the function
+        call_command("install_routing_sql", stdout=io.StringIO())
+    assert dbfunctions.is_current()
+    assert not dbfunctions.install()  # current: nothing to do
+    # The connection had the call prepared before the drop: it works on the new function.
+    agent = online_agent(queue, connect=False)
+    console(agent)  # an agent with a free slot: the router finds them the conversation
+    assert open_offer(conversation).agent_id == agent.pk
+    assert route_entry(entry_id=entry_of(conversation).pk).code == "not_waiting:offered"
