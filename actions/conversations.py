@@ -11,7 +11,7 @@ from bots.services import bot_session_advance, bot_session_start
 from chat import services as chat
 from chat.actors import Actor
 from chat.models import Conversation, Message
-from chat.pipeline.services import records_blocked
+from chat.services.moderation import records_blocked
 from routing.services import conversation_enqueue, conversation_released
 
 

@@ -133,15 +133,15 @@ class Conversation(models.Model):
     )
     language = models.CharField(max_length=16, blank=True)
     # Set once, when the pipeline's confident detections settle the language (see
-    # chat/pipeline/services.py); until then `language` is the widget's locale.
+    # chat/services/pipeline.py); until then `language` is the widget's locale.
     language_settled_at = models.DateTimeField(null=True, blank=True)
     priority = models.SmallIntegerField(default=0, help_text="Higher is served first.")
     subject = models.CharField(max_length=200, blank=True)
     # Highest seq handed out; bumped under the row lock in the same transaction as the insert.
     last_seq = models.PositiveIntegerField(default=0)
-    # Bumped under the row lock by every conversation.updated snapshot (and by the routing
-    # decision's server-side function): clients apply a snapshot only if its rev is not
-    # older than the one they hold, so order holds across processes.
+    # Bumped under the row lock by every conversation.updated snapshot: clients apply a
+    # snapshot only if its rev is not older than the one they hold, so order holds across
+    # processes.
     rev = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -8,7 +8,7 @@ from celery.signals import worker_process_init
 from django.core.cache import cache
 
 from chat.pipeline import detection
-from chat.pipeline import services as pipeline
+from chat.services import pipeline
 
 WORKER_HEARTBEAT_KEY = "celery:heartbeat"
 

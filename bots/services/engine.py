@@ -32,7 +32,6 @@ from bots.services.leads import customer_attributes_store, lead_contact
 from bots.services.variants import variant_pick, variants_convert
 from chat import realtime
 from chat.models import Conversation, Message, Participant
-from chat.pipeline.services import viewers
 from chat.selectors import participant_groups
 from chat.services import (
     conversation_publish,
@@ -41,6 +40,7 @@ from chat.services import (
     event_record,
     message_create,
 )
+from chat.services.fanout import viewers
 from routing.models import Queue
 from routing.services import conversation_enqueue
 

@@ -11,8 +11,9 @@ from django.utils import timezone
 from chat.actors import Actor
 from chat.exceptions import PermissionDenied, ValidationError
 from chat.models import ApiKey, Conversation, Message, Participant
-from chat.pipeline import services as pipeline
 from chat.selectors import conversation_get_for_actor
+from chat.services import fanout, moderation
+from chat.services import pipeline as pipeline_queue
 from chat.services.conversations import conversation_lock
 from chat.services.validation import clean_body, clean_client_msg_id
 
@@ -33,23 +34,23 @@ def message_create(
     audience: list | None = None,
 ) -> Message:
     """Insert a message with the next seq on a conversation row the caller has locked,
-    and publish message.new after commit. ``audience``: ``pipeline.viewers()`` when the
+    and publish message.new after commit. ``audience``: ``fanout.viewers()`` when the
     caller posts several messages under one lock and already has it."""
     seq = conversation.last_seq + 1
     # Moderated here, in-process, before anyone is told: the recipients' copy never waits
     # for a worker (detection and translation follow in Celery; chat/pipeline).
-    outcome = pipeline.message_moderate(
+    outcome = moderation.message_moderate(
         conversation=conversation, sender=sender, body=body, kind=kind
     )
     if outcome.blocked:
-        raise pipeline.MessageBlocked(
+        raise moderation.MessageBlocked(
             outcome,
             body=body,
             conversation_id=conversation.pk,
             sender_id=sender.pk,
             client_msg_id=client_msg_id,
         )
-    state = pipeline.initial_pipeline_state(kind)
+    state = moderation.initial_pipeline_state(kind)
     message = Message.objects.create(
         conversation=conversation,
         seq=seq,
@@ -72,10 +73,10 @@ def message_create(
         read_seq=seq, delivered_seq=seq
     )
     if outcome.moderation == Message.Moderation.FLAGGED:
-        pipeline.message_flag_record(message=message)
+        moderation.message_flag_record(message=message)
     # Each participant gets their own view (the sender their text, the others the moderated
     # copy); consoles in the waiting list get the others' view for the live preview.
-    pipeline.message_publish(
+    fanout.message_publish(
         message=message,
         conversation=conversation,
         frame_type="message.new",
@@ -83,7 +84,7 @@ def message_create(
         translations=[],
         audience=audience,
     )
-    pipeline.message_pipeline_queue(message=message)
+    pipeline_queue.message_pipeline_queue(message=message)
     return message
 
 

@@ -3,6 +3,7 @@
 The public names other apps call are re-exported here (``routing.services.X``)."""
 
 from routing.services.decision import Decision, route_entry
+from routing.services.dispatch import route_for_agent, router_kick_agent, router_kick_entry
 from routing.services.handling import (
     conversation_abandon,
     conversation_assign,
@@ -24,9 +25,6 @@ from routing.services.offers import (
 from routing.services.router import (
     conversation_enqueue,
     default_queue,
-    route_for_agent,
-    router_kick_agent,
-    router_kick_entry,
     waiting_sweep,
 )
 from routing.services.sweeps import (

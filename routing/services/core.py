@@ -19,6 +19,7 @@ from chat import events, realtime, recipients
 from chat.models import Conversation, Participant
 from chat.payloads import conversation_payload
 from chat.services import conversation_rev_bump, event_record
+from routing.services.sql import participants_with_names
 
 logger = logging.getLogger("routing")
 
@@ -82,16 +83,10 @@ def conversation_publish_all(
     return payload
 
 
-def conversation_payload_fast(
-    *, conversation: Conversation, bump: bool = True
-) -> tuple[dict[str, Any], list[str]]:
-    """The payload of conversation.updated and its fan-out groups (one query). ``bump``:
-    the caller holds the row lock (so the snapshot takes the next rev); False when the
-    server-side decision already bumped it in its own transaction."""
-    if bump:
-        conversation_rev_bump(conversation)
-    from routing.services.sql import participants_with_names
-
+def conversation_payload_fast(*, conversation: Conversation) -> tuple[dict[str, Any], list[str]]:
+    """The payload of conversation.updated and its fan-out groups (one query). The caller
+    holds the row lock, so the snapshot takes the next rev."""
+    conversation_rev_bump(conversation)
     participants = getattr(conversation, "routing_participants", None)
     if participants is None:  # not read with the lock
         participants = participants_with_names(conversation.pk)

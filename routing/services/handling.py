@@ -31,8 +31,9 @@ from routing.services.core import (
     participant_join,
     participant_leave,
 )
+from routing.services.dispatch import router_kick_agent, router_kick_entry
 from routing.services.offers import _publish_outcome, entry_close_locked, offer_end_locked
-from routing.services.router import enqueue_locked, router_kick_agent
+from routing.services.router import default_queue, enqueue_locked
 
 Status = Conversation.Status
 
@@ -99,8 +100,6 @@ def _assign_waiting_locked(
     if entry is None:  # a conversation that never went through the router (older data)
         queue = conversation.queue or conversation.site.default_queue
         if queue is None:
-            from routing.services.router import default_queue
-
             queue = default_queue()
         entry = QueueEntry.objects.create(
             conversation=conversation,
@@ -283,8 +282,6 @@ def _transfer_to_agent_locked(
     ).update(closed_at=now)
     queue = conversation.queue
     if queue is None:
-        from routing.services.router import default_queue
-
         queue = default_queue()
     QueueEntry.objects.create(
         conversation=conversation,
@@ -554,7 +551,5 @@ def offer_withdraw(*, actor: Actor, reservation_id: int, now: dt.datetime | None
             now=now,
         )
         if done:
-            from routing.services.router import router_kick_entry
-
             transaction.on_commit(partial(router_kick_entry, entry_id=reservation.entry_id))
         return done

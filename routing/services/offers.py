@@ -33,7 +33,7 @@ from routing.services.core import (
     logger,
     participant_join,
 )
-from routing.services.router import router_kick_agent, router_kick_entry
+from routing.services.dispatch import router_kick_agent, router_kick_entry
 
 OFFERED = Reservation.State.OFFERED
 

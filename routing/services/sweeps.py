@@ -20,9 +20,10 @@ from agents.models import AgentPresence
 from agents.services import agent_presence_sweep
 from chat import realtime
 from chat.models import Conversation
+from chat.services import conversation_transition
 from routing import selectors
 from routing.models import Queue, QueueEntry, Reservation
-from routing.services.core import lock_conversation, logger
+from routing.services.core import conversation_publish_all, lock_conversation, logger
 from routing.services.handling import (
     conversation_abandon,
     conversation_customer_left,
@@ -76,8 +77,6 @@ def grace_sweep(*, now: dt.datetime | None = None, limit: int = 200) -> int:
                 now=now,
                 sticky_agent_id=agent_id,
             )
-            from routing.services.core import conversation_publish_all
-
             conversation_publish_all(
                 conversation=conversation, extra_groups=[realtime.user_group(agent_id)]
             )
@@ -164,8 +163,6 @@ def repair_sweep(*, now: dt.datetime | None = None, limit: int = 100) -> int:
                 state=QueueEntry.State.WAITING, last_routed_at=None
             ):
                 if conversation.status == Status.OFFERED:
-                    from chat.services import conversation_transition
-
                     conversation_transition(
                         conversation=conversation,
                         to_status=Status.QUEUED,

@@ -20,8 +20,8 @@ from chat.models import (
     ModerationPolicy,
     Participant,
 )
-from chat.pipeline.services import message_pipeline_process, pipeline_sweep
 from chat.selectors import resume_page, session_snapshot
+from chat.services.pipeline import message_pipeline_process, pipeline_sweep
 from routing.models import Queue
 from tests.factories import agent_actor, customer_actor
 from tests.pipeline.helpers import make_chat
@@ -414,7 +414,7 @@ def test_a_web_process_can_queue_the_pipeline_task_by_name():
 
     code = (
         "import django; django.setup(); from celery import current_app; "
-        "from chat.pipeline.services import PIPELINE_TASK; "
+        "from chat.services.pipeline import PIPELINE_TASK; "
         "print(PIPELINE_TASK in current_app.tasks)"
     )
     out = subprocess.run(

@@ -1,265 +1,39 @@
-"""The language pipeline's writers and publishers.
-
-At send time (in the sender's transaction, in-process): ``message_moderate`` decides the
-recipients' copy from the word lists, ``message_publish`` sends each viewer their own
-payload after commit, ``message_pipeline_queue`` queues the Celery task after commit.
-
-In Celery (``chat.tasks.message_pipeline_run`` → ``message_pipeline_process``): language
-detection, a second moderation pass with the detected language, the conversation's
-language, and translations. Every step is a conditional update or a unique row, so a task
-that runs twice (``acks_late`` redelivery, the sweeper) gives one result.
-"""
+"""The language pipeline after the send, in Celery (``chat.tasks.message_pipeline_run`` →
+``message_pipeline_process``): language detection, a second moderation pass with the
+detected language, the conversation's language, and translations. Every step is a
+conditional update or a unique row, so a task that runs twice (``acks_late`` redelivery,
+the sweeper) gives one result. ``message_pipeline_queue`` queues it after commit."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, TypeVar
 
 from celery import current_app
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count
 from django.utils import timezone
 
-from chat import realtime, recipients
-from chat.exceptions import ValidationError
 from chat.models import (
-    BlockedMessage,
     Conversation,
     Message,
     MessageTranslation,
     ModerationPolicy,
     Participant,
 )
-from chat.payloads import message_payload
 from chat.pipeline import conf, detection, engines, moderation
 from chat.pipeline.languages import base_language, reader_languages, sender_language
 from chat.pipeline.payloads import TRANSLATABLE_KINDS, Viewer
 from chat.services.conversations import conversation_publish, event_record
+from chat.services.fanout import message_publish, viewers
+from chat.services.moderation import message_flag_record, moderation_policy
 
 logger = logging.getLogger(__name__)
 PIPELINE_TASK = "chat.tasks.message_pipeline_run"
-T = TypeVar("T")
 
 READER_ROLES = (Participant.Role.CUSTOMER, Participant.Role.AGENT)
-
-
-# --- moderation at send time ------------------------------------------------------------------
-@dataclass(frozen=True)
-class ModerationOutcome:
-    moderation: str
-    body_moderated: str = ""
-    flags: list[dict] = field(default_factory=list)
-    blocked: bool = False
-
-    def fields(self) -> dict[str, Any]:
-        return {
-            "moderation": self.moderation,
-            "body_moderated": self.body_moderated,
-            "moderation_flags": self.flags,
-        }
-
-
-SKIPPED = ModerationOutcome(Message.Moderation.SKIPPED)
-
-
-class MessageBlocked(Exception):
-    """Raised inside message_create when the site's policy is "block"; message_send turns it
-    into a ``message_blocked`` error after recording the attempt."""
-
-    def __init__(
-        self,
-        outcome: ModerationOutcome,
-        *,
-        body: str,
-        conversation_id: int,
-        sender_id: int,
-        client_msg_id: str | None,
-    ) -> None:
-        super().__init__("message blocked by moderation")
-        self.outcome = outcome
-        self.body = body
-        self.conversation_id = conversation_id
-        self.sender_id = sender_id
-        self.client_msg_id = client_msg_id
-
-
-def _moderated(sender: Participant, conversation: Conversation, kind: str) -> bool:
-    if not conf.enabled() or kind != Message.Kind.TEXT:
-        return False  # bot, system and event lines are written by Parley or integrations
-    if sender.role == Participant.Role.CUSTOMER:
-        return True
-    return sender.role == Participant.Role.AGENT and conversation.site.moderate_agent_messages
-
-
-def moderation_policy(conversation: Conversation) -> str:
-    """The queue's policy when it sets one, else the site's. Read only when a message has
-    matched the lists, so clean messages pay no query for it."""
-    if conversation.queue_id is not None:
-        policy = conversation.queue.moderation_policy
-        if policy:
-            return policy
-    return conversation.site.moderation_policy
-
-
-def message_moderate(
-    *, conversation: Conversation, sender: Participant, body: str, kind: str
-) -> ModerationOutcome:
-    """The fast path: word-list moderation in the sender's request, before the message is
-    stored, so nothing unmoderated is ever delivered, whatever state the workers are in."""
-    if not _moderated(sender, conversation, kind):
-        return SKIPPED
-    verdict = moderation.moderate(body, language=sender_language(sender, conversation))
-    if verdict.clean:
-        return ModerationOutcome(Message.Moderation.CLEAN)
-    policy = moderation_policy(conversation)
-    flags = [m.as_flag(body) for m in verdict.matches]
-    state = (
-        Message.Moderation.FLAGGED if policy == ModerationPolicy.FLAG else Message.Moderation.MASKED
-    )
-    return ModerationOutcome(state, verdict.text, flags, blocked=policy == ModerationPolicy.BLOCK)
-
-
-def blocked_message_record(*, blocked: MessageBlocked) -> BlockedMessage:
-    """Keep a blocked message for supervisors and audit (its own transaction: the send's was
-    rolled back). A retry with the same client_msg_id counts an attempt, not a new row."""
-    conversation_id, sender_id = blocked.conversation_id, blocked.sender_id
-    client_msg_id = blocked.client_msg_id
-    with transaction.atomic():
-        record = None
-        if client_msg_id:
-            record = (
-                BlockedMessage.objects.select_for_update()
-                .filter(conversation_id=conversation_id, sender_id=sender_id)
-                .filter(client_msg_id=client_msg_id)
-                .first()
-            )
-        if record is not None:
-            BlockedMessage.objects.filter(pk=record.pk).update(attempts=F("attempts") + 1)
-            return record
-        record = BlockedMessage.objects.create(
-            conversation_id=conversation_id,
-            sender_id=sender_id,
-            body=blocked.body,
-            flags=blocked.outcome.flags,
-            client_msg_id=client_msg_id,
-        )
-        # The timeline says that it happened, never what was written (agents read it).
-        event_record(
-            conversation=Conversation.objects.get(pk=conversation_id),
-            type="moderation.blocked",
-            reason="the moderation policy blocks profanity",
-            actor="moderation",
-            data={"blocked_message": record.pk, "participant": sender_id},
-        )
-        return record
-
-
-def records_blocked(func: Callable[..., T]) -> Callable[..., T]:
-    """Wrap a sending service (outside its transaction): a MessageBlocked raised inside is
-    recorded after the rollback and becomes a ``message_blocked`` error that says why."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        try:
-            return func(*args, **kwargs)
-        except MessageBlocked as blocked:
-            blocked_message_record(blocked=blocked)
-            raise ValidationError(
-                blocked_reason(blocked), code="message_blocked", field="body"
-            ) from None
-
-    return wrapper
-
-
-def blocked_reason(blocked: MessageBlocked) -> str:
-    words = sorted({flag["text"] for flag in blocked.outcome.flags})
-    return (
-        "Your message was not sent: it contains words this site does not allow ("
-        + ", ".join(repr(w) for w in words)
-        + "). Please rephrase it."
-    )
-
-
-def message_flag_record(*, message: Message) -> None:
-    """Under the "flag" policy: a timeline line for supervisors (without the text)."""
-    event_record(
-        conversation=message.conversation,
-        type="moderation.flagged",
-        reason="profanity masked; waiting for a supervisor's review",
-        actor="moderation",
-        data={"message": message.pk, "seq": message.seq},
-    )
-
-
-def initial_pipeline_state(kind: str) -> str:
-    if conf.enabled() and kind in TRANSLATABLE_KINDS:
-        return Message.Pipeline.PENDING
-    return Message.Pipeline.DONE
-
-
-# --- fan-out: each viewer gets their own payload ------------------------------------------------
-def viewers(*, conversation: Conversation) -> list[tuple[Participant, str, Viewer]]:
-    """(participant, principal group, viewer) for the conversation's active participants."""
-    out = []
-    participants = Participant.objects.filter(
-        conversation_id=conversation.pk, left_at__isnull=True
-    ).select_related("customer", "user__agent_profile")
-    for p in participants:
-        group = recipients.participant_group(p)
-        if group is None:
-            continue
-        out.append((p, group, Viewer.for_participant(p, reader_languages(p, conversation))))
-    return out
-
-
-def message_publish(
-    *,
-    message: Message,
-    conversation: Conversation,
-    frame_type: str,
-    sender: Participant | None = None,
-    translations: list[MessageTranslation] | None = None,
-    changed: list[str] | None = None,
-    audience: list[tuple[Participant, str, Viewer]] | None = None,
-) -> None:
-    """Queue ``frame_type`` (message.new / message.updated) to every viewer after commit,
-    each with their own view: the sender's groups get their own text, the others the
-    moderated copy. Consoles in the waiting room get the recipients' copy. ``audience``:
-    ``viewers()`` when the caller already has it."""
-    sender = sender or message.sender
-    if translations is None:
-        translations = list(message.translations.all())
-    enabled = engines.engine_name() != "off"
-
-    def frame(viewer: Viewer | None) -> dict[str, Any]:
-        out = {
-            "type": frame_type,
-            "message": message_payload(
-                message,
-                sender,
-                viewer=viewer,
-                translations=translations,
-                translation_enabled=enabled,
-            ),
-        }
-        if changed is not None:
-            out["changed"] = changed
-        return out
-
-    items = [
-        ([group], frame(viewer))
-        for _participant, group, viewer in audience or viewers(conversation=conversation)
-    ]
-    if conversation.status in Conversation.WAITING_STATUSES:
-        items.append(([recipients.AGENTS_GROUP], frame(None)))
-    # One trip through the layer for all the viewers' frames (in order), not one each.
-    realtime.publish_many_on_commit(items)
 
 
 # --- queueing ---------------------------------------------------------------------------------
