@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 EMB_VENV ?= .venv-embeddings
 
-.PHONY: run test test-fast test-embeddings install install-test lint format
+.PHONY: run test test-fast test-embedded test-embeddings install install-test lint format
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,7 @@ test: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
+	$(MAKE) test-embedded
 	$(MAKE) test-embeddings
 
 # The optional sentence-embedding intent backend (PyTorch, CPU) in a venv of its own, so the
@@ -40,6 +41,12 @@ $(EMB_VENV)/bin/activate:
 test-embeddings: $(EMB_VENV)/bin/activate
 	$(EMB_VENV)/bin/pip install --quiet -r requirements/embeddings.txt -r requirements/dev.txt
 	$(EMB_VENV)/bin/python -m pytest -p no:cacheprovider tests/bots/test_intents.py
+
+# The embedded tier: the same suite on SQLite with the in-memory layer and broker, as
+# `make run` starts without DATABASE_URL / REDIS_URL (what needs PostgreSQL or a Redis
+# server skips and says so; the browser tier needs PostgreSQL). About a minute here.
+test-embedded:
+	PARLEY_TEST_EMBEDDED=1 $(PY) -m pytest -p no:cacheprovider -m "not browser"
 
 # The fast tier: no browser, no live server.
 test-fast:

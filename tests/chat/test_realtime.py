@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import time
 
+import pytest
 import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -87,6 +88,7 @@ def test_a_batch_reaches_every_group_once_in_order(transactional_db):
     assert async_to_sync(run)() == ([1, 3], [1, 2])
 
 
+@pytest.mark.redis
 def test_a_stalled_redis_does_not_hold_the_publisher(transactional_db):
     """Redis stops taking writes (CLIENT PAUSE): publishing still returns at once, the
     frames wait in the queue, and they arrive in order once Redis takes writes again."""
