@@ -11,7 +11,9 @@ def pytest_collection_modifyitems(config, items):
 
     skips = {}
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-        skips["postgres"] = pytest.mark.skip(reason="needs PostgreSQL (row locks, concurrent writers)")
+        skips["postgres"] = pytest.mark.skip(
+            reason="needs PostgreSQL (row locks, concurrent writers)"
+        )
     if settings.CHANNEL_LAYER_BACKEND == "memory" or settings.REDIS_URL.startswith("unix://"):
         skips["redis"] = pytest.mark.skip(reason="needs a Redis server (the layer, CLIENT PAUSE)")
     for item in items:
