@@ -114,8 +114,25 @@ if EMBEDDED_DATABASE:
     }
 else:
     DATABASES = {"default": env.db_url("DATABASE_URL")}
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Under ASGI every request's sync code runs on a thread of its own, and Django's
+    # persistent connections (CONN_MAX_AGE) are per thread: they leaked until PostgreSQL
+    # refused everyone ("too many clients"). A pool per process bounds them instead; a
+    # connection goes back to it after each request and each consumer's database call.
+    # DATABASE_POOL_MAX_SIZE=0 turns it off (behind PgBouncer), and then CONN_MAX_AGE
+    # applies; keep it 0 under daphne. Sizing: docs/operations.md.
+    DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=10)
+    if DATABASE_POOL_MAX_SIZE > 0:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool requires it
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(env.int("DATABASE_POOL_MIN_SIZE", default=1), DATABASE_POOL_MAX_SIZE),
+            "max_size": DATABASE_POOL_MAX_SIZE,
+            # A request that waits longer than this for a connection fails (a 500, or
+            # `internal` on a socket), instead of queueing without bound.
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        }
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery broker ----------------------------------------

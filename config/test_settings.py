@@ -37,7 +37,8 @@ PARLEY = {**PARLEY, "WS_RATE_PER_SECOND": 50.0, "WS_RATE_BURST": 100}  # noqa: F
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # Parallel runs (several developers or helpers on one machine) each set their own name.
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":  # noqa: F405
-    # Connections opened by consumer threads must not outlive a test (teardown drops the DB).
+    # Connections opened by consumer threads must not outlive a test (teardown drops the DB,
+    # after closing the pool, which the suite uses as production does).
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
     DATABASES["default"]["ENGINE"] = "tests.pg_backend"  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("PARLEY_TEST_DB_NAME", "test_parley")}  # noqa: F405
