@@ -286,6 +286,9 @@ PARLEY = {
     "VISITOR_TOKEN_MAX_AGE": env.int("VISITOR_TOKEN_MAX_AGE", default=60 * 60 * 24 * 30),
     "MESSAGE_MAX_CHARS": env.int("MESSAGE_MAX_CHARS", default=4000),
     "WS_MAX_FRAME_BYTES": env.int("WS_MAX_FRAME_BYTES", default=16384),
+    # daphne's own limit (runparley passes it; docs/operations.md): above Parley's, so a
+    # frame between the two gets `too_large` instead of a dropped socket.
+    "WS_SERVER_MAX_BYTES": env.int("WS_SERVER_MAX_BYTES", default=4 * 1024 * 1024),
     "WS_RATE_PER_SECOND": env.float("WS_RATE_PER_SECOND", default=10.0),
     "WS_RATE_BURST": env.int("WS_RATE_BURST", default=30),
     "WS_FLOOD_CLOSE_AFTER": env.int("WS_FLOOD_CLOSE_AFTER", default=100),
@@ -306,6 +309,8 @@ PARLEY = {
     "QUEUE_ABANDON_AFTER": env.int("QUEUE_ABANDON_AFTER", default=300),
     "CUSTOMER_LEFT_AFTER": env.int("CUSTOMER_LEFT_AFTER", default=1800),
 }
+if PARLEY["WS_SERVER_MAX_BYTES"] <= PARLEY["WS_MAX_FRAME_BYTES"]:
+    raise environ.ImproperlyConfigured("WS_SERVER_MAX_BYTES must be above WS_MAX_FRAME_BYTES")
 if PARLEY["ROUTING_DISPATCH"] not in ("inline", "celery"):
     raise environ.ImproperlyConfigured("ROUTING_DISPATCH must be inline or celery")
 

@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 
 from tests.browser.conftest import _database_url, asgi_server  # noqa: F401  (fixture)
-from tests.factories import make_site
+from tests.factories import make_customer, make_site
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres]
 
@@ -85,3 +85,28 @@ def test_fifty_concurrent_rest_calls_leave_the_connection_count_bounded(asgi_ser
     after = _server_connections()
     assert 0 < peak <= POOL_MAX, f"peak {peak}"
     assert after <= POOL_MAX
+
+
+def test_a_frame_over_parleys_limit_gets_too_large_and_the_socket_stays_open(asgi_server):  # noqa: F811
+    """daphne's own limit (1 MiB by default) dropped bigger frames with a 1006, and the
+    client sent them again on reconnect. runparley now sets daphne's limit above Parley's."""
+    from websockets.sync.client import connect
+
+    from chat import services
+
+    customer = make_customer()
+    token = services.visitor_token_issue(customer=customer)
+    url = f"{asgi_server.url.replace('http', 'ws')}/ws/widget/?token={token}"
+    with connect(url, open_timeout=10, max_size=None) as ws:
+
+        def next_of(kind: str) -> dict:
+            while True:
+                frame = json.loads(ws.recv(timeout=10))
+                if frame["type"] == kind:
+                    return frame
+
+        next_of("hello")
+        ws.send(json.dumps({"type": "ping", "id": "big", "pad": "x" * (2 * 1024 * 1024)}))
+        assert next_of("error")["code"] == "too_large"
+        ws.send(json.dumps({"type": "ping", "id": "after"}))
+        assert next_of("pong")["ref"] == "after"
