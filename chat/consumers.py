@@ -19,6 +19,7 @@ from django.conf import settings
 from chat import realtime, selectors, services
 from chat.actors import Actor
 from chat.exceptions import AuthenticationFailed, ParleyError, PermissionDenied, ValidationError
+from chat.inbox import Inbox
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +93,9 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         self.max_bytes = cfg["WS_MAX_FRAME_BYTES"]
         self.bucket = TokenBucket(cfg["WS_RATE_PER_SECOND"], cfg["WS_RATE_BURST"])
         self.limited_in_a_row = 0
+        self.inbox = Inbox(
+            lambda text: self.receive(text_data=text), self.send_frame, cfg["WS_QUEUE_FRAMES"]
+        )
         try:
             actor = await self.authenticate()
         except AuthenticationFailed as exc:
@@ -124,6 +128,44 @@ class ParleyConsumer(AsyncWebsocketConsumer):
             }
         )
 
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        """Every frame is charged here, as the server hands it over, before anything
+        awaits the database: its handling waits in the socket's own bounded queue (in
+        order). Channels hands a consumer its next frame only when the last one is done,
+        so a bucket charged at handling refilled while a flood queued behind database
+        work: 20 sockets sending 200 frames in 0.55 s were never limited, and every other
+        socket waited behind them."""
+        if self.actor is None or self.inbox.closed:
+            return
+        text = message.get("text")
+        if not self.bucket.take() or self.inbox.full():
+            await self.refuse(text)
+            return
+        self.limited_in_a_row = 0
+        if text is None:
+            await self.send_error("bad_frame", "Binary frames are not supported; send JSON text.")
+        elif len(text) > self.max_bytes or len(text.encode()) > self.max_bytes:
+            await self.send_error("too_large", f"Frames are limited to {self.max_bytes} bytes.")
+        else:
+            self.inbox.put(text)
+
+    async def refuse(self, text_data: str | None) -> None:
+        self.limited_in_a_row += 1
+        if self.limited_in_a_row >= settings.PARLEY["WS_FLOOD_CLOSE_AFTER"]:
+            self.inbox.close()  # what the flood queued is dropped unhandled
+            await self.close(code=CLOSE_FLOOD)
+            return
+        await self.send_error(
+            "rate_limited",
+            "Too many frames; slow down and retry.",
+            _frame_id(text_data, self.max_bytes),
+        )
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        if self.actor is not None:
+            self.inbox.close()
+        await super().websocket_disconnect(message)
+
     async def disconnect(self, code: int) -> None:
         for group in self.joined:
             try:
@@ -144,26 +186,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         await self.send_frame(frame)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.actor is None:
-            return
-        if not self.bucket.take():
-            self.limited_in_a_row += 1
-            if self.limited_in_a_row >= settings.PARLEY["WS_FLOOD_CLOSE_AFTER"]:
-                await self.close(code=CLOSE_FLOOD)
-                return
-            await self.send_error(
-                "rate_limited",
-                "Too many frames; slow down and retry.",
-                _frame_id(text_data, self.max_bytes),
-            )
-            return
-        self.limited_in_a_row = 0
-        if text_data is None:
-            await self.send_error("bad_frame", "Binary frames are not supported; send JSON text.")
-            return
-        if len(text_data) > self.max_bytes or len(text_data.encode()) > self.max_bytes:
-            await self.send_error("too_large", f"Frames are limited to {self.max_bytes} bytes.")
-            return
+        """One frame from the socket's queue (charged and size-checked on arrival)."""
         try:
             frame = json.loads(text_data)
         except ValueError:
@@ -193,7 +216,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         if frame.get("type") == "conversation.updated":
             # Participants may have changed: re-read the typing fan-out on next use.
             self.typing_targets.pop(frame["conversation"]["id"], None)
-        await self.send_frame(frame)
+        await self.inbox.deliver(frame)
 
     # --- frames ------------------------------------------------------------------------
     async def on_ping(self, frame: dict, ref: Any) -> None:

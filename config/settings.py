@@ -292,6 +292,8 @@ PARLEY = {
     "WS_RATE_PER_SECOND": env.float("WS_RATE_PER_SECOND", default=10.0),
     "WS_RATE_BURST": env.int("WS_RATE_BURST", default=30),
     "WS_FLOOD_CLOSE_AFTER": env.int("WS_FLOOD_CLOSE_AFTER", default=100),
+    # Frames a socket may have waiting to be handled; more are refused as rate_limited.
+    "WS_QUEUE_FRAMES": env.int("WS_QUEUE_FRAMES", default=30),
     "HEARTBEAT_INTERVAL": env.int("HEARTBEAT_INTERVAL", default=20),
     "RESUME_PAGE_SIZE": 200,
     # Bots: the intent classifier ("tfidf", offline and light; "minilm" needs the extra).

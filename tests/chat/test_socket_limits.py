@@ -1,0 +1,96 @@
+"""The socket's limits: rate limits charged as frames arrive, a bounded queue per socket.
+
+The flood tests hold the database thread (every socket's database work runs on it) while
+the frames arrive, as a busy server does: whatever is charged only when handled is never
+charged while it is held."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from tests.chat.test_consumers import TIMEOUT, new_customer, recv, widget
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@contextlib.asynccontextmanager
+async def database_thread_held():
+    gate = threading.Event()
+    held = asyncio.ensure_future(sync_to_async(gate.wait, thread_sensitive=True)())
+    try:
+        yield
+    finally:
+        gate.set()
+        await held
+
+
+async def frames_until_close(comm) -> tuple[list[dict], int | None]:
+    frames = []
+    while True:
+        out = await comm.receive_output(timeout=TIMEOUT)
+        if out["type"] == "websocket.close":
+            return frames, out.get("code")
+        frames.append(json.loads(out["text"]))
+
+
+async def test_twenty_floods_are_limited_as_they_arrive_and_a_quiet_socket_is_answered(settings):
+    settings.PARLEY = {
+        **settings.PARLEY,
+        "WS_RATE_PER_SECOND": 0.01,  # no refill during the test, however slow the machine
+        "WS_RATE_BURST": 30,
+        "WS_FLOOD_CLOSE_AFTER": 100,
+        "WS_QUEUE_FRAMES": 30,
+    }
+    quiet, _ = await widget(await new_customer())
+    floods = [(await widget(await new_customer()))[0] for _ in range(20)]
+    async with database_thread_held():
+        for comm in floods:
+            for n in range(200):
+                await comm.send_json_to({"type": "ping", "id": n})
+        # Charged on arrival: 30 frames take the burst, the next 99 are refused, the 100th
+        # refusal in a row closes the socket; all while no frame could be handled.
+        for comm in floods:
+            frames, code = await frames_until_close(comm)
+            assert code == 4429
+            assert [f["code"] for f in frames] == ["rate_limited"] * 99
+            assert [f["ref"] for f in frames] == list(range(30, 129))
+        await quiet.send_json_to({"type": "ping", "id": "q"})
+    # The floods' queued frames were dropped with their sockets: the quiet ping waits for
+    # at most the one frame each flood had in hand, and is never limited.
+    pong = await recv(quiet)
+    assert (pong["type"], pong["ref"]) == ("pong", "q")
+    for comm in [quiet, *floods]:
+        await comm.disconnect()
+
+
+async def test_a_socket_queues_a_bounded_number_of_frames_and_handles_them_in_order(settings):
+    settings.PARLEY = {
+        **settings.PARLEY,
+        "WS_RATE_PER_SECOND": 1000.0,
+        "WS_RATE_BURST": 1000,
+        "WS_FLOOD_CLOSE_AFTER": 1000,
+        "WS_QUEUE_FRAMES": 5,
+    }
+    comm, _ = await widget(await new_customer())
+    async with database_thread_held():
+        for n in range(20):
+            await comm.send_json_to({"type": "ping", "id": n})
+        refused = [(await recv(comm, "error")) for _ in range(14)]
+    # One frame in hand (or not yet) and five waiting; the rest refused, to be sent again.
+    assert {f["code"] for f in refused} == {"rate_limited"}
+    first_refused = refused[0]["ref"]
+    assert first_refused in (5, 6)
+    assert [f["ref"] for f in refused] == list(range(first_refused, first_refused + 14))
+    if first_refused == 5:  # the socket's task had not taken frame 0 yet: 15 refused
+        assert (await recv(comm, "error"))["ref"] == 19
+    pongs = [(await recv(comm, "pong"))["ref"] for _ in range(first_refused)]
+    assert pongs == list(range(first_refused))
+    await comm.send_json_to({"type": "ping", "id": "after"})
+    assert (await recv(comm, "pong"))["ref"] == "after"
+    await comm.disconnect()
