@@ -16,7 +16,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chat import realtime, selectors, services
+from chat import inbound, realtime, selectors, services
 from chat.actors import Actor
 from chat.exceptions import AuthenticationFailed, ParleyError, PermissionDenied, ValidationError
 from chat.inbox import Inbox
@@ -189,6 +189,10 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         """One frame from the socket's queue (charged and size-checked on arrival)."""
         try:
             frame = json.loads(text_data)
+        except RecursionError:
+            exc = inbound.too_deep(inbound.max_depth())
+            await self.send_error(exc.code, exc.message)
+            return
         except ValueError:
             await self.send_error("bad_json", "The frame is not valid JSON.")
             return
@@ -196,8 +200,13 @@ class ParleyConsumer(AsyncWebsocketConsumer):
             await self.send_error("bad_frame", "A frame is a JSON object with a string 'type'.")
             return
         ref = frame.get("id")
-        if ref is not None and not isinstance(ref, (str, int)):
+        if ref is not None and (not isinstance(ref, (str, int)) or isinstance(ref, bool)):
             ref = None
+        try:
+            inbound.check(frame)  # depth, unstorable characters, integers past 64 bits
+        except ValidationError as exc:
+            await self.send_error(exc.code, exc.message, _safe_ref(ref), exc.field)
+            return
         handler_name = self.handlers.get(frame["type"])
         if handler_name is None:
             await self.send_error("unknown_type", f"Unknown frame type {frame['type']!r}.", ref)
@@ -351,10 +360,19 @@ def _frame_id(text_data: str | None, max_bytes: int) -> str | int | None:
         return None
     try:
         frame = json.loads(text_data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     ref = frame.get("id") if isinstance(frame, dict) else None
-    return ref if isinstance(ref, (str, int)) and not isinstance(ref, bool) else None
+    return _safe_ref(ref) if isinstance(ref, (str, int)) and not isinstance(ref, bool) else None
+
+
+def _safe_ref(ref: str | int | None) -> str | int | None:
+    """A ref that can be echoed: an id that is itself unstorable or past 64 bits is not."""
+    try:
+        inbound.check(ref)
+    except ValidationError:
+        return None
+    return ref
 
 
 def _customer_seen(*, customer_id: int) -> None:

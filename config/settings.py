@@ -265,6 +265,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's three, with the JSON one bounded (chat/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "chat.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"anon": env.str("API_ANON_RATE", default="120/min")},
@@ -286,6 +292,8 @@ PARLEY = {
     "VISITOR_TOKEN_MAX_AGE": env.int("VISITOR_TOKEN_MAX_AGE", default=60 * 60 * 24 * 30),
     "MESSAGE_MAX_CHARS": env.int("MESSAGE_MAX_CHARS", default=4000),
     "WS_MAX_FRAME_BYTES": env.int("WS_MAX_FRAME_BYTES", default=16384),
+    # Nesting allowed in a socket frame or a REST body (deeper gets `too_deep`).
+    "JSON_MAX_DEPTH": env.int("JSON_MAX_DEPTH", default=32),
     # daphne's own limit (runparley passes it; docs/operations.md): above Parley's, so a
     # frame between the two gets `too_large` instead of a dropped socket.
     "WS_SERVER_MAX_BYTES": env.int("WS_SERVER_MAX_BYTES", default=4 * 1024 * 1024),

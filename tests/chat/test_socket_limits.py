@@ -1,4 +1,5 @@
-"""The socket's limits: rate limits charged as frames arrive, a bounded queue per socket.
+"""The socket's limits: rate limits charged as frames arrive, a bounded queue per socket,
+and input that cannot be parsed, stored or pushed refused with an error on an open socket.
 
 The flood tests hold the database thread (every socket's database work runs on it) while
 the frames arrive, as a busy server does: whatever is charged only when handled is never
@@ -14,7 +15,7 @@ import threading
 import pytest
 from asgiref.sync import sync_to_async
 
-from tests.chat.test_consumers import TIMEOUT, new_customer, recv, widget
+from tests.chat.test_consumers import TIMEOUT, new_customer, recv, send, start, widget
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -93,4 +94,33 @@ async def test_a_socket_queues_a_bounded_number_of_frames_and_handles_them_in_or
     assert pongs == list(range(first_refused))
     await comm.send_json_to({"type": "ping", "id": "after"})
     assert (await recv(comm, "pong"))["ref"] == "after"
+    await comm.disconnect()
+
+
+async def test_frames_that_cannot_be_parsed_stored_or_pushed_get_errors_on_an_open_socket():
+    comm, _ = await widget(await new_customer())
+    conversation = await start(comm)
+    # 10 KB nested 5,000 deep: past the recursion limit (it closed the socket with 1011).
+    await comm.send_to(text_data='{"type":"ping","x":' + "[" * 5000 + "]" * 5000 + "}")
+    assert (await recv(comm, "error"))["code"] == "too_deep"
+    nested: object = 1
+    for _ in range(40):
+        nested = {"a": nested}
+    await comm.send_json_to({"type": "ping", "id": "deep", "x": nested})
+    assert (await recv(comm, "error"))["code"] == "too_deep"
+    # NUL and a lone surrogate cannot be stored (they got `internal`, and were retried).
+    for body in ["a\x00b", "\ud800"]:
+        raw = json.dumps(
+            {"type": "message.send", "id": "n", "conversation": conversation["id"],
+             "body": body, "client_msg_id": "nul-1"}
+        )  # fmt: skip
+        await comm.send_to(text_data=raw)
+        error = await recv(comm, "error")
+        assert (error["code"], error["field"], error["ref"]) == ("invalid_field", "body", "n")
+    # An integer past 64 bits cannot be pushed through the channel layer.
+    await comm.send_json_to({"type": "resume", "id": "r", "conversation": 2**70, "after_seq": 0})
+    error = await recv(comm, "error")
+    assert (error["code"], error["field"]) == ("invalid_field", "conversation")
+    accepted = await send(comm, conversation["id"], "still here", "nul-1")
+    assert accepted["type"] == "message.accepted" and accepted["seq"] >= 1
     await comm.disconnect()
