@@ -42,6 +42,15 @@ class TokenBucket:
             return True
         return False
 
+    def full(self) -> bool:
+        return self.time_to_full() == 0
+
+    def time_to_full(self) -> float:
+        missing = self.capacity - self.tokens - (time.monotonic() - self.stamp) * self.rate
+        if missing <= 0:
+            return 0.0
+        return missing / self.rate if self.rate > 0 else float("inf")
+
 
 def _field_int(frame: dict, name: str, *, required: bool = True) -> int | None:
     value = frame.get(name)
@@ -92,7 +101,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         cfg = settings.PARLEY
         self.max_bytes = cfg["WS_MAX_FRAME_BYTES"]
         self.bucket = TokenBucket(cfg["WS_RATE_PER_SECOND"], cfg["WS_RATE_BURST"])
-        self.limited_in_a_row = 0
+        self.refusals = 0
         self.inbox = Inbox(
             lambda text: self.receive(text_data=text), self.send_frame, cfg["WS_QUEUE_FRAMES"]
         )
@@ -138,10 +147,14 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         if self.actor is None or self.inbox.closed:
             return
         text = message.get("text")
+        if self.bucket.full():
+            # The client kept within its rate long enough to refill the burst: it heeded
+            # the refusals. A flood refills a token now and then but never the bucket, so
+            # its refusals add up to the close however fast it sends.
+            self.refusals = 0
         if not self.bucket.take() or self.inbox.full():
             await self.refuse(text)
             return
-        self.limited_in_a_row = 0
         if text is None:
             await self.send_error("bad_frame", "Binary frames are not supported; send JSON text.")
         elif len(text) > self.max_bytes or len(text.encode()) > self.max_bytes:
@@ -150,11 +163,14 @@ class ParleyConsumer(AsyncWebsocketConsumer):
             self.inbox.put(text)
 
     async def refuse(self, text_data: str | None) -> None:
-        self.limited_in_a_row += 1
-        if self.limited_in_a_row >= settings.PARLEY["WS_FLOOD_CLOSE_AFTER"]:
+        self.refusals += 1
+        if self.refusals >= settings.PARLEY["WS_FLOOD_CLOSE_AFTER"]:
             self.inbox.close()  # what the flood queued is dropped unhandled
             await self.close(code=CLOSE_FLOOD)
             return
+        # What it queued waits until it has kept within its rate long enough to refill the
+        # burst, instead of taking the database thread from everyone else meanwhile.
+        self.inbox.pause(self.bucket.time_to_full())
         await self.send_error(
             "rate_limited",
             "Too many frames; slow down and retry.",

@@ -28,6 +28,7 @@ class Inbox:
         self.frames: deque[str] = deque()
         self.held: deque[dict[str, Any]] = deque()
         self.busy = self.closed = False
+        self.paused_until = 0.0
         self.ready = asyncio.Event()
         self.task: asyncio.Task | None = None
 
@@ -47,6 +48,13 @@ class Inbox:
         else:
             await self.push(frame)
 
+    def pause(self, seconds: float) -> None:
+        """Handle nothing for `seconds`: a socket over its rate keeps its waiting frames
+        off the database thread, so a flood's backlog never runs ahead of other sockets'
+        frames (it is dropped when the flood is closed)."""
+        until = asyncio.get_running_loop().time() + min(seconds, 3600.0)
+        self.paused_until = max(self.paused_until, until)
+
     def close(self) -> None:
         """Drop what waits and stop; a frame being handled is cancelled (a send that was
         not acknowledged is sent again by the client, and is idempotent)."""
@@ -57,7 +65,12 @@ class Inbox:
             self.task.cancel()
 
     async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
         while not self.closed:
+            delay = self.paused_until - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+                continue
             if not self.frames:
                 self.ready.clear()
                 await self.ready.wait()

@@ -15,7 +15,15 @@ import threading
 import pytest
 from asgiref.sync import sync_to_async
 
-from tests.chat.test_consumers import TIMEOUT, new_customer, recv, send, start, widget
+from tests.chat.test_consumers import (
+    TIMEOUT,
+    new_customer,
+    no_frame,
+    recv,
+    send,
+    start,
+    widget,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,6 +76,60 @@ async def test_twenty_floods_are_limited_as_they_arrive_and_a_quiet_socket_is_an
     assert (pong["type"], pong["ref"]) == ("pong", "q")
     for comm in [quiet, *floods]:
         await comm.disconnect()
+
+
+async def test_a_refused_socket_keeps_its_queue_off_the_database_until_it_refills(settings):
+    """Over its rate, a socket's waiting frames wait until its bucket is full again (2.5 s
+    here) instead of taking the database thread from other sockets; then they are
+    handled, in order, none lost."""
+    settings.PARLEY = {**settings.PARLEY, "WS_RATE_PER_SECOND": 2.0, "WS_RATE_BURST": 5}
+    noisy, _ = await widget(await new_customer())
+    quiet, _ = await widget(await new_customer())
+    async with database_thread_held():
+        for n in range(8):
+            await noisy.send_json_to({"type": "ping", "id": n})
+        refused = [(await recv(noisy, "error"))["ref"] for _ in range(3)]
+        await quiet.send_json_to({"type": "ping", "id": "q"})
+    assert refused == [5, 6, 7]
+    assert (await recv(quiet, "pong"))["ref"] == "q"
+    now = []  # the frame it had in hand, if its task had taken one when it was refused
+    while not await no_frame(noisy):
+        now.append((await recv(noisy, "pong"))["ref"])
+    assert now in ([], [0])  # the rest wait for the bucket to refill
+    later = [(await recv(noisy, "pong"))["ref"] for _ in range(5 - len(now))]
+    assert now + later == [0, 1, 2, 3, 4]
+    for comm in (noisy, quiet):
+        await comm.disconnect()
+
+
+async def test_a_flood_that_refills_a_token_now_and_then_is_still_closed(settings):
+    """Counted "in a row", refusals started again at every frame a trickle of refills let
+    through, so a flood arriving over time was never closed. They now count until the
+    client keeps within its rate long enough to refill the whole burst (5 s here)."""
+    settings.PARLEY = {
+        **settings.PARLEY,
+        "WS_RATE_PER_SECOND": 10.0,
+        "WS_RATE_BURST": 50,
+        "WS_QUEUE_FRAMES": 100,
+        "WS_FLOOD_CLOSE_AFTER": 20,
+    }
+    comm, _ = await widget(await new_customer())
+    for _ in range(50):  # no database work: each gets unknown_type
+        await comm.send_json_to({"type": "nothing"})
+    assert [(await recv(comm, "error"))["code"] for _ in range(50)] == ["unknown_type"] * 50
+    for _ in range(15):
+        await comm.send_json_to({"type": "nothing"})
+    refused = 0
+    while refused < 14:  # 14 or 15 of them: a token may have come back meanwhile
+        refused += (await recv(comm, "error"))["code"] == "rate_limited"
+    await asyncio.sleep(0.3)  # about three tokens back, far from a full bucket
+    for _ in range(20):
+        await comm.send_json_to({"type": "nothing"})
+    frames, code = await frames_until_close(comm)
+    # Some of the 20 take the refilled tokens; the refusals reach 20 all the same.
+    assert code == 4429
+    assert refused + [f.get("code") for f in frames].count("rate_limited") == 19
+    await comm.disconnect()
 
 
 async def test_a_socket_queues_a_bounded_number_of_frames_and_handles_them_in_order(settings):
