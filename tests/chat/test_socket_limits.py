@@ -3,7 +3,9 @@ and input that cannot be parsed, stored or pushed refused with an error on an op
 
 The flood tests hold the database thread (every socket's database work runs on it) while
 the frames arrive, as a busy server does: whatever is charged only when handled is never
-charged while it is held."""
+charged while it is held. Their frames are `resume`s, which always need the database
+(a ping may be answered from memory); a flood's resume a conversation that does not
+exist (answered `not_found`), the quiet socket's its own."""
 
 from __future__ import annotations
 
@@ -39,6 +41,18 @@ async def database_thread_held():
         await held
 
 
+MISSING = 10**9  # no such conversation
+
+
+def resume(ref, conversation_id: int = MISSING) -> dict:
+    return {"type": "resume", "id": ref, "conversation": conversation_id, "after_seq": 0}
+
+
+async def quiet_socket():
+    comm, _ = await widget(await new_customer())
+    return comm, (await start(comm))["id"]
+
+
 async def frames_until_close(comm) -> tuple[list[dict], int | None]:
     frames = []
     while True:
@@ -56,12 +70,12 @@ async def test_twenty_floods_are_limited_as_they_arrive_and_a_quiet_socket_is_an
         "WS_FLOOD_CLOSE_AFTER": 100,
         "WS_QUEUE_FRAMES": 30,
     }
-    quiet, _ = await widget(await new_customer())
+    quiet, conversation = await quiet_socket()
     floods = [(await widget(await new_customer()))[0] for _ in range(20)]
     async with database_thread_held():
         for comm in floods:
             for n in range(200):
-                await comm.send_json_to({"type": "ping", "id": n})
+                await comm.send_json_to(resume(n))
         # Charged on arrival: 30 frames take the burst, the next 99 are refused, the 100th
         # refusal in a row closes the socket; all while no frame could be handled.
         for comm in floods:
@@ -69,11 +83,11 @@ async def test_twenty_floods_are_limited_as_they_arrive_and_a_quiet_socket_is_an
             assert code == 4429
             assert [f["code"] for f in frames] == ["rate_limited"] * 99
             assert [f["ref"] for f in frames] == list(range(30, 129))
-        await quiet.send_json_to({"type": "ping", "id": "q"})
-    # The floods' queued frames were dropped with their sockets: the quiet ping waits for
-    # at most the one frame each flood had in hand, and is never limited.
-    pong = await recv(quiet)
-    assert (pong["type"], pong["ref"]) == ("pong", "q")
+        await quiet.send_json_to(resume("q", conversation))
+    # The floods' queued frames were dropped with their sockets: the quiet frame waits
+    # for at most the one frame each flood had in hand, and is never limited.
+    answer = await recv(quiet, "messages.batch", "error")
+    assert (answer["type"], answer["ref"]) == ("messages.batch", "q")
     for comm in [quiet, *floods]:
         await comm.disconnect()
 
@@ -84,19 +98,25 @@ async def test_a_refused_socket_keeps_its_queue_off_the_database_until_it_refill
     handled, in order, none lost."""
     settings.PARLEY = {**settings.PARLEY, "WS_RATE_PER_SECOND": 2.0, "WS_RATE_BURST": 5}
     noisy, _ = await widget(await new_customer())
-    quiet, _ = await widget(await new_customer())
+    quiet, conversation = await quiet_socket()
     async with database_thread_held():
         for n in range(8):
-            await noisy.send_json_to({"type": "ping", "id": n})
-        refused = [(await recv(noisy, "error"))["ref"] for _ in range(3)]
-        await quiet.send_json_to({"type": "ping", "id": "q"})
-    assert refused == [5, 6, 7]
-    assert (await recv(quiet, "pong"))["ref"] == "q"
+            await noisy.send_json_to(resume(n))
+        refused = [(await recv(noisy, "error")) for _ in range(3)]
+        await quiet.send_json_to(resume("q", conversation))
+    assert [(f["code"], f["ref"]) for f in refused] == [("rate_limited", n) for n in (5, 6, 7)]
+    assert (await recv(quiet, "messages.batch"))["ref"] == "q"
+
+    async def answered() -> dict:
+        error = await recv(noisy, "error")
+        assert error["code"] == "not_found"
+        return error["ref"]
+
     now = []  # the frame it had in hand, if its task had taken one when it was refused
     while not await no_frame(noisy):
-        now.append((await recv(noisy, "pong"))["ref"])
+        now.append(await answered())
     assert now in ([], [0])  # the rest wait for the bucket to refill
-    later = [(await recv(noisy, "pong"))["ref"] for _ in range(5 - len(now))]
+    later = [await answered() for _ in range(5 - len(now))]
     assert now + later == [0, 1, 2, 3, 4]
     for comm in (noisy, quiet):
         await comm.disconnect()
@@ -143,19 +163,23 @@ async def test_a_socket_queues_a_bounded_number_of_frames_and_handles_them_in_or
     comm, _ = await widget(await new_customer())
     async with database_thread_held():
         for n in range(20):
-            await comm.send_json_to({"type": "ping", "id": n})
+            await comm.send_json_to(resume(n))
         refused = [(await recv(comm, "error")) for _ in range(14)]
     # One frame in hand (or not yet) and five waiting; the rest refused, to be sent again.
     assert {f["code"] for f in refused} == {"rate_limited"}
     first_refused = refused[0]["ref"]
-    assert first_refused in (5, 6)
-    assert [f["ref"] for f in refused] == list(range(first_refused, first_refused + 14))
-    if first_refused == 5:  # the socket's task had not taken frame 0 yet: 15 refused
-        assert (await recv(comm, "error"))["ref"] == 19
-    pongs = [(await recv(comm, "pong"))["ref"] for _ in range(first_refused)]
-    assert pongs == list(range(first_refused))
-    await comm.send_json_to({"type": "ping", "id": "after"})
-    assert (await recv(comm, "pong"))["ref"] == "after"
+    assert first_refused in (5, 6)  # 6 when the socket's task had taken frame 0 already
+    rest = [await recv(comm, "error") for _ in range(6)]
+    by_code = {
+        code: [f["ref"] for f in refused + rest if f["code"] == code]
+        for code in ("rate_limited", "not_found")
+    }
+    assert by_code == {
+        "rate_limited": list(range(first_refused, 20)),
+        "not_found": list(range(first_refused)),  # handled, in order
+    }
+    await comm.send_json_to(resume("after"))
+    assert (await recv(comm, "error"))["ref"] == "after"
     await comm.disconnect()
 
 
