@@ -123,7 +123,10 @@ async def flooder(ws, frames: int, spread: float, wait: float, kind: str) -> dic
             for n in range(frames):
                 if spread:
                     await asyncio.sleep(max(0.0, started + n * spread / frames - now()))
-                await ws.send(json.dumps({"type": kind, "id": n}))
+                frame = {"type": kind, "id": n}
+                if kind == "resume":  # always a database call: a conversation nobody has
+                    frame |= {"conversation": 10**9, "after_seq": 0}
+                await ws.send(json.dumps(frame))
         got["send_seconds"] = now() - started
 
     sender = asyncio.create_task(send_all())
@@ -210,8 +213,9 @@ def main() -> None:
     parser.add_argument(
         "--frame",
         default="ping",
-        help="the flood's frame type: ping (a database call each) or an unknown type such "
-        "as noop (charged, answered unknown_type, no database)",
+        help="the flood's frame type: ping (a database call each, unless the server answers "
+        "a widget's ping from memory), resume (always a database call; answered not_found) "
+        "or an unknown type such as noop (charged, answered unknown_type, no database)",
     )
     parser.add_argument(
         "--spread", type=float, default=0.55, help="seconds over which a flooder sends its frames"
