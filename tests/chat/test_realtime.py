@@ -95,12 +95,12 @@ def test_a_frame_the_layer_cannot_encode_does_not_take_its_batch_down(transactio
 
     def publish():
         realtime.publish_many_on_commit(
-            [(["test.bad"], {"type": "t", "n": n}) for n in (1, 2**70, 3)]
+            [(["test.bad"], {"type": "agent.presence", "presence": n}) for n in (1, 2**70, 3)]
         )
         assert realtime.flush()
 
     got = subscribed("test.bad", 2, publish)
-    assert [frame["n"] for frame in got] == [1, 3]
+    assert [frame["presence"] for frame in got] == [1, 3]
     assert "cannot be encoded" in caplog.text
 
 
