@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 EMB_VENV ?= .venv-embeddings
 
-.PHONY: run test test-fast test-js test-embeddings install install-test lint format
+.PHONY: run test test-fast test-js test-embedded test-embeddings install install-test lint format
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,7 @@ test: install-test
 	$(VENV)/bin/lint-imports
 	$(MAKE) test-js
 	$(PY) -m pytest
+	$(MAKE) test-embedded
 	$(MAKE) test-embeddings
 
 # The browser protocol client's unit tests (static/parley/client.js; tests/js/), in Node
@@ -48,6 +49,12 @@ $(EMB_VENV)/bin/activate:
 test-embeddings: $(EMB_VENV)/bin/activate
 	$(EMB_VENV)/bin/pip install --quiet -r requirements/embeddings.txt -r requirements/dev.txt
 	$(EMB_VENV)/bin/python -m pytest -p no:cacheprovider tests/bots/test_intents.py
+
+# The embedded tier: the same suite on SQLite with the in-memory layer and broker, as
+# `make run` starts without DATABASE_URL / REDIS_URL (what needs PostgreSQL or a Redis
+# server skips and says so; the browser tier needs PostgreSQL). About a minute here.
+test-embedded:
+	PARLEY_TEST_EMBEDDED=1 $(PY) -m pytest -p no:cacheprovider -m "not browser"
 
 # The fast tier: no browser, no live server.
 test-fast:

@@ -14,12 +14,16 @@ torch). It is selected with ``BOT_INTENT_BACKEND=minilm``; when the package is m
 default backend is used and an error is logged, so a missing extra never stops a
 conversation.
 
-Models are trained lazily and cached per process by (flow version, node, backend):
-published versions are immutable, so the cache never needs invalidating.
+Models are trained lazily and cached per process by a digest of the node's intents and the
+backend: the same examples give the same model, so the cache never needs invalidating, and
+a key cannot point at another graph's model (a database id can: SQLite reuses the ids of
+rolled-back rows, and a cache keyed by flow version id served one test's model to the next).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import re
@@ -225,10 +229,16 @@ def build_model(examples: dict[str, list[str]], backend: str | None = None):
     return TfidfIntentModel(examples)
 
 
-def model_for(*, key: tuple, intents: list[dict[str, Any]], backend: str | None = None):
-    """The trained model for an intent node, cached by `key` (e.g. version id, node id)."""
+def intents_digest(intents: list[dict[str, Any]]) -> str:
+    """What a model is trained from, as a key that only the same examples share."""
+    canonical = json.dumps(intents, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+
+
+def model_for(*, intents: list[dict[str, Any]], backend: str | None = None):
+    """The trained model for an intent node's intents, cached by their content."""
     backend = backend or configured_backend()
-    cache_key = (*key, backend)
+    cache_key = (intents_digest(intents), backend)
     with _cache_lock:
         model = _cache.get(cache_key)
         if model is not None:
@@ -243,5 +253,5 @@ def model_for(*, key: tuple, intents: list[dict[str, Any]], backend: str | None 
     return model
 
 
-def classify(*, key: tuple, intents: list[dict[str, Any]], text: str) -> Prediction:
-    return model_for(key=key, intents=intents).predict(text)
+def classify(*, intents: list[dict[str, Any]], text: str) -> Prediction:
+    return model_for(intents=intents).predict(text)

@@ -137,7 +137,11 @@ async def _publish_pipelined(
     loop_layer = layer._get_layer()
     by_shard: dict[Any, list[tuple[str, bytes]]] = {}
     for groups, frame in batch:
-        data = layer.serialize({"type": EVENT_HANDLER, "frame": frame})
+        try:
+            data = layer.serialize({"type": EVENT_HANDLER, "frame": frame})
+        except Exception:  # one frame msgpack cannot carry must not take the batch down
+            logger.error("frame %s cannot be encoded: not sent", frame.get("type"), exc_info=True)
+            continue
         for group in groups:
             channel = loop_layer._get_group_channel_name(group)
             by_shard.setdefault(loop_layer._get_shard(channel), []).append((channel, data))

@@ -115,8 +115,25 @@ if EMBEDDED_DATABASE:
     }
 else:
     DATABASES = {"default": env.db_url("DATABASE_URL")}
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Under ASGI every request's sync code runs on a thread of its own, and Django's
+    # persistent connections (CONN_MAX_AGE) are per thread: they leaked until PostgreSQL
+    # refused everyone ("too many clients"). A pool per process bounds them instead; a
+    # connection goes back to it after each request and each consumer's database call.
+    # DATABASE_POOL_MAX_SIZE=0 turns it off (behind PgBouncer), and then CONN_MAX_AGE
+    # applies; keep it 0 under daphne. Sizing: docs/operations.md.
+    DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=10)
+    if DATABASE_POOL_MAX_SIZE > 0:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool requires it
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(env.int("DATABASE_POOL_MIN_SIZE", default=1), DATABASE_POOL_MAX_SIZE),
+            "max_size": DATABASE_POOL_MAX_SIZE,
+            # A request that waits longer than this for a connection fails (a 500, or
+            # `internal` on a socket), instead of queueing without bound.
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        }
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery broker ----------------------------------------
@@ -249,6 +266,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's three, with the JSON one bounded (chat/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "chat.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"anon": env.str("API_ANON_RATE", default="120/min")},
@@ -270,9 +293,16 @@ PARLEY = {
     "VISITOR_TOKEN_MAX_AGE": env.int("VISITOR_TOKEN_MAX_AGE", default=60 * 60 * 24 * 30),
     "MESSAGE_MAX_CHARS": env.int("MESSAGE_MAX_CHARS", default=4000),
     "WS_MAX_FRAME_BYTES": env.int("WS_MAX_FRAME_BYTES", default=16384),
+    # Nesting allowed in a socket frame or a REST body (deeper gets `too_deep`).
+    "JSON_MAX_DEPTH": env.int("JSON_MAX_DEPTH", default=32),
+    # daphne's own limit (runparley passes it; docs/operations.md): above Parley's, so a
+    # frame between the two gets `too_large` instead of a dropped socket.
+    "WS_SERVER_MAX_BYTES": env.int("WS_SERVER_MAX_BYTES", default=4 * 1024 * 1024),
     "WS_RATE_PER_SECOND": env.float("WS_RATE_PER_SECOND", default=10.0),
     "WS_RATE_BURST": env.int("WS_RATE_BURST", default=30),
     "WS_FLOOD_CLOSE_AFTER": env.int("WS_FLOOD_CLOSE_AFTER", default=100),
+    # Frames a socket may have waiting to be handled; more are refused as rate_limited.
+    "WS_QUEUE_FRAMES": env.int("WS_QUEUE_FRAMES", default=30),
     "HEARTBEAT_INTERVAL": env.int("HEARTBEAT_INTERVAL", default=20),
     "RESUME_PAGE_SIZE": 200,
     # Bots: the intent classifier ("tfidf", offline and light; "minilm" needs the extra).
@@ -292,6 +322,8 @@ PARLEY = {
     "CUSTOMER_LEFT_AFTER": env.int("CUSTOMER_LEFT_AFTER", default=1800),
     "CUSTOMER_SEEN_FLUSH_SECONDS": env.float("CUSTOMER_SEEN_FLUSH_SECONDS", default=5.0),
 }
+if PARLEY["WS_SERVER_MAX_BYTES"] <= PARLEY["WS_MAX_FRAME_BYTES"]:
+    raise environ.ImproperlyConfigured("WS_SERVER_MAX_BYTES must be above WS_MAX_FRAME_BYTES")
 if PARLEY["ROUTING_DISPATCH"] not in ("inline", "celery"):
     raise environ.ImproperlyConfigured("ROUTING_DISPATCH must be inline or celery")
 

@@ -12,6 +12,9 @@ if os.environ.get("PARLEY_TEST_EMBEDDED") != "1":
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
 else:
     os.environ.setdefault("CHANNEL_LAYER_BACKEND", "memory")
+    # No Redis runs beside the embedded tier: kombu's in-memory transport takes the tasks
+    # the services queue (nothing consumes them here, as with the real broker).
+    os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 # Redis pub/sub channels ignore the DB number, and cache keys and Celery's queues outlive a
 # run: each run gets its own prefix (subprocesses inherit it through the environment), so
 # a parallel or earlier run's leftovers (a cached position, a queued task) never reach it.
@@ -39,7 +42,8 @@ for _name in ("HEARTBEAT_FLUSH_SECONDS", "CUSTOMER_SEEN_FLUSH_SECONDS"):
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # Parallel runs (several developers or helpers on one machine) each set their own name.
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":  # noqa: F405
-    # Connections opened by consumer threads must not outlive a test (teardown drops the DB).
+    # Connections opened by consumer threads must not outlive a test (teardown drops the DB,
+    # after closing the pool, which the suite uses as production does).
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
     DATABASES["default"]["ENGINE"] = "tests.pg_backend"  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("PARLEY_TEST_DB_NAME", "test_parley")}  # noqa: F405

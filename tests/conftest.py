@@ -5,15 +5,21 @@ from django.db import connection
 
 
 def pytest_collection_modifyitems(config, items):
-    """Skip what truly needs PostgreSQL when the suite runs on the embedded SQLite."""
+    """Skip what truly needs PostgreSQL, or a Redis server, when the suite runs on the
+    embedded tier (SQLite, the in-memory layer and broker)."""
     from django.conf import settings
 
-    if not settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-        return
-    skip = pytest.mark.skip(reason="needs PostgreSQL (row locks, concurrent writers)")
+    skips = {}
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        skips["postgres"] = pytest.mark.skip(
+            reason="needs PostgreSQL (row locks, concurrent writers)"
+        )
+    if settings.CHANNEL_LAYER_BACKEND == "memory" or settings.REDIS_URL.startswith("unix://"):
+        skips["redis"] = pytest.mark.skip(reason="needs a Redis server (the layer, CLIENT PAUSE)")
     for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
+        for marker, skip in skips.items():
+            if marker in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

@@ -91,16 +91,20 @@ SESSION_FIELDS = [
     "bot_participant", "node", "awaiting", "retries", "state", "attributes", "tags", "intent",
     "variants", "path", "steps", "goal_reached_at", "lead_captured_at", "updated_at",
 ]  # fmt: skip
-_graphs: dict[int, dict[str, Any]] = {}  # version id -> graph; versions never change
+# Published versions never change, so their graphs are cached per process. The key is the
+# id with the creation time: an id alone can repeat (SQLite reuses the ids of rolled-back
+# rows, and the cache then served one test's graph to the next), the pair cannot.
+_graphs: dict[tuple[int, datetime], dict[str, Any]] = {}
 
 
 def _graph(version: FlowVersion) -> dict[str, Any]:
-    graph = _graphs.get(version.pk)
+    key = (version.pk, version.created_at)
+    graph = _graphs.get(key)
     if graph is None:
         graph = FlowVersion.objects.values_list("graph", flat=True).get(pk=version.pk)
         if len(_graphs) > 512:
             _graphs.clear()
-        _graphs[version.pk] = graph
+        _graphs[key] = graph
     return graph
 
 
@@ -289,9 +293,7 @@ class _Step:
         if choice in by_id:  # a click on a clarifying question's button
             picked, confidence, source = by_id[choice], 1.0, "button"
         else:
-            prediction = classify(
-                key=(self.session.version_id, node_id), intents=node["intents"], text=body
-            )
+            prediction = classify(intents=node["intents"], text=body)
             picked = by_id.get(prediction.intent)
             confidence, source = prediction.confidence, "classifier"
             if self.session.awaiting == "answer":

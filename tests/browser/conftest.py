@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -20,10 +19,10 @@ import pytest
 from django.db import connection, connections
 
 from config.embedded import die_with_parent
+from config.server import daphne_command
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("PARLEY_CHROMIUM", "/usr/bin/chromium")
-APP = "config.asgi:application"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -62,7 +61,7 @@ class AsgiServer:
     def start(self) -> None:
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), APP],
+                daphne_command("127.0.0.1", self.port, proxy_headers=False),  # as runparley
                 cwd=BASE_DIR,
                 env=self.env,
                 stdout=log,

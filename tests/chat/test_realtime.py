@@ -96,6 +96,23 @@ def test_a_batch_reaches_every_group_once_in_order(transactional_db):
     assert async_to_sync(run)() == ([1, 3], [1, 2])
 
 
+@pytest.mark.redis
+def test_a_frame_the_layer_cannot_encode_does_not_take_its_batch_down(transactional_db, caplog):
+    """msgpack carries 64-bit integers at most: a frame with a bigger one failed the whole
+    pipelined batch it sat in. Now it alone is dropped, and logged."""
+
+    def publish():
+        realtime.publish_many_on_commit(
+            [(["test.bad"], {"type": "agent.presence", "presence": n}) for n in (1, 2**70, 3)]
+        )
+        assert realtime.flush()
+
+    got = subscribed("test.bad", 2, publish)
+    assert [frame["presence"] for frame in got] == [1, 3]
+    assert "cannot be encoded" in caplog.text
+
+
+@pytest.mark.redis
 def test_a_stalled_redis_does_not_hold_the_publisher(transactional_db):
     """Redis stops taking writes (CLIENT PAUSE): publishing still returns at once, the
     frames wait in the queue, and they arrive in order once Redis takes writes again."""

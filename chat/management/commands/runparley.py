@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from config import embedded
+from config.server import daphne_command
 
 
 class Command(BaseCommand):
@@ -50,13 +51,7 @@ class Command(BaseCommand):
             if not opts["no_demo"]:
                 call_command("loaddemo")
             py = sys.executable
-            children = [
-                (
-                    "daphne",
-                    [py, "-m", "daphne", "-b", opts["host"], "-p", str(opts["port"]),
-                     "--proxy-headers", "config.asgi:application"],
-                ),
-            ]  # fmt: skip
+            children = [("daphne", daphne_command(opts["host"], opts["port"]))]
             if not opts["no_worker"]:
                 children += [
                     ("celery worker", [py, "-m", "celery", "-A", "config", "worker", "-l", "warning",

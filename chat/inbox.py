@@ -1,0 +1,88 @@
+"""A socket's queue of frames waiting to be handled: bounded, handled in order by one task
+of the socket's own, so the consumer takes (and charges) each frame as it arrives.
+
+Pushes (layer events) that arrive while a frame is being handled are held and sent right
+after that frame's reply, as when Channels handled one message at a time: a sender gets
+`message.accepted` before its own `message.new`, and a console's `pong` lists the offers
+open when it was built, with any newer offer pushed after it (docs/protocol.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+class Inbox:
+    def __init__(
+        self,
+        handle: Callable[[str], Awaitable[None]],
+        push: Callable[[dict[str, Any]], Awaitable[None]],
+        size: int,
+    ) -> None:
+        self.handle, self.push, self.size = handle, push, size
+        self.frames: deque[str] = deque()
+        self.held: deque[dict[str, Any]] = deque()
+        self.busy = self.closed = False
+        self.paused_until = 0.0
+        self.ready = asyncio.Event()
+        self.task: asyncio.Task | None = None
+
+    def full(self) -> bool:
+        return len(self.frames) >= self.size
+
+    def put(self, text: str) -> None:
+        self.frames.append(text)
+        self.ready.set()
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def deliver(self, frame: dict[str, Any]) -> None:
+        """A push: now, or after the reply of the frame being handled."""
+        if self.busy:
+            self.held.append(frame)
+        else:
+            await self.push(frame)
+
+    def pause(self, seconds: float) -> None:
+        """Handle nothing for `seconds`: a socket over its rate keeps its waiting frames
+        off the database thread, so a flood's backlog never runs ahead of other sockets'
+        frames (it is dropped when the flood is closed)."""
+        until = asyncio.get_running_loop().time() + min(seconds, 3600.0)
+        self.paused_until = max(self.paused_until, until)
+
+    def close(self) -> None:
+        """Drop what waits and stop; a frame being handled is cancelled (a send that was
+        not acknowledged is sent again by the client, and is idempotent)."""
+        self.closed = True
+        self.frames.clear()
+        self.held.clear()
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self.closed:
+            delay = self.paused_until - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+                continue
+            if not self.frames:
+                self.ready.clear()
+                await self.ready.wait()
+                continue
+            self.busy = True
+            try:
+                await self.handle(self.frames.popleft())
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the handler answers its own errors; this is a last guard
+                logger.exception("a socket frame's handler failed")
+            finally:
+                self.busy = False
+            while self.held and not self.closed:
+                await self.push(self.held.popleft())

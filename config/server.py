@@ -1,0 +1,22 @@
+"""How Parley's ASGI server is started: one command line for `runparley`, the live tests
+and the benchmarks, so they all run daphne as a deployment does (docs/operations.md)."""
+
+from __future__ import annotations
+
+import sys
+
+from django.conf import settings
+
+APPLICATION = "config.asgi:application"
+
+
+def daphne_command(host: str, port: int, *, proxy_headers: bool = True) -> list[str]:
+    # daphne's own frame limit (1 MiB by default) sits above Parley's (WS_MAX_FRAME_BYTES),
+    # so an oversized frame reaches the consumer and gets `too_large` on an open socket;
+    # at daphne's limit the connection is dropped (1006) and the client would retry it.
+    limit = str(settings.PARLEY["WS_SERVER_MAX_BYTES"])
+    args = [sys.executable, "-m", "daphne", "-b", host, "-p", str(port),
+            "--websocket-max-message-size", limit, "--websocket-max-frame-size", limit]  # fmt: skip
+    if proxy_headers:
+        args.append("--proxy-headers")
+    return [*args, APPLICATION]
