@@ -49,7 +49,7 @@ django.setup()
 from django.db import connection, transaction  # noqa: E402
 
 from bots.demo import demo_flow_install  # noqa: E402
-from bots.services import engine  # noqa: E402
+from bots.services import engine, engine_base, engine_endings  # noqa: E402
 from chat.actors import Actor  # noqa: E402
 from chat.models import Conversation, Customer, Message, Site  # noqa: E402
 
@@ -139,12 +139,13 @@ def main() -> None:
     # The share of a step spent storing the bot's replies (chat.services.message_create:
     # insert, seq, moderation, publish hooks), to tell the engine's cost from the chat core's.
     create_samples: list[float] = []
-    original_create = engine.message_create
-    engine.message_create = timed(original_create, create_samples)
+    original_create = engine_base.message_create
+    engine_base.message_create = timed(original_create, create_samples)
     # The handoff's call into routing (routing.services.conversation_enqueue), part of `final`.
     enqueue_samples: list[float] = []
-    original_enqueue = engine._enqueue
-    engine._enqueue = timed(original_enqueue, enqueue_samples)
+    # Called by the handoff (engine_endings) and by the entry points (engine) without a flow.
+    original_enqueue = engine_endings.enqueue
+    engine_endings.enqueue = engine.enqueue = timed(original_enqueue, enqueue_samples)
 
     send_samples: list[float] = []
     made: list[int] = []
@@ -186,8 +187,8 @@ def main() -> None:
     finally:
         bots_services.bot_session_advance = original_advance
         bots_services.bot_session_start = original_start
-        engine.message_create = original_create
-        engine._enqueue = original_enqueue
+        engine_base.message_create = original_create
+        engine_endings.enqueue = engine.enqueue = original_enqueue
         print(f"handed off to routing: {handed_off}/{total}")
         report("engine", engine_samples)
         report("  ask", question_samples)

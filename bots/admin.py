@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from bots.diagram import flow_svg
-from bots.graph import validate_graph
+from bots.graph_validation import validate_graph
 from bots.models import BotSession, Flow, FlowVersion, VariantStat
 from bots.services import FlowInvalid, flow_export, flow_publish
 

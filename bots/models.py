@@ -1,6 +1,6 @@
 """Bot qualification flows: versioned graphs, per-conversation sessions, learning variants.
 
-A Flow holds an editable draft graph (JSON, validated by bots.graph on every save).
+A Flow holds an editable draft graph (JSON, validated by bots.graph_validation on every save).
 Publishing freezes the draft into an immutable FlowVersion; a conversation's BotSession
 points at the version it started with, so editing or republishing never changes a
 running conversation. No side effects in save(): state changes go through bots.services.

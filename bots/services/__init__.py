@@ -1,12 +1,14 @@
 """Bot services: the only code that changes flows, sessions and variant counts.
 
 - flows: draft, publish, export, import (bots.services.flows)
-- the engine: bot_session_start / bot_session_advance (bots.services.engine)
+- the engine: bot_session_start / bot_session_advance (bots.services.engine, its step
+  in engine_step, engine_endings, engine_base; answers read in engine_answers)
 - variants: Thompson sampling (bots.services.variants)
 - lead capture: customer_attributes_store (bots.services.leads)
 """
 
-from bots.services.engine import bot_session_advance, bot_session_start, validate_input
+from bots.services.engine import bot_session_advance, bot_session_start
+from bots.services.engine_answers import validate_input
 from bots.services.flows import (
     FlowInvalid,
     flow_create,

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
-from bots.graph import validate_graph
+from bots.graph_validation import validate_graph
 from bots.models import Flow, FlowVersion
 from chat.exceptions import NotFound, ValidationError
 

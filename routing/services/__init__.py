@@ -2,18 +2,9 @@
 
 The public names other apps call are re-exported here (``routing.services.X``)."""
 
+from routing.services.assign import conversation_assign
 from routing.services.decision import Decision, route_entry
 from routing.services.dispatch import route_for_agent, router_kick_agent, router_kick_entry
-from routing.services.handling import (
-    conversation_abandon,
-    conversation_assign,
-    conversation_customer_left,
-    conversation_reassign,
-    conversation_released,
-    conversation_requeue,
-    conversation_transfer,
-    offer_withdraw,
-)
 from routing.services.offers import (
     agent_offers_revoke,
     agent_offers_revoke_on_commit,
@@ -22,10 +13,20 @@ from routing.services.offers import (
     reservation_decline,
     reservation_expire,
 )
+from routing.services.release import (
+    conversation_abandon,
+    conversation_customer_left,
+    conversation_released,
+)
 from routing.services.router import (
     conversation_enqueue,
     default_queue,
     waiting_sweep,
+)
+from routing.services.supervise import (
+    conversation_reassign,
+    conversation_requeue,
+    offer_withdraw,
 )
 from routing.services.sweeps import (
     abandon_sweep,
@@ -38,6 +39,7 @@ from routing.services.sweeps import (
     routing_sweep,
     timers_sweep,
 )
+from routing.services.transfer import conversation_transfer
 
 __all__ = [
     "Decision",

@@ -55,6 +55,21 @@ def load_release(*, user_id: int, now: dt.datetime) -> None:
     )
 
 
+def slots_in_order(*, take: int | None, release: int | None, now: dt.datetime,
+                    require_online: bool) -> bool:  # fmt: skip
+    """Give one agent's slot back and take another's, in ascending user id order (the
+    presence-row lock order that keeps two such transactions from deadlocking)."""
+    steps = sorted(
+        [(uid, kind) for uid, kind in ((take, "take"), (release, "release")) if uid is not None]
+    )
+    for user_id, kind in steps:
+        if kind == "release":
+            load_release(user_id=user_id, now=now)
+        elif not load_take(user_id=user_id, now=now, require_online=require_online):
+            return False
+    return True
+
+
 def agent_name(user) -> str:
     if user is None:
         return "nobody"

@@ -24,12 +24,12 @@ from chat.services import conversation_transition
 from routing import selectors
 from routing.models import Queue, QueueEntry, Reservation
 from routing.services.core import conversation_publish_all, lock_conversation, logger
-from routing.services.handling import (
+from routing.services.offers import agent_offers_revoke_on_commit, offers_sweep
+from routing.services.release import (
     conversation_abandon,
     conversation_customer_left,
     requeue_locked,
 )
-from routing.services.offers import agent_offers_revoke_on_commit, offers_sweep
 from routing.services.router import enqueue_locked, waiting_sweep
 
 Status = Conversation.Status

@@ -8,7 +8,7 @@ import pytest
 from actions import conversations as conversation_actions
 from bots.intents import _cache as intent_cache
 from bots.models import BotSession, Flow
-from bots.services import engine, flow_draft_save, flow_publish, validate_input
+from bots.services import engine, engine_base, flow_draft_save, flow_publish, validate_input
 from chat import services
 from chat.exceptions import ValidationError
 from chat.models import Conversation, ConversationEvent, Message
@@ -565,7 +565,7 @@ def test_state_survives_a_restart():
     Queue.objects.get_or_create(name="Orders")
     chat = Chat(make_flow(INTENT_GRAPH | {"start": "hello"}))
     # A restarted process has empty caches: everything comes back from the database.
-    engine._graphs.clear()
+    engine_base._graphs.clear()
     intent_cache.clear()
     chat.send("where is my delivery??")
     assert chat.conversation.queue.name == "Orders"

@@ -6,7 +6,8 @@ import copy
 
 import pytest
 
-from bots.graph import node_edges, text_for, validate_graph
+from bots.graph import node_edges, text_for
+from bots.graph_validation import validate_graph
 
 BASE = {
     "start": "a",

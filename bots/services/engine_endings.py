@@ -1,0 +1,123 @@
+"""How a step ends the bot's part: a handoff to routing, an end node (with its CSAT
+question), a resolution."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bots.models import BotSession, Flow
+from bots.services.engine_answers import handoff_summary, rating
+from bots.services.engine_base import ACTOR, StepBase
+from chat.models import Conversation
+from chat.services import conversation_transition, event_message_post, event_record
+from routing.models import Queue
+from routing.services import conversation_enqueue
+
+logger = logging.getLogger(__name__)
+
+CSAT_BUTTONS = [{"id": str(n), "label": str(n)} for n in range(1, 6)]
+
+
+def enqueue(
+    *, conversation: Conversation, reason: str, queue, priority: int, skills: list[str]
+) -> bool:
+    """Hand the conversation to routing (on the row the caller locked); True: routing
+    stored the priority."""
+    conversation_enqueue(
+        conversation=conversation, reason=reason, queue=queue, priority=priority, skills=skills
+    )
+    return True
+
+
+class StepEndings(StepBase):
+    """The endings of a step (the step machine, engine_step, decides when)."""
+
+    def handoff(self, node: dict[str, Any], *, reason: str) -> None:
+        self.session.state = BotSession.State.HANDED_OFF
+        self.session.awaiting = ""
+        queue = None
+        if node.get("queue"):
+            queue = Queue.objects.filter(name=node["queue"]).first()
+            if queue is None:
+                logger.warning("bot flow names a missing queue %r", node["queue"])
+        priority = self.conversation.priority
+        if node.get("priority") is not None:
+            priority = max(priority, node["priority"])
+        skills = list(node.get("skills") or [])
+        if queue is not None:
+            self.conversation.queue = queue
+        if priority != self.conversation.priority:
+            self.conversation.priority = priority
+            self.priority_dirty = True
+        self.flush()  # the customer is up to date before anyone is told
+        collected = dict(self.session.attributes)
+        event_message_post(
+            audience=self.audience(),
+            conversation=self.conversation,
+            body=handoff_summary(collected, self.session.intent, queue.name if queue else None),
+            data={
+                "collected": collected,
+                "intent": self.session.intent or None,
+                "tags": list(self.session.tags),
+                "queue": queue.name if queue else None,
+                "skills": skills,
+                "priority": priority,
+                "flow": {"slug": self.flow.slug, "version": self.session.version.number},
+            },
+        )
+        if enqueue(
+            conversation=self.conversation,
+            reason=reason,
+            queue=queue,
+            priority=priority,
+            skills=skills,
+        ):
+            self.priority_dirty = False  # routing stored it with the status change
+        self.status_changed = True
+
+    def end(self, node_id: str, node: dict[str, Any]) -> None:
+        self.say(self.text(node["text"]))
+        if node.get("csat"):
+            self.say(
+                self.text(node.get("csat_text"), "csat"), {"buttons": CSAT_BUTTONS, "csat": True}
+            )
+            return self.wait(node_id, "csat")
+        self.resolve()
+
+    def csat(self, node: dict[str, Any], *, body: str, choice: str | None) -> None:
+        score = rating(choice) or rating(body)
+        if score is None:
+            self.session.retries += 1
+            if self.session.retries <= 1:
+                self.say(
+                    self.text(node.get("csat_text"), "csat"),
+                    {"buttons": CSAT_BUTTONS, "csat": True},
+                )
+                return None
+        else:
+            self.collect("csat", score)
+            event_record(
+                conversation=self.conversation,
+                type="csat.submitted",
+                actor=ACTOR,
+                reason=f"rated {score}/5 at the end of the bot flow",
+                data={"score": score, "source": "bot"},
+            )
+            self.say(self.text(node.get("thanks_text"), "thanks"))
+        return self.resolve()
+
+    def resolve(self) -> None:
+        self.session.state = BotSession.State.ENDED
+        self.session.awaiting = ""
+        conversation_transition(
+            conversation=self.conversation,
+            to_status=Conversation.Status.RESOLVED,
+            reason="resolved by the bot flow",
+            actor=ACTOR,
+            resolved_at=self.now,
+        )
+        event_message_post(conversation=self.conversation, body="Conversation resolved by the bot.")
+        self.status_changed = True
+        if self.flow.goal == Flow.Goal.RESOLVED:
+            self.goal()

@@ -1,0 +1,127 @@
+"""The agent's slot given back: a conversation that leaves routing (resolved, abandoned,
+the customer gone) or goes back to a queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
+from chat.models import Conversation
+from chat.services import conversation_transition, event_message_post
+from routing.models import Queue, QueueEntry
+from routing.services.core import (
+    conversation_publish_all,
+    load_release,
+    lock_conversation,
+    participant_leave,
+)
+from routing.services.dispatch import router_kick_agent
+from routing.services.offers import entry_close_locked
+from routing.services.router import enqueue_locked
+
+Status = Conversation.Status
+
+
+def conversation_released(
+    *, conversation: Conversation, from_status: str, reason: str, now: dt.datetime | None = None
+) -> None:
+    """A conversation left routing (resolved, abandoned): on the caller's locked row,
+    close its queue entry, withdraw an open offer, give the agent's slot back."""
+    now = now or timezone.now()
+    entry_close_locked(
+        conversation=conversation, state=QueueEntry.State.CANCELLED, now=now, reason=reason
+    )
+    if from_status == Status.ASSIGNED and conversation.assignee_id:
+        load_release(user_id=conversation.assignee_id, now=now)
+        QueueEntry.objects.filter(
+            conversation_id=conversation.pk,
+            state=QueueEntry.State.ASSIGNED,
+            closed_at__isnull=True,
+        ).update(closed_at=now)
+        transaction.on_commit(partial(router_kick_agent, user_id=conversation.assignee_id))
+
+
+def requeue_locked(
+    *,
+    conversation: Conversation,
+    reason: str,
+    now: dt.datetime,
+    queue: Queue | None = None,
+    note: str = "",
+    exclude_agent_id: int | None = None,
+    sticky_agent_id: int | None = None,
+) -> QueueEntry:
+    """Send a locked conversation back to a queue; its agent (if any) leaves and gets
+    the slot back."""
+    from_id = conversation.assignee_id if conversation.status == Status.ASSIGNED else None
+    if from_id:
+        load_release(user_id=from_id, now=now)
+        QueueEntry.objects.filter(
+            conversation_id=conversation.pk,
+            state=QueueEntry.State.ASSIGNED,
+            closed_at__isnull=True,
+        ).update(closed_at=now)
+        participant_leave(conversation=conversation, user_id=from_id, now=now)
+        transaction.on_commit(partial(router_kick_agent, user_id=from_id))
+    return enqueue_locked(
+        conversation=conversation,
+        reason=reason,
+        queue=queue,
+        now=now,
+        note=note,
+        exclude_agent_id=exclude_agent_id,
+        # 0 = explicitly nobody: a transfer must not stick to the agent who let it go.
+        sticky_agent_id=sticky_agent_id if sticky_agent_id is not None else 0,
+        fields={"assignee": None},
+    )
+
+
+# --- the ends: abandoned, customer left --------------------------------------------------------
+def conversation_abandon(
+    *, conversation_id: int, reason: str, now: dt.datetime | None = None
+) -> bool:
+    """A waiting conversation whose customer is gone is closed as abandoned (a timer)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        conversation = lock_conversation(conversation_id)
+        if conversation is None or conversation.status not in Conversation.WAITING_STATUSES:
+            return False
+        entry_close_locked(
+            conversation=conversation, state=QueueEntry.State.ABANDONED, now=now, reason=reason
+        )
+        conversation_transition(
+            conversation=conversation, to_status=Status.ABANDONED, reason=reason, actor="timer"
+        )
+        event_message_post(conversation=conversation, body="The customer left the queue.")
+        conversation_publish_all(conversation=conversation)
+    return True
+
+
+def conversation_customer_left(
+    *, conversation_id: int, reason: str, now: dt.datetime | None = None
+) -> bool:
+    """An assigned conversation whose customer is gone (and which has gone quiet) is
+    resolved, freeing the agent's slot (a timer)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        conversation = lock_conversation(conversation_id)
+        if conversation is None or conversation.status != Status.ASSIGNED:
+            return False
+        conversation_transition(
+            conversation=conversation,
+            to_status=Status.RESOLVED,
+            reason=reason,
+            actor="timer",
+            resolved_at=now,
+        )
+        conversation_released(
+            conversation=conversation, from_status=Status.ASSIGNED, reason=reason, now=now
+        )
+        event_message_post(
+            conversation=conversation, body="Conversation closed: the customer left."
+        )
+        conversation_publish_all(conversation=conversation)
+    return True

@@ -1,0 +1,111 @@
+"""A supervisor's hand on the floor (admin): reassign a conversation, send it back to its
+queue, withdraw an offer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
+from chat import realtime
+from chat.actors import Actor
+from chat.exceptions import Conflict, NotFound
+from chat.models import Conversation
+from routing.models import QueueEntry, Reservation
+from routing.services.assign import assign_waiting_locked
+from routing.services.checks import clean_note, require_supervisor, target_agent
+from routing.services.core import conversation_publish_all, lock_conversation
+from routing.services.dispatch import router_kick_entry
+from routing.services.offers import offer_end_locked
+from routing.services.release import requeue_locked
+from routing.services.transfer import transfer_to_agent_locked
+
+Status = Conversation.Status
+
+
+def conversation_reassign(
+    *, actor: Actor, conversation_id: int, to_agent_id: int, note: str = "",
+    now: dt.datetime | None = None,
+) -> Conversation:  # fmt: skip
+    """A supervisor assigns an open conversation to an agent (from admin): a waiting one
+    directly, an assigned one as a transfer. The agent needs a free slot (no agent goes
+    over capacity, not even on a supervisor's word) but need not be online."""
+    require_supervisor(actor)
+    note = clean_note(note)
+    now = now or timezone.now()
+    target = target_agent(to_agent_id)
+    with transaction.atomic():
+        conversation = lock_conversation(conversation_id)
+        if conversation is None:
+            raise NotFound("No such conversation.")
+        if conversation.status == Status.ASSIGNED:
+            return transfer_to_agent_locked(
+                conversation=conversation,
+                target=target,
+                actor=actor,
+                note=note,
+                now=now,
+                require_online=False,
+                via=QueueEntry.Via.REASSIGN,
+            )
+        if conversation.status not in Conversation.WAITING_STATUSES:
+            raise Conflict("Only an open conversation is reassigned.", code="conversation_closed")
+        return assign_waiting_locked(
+            conversation=conversation,
+            user=target,
+            via=QueueEntry.Via.REASSIGN,
+            actor_label=actor.label,
+            now=now,
+            require_online=False,
+            reason=f"reassigned by a supervisor{': ' + note if note else ''}",
+        )
+
+
+def conversation_requeue(
+    *, actor: Actor, conversation_id: int, reason: str = "", now: dt.datetime | None = None
+) -> Conversation:
+    """A supervisor sends an assigned or waiting conversation back to its queue."""
+    require_supervisor(actor)
+    now = now or timezone.now()
+    with transaction.atomic():
+        conversation = lock_conversation(conversation_id)
+        if conversation is None:
+            raise NotFound("No such conversation.")
+        if conversation.status not in (Status.ASSIGNED, *Conversation.WAITING_STATUSES):
+            raise Conflict("Only an open conversation is re-queued.", code="conversation_closed")
+        from_id = conversation.assignee_id if conversation.status == Status.ASSIGNED else None
+        requeue_locked(
+            conversation=conversation,
+            reason=(reason or f"sent back to the queue by {actor.label}")[:200],
+            now=now,
+            exclude_agent_id=from_id,
+        )
+        conversation_publish_all(
+            conversation=conversation,
+            extra_groups=[realtime.user_group(from_id)] if from_id else [],
+        )
+        return conversation
+
+
+def offer_withdraw(*, actor: Actor, reservation_id: int, now: dt.datetime | None = None) -> bool:
+    """A supervisor withdraws an offer (admin); the conversation goes to the next agent."""
+    require_supervisor(actor)
+    now = now or timezone.now()
+    reservation = Reservation.objects.filter(pk=reservation_id).first()
+    if reservation is None:
+        raise NotFound("No such offer.", code="offer_not_found")
+    with transaction.atomic():
+        conversation = lock_conversation(reservation.conversation_id)
+        reservation = Reservation.objects.select_related("queue").get(pk=reservation.pk)
+        done = offer_end_locked(
+            conversation=conversation,
+            reservation=reservation,
+            state=Reservation.State.REVOKED,
+            reason=f"withdrawn by {actor.label}",
+            now=now,
+        )
+        if done:
+            transaction.on_commit(partial(router_kick_entry, entry_id=reservation.entry_id))
+        return done
