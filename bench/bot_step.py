@@ -37,8 +37,6 @@ import sys
 import time
 from pathlib import Path
 
-from actions import conversations as conversation_actions
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -48,6 +46,7 @@ django.setup()
 
 from django.db import connection, transaction  # noqa: E402
 
+from actions import conversations as conversation_actions  # noqa: E402
 from bots.demo import demo_flow_install  # noqa: E402
 from bots.services import engine, engine_base, engine_endings  # noqa: E402
 from chat.actors import Actor  # noqa: E402

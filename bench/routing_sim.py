@@ -43,8 +43,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from actions import conversations as conversation_actions
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -301,6 +299,7 @@ def phase_sim(args) -> dict[str, Any]:
     from django.db import connection
     from django.utils import timezone
 
+    from actions import conversations as conversation_actions
     from actions.agents import agent_console_connect, agent_console_disconnect, agent_heartbeat
     from agents.services import presence_vacuum
     from chat.actors import Actor
