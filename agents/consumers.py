@@ -7,12 +7,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from channels.db import database_sync_to_async
-
 from actions import agents as agent_actions
 from chat import realtime, selectors
 from chat.actors import Actor
 from chat.consumers import ParleyConsumer, field_int
+from chat.dbcalls import db
 from chat.exceptions import AuthenticationFailed, PermissionDenied
 
 logger = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ class AgentConsumer(ParleyConsumer):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             raise AuthenticationFailed("Log in to use the console.")
-        if not await database_sync_to_async(selectors.user_is_agent)(user):
+        if not await db(selectors.user_is_agent)(user):
             raise PermissionDenied("This account is not an agent.")
         return Actor.for_agent(user)
 
@@ -40,7 +39,7 @@ class AgentConsumer(ParleyConsumer):
         return [realtime.user_group(self.actor.user.pk), realtime.AGENTS_GROUP]
 
     async def on_conversation_take(self, frame: dict, ref: Any) -> None:
-        conversation = await database_sync_to_async(agent_actions.conversation_take)(
+        conversation = await db(agent_actions.conversation_take)(
             actor=self.actor, conversation_id=field_int(frame, "conversation")
         )
         await self.send_frame(
@@ -52,7 +51,7 @@ class AgentConsumer(ParleyConsumer):
         await super().connect()  # hello: conversations, open offers, stored presence
         if self.actor is not None:
             # Live from now on; agent.presence and any new offers follow on the user group.
-            await database_sync_to_async(agent_actions.agent_console_connect)(
+            await db(agent_actions.agent_console_connect)(
                 user=self.actor.user, channel_name=self.channel_name
             )
 
@@ -62,7 +61,7 @@ class AgentConsumer(ParleyConsumer):
         await super().disconnect(code)
         if self.actor is not None:
             try:
-                await database_sync_to_async(agent_actions.agent_console_disconnect)(
+                await db(agent_actions.agent_console_disconnect)(
                     user_id=self.actor.user.pk, channel_name=self.channel_name
                 )
             except Exception:  # the heartbeat sweeper reaches the same state
@@ -80,7 +79,7 @@ class AgentConsumer(ParleyConsumer):
         return super().ping_sync() | beat
 
     async def on_presence_set(self, frame: dict, ref: Any) -> None:
-        presence = await database_sync_to_async(agent_actions.agent_presence_set)(
+        presence = await db(agent_actions.agent_presence_set)(
             actor=self.actor, status=frame.get("status")
         )
         await self.send_frame(
@@ -89,7 +88,7 @@ class AgentConsumer(ParleyConsumer):
 
     async def on_reservation_accept(self, frame: dict, ref: Any) -> None:
         reservation_id = field_int(frame, "reservation")
-        conversation = await database_sync_to_async(agent_actions.reservation_accept)(
+        conversation = await db(agent_actions.reservation_accept)(
             actor=self.actor, reservation_id=reservation_id
         )
         await self.send_frame(
@@ -103,7 +102,7 @@ class AgentConsumer(ParleyConsumer):
         )
 
     async def on_reservation_decline(self, frame: dict, ref: Any) -> None:
-        reservation = await database_sync_to_async(agent_actions.reservation_decline)(
+        reservation = await db(agent_actions.reservation_decline)(
             actor=self.actor,
             reservation_id=field_int(frame, "reservation"),
             reason=frame.get("reason") or "",
@@ -119,7 +118,7 @@ class AgentConsumer(ParleyConsumer):
         )
 
     async def on_conversation_transfer(self, frame: dict, ref: Any) -> None:
-        conversation = await database_sync_to_async(agent_actions.conversation_transfer)(
+        conversation = await db(agent_actions.conversation_transfer)(
             actor=self.actor,
             conversation_id=field_int(frame, "conversation"),
             to_agent_id=field_int(frame, "to_agent", required=False),

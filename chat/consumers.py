@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -22,6 +21,7 @@ from actions import conversations as conversation_actions
 from actions import widget as widget_actions
 from chat import events, inbound, realtime, selectors, services
 from chat.actors import Actor
+from chat.dbcalls import db
 from chat.exceptions import AuthenticationFailed, ParleyError, PermissionDenied, ValidationError
 from chat.inbox import Inbox
 from chat.models import Conversation
@@ -88,8 +88,8 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         # thread-sensitive), for every message: for a console that is a hop per broadcast
         # frame, and with 50 consoles those hops queued the router's and every socket's
         # database work behind them (seconds from queued to offer in bench/routing_sim.py).
-        # Every database call here goes through database_sync_to_async, which closes
-        # stale connections itself on that thread, so the hop is skipped.
+        # Every database call here goes through chat.dbcalls.db, which closes stale
+        # connections itself on the thread that runs it, so the hop is skipped.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
@@ -133,7 +133,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
             self.joined.append(group)
         await self.accept()
-        snapshot = await database_sync_to_async(self.snapshot_sync)()
+        snapshot = await db(self.snapshot_sync)()
         await self.send_frame(
             {
                 "type": "hello",
@@ -265,7 +265,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
 
     async def ping_state(self) -> dict[str, Any]:
         """The pong's fields besides the echo (a subclass may answer without the database)."""
-        return await database_sync_to_async(self.ping_sync)()
+        return await db(self.ping_sync)()
 
     def snapshot_sync(self) -> dict[str, Any]:
         """What hello carries beside the protocol's fields (subclasses add theirs)."""
@@ -278,7 +278,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
 
     async def on_message_send(self, frame: dict, ref: Any) -> None:
         conversation_id = field_int(frame, "conversation")
-        message, created = await database_sync_to_async(conversation_actions.message_send)(
+        message, created = await db(conversation_actions.message_send)(
             actor=self.actor,
             conversation_id=conversation_id,
             body=frame.get("body"),
@@ -303,13 +303,13 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         conversation_id = field_int(frame, "conversation")
         after_seq = field_int(frame, "after_seq")
         limit = settings.PARLEY["RESUME_PAGE_SIZE"]
-        payload = await database_sync_to_async(selectors.resume_page)(
+        payload = await db(selectors.resume_page)(
             actor=self.actor, conversation_id=conversation_id, after_seq=after_seq, limit=limit
         )
         await self.send_frame({"type": "messages.batch", "ref": ref, **payload})
 
     async def on_receipt(self, frame: dict, ref: Any) -> None:
-        await database_sync_to_async(services.receipt_update)(
+        await db(services.receipt_update)(
             actor=self.actor,
             conversation_id=field_int(frame, "conversation"),
             delivered_seq=frame.get("delivered_seq"),
@@ -321,7 +321,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         target = self.typing_targets.get(conversation_id)
         if target is None:
             # One permission check per conversation per socket, not one per keystroke.
-            target = await database_sync_to_async(services.typing_target)(
+            target = await db(services.typing_target)(
                 actor=self.actor, conversation_id=conversation_id
             )
             self.typing_targets[conversation_id] = target
@@ -331,7 +331,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         await realtime.apublish_ephemeral(target["groups"], typing)
 
     async def on_conversation_resolve(self, frame: dict, ref: Any) -> None:
-        conversation = await database_sync_to_async(conversation_actions.conversation_resolve)(
+        conversation = await db(conversation_actions.conversation_resolve)(
             actor=self.actor, conversation_id=field_int(frame, "conversation")
         )
         await self.send_frame(
@@ -345,7 +345,7 @@ class WidgetConsumer(ParleyConsumer):
     async def authenticate(self) -> Actor:
         query = parse_qs(self.scope.get("query_string", b"").decode())
         token = (query.get("token") or [""])[0]
-        customer = await database_sync_to_async(selectors.customer_get_from_token)(token=token)
+        customer = await db(selectors.customer_get_from_token)(token=token)
         origin = dict(self.scope.get("headers", [])).get(b"origin", b"").decode() or None
         if not customer.site.origin_allowed(origin):
             raise PermissionDenied(
@@ -376,7 +376,7 @@ class WidgetConsumer(ParleyConsumer):
         if self.actor is not None:
             seen.customer_seen_soon(customer_id=self.actor.customer.pk)
             if self.waiting:  # a waiting customer sees their place in line at once
-                positions = database_sync_to_async(widget_actions.queue_positions)
+                positions = db(widget_actions.queue_positions)
                 for position in await positions(actor=self.actor):
                     await self.send_frame(position)
 
@@ -414,10 +414,10 @@ class WidgetConsumer(ParleyConsumer):
             )
             return {"conversation": conversation_payload(conversation), "created": created}
 
-        payload = await database_sync_to_async(start)()
+        payload = await db(start)()
         self._track(payload["conversation"])
         await self.send_frame({"type": "conversation.started", "ref": ref, **payload})
-        position = await database_sync_to_async(widget_actions.queue_position)(
+        position = await db(widget_actions.queue_position)(
             conversation_id=payload["conversation"]["id"]
         )
         if position is not None:

@@ -321,6 +321,9 @@ PARLEY = {
     "QUEUE_ABANDON_AFTER": env.int("QUEUE_ABANDON_AFTER", default=300),
     "CUSTOMER_LEFT_AFTER": env.int("CUSTOMER_LEFT_AFTER", default=1800),
     "CUSTOMER_SEEN_FLUSH_SECONDS": env.float("CUSTOMER_SEEN_FLUSH_SECONDS", default=5.0),
+    # Threads per process that run sockets' database work (chat/dbcalls.py); each holds a
+    # pooled connection while it works. SQLite has one writer at a time: one thread.
+    "DB_THREADS": env.int("DB_THREADS", default=1 if EMBEDDED_DATABASE else 4),
 }
 if PARLEY["WS_SERVER_MAX_BYTES"] <= PARLEY["WS_MAX_FRAME_BYTES"]:
     raise environ.ImproperlyConfigured("WS_SERVER_MAX_BYTES must be above WS_MAX_FRAME_BYTES")

@@ -65,3 +65,18 @@ def _redis_run_keys_removed():
         pass  # cleanup only; a stopped Redis has failed the tests that needed it already
     finally:
         client.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pooled_connections_closed_before_the_test_database_is_dropped(
+    django_db_setup, django_db_blocker
+):
+    """Sockets' database threads (chat.dbcalls) leave their connections idle in the
+    process's psycopg pool; the pool must be closed before the test database is dropped."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for conn in connections.all(initialized_only=True):
+            if getattr(conn, "pool", None) is not None:
+                conn.close_pool()

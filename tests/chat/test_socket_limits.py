@@ -1,7 +1,7 @@
 """The socket's limits: rate limits charged as frames arrive, a bounded queue per socket,
 and input that cannot be parsed, stored or pushed refused with an error on an open socket.
 
-The flood tests hold the database thread (every socket's database work runs on it) while
+The flood tests hold the database threads (every socket's database work runs on them) while
 the frames arrive, as a busy server does: whatever is charged only when handled is never
 charged while it is held. Their frames are `resume`s, which always need the database
 (a ping may be answered from memory); a flood's resume a conversation that does not
@@ -15,8 +15,8 @@ import json
 import threading
 
 import pytest
-from asgiref.sync import sync_to_async
 
+from chat import dbcalls
 from tests.chat.test_consumers import (
     TIMEOUT,
     new_customer,
@@ -32,13 +32,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @contextlib.asynccontextmanager
 async def database_thread_held():
+    """Every thread that runs sockets' database work (chat.dbcalls) is busy."""
     gate = threading.Event()
-    held = asyncio.ensure_future(sync_to_async(gate.wait, thread_sensitive=True)())
+    pool = dbcalls._pool()
+    held = [
+        asyncio.wrap_future(pool.submit(gate.wait, TIMEOUT * 10)) for _ in range(pool._max_workers)
+    ]
     try:
         yield
     finally:
         gate.set()
-        await held
+        await asyncio.gather(*held)
 
 
 MISSING = 10**9  # no such conversation
