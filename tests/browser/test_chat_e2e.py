@@ -446,7 +446,7 @@ def test_a_site_that_refuses_the_origin_says_so(asgi_server, browser, shop):
         context.close()
 
 
-# The widget's first socket carries a token the server refuses (close 4401). client.js
+# The widget's first socket carries a token the server refuses (close 4401). The client
 # stops retrying on an auth close and tells the widget, which gets a new token and reconnects.
 SPOILED_FIRST_TOKEN = """
 (() => {
