@@ -34,7 +34,7 @@ test: install-test
 	$(MAKE) test-embedded
 	$(MAKE) test-embeddings
 
-# The browser protocol client's unit tests (static/parley/client.js; tests/js/), in Node
+# The browser protocol client's unit tests (static/parley/client/; tests/js/), in Node
 # with vitest, pinned by package-lock.json. Needs node (>= 20.19) and npm.
 test-js:
 	npm ci --no-audit --no-fund

@@ -1,9 +1,8 @@
 // A fake WebSocket, fake timers (vitest's) and a client wired to record what the UI is told.
-import { createRequire } from "node:module";
 import { vi } from "vitest";
+import * as ParleyClient from "../../static/parley/client/index.js";
 
-const require = createRequire(import.meta.url);
-export const ParleyClient = require("../../static/parley/client.js");
+export { ParleyClient };
 
 /** The server's end of one socket: what the client sent, and ways to answer or drop it. */
 export class FakeSocket {

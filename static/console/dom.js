@@ -1,0 +1,52 @@
+// The console page's elements (templates/console.html) and the small helpers every view uses.
+
+const $ = (sel) => document.querySelector(sel);
+export const el = {
+  connection: $("[data-testid=console-connection]"),
+  waiting: $("[data-testid=waiting-list]"),
+  mine: $("[data-testid=mine-list]"),
+  waitingCount: $("[data-testid=waiting-count]"),
+  mineCount: $("[data-testid=mine-count]"),
+  waitingEmpty: $("[data-testid=waiting-empty]"),
+  mineEmpty: $("[data-testid=mine-empty]"),
+  chatEmpty: $("[data-testid=chat-empty]"),
+  chat: $("[data-testid=chat]"),
+  title: $("[data-testid=chat-title]"),
+  meta: $("[data-testid=chat-meta]"),
+  status: $("[data-testid=chat-status]"),
+  takeBtn: $("[data-testid=chat-take]"),
+  resolveBtn: $("[data-testid=chat-resolve]"),
+  scroll: $(".transcript"),
+  transcript: $("[data-testid=transcript]"),
+  pending: $("[data-testid=transcript-pending]"),
+  typing: $("[data-testid=chat-typing]"),
+  form: $("[data-testid=composer]"),
+  input: $("[data-testid=composer-input]"),
+  note: $("[data-testid=composer-note]"),
+  toast: $("[data-testid=toast]"),
+  presence: $("[data-testid=presence]"),
+  presenceSelect: $("[data-testid=presence-select]"),
+  presenceMessage: $("[data-testid=presence-message]"),
+  offersSection: $("[data-testid=offers]"),
+  offers: $("[data-testid=offers-list]"),
+  offersCount: $("[data-testid=offers-count]"),
+};
+
+export function clock(iso) {
+  return new Date(iso || Date.now()).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+/** A message's text in the reader's language, when the pipeline translated it. */
+export function translationOf(m) {
+  const view = m.view || {};
+  const t = view.as === "recipient" && view.language && m.translations && m.translations[view.language];
+  return t && t.state === "done" && t.body && t.body !== m.body ? t.body : null;
+}
+
+let toastTimer = null;
+export function toast(text) {
+  el.toast.textContent = text;
+  el.toast.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (el.toast.hidden = true), 5000);
+}

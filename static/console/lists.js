@@ -1,0 +1,111 @@
+// The sidebar: the waiting room and my chats, each item a preview with its unread count,
+// and the page title. Clicks are handled by console.js (delegated on the lists).
+import { clock, el, translationOf } from "./dom.js";
+import { STATUS_LABEL, convs, isMine, isMyMessage, isOpen, isWaiting, offers, ui } from "./state.js";
+
+function initials(name) {
+  const words = (name || "").split(/\s+/).map((w) => w.replace(/[^\p{L}\p{N}]/gu, "")).filter(Boolean);
+  return words.slice(0, 2).map((w) => w[0].toUpperCase()).join("") || "?";
+}
+
+function ago(iso) {
+  if (!iso) return "";
+  const minutes = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 60000));
+  if (minutes < 1) return "now";
+  if (minutes < 60) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+function unreadCount(r) {
+  if (!isMine(r)) return 0;
+  return r.msgs.filter((m) => m.seq > r.s.me.read && m.kind !== "event" && !isMyMessage(r, m)).length;
+}
+
+function previewOf(r) {
+  if (r.typing) return { text: `${r.typing.name} is typing…`, typing: true };
+  const last = [...r.msgs].reverse().find((m) => m.kind !== "event") || r.msgs[r.msgs.length - 1];
+  if (!last) return { text: r.c && r.c.last_seq ? "…" : "No messages yet" };
+  return { text: (isMyMessage(r, last) ? "You: " : "") + (translationOf(last) || last.body) };
+}
+
+let renderQueued = false;
+/** Redraw the lists on the next frame (many changes in one frame: one redraw). */
+export function renderSoon() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => {
+    renderQueued = false;
+    renderLists();
+  });
+}
+
+function listItem(r) {
+  const li = document.createElement("li");
+  li.className = "item" + (r.id === ui.selectedId ? " selected" : "") + (isOpen(r) ? "" : " closed");
+  li.dataset.testid = "conversation-item";
+  li.dataset.conversation = r.id;
+  li.dataset.status = r.c.status;
+  const open = document.createElement("button");
+  open.type = "button";
+  open.className = "item-open";
+  open.dataset.testid = "conversation-open";
+  open.setAttribute("aria-current", r.id === ui.selectedId ? "true" : "false");
+  const name = r.c.customer.name;
+  const preview = previewOf(r);
+  const unread = unreadCount(r);
+  const when = isWaiting(r) ? ago(r.c.queued_at) : r.c.last_message_at ? clock(r.c.last_message_at) : "";
+  open.innerHTML = `<span class="avatar" aria-hidden="true"></span>
+    <span class="item-body"><span class="item-top"><strong class="item-name"></strong><span class="item-time"></span></span>
+    <span class="item-preview" data-testid="conversation-preview"></span></span>`;
+  open.querySelector(".avatar").textContent = initials(name);
+  open.querySelector(".item-name").textContent = name;
+  open.querySelector(".item-time").textContent = when;
+  const pv = open.querySelector(".item-preview");
+  pv.textContent = preview.text;
+  pv.classList.toggle("typing", Boolean(preview.typing));
+  if (!isOpen(r)) {
+    const chip = document.createElement("span");
+    chip.className = "chip";
+    chip.textContent = STATUS_LABEL[r.c.status] || r.c.status;
+    open.querySelector(".item-top").appendChild(chip);
+  }
+  if (unread) {
+    const badge = document.createElement("span");
+    badge.className = "unread";
+    badge.dataset.testid = "conversation-unread";
+    badge.textContent = unread;
+    badge.setAttribute("aria-label", `${unread} unread`);
+    open.appendChild(badge);
+  }
+  li.appendChild(open);
+  if (isWaiting(r)) {
+    const btn = document.createElement("button");
+    btn.type = "button";
+    btn.className = "btn btn-small take";
+    btn.dataset.testid = "conversation-take";
+    btn.textContent = "Take";
+    btn.setAttribute("aria-label", `Take the conversation with ${name}`);
+    li.appendChild(btn);
+  }
+  return li;
+}
+
+export function renderLists() {
+  const all = Array.from(convs.values()).filter((r) => r.c);
+  const waiting = all
+    .filter(isWaiting)
+    .sort((a, b) => (b.c.priority - a.c.priority) || String(a.c.queued_at).localeCompare(String(b.c.queued_at)) || a.id - b.id);
+  const activity = (r) => String((r.msgs.length && r.msgs[r.msgs.length - 1].created_at) || r.c.last_message_at || r.c.created_at);
+  const mine = all
+    .filter((r) => isMine(r) && !isWaiting(r))
+    .sort((a, b) => (isOpen(b) - isOpen(a)) || activity(b).localeCompare(activity(a)) || b.id - a.id);
+  el.waiting.replaceChildren(...waiting.map(listItem));
+  el.mine.replaceChildren(...mine.map(listItem));
+  el.waitingCount.textContent = waiting.length;
+  el.mineCount.textContent = mine.filter(isOpen).length;
+  el.waitingEmpty.hidden = waiting.length > 0;
+  el.mineEmpty.hidden = mine.length > 0;
+  const unread = mine.reduce((n, r) => n + unreadCount(r), 0);
+  const offered = offers.size ? `${offers.size} incoming · ` : "";
+  document.title = `${unread ? `(${unread}) ` : ""}${offered}${waiting.length ? `${waiting.length} waiting · ` : ""}Parley console`;
+}

@@ -1,0 +1,160 @@
+// The chat pane: the selected conversation's head, transcript, pending messages, ticks and
+// typing line. It reads the state and draws; it changes none of it.
+import { clock, el, translationOf } from "./dom.js";
+import { STATUS_LABEL, client, convs, isMine, isMyMessage, isOpen, isWaiting, ui } from "./state.js";
+
+const TICKS = {
+  sending: ["◷", "Sending"],
+  sent: ["✓", "Sent"],
+  delivered: ["✓✓", "Delivered"],
+  read: ["✓✓", "Read"],
+  failed: ["!", "Not sent"],
+};
+
+export function renderChat() {
+  const r = ui.selectedId ? convs.get(ui.selectedId) : null;
+  el.chatEmpty.hidden = Boolean(r);
+  el.chat.hidden = !r;
+  if (!r) return;
+  el.transcript.replaceChildren();
+  r.msgs.forEach((m, i) => el.transcript.appendChild(messageNode(r, m, null, r.msgs[i - 1])));
+  renderChatHead();
+  renderPending(r);
+  renderTyping();
+  el.scroll.scrollTop = el.scroll.scrollHeight;
+}
+
+export function renderChatHead() {
+  const r = convs.get(ui.selectedId);
+  if (!r || !r.c) {
+    el.title.textContent = "Loading…";
+    return;
+  }
+  const c = r.c;
+  el.title.textContent = c.customer.name;
+  const bits = [`#${c.id}`];
+  if (c.queue) bits.push(c.queue.name);
+  if (c.language) bits.push(c.language.toUpperCase());
+  if (c.assignee && !isMine(r)) bits.push(`with ${c.assignee.name}`);
+  el.meta.textContent = bits.join(" · ");
+  el.status.textContent = STATUS_LABEL[c.status] || c.status;
+  el.status.dataset.status = c.status;
+  el.takeBtn.hidden = !isWaiting(r);
+  el.resolveBtn.hidden = !(isMine(r) && isOpen(r));
+  const canWrite = isMine(r) && isOpen(r);
+  el.form.hidden = !canWrite;
+  el.note.hidden = canWrite;
+  el.note.textContent = isWaiting(r)
+    ? "This customer is waiting. Take the conversation to reply."
+    : isOpen(r)
+      ? "You are not in this conversation."
+      : "This conversation is closed.";
+}
+
+export function messageNode(r, m, status, prev) {
+  const li = document.createElement("li");
+  li.dataset.testid = "transcript-message";
+  li.dataset.kind = m.kind;
+  if (m.seq) li.dataset.seq = m.seq;
+  if (m.kind === "event") {
+    li.className = "event";
+    li.textContent = m.body;
+    return li;
+  }
+  const mine = status ? true : isMyMessage(r, m);
+  li.className = `msg ${mine ? "mine" : m.kind}${status === "sending" ? " pending" : ""}${status === "failed" ? " failed" : ""}`;
+  li.dataset.mine = String(mine);
+  if (!mine && m.sender && (!prev || !prev.sender || prev.sender.participant !== m.sender.participant || prev.kind === "event")) {
+    const who = document.createElement("div");
+    who.className = "who";
+    who.textContent = m.kind === "system" ? `System · ${m.data && m.data.source ? m.data.source : ""}` : m.sender.name;
+    li.appendChild(who);
+  }
+  const bubble = document.createElement("div");
+  bubble.className = "bubble";
+  bubble.dataset.testid = "transcript-body";
+  const translated = translationOf(m);
+  bubble.textContent = translated || m.body;
+  li.appendChild(bubble);
+  const meta = document.createElement("div");
+  meta.className = "meta";
+  const time = document.createElement("time");
+  time.textContent = clock(m.created_at);
+  meta.appendChild(time);
+  if (translated) {
+    // Shown in my language; the original (moderated) text is one click away.
+    const toggle = document.createElement("button");
+    toggle.type = "button";
+    toggle.className = "link";
+    toggle.dataset.testid = "transcript-original-toggle";
+    toggle.textContent = `Translated from ${(m.language || "?").toUpperCase()} · show original`;
+    let original = false;
+    toggle.addEventListener("click", () => {
+      original = !original;
+      bubble.textContent = original ? m.body : translated;
+      toggle.textContent = original ? "Show translation" : `Translated from ${(m.language || "?").toUpperCase()} · show original`;
+    });
+    meta.appendChild(toggle);
+  } else if (!mine && m.translation === "pending") {
+    meta.append(" · translating…");
+  }
+  if (mine && m.moderation === "masked") meta.append(" · some words were hidden from the customer");
+  if (mine) {
+    const tick = document.createElement("span");
+    tick.className = "tick";
+    tick.dataset.testid = "transcript-tick";
+    meta.appendChild(tick);
+    setTick(li, tick, status || tickStatus(r, m.seq));
+  }
+  if (status === "failed") meta.append(` ${m.reason || "Not sent"}`);
+  li.appendChild(meta);
+  return li;
+}
+
+function tickStatus(r, seq) {
+  if (seq <= r.cust.read) return "read";
+  if (seq <= r.cust.delivered) return "delivered";
+  return "sent";
+}
+
+function setTick(li, tick, status) {
+  li.dataset.status = status;
+  tick.dataset.status = status;
+  tick.textContent = TICKS[status][0];
+  tick.title = TICKS[status][1];
+  tick.setAttribute("aria-label", TICKS[status][1]);
+}
+
+export function renderTicks(r) {
+  for (const li of el.transcript.querySelectorAll("li.mine")) {
+    const status = tickStatus(r, Number(li.dataset.seq));
+    if (li.dataset.status !== status) setTick(li, li.querySelector(".tick"), status);
+  }
+}
+
+function nearBottom() {
+  return el.scroll.scrollHeight - el.scroll.scrollTop - el.scroll.clientHeight < 100;
+}
+
+export function appendToTranscript(r, m) {
+  const stick = nearBottom();
+  el.transcript.appendChild(messageNode(r, m, null, r.msgs[r.msgs.length - 2]));
+  renderPending(r);
+  if (stick || isMyMessage(r, m)) el.scroll.scrollTop = el.scroll.scrollHeight;
+}
+
+export function renderPending(r) {
+  const items = client.pending(r.id); // accepted (by seq), then unsent
+  el.pending.replaceChildren(
+    ...items.map((e) => messageNode(r, { kind: "text", body: e.body, created_at: e.created_at }, e.seq ? "sent" : "sending")),
+    ...r.failed.map((e) => messageNode(r, { kind: "text", body: e.body, created_at: e.created_at, reason: e.reason }, "failed")),
+  );
+  if (items.length) el.scroll.scrollTop = el.scroll.scrollHeight;
+}
+
+export function renderTyping() {
+  const r = convs.get(ui.selectedId);
+  const who = r && r.typing ? r.typing.name : null;
+  el.typing.classList.toggle("active", Boolean(who));
+  el.typing.querySelector(".typing-text").textContent = who ? `${who} is typing…` : "";
+}

@@ -1,0 +1,211 @@
+// What the widget draws: messages (with their ticks, translations and a bot question's
+// buttons), what is pending, the header, queue position, typing line, unread badge and
+// connection banner. It reads the state; it changes none of it.
+import { el, nearBottom, scrollDown } from "./dom.js";
+import { TICKS } from "./styles.js";
+import { WAITING, client, isMine, me, state } from "./state.js";
+
+let shownQuestion = 0;
+
+function tickStatus(seq) {
+  if (seq <= state.peer.read) return "read";
+  if (seq <= state.peer.delivered) return "delivered";
+  return "sent";
+}
+
+function timeOf(iso) {
+  const d = iso ? new Date(iso) : new Date();
+  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+export function messageNode(m, status, prev) {
+  const li = document.createElement("li");
+  li.setAttribute("data-testid", "parley-message");
+  li.dataset.kind = m.kind || "text";
+  if (m.seq) li.dataset.seq = m.seq;
+  if (m.kind === "event") {
+    li.className = "event";
+    li.textContent = m.body;
+    return li;
+  }
+  const mine = status ? true : isMine(m);
+  li.className = "msg " + (mine ? "mine" : m.kind) + (status === "sending" ? " pending" : "") + (status === "failed" ? " failed" : "");
+  li.dataset.mine = mine ? "true" : "false";
+  if (!mine && m.sender && (!prev || prev.sender.participant !== m.sender.participant || prev.kind === "event")) {
+    const who = document.createElement("div");
+    who.className = "who";
+    who.textContent = m.kind === "system" ? "System" : m.sender.name;
+    li.appendChild(who);
+  }
+  const bubble = document.createElement("div");
+  bubble.className = "bubble";
+  bubble.setAttribute("data-testid", "parley-message-body");
+  const translated = translationOf(m);
+  bubble.textContent = translated || m.body;
+  li.appendChild(bubble);
+  if (m.kind === "bot" && m.data && Array.isArray(m.data.buttons) && m.data.buttons.length) {
+    const choices = document.createElement("div");
+    choices.className = "choices";
+    choices.setAttribute("data-testid", "parley-choices");
+    choices.setAttribute("role", "group");
+    choices.setAttribute("aria-label", "Answers");
+    choices.hidden = true; // render.choices() shows the current question's only
+    for (const b of m.data.buttons) {
+      const btn = document.createElement("button");
+      btn.type = "button";
+      btn.setAttribute("data-testid", "parley-choice");
+      btn.textContent = b.label;
+      btn.dataset.choice = String(b.id); // answered by index.js (a click on the list)
+      choices.appendChild(btn);
+    }
+    li.appendChild(choices);
+  }
+  const meta = document.createElement("div");
+  meta.className = "meta";
+  const time = document.createElement("time");
+  time.textContent = timeOf(m.created_at);
+  meta.appendChild(time);
+  if (translated) {
+    // Shown in the reader's language; the original is one click away.
+    const toggle = document.createElement("button");
+    toggle.type = "button";
+    toggle.className = "link";
+    toggle.setAttribute("data-testid", "parley-original-toggle");
+    toggle.textContent = "Show original";
+    let original = false;
+    toggle.addEventListener("click", () => {
+      original = !original;
+      bubble.textContent = original ? m.body : translated;
+      toggle.textContent = original ? "Show translation" : "Show original";
+    });
+    meta.appendChild(toggle);
+  }
+  if (mine && m.moderation === "masked") {
+    const note = document.createElement("span");
+    note.textContent = "Some words were hidden";
+    meta.appendChild(note);
+  }
+  if (mine) {
+    const tick = document.createElement("span");
+    tick.className = "tick";
+    tick.setAttribute("data-testid", "parley-tick");
+    meta.appendChild(tick);
+    setTick(li, tick, status || tickStatus(m.seq));
+  }
+  if (status === "failed" && m.reason) {
+    const why = document.createElement("span");
+    why.textContent = m.reason;
+    meta.appendChild(why);
+  }
+  li.appendChild(meta);
+  return li;
+}
+
+function translationOf(m) {
+  const view = m.view || {};
+  const t = view.as === "recipient" && view.language && m.translations && m.translations[view.language];
+  return t && t.state === "done" && t.body && t.body !== m.body ? t.body : null;
+}
+
+function setTick(li, tick, status) {
+  li.dataset.status = status;
+  tick.dataset.status = status;
+  tick.textContent = TICKS[status].text;
+  tick.title = TICKS[status].label;
+  tick.setAttribute("aria-label", TICKS[status].label);
+}
+
+export const render = {
+  all() {
+    el.list.textContent = "";
+    state.messages.forEach((m, i) => el.list.appendChild(messageNode(m, null, state.messages[i - 1])));
+    this.pending();
+    this.header();
+    this.typing();
+    this.unread();
+  },
+  message(m) {
+    const stick = nearBottom();
+    el.list.appendChild(messageNode(m, null, state.messages[state.messages.length - 2]));
+    this.pending();
+    if (stick || isMine(m)) scrollDown();
+  },
+  pending() {
+    el.pending.textContent = "";
+    const items = client.pending(state.convId, true); // accepted (by seq), then unsent
+    for (const e of items) {
+      el.pending.appendChild(messageNode({ kind: "text", body: e.body, created_at: e.created_at }, e.seq ? "sent" : "sending"));
+    }
+    for (const e of state.failed) {
+      el.pending.appendChild(messageNode({ kind: "text", body: e.body, created_at: e.created_at, reason: e.reason }, "failed"));
+    }
+    el.empty.hidden = state.messages.length > 0 || items.length > 0 || state.failed.length > 0;
+    if (items.length) scrollDown();
+    this.choices();
+  },
+  choices() {
+    // Only the bot's current question (asked after the customer's last answer) offers
+    // its buttons and input hint; answering hides them.
+    let answered = client.outbox().length > 0 ? Infinity : 0;
+    let asked = null;
+    for (const m of state.messages) {
+      if (isMine(m)) answered = Math.max(answered, m.seq);
+      else if (m.kind === "bot") asked = m;
+    }
+    const current = asked && asked.seq > answered ? asked : null;
+    for (const box of el.list.querySelectorAll(".choices")) {
+      box.hidden = !current || Number(box.closest("li").dataset.seq) !== current.seq;
+    }
+    const hint = (current && current.data && current.data.input) || {};
+    const modes = { email: "email", phone: "tel", number: "numeric" };
+    el.input.setAttribute("inputmode", modes[hint.type] || "text");
+    el.input.placeholder = hint.placeholder || (hint.type === "email" ? "name@example.com" : "Write a message…");
+    if (current && current.seq !== shownQuestion) scrollDown();
+    shownQuestion = current ? current.seq : 0;
+  },
+  ticks() {
+    for (const li of el.list.querySelectorAll("li.mine")) {
+      const status = tickStatus(Number(li.dataset.seq));
+      if (li.dataset.status !== status) setTick(li, li.querySelector(".tick"), status);
+    }
+  },
+  header() {
+    const c = state.conv;
+    let text = "We usually reply in a few minutes";
+    if (c) {
+      if (c.status === "assigned" && c.assignee) text = "You are chatting with " + c.assignee.name;
+      else if (WAITING.includes(c.status)) text = "Waiting for an agent…";
+      else if (c.status === "bot") text = "Our assistant is here to help";
+      else if (c.status === "resolved" || c.status === "abandoned") text = "Conversation closed. Write to start a new one";
+    }
+    el.status.textContent = text;
+    const q = state.queue;
+    const waiting = q && q.message && (!c || WAITING.includes(c.status)) && q.conversation === state.convId;
+    el.queue.hidden = !waiting;
+    el.queue.textContent = waiting ? q.message : "";
+    el.queue.classList.toggle("offline", Boolean(waiting && q.mode === "offline"));
+  },
+  typing() {
+    const names = Array.from(state.typing.values()).map((t) => t.name);
+    el.typing.hidden = names.length === 0;
+    el.typing.innerHTML = names.length ? '<span class="dots"><span></span><span></span><span></span></span> ' : "";
+    if (names.length) el.typing.append(names.join(", ") + (names.length > 1 ? " are" : " is") + " typing…");
+  },
+  unread() {
+    const count = state.messages.filter((m) => m.seq > me().read && !isMine(m) && m.kind !== "event").length;
+    const show = count > 0 && !state.open;
+    el.badge.hidden = !show;
+    el.badge.textContent = show ? String(count) : "";
+    el.launcher.setAttribute("aria-label", state.open ? "Close chat" : count ? "Open chat, " + count + " unread" : "Open chat");
+  },
+  connection() {
+    let text = "";
+    el.banner.classList.toggle("error", Boolean(state.blocked));
+    if (state.blocked) text = "Chat unavailable: " + state.blocked;
+    else if (!client.ready && client.everConnected) text = "Connection lost. Reconnecting… your messages will be sent.";
+    el.banner.hidden = !text;
+    el.banner.textContent = text;
+    el.input.disabled = el.send.disabled = Boolean(state.blocked);
+    if (state.blocked) el.empty.hidden = true;
+  },
+};

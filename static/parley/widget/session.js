@@ -1,0 +1,117 @@
+// The widget's session: its visitor token (fetched from the server, refreshed once per page
+// load and after a 4401) and the shared protocol client, wired to the widget's hooks.
+import { createClient, storedOutbox } from "../client/index.js";
+import { applyMessage, handle, isReading, onError, onHello, onUpdated, resetConversation, setConversation } from "./conversation.js";
+import { el } from "./dom.js";
+import { render } from "./render.js";
+import { LOCALE_RE, client, env, isMine, isOpenConversation, local, state, useClient } from "./state.js";
+
+const IDENTITY = [["externalId", "external_id"], ["userHash", "user_hash"], ["name", "name"], ["email", "email"]];
+let needToken = true; // every page load refreshes its token once
+
+async function refreshToken() {
+  const body = { site_key: env.SITE };
+  if (state.token) body.token = state.token;
+  for (const [attr, field] of IDENTITY) if (env.data[attr]) body[field] = env.data[attr];
+  const lang = navigator.language || "";
+  if (LOCALE_RE.test(lang)) body.locale = lang;
+  const res = await fetch(env.BASE + "/api/v1/widget/sessions/", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+    credentials: "omit",
+  });
+  if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
+    const data = await res.json().catch(() => ({}));
+    const err = new Error((data.error && data.error.message) || "The chat is not available.");
+    err.fatal = true;
+    throw err;
+  }
+  if (!res.ok) throw new Error("session " + res.status);
+  const data = await res.json();
+  state.token = data.token;
+  local.set("token", data.token);
+  needToken = false;
+  if (data.customer && local.get("customer", null) !== data.customer.id) {
+    // A different visitor (the old token was refused): forget the old one's conversation.
+    local.set("customer", data.customer.id);
+    if (state.convId) resetConversation(null);
+  }
+}
+
+/** Make the protocol client (client/index.js) the rest of the widget uses. */
+export function makeClient() {
+  const made = createClient({
+    async url() {
+      if (needToken || !state.token) await refreshToken();
+      return env.WS_BASE + "/ws/widget/?token=" + encodeURIComponent(state.token);
+    },
+    outbox: storedOutbox(window.localStorage, env.KEY + ":outbox"),
+    hooks: {
+      status(name) {
+        if (name !== "online") state.starting = false;
+        render.connection();
+      },
+      connectFailed(err) {
+        if (err && err.fatal) block(err.message);
+      },
+      authFailed({ code, reason }) {
+        if (code === 4401) {
+          needToken = true; // the token expired or is bad: get a fresh one, then reconnect
+          client.retry();
+        } else {
+          block(reason || "This chat cannot be used on this page.");
+        }
+      },
+      hello: onHello,
+      conversation(c, f) {
+        if (f.type === "messages.batch") {
+          if (c.id === state.convId) setConversation(c);
+        } else if (c.id === state.convId || !state.convId || c.id > state.convId) {
+          setConversation(c); // the client then fetches what last_seq says is missing
+        }
+      },
+      unknownMessage(m) {
+        // Another tab may have started a newer conversation: follow it.
+        if (!state.convId || m.conversation > state.convId) {
+          resetConversation(m.conversation);
+          client.resume(m.conversation, true);
+        }
+      },
+      isOwn: (id, m) => isMine(m),
+      message: applyMessage,
+      updated: onUpdated,
+      arrived: () => render.unread(),
+      receiptWanted: (id) => id === state.convId && { read: isReading() },
+      receiptsSent: () => render.unread(),
+      outbox: () => render.pending(),
+      unaddressed() {
+        if (isOpenConversation()) client.address(state.conv.id);
+        else if (!state.starting) {
+          // No open conversation: start one (idempotent across tabs), then send into it.
+          state.starting = true;
+          const lang = navigator.language || "";
+          client.send({ type: "conversation.start", id: client.nextId("s"), language: LOCALE_RE.test(lang) ? lang : "" });
+        }
+      },
+      refused(entry, f) {
+        // The conversation is not ours (any more): send it into a fresh one.
+        if (f.code === "not_found" || f.code === "forbidden") return "readdress";
+        if (entry) state.failed.push({ ...entry, reason: f.message });
+        // Refused for good (e.g. message_blocked): never resent; the text goes back to edit.
+        if (entry && !el.input.value.trim()) el.input.value = entry.body;
+      },
+      lost: () => resetConversation(null),
+      error: onError,
+      frame: handle,
+    },
+  });
+  useClient(made);
+  return made;
+}
+
+function block(reason) {
+  state.blocked = reason;
+  client.stop();
+  render.connection();
+}
