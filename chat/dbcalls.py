@@ -40,3 +40,12 @@ def _pool() -> ThreadPoolExecutor:
 def db(func: Callable[..., Any]) -> Callable[..., Any]:
     """``await db(service)(**kwargs)``: run a service on the database threads."""
     return database_sync_to_async(func, thread_sensitive=False, executor=_pool())
+
+
+def shutdown() -> None:
+    """Let the threads finish what they run and stop (tests, before the database goes)."""
+    global _executor
+    with _lock:
+        if _executor is not None and _executor[0] == os.getpid():
+            _executor[1].shutdown(wait=True)
+        _executor = None

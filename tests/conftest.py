@@ -71,12 +71,23 @@ def _redis_run_keys_removed():
 def _pooled_connections_closed_before_the_test_database_is_dropped(
     django_db_setup, django_db_blocker
 ):
-    """Sockets' database threads (chat.dbcalls) leave their connections idle in the
-    process's psycopg pool; the pool must be closed before the test database is dropped."""
+    """Sockets' database threads (chat.dbcalls) and the batch writers leave connections in
+    the process's psycopg pool, some of them still checked out by threads that outlive
+    their test; the test database can only be dropped once no session uses it."""
     yield
-    from django.db import connections
+    from django.db import connection, connections
 
+    from chat import dbcalls
+
+    dbcalls.shutdown()
     with django_db_blocker.unblock():
         for conn in connections.all(initialized_only=True):
             if getattr(conn, "pool", None) is not None:
                 conn.close_pool()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            connection.close()
