@@ -10,7 +10,12 @@ prints, per rate step:
   ``client_msg_id`` (p50, p95, p99, max), and to the sender's ``message.accepted``;
 - throughput (messages per second delivered to the other side);
 - errors: failed connects, error frames by code, retries, unexpected closes, pushes that
-  never came (the client would have resumed), duplicate pushes.
+  never came (the client would have resumed), duplicate pushes;
+- CPU per message by process (ASGI server, Celery worker, beat, each one's PostgreSQL
+  backends, Redis), the database's counters per message, the language pipeline's backlog
+  over the step (pending messages and queued tasks, with a slope), frames per message by
+  type and recipient, and pong round trips (every socket pings at the server's heartbeat
+  interval, as real clients do).
 
 At the end every conversation is read back with ``resume`` from ``after_seq=0`` (REST
 ``?after_seq=`` if the socket is gone) and checked: every message sent exactly once, in
@@ -89,13 +94,18 @@ def fmt_summary(s: dict[str, Any]) -> str:
 
 
 class CpuMeter:
-    """Who used the two CPUs during a step: this client, the server's process tree (the
-    runparley parent with daphne, Celery and an embedded Redis, found by the port it
-    listens on), the PostgreSQL backends of its database, and everything else on the
-    machine ("other": anything not ours, which makes a result unreliable)."""
+    """Who used the two CPUs during a step, by role: the ASGI server (daphne), the Celery
+    worker (its parent and pool children), beat, the runparley parent; the PostgreSQL
+    backends of the server's database, each charged to the process whose connection it
+    serves (its client port, from the backend's command line, matched to the socket's
+    owner in /proc); this client; the Redis server (shared with every other user of it);
+    and everything else on the machine ("other": anything not ours, which makes a result
+    unreliable)."""
 
-    def __init__(self, port: int, db_name: str | None) -> None:
-        self.port, self.db_name = port, db_name
+    ROLES = ("daphne", "worker", "beat", "runner")
+
+    def __init__(self, port: int, db_name: str | None, redis_port: int | None = None) -> None:
+        self.port, self.db_name, self.redis_port = port, db_name, redis_port
         self.tick = os.sysconf("SC_CLK_TCK")
         self.ncpu = os.cpu_count() or 1
 
@@ -115,29 +125,48 @@ class CpuMeter:
         fields = text.rsplit(")", 1)[1].split()
         return int(fields[1]), (int(fields[11]) + int(fields[12])) / self.tick
 
-    def _listener(self) -> int | None:
-        inodes = set()
+    def _tcp(self) -> list[tuple[int, int, str, str]]:
+        """(local port, remote port, state, socket inode) of every TCP socket."""
+        out = []
         for table in ("/proc/net/tcp", "/proc/net/tcp6"):
             for line in self._read(table).splitlines()[1:]:
                 parts = line.split()
-                if parts[3] == "0A" and int(parts[1].rsplit(":", 1)[1], 16) == self.port:
-                    inodes.add(f"socket:[{parts[9]}]")
-        for pid in self._pids():
+                local = int(parts[1].rsplit(":", 1)[1], 16)
+                remote = int(parts[2].rsplit(":", 1)[1], 16)
+                out.append((local, remote, parts[3], f"socket:[{parts[9]}]"))
+        return out
+
+    def _socket_owners(self, pids, inodes: set[str]) -> dict[str, int]:
+        owners = {}
+        for pid in pids:
             with contextlib.suppress(OSError):
                 for fd in os.listdir(f"/proc/{pid}/fd"):
                     with contextlib.suppress(OSError):
-                        if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
-                            return pid
-        return None
+                        target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                        if target in inodes:
+                            owners[target] = pid
+        return owners
 
     @staticmethod
     def _pids() -> list[int]:
         return [int(name) for name in os.listdir("/proc") if name.isdigit()]
 
+    def _role(self, pid: int) -> str:
+        cmd = self._read(f"/proc/{pid}/cmdline").replace("\0", " ")
+        if "daphne" in cmd or "uvicorn" in cmd or "gunicorn" in cmd:
+            return "daphne"
+        if "celery" in cmd and " beat" in cmd:
+            return "beat"
+        if "celery" in cmd:
+            return "worker"
+        return "runner"
+
     def sample(self) -> dict[str, Any]:
         stats = {pid: st for pid in self._pids() if (st := self._stat(pid))}
-        server: set[int] = set()
-        listener = self._listener()
+        tcp = self._tcp()
+        roles: dict[str, set[int]] = {}
+        listening = {ino for local, _r, state, ino in tcp if state == "0A" and local == self.port}
+        listener = next(iter(self._socket_owners(stats, listening).values()), None)
         if listener is not None:
             root = listener
             parent = stats.get(listener, (0, 0))[0]
@@ -149,49 +178,74 @@ class CpuMeter:
             todo = [root]
             while todo:
                 pid = todo.pop()
-                server.add(pid)
+                role = self._role(pid)
+                if role == "runner" and stats.get(pid, (0, 0))[0] in roles.get("worker", ()):
+                    role = "worker"  # a pool child whose command line says little
+                roles.setdefault(role, set()).add(pid)
                 todo += children.get(pid, [])
-        db: set[int] = set()
+        server = set().union(*roles.values()) if roles else set()
+        # Each backend of the database, charged to the server process that holds its
+        # connection: "postgres: 15/main: user db 127.0.0.1(PORT) state".
+        backends: dict[int, int] = {}
         if self.db_name:
             for pid in stats:
                 cmd = self._read(f"/proc/{pid}/cmdline")
                 if cmd.startswith("postgres:") and f" {self.db_name} " in cmd:
-                    db.add(pid)
-        busy = total = 0.0
-        # user nice system idle iowait irq softirq steal ...: steal is the hypervisor's.
+                    port = cmd.rsplit("(", 1)[-1].split(")", 1)[0]
+                    backends[pid] = int(port) if port.isdigit() else -1
+        by_port = {local: ino for local, _r, _s, ino in tcp if local in set(backends.values())}
+        owners = self._socket_owners(server, set(by_port.values()))
+        role_of = {pid: role for role, pids in roles.items() for pid in pids}
+        for pid, port in backends.items():
+            owner = owners.get(by_port.get(port, ""))
+            roles.setdefault(f"db_{role_of.get(owner, 'other')}", set()).add(pid)
+        redis: set[int] = set()
+        if self.redis_port:
+            redis_inodes = {
+                ino for local, _r, state, ino in tcp if state == "0A" and local == self.redis_port
+            }
+            redis = {p for p in stats if "redis-server" in self._read(f"/proc/{p}/cmdline")}
+            owners = self._socket_owners(redis, redis_inodes)
+            redis = set(owners.values())
+        roles["redis"] = redis
         line = self._read("/proc/stat").splitlines()[0].split()
         user, nice, system, idle, iowait, irq, softirq = (float(x) for x in line[1:8])
         busy = user + nice + system + irq + softirq
-        total = busy + idle + iowait
         usage = resource.getrusage(resource.RUSAGE_SELF)
+        ours = server | set(backends) | redis
         return {
             "t": now(),
             "client": usage.ru_utime + usage.ru_stime,
             "busy": busy,
-            "total": total,
-            "cpu": {pid: stats[pid][1] for pid in server | db},
-            "server": server,
-            "db": db,
+            "total": busy + idle + iowait,
+            "cpu": {pid: stats[pid][1] for pid in ours},
+            "roles": roles,
+            "server_found": bool(server),
         }
 
-    def usage(self, a: dict[str, Any], b: dict[str, Any]) -> dict[str, float]:
-        """Percent of one core, over the time between two samples."""
+    def usage(self, a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+        """Percent of one core per role over the time between two samples, plus the CPU
+        seconds behind each (``seconds``) for per-message accounting."""
         wall = max(b["t"] - a["t"], 1e-9)
-
-        def pct(pids: set[int]) -> float:
-            return 100.0 * sum(b["cpu"][p] - a["cpu"].get(p, 0.0) for p in pids) / wall
-
-        client = 100.0 * (b["client"] - a["client"]) / wall
+        seconds: dict[str, float] = {}
+        for role, pids in b["roles"].items():
+            seconds[role] = sum(max(0.0, b["cpu"][p] - a["cpu"].get(p, 0.0)) for p in pids)
+        seconds["client"] = b["client"] - a["client"]
+        server = sum(seconds.get(r, 0.0) for r in self.ROLES)
+        db = sum(v for r, v in seconds.items() if r.startswith("db_"))
         total = b["total"] - a["total"]
         machine = 100.0 * self.ncpu * (b["busy"] - a["busy"]) / total if total else 0.0
-        server, db = pct(b["server"]), pct(b["db"])
+        pct = {role: 100.0 * v / wall for role, v in seconds.items()}
+        ours = 100.0 * (server + db + seconds["client"] + seconds.get("redis", 0.0)) / wall
         return {
-            "client": client,
-            "server": server,
-            "db": db,
+            **pct,
+            "server": 100.0 * server / wall,
+            "db": 100.0 * db / wall,
             "machine": machine,
-            "other": max(0.0, machine - client - server - db),
-            "server_found": bool(b["server"]),
+            "other": max(0.0, machine - ours),
+            "server_found": b["server_found"],
+            "wall": wall,
+            "seconds": seconds,
         }
 
 
@@ -363,6 +417,110 @@ def customers_prepare(
     return creds
 
 
+class BacklogProbe:
+    """The language pipeline's backlog: messages still ``pipeline = pending`` in the
+    database (what the worker has not finished) and tasks waiting in the broker's queue.
+    Read from a thread of its own every few seconds during a step, so that "the backlog
+    stays flat over a 60 s step" is a printed slope, not an impression."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.every = every
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backlog")
+        self._redis = None
+
+    DB_COUNTERS = (
+        "sessions", "xact_commit", "xact_rollback", "active_time", "session_time",
+        "tup_fetched", "tup_inserted", "tup_updated", "tup_deleted",
+    )  # fmt: skip
+
+    def db_stats(self) -> dict[str, float]:
+        """This database's counters in pg_stat_database (PostgreSQL 14+): new sessions
+        (connections opened), transactions and time spent in statements, all clients."""
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            return {}
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_stat_clear_snapshot()")
+                cursor.execute(
+                    f"SELECT {', '.join(self.DB_COUNTERS)} FROM pg_stat_database "
+                    "WHERE datname = current_database()"
+                )
+                row = cursor.fetchone()
+        except Exception:
+            return {}
+        return {name: float(v or 0) for name, v in zip(self.DB_COUNTERS, row, strict=True)}
+
+    def read(self) -> tuple[int | None, int | None]:
+        from django.conf import settings
+
+        from chat.models import Message
+
+        try:
+            pending = Message.objects.filter(pipeline=Message.Pipeline.PENDING).count()
+        except Exception:
+            pending = None
+        queued = None
+        if str(settings.CELERY_BROKER_URL).startswith(("redis://", "rediss://", "redis+socket")):
+            import redis
+
+            options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {}
+            prefix = options.get("global_keyprefix", "")
+            try:
+                if self._redis is None:
+                    self._redis = redis.Redis.from_url(settings.REDIS_URL)
+                queued = self._redis.llen(f"{prefix}celery")
+            except Exception:
+                queued = None
+        return pending, queued
+
+    async def sample(self) -> tuple[float, int | None, int | None]:
+        pending, queued = await asyncio.get_running_loop().run_in_executor(self.pool, self.read)
+        return now(), pending, queued
+
+    async def watch(self, stop: asyncio.Event) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        db_start = await loop.run_in_executor(self.pool, self.db_stats)
+        samples = [await self.sample()]
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.every)
+            samples.append(await self.sample())
+        db_end = await loop.run_in_executor(self.pool, self.db_stats)
+        out = self.summary(samples)
+        # Our own probe's transactions are in these counts (a few per step): negligible.
+        out["db"] = {k: db_end[k] - db_start[k] for k in db_end if k in db_start}
+        return out
+
+    @staticmethod
+    def summary(samples: list[tuple[float, int | None, int | None]]) -> dict[str, Any]:
+        out: dict[str, Any] = {"samples": len(samples)}
+        for index, name in ((1, "pending"), (2, "queued")):
+            points = [(row[0], row[index]) for row in samples if row[index] is not None]
+            if not points:
+                continue
+            values = [v for _, v in points]
+            out[name] = {"start": values[0], "end": values[-1], "max": max(values)}
+            if len(points) > 2:  # least-squares slope, per second
+                mt = sum(t for t, _ in points) / len(points)
+                mv = sum(values) / len(values)
+                den = sum((t - mt) ** 2 for t, _ in points)
+                out[name]["slope"] = (
+                    sum((t - mt) * (v - mv) for t, v in points) / den if den else 0.0
+                )
+        return out
+
+    def close(self) -> None:
+        from django.db import connection
+
+        with contextlib.suppress(Exception):
+            self.pool.submit(connection.close).result(5)
+        self.pool.shutdown(wait=False)
+
+
 # --- the socket client -----------------------------------------------------------------------
 class ConnectFailed(Exception):
     pass
@@ -405,6 +563,20 @@ class Sock:
         self.close_code: int | None = None
         self.max_seq: dict[int, int] = {}
         self._ids = 0
+        self.conversation: int | None = None
+        self.heartbeat: float | None = None
+
+    def relation(self, frame: dict) -> str:
+        """Is a frame about this socket's own conversation ("own"), another one ("other",
+        e.g. a lobby update about a stranger's chat), or none ("-")?"""
+        conv = frame.get("conversation")
+        if isinstance(conv, dict):
+            conv = conv.get("id")
+        if conv is None and isinstance(frame.get("message"), dict):
+            conv = frame["message"].get("conversation")
+        if conv is None:
+            return "-"
+        return "own" if conv == self.conversation else "other"
 
     async def connect(self, uri: str, *, origin: str, headers: dict[str, str]) -> dict:
         from websockets.asyncio.client import connect
@@ -433,6 +605,7 @@ class Sock:
         if first.get("type") != "hello":
             await self.ws.close()
             raise ConnectFailed(f"{self.role} {self.pair}: {first}")
+        self.heartbeat = first.get("heartbeat_interval")
         self.reader = asyncio.create_task(self.read_loop())
         return first
 
@@ -457,6 +630,7 @@ class Sock:
                 frame = json.loads(raw)
                 kind = frame.get("type")
                 bench.frames[kind] += 1
+                bench.frame_kinds[(kind, self.role, self.relation(frame))] += 1
                 if kind == "message.new":
                     bench.on_new(self, frame["message"], t)
                 elif kind == "message.accepted":
@@ -465,6 +639,8 @@ class Sock:
                     bench.on_typing(self, frame, t)
                 elif kind == "error":
                     bench.on_error(self, frame)
+                elif kind == "pong":
+                    bench.on_pong(frame, t)
                 ref = frame.get("ref")
                 if ref is not None:
                     future = self.pending.pop(ref, None)
@@ -521,6 +697,10 @@ class Bench:
         self.typing_strays = 0
         self.results: dict[str, Any] = {}
         self.step_runs = 0
+        self.frame_kinds: Counter = Counter()  # (type, receiving role, own/other/-)
+        self.pings: dict[str, float] = {}
+        self.pongs: list[tuple[float, float]] = []  # (sent at, round trip s)
+        self.backlog = BacklogProbe()
 
     # frame handlers (called by the readers)
     def on_new(self, sock: Sock, message: dict, t: float) -> None:
@@ -565,6 +745,41 @@ class Bench:
             rec.t_ack, rec.seq_ack = t, frame.get("seq")
             self.unacked.pop(rec.cmid, None)
 
+    def on_pong(self, frame: dict, t: float) -> None:
+        sent = self.pings.pop(str(frame.get("ref")), None)
+        if sent is not None:
+            self.pongs.append((sent, t - sent))
+
+    async def heartbeats(self, stop: asyncio.Event) -> None:
+        """Ping every socket once per heartbeat interval, spread evenly, as the widget and
+        the console do. Without it the server takes a silent console for a lost one (after
+        AGENT_HEARTBEAT_TIMEOUT, 60 s) and hands its chats back to the queue, and the
+        agents' sends fail with ``forbidden``; and pings are part of a real load."""
+        interval = self.args.heartbeat
+        if interval is None:
+            interval = next((p.cust.heartbeat for p in self.pairs if p.cust.heartbeat), 20)
+        socks = [s for p in self.pairs for s in (p.cust, p.agt)]
+        if interval <= 0 or not socks:
+            return
+        gap = interval / len(socks)
+        t0 = now()
+        for k in itertools.count():
+            delay = t0 + k * gap - now()
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+            if stop.is_set():
+                return
+            sock = socks[k % len(socks)]
+            if sock.closed or sock.ws is None:
+                continue
+            ref = f"hb{k}"
+            self.pings[ref] = now()
+            with contextlib.suppress(Exception):
+                await sock.ws.send(
+                    json.dumps({"type": "ping", "id": ref, "t": int(time.time() * 1000)})
+                )
+
     def on_error(self, sock: Sock, frame: dict) -> None:
         code = frame.get("code", "?")
         self.error_codes[code] += 1
@@ -607,6 +822,7 @@ class Bench:
                 if reply.get("type") != "conversation.started":
                     raise ConnectFailed(f"conversation.start {pair.idx}: {reply}")
                 pair.conversation = reply["conversation"]["id"]
+                pair.cust.conversation = pair.agt.conversation = pair.conversation
                 pair.cust.max_seq[pair.conversation] = reply["conversation"]["last_seq"]
                 pair.agt.max_seq[pair.conversation] = reply["conversation"]["last_seq"]
 
@@ -627,6 +843,7 @@ class Bench:
         outcomes = await asyncio.gather(*(take(p) for p in ready), return_exceptions=True)
         self.connect_failures += [f"take: {o}" for o in outcomes if isinstance(o, BaseException)]
         ok = [p for p, o in zip(ready, outcomes, strict=True) if not isinstance(o, BaseException)]
+        self.failed = [p for p in self.pairs if p not in ok]
         self.setup_seconds = now() - t0
         self.failed_pairs = len(self.pairs) - len(ok)
         self.pairs = ok
@@ -716,6 +933,8 @@ class Bench:
         step_msgs: list[Msg] = []
         t0 = now() + 0.05
         cpu_start = None
+        stop_backlog = asyncio.Event()
+        backlog_task = None
         meter = self.meter
         for k in range(total):
             t_sched = t0 + k / rate
@@ -723,7 +942,8 @@ class Bench:
             if delay > 0:
                 await asyncio.sleep(delay)
             if k == warmup_count:
-                cpu_start = meter.sample()
+                cpu_start, frames_start = meter.sample(), Counter(self.frame_kinds)
+                backlog_task = asyncio.create_task(self.backlog.watch(stop_backlog))
             pair = pairs[k % n_pairs]
             outbound = (k // n_pairs + pair.idx) % 2 == 0
             sender, receiver = (pair.cust, pair.agt) if outbound else (pair.agt, pair.cust)
@@ -763,7 +983,8 @@ class Bench:
             await self.send(rec)
         t_last_send = now()
         if cpu_start is None:
-            cpu_start = meter.sample()
+            cpu_start, frames_start = meter.sample(), Counter(self.frame_kinds)
+            backlog_task = asyncio.create_task(self.backlog.watch(stop_backlog))
         # Drain: wait for every ack and every push of this step, within a bound.
         deadline = t_last_send + args.drain
         while now() < deadline:
@@ -776,16 +997,22 @@ class Bench:
             await asyncio.sleep(0.05)
         measured = [r for r in step_msgs if r.measured]
         cpu_end = meter.sample()
+        stop_backlog.set()
+        backlog = await backlog_task
+        frames = Counter(self.frame_kinds)
+        frames.subtract(frames_start)
         return self.step_report(
             step, rate, measured, step_msgs, cpu_start, cpu_end,
+            frames=+frames, backlog=backlog,
             closes=len(self.unexpected_closes) - closes_before,
             gaps=self.push_gaps - gaps_before,
             reordered=self.push_reordered - reorder_before,
         )  # fmt: skip
 
     def step_report(
-        self, step, rate, measured, step_msgs, cpu_start, cpu_end, *, closes, gaps, reordered
-    ) -> dict[str, Any]:
+        self, step, rate, measured, step_msgs, cpu_start, cpu_end, *, closes, gaps, reordered,
+        frames, backlog,
+    ) -> dict[str, Any]:  # fmt: skip
         sent = [r for r in measured if r.t_send and not r.send_failed]
         first_send = min((r.t_send for r in sent), default=0.0)
         last_send = max((r.t_send for r in sent), default=0.0)
@@ -794,12 +1021,41 @@ class Bench:
         span_send = max(last_send - first_send, 1e-9)
         span_recv = max(last_recv - first_send, 1e-9)
         cpu = self.meter.usage(cpu_start, cpu_end)
+        # CPU per message: every CPU second the roles spent between the end of the warm-up
+        # and the end of the drain, over the messages the server finished in that window
+        # (accepted; typing: delivered), warm-up stragglers included, so that an overloaded
+        # step is not credited with work it has not done. The drain waits for the pushes,
+        # not for the worker: read it beside the pipeline's backlog.
+        t_a, t_b = cpu_start["t"], cpu_end["t"]
+        done = [
+            r for r in step_msgs
+            if (r.t_recv if r.kind == "typing" else r.t_ack) is not None
+            and t_a <= (r.t_recv if r.kind == "typing" else r.t_ack) <= t_b
+        ]  # fmt: skip
+        n = max(1, len(done))
+        cpu_ms = {role: 1000.0 * v / n for role, v in cpu["seconds"].items()}
+        cpu_ms["server_all"] = sum(
+            cpu_ms.get(r, 0.0) for r in (*CpuMeter.ROLES, *(f"db_{x}" for x in CpuMeter.ROLES))
+        ) + cpu_ms.get("db_other", 0.0)
+        idle = getattr(self, "idle", None)
+        if idle:  # the same roles at rest (sweeps, heartbeats), over the same wall time
+            base = (
+                sum(idle["seconds"].get(r, 0.0) for r, v in cpu["seconds"].items() if r != "client")
+                / idle["wall"]
+                * cpu["wall"]
+            )
+            cpu_ms["above_idle"] = (
+                cpu_ms["server_all"] + cpu_ms.get("redis", 0.0) - (1000.0 * base / n)
+            )
+        pongs = [rtt for sent_at, rtt in self.pongs if cpu_start["t"] <= sent_at <= cpu_end["t"]]
         report = {
             "step": step,
             "target_rate": rate,
+            "load": self.args.load,
             "pairs": len(self.pairs),
             "per_socket_rate": rate / (2 * max(1, len(self.pairs))),
             "measured_messages": len(measured),
+            "done_in_window": len(done),
             "warmup_messages": len(step_msgs) - len(measured),
             "sent_rate": len(sent) / span_send if len(sent) > 1 else None,
             "delivered_rate": len(delivered) / span_recv if len(delivered) > 1 else None,
@@ -823,7 +1079,13 @@ class Bench:
             "push_gaps": gaps,
             "push_reordered": reordered,
             "cpu_pct": cpu,
+            "cpu_ms_per_msg": cpu_ms,
             "ncpu": self.meter.ncpu,
+            "frames": {"|".join(k): v for k, v in sorted(frames.items())},
+            "frames_per_msg": {"|".join(k): v / n for k, v in sorted(frames.items())},
+            "backlog": backlog,
+            "db_per_msg": {k: v / n for k, v in backlog.get("db", {}).items()},
+            "pong": summary_ms(pongs),
         }
         return report
 
@@ -950,9 +1212,22 @@ class Bench:
                             wait=15,
                         )
 
+        async def resolve_failed(pair: Pair) -> None:
+            # A pair whose take failed left its customer waiting in the queue: the router's
+            # sweeps would walk that entry every second of every later run.
+            async with gate:
+                if pair.conversation and pair.cust.reader and not pair.cust.closed:
+                    with contextlib.suppress(Exception):
+                        await pair.cust.request(
+                            {"type": "conversation.resolve", "conversation": pair.conversation},
+                            wait=15,
+                        )
+
         if not self.args.keep_open:
             await asyncio.gather(*(resolve(p) for p in self.pairs))
-        socks = [s for p in self.pairs for s in (p.cust, p.agt)]
+            await asyncio.gather(*(resolve_failed(p) for p in getattr(self, "failed", [])))
+        pairs = self.pairs + getattr(self, "failed", [])
+        socks = [s for p in pairs for s in (p.cust, p.agt) if s.ws is not None]
         await asyncio.gather(*(s.close() for s in socks))
 
 
@@ -980,6 +1255,28 @@ def print_step(r: dict[str, Any]) -> None:
         f"other {c['other']:.0f}%  (machine {c['machine']:.0f}% of {r['ncpu'] * 100}%; 100% = "
         "one core)" + ("" if c["server_found"] else "  [server process not found]")
     )
+    print(
+        f"  cpu by role daphne {c.get('daphne', 0):.0f}%  worker {c.get('worker', 0):.0f}%  "
+        f"beat {c.get('beat', 0):.0f}%  db: for daphne {c.get('db_daphne', 0):.0f}%, for "
+        f"worker {c.get('db_worker', 0):.0f}%, for beat {c.get('db_beat', 0):.0f}%, other "
+        f"{c.get('db_other', 0):.0f}%  redis {c.get('redis', 0):.0f}%"
+    )
+    print(
+        f"  cpu/msg    {fmt_cpu_ms(r['cpu_ms_per_msg'])}  [over {r['done_in_window']} "
+        f"{'delivered' if r['target_rate'] and r.get('load') == 'typing' else 'accepted'}]"
+    )
+    print(f"  backlog    {fmt_backlog(r['backlog'])}")
+    d = r["db_per_msg"]
+    if d:
+        print(
+            f"  database   per message: {d['sessions']:.2f} new connections, "
+            f"{d['xact_commit']:.1f} commits, {d['active_time']:.2f} ms in statements, rows "
+            f"{d['tup_inserted']:.1f} inserted / {d['tup_updated']:.1f} updated / "
+            f"{d['tup_fetched']:.0f} fetched"
+        )
+    if r["pong"]["n"]:
+        print(f"  pong       {fmt_summary(r['pong'])}")
+    print_frames(r["frames_per_msg"])
     if c["other"] > OTHER_CPU_WARN:
         print("  warning    other processes used the CPUs during this step: figures unreliable")
     print(
@@ -991,19 +1288,64 @@ def print_step(r: dict[str, Any]) -> None:
     )
 
 
+def fmt_cpu_ms(ms: dict[str, float]) -> str:
+    def one(role: str) -> str:
+        return f"{ms.get(role, 0.0):.1f}"
+
+    text = (
+        f"daphne {one('daphne')} + db {one('db_daphne')} | worker {one('worker')} + db "
+        f"{one('db_worker')} | beat {one('beat')} + db {one('db_beat')}"
+    )
+    if ms.get("runner", 0) >= 0.05 or ms.get("db_other", 0) >= 0.05:
+        text += f" | runner {one('runner')}, db other {one('db_other')}"
+    text += f" = {one('server_all')} ms"
+    if "above_idle" in ms:
+        text += f" ({ms['above_idle']:.1f} above idle, redis included)"
+    return text + f"; redis {one('redis')} (shared), client {one('client')}"
+
+
+def print_frames(per_msg: dict[str, float]) -> None:
+    by_type: dict[str, list[tuple[str, float]]] = {}
+    for key, value in per_msg.items():
+        kind, role, relation = key.split("|")
+        by_type.setdefault(kind, []).append((f"{role} {relation}", value))
+    total = sum(per_msg.values())
+    print(f"  frames     {total:.2f} per message sent:")
+    for kind, parts in sorted(by_type.items(), key=lambda kv: -sum(v for _, v in kv[1])):
+        detail = ", ".join(f"{who} {v:.2f}" for who, v in sorted(parts, key=lambda p: -p[1]))
+        print(f"    {kind:<22} {sum(v for _, v in parts):5.2f}  ({detail})")
+
+
+def fmt_backlog(b: dict[str, Any]) -> str:
+    parts = []
+    for name, label in (("pending", "messages pending"), ("queued", "tasks in the broker")):
+        if name in b:
+            v = b[name]
+            slope = f", slope {v['slope']:+.2f}/s" if "slope" in v else ""
+            parts.append(f"{label} {v['start']} -> {v['end']} (max {v['max']}{slope})")
+    return "; ".join(parts) + f"  [{b.get('samples', 0)} samples]" if parts else "-"
+
+
 def print_table(steps: list[dict[str, Any]]) -> None:
     print("\n| target msg/s | sent/s | delivered/s | p50 ms | p95 ms | p99 ms | max ms "
-          "| ack p50 | ack p99 | not pushed | errors | CPU server | db | client | other |")  # fmt: skip
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| ack p50 | ack p99 | not pushed | errors | CPU server | db | client | other "
+          "| CPU ms/msg daphne | worker | beat | db | all | backlog slope/s |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:"
+          "|---:|---:|---:|---:|---:|---:|")  # fmt: skip
     for r in steps:
         d, a = r["deliver"], r["ack"]
         errors = sum(r["error_frames"].values()) + r["unexpected_closes"] + r["send_failed"]
-        c = r["cpu_pct"]
+        c, m = r["cpu_pct"], r["cpu_ms_per_msg"]
+        pending = r["backlog"].get("pending", {})
+        slope = f"{pending['slope']:+.2f}" if "slope" in pending else "-"
         print(
             f"| {r['target_rate']:.0f}{' (noisy)' if r.get('noisy') else ''} | {r['sent_rate'] or 0:.0f} | {r['delivered_rate'] or 0:.0f} "
             f"| {fmt_ms(d['p50'])} | {fmt_ms(d['p95'])} | {fmt_ms(d['p99'])} | {fmt_ms(d['max'])} "
             f"| {fmt_ms(a['p50'])} | {fmt_ms(a['p99'])} | {r['not_pushed']} | {errors} "
-            f"| {c['server']:.0f}% | {c['db']:.0f}% | {c['client']:.0f}% | {c['other']:.0f}% |"
+            f"| {c['server']:.0f}% | {c['db']:.0f}% | {c['client']:.0f}% | {c['other']:.0f}% "
+            f"| {m.get('daphne', 0):.1f} | {m.get('worker', 0):.1f} | {m.get('beat', 0):.1f} "
+            f"| {sum(v for k, v in m.items() if k.startswith('db_')):.1f} "
+            f"| {m.get('server_all', 0):.1f} | {slope} |"
         )
 
 
@@ -1038,6 +1380,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "(socket and layer only, no database write: Parley's own bare relay)",
     )
     p.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds before each step")
+    p.add_argument("--heartbeat", type=float, default=None,
+                   help="seconds between one socket's pings (default: the server's "
+                   "heartbeat_interval from hello, as real clients do; 0: no pings)")  # fmt: skip
+    p.add_argument("--idle-seconds", type=float, default=5.0,
+                   help="measure every role's CPU at rest for this long before the first "
+                   "step, to print CPU per message above idle (0: skip)")  # fmt: skip
+    p.add_argument("--backlog-every", type=float, default=5.0,
+                   help="seconds between reads of the language pipeline's backlog")  # fmt: skip
     p.add_argument("--drain", type=float, default=15.0, help="max seconds to wait after a step")
     p.add_argument("--pause", type=float, default=2.0, help="seconds between steps")
     p.add_argument("--body-chars", type=int, default=80, help="message body length")
@@ -1067,6 +1417,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--rate takes numbers, e.g. 200 or 100,200,400")
     if not args.rates or any(r <= 0 or r > MAX_RATE for r in args.rates):
         p.error(f"each --rate must be in (0, {MAX_RATE:.0f}]")
+    if args.heartbeat is not None and args.heartbeat and not 1 <= args.heartbeat <= 300:
+        p.error("--heartbeat must be 0 or 1..300 seconds")
+    if not 0 <= args.idle_seconds <= 60 or not 1 <= args.backlog_every <= 60:
+        p.error("--idle-seconds must be 0..60 and --backlog-every 1..60")
     if not 1 <= args.pairs <= MAX_PAIRS:
         p.error(f"--pairs must be 1..{MAX_PAIRS}")
     for rate in args.rates:
@@ -1100,6 +1454,19 @@ async def amain(args, bench: Bench, customers, agents) -> dict[str, Any]:
         print(f"  connect failure: {failure}")
     if not bench.pairs:
         raise SystemExit("no pair could be set up")
+    bench.backlog.every = args.backlog_every
+    hb_stop = asyncio.Event()
+    heartbeats = asyncio.create_task(bench.heartbeats(hb_stop))
+    if args.idle_seconds > 0:
+        a = bench.meter.sample()
+        await asyncio.sleep(args.idle_seconds)
+        bench.idle = bench.meter.usage(a, bench.meter.sample())
+        i = bench.idle
+        print(
+            f"idle ({args.idle_seconds:g}s, heartbeats on): daphne {i.get('daphne', 0):.1f}%  "
+            f"worker {i.get('worker', 0):.1f}%  beat {i.get('beat', 0):.1f}%  db "
+            f"{i['db']:.1f}%  redis {i.get('redis', 0):.1f}%  other {i['other']:.0f}% of a core"
+        )
     stop = asyncio.Event()
     outbox = asyncio.create_task(bench.outbox(stop))
     steps = []
@@ -1143,8 +1510,15 @@ async def amain(args, bench: Bench, customers, agents) -> dict[str, Any]:
         await asyncio.sleep(0.5)
     await bench.settle(quiet=3.0, limit=120.0)
     verification = await bench.verify()
+    hb_stop.set()
+    await heartbeats
     await bench.teardown()
-    return {"steps": steps, "verify": verification}
+    idle = getattr(bench, "idle", None)
+    return {
+        "steps": steps,
+        "verify": verification,
+        "idle_cpu_pct": {k: v for k, v in idle.items() if k != "seconds"} if idle else None,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1189,10 +1563,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"setup: agents and customers made in {now() - t:.1f}s")
     bench = Bench(args, base, ws_base, origin, run_tag)
     is_postgres = "postgresql" in db["ENGINE"]
-    bench.meter = CpuMeter(urlsplit(base).port or 80, str(db["NAME"]) if is_postgres else None)
+    redis_url = urlsplit(str(getattr(settings, "REDIS_URL", "")))
+    redis_port = (redis_url.port or 6379) if redis_url.scheme in ("redis", "rediss") else None
+    bench.meter = CpuMeter(
+        urlsplit(base).port or 80, str(db["NAME"]) if is_postgres else None, redis_port
+    )
     try:
         results = asyncio.run(amain(args, bench, customers, agents))
     finally:
+        bench.backlog.close()
         agents_sessions_delete(agents)
     v = results["verify"]
     if len(results["steps"]) > 1:
