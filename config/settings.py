@@ -204,6 +204,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connection before and after every task unless
+# this is set: each pipeline task then forked a new PostgreSQL backend with cold catalogue
+# caches (measured: about 8 ms of CPU per message, bench/ws_pairs.py). Connections are
+# still health-checked (CONN_HEALTH_CHECKS) and replaced after this many tasks.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "chat.tasks.worker_heartbeat", "schedule": 5.0},
     # Routing timers are state in the database; these sweeps drive them (expired beats are

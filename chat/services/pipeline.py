@@ -86,7 +86,7 @@ def message_pipeline_process(*, message_id: int, now=None) -> None:
     if message is None:
         return  # deleted since (or a test database long gone)
     conversation = message.conversation
-    audience = viewers(conversation=conversation)
+    audience = None  # read only when something is pushed or translated
     # Only this message, unless the readers may have changed: a "joined" line (an event)
     # or a settled language catches up the conversation's recent messages.
     catch_up = message.kind not in TRANSLATABLE_KINDS
@@ -99,7 +99,13 @@ def message_pipeline_process(*, message_id: int, now=None) -> None:
                 changed.append("language")
             if _moderation_step(message):
                 changed.append("moderation")
+            # With translation off, a detected language changes nothing a viewer sees
+            # (clients show a message's language only beside a translation): it is
+            # stored, and resume and REST return it, but not pushed to every socket.
+            if changed == ["language"] and engines.engine_name() == "off":
+                changed = []
             if changed:
+                audience = viewers(conversation=conversation)
                 message_publish(
                     message=message,
                     conversation=conversation,

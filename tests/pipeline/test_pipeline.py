@@ -208,6 +208,24 @@ def test_detection_and_translation_reach_both_sides(published, on_commit, fake_e
     assert reply.translations.get().body == "Votre colis arrivera demain."
 
 
+def test_with_translation_off_a_detected_language_is_stored_not_pushed(
+    published, on_commit, pipeline_settings
+):
+    pipeline_settings(TRANSLATION_ENGINE="off")
+    chat = make_chat(locale="fr", agent_languages=["en"])
+    published.listen(chat.customer_group, chat.agent_group)
+    with on_commit(execute=True):
+        message = chat.customer_says("Bonjour, où est ma commande ?", "c1")
+    [new] = frames_of(published, chat.agent_group, "message.new")
+    assert new["message"]["translation"] == "off"
+    process(message, on_commit)
+    message.refresh_from_db()
+    assert (message.language, message.pipeline) == ("fr", "done")
+    # Nothing a viewer sees changed: no frame to every socket for it.
+    assert frames_of(published, chat.agent_group, "message.updated") == []
+    assert frames_of(published, chat.customer_group, "message.updated") == []
+
+
 def test_processing_twice_gives_one_result(published, on_commit, fake_engine):
     chat = make_chat()
     published.listen(chat.agent_group)
