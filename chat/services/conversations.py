@@ -9,20 +9,28 @@ from django.db import connection, transaction
 
 from chat import events, realtime, recipients
 from chat.actors import Actor
-from chat.exceptions import PermissionDenied
+from chat.exceptions import NotFound, PermissionDenied
 from chat.models import Conversation, ConversationEvent, Customer, Participant
 from chat.payloads import conversation_payload
 from chat.services.validation import clean_locale
 
 
-def conversation_lock(conversation_id: int) -> Conversation:
+def conversation_lock(conversation_id: int, *, customer_id: int | None = None) -> Conversation:
     """The conversation row, locked (SELECT … FOR UPDATE) until the transaction ends: every
-    writer of one conversation serialises here, so seq order is commit order."""
-    return (
-        Conversation.objects.select_for_update(of=("self",))
-        .select_related("customer", "queue", "assignee", "site")
-        .get(pk=conversation_id)
+    writer of one conversation serialises here, so seq order is commit order.
+
+    ``customer_id``: lock it only if it is that customer's (a customer sees nothing else),
+    so a customer's send checks and locks in one statement; NotFound otherwise, the same
+    answer as for a missing id."""
+    qs = Conversation.objects.select_for_update(of=("self",)).select_related(
+        "customer", "queue", "assignee", "site"
     )
+    if customer_id is not None:
+        qs = qs.filter(customer_id=customer_id)
+    try:
+        return qs.get(pk=conversation_id)
+    except Conversation.DoesNotExist as exc:
+        raise NotFound("No such conversation.") from exc
 
 
 def conversation_rev_bump(conversation: Conversation) -> int:

@@ -53,11 +53,15 @@ def message_post(
     body = clean_body(body)
     client_msg_id = clean_client_msg_id(client_msg_id)
     choice = clean_choice(choice)
-    conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
-    sender = participant_get_for_actor(actor=actor, conversation=conversation)
     # The row lock serialises senders of one conversation: seq order is commit order, and
     # two concurrent retries of one client_msg_id cannot both insert.
-    conversation = conversation_lock(conversation.pk)
+    if actor.kind == "customer":
+        conversation = conversation_lock(conversation_id, customer_id=actor.customer.pk)
+        sender = participant_get_for_actor(actor=actor, conversation=conversation)
+    else:
+        conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
+        sender = participant_get_for_actor(actor=actor, conversation=conversation)
+        conversation = conversation_lock(conversation.pk)
     existing = Message.objects.filter(
         conversation=conversation, sender=sender, client_msg_id=client_msg_id
     ).first()
