@@ -15,9 +15,9 @@ from actions import conversations as conversation_actions
 from chat import events, realtime, services
 from chat.realtime import AGENTS_GROUP, customer_group, user_group
 from routing.models import Reservation
-from routing.services import reservation_accept
+from routing.services import positions_publish, reservation_accept, reservation_expire
 from tests.factories import agent_actor, customer_actor, make_customer, make_site
-from tests.routing.conftest import make_queue, online_agent, open_offer
+from tests.routing.conftest import later, make_queue, online_agent, open_offer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -145,3 +145,114 @@ def test_typing_is_relayed_to_the_participants_only(published):
          AGENTS_GROUP: []},
     )  # fmt: skip
     assert got[user_group(agent.pk)][0]["role"] == "customer"
+
+
+def test_decline_tells_the_agent_and_the_next_agent_gets_the_offer(published):
+    queue, first, customer = _floor(published)
+    second = online_agent(queue)
+    conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
+    offer = open_offer(conversation)
+    declining, other = (first, second) if offer.agent_id == first.pk else (second, first)
+    published.listen(user_group(other.pk))
+    got = verify_action(
+        published,
+        lambda: agent_actions.reservation_decline(
+            actor=agent_actor(declining), reservation_id=offer.pk, reason="busy"
+        ),
+        {user_group(declining.pk): ["reservation.declined"],
+         user_group(other.pk): ["reservation.offered"]},
+    )  # fmt: skip
+    assert got[user_group(declining.pk)][0]["reservation"]["state"] == "declined"
+    assert got[user_group(other.pk)][0]["reservation"]["conversation"]["id"] == conversation.pk
+
+
+def test_an_offer_past_its_time_expires_for_the_agent(published):
+    _, agent, customer = _floor(published)
+    conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
+    offer = open_offer(conversation)
+    got = verify_action(
+        published,
+        lambda: reservation_expire(reservation_id=offer.pk, now=later(3600)),
+        {user_group(agent.pk): ["reservation.expired"]},  # one miss: no presence change
+    )
+    assert got[user_group(agent.pk)][0]["reservation"]["state"] == "expired"
+
+
+def test_a_transfer_tells_both_agents_and_the_customer_sees_the_new_assignee(published):
+    queue, first, customer = _floor(published)
+    conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
+    holder = open_offer(conversation).agent
+    reservation_accept(actor=agent_actor(holder), reservation_id=open_offer(conversation).pk)
+    target = online_agent(queue)
+    published.listen(user_group(target.pk), user_group(holder.pk))
+    got = verify_action(
+        published,
+        lambda: agent_actions.conversation_transfer(
+            actor=agent_actor(holder),
+            conversation_id=conversation.pk,
+            to_agent_id=target.pk,
+            note="VIP, handle with care",
+        ),
+        {customer_group(customer.pk): ["message.new", "conversation.updated"],
+         user_group(target.pk): ["message.new", "conversation.updated",
+                                 "conversation.transferred"],
+         user_group(holder.pk): ["conversation.updated", "conversation.transferred"]},
+    )  # fmt: skip
+    transferred = got[user_group(target.pk)][-1]
+    assert (transferred["from_agent"], transferred["to_agent"]) == (holder.pk, target.pk)
+    assert transferred["note"] == "VIP, handle with care"
+    assert got[customer_group(customer.pk)][-1]["conversation"]["assignee"]["id"] == target.pk
+
+
+def test_a_waiting_customer_gets_their_place_in_line(published):
+    queue = make_queue()
+    customer = make_customer(site=make_site(default_queue=queue))  # nobody online: it waits
+    published.listen(customer_group(customer.pk))
+    conversation_actions.conversation_start(actor=customer_actor(customer))
+    got = verify_action(
+        published,
+        lambda: positions_publish(now=later(1)),
+        {customer_group(customer.pk): ["queue.position"]},
+    )
+    position = got[customer_group(customer.pk)][0]
+    assert position["queue"]["id"] == queue.pk and position["state"] == "waiting"
+
+
+def test_a_detected_language_and_a_translation_are_pushed_to_each_viewer(published, settings):
+    from chat.services.pipeline import message_pipeline_process
+
+    settings.PARLEY_PIPELINE = {**settings.PARLEY_PIPELINE, "TRANSLATION_ENGINE": "fake"}
+    _, agent, customer = _floor(published)
+    conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
+    reservation_accept(actor=agent_actor(agent), reservation_id=open_offer(conversation).pk)
+    message, _ = conversation_actions.message_send(
+        actor=customer_actor(customer),
+        conversation_id=conversation.pk,
+        body="Bonjour, où est ma commande ?",
+        client_msg_id="fr-1",
+    )
+    got = verify_action(
+        published,
+        lambda: message_pipeline_process(message_id=message.pk),
+        {customer_group(customer.pk): ["message.updated", "message.updated"],
+         user_group(agent.pk): ["message.updated", "message.updated"]},
+    )  # fmt: skip
+    to_agent = got[user_group(agent.pk)]
+    assert to_agent[0]["changed"] == ["language"] and to_agent[0]["message"]["language"] == "fr"
+    assert to_agent[-1]["changed"] == ["translations"]
+    assert to_agent[-1]["message"]["view"]["as"] == "recipient"
+    assert got[customer_group(customer.pk)][0]["message"]["view"]["as"] == "sender"
+
+
+def test_every_broadcast_event_type_has_a_verify_action_test_here():
+    """Direct replies (hello, pong, message.accepted, …) are checked where the socket
+    answers them, in tests/chat and tests/routing; every pushed event type is checked here."""
+    from pathlib import Path
+
+    source = Path(__file__).read_text()
+    missing = [
+        name
+        for name, event in events.REGISTRY.items()
+        if event.broadcast and f'"{name}"]' not in source and f'"{name}",' not in source
+    ]
+    assert missing == []
