@@ -179,7 +179,7 @@ def test_an_offer_past_its_time_expires_for_the_agent(published):
 
 
 def test_a_transfer_tells_both_agents_and_the_customer_sees_the_new_assignee(published):
-    queue, first, customer = _floor(published)
+    queue, _, customer = _floor(published)
     conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
     holder = open_offer(conversation).agent
     reservation_accept(actor=agent_actor(holder), reservation_id=open_offer(conversation).pk)
