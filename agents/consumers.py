@@ -10,9 +10,10 @@ from typing import Any
 from actions import agents as agent_actions
 from chat import realtime, selectors
 from chat.actors import Actor
-from chat.consumers import ParleyConsumer, field_int
+from chat.consumers import ParleyConsumer
 from chat.dbcalls import db
 from chat.exceptions import AuthenticationFailed, PermissionDenied
+from chat.inbound import field_int
 
 logger = logging.getLogger(__name__)
 

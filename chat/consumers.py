@@ -23,7 +23,8 @@ from chat import events, inbound, realtime, selectors, services
 from chat.actors import Actor
 from chat.dbcalls import db
 from chat.exceptions import AuthenticationFailed, ParleyError, PermissionDenied, ValidationError
-from chat.inbox import Inbox
+from chat.inbound import field_int
+from chat.inbox import Inbox, TokenBucket
 from chat.models import Conversation
 from chat.payloads import conversation_payload
 from chat.services import seen
@@ -33,41 +34,6 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_FLOOD = 4429
-
-
-class TokenBucket:
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.capacity = rate, float(burst)
-        self.tokens, self.stamp = float(burst), time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
-
-    def full(self) -> bool:
-        return self.time_to_full() == 0
-
-    def time_to_full(self) -> float:
-        missing = self.capacity - self.tokens - (time.monotonic() - self.stamp) * self.rate
-        if missing <= 0:
-            return 0.0
-        return missing / self.rate if self.rate > 0 else float("inf")
-
-
-def field_int(frame: dict, name: str, *, required: bool = True) -> int | None:
-    value = frame.get(name)
-    if value is None and not required:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError(
-            f"{name} must be a non-negative integer.", code="invalid_field", field=name
-        )
-    return value
 
 
 class ParleyConsumer(AsyncWebsocketConsumer):
@@ -181,7 +147,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         await self.send_error(
             "rate_limited",
             "Too many frames; slow down and retry.",
-            _frame_id(text_data, self.max_bytes),
+            inbound.frame_id(text_data, self.max_bytes),
         )
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
@@ -233,7 +199,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         try:
             inbound.check(frame)  # depth, unstorable characters, integers past 64 bits
         except ValidationError as exc:
-            await self.send_error(exc.code, exc.message, _safe_ref(ref), exc.field)
+            await self.send_error(exc.code, exc.message, inbound.safe_ref(ref), exc.field)
             return
         handler_name = self.handlers.get(frame["type"])
         if handler_name is None:
@@ -422,25 +388,3 @@ class WidgetConsumer(ParleyConsumer):
         )
         if position is not None:
             await self.send_frame(position)
-
-
-def _frame_id(text_data: str | None, max_bytes: int) -> str | int | None:
-    """The id of a frame that is dropped unread (rate limited), so the client knows which
-    one to send again; None when there is none to find cheaply."""
-    if not text_data or len(text_data) > max_bytes:
-        return None
-    try:
-        frame = json.loads(text_data)
-    except (ValueError, RecursionError):
-        return None
-    ref = frame.get("id") if isinstance(frame, dict) else None
-    return _safe_ref(ref) if isinstance(ref, (str, int)) and not isinstance(ref, bool) else None
-
-
-def _safe_ref(ref: str | int | None) -> str | int | None:
-    """A ref that can be echoed: an id that is itself unstorable or past 64 bits is not."""
-    try:
-        inbound.check(ref)
-    except ValidationError:
-        return None
-    return ref

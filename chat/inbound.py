@@ -94,3 +94,36 @@ def _unstorable(path: str) -> ValidationError:
         code="invalid_field",
         field=path or None,
     )
+
+
+def field_int(frame: dict, name: str, *, required: bool = True) -> int | None:
+    value = frame.get(name)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(
+            f"{name} must be a non-negative integer.", code="invalid_field", field=name
+        )
+    return value
+
+
+def frame_id(text_data: str | None, max_bytes: int) -> str | int | None:
+    """The id of a frame that is dropped unread (rate limited), so the client knows which
+    one to send again; None when there is none to find cheaply."""
+    if not text_data or len(text_data) > max_bytes:
+        return None
+    try:
+        frame = json.loads(text_data)
+    except (ValueError, RecursionError):
+        return None
+    ref = frame.get("id") if isinstance(frame, dict) else None
+    return safe_ref(ref) if isinstance(ref, (str, int)) and not isinstance(ref, bool) else None
+
+
+def safe_ref(ref: str | int | None) -> str | int | None:
+    """A ref that can be echoed: an id that is itself unstorable or past 64 bits is not."""
+    try:
+        check(ref)
+    except ValidationError:
+        return None
+    return ref
