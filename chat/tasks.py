@@ -44,6 +44,21 @@ def message_pipeline_run(self, message_id: int) -> None:
     pipeline.message_pipeline_process(message_id=message_id)
 
 
+@shared_task(
+    bind=True,
+    acks_late=True,  # idempotent, like message_pipeline_run
+    ignore_result=True,
+    autoretry_for=_db_errors(),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=5,
+)
+def message_pipeline_run_many(self, message_ids: list[int]) -> None:
+    """A burst of messages in one task (queued by the sending process's batcher)."""
+    pipeline.message_pipeline_process_many(message_ids=message_ids)
+
+
 @shared_task(ignore_result=True)
 def pipeline_sweep() -> None:
     """Beat: re-queue messages whose task never ran and translations due for a retry."""

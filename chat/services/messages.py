@@ -12,8 +12,7 @@ from chat.actors import Actor
 from chat.exceptions import PermissionDenied, ValidationError
 from chat.models import ApiKey, Conversation, Message, Participant
 from chat.selectors import conversation_get_for_actor
-from chat.services import fanout, moderation
-from chat.services import pipeline as pipeline_queue
+from chat.services import fanout, moderation, pipeline_queue
 from chat.services.conversations import conversation_lock
 from chat.services.validation import clean_body, clean_client_msg_id
 

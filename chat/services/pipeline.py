@@ -7,11 +7,8 @@ the sweeper) gives one result. ``message_pipeline_queue`` queues it after commit
 from __future__ import annotations
 
 import logging
-import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from celery import current_app
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -29,43 +26,24 @@ from chat.pipeline.payloads import TRANSLATABLE_KINDS, Viewer
 from chat.services.conversations import conversation_publish, event_record
 from chat.services.fanout import message_publish, viewers
 from chat.services.moderation import message_flag_record, moderation_policy
+from chat.services.pipeline_queue import enqueue
 
 logger = logging.getLogger(__name__)
-PIPELINE_TASK = "chat.tasks.message_pipeline_run"
 
 READER_ROLES = (Participant.Role.CUSTOMER, Participant.Role.AGENT)
 
 
-# --- queueing ---------------------------------------------------------------------------------
-# The broker is written to from one background thread per process: the sender's request
-# never waits on it (a dead broker takes seconds to fail a connect, even with retry=False).
-_enqueuer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipeline-enqueue")
-_broker_down_until = 0.0
-BROKER_BACKOFF = 30.0  # seconds without trying after a failed publish (the sweeper covers)
-
-
-def message_pipeline_queue(*, message: Message) -> None:
-    """Queue the Celery task once the message is committed, in the background. Nothing
-    here can fail or slow the send: a task that could not be queued (broker down, process
-    killed) leaves the message ``pipeline = pending``, and the sweeper queues it later."""
-    if not conf.enabled():
-        return
-    message_id = message.pk
-    transaction.on_commit(lambda: _enqueuer.submit(_enqueue, message_id), robust=True)
-
-
-def _enqueue(message_id: int) -> bool:
-    global _broker_down_until
-    if time.monotonic() < _broker_down_until:
-        return False  # failed a moment ago: don't queue up seconds-long connect attempts
-    try:
-        # By name: the task module imports this one (tasks call services), not back.
-        current_app.tasks[PIPELINE_TASK].apply_async((message_id,), retry=False)
-    except Exception:
-        _broker_down_until = time.monotonic() + BROKER_BACKOFF
-        logger.warning("could not queue the pipeline for message %s", message_id, exc_info=True)
-        return False
-    return True
+def message_pipeline_process_many(*, message_ids: list[int]) -> list[int]:
+    """Process a burst of messages in order; one that fails stays pending (the sweeper
+    queues it again) and does not hold up the others. Returns the ids that failed."""
+    failed = []
+    for message_id in message_ids:
+        try:
+            message_pipeline_process(message_id=message_id)
+        except Exception:
+            logger.exception("the pipeline failed for message %s; the sweeper retries", message_id)
+            failed.append(message_id)
+    return failed
 
 
 # --- the Celery steps ---------------------------------------------------------------------------
@@ -383,7 +361,7 @@ def pipeline_sweep(*, now=None, limit: int = 200) -> dict[str, int]:
         if Message.objects.filter(
             pk=message_id, pipeline=Message.Pipeline.PENDING, pipeline_queued_at__lt=stale
         ).update(pipeline_queued_at=now):
-            _enqueue(message_id)
+            enqueue(message_id)
             queued += 1
     retried = 0
     due = list(
@@ -401,5 +379,5 @@ def pipeline_sweep(*, now=None, limit: int = 200) -> dict[str, int]:
                     pipeline=Message.Pipeline.PENDING, pipeline_queued_at=now
                 )
                 retried += 1
-                transaction.on_commit(lambda m=message_id: _enqueue(m))
+                transaction.on_commit(lambda m=message_id: enqueue(m))
     return {"requeued": queued, "translations_retried": retried}

@@ -432,10 +432,22 @@ def test_a_web_process_can_queue_the_pipeline_task_by_name():
 
     code = (
         "import django; django.setup(); from celery import current_app; "
-        "from chat.services.pipeline import PIPELINE_TASK; "
-        "print(PIPELINE_TASK in current_app.tasks)"
+        "from chat.services.pipeline_queue import PIPELINE_BATCH_TASK, PIPELINE_TASK; "
+        "print(PIPELINE_TASK in current_app.tasks and PIPELINE_BATCH_TASK in current_app.tasks)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.strip() == "True"
+
+
+def test_a_burst_is_processed_in_one_task_in_order(published, on_commit, pipeline_settings):
+    from chat.services.pipeline import message_pipeline_process_many
+
+    pipeline_settings(TRANSLATION_ENGINE="off")
+    chat = make_chat(locale="fr", agent_languages=["en"])
+    with on_commit(execute=True):
+        burst = [chat.customer_says(f"Bonjour, message {n}", f"b{n}") for n in range(3)]
+    assert message_pipeline_process_many(message_ids=[m.pk for m in burst] + [10**12]) == []
+    stored = Message.objects.filter(pk__in=[m.pk for m in burst])
+    assert {(m.pipeline, m.language) for m in stored} == {("done", "fr")}
