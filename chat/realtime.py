@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import itertools
 import logging
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -48,45 +46,10 @@ def publish_many_on_commit(items: Iterable[tuple[Iterable[str], dict[str, Any]]]
     for _, frame in batch:
         events.check(frame)  # here, in the service that built it, not after commit
     if batch:
-        stamp = next(_snapshot_stamps)
-        transaction.on_commit(lambda: _send_many(_fresh_only(batch, stamp)), robust=True)
-
-
-# A conversation.updated frame is a whole snapshot, built under the conversation's row
-# lock, so within a process the order of building is the order of the states. Callbacks run
-# in registration order, though: a service that queues a conversation registers the
-# router's kick before its own "queued" snapshot, and the kick commits and sends "offered"
-# first. So a snapshot is not sent to a group that already got a newer one of the same
-# conversation from this process. (Across processes the seq-based resume covers messages;
-# statuses converge on the next snapshot.)
-_snapshot_stamps = itertools.count(1)
-_snapshot_sent: OrderedDict[tuple[int, str], int] = OrderedDict()
-_snapshot_lock = threading.Lock()
-SNAPSHOT_MEMORY = 20_000
-
-
-def _fresh_only(
-    batch: list[tuple[list[str], dict[str, Any]]], stamp: int
-) -> list[tuple[list[str], dict[str, Any]]]:
-    out = []
-    for groups, frame in batch:
-        if frame.get("type") == "conversation.updated":
-            conversation_id = frame["conversation"]["id"]
-            with _snapshot_lock:
-                fresh = []
-                for group in groups:
-                    key = (conversation_id, group)
-                    if _snapshot_sent.get(key, 0) > stamp:
-                        continue  # a newer snapshot already went to this group
-                    _snapshot_sent[key] = stamp
-                    _snapshot_sent.move_to_end(key)
-                    fresh.append(group)
-                while len(_snapshot_sent) > SNAPSHOT_MEMORY:
-                    _snapshot_sent.popitem(last=False)
-            groups = fresh
-        if groups:
-            out.append((groups, frame))
-    return out
+        # Callbacks run in registration order, so a router kick registered before the
+        # caller's own snapshot can send "offered" before a stale "queued": clients order
+        # snapshots by their rev (bumped under the row lock), which holds across processes.
+        transaction.on_commit(lambda: _send_many(batch), robust=True)
 
 
 def _send_many(batch: list[tuple[list[str], dict[str, Any]]]) -> None:

@@ -134,23 +134,6 @@ def test_a_stalled_redis_does_not_hold_the_publisher(transactional_db):
     assert [frame["presence"] for frame in got] == [1, 2]
 
 
-def test_an_older_snapshot_is_not_sent_after_a_newer_one_to_the_same_group():
-    # Built in the order 1, 2; sent in the order 2, 1 (a kick committed in between).
-    def snapshot(status):
-        return {"type": "conversation.updated", "conversation": {"id": 987654, "status": status}}
-
-    older, newer = next(realtime._snapshot_stamps), next(realtime._snapshot_stamps)
-    event = {"type": "typing", "conversation": 987654}
-    assert realtime._fresh_only([(["a", "b"], snapshot("offered"))], newer) == [
-        (["a", "b"], snapshot("offered"))
-    ]
-    # Group "c" never got the newer one, and events are never held back.
-    assert realtime._fresh_only([(["a", "c"], snapshot("queued")), (["a"], event)], older) == [
-        (["c"], snapshot("queued")),
-        (["a"], event),
-    ]
-
-
 def test_a_frame_the_registry_does_not_declare_is_refused_where_it_is_built():
     from chat.events import UndeclaredFrame
 
