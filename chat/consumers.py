@@ -25,6 +25,7 @@ from chat.dbcalls import db
 from chat.exceptions import AuthenticationFailed, ParleyError, PermissionDenied, ValidationError
 from chat.inbound import field_int
 from chat.inbox import Inbox, TokenBucket
+from chat.layer_exit import layer_leave
 from chat.models import Conversation
 from chat.payloads import conversation_payload
 from chat.services import seen
@@ -156,12 +157,8 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         await super().websocket_disconnect(message)
 
     async def disconnect(self, code: int) -> None:
-        for group in self.joined:
-            try:
-                await self.channel_layer.group_discard(group, self.channel_name)
-            except Exception:  # a mass disconnect can fail here; group expiry cleans up
-                logger.warning("group_discard %s failed", group, exc_info=True)
-        self.joined = []
+        groups, self.joined = self.joined, []
+        await layer_leave(self.channel_layer, self.channel_name, groups)
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         """A direct reply: declared in chat.events like every frame a socket gets."""

@@ -15,8 +15,11 @@ def daphne_command(host: str, port: int, *, proxy_headers: bool = True) -> list[
     # so an oversized frame reaches the consumer and gets `too_large` on an open socket;
     # at daphne's limit the connection is dropped (1006) and the client would retry it.
     limit = str(settings.PARLEY["WS_SERVER_MAX_BYTES"])
+    # A mass close (thousands of sockets at once) queues their layer unsubscribes for
+    # seconds; daphne kills handlers still running after this long (chat/layer_exit.py).
     args = [sys.executable, "-m", "daphne", "-b", host, "-p", str(port),
-            "--websocket-max-message-size", limit, "--websocket-max-frame-size", limit]  # fmt: skip
+            "--websocket-max-message-size", limit, "--websocket-max-frame-size", limit,
+            "--application-close-timeout", "60"]  # fmt: skip
     if proxy_headers:
         args.append("--proxy-headers")
     return [*args, APPLICATION]
