@@ -4,3 +4,29 @@ from django.apps import AppConfig
 class ActionsConfig(AppConfig):
     name = "actions"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The entry points of the apps below call these through chat.flows (they may not
+        # import this package). Here, not at the top: the flows import services and models.
+        from actions import agents, conversations, widget
+        from chat.flows import flows
+
+        flows.bind(
+            conversation_start=conversations.conversation_start,
+            message_send=conversations.message_send,
+            conversation_resolve=conversations.conversation_resolve,
+            conversation_reopen=conversations.conversation_reopen,
+            queue_positions=widget.queue_positions,
+            queue_position=widget.queue_position,
+            console_snapshot=agents.console_snapshot,
+            agent_console_connect=agents.agent_console_connect,
+            agent_console_disconnect=agents.agent_console_disconnect,
+            agent_heartbeat_soon=agents.agent_heartbeat_soon,
+            agent_presence_set=agents.agent_presence_set,
+            conversation_take=agents.conversation_take,
+            conversation_transfer=agents.conversation_transfer,
+            reservation_accept=agents.reservation_accept,
+            reservation_decline=agents.reservation_decline,
+        )
+        if flows.missing():
+            raise RuntimeError(f"flows left unbound: {flows.missing()}")

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from actions.agents import agent_presence_set
 from agents.models import AgentConnection, AgentPresence, AgentProfile
 from agents.services import agent_profile_sync
 from chat.actors import Actor
 from chat.exceptions import ParleyError
+from chat.flows import flows
 
 
 class PresenceInline(admin.StackedInline):
@@ -43,7 +43,7 @@ def _set(status: str):
     def action(modeladmin, request, queryset):
         for presence in queryset:
             try:
-                agent_presence_set(
+                flows.agent_presence_set(
                     actor=Actor.for_agent(request.user), status=status, user_id=presence.user_id
                 )
             except ParleyError as exc:

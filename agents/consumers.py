@@ -1,18 +1,18 @@
 """The agent console's socket (Django session): the protocol of chat.consumers plus the
-console's own frames: take, presence, offers and transfers. An entry point: what it does
-to routing goes through actions.agents."""
+console's own frames: take, presence, offers and transfers. What it does to routing goes
+through chat.flows, which actions/ binds to actions.agents at start-up."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from actions import agents as agent_actions
 from chat import realtime, selectors
 from chat.actors import Actor
 from chat.consumers import ParleyConsumer
 from chat.dbcalls import db
 from chat.exceptions import AuthenticationFailed, PermissionDenied
+from chat.flows import flows
 from chat.inbound import field_int
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class AgentConsumer(ParleyConsumer):
         return [realtime.user_group(self.actor.user.pk), realtime.AGENTS_GROUP]
 
     async def on_conversation_take(self, frame: dict, ref: Any) -> None:
-        conversation = await db(agent_actions.conversation_take)(
+        conversation = await db(flows.conversation_take)(
             actor=self.actor, conversation_id=field_int(frame, "conversation")
         )
         await self.send_frame(
@@ -52,7 +52,7 @@ class AgentConsumer(ParleyConsumer):
         await super().connect()  # hello: conversations, open offers, stored presence
         if self.actor is not None:
             # Live from now on; agent.presence and any new offers follow on the user group.
-            await db(agent_actions.agent_console_connect)(
+            await db(flows.agent_console_connect)(
                 user=self.actor.user, channel_name=self.channel_name
             )
 
@@ -62,34 +62,30 @@ class AgentConsumer(ParleyConsumer):
         await super().disconnect(code)
         if self.actor is not None:
             try:
-                await db(agent_actions.agent_console_disconnect)(
+                await db(flows.agent_console_disconnect)(
                     user_id=self.actor.user.pk, channel_name=self.channel_name
                 )
             except Exception:  # the heartbeat sweeper reaches the same state
                 logger.warning("console disconnect bookkeeping failed", exc_info=True)
 
     def snapshot_sync(self) -> dict[str, Any]:
-        return agent_actions.console_snapshot(actor=self.actor)
+        return flows.console_snapshot(actor=self.actor)
 
     def ping_sync(self) -> dict[str, Any]:
         # A console ping is the agent's heartbeat (it keeps them eligible for offers), and
         # its pong lists the agent's open offers (see actions.agents.agent_heartbeat).
-        beat = agent_actions.agent_heartbeat_soon(
-            user=self.actor.user, channel_name=self.channel_name
-        )
+        beat = flows.agent_heartbeat_soon(user=self.actor.user, channel_name=self.channel_name)
         return super().ping_sync() | beat
 
     async def on_presence_set(self, frame: dict, ref: Any) -> None:
-        presence = await db(agent_actions.agent_presence_set)(
-            actor=self.actor, status=frame.get("status")
-        )
+        presence = await db(flows.agent_presence_set)(actor=self.actor, status=frame.get("status"))
         await self.send_frame(
             {"type": "ack", "ref": ref, "for": frame["type"], "status": presence.status}
         )
 
     async def on_reservation_accept(self, frame: dict, ref: Any) -> None:
         reservation_id = field_int(frame, "reservation")
-        conversation = await db(agent_actions.reservation_accept)(
+        conversation = await db(flows.reservation_accept)(
             actor=self.actor, reservation_id=reservation_id
         )
         await self.send_frame(
@@ -103,7 +99,7 @@ class AgentConsumer(ParleyConsumer):
         )
 
     async def on_reservation_decline(self, frame: dict, ref: Any) -> None:
-        reservation = await db(agent_actions.reservation_decline)(
+        reservation = await db(flows.reservation_decline)(
             actor=self.actor,
             reservation_id=field_int(frame, "reservation"),
             reason=frame.get("reason") or "",
@@ -119,7 +115,7 @@ class AgentConsumer(ParleyConsumer):
         )
 
     async def on_conversation_transfer(self, frame: dict, ref: Any) -> None:
-        conversation = await db(agent_actions.conversation_transfer)(
+        conversation = await db(flows.conversation_transfer)(
             actor=self.actor,
             conversation_id=field_int(frame, "conversation"),
             to_agent_id=field_int(frame, "to_agent", required=False),

@@ -2,7 +2,8 @@
 visitor token). The console's endpoint is agents.consumers. Consumers are thin: parse a
 frame, await one service, send the answer. Every frame is described in docs/protocol.md.
 
-An entry point: it may call actions/ (the flows that cross apps), as views do.
+The flows that cross apps (a start, a send that advances the bot) are called through
+chat.flows, which actions/ binds at start-up: no app imports the layer above it.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from actions import conversations as conversation_actions
-from actions import widget as widget_actions
 from chat import events, inbound, realtime, selectors, services
 from chat.actors import Actor
 from chat.dbcalls import db
 from chat.exceptions import AuthenticationFailed, ParleyError, PermissionDenied, ValidationError
+from chat.flows import flows
 from chat.inbound import field_int
 from chat.inbox import Inbox, TokenBucket
 from chat.layer_exit import layer_leave
@@ -241,7 +241,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
 
     async def on_message_send(self, frame: dict, ref: Any) -> None:
         conversation_id = field_int(frame, "conversation")
-        message, created = await db(conversation_actions.message_send)(
+        message, created = await db(flows.message_send)(
             actor=self.actor,
             conversation_id=conversation_id,
             body=frame.get("body"),
@@ -294,7 +294,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         await realtime.apublish_ephemeral(target["groups"], typing)
 
     async def on_conversation_resolve(self, frame: dict, ref: Any) -> None:
-        conversation = await db(conversation_actions.conversation_resolve)(
+        conversation = await db(flows.conversation_resolve)(
             actor=self.actor, conversation_id=field_int(frame, "conversation")
         )
         await self.send_frame(
@@ -339,7 +339,7 @@ class WidgetConsumer(ParleyConsumer):
         if self.actor is not None:
             seen.customer_seen_soon(customer_id=self.actor.customer.pk)
             if self.waiting:  # a waiting customer sees their place in line at once
-                positions = db(widget_actions.queue_positions)
+                positions = db(flows.queue_positions)
                 for position in await positions(actor=self.actor):
                     await self.send_frame(position)
 
@@ -372,7 +372,7 @@ class WidgetConsumer(ParleyConsumer):
 
     async def on_conversation_start(self, frame: dict, ref: Any) -> None:
         def start() -> dict[str, Any]:
-            conversation, created = conversation_actions.conversation_start(
+            conversation, created = flows.conversation_start(
                 actor=self.actor, language=frame.get("language"), subject=frame.get("subject") or ""
             )
             return {"conversation": conversation_payload(conversation), "created": created}
@@ -380,8 +380,6 @@ class WidgetConsumer(ParleyConsumer):
         payload = await db(start)()
         self._track(payload["conversation"])
         await self.send_frame({"type": "conversation.started", "ref": ref, **payload})
-        position = await db(widget_actions.queue_position)(
-            conversation_id=payload["conversation"]["id"]
-        )
+        position = await db(flows.queue_position)(conversation_id=payload["conversation"]["id"])
         if position is not None:
             await self.send_frame(position)

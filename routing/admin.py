@@ -9,9 +9,9 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.template.response import TemplateResponse
 
-from actions import conversations as conversation_actions
 from chat.actors import Actor
 from chat.exceptions import ParleyError
+from chat.flows import flows
 from chat.models import Conversation
 from routing import services
 from routing.models import Queue, QueueEntry, Reservation, RoutedConversation
@@ -211,7 +211,7 @@ class RoutedConversationAdmin(admin.ModelAdmin):
         done = 0
         for conversation in queryset:
             try:
-                conversation_actions.conversation_resolve(
+                flows.conversation_resolve(
                     actor=_actor(request),
                     conversation_id=conversation.pk,
                     reason="resolved from admin",

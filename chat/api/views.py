@@ -9,11 +9,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from actions import conversations as actions
 from chat import selectors, services
 from chat.api import serializers as s
 from chat.api.authentication import actor_for_request
 from chat.exceptions import PermissionDenied, ValidationError
+from chat.flows import flows
 from chat.payloads import conversation_payload, message_payload
 from chat.pipeline.payloads import Viewer
 
@@ -101,7 +101,7 @@ class ConversationListView(APIView):
     def post(self, request):
         actor = actor_for_request(request)
         data = _valid(s.ConversationStartRequest, request.data)
-        conversation, created = actions.conversation_start(
+        conversation, created = flows.conversation_start(
             actor=actor, language=data.get("language"), subject=data.get("subject") or ""
         )
         return Response(
@@ -168,7 +168,7 @@ class MessageListView(APIView):
     )
     def post(self, request, conversation_id: int):
         data = _valid(s.MessageSendRequest, request.data)
-        message, created = actions.message_send(
+        message, created = flows.message_send(
             actor=actor_for_request(request),
             conversation_id=conversation_id,
             body=data["body"],
@@ -215,7 +215,7 @@ class ConversationResolveView(APIView):
         operation_id="conversations_resolve",
     )
     def post(self, request, conversation_id: int):
-        conversation = actions.conversation_resolve(
+        conversation = flows.conversation_resolve(
             actor=actor_for_request(request), conversation_id=conversation_id
         )
         return Response(conversation_payload(conversation))
