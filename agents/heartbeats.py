@@ -9,50 +9,43 @@ sits below routing, and a reconnect looks for work)."""
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
 import logging
-import os
-import threading
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import close_old_connections, connection
 from django.db.models import Case, DateTimeField, Value, When
 from django.utils import timezone
 
 from agents.models import AgentConnection, AgentPresence
+from chat.batch import BatchWriter
 
 logger = logging.getLogger(__name__)
 
 Lost = Callable[[int, str, dt.datetime], None]
 
 
-class HeartbeatBuffer:
+class HeartbeatBuffer(BatchWriter):
+    """Console pings by channel: ``note(user_id=…, channel_name=…)``; ``on_lost`` gets the
+    consoles that the sweeper had given up on (actions.agents sets it)."""
+
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pending: dict[str, tuple[int, dt.datetime]] = {}  # channel -> (user, time)
-        self._pid = 0
+        super().__init__(
+            "parley-heartbeats", self._store, lambda: settings.PARLEY["HEARTBEAT_FLUSH_SECONDS"]
+        )
         self.on_lost: Lost | None = None
 
     def note(self, *, user_id: int, channel_name: str, now: dt.datetime | None = None) -> None:
-        with self._lock:
-            self._pending[channel_name] = (user_id, now or timezone.now())
-            if self._pid != os.getpid():  # first note in this process (or after a fork)
-                self._pid = os.getpid()
-                threading.Thread(target=self._run, name="parley-heartbeats", daemon=True).start()
-
-    def discard(self) -> None:
-        with self._lock:
-            self._pending = {}
+        super().note(channel_name, (user_id, now or timezone.now()))
 
     def flush(self) -> list[tuple[int, str, dt.datetime]]:
         """Store the noted heartbeats; returns (and hands to on_lost) the consoles that the
         sweeper had given up on."""
-        with self._lock:
-            pending, self._pending = self._pending, {}
-        if not pending:
-            return []
+        return super().flush() or []
+
+    def _store(
+        self, pending: dict[str, tuple[int, dt.datetime]]
+    ) -> list[tuple[int, str, dt.datetime]]:
         timeout = dt.timedelta(seconds=settings.PARLEY["AGENT_HEARTBEAT_TIMEOUT"])
         channels = list(pending)
         known = set(
@@ -99,24 +92,5 @@ class HeartbeatBuffer:
                     logger.exception("reconnecting console %s failed", channel)
         return lost
 
-    def _run(self) -> None:
-        while True:
-            threading.Event().wait(settings.PARLEY["HEARTBEAT_FLUSH_SECONDS"])
-            try:
-                close_old_connections()
-                self.flush()
-            except Exception:  # the next round stores what it notes anew
-                logger.warning("storing console heartbeats failed", exc_info=True)
-            finally:
-                connection.close()  # back to the pool: this thread sleeps for seconds
-
 
 buffer = HeartbeatBuffer()
-
-
-@atexit.register
-def _flush_at_exit() -> None:
-    try:
-        buffer.flush()
-    except Exception:  # the database may be gone already
-        logger.debug("heartbeats not stored at exit", exc_info=True)
