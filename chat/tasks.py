@@ -6,6 +6,7 @@ import time
 from celery import shared_task
 from celery.signals import worker_process_init
 from django.core.cache import cache
+from django.db import InterfaceError, OperationalError
 
 from chat.pipeline import detection
 from chat.services import pipeline
@@ -21,22 +22,21 @@ def worker_heartbeat() -> None:
 
 
 # --- language pipeline (chat/pipeline) ------------------------------------------------------
-def _db_errors() -> tuple[type[Exception], ...]:
-    from django.db import InterfaceError, OperationalError
+# Idempotent (every step is a conditional update or a unique row), so late acks are safe:
+# a redelivered task gives the same rows. Database errors retry with backoff and a cap.
+PIPELINE_TASK_OPTIONS = {
+    "bind": True,
+    "acks_late": True,
+    "ignore_result": True,
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
 
-    return (OperationalError, InterfaceError)
 
-
-@shared_task(
-    bind=True,
-    acks_late=True,  # idempotent: a redelivered task gives the same rows (see the service)
-    ignore_result=True,
-    autoretry_for=_db_errors(),
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=5,
-)
+@shared_task(**PIPELINE_TASK_OPTIONS)
 def message_pipeline_run(self, message_id: int) -> None:
     """Detection, moderation with the detected language, translation; each pushed as
     message.updated. Engine failures are not retried here: the translation is marked
@@ -44,16 +44,7 @@ def message_pipeline_run(self, message_id: int) -> None:
     pipeline.message_pipeline_process(message_id=message_id)
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,  # idempotent, like message_pipeline_run
-    ignore_result=True,
-    autoretry_for=_db_errors(),
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=5,
-)
+@shared_task(**PIPELINE_TASK_OPTIONS)
 def message_pipeline_run_many(self, message_ids: list[int]) -> None:
     """A burst of messages in one task (queued by the sending process's batcher)."""
     pipeline.message_pipeline_process_many(message_ids=message_ids)
