@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from chat import realtime
+from chat import realtime, recipients
 from chat.actors import Actor
 from chat.exceptions import ValidationError
 from chat.models import Participant
@@ -73,11 +73,14 @@ def typing_target(*, actor: Actor, conversation_id: int) -> dict[str, Any]:
     """What a socket caches to relay typing for one conversation without further queries."""
     conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
     participant = participant_get_for_actor(actor=actor, conversation=conversation)
+    # Not to the typer's own group: their other tabs drop their own typing anyway
+    # (docs/protocol.md), and each frame to a group costs a publish and a socket write.
+    own = recipients.participant_group(participant)
     return {
         "participant": participant.pk,
         "role": participant.role,
         "name": participant.display_name,
-        "groups": participant_groups(conversation_id=conversation.pk),
+        "groups": [g for g in participant_groups(conversation_id=conversation.pk) if g != own],
     }
 
 

@@ -456,7 +456,8 @@ class TestTyping:
     def test_target_and_frame(self):
         customer, agent, conversation = assigned_pair()
         target = services.typing_target(actor=agent_actor(agent), conversation_id=conversation.pk)
-        assert set(target["groups"]) == {customer_group(customer.pk), user_group(agent.pk)}
+        # The other participants only: the typer's own tabs show nothing for it.
+        assert set(target["groups"]) == {customer_group(customer.pk)}
         frame = services.typing_frame(conversation_id=conversation.pk, target=target, state="start")
         assert frame["role"] == "agent" and frame["state"] == "start"
         with pytest.raises(ValidationError):
