@@ -38,7 +38,11 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def db(func: Callable[..., Any]) -> Callable[..., Any]:
-    """``await db(service)(**kwargs)``: run a service on the database threads."""
+    """``await db(service)(**kwargs)``: run a service on the database threads. With
+    ``DB_THREADS`` 1 (SQLite, which has one writer and whose shared in-memory test database
+    locks whole tables across threads), Channels' own thread-sensitive thread runs it."""
+    if settings.PARLEY["DB_THREADS"] <= 1:
+        return database_sync_to_async(func)
     return database_sync_to_async(func, thread_sensitive=False, executor=_pool())
 
 
