@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from chat import realtime, selectors
+from chat import recipients, selectors
 from chat.actors import Actor
 from chat.consumers import ParleyConsumer
 from chat.dbcalls import db
@@ -37,7 +37,7 @@ class AgentConsumer(ParleyConsumer):
         return Actor.for_agent(user)
 
     def principal_groups(self) -> list[str]:
-        return [realtime.user_group(self.actor.user.pk), realtime.AGENTS_GROUP]
+        return [recipients.user_group(self.actor.user.pk), recipients.AGENTS_GROUP]
 
     async def on_conversation_take(self, frame: dict, ref: Any) -> None:
         conversation = await db(flows.conversation_take)(

@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from agents.models import AgentConnection, AgentPresence, AgentProfile, tag_list
-from chat import realtime
+from chat import realtime, recipients
 from chat.actors import Actor
 from chat.exceptions import NotFound, PermissionDenied, ValidationError
 
@@ -63,7 +63,7 @@ def presence_payload(presence: AgentPresence, *, now: dt.datetime | None = None)
 def presence_publish(*, presence: AgentPresence, now: dt.datetime | None = None) -> None:
     """Tell all of the agent's consoles (after commit)."""
     realtime.publish_on_commit(
-        [realtime.user_group(presence.user_id)],
+        [recipients.user_group(presence.user_id)],
         {"type": "agent.presence", "presence": presence_payload(presence, now=now)},
     )
 

@@ -149,7 +149,7 @@ async def run(args) -> dict:
 
     from actions import conversations as services
     from chat.actors import Actor
-    from chat.realtime import user_group
+    from chat.recipients import user_group
 
     layer = get_channel_layer()
     pairs = await database_sync_to_async(make_pairs)(args.pairs)

@@ -18,7 +18,7 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chat import events, inbound, realtime, selectors, services
+from chat import events, inbound, realtime, recipients, selectors, services
 from chat.actors import Actor
 from chat.dbcalls import db
 from chat.exceptions import AuthenticationFailed, ParleyError, PermissionDenied, ValidationError
@@ -317,7 +317,7 @@ class WidgetConsumer(ParleyConsumer):
         return Actor.for_customer(customer)
 
     def principal_groups(self) -> list[str]:
-        return [realtime.customer_group(self.actor.customer.pk)]
+        return [recipients.customer_group(self.actor.customer.pk)]
 
     # --- presence and the waiting line. An idle widget costs the database nothing: its
     # sign of life is noted in memory and stored in batches (chat.services.seen), and its

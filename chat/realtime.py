@@ -24,10 +24,8 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.db import transaction
 
 from chat import events
-from chat.recipients import AGENTS_GROUP, customer_group, user_group
 
 logger = logging.getLogger(__name__)
-__all__ = ["AGENTS_GROUP", "customer_group", "user_group"]  # groups live in chat.recipients
 
 EVENT_HANDLER = "parley.event"  # dispatched to Consumer.parley_event
 

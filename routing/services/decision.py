@@ -18,7 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from chat import realtime
+from chat import realtime, recipients
 from chat.models import Conversation
 from routing import selectors
 from routing.models import Queue, QueueEntry, Reservation
@@ -297,7 +297,7 @@ def _offer_publish(
     # The offer first: the agent's console should not wait behind the lobby's update.
     realtime.publish_many_on_commit(
         [
-            ([realtime.user_group(reservation.agent_id)], offered),
+            ([recipients.user_group(reservation.agent_id)], offered),
             (groups, {"type": "conversation.updated", "conversation": payload}),
         ]
     )

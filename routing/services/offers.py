@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from agents.models import AgentPresence
 from agents.services import agent_miss_record
-from chat import realtime
+from chat import realtime, recipients
 from chat.actors import Actor
 from chat.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from chat.models import Conversation
@@ -54,7 +54,7 @@ def _outcome_frame(
 ) -> tuple[list[str], dict[str, Any]]:
     """To every console of the agent (the other tabs drop the offer too)."""
     payload = reservation_payload(reservation, conversation=conversation_payload)
-    return [realtime.user_group(reservation.agent_id)], _frame(reservation.state, payload)
+    return [recipients.user_group(reservation.agent_id)], _frame(reservation.state, payload)
 
 
 def _publish_outcome(reservation: Reservation, conversation_payload: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
-from chat import realtime
+from chat import recipients
 from chat.actors import Actor
 from chat.exceptions import Conflict, NotFound
 from chat.models import Conversation
@@ -84,7 +84,7 @@ def conversation_requeue(
         )
         conversation_publish_all(
             conversation=conversation,
-            extra_groups=[realtime.user_group(from_id)] if from_id else [],
+            extra_groups=[recipients.user_group(from_id)] if from_id else [],
         )
         return conversation
 

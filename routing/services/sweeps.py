@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from agents.models import AgentPresence
 from agents.services import agent_presence_sweep
-from chat import realtime
+from chat import realtime, recipients
 from chat.models import Conversation
 from chat.services import conversation_transition
 from routing import selectors
@@ -78,7 +78,7 @@ def grace_sweep(*, now: dt.datetime | None = None, limit: int = 200) -> int:
                 sticky_agent_id=agent_id,
             )
             conversation_publish_all(
-                conversation=conversation, extra_groups=[realtime.user_group(agent_id)]
+                conversation=conversation, extra_groups=[recipients.user_group(agent_id)]
             )
             moved += 1
     return moved
@@ -252,7 +252,7 @@ def positions_publish(*, now: dt.datetime | None = None, budget_seconds: float =
         for key, (customer_id, frame) in frames.items():
             signature = (frame["position"], _eta_bucket(frame["eta_seconds"]), frame["mode"])
             if last.get(key) != signature:
-                realtime.publish_on_commit([realtime.customer_group(customer_id)], frame)
+                realtime.publish_on_commit([recipients.customer_group(customer_id)], frame)
                 changed[key] = signature
                 sent += 1
         if changed:

@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from chat import realtime
+from chat import realtime, recipients
 from chat.actors import Actor
 from chat.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from chat.models import Conversation
@@ -88,10 +88,10 @@ def transfer_to_agent_locked(
         actor=actor.label,
         data={"from": from_id, "to_agent": target.pk, "note": note, "via": via},
     )
-    extra = [realtime.user_group(from_id)] if from_id else []
+    extra = [recipients.user_group(from_id)] if from_id else []
     payload = conversation_publish_all(conversation=conversation, extra_groups=extra)
     realtime.publish_on_commit(
-        [realtime.user_group(target.pk), *extra],
+        [recipients.user_group(target.pk), *extra],
         {
             "type": "conversation.transferred",
             "conversation": payload,
@@ -173,10 +173,10 @@ def conversation_transfer(
             data={"from": from_id, "to_queue": queue.pk, "note": note, "via": "transfer"},
         )
         payload = conversation_publish_all(
-            conversation=conversation, extra_groups=[realtime.user_group(from_id)]
+            conversation=conversation, extra_groups=[recipients.user_group(from_id)]
         )
         realtime.publish_on_commit(
-            [realtime.user_group(from_id)],
+            [recipients.user_group(from_id)],
             {
                 "type": "conversation.transferred",
                 "conversation": payload,

@@ -10,7 +10,7 @@ from actions.agents import agent_console_disconnect, agent_presence_set
 from agents.models import AgentConnection, AgentPresence, AgentProfile
 from agents.services import agent_profile_sync
 from chat.exceptions import NotFound, PermissionDenied, ValidationError
-from chat.realtime import user_group
+from chat.recipients import user_group
 from routing.models import Reservation
 from routing.services import agents_lost_sweep, grace_sweep, reservation_accept, timers_sweep
 from tests.factories import agent_actor, customer_actor, make_agent

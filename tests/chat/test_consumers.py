@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from actions import conversations as conversation_actions
-from chat import services
+from chat import recipients, services
 from chat.models import Conversation, Message, Participant
 from config.asgi import application
 from routing.services import conversation_assign
@@ -545,7 +545,7 @@ async def test_broadcast_frames_do_not_queue_on_the_database_thread(monkeypatch)
     layer = get_channel_layer()
     for n in range(20):
         await layer.group_send(
-            realtime.user_group(agent.pk),
+            recipients.user_group(agent.pk),
             {"type": realtime.EVENT_HANDLER, "frame": {"type": "test.frame", "n": n}},
         )
     received = [(await recv(comm, "test.frame"))["n"] for _ in range(20)]

@@ -14,7 +14,7 @@ from chat.exceptions import (
     ValidationError,
 )
 from chat.models import ApiKey, Conversation, ConversationEvent, Customer, Message, Participant
-from chat.realtime import AGENTS_GROUP, customer_group, user_group
+from chat.recipients import AGENTS_GROUP, customer_group, user_group
 from routing.services import conversation_assign
 from tests.factories import agent_actor, customer_actor, make_agent, make_customer, make_site
 

@@ -13,7 +13,7 @@ import pytest
 from actions import agents as agent_actions
 from actions import conversations as conversation_actions
 from chat import events, realtime, services
-from chat.realtime import AGENTS_GROUP, customer_group, user_group
+from chat.recipients import AGENTS_GROUP, customer_group, user_group
 from routing.models import Reservation
 from routing.services import positions_publish, reservation_accept, reservation_expire
 from tests.factories import agent_actor, customer_actor, make_customer, make_site

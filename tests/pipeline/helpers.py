@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from actions import conversations as conversation_actions
-from chat import realtime
+from chat import recipients
 from chat.models import Conversation, Participant
 from routing.services import conversation_assign
 from tests.factories import agent_actor, customer_actor, make_agent, make_customer, make_site
@@ -21,11 +21,11 @@ class Chat:
 
     @property
     def customer_group(self) -> str:
-        return realtime.customer_group(self.customer.pk)
+        return recipients.customer_group(self.customer.pk)
 
     @property
     def agent_group(self) -> str:
-        return realtime.user_group(self.agent.pk)
+        return recipients.user_group(self.agent.pk)
 
     def refresh(self) -> None:
         self.conversation.refresh_from_db()

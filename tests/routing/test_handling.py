@@ -9,7 +9,7 @@ from django.utils import timezone
 from agents.models import AgentPresence
 from chat.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from chat.models import Conversation, Customer, Participant
-from chat.realtime import user_group
+from chat.recipients import user_group
 from chat.services import customer_seen
 from routing.models import QueueEntry, Reservation
 from routing.services import (

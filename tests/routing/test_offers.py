@@ -12,7 +12,7 @@ from actions import conversations as conversation_actions
 from agents.models import AgentPresence
 from chat.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from chat.models import Participant
-from chat.realtime import user_group
+from chat.recipients import user_group
 from routing.models import QueueEntry, Reservation
 from routing.services import (
     conversation_assign,

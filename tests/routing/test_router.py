@@ -446,7 +446,7 @@ def test_without_history_the_eta_comes_from_staffing(settings):
 
 
 def test_position_broadcast_sends_only_changes(published):
-    from chat.realtime import customer_group
+    from chat.recipients import customer_group
 
     queue = make_queue()
     a, b = waiting(queue), waiting(queue)
