@@ -10,6 +10,7 @@ from chat.models import (
     Message,
     MessageTranslation,
     Participant,
+    QuotaNotice,
     Site,
 )
 
@@ -199,3 +200,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
             raw, obj.prefix, obj.key_hash = services.api_key_secret_generate()
             messages.warning(request, f"Copy this API key now; it is not shown again: {raw}")
         super().save_model(request, obj, form, change)
+
+
+@admin.register(QuotaNotice)
+class QuotaNoticeAdmin(admin.ModelAdmin):
+    """Quotas reached by API keys, webhook endpoints and rules: one row per owner, limit and
+    window (chat.services.quota_notices)."""
+
+    list_display = ["created_at", "kind", "owner_id", "limit", "message", "seen"]
+    list_filter = ["seen", "kind", "limit"]
+    list_editable = ["seen"]
+    readonly_fields = ["kind", "owner_id", "limit", "window_start", "message", "emailed_to"]
+
+    def has_add_permission(self, request):
+        return False

@@ -5,12 +5,21 @@ No side effects in save(): state changes go through chat.services.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+# API keys, quota notices and idempotency records live in their own module (this one's size);
+# they are models of this app all the same, importable from here.
+from chat.integration_models import (  # noqa: F401
+    SCOPES,
+    ApiKey,
+    IdempotencyRecord,
+    QuotaNotice,
+    hash_api_key,
+)
 
 
 def _site_key() -> str:
@@ -396,28 +405,3 @@ class ConversationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.conversation_id}"
-
-
-def hash_api_key(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-class ApiKey(models.Model):
-    """A key for a backend service. Only its hash is stored; the raw key is shown once."""
-
-    name = models.CharField(max_length=120)
-    prefix = models.CharField(max_length=12, db_index=True)
-    key_hash = models.CharField(max_length=64, unique=True)
-    site = models.ForeignKey(
-        Site,
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        help_text="Limit the key to one site's conversations; empty for all sites.",
-    )
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.prefix}…)"

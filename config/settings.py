@@ -329,6 +329,13 @@ PARLEY = {
     # Threads per process that run sockets' database work (chat/dbcalls.py); each holds a
     # pooled connection while it works. SQLite has one writer at a time: one thread.
     "DB_THREADS": env.int("DB_THREADS", default=1 if EMBEDDED_DATABASE else 4),
+    # Quotas (chat/quotas.py): when Redis cannot be reached, metered callers pass uncounted
+    # this long, then are refused until it answers; it is probed this often meanwhile.
+    "QUOTA_FAIL_OPEN_SECONDS": env.float("QUOTA_FAIL_OPEN_SECONDS", default=300.0),
+    "QUOTA_PROBE_SECONDS": env.float("QUOTA_PROBE_SECONDS", default=2.0),
+    "QUOTA_REDIS_TIMEOUT": env.float("QUOTA_REDIS_TIMEOUT", default=0.5),
+    # Who hears of a reached quota when its owner has no email address.
+    "QUOTA_NOTIFY_EMAILS": env.list("QUOTA_NOTIFY_EMAILS", default=[]),
 }
 if PARLEY["WS_SERVER_MAX_BYTES"] <= PARLEY["WS_MAX_FRAME_BYTES"]:
     raise environ.ImproperlyConfigured("WS_SERVER_MAX_BYTES must be above WS_MAX_FRAME_BYTES")

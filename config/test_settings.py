@@ -49,3 +49,6 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("PARLEY_TEST_DB_NAME", "test_parley")}  # noqa: F405
 if os.environ.get("PARLEY_TEST_EMBEDDED") == "1":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # No Redis in this tier: quotas fail open (chat/quotas.py) for the whole run rather than
+    # refusing everyone after QUOTA_FAIL_OPEN_SECONDS. Their own tests need Redis.
+    PARLEY["QUOTA_FAIL_OPEN_SECONDS"] = 10.0**9
