@@ -68,6 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "chat.api.errors.ApiErrorShapeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -76,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "chat.middleware.WidgetCorsMiddleware",
+    "chat.middleware.ApiVolumeMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -262,6 +264,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 SESSION_COOKIE_AGE = 60 * 60 * 12
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Addresses or networks of the reverse proxies in front of Parley; X-Forwarded-For and
+# X-Forwarded-Proto are believed only from them, and removed from anyone else's requests
+# (config/proxies.py). Empty: the peer is the client.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # --- REST ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -278,7 +284,13 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "chat.api.throttles.QuotaThrottle",
+    ],
+    # The client's address is REMOTE_ADDR, which the trusted-proxy middleware set; DRF must
+    # not read X-Forwarded-For itself (it would believe any sender's).
+    "NUM_PROXIES": 0,
     "DEFAULT_THROTTLE_RATES": {"anon": env.str("API_ANON_RATE", default="120/min")},
     "EXCEPTION_HANDLER": "chat.api.exceptions.exception_handler",
 }
@@ -334,6 +346,14 @@ PARLEY = {
     "QUOTA_FAIL_OPEN_SECONDS": env.float("QUOTA_FAIL_OPEN_SECONDS", default=300.0),
     "QUOTA_PROBE_SECONDS": env.float("QUOTA_PROBE_SECONDS", default=2.0),
     "QUOTA_REDIS_TIMEOUT": env.float("QUOTA_REDIS_TIMEOUT", default=0.5),
+    # REST limits (chat/api/throttles.py): per API key (a key may set its own in admin),
+    # per visitor (the socket's send rate: 30 frames per 3 s is 10/s with a burst of 30),
+    # per agent.
+    "API_KEY_RATE": env.str("API_KEY_RATE", default="600/min"),
+    "API_KEY_DAILY_REQUESTS": env.int("API_KEY_DAILY_REQUESTS", default=100_000),
+    "API_KEY_DAILY_BYTES": env.int("API_KEY_DAILY_BYTES", default=1_000_000_000),
+    "API_VISITOR_RATE": env.str("API_VISITOR_RATE", default="30/3s"),
+    "API_AGENT_RATE": env.str("API_AGENT_RATE", default="600/min"),
     # Who hears of a reached quota when its owner has no email address.
     "QUOTA_NOTIFY_EMAILS": env.list("QUOTA_NOTIFY_EMAILS", default=[]),
 }

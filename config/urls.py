@@ -20,3 +20,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
 ]
+
+# JSON in the API's error shape under /api/, Django's pages elsewhere (chat/api/errors.py).
+handler400 = "chat.api.errors.bad_request"
+handler404 = "chat.api.errors.page_not_found"
+handler500 = "chat.api.errors.server_error"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from chat.api.serializers import Text
+
 
 class GraphErrorOut(serializers.Serializer):
     path = serializers.CharField()
@@ -47,12 +49,12 @@ class FlowListOut(serializers.Serializer):
 class FlowDocument(serializers.Serializer):
     """An exported flow; import takes the same document."""
 
-    format = serializers.CharField(default="parley.flow")
+    format = Text(default="parley.flow")
     format_version = serializers.IntegerField(default=1)
-    name = serializers.CharField()
-    slug = serializers.CharField()
-    description = serializers.CharField(required=False, allow_blank=True)
-    goal = serializers.CharField(required=False)
+    name = Text()
+    slug = Text()
+    description = Text(required=False, allow_blank=True)
+    goal = Text(required=False)
     graph = serializers.DictField()
 
 

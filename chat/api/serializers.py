@@ -6,14 +6,26 @@ from __future__ import annotations
 from rest_framework import serializers
 
 
+class Text(serializers.CharField):
+    """A string, and only a string: DRF's CharField turns 30645 into "30645" (a probe's
+    integer body was stored as text); the schema says string, so anything else is a 400."""
+
+    default_error_messages = {"not_a_string": "Must be a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
 class WidgetSessionRequest(serializers.Serializer):
-    site_key = serializers.CharField(max_length=64)
-    token = serializers.CharField(required=False, allow_blank=True, max_length=1000)
-    external_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    user_hash = serializers.CharField(required=False, allow_blank=True, max_length=128)
-    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    site_key = Text(max_length=64)
+    token = Text(required=False, allow_blank=True, max_length=1000)
+    external_id = Text(required=False, allow_blank=True, max_length=200)
+    user_hash = Text(required=False, allow_blank=True, max_length=128)
+    name = Text(required=False, allow_blank=True, max_length=200)
     email = serializers.EmailField(required=False, allow_blank=True)
-    locale = serializers.CharField(required=False, allow_blank=True, max_length=16)
+    locale = Text(required=False, allow_blank=True, max_length=16)
 
 
 class CustomerOut(serializers.Serializer):
@@ -107,8 +119,8 @@ class ConversationListOut(serializers.Serializer):
 
 
 class ConversationStartRequest(serializers.Serializer):
-    language = serializers.CharField(required=False, allow_blank=True, max_length=16)
-    subject = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    language = Text(required=False, allow_blank=True, max_length=16)
+    subject = Text(required=False, allow_blank=True, max_length=200)
 
 
 class MessagePageOut(serializers.Serializer):
@@ -118,16 +130,16 @@ class MessagePageOut(serializers.Serializer):
 
 
 class MessageSendRequest(serializers.Serializer):
-    client_msg_id = serializers.CharField(max_length=64)
-    body = serializers.CharField(trim_whitespace=False)
-    choice = serializers.CharField(
+    client_msg_id = Text(max_length=64)
+    body = Text(trim_whitespace=False)
+    choice = Text(
         required=False, min_length=1, max_length=64, help_text="The id of a bot button clicked."
     )
 
 
 class SystemMessageRequest(serializers.Serializer):
-    body = serializers.CharField(trim_whitespace=False)
-    client_msg_id = serializers.CharField(max_length=64, required=False)
+    body = Text(trim_whitespace=False)
+    client_msg_id = Text(max_length=64, required=False)
     data = serializers.DictField(required=False)
 
 

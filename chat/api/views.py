@@ -14,6 +14,7 @@ from chat.api import serializers as s
 from chat.api.authentication import actor_for_request
 from chat.exceptions import PermissionDenied, ValidationError
 from chat.flows import flows
+from chat.models import Conversation
 from chat.payloads import conversation_payload, message_payload
 from chat.pipeline.payloads import Viewer
 
@@ -81,7 +82,7 @@ class ConversationListView(APIView):
     )
     def get(self, request):
         actor = actor_for_request(request)
-        statuses = request.query_params.getlist("status") or None
+        statuses = _statuses(request)
         conversations = selectors.conversation_list_for_actor(actor=actor, statuses=statuses)
         return Response(
             {
@@ -122,6 +123,17 @@ class ConversationDetailView(APIView):
             actor=actor_for_request(request), conversation_id=conversation_id
         )
         return Response(conversation_payload(conversation))
+
+
+def _statuses(request) -> list[str] | None:
+    values = request.query_params.getlist("status")
+    allowed = set(Conversation.Status.values)
+    for value in values:
+        if value not in allowed:
+            raise ValidationError(
+                f"status must be one of {', '.join(sorted(allowed))}.", field="status"
+            )
+    return values or None
 
 
 def _int_param(request, name: str, default: int, maximum: int | None = None) -> int:

@@ -1,0 +1,17 @@
+"""The project's URLs plus one API view that fails, to test the 500 handler."""
+
+from django.urls import path
+from rest_framework.views import APIView
+
+from config.urls import handler400, handler404, handler500, urlpatterns  # noqa: F401
+
+
+class Boom(APIView):
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    def get(self, request):
+        raise RuntimeError("boom")
+
+
+urlpatterns = [path("api/v1/boom/", Boom.as_view()), *urlpatterns]
