@@ -232,6 +232,12 @@ CELERY_BEAT_SCHEDULE["pipeline-sweep"] = {
     "schedule": 15.0,
     "options": {"expires": 30},
 }
+# Idempotency-Key records past their TTL (chat/api/idempotency.py).
+CELERY_BEAT_SCHEDULE["idempotency-purge"] = {
+    "task": "chat.tasks.idempotency_purge",
+    "schedule": 3600.0,
+    "options": {"expires": 1800},
+}
 # The router's index walk starts where dead entries pile up (agents/services.py).
 PRESENCE_VACUUM_INTERVAL = env.float("PRESENCE_VACUUM_INTERVAL", default=5.0)
 if PRESENCE_VACUUM_INTERVAL > 0:
@@ -276,7 +282,10 @@ REST_FRAMEWORK = {
         "chat.api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "chat.api.permissions.HasScope",
+    ],
     # DRF's three, with the JSON one bounded (chat/api/parsers.py).
     "DEFAULT_PARSER_CLASSES": [
         "chat.api.parsers.JSONParser",
@@ -354,6 +363,8 @@ PARLEY = {
     "API_KEY_DAILY_BYTES": env.int("API_KEY_DAILY_BYTES", default=1_000_000_000),
     "API_VISITOR_RATE": env.str("API_VISITOR_RATE", default="30/3s"),
     "API_AGENT_RATE": env.str("API_AGENT_RATE", default="600/min"),
+    # How long a POST's response is kept for a retry with the same Idempotency-Key.
+    "IDEMPOTENCY_TTL": env.int("IDEMPOTENCY_TTL", default=24 * 3600),
     # Who hears of a reached quota when its owner has no email address.
     "QUOTA_NOTIFY_EMAILS": env.list("QUOTA_NOTIFY_EMAILS", default=[]),
 }

@@ -6,12 +6,12 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from bots import selectors, services
 from bots.api import serializers as s
 from bots.models import Flow
 from chat.api.authentication import actor_for_request
+from chat.api.base import ApiView
 from chat.api.serializers import ErrorOut
 from chat.exceptions import ValidationError
 
@@ -61,7 +61,9 @@ def _flag(request, name: str) -> bool:
     return str(request.query_params.get(name, "")).lower() in ("1", "true", "yes")
 
 
-class FlowListView(APIView):
+class FlowListView(ApiView):
+    scope_resource = "flows"
+
     @extend_schema(
         responses={200: s.FlowListOut, **ERRORS},
         tags=["bots"],
@@ -73,7 +75,9 @@ class FlowListView(APIView):
         return Response({"results": [_flow_out(f) for f in flows]})
 
 
-class FlowDetailView(APIView):
+class FlowDetailView(ApiView):
+    scope_resource = "flows"
+
     @extend_schema(
         responses={200: s.FlowDetailOut, **ERRORS},
         tags=["bots"],
@@ -85,7 +89,9 @@ class FlowDetailView(APIView):
         return Response(_flow_detail(flow))
 
 
-class FlowExportView(APIView):
+class FlowExportView(ApiView):
+    scope_resource = "flows"
+
     @extend_schema(
         parameters=[
             OpenApiParameter("version", int, description="A published version (default: draft).")
@@ -109,7 +115,9 @@ class FlowExportView(APIView):
         return response
 
 
-class FlowImportView(APIView):
+class FlowImportView(ApiView):
+    scope_resource = "flows"
+
     @extend_schema(
         parameters=[OpenApiParameter("publish", bool, description="Also publish it.")],
         request=s.FlowDocument,
@@ -133,7 +141,9 @@ class FlowImportView(APIView):
         )
 
 
-class FlowValidateView(APIView):
+class FlowValidateView(ApiView):
+    scope_resource = "flows"
+
     @extend_schema(
         request=s.ValidateRequest,
         responses={200: s.ValidateOut, **ERRORS},
@@ -149,7 +159,9 @@ class FlowValidateView(APIView):
         return Response({"valid": not errors, "errors": errors})
 
 
-class FlowPublishView(APIView):
+class FlowPublishView(ApiView):
+    scope_resource = "flows"
+
     @extend_schema(
         request=None,
         responses={200: s.PublishOut, **ERRORS},

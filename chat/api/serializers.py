@@ -137,6 +137,33 @@ class MessageSendRequest(serializers.Serializer):
     )
 
 
+class ServiceMessageRequest(serializers.Serializer):
+    """What an API key posts to /messages/ (customers and agents send MessageSendRequest)."""
+
+    client_msg_id = Text(max_length=64)
+    body = Text(trim_whitespace=False)
+    agent = serializers.IntegerField(min_value=1, required=False)
+    data = serializers.DictField(required=False)
+
+
+ServiceMessageRequest._declared_fields["as"] = serializers.ChoiceField(
+    ["system", "bot", "agent"],
+    required=False,
+    help_text="Who the message is from (default system).",
+)
+
+
+class MessagePostRequest(MessageSendRequest):
+    """The schema of POST /messages/: `choice` is for customers; `as`, `agent` and `data`
+    are for API keys."""
+
+    agent = serializers.IntegerField(min_value=1, required=False)
+    data = serializers.DictField(required=False)
+
+
+MessagePostRequest._declared_fields["as"] = ServiceMessageRequest._declared_fields["as"]
+
+
 class SystemMessageRequest(serializers.Serializer):
     body = Text(trim_whitespace=False)
     client_msg_id = Text(max_length=64, required=False)

@@ -7,15 +7,14 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from chat import selectors, services
 from chat.api import serializers as s
 from chat.api.authentication import actor_for_request
+from chat.api.base import ApiView
 from chat.exceptions import PermissionDenied, ValidationError
 from chat.flows import flows
-from chat.models import Conversation
-from chat.payloads import conversation_payload, message_payload
+from chat.payloads import message_payload
 from chat.pipeline.payloads import Viewer
 
 ERRORS = {400: s.ErrorOut, 401: s.ErrorOut, 403: s.ErrorOut, 404: s.ErrorOut, 409: s.ErrorOut}
@@ -37,7 +36,7 @@ def _customer_out(customer) -> dict:
     }
 
 
-class WidgetSessionView(APIView):
+class WidgetSessionView(ApiView):
     """Start or resume a widget visitor and get a signed visitor token."""
 
     authentication_classes: list = []
@@ -72,70 +71,6 @@ class WidgetSessionView(APIView):
         )
 
 
-class ConversationListView(APIView):
-    @extend_schema(
-        parameters=[OpenApiParameter("status", str, many=True, description="Filter by status.")],
-        responses={200: s.ConversationListOut, **ERRORS},
-        tags=["conversations"],
-        summary="List the caller's conversations",
-        operation_id="conversations_list",
-    )
-    def get(self, request):
-        actor = actor_for_request(request)
-        statuses = _statuses(request)
-        conversations = selectors.conversation_list_for_actor(actor=actor, statuses=statuses)
-        return Response(
-            {
-                "results": [
-                    conversation_payload(c, list(c.participants.all())) for c in conversations
-                ]
-            }
-        )
-
-    @extend_schema(
-        request=s.ConversationStartRequest,
-        responses={200: s.ConversationOut, 201: s.ConversationOut, **ERRORS},
-        tags=["conversations"],
-        summary="Start a conversation (customers), or get the open one",
-        operation_id="conversations_start",
-    )
-    def post(self, request):
-        actor = actor_for_request(request)
-        data = _valid(s.ConversationStartRequest, request.data)
-        conversation, created = flows.conversation_start(
-            actor=actor, language=data.get("language"), subject=data.get("subject") or ""
-        )
-        return Response(
-            conversation_payload(conversation),
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
-
-
-class ConversationDetailView(APIView):
-    @extend_schema(
-        responses={200: s.ConversationOut, **ERRORS},
-        tags=["conversations"],
-        summary="Get a conversation",
-        operation_id="conversations_retrieve",
-    )
-    def get(self, request, conversation_id: int):
-        conversation = selectors.conversation_get_for_actor(
-            actor=actor_for_request(request), conversation_id=conversation_id
-        )
-        return Response(conversation_payload(conversation))
-
-
-def _statuses(request) -> list[str] | None:
-    values = request.query_params.getlist("status")
-    allowed = set(Conversation.Status.values)
-    for value in values:
-        if value not in allowed:
-            raise ValidationError(
-                f"status must be one of {', '.join(sorted(allowed))}.", field="status"
-            )
-    return values or None
-
-
 def _int_param(request, name: str, default: int, maximum: int | None = None) -> int:
     raw = request.query_params.get(name)
     if raw is None:
@@ -151,7 +86,9 @@ def _int_param(request, name: str, default: int, maximum: int | None = None) -> 
     return value
 
 
-class MessageListView(APIView):
+class MessageListView(ApiView):
+    scope_resource = "messages"
+
     @extend_schema(
         parameters=[
             OpenApiParameter("after_seq", int, description="Only messages with a greater seq."),
@@ -172,13 +109,19 @@ class MessageListView(APIView):
         return Response(page)
 
     @extend_schema(
-        request=s.MessageSendRequest,
+        request=s.MessagePostRequest,
         responses={200: s.SendResultOut, 201: s.SendResultOut, **ERRORS},
         tags=["messages"],
         summary="Send a message (idempotent on client_msg_id)",
+        description="Customers and agents send as themselves. API keys post as `system` "
+        "(default), `bot`, or `agent` (with `agent`, a user id taking part in it), and may "
+        "attach `data`.",
         operation_id="messages_send",
     )
     def post(self, request, conversation_id: int):
+        actor = actor_for_request(request)
+        if actor.kind == "service":
+            return _service_post(request, actor, conversation_id)
         data = _valid(s.MessageSendRequest, request.data)
         message, created = flows.message_send(
             actor=actor_for_request(request),
@@ -195,7 +138,9 @@ class MessageListView(APIView):
         )
 
 
-class SystemMessageView(APIView):
+class SystemMessageView(ApiView):
+    scope_resource = "messages"
+
     @extend_schema(
         request=s.SystemMessageRequest,
         responses={200: s.SendResultOut, 201: s.SendResultOut, **ERRORS},
@@ -218,22 +163,9 @@ class SystemMessageView(APIView):
         )
 
 
-class ConversationResolveView(APIView):
-    @extend_schema(
-        request=None,
-        responses={200: s.ConversationOut, **ERRORS},
-        tags=["conversations"],
-        summary="Resolve a conversation",
-        operation_id="conversations_resolve",
-    )
-    def post(self, request, conversation_id: int):
-        conversation = flows.conversation_resolve(
-            actor=actor_for_request(request), conversation_id=conversation_id
-        )
-        return Response(conversation_payload(conversation))
+class ConversationEventsView(ApiView):
+    scope_resource = "conversations"
 
-
-class ConversationEventsView(APIView):
     @extend_schema(
         responses={200: s.EventOut(many=True), **ERRORS},
         tags=["conversations"],
@@ -262,3 +194,20 @@ class ConversationEventsView(APIView):
                 for e in events
             ]
         )
+
+
+def _service_post(request, actor, conversation_id: int) -> Response:
+    data = _valid(s.ServiceMessageRequest, request.data)
+    message, created = services.system_message_post(
+        actor=actor,
+        conversation_id=conversation_id,
+        body=data["body"],
+        client_msg_id=data["client_msg_id"],
+        data=data.get("data"),
+        sender_role=data.get("as") or "system",
+        agent_id=data.get("agent"),
+    )
+    return Response(
+        {"message": message_payload(message), "duplicate": not created},
+        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+    )

@@ -58,7 +58,7 @@ def test_an_unhandled_exception_is_a_json_500(settings):
 
 def test_a_nul_in_a_query_filter_is_a_400_not_a_500(key_client):
     error = shape(key_client.get("/api/v1/conversations/?status=%00"), 400, "invalid_field")
-    assert error["field"] == "status"
+    assert error["field"].startswith("status")  # "status.0": the first value
     shape(key_client.get("/api/v1/conversations/?status=nonsense"), 400, "invalid_field")
 
 

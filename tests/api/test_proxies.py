@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from django.core.cache import cache
 
 from config.proxies import TrustedProxyMiddleware, client_address, parse_networks
 from tests.browser.conftest import asgi_server, server_env  # noqa: F401  (fixtures)
@@ -67,6 +68,14 @@ def test_no_trusted_proxies_by_default(settings):
     assert seen["client"] == ("127.0.0.1", 1)
 
 
+@pytest.fixture
+def _anon_budget_fresh():
+    """The anonymous throttle counts per address in the shared cache: in-process tests
+    (127.0.0.1 too) must not have spent this test's budget."""
+    for ident in ("127.0.0.1", "198.51.100.1", "198.51.100.2"):
+        cache.delete(f"throttle_anon_{ident}")
+
+
 def _session(url: str, site_key: str, forwarded_for: str | None) -> int:
     headers = {"Content-Type": "application/json"}
     if forwarded_for:
@@ -88,7 +97,10 @@ def _session(url: str, site_key: str, forwarded_for: str | None) -> int:
 @pytest.mark.live
 @pytest.mark.postgres
 @pytest.mark.redis
-def test_a_spoofed_forwarded_for_gets_past_nothing_under_runparleys_server(asgi_server):  # noqa: F811
+def test_a_spoofed_forwarded_for_gets_past_nothing_under_runparleys_server(
+    _anon_budget_fresh,
+    asgi_server,  # noqa: F811
+):
     site = make_site()
     assert [_session(asgi_server.url, site.key, None) for _ in range(3)] == [200] * 3
     spoofed = [_session(asgi_server.url, site.key, f"198.51.100.{i}") for i in range(10)]
@@ -101,7 +113,10 @@ def test_a_spoofed_forwarded_for_gets_past_nothing_under_runparleys_server(asgi_
 @pytest.mark.live
 @pytest.mark.postgres
 @pytest.mark.redis
-def test_behind_a_trusted_proxy_each_client_has_its_own_budget(asgi_server):  # noqa: F811
+def test_behind_a_trusted_proxy_each_client_has_its_own_budget(
+    _anon_budget_fresh,
+    asgi_server,  # noqa: F811
+):
     site = make_site()
     first = [_session(asgi_server.url, site.key, "198.51.100.1") for _ in range(4)]
     assert first == [200, 200, 200, 429]

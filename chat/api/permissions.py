@@ -1,0 +1,30 @@
+"""API key scopes: a key may read or write a resource only with its scope
+(``conversations:read``, ``messages:write``, ...). Each view names its resource; a view
+that names none is closed to keys. Visitors and agents are checked by the selectors."""
+
+from __future__ import annotations
+
+from rest_framework import exceptions
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from chat import selectors
+from chat.actors import Actor
+
+
+class ScopeMissing(exceptions.PermissionDenied):
+    default_code = "scope_missing"
+
+
+class HasScope(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        actor = request.auth if isinstance(request.auth, Actor) else None
+        if actor is None or actor.kind != "service":
+            return True
+        resource = getattr(view, "scope_resource", None)
+        write = request.method not in SAFE_METHODS
+        needed = f"{resource}:{'write' if write else 'read'}"
+        if resource is None or not selectors.api_key_has_scope(
+            key=actor.api_key, resource=resource, write=write
+        ):
+            raise ScopeMissing(f"This API key lacks the {needed} scope.")
+        return True
