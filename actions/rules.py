@@ -34,6 +34,7 @@ from integrations.services.outbox import rule_webhook_send
 from routing.models import Queue, QueueEntry
 from routing.services import conversation_released
 from routing.services.assign import assign_waiting_locked
+from routing.services.checks import target_agent
 from routing.services.release import requeue_locked
 
 logger = logging.getLogger(__name__)
@@ -209,9 +210,15 @@ def _webhook(rule, conversation, action, now) -> str:
 def _assign(rule, conversation, action, now) -> str:
     if conversation.status not in Conversation.WAITING_STATUSES:
         raise Conflict(f"Only a waiting conversation is assigned (it is {conversation.status}).")
-    user = get_user_model().objects.filter(username=action["agent"], is_active=True).first()
-    if user is None or not hasattr(user, "agent_profile"):
+    user_id = (
+        get_user_model()
+        .objects.filter(username=action["agent"], is_active=True)
+        .values_list("id", flat=True)
+        .first()
+    )
+    if user_id is None:
         raise Conflict(f"No agent named {action['agent']!r}.")
+    user = target_agent(user_id)  # an agent, with a presence row to take the slot on
     assign_waiting_locked(
         conversation=conversation,
         user=user,
