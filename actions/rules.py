@@ -42,68 +42,77 @@ Status = Conversation.Status
 
 
 def rules_run(*, event_id: int) -> int:
-    """Run the rules listening to one event (once: the event is claimed first). Returns how
-    many matched."""
+    """Run the rules listening to one event (once: the event is claimed first), in one
+    transaction on the conversation's locked row, each rule in its own savepoint. Returns
+    how many matched."""
     if not HookEvent.objects.filter(pk=event_id, rules_pending=True).update(rules_pending=False):
         return 0
-    event = HookEvent.objects.select_related("conversation").get(pk=event_id)
-    matched = 0
-    for rule in Rule.objects.filter(site_id=event.site_id, event=event.type, enabled=True):
-        try:
-            matched += _run_one(rule, event)
-        except Exception:  # one broken rule must not stop the others
-            logger.exception("rule %s failed on event %s", rule.pk, event.pk)
+    event = HookEvent.objects.get(pk=event_id)
+    rules = list(Rule.objects.filter(site_id=event.site_id, event=event.type, enabled=True))
+    now = timezone.now()
+    rules = [r for r in rules if not (r.paused_until and r.paused_until > now)]
+    if not rules or event.conversation_id is None:
+        return 0
+    matched, ran = 0, []
+    with transaction.atomic():
+        conversation = chat.conversation_lock(event.conversation_id)
+        for rule in rules:
+            try:
+                with transaction.atomic():  # a savepoint: a broken rule undoes only itself
+                    outcome = _run_one(rule, event, conversation, now)
+                if outcome is not None:  # None: throttled, it did not run
+                    ran.append(rule.pk)
+                    matched += outcome
+            except Exception:  # one broken rule must not stop the others
+                logger.exception("rule %s failed on event %s", rule.pk, event.pk)
+        Rule.objects.filter(pk__in=ran).update(runs=F("runs") + 1)
     return matched
 
 
-def _run_one(rule: Rule, event: HookEvent) -> bool:
-    now = timezone.now()
-    if rule.paused_until and rule.paused_until > now:
-        return False
+def _run_one(
+    rule: Rule, event: HookEvent, conversation: Conversation, now: dt.datetime
+) -> bool | None:
+    """Whether the rule matched, or None when its quotas refused the run."""
     verdict = metering.rule_admit(rule)
     if not verdict.allowed:
-        _pause(rule, event, verdict, now)
-        return False
+        _pause(rule, conversation, verdict, now)
+        return None
     started = time.perf_counter()
-    ctx = rule_format.Context(body=event.body, conversation=event.conversation, now=now)
-    results: list[dict[str, Any]] = []
+    # Read afresh per rule: an earlier rule's actions may have changed the conversation.
+    ctx = rule_format.Context(body=event.body, conversation=conversation, now=now)
     ok = rule_format.holds(rule.conditions, ctx)
-    if ok and event.conversation_id:
-        with hooks.caused_by(depth=event.depth + 1, rule_id=rule.pk), transaction.atomic():
-            conversation = chat.conversation_lock(event.conversation_id)
-            for action in rule.actions:
-                results.append(_act(rule, conversation, action, now))
-            ms = int((time.perf_counter() - started) * 1000)
-            chat.event_record(
-                conversation=conversation,
-                type="rule.run",
-                reason=f"rule {rule.name!r} on {event.type}"[:200],
-                actor=f"rule:{rule.pk}",
-                data={"rule": rule.pk, "event": event.msg_id, "depth": event.depth,
-                      "actions": results, "ms": ms},
-            )  # fmt: skip
-    Rule.objects.filter(pk=rule.pk).update(runs=F("runs") + 1)
+    if ok:
+        with hooks.caused_by(depth=event.depth + 1, rule_id=rule.pk):
+            results = [_act(rule, conversation, action, now) for action in rule.actions]
+        chat.event_record(
+            conversation=conversation,
+            type="rule.run",
+            reason=f"rule {rule.name!r} on {event.type}"[:200],
+            actor=f"rule:{rule.pk}",
+            data={"rule": rule.pk, "event": event.msg_id, "depth": event.depth,
+                  "actions": results, "ms": int((time.perf_counter() - started) * 1000)},
+        )  # fmt: skip
     spent = metering.rule_spent(rule, ms=int((time.perf_counter() - started) * 1000))
     if not spent.allowed:
-        _pause(rule, event, spent, timezone.now())
+        _pause(rule, conversation, spent, timezone.now())
     return ok
 
 
-def _pause(rule: Rule, event: HookEvent, verdict: metering.Verdict, now: dt.datetime) -> None:
+def _pause(
+    rule: Rule, conversation: Conversation, verdict: metering.Verdict, now: dt.datetime
+) -> None:
     """Over a quota: the rule sleeps until the window frees up; the others keep firing."""
     until = now + dt.timedelta(seconds=max(1.0, verdict.retry_after))
     Rule.objects.filter(pk=rule.pk).update(
         paused_until=until, limited_at=now, limited_reason=f"{verdict.limit} limit reached"
     )
-    if event.conversation_id:
-        with transaction.atomic():
-            chat.event_record(
-                conversation=chat.conversation_lock(event.conversation_id),
-                type="rule.throttled",
-                reason=f"rule {rule.name!r} paused: {verdict.limit} limit"[:200],
-                actor=f"rule:{rule.pk}",
-                data={"rule": rule.pk, "limit": verdict.limit, "until": until.isoformat()},
-            )
+    chat.event_record(
+        conversation=conversation,
+        type="rule.throttled",
+        reason=f"rule {rule.name!r} paused: {verdict.limit} limit"[:200],
+        actor=f"rule:{rule.pk}",
+        data={"rule": rule.pk, "limit": verdict.limit, "until": until.isoformat()},
+    )
 
 
 def _act(rule: Rule, conversation: Conversation, action: dict[str, Any], now) -> dict[str, Any]:

@@ -191,14 +191,18 @@ def _record(delivery: WebhookDelivery, *, headers: dict, body: str, response: Re
         wait = conf.RETRY_SCHEDULE[delivery.attempts - 1]
         fields.update(state=State.PENDING, next_attempt_at=now + dt.timedelta(seconds=wait))
     WebhookDelivery.objects.filter(pk=delivery.pk, state=State.SENDING).update(**fields)
+    # The endpoint row as the claim read it: written only when its failing state changes
+    # (a conditional update, so a concurrent lane's write is not undone).
     if response.ok:
-        WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=False).update(
-            failing_since=None
-        )
+        if endpoint.failing_since is not None:
+            WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=False).update(
+                failing_since=None
+            )
         return
-    WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(
-        failing_since=now
-    )
+    if endpoint.failing_since is None:
+        WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(
+            failing_since=now
+        )
     _disable_if_failing(endpoint.pk, now)
 
 
