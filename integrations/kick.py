@@ -23,17 +23,26 @@ class _Kicker:
         self._pid = 0
         self._lock = threading.Lock()
         self._down_until = 0.0
+        # Kicks waiting in the queue: a burst on one lane queues one task, not one each
+        # (the task sends everything due in its lane).
+        self._waiting: set[tuple[str, tuple]] = set()
 
     def put(self, task: str, args: tuple) -> None:
         with self._lock:
             if self._pid != os.getpid():  # first kick in this process (or after a fork)
                 self._pid = os.getpid()
+                self._waiting.clear()
                 threading.Thread(target=self._run, name="integrations-kick", daemon=True).start()
+            if (task, args) in self._waiting:
+                return
+            self._waiting.add((task, args))
         self._queue.put((task, args))
 
     def _run(self) -> None:
         while True:
             task, args = self._queue.get()
+            with self._lock:
+                self._waiting.discard((task, args))
             if time.monotonic() < self._down_until:
                 continue
             try:
