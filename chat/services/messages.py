@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from chat import metrics
 from chat.actors import Actor
 from chat.exceptions import PermissionDenied, ValidationError
 from chat.models import ApiKey, Conversation, Message, Participant
@@ -84,6 +85,7 @@ def message_create(
         audience=audience,
     )
     pipeline_queue.message_pipeline_queue(message=message)
+    metrics.MESSAGES.labels(kind=kind).inc()
     return message
 
 
