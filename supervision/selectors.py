@@ -123,3 +123,14 @@ def variant_rows(*, first: dt.date, last: dt.date) -> list[dict[str, Any]]:
         }
         for row in sums
     ]
+
+
+def user_can_supervise(user) -> bool:
+    """The floor dashboard and its actions: staff who may see every conversation."""
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and (user.is_superuser or user.has_perm("chat.view_conversation"))
+    )
