@@ -377,7 +377,12 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        "django.channels.server": {"level": "WARNING"},
+        # A failing check logs a traceback at every probe; /healthz itself says what failed.
+        "health_check": {"level": "ERROR"},
+    },
 }
 # prometheus-client's multiprocess mode: every process (daphne, Celery's children) writes
 # its values to files here and /metrics adds them up. Must be set before prometheus_client

@@ -40,6 +40,7 @@ class FloorConsumer(ParleyConsumer):
     endpoint = "supervisor"
     handlers = {
         "ping": "on_ping",
+        "resume": "on_resume",  # a followed conversation's gap (the shared client asks)
         "floor.follow": "on_follow",
         "floor.unfollow": "on_unfollow",
         "floor.reassign": "on_reassign",

@@ -177,6 +177,26 @@ def technical_row() -> dict[str, Any]:
     }
 
 
+def waiting_list(now: dt.datetime, limit: int = 50) -> list[dict[str, Any]]:
+    """The longest-waiting customers, for the dashboard's actions (follow, reassign)."""
+    rows = (
+        QueueEntry.objects.filter(state__in=QueueEntry.OPEN_STATES)
+        .order_by("enqueued_at")
+        .values_list("conversation_id", "queue__name", "state", "mode", "enqueued_at", "sla_due_at")
+    )[:limit]
+    return [
+        {
+            "conversation": conversation_id,
+            "queue": queue_name,
+            "state": state,
+            "mode": mode,
+            "wait_s": round((now - enqueued_at).total_seconds(), 1),
+            "past_sla": due <= now,
+        }
+        for conversation_id, queue_name, state, mode, enqueued_at, due in rows
+    ]
+
+
 def floor_snapshot(*, now: dt.datetime | None = None) -> dict[str, Any]:
     """Everything the dashboard shows, as one floor.snapshot frame's fields."""
     now = now or timezone.now()
@@ -187,6 +207,7 @@ def floor_snapshot(*, now: dt.datetime | None = None) -> dict[str, Any]:
         "buckets": [b.isoformat() for b in _buckets(now)],
         "queues": queues,
         "agents": agents,
+        "waiting": waiting_list(now),
         "technical": technical_row(),
         "verdict": verdict(queues, agents),
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -15,6 +16,7 @@ from django.utils.cache import add_never_cache_headers
 
 from chat.exceptions import ValidationError
 from supervision import health, selectors
+from supervision.selectors import user_can_supervise
 from supervision import metrics as scrape
 
 
@@ -145,3 +147,25 @@ def reports_variants_csv(request: HttpRequest) -> HttpResponse:
         return _bad_request(exc)
     rows = selectors.variant_rows(first=first, last=last)
     return _csv_response(f"parley-variants-{first}-{last}.csv", selectors.VARIANT_COLUMNS, rows)
+
+
+# --- the floor dashboard ------------------------------------------------------------------
+@staff_member_required
+def floor_page(request: HttpRequest) -> HttpResponse:
+    """The live floor (static/floor/): everything arrives over /ws/floor/, nothing polls."""
+    if not user_can_supervise(request.user):
+        return HttpResponse("The floor is for supervisors.", status=403)
+    return render(
+        request,
+        "supervision/floor.html",
+        {
+            **admin.site.each_context(request),
+            "title": "Floor",
+            "floor_config": {
+                "wsPath": "/ws/floor/",
+                "heartbeatInterval": settings.PARLEY["HEARTBEAT_INTERVAL"],
+                "loginUrl": settings.LOGIN_URL,
+                "adminConversationUrl": "/admin/routing/routedconversation/",
+            },
+        },
+    )

@@ -51,7 +51,8 @@ function findCycle(graph) {
   return null;
 }
 
-const files = jsFiles(STATIC);
+// Vendored libraries (static/vendor/, e.g. uPlot) ship as their authors built them.
+const files = jsFiles(STATIC).filter((f) => !relative(STATIC, f).startsWith("vendor/"));
 
 describe("the browser modules", () => {
   it("are each under the house limit of lines", () => {
