@@ -16,8 +16,8 @@ from django.utils.cache import add_never_cache_headers
 
 from chat.exceptions import ValidationError
 from supervision import health, selectors
-from supervision.selectors import user_can_supervise
 from supervision import metrics as scrape
+from supervision.selectors import user_can_supervise
 
 
 async def _is_staff(request: HttpRequest) -> bool:
