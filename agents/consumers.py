@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 class AgentConsumer(ParleyConsumer):
+    endpoint = "agent"
     handlers = {
         **ParleyConsumer.handlers,
         "conversation.take": "on_conversation_take",

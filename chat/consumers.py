@@ -18,7 +18,7 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chat import events, inbound, realtime, recipients, selectors, services
+from chat import events, inbound, logcontext, metrics, realtime, recipients, selectors, services
 from chat.actors import Actor
 from chat.dbcalls import db
 from chat.exceptions import AuthenticationFailed, ParleyError, PermissionDenied, ValidationError
@@ -39,6 +39,8 @@ CLOSE_FLOOD = 4429
 
 class ParleyConsumer(AsyncWebsocketConsumer):
     """Shared protocol machinery: framing, limits, errors, resume, receipts, typing."""
+
+    endpoint = "socket"  # the metrics' and logs' name for this kind of socket
 
     handlers: dict[str, str] = {
         "ping": "on_ping",
@@ -94,6 +96,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.actor = actor
+        metrics.SOCKETS.labels(endpoint=self.endpoint).inc()
         # Join before reading the snapshot: an event committed in between then arrives
         # twice (deduplicated by seq) instead of not at all.
         for group in self.principal_groups():
@@ -138,6 +141,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
 
     async def refuse(self, text_data: str | None) -> None:
         self.refusals += 1
+        metrics.RATE_LIMITED.labels(endpoint=self.endpoint).inc()
         if self.refusals >= settings.PARLEY["WS_FLOOD_CLOSE_AFTER"]:
             self.inbox.close()  # what the flood queued is dropped unhandled
             await self.close(code=CLOSE_FLOOD)
@@ -157,6 +161,9 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         await super().websocket_disconnect(message)
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "actor", None) is not None and not getattr(self, "_uncounted", False):
+            self._uncounted = True  # disconnect can run twice (close, then the server's)
+            metrics.SOCKETS.labels(endpoint=self.endpoint).dec()
         groups, self.joined = self.joined, []
         await layer_leave(self.channel_layer, self.channel_name, groups)
 
@@ -203,12 +210,25 @@ class ParleyConsumer(AsyncWebsocketConsumer):
             await self.send_error("unknown_type", f"Unknown frame type {frame['type']!r}.", ref)
             return
         try:
-            await getattr(self, handler_name)(frame, ref)
+            with logcontext.bound(**self.log_ids(frame)):
+                await getattr(self, handler_name)(frame, ref)
         except ParleyError as exc:
             await self.send_error(exc.code, exc.message, ref, exc.field)
         except Exception:
             logger.exception("frame %s failed", frame.get("type"))
             await self.send_error("internal", "The server failed on this frame; retry.", ref)
+
+    def log_ids(self, frame: dict[str, Any]) -> dict[str, Any]:
+        """The ids this frame's log lines carry (logcontext): never an address."""
+        ids: dict[str, Any] = {"socket": self.endpoint, "frame": frame["type"]}
+        if self.actor.user is not None:
+            ids["agent"] = self.actor.user.pk
+        if self.actor.customer is not None:
+            ids["customer"] = self.actor.customer.pk
+        conversation = frame.get("conversation")
+        if isinstance(conversation, int) and not isinstance(conversation, bool):
+            ids["conversation"] = conversation
+        return ids
 
     # --- layer events ------------------------------------------------------------------
     async def parley_event(self, event: dict[str, Any]) -> None:
@@ -240,6 +260,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         return {"last_seq": selectors.open_conversation_tops(actor=self.actor)}
 
     async def on_message_send(self, frame: dict, ref: Any) -> None:
+        started = time.perf_counter()
         conversation_id = field_int(frame, "conversation")
         message, created = await db(flows.message_send)(
             actor=self.actor,
@@ -261,6 +282,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
                 "duplicate": not created,
             }
         )
+        metrics.SEND_LATENCY.observe(time.perf_counter() - started)
 
     async def on_resume(self, frame: dict, ref: Any) -> None:
         conversation_id = field_int(frame, "conversation")
@@ -303,6 +325,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
 
 
 class WidgetConsumer(ParleyConsumer):
+    endpoint = "widget"
     handlers = {**ParleyConsumer.handlers, "conversation.start": "on_conversation_start"}
 
     async def authenticate(self) -> Actor:

@@ -24,6 +24,8 @@ PARTICIPANTS = "the conversation's participants' sockets (every tab of each)"
 PARTICIPANTS_AND_LOBBY = "the conversation's participants and the agents' consoles"
 AGENT = "the agent's consoles"
 CUSTOMER = "the customer's widget tabs"
+FLOOR = "the staff's floor dashboard sockets (/ws/floor/)"
+WATCHERS = "and the floor sockets following the conversation"
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,10 @@ ACK = _declare(
 ERROR = _declare("error", "code message", optional="ref field", to=SOCKET, broadcast=False)
 
 # --- conversations and messages -------------------------------------------------------------
-MESSAGE_NEW = _declare("message.new", "message", to=PARTICIPANTS_AND_LOBBY)
-MESSAGE_UPDATED = _declare("message.updated", "message changed", to=PARTICIPANTS_AND_LOBBY)
+MESSAGE_NEW = _declare("message.new", "message", to=f"{PARTICIPANTS_AND_LOBBY} {WATCHERS}")
+MESSAGE_UPDATED = _declare(
+    "message.updated", "message changed", to=f"{PARTICIPANTS_AND_LOBBY} {WATCHERS}"
+)
 CONVERSATION_UPDATED = _declare("conversation.updated", "conversation", to=PARTICIPANTS_AND_LOBBY)
 RECEIPT_UPDATED = _declare(
     "receipt.updated",
@@ -114,6 +118,14 @@ QUEUE_POSITION = _declare(
     "conversation queue mode state sla_seconds open position eta_seconds reason message",
     optional="opens_at",
     to=CUSTOMER,
+)
+
+# --- supervision: the floor dashboard (supervision.consumers) ------------------------------
+FLOOR_SNAPSHOT = _declare(
+    "floor.snapshot",
+    "server_time buckets queues agents waiting technical verdict",
+    to=FLOOR,
+    broadcast=False,  # built and sent by each floor socket, after a change or a few seconds
 )
 
 

@@ -23,7 +23,7 @@ from channels.layers import get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.db import transaction
 
-from chat import events
+from chat import events, metrics
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ def publish_many_on_commit(items: Iterable[tuple[Iterable[str], dict[str, Any]]]
 
 
 def _send_many(batch: list[tuple[list[str], dict[str, Any]]]) -> None:
+    for _, frame in batch:  # after commit: only what happened is counted
+        metrics.frame_published(frame["type"])
     if not batch or get_channel_layer() is None:
         return
     if getattr(SyncToAsync.threadlocal, "main_event_loop", None) is not None:

@@ -33,6 +33,11 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+def watch_group(conversation_id: int) -> str:
+    """The floor sockets following a conversation read-only (supervision)."""
+    return f"watch.{conversation_id}"
+
+
 def participant_group(participant: _Principal) -> str | None:
     """The principal group of an active participant; None for the bot and system
     participants and for those who left."""

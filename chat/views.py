@@ -1,19 +1,14 @@
-"""Pages: the agent console, the demo page carrying the widget, health."""
+"""Pages: the agent console, the demo page carrying the widget (health: supervision)."""
 
 from __future__ import annotations
 
-import time
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
-from django.db import connection
-from django.http import Http404, HttpResponseForbidden, JsonResponse
+from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import redirect, render
 
 from chat.models import Site
 from chat.selectors import user_is_agent
-from chat.tasks import WORKER_HEARTBEAT_KEY
 
 
 def home(request):
@@ -56,27 +51,3 @@ def demo_page(request, site_key: str):
     if site is None:
         raise Http404("No such site.")
     return render(request, "demo.html", {"site": site})
-
-
-def healthz(request):
-    """Liveness of the parts: database, Redis, and how fresh the worker heartbeat is."""
-    report: dict = {}
-    ok = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        report["database"] = "ok"
-    except Exception as exc:  # report, don't raise: this page exists for bad days
-        report["database"] = f"error: {exc.__class__.__name__}"
-        ok = False
-    try:
-        beat = cache.get(WORKER_HEARTBEAT_KEY)
-        report["redis"] = "ok"
-        age = None if beat is None else round(time.time() - beat, 1)
-        report["worker_heartbeat_age_s"] = age
-        report["workers"] = "ok" if age is not None and age < 30 else "stale"
-    except Exception as exc:
-        report["redis"] = f"error: {exc.__class__.__name__}"
-        ok = False
-    report["status"] = "ok" if ok else "degraded"
-    return JsonResponse(report, status=200 if ok else 503)

@@ -7,6 +7,7 @@ the production one; only the addresses differ.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -59,11 +60,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "health_check",
     "chat",
     "routing",
     "agents",
     "bots",
     "integrations",
+    "supervision",
     "actions",
 ]
 
@@ -71,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "chat.api.errors.ApiErrorShapeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "chat.logcontext.RequestLogContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -420,11 +424,55 @@ if PARLEY_PIPELINE["TRANSLATION_ENGINE"] not in (
         "TRANSLATION_ENGINE must be auto, off, argos, libretranslate, deepl or fake"
     )
 
+# --- Supervision: logs, metrics, health, reports (README "Supervision") -------------------
+# JSON lines (structlog) with the request, conversation, agent and customer ids bound;
+# "plain" for a terminal. Only the socket's peer address is ever logged, never a header.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise environ.ImproperlyConfigured("LOG_FORMAT must be json or plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "chat.logcontext.json_formatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        "django.channels.server": {"level": "WARNING"},
+        # A failing check logs a traceback at every probe; /healthz itself says what failed.
+        "health_check": {"level": "ERROR"},
+    },
+}
+# prometheus-client's multiprocess mode: every process (daphne, Celery's children) writes
+# its values to files here and /metrics adds them up. Must be set before prometheus_client
+# is imported, so here; emptied by runparley at start (docs/operations.md).
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(DATA_DIR / "prometheus"))
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", PROMETHEUS_MULTIPROC_DIR)
+# /metrics answers a request bearing this token (Authorization: Bearer ...), or from these
+# addresses (the socket's peer, never X-Forwarded-For); with neither set, loopback only.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+SUPERVISION = {
+    # /healthz: a worker heartbeat (the beat-sent task it ran) or beat's own older than
+    # this is stale: red.
+    "HEARTBEAT_STALE_AFTER": env.int("HEARTBEAT_STALE_AFTER", default=30),
+    "DISK_MAX_USAGE_PERCENT": env.float("DISK_MAX_USAGE_PERCENT", default=90.0),
+    # The floor dashboard: a pushed snapshot at most this often, and at least this often.
+    "FLOOR_MIN_INTERVAL": env.float("FLOOR_MIN_INTERVAL", default=1.0),
+    "FLOOR_REFRESH_SECONDS": env.float("FLOOR_REFRESH_SECONDS", default=5.0),
+    # A waiting conversation is "at risk" when this share of its SLA has gone.
+    "SLA_AT_RISK_SHARE": env.float("SLA_AT_RISK_SHARE", default=0.8),
+    # Reports: beat rebuilds the rollups of the last REPORTS_ROLLUP_DAYS days this often.
+    "REPORTS_ROLLUP_INTERVAL": env.float("REPORTS_ROLLUP_INTERVAL", default=60.0),
+    "REPORTS_ROLLUP_DAYS": env.int("REPORTS_ROLLUP_DAYS", default=2),
+}
+CELERY_BEAT_SCHEDULE["reports-rollup"] = {
+    "task": "supervision.tasks.reports_rollup",
+    "schedule": SUPERVISION["REPORTS_ROLLUP_INTERVAL"],
+    "options": {"expires": SUPERVISION["REPORTS_ROLLUP_INTERVAL"]},
 }

@@ -4,13 +4,16 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from chat import views
+from supervision import views as supervision_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("console/", views.console, name="console"),
     path("demo/<str:site_key>/", views.demo_page, name="demo"),
     path("demo/", views.demo_default, name="demo-default"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", supervision_views.healthz, name="healthz"),
+    path("metrics", supervision_views.metrics, name="metrics"),
+    path("", include("supervision.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

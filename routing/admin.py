@@ -126,6 +126,23 @@ class ReassignForm(forms.Form):
     note = forms.CharField(required=False, widget=forms.Textarea, max_length=1000)
 
 
+class OpenStatusFilter(admin.SimpleListFilter):
+    """The statuses this page can hold: it lists open conversations only, so "Resolved" and
+    "Abandoned" (offered by a plain status filter) could never match."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        labels = dict(Conversation.Status.choices)
+        return [(status, labels[status]) for status in Conversation.OPEN_STATUSES]
+
+    def queryset(self, request, queryset):
+        if self.value() in Conversation.OPEN_STATUSES:
+            return queryset.filter(status=self.value())
+        return queryset
+
+
 @admin.register(RoutedConversation)
 class RoutedConversationAdmin(admin.ModelAdmin):
     """Open conversations as the floor sees them, with a supervisor's actions."""
@@ -140,7 +157,7 @@ class RoutedConversationAdmin(admin.ModelAdmin):
         "queued_at",
         "assigned_at",
     ]
-    list_filter = ["status", "queue"]
+    list_filter = [OpenStatusFilter, "queue"]
     search_fields = ["customer__name", "customer__email", "subject"]
     actions = ["reassign", "requeue", "resolve"]
     readonly_fields = [f.name for f in Conversation._meta.fields]

@@ -233,6 +233,8 @@ class QueueEntry(models.Model):
             models.Index(fields=["state", "queue", "mode", "enqueued_at"]),
             models.Index(fields=["queue", "assigned_at"]),
             models.Index(fields=["conversation", "assigned_at"]),
+            # The floor dashboard's last hour of arrivals, and the reports' day of entries.
+            models.Index(fields=["enqueued_at"], name="queueentry_enqueued_idx"),
         ]
 
     def __str__(self) -> str:

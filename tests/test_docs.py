@@ -35,8 +35,9 @@ def _protocol_sections() -> dict[str, str]:
 def _client_frame_types() -> set[str]:
     from agents.consumers import AgentConsumer
     from chat.consumers import WidgetConsumer
+    from supervision.consumers import FloorConsumer
 
-    return set(WidgetConsumer.handlers) | set(AgentConsumer.handlers)
+    return set(WidgetConsumer.handlers) | set(AgentConsumer.handlers) | set(FloorConsumer.handlers)
 
 
 def test_the_protocol_doc_and_the_event_registry_name_the_same_frames():

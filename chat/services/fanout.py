@@ -76,5 +76,8 @@ def message_publish(
     ]
     if conversation.status in Conversation.WAITING_STATUSES:
         items.append(([recipients.AGENTS_GROUP], frame(None)))
+    # Supervisors following it from the floor dashboard (read-only): one more PUBLISH in the
+    # same trip, heard only where a floor socket follows this conversation.
+    items.append(([recipients.watch_group(conversation.pk)], frame(None)))
     # One trip through the layer for all the viewers' frames (in order), not one each.
     realtime.publish_many_on_commit(items)

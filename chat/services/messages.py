@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from chat import hooks
+from chat import metrics
 from chat.actors import Actor
 from chat.events import HOOK_MESSAGE_CREATED
 from chat.exceptions import PermissionDenied, ValidationError
@@ -86,6 +87,7 @@ def message_create(
         audience=audience,
     )
     pipeline_queue.message_pipeline_queue(message=message)
+    metrics.MESSAGES.labels(kind=kind).inc()
     if kind != Message.Kind.EVENT:  # timeline lines are told as conversation.* events
         hooks.emit(
             conversation=conversation,

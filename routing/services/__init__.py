@@ -27,6 +27,7 @@ from routing.services.supervise import (
     conversation_reassign,
     conversation_requeue,
     offer_withdraw,
+    queue_close,
 )
 from routing.services.sweeps import (
     abandon_sweep,
@@ -62,6 +63,7 @@ __all__ = [
     "offer_withdraw",
     "offers_sweep",
     "positions_publish",
+    "queue_close",
     "repair_sweep",
     "reservation_accept",
     "reservation_decline",

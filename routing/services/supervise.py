@@ -13,7 +13,7 @@ from chat import recipients
 from chat.actors import Actor
 from chat.exceptions import Conflict, NotFound
 from chat.models import Conversation
-from routing.models import QueueEntry, Reservation
+from routing.models import Queue, QueueEntry, Reservation
 from routing.services.assign import assign_waiting_locked
 from routing.services.checks import clean_note, require_supervisor, target_agent
 from routing.services.core import conversation_publish_all, lock_conversation
@@ -109,3 +109,21 @@ def offer_withdraw(*, actor: Actor, reservation_id: int, now: dt.datetime | None
         if done:
             transaction.on_commit(partial(router_kick_entry, entry_id=reservation.entry_id))
         return done
+
+
+def queue_close(*, actor: Actor, queue_id: int, closed: bool = True) -> Queue:
+    """A supervisor closes a queue to new live chats (the dashboard): its waiting limit
+    becomes 0, so a new arrival gets the offline fallback (leave a message, answered
+    later) while those already waiting are still served. Opening it again restores the
+    dynamic limit (Little's law)."""
+    require_supervisor(actor)
+    with transaction.atomic():
+        queue = Queue.objects.select_for_update().filter(pk=queue_id).first()
+        if queue is None:
+            raise NotFound("No such queue.", code="queue_not_found")
+        if closed:
+            queue.limit_mode, queue.max_waiting = Queue.LimitMode.FIXED, 0
+        elif queue.limit_mode == Queue.LimitMode.FIXED and queue.max_waiting == 0:
+            queue.limit_mode = Queue.LimitMode.DYNAMIC
+        queue.save(update_fields=["limit_mode", "max_waiting"])
+    return queue

@@ -229,5 +229,6 @@ def test_schema_and_docs_pages_are_served(client):
 
 
 def test_healthz(client):
-    body = client.get("/healthz").json()
-    assert body["database"] == "ok" and body["redis"] == "ok"
+    # No worker runs here: degraded (200), not down; tests/supervision covers the rest.
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.content in (b"up\n", b"degraded\n")

@@ -52,10 +52,12 @@ function findCycle(graph) {
 }
 
 const files = jsFiles(STATIC);
+// Vendored libraries (static/vendor/, e.g. uPlot) ship as their authors built them.
+const ours = files.filter((f) => !relative(STATIC, f).startsWith("vendor/"));
 
 describe("the browser modules", () => {
   it("are each under the house limit of lines", () => {
-    const long = files
+    const long = ours
       .map((f) => [relative(STATIC, f), readFileSync(f, "utf8").split("\n").length - 1])
       .filter(([, n]) => n > MAX_LINES);
     expect(files.length).toBeGreaterThan(10);

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
@@ -47,6 +48,11 @@ class Command(BaseCommand):
                 proc = embedded.start_redis(settings.EMBEDDED_REDIS_SOCKET, settings.DATA_DIR)
                 procs.append(("redis-server (embedded)", proc))
                 self.stdout.write(f"Embedded Redis on {settings.EMBEDDED_REDIS_SOCKET}")
+            if settings.PROMETHEUS_MULTIPROC_DIR:
+                # The children's metric files: a new run starts from zero (a dead
+                # process's live gauges would otherwise count forever).
+                for path in Path(settings.PROMETHEUS_MULTIPROC_DIR).glob("*.db"):
+                    path.unlink(missing_ok=True)
             call_command("migrate", interactive=False, verbosity=0)
             if not opts["no_demo"]:
                 call_command("loaddemo")
@@ -68,7 +74,8 @@ class Command(BaseCommand):
                     f"  Demo page      {base}/demo/      (the widget, as a customer sees it)\n"
                     f"  Admin          {base}/admin/     (demo admin: admin / parley-admin)\n"
                     f"  API docs       {base}/api/docs/\n"
-                    f"  Health         {base}/healthz\n"
+                    f"  Health         {base}/healthz   (status page {base}/status/)\n"
+                    f"  Floor          {base}/supervision/   (staff: live dashboard, reports)\n"
                     "Press Ctrl-C to stop.\n"
                 )
             )

@@ -1,0 +1,78 @@
+// The floor dashboard (supervision/templates/supervision/floor.html): the shared protocol
+// client over /ws/floor/ (back-off, heartbeat, seq order of followed conversations), the
+// server's floor.snapshot frames drawn as they come (no polling), and the supervisor's
+// actions as frames. docs/protocol.md, "The floor dashboard".
+import { createClient } from "../parley/client/index.js";
+import { $, appendMessage, renderSnapshot, toast, transcriptBox } from "./render.js";
+
+const cfg = JSON.parse(document.getElementById("floor-config").textContent);
+const following = new Set();
+
+function setConnection(state) {
+  const el = $("#floor-connection");
+  el.dataset.state = state;
+  el.textContent = { online: "", connecting: "Connecting…", offline: "Reconnecting…", blocked: "Refused." }[state] || state;
+}
+
+const client = createClient({
+  url: () => `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${cfg.wsPath}`,
+  heartbeatInterval: cfg.heartbeatInterval || 20,
+  hooks: {
+    status: (name) => setConnection(name === "stopped" ? "blocked" : name),
+    authFailed({ code, reason }) {
+      if (code === 4401) location.assign(`${cfg.loginUrl}?next=${encodeURIComponent(location.pathname)}`);
+      else setConnection("blocked"), toast(reason || "Refused.");
+    },
+    hello() {
+      // A new socket follows nothing yet: follow again from what we hold.
+      for (const id of following) follow(id);
+    },
+    frame(f) {
+      if (f.type === "floor.snapshot") renderSnapshot(f);
+      else if (f.type === "ack" && f.for !== "floor.follow" && f.for !== "floor.unfollow") toast(`Done: ${f.for.replace("floor.", "")}`);
+    },
+    message: (id, m) => following.has(id) && appendMessage(id, m),
+    unknownMessage() {},
+    receiptWanted: () => null, // read-only: a supervisor's reading moves no cursor
+    error: (f) => toast(f.message || f.code),
+  },
+});
+
+function follow(id) {
+  following.add(id);
+  transcriptBox(id);
+  const held = client.get(id);
+  client.track(id, held ? held.lastSeq : 0);
+  client.send({ type: "floor.follow", id: client.nextId("f"), conversation: id, after_seq: held ? held.lastSeq : 0 }, true);
+}
+
+function unfollow(id) {
+  following.delete(id);
+  client.forget(id);
+  document.getElementById(`floor-follow-${id}`)?.remove();
+  client.send({ type: "floor.unfollow", id: client.nextId("u"), conversation: id }, true);
+}
+
+document.addEventListener("click", (e) => {
+  const b = e.target.closest("button[data-action]");
+  if (!b) return;
+  const d = b.dataset;
+  const send = (frame) => client.send({ id: client.nextId("a"), ...frame }, true);
+  if (d.action === "queue") send({ type: "floor.queue_close", queue: Number(d.queue), closed: Boolean(d.closed) });
+  else if (d.action === "away") send({ type: "floor.agent_away", agent: Number(d.agent) });
+  else if (d.action === "follow") follow(Number(d.conversation));
+  else if (d.action === "unfollow") unfollow(Number(d.conversation));
+  else if (d.action === "reassign") {
+    const select = document.querySelector(`select[data-reassign-for="${d.conversation}"]`);
+    if (!select || !select.value) return toast("Choose an agent first.");
+    send({ type: "floor.reassign", conversation: Number(d.conversation), to_agent: Number(select.value) });
+  }
+});
+
+$("#floor-follow-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const id = Number(new FormData(e.target).get("conversation"));
+  if (id > 0) follow(id);
+});
+
+client.connect();

@@ -1,0 +1,213 @@
+"""The floor dashboard's picture: per queue, per agent, the technical signs and a verdict
+("is it tech or staffing?"). One call reads a handful of indexed queries (open entries,
+the last hour's entries, presence, today's decided offers), never a scan of history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count
+from django.utils import timezone
+
+from agents.models import AgentPresence, AgentProfile
+from chat.models import Message
+from routing import selectors as routing_selectors
+from routing.models import Queue, QueueEntry, Reservation
+from supervision import metrics
+
+BUCKET = dt.timedelta(minutes=5)
+DECIDED = (Reservation.State.ACCEPTED, Reservation.State.DECLINED, Reservation.State.EXPIRED)
+
+
+def _buckets(now: dt.datetime) -> list[dt.datetime]:
+    """The starts of the last hour's 5-minute buckets, oldest first (aligned to :00, :05)."""
+    last = now.replace(second=0, microsecond=0, minute=now.minute - now.minute % 5)
+    return [last - BUCKET * i for i in range(11, -1, -1)]
+
+
+def _bucket_index(starts: list[dt.datetime], moment: dt.datetime | None) -> int | None:
+    if moment is None or moment < starts[0]:
+        return None
+    return min(len(starts) - 1, int((moment - starts[0]) / BUCKET))
+
+
+def queue_rows(now: dt.datetime) -> list[dict[str, Any]]:
+    share = settings.SUPERVISION["SLA_AT_RISK_SHARE"]
+    starts = _buckets(now)
+    queues = list(Queue.objects.order_by("-priority", "name"))
+    rows: dict[int, dict[str, Any]] = {}
+    for q in queues:
+        limit = routing_selectors.waiting_limit(queue=q, now=now)
+        rows[q.pk] = {
+            "id": q.pk,
+            "name": q.name,
+            "active": q.is_active,
+            "open": q.is_open(now),
+            "closed": q.limit_mode == Queue.LimitMode.FIXED and q.max_waiting == 0,
+            "sla_seconds": q.sla_seconds,
+            "waiting": 0,
+            "offline": 0,
+            "longest_wait_s": 0.0,
+            "at_risk": 0,
+            "past_sla": 0,
+            "waiting_limit": limit,
+            "arrivals": [0] * len(starts),
+            "answers": [0] * len(starts),
+            "abandoned": 0,
+            "answered": 0,
+            "abandon_rate": None,
+        }
+    open_entries = QueueEntry.objects.filter(state__in=QueueEntry.OPEN_STATES).values_list(
+        "queue_id", "mode", "enqueued_at", "sla_due_at"
+    )
+    for queue_id, mode, enqueued_at, due in open_entries:
+        row = rows.get(queue_id)
+        if row is None:
+            continue
+        if mode == QueueEntry.Mode.OFFLINE:
+            row["offline"] += 1
+            continue
+        row["waiting"] += 1
+        wait = (now - enqueued_at).total_seconds()
+        row["longest_wait_s"] = max(row["longest_wait_s"], round(wait, 1))
+        sla = (due - enqueued_at).total_seconds()
+        if due <= now:
+            row["past_sla"] += 1
+        elif wait >= share * sla:
+            row["at_risk"] += 1
+    recent = QueueEntry.objects.filter(enqueued_at__gte=starts[0]).values_list(
+        "queue_id", "enqueued_at", "state"
+    )
+    for queue_id, enqueued_at, state in recent:
+        row = rows.get(queue_id)
+        if row is None:
+            continue
+        i = _bucket_index(starts, enqueued_at)
+        if i is not None:
+            row["arrivals"][i] += 1
+        if state == QueueEntry.State.ABANDONED:
+            row["abandoned"] += 1
+        elif state == QueueEntry.State.ASSIGNED:
+            row["answered"] += 1
+    answered = QueueEntry.objects.filter(assigned_at__gte=starts[0]).values_list(
+        "queue_id", "assigned_at"
+    )
+    for queue_id, assigned_at in answered:
+        row = rows.get(queue_id)
+        i = _bucket_index(starts, assigned_at)
+        if row is not None and i is not None:
+            row["answers"][i] += 1
+    for row in rows.values():
+        decided = row["abandoned"] + row["answered"]
+        row["abandon_rate"] = round(row["abandoned"] / decided, 4) if decided else None
+    return list(rows.values())
+
+
+def agent_rows(now: dt.datetime) -> list[dict[str, Any]]:
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    offers: dict[int, dict[str, int]] = defaultdict(dict)
+    decided = (
+        Reservation.objects.filter(state__in=DECIDED, expires_at__gte=midnight)
+        .values("agent_id", "state")
+        .annotate(n=Count("id"))
+    )
+    for row in decided:
+        offers[row["agent_id"]][row["state"]] = row["n"]
+    memberships: dict[int, list[int]] = defaultdict(list)
+    for user_id, queue_id in AgentProfile.queues.through.objects.values_list(
+        "agentprofile__user_id", "queue_id"
+    ):
+        memberships[user_id].append(queue_id)
+    rows = []
+    presences = AgentPresence.objects.select_related("user").order_by("display_name", "user_id")
+    for p in presences:
+        live = p.is_live(now)
+        since = p.status_changed_at
+        rows.append(
+            {
+                "id": p.user_id,
+                "name": p.display_name or p.user.get_username(),
+                "status": p.status,
+                "reason": p.reason,
+                "live": live,
+                "load": p.load,
+                "capacity": p.capacity,
+                "free": p.status == AgentPresence.Status.ONLINE and live and p.load < p.capacity,
+                "in_state_s": None if since is None else round((now - since).total_seconds()),
+                "queues": sorted(memberships.get(p.user_id, [])),
+                "offers": {
+                    outcome: offers[p.user_id].get(outcome, 0)
+                    for outcome in ("accepted", "expired", "declined")
+                },
+            }
+        )
+    return rows
+
+
+def verdict(queues: list[dict[str, Any]], agents: list[dict[str, Any]]) -> dict[str, Any]:
+    """Long waits (a customer past the SLA) while a member of that queue has a free slot:
+    the router or delivery is failing (technical). Long waits with every member full or
+    away: not enough people (staffing)."""
+    technical, staffing = [], []
+    for q in queues:
+        if not q["past_sla"]:
+            continue
+        idle = [a["name"] for a in agents if a["free"] and q["id"] in a["queues"]]
+        if idle:
+            technical.append(f"{q['name']}: {q['past_sla']} past SLA while "
+                             f"{len(idle)} agent(s) have a free slot ({', '.join(idle[:3])})")  # fmt: skip
+        else:
+            staffing.append(f"{q['name']}: {q['past_sla']} past SLA and no member has a free slot")
+    if technical:
+        return {"kind": "technical", "text": "Technical: " + "; ".join(technical)}
+    if staffing:
+        return {"kind": "staffing", "text": "Staffing: " + "; ".join(staffing)}
+    return {"kind": "ok", "text": "No customer is waiting past the SLA."}
+
+
+def technical_row() -> dict[str, Any]:
+    return {
+        **metrics.live_figures(),
+        "pipeline_backlog": Message.objects.filter(pipeline=Message.Pipeline.PENDING).count(),
+        "heartbeats": metrics.heartbeat_ages(),
+        "heartbeat_stale_after": settings.SUPERVISION["HEARTBEAT_STALE_AFTER"],
+    }
+
+
+def waiting_list(now: dt.datetime, limit: int = 50) -> list[dict[str, Any]]:
+    """The longest-waiting customers, for the dashboard's actions (follow, reassign)."""
+    rows = (
+        QueueEntry.objects.filter(state__in=QueueEntry.OPEN_STATES)
+        .order_by("enqueued_at")
+        .values_list("conversation_id", "queue__name", "state", "mode", "enqueued_at", "sla_due_at")
+    )[:limit]
+    return [
+        {
+            "conversation": conversation_id,
+            "queue": queue_name,
+            "state": state,
+            "mode": mode,
+            "wait_s": round((now - enqueued_at).total_seconds(), 1),
+            "past_sla": due <= now,
+        }
+        for conversation_id, queue_name, state, mode, enqueued_at, due in rows
+    ]
+
+
+def floor_snapshot(*, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Everything the dashboard shows, as one floor.snapshot frame's fields."""
+    now = now or timezone.now()
+    queues = queue_rows(now)
+    agents = agent_rows(now)
+    return {
+        "server_time": now.timestamp(),
+        "buckets": [b.isoformat() for b in _buckets(now)],
+        "queues": queues,
+        "agents": agents,
+        "waiting": waiting_list(now),
+        "technical": technical_row(),
+        "verdict": verdict(queues, agents),
+    }

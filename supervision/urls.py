@@ -1,0 +1,13 @@
+from django.urls import path
+
+from supervision import views
+
+urlpatterns = [
+    path("supervision/", views.floor_page, name="supervision-floor"),
+    path("supervision/reports/", views.reports, name="supervision-reports"),
+    path(
+        "supervision/reports/variants.csv",
+        views.reports_variants_csv,
+        name="supervision-reports-variants-csv",
+    ),
+]

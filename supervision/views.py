@@ -1,0 +1,171 @@
+"""Supervision's HTTP entry points: health, metrics, the status page, reports and the floor
+dashboard's page. Thin: each calls a selector or service and renders."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+
+from chat.exceptions import ValidationError
+from supervision import health, selectors
+from supervision import metrics as scrape
+from supervision.selectors import user_can_supervise
+
+
+async def _is_staff(request: HttpRequest) -> bool:
+    user = await request.auser()
+    return bool(user.is_authenticated and user.is_staff)
+
+
+async def healthz(request: HttpRequest) -> HttpResponse:
+    """django-health-check's checks. A balancer (anyone not staff) gets a plain ``ok`` or
+    ``degraded`` (200) or ``down`` (503); staff get each component's state and message."""
+    components = await health.run_checks()
+    state = health.overall(components)
+    status = 503 if state == "down" else 200
+    if await _is_staff(request):
+        response: HttpResponse = JsonResponse(
+            {"status": state, "components": components}, status=status
+        )
+    else:
+        response = HttpResponse(state + "\n", content_type="text/plain", status=status)
+    add_never_cache_headers(response)
+    return response
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    if not scrape.scrape_allowed(
+        authorization=request.headers.get("Authorization", ""),
+        peer=request.META.get("REMOTE_ADDR"),
+    ):
+        return HttpResponse("forbidden\n", status=403, content_type="text/plain")
+    return HttpResponse(
+        scrape.exposition(), content_type="text/plain; version=0.0.4; charset=utf-8"
+    )
+
+
+# --- reports --------------------------------------------------------------------------------
+class _Echo:
+    """csv.writer writes into this and gets the line back, for a streamed response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _report_range(request: HttpRequest) -> tuple[dt.date, dt.date]:
+    today = timezone.now().astimezone(dt.UTC).date()
+    try:
+        last = dt.date.fromisoformat(request.GET["to"]) if request.GET.get("to") else today
+        first = (
+            dt.date.fromisoformat(request.GET["from"])
+            if request.GET.get("from")
+            else last - dt.timedelta(days=6)
+        )
+    except ValueError as exc:
+        raise ValidationError("from and to are dates: YYYY-MM-DD.", field="from") from exc
+    if first > last:
+        raise ValidationError("from is after to.", field="from")
+    if (last - first).days > MAX_REPORT_DAYS:
+        raise ValidationError(f"At most {MAX_REPORT_DAYS} days per report.", field="from")
+    return first, last
+
+
+MAX_REPORT_DAYS = 3660
+
+
+def _bad_request(exc: ValidationError) -> JsonResponse:
+    return JsonResponse(
+        {"error": {"code": exc.code, "message": exc.message, "field": exc.field}}, status=400
+    )
+
+
+def _csv_response(filename: str, columns: tuple[str, ...], rows) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow(columns)
+        for row in rows:
+            yield writer.writerow(["" if row[c] is None else row[c] for c in columns])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@staff_member_required
+def reports(request: HttpRequest) -> HttpResponse:
+    """Per queue, agent or day (?group=), over ?from= to ?to=; ?format=csv streams it."""
+    group = request.GET.get("group", "queue")
+    if group not in selectors.GROUPS:
+        return _bad_request(ValidationError("group is queue, agent or day.", field="group"))
+    try:
+        first, last = _report_range(request)
+    except ValidationError as exc:
+        return _bad_request(exc)
+    fmt = request.GET.get("format", "html")
+    if fmt == "csv":
+        rows = selectors.report_rows(group=group, first=first, last=last)
+        return _csv_response(f"parley-{group}-{first}-{last}.csv", selectors.COLUMNS, rows)
+    rows = selectors.report_rows(group=group, first=first, last=last)
+    variants = selectors.variant_rows(first=first, last=last)
+    if fmt == "json":
+        return JsonResponse({"group": group, "from": str(first), "to": str(last), "rows": rows,
+                             "variants": variants})  # fmt: skip
+    if fmt != "html":
+        return _bad_request(ValidationError("format is html, csv or json.", field="format"))
+    return render(
+        request,
+        "supervision/reports.html",
+        {
+            **admin.site.each_context(request),
+            "title": "Reports",
+            "group": group,
+            "groups": list(selectors.GROUPS),
+            "first": first,
+            "last": last,
+            "columns": selectors.COLUMNS[1:],
+            "rows": rows,
+            "variant_columns": selectors.VARIANT_COLUMNS,
+            "variants": variants,
+        },
+    )
+
+
+@staff_member_required
+def reports_variants_csv(request: HttpRequest) -> HttpResponse:
+    try:
+        first, last = _report_range(request)
+    except ValidationError as exc:
+        return _bad_request(exc)
+    rows = selectors.variant_rows(first=first, last=last)
+    return _csv_response(f"parley-variants-{first}-{last}.csv", selectors.VARIANT_COLUMNS, rows)
+
+
+# --- the floor dashboard ------------------------------------------------------------------
+@staff_member_required
+def floor_page(request: HttpRequest) -> HttpResponse:
+    """The live floor (static/floor/): everything arrives over /ws/floor/, nothing polls."""
+    if not user_can_supervise(request.user):
+        return HttpResponse("The floor is for supervisors.", status=403)
+    return render(
+        request,
+        "supervision/floor.html",
+        {
+            **admin.site.each_context(request),
+            "title": "Floor",
+            "floor_config": {
+                "wsPath": "/ws/floor/",
+                "heartbeatInterval": settings.PARLEY["HEARTBEAT_INTERVAL"],
+                "loginUrl": settings.LOGIN_URL,
+                "adminConversationUrl": "/admin/routing/routedconversation/",
+            },
+        },
+    )

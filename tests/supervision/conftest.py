@@ -1,0 +1,1 @@
+from tests.routing.conftest import _fresh_stats, published  # noqa: F401 (fixtures)

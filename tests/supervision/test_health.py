@@ -1,0 +1,91 @@
+"""/healthz: django-health-check's checks, red when Redis or the worker is down."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+
+from chat.tasks import WORKER_HEARTBEAT_KEY, worker_heartbeat
+from supervision.signals import BEAT_HEARTBEAT_KEY, beat_heartbeat_write
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    user = get_user_model().objects.create_user("boss", password="pw", is_staff=True)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def beats():
+    """Both heartbeats fresh, as a running worker and beat keep them."""
+    worker_heartbeat()
+    beat_heartbeat_write()
+    yield
+    cache.delete_many([WORKER_HEARTBEAT_KEY, BEAT_HEARTBEAT_KEY])
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_all_up_staff_get_detail_balancers_a_plain_word(client, staff_client, beats):
+    response = staff_client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "up"
+    assert set(body["components"]) == {"database", "redis", "worker", "beat", "migrations", "disk"}
+    assert all(c["state"] == "up" for c in body["components"].values()), body
+    client.logout()
+    plain = client.get("/healthz")
+    assert plain.status_code == 200
+    assert plain["Content-Type"].startswith("text/plain")
+    assert plain.content == b"up\n"
+    assert plain["Cache-Control"].startswith("max-age=0")
+
+
+@pytest.mark.redis
+def test_red_when_redis_is_down(client, staff_client, beats, settings):
+    settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
+    response = staff_client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "down"
+    assert body["components"]["redis"]["state"] == "down"
+    assert body["components"]["database"]["state"] == "up"
+    client.logout()
+    assert client.get("/healthz").status_code == 503
+    assert client.get("/healthz").content == b"down\n"
+
+
+def test_worker_red_when_its_heartbeat_is_stale(staff_client, beats, settings):
+    cache.set(WORKER_HEARTBEAT_KEY, time.time() - settings.SUPERVISION["HEARTBEAT_STALE_AFTER"] - 5)
+    body = staff_client.get("/healthz").json()
+    assert body["components"]["worker"]["state"] == "down"
+    assert "heartbeat is" in body["components"]["worker"]["message"]
+    assert body["components"]["beat"]["state"] == "up"
+    # The chat still works without the worker: degraded, and balancers keep the process.
+    assert body["status"] == "degraded"
+
+
+def test_worker_and_beat_red_when_no_heartbeat_at_all(client):
+    cache.delete_many([WORKER_HEARTBEAT_KEY, BEAT_HEARTBEAT_KEY])
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.content == b"degraded\n"
+
+
+def test_unapplied_migration_is_red(staff_client, beats, settings):
+    # A migration module with one more migration than the database has applied.
+    settings.MIGRATION_MODULES = {"supervision": "tests.supervision.pending_migrations"}
+    response = staff_client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["components"]["migrations"]["state"] == "down"
