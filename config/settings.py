@@ -7,11 +7,13 @@ the production one; only the addresses differ.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -27,6 +29,9 @@ EMBEDDED_REDIS = not env.str("REDIS_URL", default="")
 EMBEDDED_REDIS_SOCKET = DATA_DIR / "redis.sock"
 
 DEBUG = env.bool("DEBUG", default=EMBEDDED_DATABASE)
+# runparley's demo data (users with published passwords): unset loads it only in the
+# embedded trial (no DATABASE_URL, DEBUG on); true or false decides for every mode.
+LOAD_DEMO = env.bool("LOAD_DEMO") if env.str("LOAD_DEMO", default="") else None
 
 
 def _secret_key() -> str:
@@ -61,6 +66,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "health_check",
+    "axes",
+    "csp",
     "chat",
     "routing",
     "agents",
@@ -83,6 +90,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "chat.middleware.WidgetCorsMiddleware",
     "chat.middleware.ApiVolumeMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -290,6 +300,66 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # X-Forwarded-Proto are believed only from them, and removed from anyone else's requests
 # (config/proxies.py). Empty: the peer is the client.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# --- Production safety (README "Configuration"; docs/operations.md "Security checklist") ---
+# HTTPS_ONLY says the site is served over TLS (usually terminated at the balancer, which
+# passes X-Forwarded-Proto): it turns on secure cookies, the redirect to https and HSTS,
+# each of which can still be set on its own. Off by default, because a plain-http
+# deployment (loopback benches, a trial) cannot log in with secure cookies.
+HTTPS_ONLY = env.bool("HTTPS_ONLY", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=HTTPS_ONLY)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS_ONLY)
+# The balancer's health checks speak plain http on the private side.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if HTTPS_ONLY else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS_ONLY)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Django's own switch, so that a deployment can knowingly waive one warning of
+# `check --deploy` (e.g. security.W021 without HSTS preload) and keep the rest.
+SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
+
+# Content-Security-Policy (django-csp; Django 5.2 has none of its own). Scripts only from
+# this origin or with the response's nonce (the demo page's inline script carries it);
+# styles may be inline because the widget styles its Shadow DOM with a <style> element
+# and admin uses style attributes. 'self' covers the ws:/wss: sockets of the same host.
+if env.bool("CSP_ENABLED", default=True):
+    _csp = {
+        "DIRECTIVES": {
+            "default-src": [SELF],
+            "script-src": [SELF, NONCE],
+            "style-src": [SELF, "'unsafe-inline'"],
+            "img-src": [SELF, "data:", "blob:"],
+            "font-src": [SELF, "data:"],
+            "connect-src": [SELF],
+            "worker-src": [SELF, "blob:"],  # Redoc renders the API docs in a blob worker
+            "object-src": [NONE],
+            "base-uri": [SELF],
+            "form-action": [SELF],
+            "frame-ancestors": [NONE],
+        }
+    }
+    if env.str("CSP_REPORT_URI", default=""):
+        _csp["DIRECTIVES"]["report-uri"] = [env.str("CSP_REPORT_URI")]
+    if env.bool("CSP_REPORT_ONLY", default=False):
+        CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp
+    else:
+        CONTENT_SECURITY_POLICY = _csp
+
+# Login lockout (django-axes): after LOGIN_FAILURE_LIMIT failed logins for one username
+# from one address, that pair is refused (HTTP 429) for LOGIN_COOLOFF_MINUTES, even with
+# the right password. The pair, not the username alone, so that a stranger cannot lock an
+# agent out of the console by failing on purpose; the address is the client's as daphne
+# sees it (behind a balancer: X-Forwarded-For, see docs/operations.md).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("LOGIN_LOCKOUT_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.float("LOGIN_COOLOFF_MINUTES", default=15.0))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 # --- REST ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -8,8 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from chat import hooks
-from chat import metrics
+from chat import hooks, metrics
 from chat.actors import Actor
 from chat.events import HOOK_MESSAGE_CREATED
 from chat.exceptions import PermissionDenied, ValidationError

@@ -1,12 +1,11 @@
-"""Run all of Parley in one command: (embedded Redis), migrate, demo data, the ASGI server,
-a Celery worker and beat. Ctrl-C stops everything it started, in reverse order."""
+"""Run all of Parley in one command: (embedded Redis), migrate, demo data (embedded trial
+only, unless asked), the ASGI server(s), a Celery worker and beat. A child that dies is
+restarted (config/supervisor.py); Ctrl-C stops everything it started, in reverse order."""
 
 from __future__ import annotations
 
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 from django.conf import settings
@@ -15,6 +14,24 @@ from django.core.management.base import BaseCommand
 
 from config import embedded
 from config.server import daphne_command
+from config.supervisor import Supervisor
+
+
+def production_mode() -> bool:
+    """PostgreSQL configured, or debug off: anything but a laptop's embedded trial."""
+    return not settings.EMBEDDED_DATABASE or not settings.DEBUG
+
+
+def demo_wanted(*, demo: bool | None, no_demo: bool) -> bool:
+    """The demo users' passwords are in the README: in production mode they are loaded
+    only when asked for (--demo, or LOAD_DEMO=true)."""
+    if no_demo:
+        return False
+    if demo:
+        return True
+    if settings.LOAD_DEMO is not None:
+        return settings.LOAD_DEMO
+    return not production_mode()
 
 
 class Command(BaseCommand):
@@ -23,30 +40,39 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--no-demo", action="store_true", help="Do not load demo data.")
+        demo = parser.add_mutually_exclusive_group()
+        demo.add_argument(
+            "--demo", action="store_true", default=None,
+            help="Load the demo data (users with published passwords) even in production mode.",
+        )  # fmt: skip
+        demo.add_argument("--no-demo", action="store_true", help="Do not load demo data.")
+        parser.add_argument(
+            "--setup-only", action="store_true",
+            help="Migrate (and load the demo data if wanted), then exit: a deployment's step.",
+        )  # fmt: skip
         parser.add_argument("--no-worker", action="store_true", help="Do not start Celery.")
         parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes.")
+        parser.add_argument(
+            "--processes", type=int, default=1,
+            help="ASGI processes, on ports PORT, PORT+1, … (put a balancer in front: deploy/).",
+        )  # fmt: skip
 
     def handle(self, *args, **opts):
-        procs: list[tuple[str, subprocess.Popen]] = []
-        stopping = False
+        supervisor = Supervisor(self.stdout.write)
 
-        def shutdown(signum=None, frame=None):
-            nonlocal stopping
-            if stopping:
+        def shutdown() -> None:
+            if supervisor.stopping:
                 return
-            stopping = True
             self.stdout.write("\nStopping Parley…")
-            # Reverse order: the web server and workers go before the Redis they use.
-            for name, proc in reversed(procs):
-                embedded.stop(proc)
-                self.stdout.write(f"  stopped {name}")
+            supervisor.stop()
 
         signal.signal(signal.SIGTERM, lambda *a: (shutdown(), sys.exit(0)))
         try:
-            if settings.EMBEDDED_REDIS:
-                proc = embedded.start_redis(settings.EMBEDDED_REDIS_SOCKET, settings.DATA_DIR)
-                procs.append(("redis-server (embedded)", proc))
+            if settings.EMBEDDED_REDIS and not opts["setup_only"]:
+                supervisor.add(
+                    "redis-server (embedded)",
+                    lambda: embedded.start_redis(settings.EMBEDDED_REDIS_SOCKET, settings.DATA_DIR),
+                )
                 self.stdout.write(f"Embedded Redis on {settings.EMBEDDED_REDIS_SOCKET}")
             if settings.PROMETHEUS_MULTIPROC_DIR:
                 # The children's metric files: a new run starts from zero (a dead
@@ -54,37 +80,49 @@ class Command(BaseCommand):
                 for path in Path(settings.PROMETHEUS_MULTIPROC_DIR).glob("*.db"):
                     path.unlink(missing_ok=True)
             call_command("migrate", interactive=False, verbosity=0)
-            if not opts["no_demo"]:
+            demo = demo_wanted(demo=opts["demo"], no_demo=opts["no_demo"])
+            if demo:
                 call_command("loaddemo")
+                self.stdout.write("Demo data loaded (users with published passwords).")
+            if opts["setup_only"]:
+                return
             py = sys.executable
-            children = [("daphne", daphne_command(opts["host"], opts["port"]))]
+            ports = [opts["port"] + i for i in range(max(1, opts["processes"]))]
+            for i, port in enumerate(ports):
+                name = "daphne" if len(ports) == 1 else f"daphne {i + 1} (port {port})"
+                supervisor.add_command(name, daphne_command(opts["host"], port))
             if not opts["no_worker"]:
-                children += [
-                    ("celery worker", [py, "-m", "celery", "-A", "config", "worker", "-l", "warning",
-                                       "--concurrency", str(opts["concurrency"])]),
-                    ("celery beat", [py, "-m", "celery", "-A", "config", "beat", "-l", "warning"]),
-                ]  # fmt: skip
-            for name, args in children:
-                procs.append((name, subprocess.Popen(args, preexec_fn=embedded.die_with_parent)))
-            base = f"http://{opts['host']}:{opts['port']}"
-            self.stdout.write(
-                self.style.SUCCESS(
-                    "\nParley is running:\n"
-                    f"  Agent console  {base}/console/   (demo agents: alice / bob, password parley-demo)\n"
-                    f"  Demo page      {base}/demo/      (the widget, as a customer sees it)\n"
-                    f"  Admin          {base}/admin/     (demo admin: admin / parley-admin)\n"
-                    f"  API docs       {base}/api/docs/\n"
-                    f"  Health         {base}/healthz   (status page {base}/status/)\n"
-                    f"  Floor          {base}/supervision/   (staff: live dashboard, reports)\n"
-                    "Press Ctrl-C to stop.\n"
+                supervisor.add_command(
+                    "celery worker",
+                    [py, "-m", "celery", "-A", "config", "worker", "-l", "warning",
+                     "--concurrency", str(opts["concurrency"])],
+                )  # fmt: skip
+                supervisor.add_command(
+                    "celery beat", [py, "-m", "celery", "-A", "config", "beat", "-l", "warning"]
                 )
-            )
-            while True:
-                for name, proc in procs:
-                    if proc.poll() is not None:
-                        raise RuntimeError(f"{name} exited with code {proc.returncode}")
-                time.sleep(0.5)
+            self.stdout.write(self.style.SUCCESS(banner(opts["host"], ports, demo=demo)))
+            supervisor.run_forever()
         except KeyboardInterrupt:
             pass
         finally:
             shutdown()
+
+
+def banner(host: str, ports: list[int], *, demo: bool) -> str:
+    base = f"http://{host}:{ports[0]}"
+    agents = "(demo agents: alice / bob, password parley-demo)" if demo else ""
+    admin = "(demo admin: admin / parley-admin)" if demo else "(manage.py createsuperuser)"
+    more = ""
+    if len(ports) > 1:
+        more = f"  Processes      {len(ports)} ASGI processes on ports {ports[0]}-{ports[-1]}\n"
+    return (
+        "\nParley is running:\n"
+        f"  Agent console  {base}/console/   {agents}\n"
+        f"  Demo page      {base}/demo/      (the widget, as a customer sees it)\n"
+        f"  Admin          {base}/admin/     {admin}\n"
+        f"  API docs       {base}/api/docs/\n"
+        f"  Health         {base}/healthz   (status page {base}/status/)\n"
+        f"  Floor          {base}/supervision/   (staff: live dashboard, reports)\n"
+        f"{more}"
+        "A child that dies is restarted. Press Ctrl-C to stop.\n"
+    )
