@@ -26,6 +26,9 @@ AGENT = "the agent's consoles"
 CUSTOMER = "the customer's widget tabs"
 FLOOR = "the staff's floor dashboard sockets (/ws/floor/)"
 WATCHERS = "and the floor sockets following the conversation"
+CONVERSATION_AGENTS = (
+    "the conversation's agents' consoles, and the agents' consoles while it waits; never a customer"
+)
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,14 @@ HOOK_CONVERSATION_RESOLVED = _hook(
 HOOK_CSAT_SUBMITTED = _hook("csat.submitted", "score source", "the customer rated the conversation")
 # A rule's "webhook" action sends this one to the endpoint it names (whatever it subscribes).
 HOOK_RULE_FIRED = _hook("rule.fired", "rule event", "an automation rule's webhook action ran")
+
+
+# --- internal notes (agents only) -------------------------------------------------------------
+NOTE_NEW = _declare("note.new", "note", to=CONVERSATION_AGENTS)
+NOTE_ACCEPTED = _declare(
+    "note.accepted", "ref conversation note duplicate", to=SOCKET, broadcast=False
+)
+NOTES_BATCH = _declare("notes.batch", "ref conversation notes has_more", to=SOCKET, broadcast=False)
 
 
 class UndeclaredFrame(ValueError):
