@@ -3,13 +3,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from chat import views
+from chat import views, widget_frame
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("console/", views.console, name="console"),
     path("demo/<str:site_key>/", views.demo_page, name="demo"),
     path("demo/", views.demo_default, name="demo-default"),
+    path("widget/frame/", widget_frame.widget_frame, name="widget-frame"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
