@@ -41,7 +41,7 @@ NODE_KEYS = {
     "intent": {"text", "attribute", "intents", "threshold", "clarify_text", "fallback"},
     "condition": {"rules", "else"},
     "action": {"set", "tags", "priority", "next"},
-    "handoff": {"text", "queue", "priority", "skills"},
+    "handoff": {"text", "offline_text", "queue", "priority", "skills"},
     "end": {"text", "csat", "csat_text", "thanks_text"},
 }
 COMMON_KEYS = {"type", "variants", "note"}

@@ -320,6 +320,7 @@ def _check_node(c: _Checker, path: str, node: dict, nodes: dict) -> None:
         c.target(f"{path}.next", node.get("next"), nodes)
     elif kind == "handoff":
         c.text(f"{path}.text", node.get("text"), required=False)
+        c.text(f"{path}.offline_text", node.get("offline_text"), required=False)
         queue = node.get("queue")
         if queue is not None and (not isinstance(queue, str) or not 0 < len(queue) <= 120):
             c.err(f"{path}.queue", "must be a queue name of 1-120 characters.")

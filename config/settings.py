@@ -283,6 +283,10 @@ LOGIN_REDIRECT_URL = "/console/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 LANGUAGE_CODE = "en"
+# The widget's and the bot's own texts come in these (locale/<code>/LC_MESSAGES/django.po).
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("it", "Italiano"), ("es", "Español"),
+             ("de", "Deutsch")]  # fmt: skip
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -293,6 +297,17 @@ STATIC_ROOT = DATA_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on a missing root before collectstatic
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# collectstatic writes every file gzip- and Brotli-compressed and under a hashed name (its
+# ES module imports rewritten to the hashed names), which WhiteNoise serves with a year's
+# max-age and immutable; the loader's own URL (parley/widget.js, the one a site embeds)
+# stays unhashed and is cached for WHITENOISE_MAX_AGE.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": env.str("STATICFILES_BACKEND", default="config.static.StaticStorage")
+    },
+}
+WHITENOISE_MAX_AGE = env.int("STATIC_MAX_AGE", default=300)
 
 SESSION_COOKIE_AGE = 60 * 60 * 12
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

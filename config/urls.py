@@ -7,7 +7,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
-from chat import views
+from chat import views, widget_frame
 from supervision import views as supervision_views
 
 urlpatterns = [
@@ -18,6 +18,7 @@ urlpatterns = [
     path("healthz", supervision_views.healthz, name="healthz"),
     path("metrics", supervision_views.metrics, name="metrics"),
     path("", include("supervision.urls")),
+    path("widget/frame/", widget_frame.widget_frame, name="widget-frame"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -220,6 +220,35 @@ def live_waiting_count(*, queue_id: int, exclude_entry_id: int | None = None) ->
     return qs.count()
 
 
+def limit_reason(
+    *, queue: Queue, now: dt.datetime, staff: Staffing, exclude_entry_id: int | None = None
+) -> tuple[str, int, int | None]:
+    """(reason, waiting, limit): "over_limit" or "no_agents" when a new live conversation
+    would wait past the queue's limit, else "". The router's first decision applies it."""
+    limit = waiting_limit(queue=queue, now=now, staff=staff)
+    if limit is None:
+        return "", 0, None
+    waiting = live_waiting_count(queue_id=queue.pk, exclude_entry_id=exclude_entry_id)
+    if waiting < limit:
+        return "", waiting, limit
+    dynamic = queue.limit_mode == Queue.LimitMode.DYNAMIC
+    return ("no_agents" if dynamic and staff.capacity == 0 else "over_limit"), waiting, limit
+
+
+def handoff_outlook(*, queue: Queue, skills: list[str], now: dt.datetime) -> str:
+    """What a conversation handed to ``queue`` now will get: "" (an agent, live), or the
+    offline reason the router's first decision will give it ("closed", "no_agents",
+    "over_limit"), so that the bot promises nothing the queue banner then contradicts."""
+    if not queue.is_open(now):
+        return "closed"
+    # The entry's requirements, as enqueue_locked sets them.
+    needs = sorted({*(queue.required_skills or []), *skills})
+    if staffing(queue=queue, skills=needs, language=(queue.language or "").lower(), now=now).free:
+        return ""
+    staff = staffing(queue=queue, skills=queue.required_skills, language=queue.language, now=now)
+    return limit_reason(queue=queue, now=now, staff=staff)[0]
+
+
 # --- positions --------------------------------------------------------------------------------
 def entries_ahead_q(entry: QueueEntry) -> Q:
     """Entries of the same queue served before ``entry`` (the ENTRY_ORDER, within a queue)."""

@@ -11,6 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.utils import translation
+from django.utils.translation import gettext_noop
+
 from bots.graph import node_view, text_for
 from bots.models import BotSession, Flow, FlowVersion
 from bots.services.leads import customer_attributes_store, lead_contact
@@ -22,43 +25,29 @@ from chat.services import conversation_publish, event_record, message_create
 from chat.services.fanout import viewers
 
 ACTOR = "bot"
+# The bot's own texts, used where a flow gives none. They come from the gettext catalogs
+# (locale/<lang>/LC_MESSAGES/django.po), in the conversation's language.
 DEFAULT_TEXTS = {
-    "retry_choice": {
-        "en": "Please pick one of the options.",
-        "fr": "Choisissez l'une des options.",
-        "it": "Scegli una delle opzioni.",
-        "es": "Elige una de las opciones.",
-        "de": "Bitte wählen Sie eine der Optionen.",
-    },
-    "retry_input": {
-        "en": "Sorry, that doesn't look right. Could you try again?",
-        "fr": "Désolé, cela ne semble pas correct. Pouvez-vous réessayer ?",
-        "it": "Scusa, non sembra corretto. Puoi riprovare?",
-        "es": "Perdona, eso no parece correcto. ¿Puedes intentarlo de nuevo?",
-        "de": "Entschuldigung, das scheint nicht zu stimmen. Bitte versuchen Sie es erneut.",
-    },
-    "clarify": {
-        "en": "Sorry, I'm not sure I understood. Is it one of these?",
-        "fr": "Désolé, je ne suis pas sûr d'avoir compris. Est-ce l'un de ces sujets ?",
-        "it": "Scusa, non sono sicuro di aver capito. Si tratta di uno di questi?",
-        "es": "Perdona, no estoy seguro de haberlo entendido. ¿Es alguno de estos?",
-        "de": "Entschuldigung, ich habe das nicht sicher verstanden. Ist es eines davon?",
-    },
-    "csat": {
-        "en": "How would you rate this chat, from 1 (poor) to 5 (great)?",
-        "fr": "Comment notez-vous cette conversation, de 1 à 5 ?",
-        "it": "Come valuti questa chat, da 1 a 5?",
-        "es": "¿Cómo valorarías este chat, de 1 a 5?",
-        "de": "Wie bewerten Sie diesen Chat, von 1 bis 5?",
-    },
-    "thanks": {
-        "en": "Thank you!",
-        "fr": "Merci !",
-        "it": "Grazie!",
-        "es": "¡Gracias!",
-        "de": "Danke!",
-    },
+    "retry_choice": gettext_noop("Please pick one of the options."),
+    "retry_input": gettext_noop("Sorry, that doesn't look right. Could you try again?"),
+    "clarify": gettext_noop("Sorry, I'm not sure I understood. Is it one of these?"),
+    "csat": gettext_noop("How would you rate this chat, from 1 (poor) to 5 (great)?"),
+    "thanks": gettext_noop("Thank you!"),
+    # A greeting is answered, then the question asked again (bots.smalltalk).
+    "greeting": gettext_noop("Hello!"),
+    # Said at a hand-off instead of the flow's promise when nobody can join now.
+    "handoff_offline": gettext_noop(
+        "Thanks! Nobody from our team can join right now. Leave your message here and we'll "
+        "answer as soon as we can; you'll see the reply when you come back."
+    ),
 }
+
+
+def system_text(key: str, language: str) -> str:
+    """One of the bot's own texts in ``language`` (its base: fr-ca reads fr)."""
+    with translation.override(language.split("-")[0].lower() or "en"):
+        return translation.gettext(DEFAULT_TEXTS[key])
+
 
 SESSION_FIELDS = [
     "bot_participant", "node", "awaiting", "retries", "state", "attributes", "tags", "intent",
@@ -105,7 +94,7 @@ class StepBase:
     def text(self, value: Any, fallback_key: str | None = None) -> str:
         found = text_for(value, self.language, self.default_language)
         if not found and fallback_key:
-            found = text_for(DEFAULT_TEXTS[fallback_key], self.language, "en")
+            found = system_text(fallback_key, self.language)
         return found
 
     def say(self, body: str, data: dict[str, Any] | None = None) -> Message | None:

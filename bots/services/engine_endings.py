@@ -12,6 +12,7 @@ from bots.services.engine_base import ACTOR, StepBase
 from chat.models import Conversation, Note
 from chat.services import conversation_transition, event_message_post, event_record, note_create
 from routing.models import Queue
+from routing.selectors import handoff_outlook
 from routing.services import conversation_enqueue
 
 logger = logging.getLogger(__name__)
@@ -33,14 +34,31 @@ def enqueue(
 class StepEndings(StepBase):
     """The endings of a step (the step machine, engine_step, decides when)."""
 
-    def handoff(self, node: dict[str, Any], *, reason: str) -> None:
-        self.session.state = BotSession.State.HANDED_OFF
-        self.session.awaiting = ""
-        queue = None
+    def handoff_queue(self, node: dict[str, Any]) -> Queue | None:
         if node.get("queue"):
             queue = Queue.objects.filter(name=node["queue"]).first()
             if queue is None:
                 logger.warning("bot flow names a missing queue %r", node["queue"])
+            return queue
+        return None
+
+    def handoff_text(self, node: dict[str, Any]) -> str:
+        """The flow's hand-off text, unless nobody can join now: then the bot says so
+        rather than promise an agent the queue banner will say is not there."""
+        queue = (
+            self.handoff_queue(node)
+            or self.conversation.queue
+            or self.conversation.site.default_queue
+        )
+        skills = list(node.get("skills") or [])
+        if queue is not None and handoff_outlook(queue=queue, skills=skills, now=self.now):
+            return self.text(node.get("offline_text"), "handoff_offline")
+        return self.text(node.get("text"))
+
+    def handoff(self, node: dict[str, Any], *, reason: str) -> None:
+        self.session.state = BotSession.State.HANDED_OFF
+        self.session.awaiting = ""
+        queue = self.handoff_queue(node)
         priority = self.conversation.priority
         if node.get("priority") is not None:
             priority = max(priority, node["priority"])

@@ -17,6 +17,7 @@ from bots.services.engine_answers import (
 )
 from bots.services.engine_base import ACTOR
 from bots.services.engine_endings import StepEndings
+from bots.smalltalk import is_greeting
 from chat.services import event_record
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class Step(StepEndings):
                 self.say(self.text(node["text"]))
                 return self.wait(node_id)
             elif kind == "handoff":
-                self.say(self.text(node.get("text")))
+                self.say(self.handoff_text(node))
                 return self.handoff(node, reason=f"bot flow: handoff at {node_id}")
             elif kind == "end":
                 return self.end(node_id, node)
@@ -69,6 +70,8 @@ class Step(StepEndings):
             return self.handoff({}, reason="bot flow: no active step")
         node = self.view(node_id)
         kind = node["type"]
+        if choice is None and session.awaiting == "answer" and is_greeting(body):
+            return self.greet_back(node)
         if kind == "choice":
             button = match_button(node["buttons"], body=body, choice=choice)
             if button is not None:
@@ -89,6 +92,20 @@ class Step(StepEndings):
         if kind == "end" and session.awaiting == "csat":
             return self.csat(node, body=body, choice=choice)
         self.handoff({}, reason=f"bot flow: {kind} node {node_id} cannot take an answer")
+
+    def greet_back(self, node: dict[str, Any]) -> None:
+        """A greeting is not a wrong answer: say hello and ask the question again (no retry
+        counted)."""
+        kind = node["type"]
+        if kind not in ("choice", "input", "intent"):
+            return self.handoff({}, reason=f"bot flow: {kind} node cannot take an answer")
+        data: dict[str, Any] = {}
+        if kind == "choice":
+            data = {"buttons": self.buttons(node)}
+        elif kind == "input":
+            data = {"input": input_hint(node)}
+        hello = self.text(None, "greeting")
+        self.say(f"{hello} {self.text(node['text'])}", data)
 
     def retry(self, node: dict[str, Any], default_key: str, data: dict[str, Any]) -> None:
         """Re-ask after an invalid answer, at most max_retries times, then move on."""

@@ -26,6 +26,12 @@ class WidgetSessionRequest(serializers.Serializer):
     name = Text(required=False, allow_blank=True, max_length=200)
     email = serializers.EmailField(required=False, allow_blank=True)
     locale = Text(required=False, allow_blank=True, max_length=16)
+    host_origin = Text(
+        required=False,
+        allow_blank=True,
+        max_length=300,
+        help_text="The embedding page's origin, sent by the widget's frame (same origin).",
+    )
 
 
 class CustomerOut(serializers.Serializer):

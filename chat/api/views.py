@@ -53,7 +53,11 @@ class WidgetSessionView(ApiView):
         data = _valid(s.WidgetSessionRequest, request.data)
         customer, token = services.visitor_session_create(
             site_key=data["site_key"],
-            origin=request.headers.get("Origin"),
+            origin=services.embedding_origin(
+                origin=request.headers.get("Origin"),
+                own_host=request.get_host(),
+                host_origin=data.get("host_origin") or None,
+            ),
             token=data.get("token") or None,
             external_id=data.get("external_id") or None,
             user_hash=data.get("user_hash") or None,

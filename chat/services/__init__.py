@@ -22,7 +22,9 @@ from chat.services.conversations import (
 )
 from chat.services.identity import (
     customer_seen,
+    embedding_origin,
     identity_hash,
+    is_own_origin,
     visitor_session_create,
     visitor_token_issue,
 )
@@ -70,9 +72,11 @@ __all__ = [
     "conversation_rev_bump",
     "conversation_transition",
     "customer_seen",
+    "embedding_origin",
     "event_message_post",
     "event_record",
     "identity_hash",
+    "is_own_origin",
     "message_create",
     "message_post",
     "note_add",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+from urllib.parse import urlsplit
 
 from django.core import signing
 from django.db import IntegrityError, transaction
@@ -20,6 +21,21 @@ def customer_seen(*, customer_id: int, now: dt.datetime | None = None) -> None:
     """The widget is open (a ping, a connect) or was just closed: the timers for a
     customer who left count from here."""
     Customer.objects.filter(pk=customer_id).update(last_seen_at=now or timezone.now())
+
+
+def is_own_origin(*, origin: str | None, own_host: str) -> bool:
+    """Whether a request comes from a page of Parley's own origin (the widget's frame)."""
+    return bool(origin and own_host) and urlsplit(origin).netloc.lower() == own_host.lower()
+
+
+def embedding_origin(*, origin: str | None, own_host: str, host_origin: str | None) -> str | None:
+    """The origin of the page that embeds the widget. A request from the widget's frame
+    comes from Parley's own origin (``own_host``) and names the host page's origin, which
+    the frame page let only that origin frame (CSP frame-ancestors); any other request's
+    Origin header is the embedding page's."""
+    if origin and not is_own_origin(origin=origin, own_host=own_host):
+        return origin
+    return host_origin or origin
 
 
 def visitor_token_issue(*, customer: Customer) -> str:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from chat import realtime, recipients
 from chat.models import Conversation
 from routing import selectors
-from routing.models import Queue, QueueEntry, Reservation
+from routing.models import QueueEntry, Reservation
 from routing.payloads import reservation_payload
 from routing.services import sql, sql_offer, sql_server
 from routing.services.core import ROUTER, conversation_payload_fast, decision_record
@@ -346,17 +346,15 @@ def _nobody(
             staff = selectors.staffing(
                 queue=queue, skills=queue.required_skills, language=queue.language, now=now
             )
-        limit = selectors.waiting_limit(queue=queue, now=now, staff=staff)
-        if limit is not None:
-            waiting = selectors.live_waiting_count(queue_id=queue.pk, exclude_entry_id=entry.pk)
-            if waiting >= limit:
-                dynamic = queue.limit_mode == Queue.LimitMode.DYNAMIC
-                reason = "no_agents" if dynamic and staff.capacity == 0 else "over_limit"
-                entry.mode, entry.mode_reason, mode_changed = OFFLINE, reason, True
-                text += (
-                    f"; {waiting} already waiting, limit {limit} ({queue.limit_mode}): "
-                    "offline message, answered later"
-                )
+        reason, waiting, limit = selectors.limit_reason(
+            queue=queue, now=now, staff=staff, exclude_entry_id=entry.pk
+        )
+        if reason:
+            entry.mode, entry.mode_reason, mode_changed = OFFLINE, reason, True
+            text += (
+                f"; {waiting} already waiting, limit {limit} ({queue.limit_mode}): "
+                "offline message, answered later"
+            )
     fields = ["last_routed_at", "last_nobody_reason", "mode", "mode_reason"]
     if entry.mode == LIVE and entry.eta_seconds is None:
         position = selectors.entry_position(entry=entry)

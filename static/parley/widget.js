@@ -1,40 +1,193 @@
-/*! Parley chat widget. Embed it with one tag:
+/*! Parley chat widget loader. Embed it with one tag:
  *
  *   <script src="https://chat.example.com/static/parley/widget.js" data-site="SITE_KEY" async></script>
  *
- * It talks to the server it was loaded from (or to data-server="https://…"), renders inside
- * a Shadow DOM so the host page's CSS cannot reach it, and follows docs/protocol.md: the
- * database is the truth, pushes are hints, and anything missed is recovered by seq.
- * Optional attributes: data-title (panel title), data-server (API base URL), and for a
+ * This small classic script draws the launcher at once and exposes window.Parley. The chat
+ * itself runs in an iframe on Parley's origin (/widget/frame/), loaded when the customer
+ * opens it or the page goes idle: its visitor token lives in that origin's storage, out of
+ * the host page's reach, and the two talk by postMessage, each checking the other's origin.
+ * Attributes: data-site (required), data-server, data-title, data-locale, and for a
  * logged-in customer data-external-id + data-user-hash (HMAC-SHA256 of the id with the
- * site's identity secret, computed by your backend), data-name, data-email.
- *
- * This file is only the loader, a classic script so that one plain tag embeds it. The
- * widget itself (widget/) and the protocol client it shares with the agent console
- * (client/) are ES modules beside it, imported from this file's own URL: same server, same
- * version, no build step. A dynamic import() from this script carries its CSP nonce, so a
- * page whose Content-Security-Policy allows this tag (by nonce, by 'strict-dynamic' or by
- * the server's origin) allows the modules too; they are fetched with CORS, which the server
- * allows for static files.
+ * site's identity secret), data-name, data-email. README "Embedding the widget" has the API.
  */
 (function () {
   "use strict";
+  var tag = document.currentScript || document.querySelector("script[data-site][src*='widget.js']");
+  if (!tag || !tag.dataset.site || (window.Parley && window.Parley.loaded)) return;
+  var d = tag.dataset;
+  var BASE = (d.server || new URL(tag.src, location.href).origin).replace(/\/+$/, "");
+  var ORIGIN = new URL(BASE).origin;
+  var KEY = "parley:" + d.site + ":open";
+  var handlers = { message: [], open: [], close: [], unread: [] };
+  var identity = { externalId: d.externalId, userHash: d.userHash, name: d.name, email: d.email };
+  var locale = d.locale || document.documentElement.lang || navigator.language || "";
+  var labels = { open: "Open chat", close: "Close chat", unread: "%(count)s unread" };
+  var frame = null;
+  var ready = false;
+  var isOpen = false;
+  var unread = 0;
+  var queue = [];
 
-  const script =
-    document.currentScript || document.querySelector("script[data-site][src*='widget.js']");
-  if (!script || !script.dataset.site || window.__parleyWidget) return;
-  window.__parleyWidget = true;
-  const src = new URL(script.src, location.href).href;
+  var host = document.createElement("div");
+  host.setAttribute("data-testid", "parley-widget");
+  var root = host.attachShadow({ mode: "open" });
+  root.innerHTML =
+    "<style>:host{all:initial}" +
+    ".l{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:56px;height:56px;border-radius:50%;border:0;" +
+    "background:#2456d6;color:#fff;display:grid;place-items:center;cursor:pointer;box-shadow:0 6px 20px rgba(20,40,100,.3)}" +
+    ".l:hover{background:#1a44b0}.l:focus-visible{outline:3px solid #1a44b0;outline-offset:3px}.l svg{width:26px;height:26px}" +
+    ".b{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 6px;border-radius:10px;background:#c4262b;" +
+    "color:#fff;font:700 12px/20px system-ui,sans-serif;text-align:center}.b[hidden],.f[hidden]{display:none}" +
+    ".f{position:fixed;right:20px;bottom:88px;z-index:2147483000;width:370px;height:min(600px,calc(100vh - 108px));border:0;" +
+    "border-radius:16px;background:#fff;box-shadow:0 18px 50px rgba(20,30,60,.25)}" +
+    "@media (max-width:480px){.l{right:12px;bottom:12px;width:48px;height:48px}" +
+    ".f{inset:0;width:100%;height:100%;border-radius:0;box-shadow:none}.open .l{display:none}}" +
+    "@media (prefers-color-scheme:dark){.f{background:#15181f}}</style>" +
+    '<div class="w"><button type="button" class="l" data-testid="parley-launcher" aria-haspopup="dialog" aria-expanded="false">' +
+    '<svg viewBox="0 0 24 24" aria-hidden="true"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>' +
+    '<span class="b" data-testid="parley-unread" hidden></span></button></div>';
+  var wrap = root.querySelector(".w");
+  var launcher = root.querySelector(".l");
+  var badge = root.querySelector(".b");
+  launcher.addEventListener("click", function () {
+    toggle(!isOpen);
+  });
 
-  function load(tries) {
-    // A retry asks again under another URL: a browser keeps a failed module import.
-    const entry = new URL("widget/index.js" + (tries ? "?retry=" + tries : ""), src).href;
-    import(entry).then(
-      (widget) => widget.start(script, src),
-      () => {
-        if (tries < 5) setTimeout(() => load(tries + 1), 2000 * 2 ** tries);
-      },
-    );
+  function label() {
+    var text = isOpen ? labels.close : labels.open;
+    if (!isOpen && unread) text += ", " + labels.unread.replace("%(count)s", unread);
+    launcher.setAttribute("aria-label", text);
+    launcher.setAttribute("aria-expanded", String(isOpen));
+    badge.hidden = isOpen || !unread;
+    badge.textContent = unread && !isOpen ? String(unread) : "";
   }
-  load(0);
+
+  function emit(name, data) {
+    (handlers[name] || []).forEach(function (fn) {
+      try {
+        fn(data);
+      } catch (e) {
+        setTimeout(function () {
+          throw e;
+        });
+      }
+    });
+  }
+
+  function post(msg) {
+    if (ready) frame.contentWindow.postMessage(msg, ORIGIN);
+    else queue.push(msg);
+  }
+
+  function mount() {
+    if (frame) return;
+    frame = document.createElement("iframe");
+    frame.className = "f";
+    frame.hidden = true;
+    frame.title = d.title || "Chat";
+    frame.setAttribute("data-testid", "parley-frame");
+    var q = new URLSearchParams({ site: d.site, origin: location.origin, lang: locale, title: d.title || "" });
+    frame.src = BASE + "/widget/frame/?" + q;
+    wrap.insertBefore(frame, launcher);
+  }
+
+  function toggle(open, fromFrame) {
+    if (open) mount();
+    isOpen = open;
+    frame.hidden = !open;
+    wrap.classList.toggle("open", open);
+    try {
+      sessionStorage.setItem(KEY, open ? "1" : "");
+    } catch (e) {
+      /* storage refused: this page only */
+    }
+    // Full screen on a phone: the page must not scroll under the panel.
+    document.documentElement.style.overflow = open && innerWidth <= 480 ? "hidden" : "";
+    label();
+    post({ type: open ? "open" : "close" });
+    if (open) frame.focus();
+    else if (fromFrame) launcher.focus();
+    emit(open ? "open" : "close");
+  }
+
+  window.addEventListener("message", function (ev) {
+    if (!frame || ev.origin !== ORIGIN || ev.source !== frame.contentWindow) return;
+    var m = ev.data || {};
+    if (m.type === "ready") {
+      ready = true;
+      if (m.labels) labels = m.labels;
+      label();
+      frame.contentWindow.postMessage({ type: "init", identity: identity, open: isOpen }, ORIGIN);
+      queue.splice(0).forEach(post);
+    } else if (m.type === "close") toggle(false, true);
+    else if (m.type === "unread") {
+      unread = m.count | 0;
+      label();
+      emit("unread", unread);
+    } else if (m.type === "message") emit("message", m.message);
+  });
+
+  var api = {
+    loaded: true,
+    open: function () {
+      toggle(true);
+    },
+    close: function () {
+      toggle(false);
+    },
+    toggle: function () {
+      toggle(!isOpen);
+    },
+    identify: function (who) {
+      identity = who || {};
+      post({ type: "identify", identity: identity });
+    },
+    setLocale: function (lang) {
+      locale = String(lang || "");
+      if (!frame) return;
+      // The frame's texts come from the server in its language: load it again (the
+      // conversation is in its storage, nothing is lost).
+      frame.remove();
+      frame = null;
+      ready = false;
+      queue = [];
+      if (isOpen) toggle(true);
+      else mount();
+    },
+    on: function (name, fn) {
+      if (handlers[name] && typeof fn === "function") handlers[name].push(fn);
+      return api;
+    },
+    get isOpen() {
+      return isOpen;
+    },
+  };
+  // Calls made before this script ran (window.Parley = [["open"], ...]) run now.
+  var early = Array.isArray(window.Parley) ? window.Parley : [];
+  window.Parley = api;
+
+  function attach() {
+    document.body.appendChild(host);
+    label();
+    var wasOpen = false;
+    try {
+      wasOpen = sessionStorage.getItem(KEY) === "1";
+    } catch (e) {
+      /* no storage */
+    }
+    if (wasOpen) toggle(true);
+    else if (window.requestIdleCallback) requestIdleCallback(mount, { timeout: 4000 });
+    else setTimeout(mount, 2000);
+    early.forEach(function (call) {
+      if (call && typeof api[call[0]] === "function") api[call[0]].apply(api, call.slice(1));
+    });
+    // The bench reads when the launcher was first painted.
+    requestAnimationFrame(function () {
+      setTimeout(function () {
+        window.__parleyPainted = performance.now();
+      });
+    });
+  }
+  if (document.body) attach();
+  else document.addEventListener("DOMContentLoaded", attach);
 })();

@@ -12,7 +12,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Frame, FrameLocator, Page, expect
 
 from agents.models import AgentProfile
 from chat.models import Conversation, Message, Site
@@ -103,9 +103,22 @@ def watch_errors(page: Page, errors: list[str]) -> Page:
     return page
 
 
+def widget(page: Page) -> FrameLocator:
+    """The customer widget: its frame on Parley's origin, inside the host page."""
+    return page.frame_locator("[data-testid=parley-frame]")
+
+
+def widget_frame(page: Page) -> Frame:
+    """The widget's frame, to run script in it (its socket, its storage)."""
+    frame = page.locator("[data-testid=parley-frame]").element_handle().content_frame()
+    assert frame is not None
+    return frame
+
+
 def transcript(page: Page, testid: str):
     """The transcript in order: event lines and message bodies, as the reader sees them."""
-    return page.get_by_test_id(testid).locator(
+    scope = widget(page) if testid.startswith("parley-") else page
+    return scope.get_by_test_id(testid).locator(
         "li[data-kind=event], [data-testid$=-message-body], [data-testid=transcript-body]"
     )
 
@@ -116,7 +129,7 @@ def open_widget(page: Page, url: str) -> None:
     expect(launcher).to_be_visible()
     if launcher.get_attribute("aria-expanded") != "true":
         launcher.click()
-    expect(page.get_by_test_id("parley-panel")).to_be_visible()
+    expect(widget(page).get_by_test_id("parley-panel")).to_be_visible()
 
 
 def set_tab_visible(page: Page, visible: bool) -> None:
@@ -143,9 +156,9 @@ def login(page: Page, base: str) -> None:
 
 
 def write(page: Page, text: str) -> None:
-    page.get_by_test_id("parley-input").fill(text)
-    page.get_by_test_id("parley-input").press("Enter")
-    expect(page.get_by_test_id("parley-input")).to_have_value("")
+    widget(page).get_by_test_id("parley-input").fill(text)
+    widget(page).get_by_test_id("parley-input").press("Enter")
+    expect(widget(page).get_by_test_id("parley-input")).to_have_value("")
 
 
 def test_customer_and_agent_chat_end_to_end(asgi_server, browser, shop):
@@ -166,11 +179,11 @@ def test_customer_and_agent_chat_end_to_end(asgi_server, browser, shop):
         open_widget(tab1, demo_url)
         first = "Hello! Is the cordless drill 18 V in stock?"
         write(tab1, first)
-        mine1 = tab1.get_by_test_id("parley-messages").locator("li[data-seq='1']")
+        mine1 = widget(tab1).get_by_test_id("parley-messages").locator("li[data-seq='1']")
         expect(mine1).to_contain_text(first)
         expect(mine1).to_have_attribute("data-status", "sent")
-        expect(tab1.get_by_test_id("parley-status")).to_contain_text("Waiting for an agent")
-        expect(tab1.get_by_test_id("parley-queue")).to_be_visible()  # queue.position
+        expect(widget(tab1).get_by_test_id("parley-status")).to_contain_text("Waiting for an agent")
+        expect(widget(tab1).get_by_test_id("parley-queue")).to_be_visible()  # queue.position
         tab1.screenshot(path=SCREENSHOTS.format("demo_waiting"))
 
         # --- the agent logs in and sees the conversation waiting ----------------------------
@@ -195,10 +208,10 @@ def test_customer_and_agent_chat_end_to_end(asgi_server, browser, shop):
         expect(console.get_by_test_id("chat-title")).to_have_text(re.compile(r"Visitor #\d+"))
         expect(transcript(console, "transcript")).to_have_text([first, JOINED])
         expect(mine1).to_have_attribute("data-status", "delivered")
-        expect(tab1.get_by_test_id("parley-status")).to_have_text(
+        expect(widget(tab1).get_by_test_id("parley-status")).to_have_text(
             "You are chatting with Alice Martin"
         )
-        expect(tab1.get_by_test_id("parley-queue")).to_be_hidden()
+        expect(widget(tab1).get_by_test_id("parley-queue")).to_be_hidden()
         set_tab_visible(console, True)
         expect(mine1).to_have_attribute("data-status", "read")
 
@@ -206,11 +219,11 @@ def test_customer_and_agent_chat_end_to_end(asgi_server, browser, shop):
         answer = "Hi! Yes, we have 14 in stock in Lyon, and delivery takes two days."
         composer = console.get_by_test_id("composer-input")
         composer.fill(answer)
-        expect(tab1.get_by_test_id("parley-typing")).to_have_text("Alice Martin is typing…")
+        expect(widget(tab1).get_by_test_id("parley-typing")).to_have_text("Alice Martin is typing…")
         composer.press("Enter")
         expect(composer).to_have_value("")
         expect(transcript(tab1, "parley-messages")).to_have_text([first, JOINED, answer])
-        expect(tab1.get_by_test_id("parley-typing")).to_be_hidden()
+        expect(widget(tab1).get_by_test_id("parley-typing")).to_be_hidden()
         agent_msg = console.get_by_test_id("transcript").locator("li[data-seq='3']")
         expect(agent_msg).to_have_attribute("data-mine", "true")
         expect(agent_msg).to_have_attribute("data-status", "read")  # the panel is open
@@ -218,23 +231,25 @@ def test_customer_and_agent_chat_end_to_end(asgi_server, browser, shop):
 
         # --- the customer answers back, the agent sees it (and the typing before it) --------
         reply = "Great, I'll order two then. Thank you!"
-        tab1.get_by_test_id("parley-input").fill(reply)
+        widget(tab1).get_by_test_id("parley-input").fill(reply)
         expect(console.get_by_test_id("chat-typing")).to_contain_text("is typing…")
-        tab1.get_by_test_id("parley-input").press("Enter")
+        widget(tab1).get_by_test_id("parley-input").press("Enter")
         everything = [first, JOINED, answer, reply]
         expect(transcript(console, "transcript")).to_have_text(everything)
         expect(
-            tab1.get_by_test_id("parley-messages").locator("li[data-seq='4']")
+            widget(tab1).get_by_test_id("parley-messages").locator("li[data-seq='4']")
         ).to_have_attribute("data-status", "read")
         console.screenshot(path=SCREENSHOTS.format("console_chat"))
 
         # --- both reload: everything is still there, in order, once -------------------------
         tab1.reload()
         console.reload()
-        expect(tab1.get_by_test_id("parley-panel")).to_be_visible()  # stays open in this tab
+        expect(
+            widget(tab1).get_by_test_id("parley-panel")
+        ).to_be_visible()  # stays open in this tab
         expect(transcript(tab1, "parley-messages")).to_have_text(everything)
-        expect(tab1.get_by_test_id("parley-messages").locator("li.mine")).to_have_count(2)
-        expect(tab1.get_by_test_id("parley-pending").locator("li")).to_have_count(0)
+        expect(widget(tab1).get_by_test_id("parley-messages").locator("li.mine")).to_have_count(2)
+        expect(widget(tab1).get_by_test_id("parley-pending").locator("li")).to_have_count(0)
         expect(console.get_by_test_id("console-connection")).to_have_text("Online")
         expect(
             console.get_by_test_id("mine-list").get_by_test_id("conversation-item")
@@ -255,14 +270,14 @@ def test_customer_and_agent_chat_end_to_end(asgi_server, browser, shop):
         expect(transcript(tab1, "parley-messages")).to_have_text(everything)
         expect(transcript(tab2, "parley-messages")).to_have_text(everything)
         from_tab2 = "Perfect, see you soon."
-        tab2.get_by_test_id("parley-input").fill(from_tab2)
-        tab2.get_by_test_id("parley-input").press("Enter")
+        widget(tab2).get_by_test_id("parley-input").fill(from_tab2)
+        widget(tab2).get_by_test_id("parley-input").press("Enter")
         everything.append(from_tab2)
         for page, testid in ((tab1, "parley-messages"), (tab2, "parley-messages")):
             expect(transcript(page, testid)).to_have_text(everything)
-            expect(page.get_by_test_id(testid).locator("li[data-seq='6']")).to_have_attribute(
-                "data-mine", "true"
-            )
+            expect(
+                widget(page).get_by_test_id(testid).locator("li[data-seq='6']")
+            ).to_have_attribute("data-mine", "true")
         expect(transcript(console, "transcript")).to_have_text(everything)
         # The customer answered after reading it: the agent's message shows as read.
         expect(console.get_by_test_id("transcript").locator("li[data-seq='5']")).to_have_attribute(
@@ -279,7 +294,9 @@ def test_customer_and_agent_chat_end_to_end(asgi_server, browser, shop):
         expect(console.get_by_test_id("composer-note")).to_have_text("This conversation is closed.")
         for page in (tab1, tab2):
             expect(transcript(page, "parley-messages")).to_have_text(everything)
-            expect(page.get_by_test_id("parley-status")).to_contain_text("Conversation closed")
+            expect(widget(page).get_by_test_id("parley-status")).to_contain_text(
+                "Conversation closed"
+            )
         console.screenshot(path=SCREENSHOTS.format("console_resolved"))
         console.get_by_test_id("console-logout").click()
         expect(console).to_have_url(re.compile(r"/accounts/login/"))
@@ -311,9 +328,9 @@ def test_messages_written_while_the_server_is_down_arrive_after_it_restarts(
         open_widget(tab, demo_url)
         first = "Do you cut timber to size?"
         write(tab, first)
-        expect(tab.get_by_test_id("parley-messages").locator("li[data-seq='1']")).to_have_attribute(
-            "data-status", "sent"
-        )
+        expect(
+            widget(tab).get_by_test_id("parley-messages").locator("li[data-seq='1']")
+        ).to_have_attribute("data-status", "sent")
         console = agent.new_page()
         console.on("pageerror", lambda exc: exceptions.append(str(exc)))
         login(console, base)
@@ -321,17 +338,17 @@ def test_messages_written_while_the_server_is_down_arrive_after_it_restarts(
         expect(preview).to_have_text(first)
 
         asgi_server.stop()
-        expect(tab.get_by_test_id("parley-banner")).to_contain_text("Reconnecting")
+        expect(widget(tab).get_by_test_id("parley-banner")).to_contain_text("Reconnecting")
         expect(console.get_by_test_id("console-connection")).to_have_text("Reconnecting…")
         offline = "Hello? My connection dropped, I need 2 m planks."
         write(tab, offline)
-        pending = tab.get_by_test_id("parley-pending").locator("li")
+        pending = widget(tab).get_by_test_id("parley-pending").locator("li")
         expect(pending).to_have_attribute("data-status", "sending")
 
         asgi_server.start()
         expect(transcript(tab, "parley-messages")).to_have_text([first, offline], timeout=back)
         expect(pending).to_have_count(0)
-        expect(tab.get_by_test_id("parley-banner")).to_be_hidden()
+        expect(widget(tab).get_by_test_id("parley-banner")).to_be_hidden()
         expect(console.get_by_test_id("console-connection")).to_have_text("Online", timeout=back)
         expect(preview).to_have_text(offline)
 
@@ -369,7 +386,7 @@ def test_a_reply_whose_push_was_lost_arrives_with_the_next_heartbeat(
         waiting.get_by_test_id("conversation-take").click()
         expect(transcript(tab, "parley-messages")).to_have_text([first, JOINED])
 
-        tab.evaluate("window.parleyDeaf = true")
+        widget_frame(tab).evaluate("window.parleyDeaf = true")
         answer = "Yes, I am here. How can I help?"
         console.get_by_test_id("composer-input").fill(answer)
         console.get_by_test_id("composer-input").press("Enter")
@@ -413,7 +430,7 @@ def test_an_offer_whose_push_was_lost_shows_up_with_the_next_heartbeat(
         expect(offer.get_by_test_id("offer-countdown")).to_have_text(re.compile(r"^\d+ s$"))
         offer.get_by_test_id("offer-accept").click()
         expect(offer).to_have_count(0)
-        expect(tab.get_by_test_id("parley-status")).to_have_text(
+        expect(widget(tab).get_by_test_id("parley-status")).to_have_text(
             "You are chatting with Alice Martin"
         )
         answer = "Yes, Alice here."
@@ -436,11 +453,11 @@ def test_a_site_that_refuses_the_origin_says_so(asgi_server, browser, shop):
     try:
         page = context.new_page()
         open_widget(page, f"{asgi_server.url}/demo/{shop.key}/")
-        banner = page.get_by_test_id("parley-banner")
+        banner = widget(page).get_by_test_id("parley-banner")
         expect(banner).to_have_text(
             "Chat unavailable: This origin may not embed the widget.", timeout=15_000
         )
-        expect(page.get_by_test_id("parley-input")).to_be_disabled()
+        expect(widget(page).get_by_test_id("parley-input")).to_be_disabled()
         # The refusal may come before the panel's opening animation ends: shot at its end.
         page.screenshot(path=SCREENSHOTS.format("demo_refused"), animations="disabled")
     finally:
@@ -475,10 +492,10 @@ def test_a_widget_whose_token_is_refused_gets_a_new_one(asgi_server, browser, sh
         open_widget(tab, f"{asgi_server.url}/demo/{shop.key}/")
         first = "Hello, do you deliver on Saturdays?"
         write(tab, first)
-        mine = tab.get_by_test_id("parley-messages").locator("li[data-seq='1']")
+        mine = widget(tab).get_by_test_id("parley-messages").locator("li[data-seq='1']")
         expect(mine).to_have_attribute("data-status", "sent", timeout=30_000)
-        expect(tab.get_by_test_id("parley-banner")).to_be_hidden()
-        urls = tab.evaluate("window.parleySocketUrls")
+        expect(widget(tab).get_by_test_id("parley-banner")).to_be_hidden()
+        urls = widget_frame(tab).evaluate("window.parleySocketUrls")
     finally:
         context.close()
     assert "token=refused" in urls[0]
@@ -510,12 +527,19 @@ def test_the_bot_qualifies_the_customer_and_the_router_offers_the_chat(
         login(console, base)  # online: the router may offer her the chat
         tab = watch_errors(customer.new_page(), errors)
         open_widget(tab, f"{base}/demo/{bot_shop.key}/")
-        messages = tab.get_by_test_id("parley-messages")
+        messages = widget(tab).get_by_test_id("parley-messages")
         bot = messages.locator("li[data-kind=bot]")
-        write(tab, "Hi, I have a question")
-        # A greeting (one of two A/B wordings), then the topic question with its buttons.
-        expect(bot.nth(1)).to_contain_text("Is your question about an order or a product?")
-        choices = tab.get_by_test_id("parley-choices").locator("visible=true")
+        # The bot greets on open, before the customer writes: a greeting (one of two A/B
+        # wordings), then the topic question with its buttons.
+        question = "Is your question about an order or a product?"
+        expect(bot.nth(1)).to_contain_text(question)
+        expect(messages.locator("li.mine")).to_have_count(0)
+        # A customer's greeting is answered, not corrected.
+        write(tab, "Hello!")
+        expect(bot).to_have_count(3)
+        expect(bot.last.get_by_test_id("parley-message-body")).to_have_text(f"Hello! {question}")
+        expect(messages).not_to_contain_text("Please pick")
+        choices = widget(tab).get_by_test_id("parley-choices").locator("visible=true")
         expect(choices).to_have_count(1)  # only the current question's buttons
         expect(choices.get_by_test_id("parley-choice")).to_have_text(
             ["An order", "A product", "Something else"]
@@ -523,16 +547,20 @@ def test_the_bot_qualifies_the_customer_and_the_router_offers_the_chat(
         tab.screenshot(path=SCREENSHOTS.format("demo_bot"))
         choices.get_by_role("button", name="An order").click()
         expect(messages.locator("li.mine").last).to_contain_text("An order")
-        expect(tab.get_by_test_id("parley-input")).to_have_attribute("placeholder", "DIY-1234567")
-        expect(tab.get_by_test_id("parley-choices").locator("visible=true")).to_have_count(0)
+        expect(widget(tab).get_by_test_id("parley-input")).to_have_attribute(
+            "placeholder", "DIY-1234567"
+        )
+        expect(widget(tab).get_by_test_id("parley-choices").locator("visible=true")).to_have_count(
+            0
+        )
         write(tab, "DIY-1234567")
         expect(bot.last).to_contain_text("What email address can we reach you at")
-        expect(tab.get_by_test_id("parley-input")).to_have_attribute("inputmode", "email")
+        expect(widget(tab).get_by_test_id("parley-input")).to_have_attribute("inputmode", "email")
         write(tab, "zoe@example.com")
         expect(bot.last).to_contain_text("what can we help you with?")
         write(tab, "my parcel is late, it has not arrived")
         expect(bot.last).to_contain_text("passing you to our orders team")
-        expect(tab.get_by_test_id("parley-status")).to_contain_text("Waiting for an agent")
+        expect(widget(tab).get_by_test_id("parley-status")).to_contain_text("Waiting for an agent")
         # The hand-off summary is an internal note: the customer never sees it.
         expect(messages).not_to_contain_text("handed this conversation")
 
@@ -553,7 +581,7 @@ def test_the_bot_qualifies_the_customer_and_the_router_offers_the_chat(
         expect(handoff).to_contain_text("order number: DIY-1234567")
         expect(handoff).to_contain_text("email: zoe@example.com")
         expect(chat.locator("li[data-kind=text]").last).to_contain_text("my parcel is late")
-        expect(tab.get_by_test_id("parley-status")).to_have_text(
+        expect(widget(tab).get_by_test_id("parley-status")).to_have_text(
             "You are chatting with Alice Martin"
         )
         answer = "Sorry about that, Zoé: your parcel DIY-1234567 is out for delivery today."

@@ -2,9 +2,9 @@
 // order, receipts, typing, the queue position) and what the customer sends. Seq order,
 // gaps, the outbox and pacing are the shared client's (client/): it hands these functions
 // each message once, in order.
-import { el } from "./dom.js";
+import { announce, el } from "./dom.js";
 import { messageNode, render } from "./render.js";
-import { OPEN, client, isOpenConversation, local, state } from "./state.js";
+import { OPEN, client, env, isMine, isOpenConversation, local, state, toHost } from "./state.js";
 
 // --- frames from the server (what the client leaves to the widget) ------------------------
 export function handle(f) {
@@ -28,6 +28,9 @@ export function onHello(f) {
     .filter((c) => OPEN.includes(c.status))
     .sort((a, b) => b.id - a.id)[0];
   if (open) setConversation(open);
+  // What the page already had is history; what comes after it is news for the host page.
+  if (state.liveFrom === null) state.liveFrom = open ? open.last_seq : 0;
+  startIfBot();
   render.connection();
   if (state.convId) client.resume(state.convId, true); // after a reconnect, always ask
 }
@@ -68,6 +71,10 @@ export function resetConversation(id) {
 export function applyMessage(id, m) {
   // In order and once (the client deduplicates and resumes gaps).
   state.messages.push(m);
+  if (!isMine(m) && state.liveFrom !== null && m.seq > state.liveFrom && m.kind !== "event") {
+    announce((m.sender && m.sender.name ? m.sender.name + ": " : "") + m.body);
+    toHost({ type: "message", message: { seq: m.seq, body: m.body, kind: m.kind, sender: m.sender && m.sender.name, created_at: m.created_at } });
+  }
   if (m.sender.role === "agent" && state.peer.read < m.seq) {
     // The server moves a sender's cursors to its own message without a receipt.updated.
     state.peer.read = state.peer.delivered = m.seq;
@@ -109,6 +116,15 @@ export function onError(f) {
     state.starting = false;
     setTimeout(() => client.flush(), 2000);
   }
+}
+
+/** The bot greets when the chat opens: with a bot flow and no open conversation, opening
+ * starts one (the flow's first node runs on the server), before the customer writes. */
+export function startIfBot() {
+  if (!env.BOT || !state.open || !client || !client.ready || state.starting || state.blocked) return;
+  if (isOpenConversation() || client.outbox().length) return;
+  state.starting = true;
+  client.send({ type: "conversation.start", id: client.nextId("s"), language: env.LANG });
 }
 
 // --- sending -----------------------------------------------------------------------------

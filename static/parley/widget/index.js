@@ -1,23 +1,22 @@
-// The widget, once its loader (static/parley/widget.js, the one tag a site embeds) has
-// imported it: start(tag) reads the tag, wires the page's events and connects.
-//   state.js (config, storage, state), session.js (token, the shared client), conversation.js
-//   (what frames change, sending), render.js (drawing), dom.js (Shadow DOM), styles.js.
-import { afterArrival, submit, typingInput } from "./conversation.js";
-import { el, host, scrollDown } from "./dom.js";
+// The widget in its frame (/widget/frame/, on Parley's origin), which the one-tag loader
+// (static/parley/widget.js) puts on the host page. start() reads the frame page's config,
+// tells the host it is ready, and waits for the host's init (identity, open) to connect.
+//   state.js (config, storage, state, texts), session.js (token, the shared client),
+//   conversation.js (what frames change, sending), render.js (drawing), dom.js, styles.js.
+import { afterArrival, startIfBot, submit, typingInput } from "./conversation.js";
+import { build, el, scrollDown, trapFocus } from "./dom.js";
 import { render } from "./render.js";
-import { makeClient } from "./session.js";
-import { client, configure, env, state, tab } from "./state.js";
+import { identify, makeClient } from "./session.js";
+import { client, configure, env, state, t, tab, toHost } from "./state.js";
 
 function setOpen(open) {
   state.open = open;
-  tab.set("open", open);
-  el.panel.hidden = !open;
-  el.launcher.setAttribute("aria-expanded", String(open));
   render.unread();
   if (open) {
     scrollDown();
     el.input.focus({ preventScroll: true });
     afterArrival(); // the customer now sees the messages: read receipt
+    startIfBot(); // the bot greets when the chat opens
   }
 }
 
@@ -26,21 +25,32 @@ function autosize() {
   el.input.style.height = Math.min(el.input.scrollHeight + 2, 120) + "px";
 }
 
+function closeByCustomer() {
+  setOpen(false);
+  toHost({ type: "close" });
+}
+
+function fromHost(ev) {
+  if (ev.origin !== env.HOST || ev.source !== window.parent) return;
+  const m = ev.data || {};
+  if (m.type === "init") {
+    if (client) return;
+    identify(m.identity, false);
+    mount(Boolean(m.open));
+  } else if (m.type === "open" || m.type === "close") {
+    if (client) setOpen(m.type === "open");
+  } else if (m.type === "identify" && client) {
+    identify(m.identity, true);
+  }
+}
+
 function listen() {
-  el.launcher.addEventListener("click", () => {
-    setOpen(!state.open);
-    if (!state.open) el.launcher.focus();
-  });
-  el.close.addEventListener("click", () => {
-    setOpen(false);
-    el.launcher.focus();
-  });
+  el.close.addEventListener("click", closeByCustomer);
   el.panel.addEventListener("keydown", (ev) => {
     if (ev.key === "Escape") {
       ev.preventDefault();
-      setOpen(false);
-      el.launcher.focus();
-    }
+      closeByCustomer();
+    } else trapFocus(ev);
   });
   // A bot question's buttons (render.js draws them; the list is redrawn, so caught here).
   el.list.addEventListener("click", (ev) => {
@@ -48,6 +58,7 @@ function listen() {
     if (!btn) return;
     btn.closest(".choices").hidden = true;
     submit(btn.textContent, btn.dataset.choice);
+    el.input.focus();
   });
   el.form.addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -85,21 +96,27 @@ function listen() {
   });
 }
 
-function mount() {
+function mount(open) {
   makeClient();
   if (state.convId) client.track(state.convId, 0);
-  document.body.appendChild(host);
   render.all();
-  setOpen(state.open);
   render.connection();
   client.connect();
+  setOpen(open);
 }
 
-/** `tag`: the embedding script element (its data-* attributes); `src`: its absolute URL. */
-export function start(tag, src) {
-  configure(tag, src);
-  el.title.textContent = env.TITLE;
+export function start() {
+  const node = document.getElementById("parley-config");
+  configure(JSON.parse(node.textContent));
+  build(env.TITLE);
   listen();
-  if (document.body) mount();
-  else document.addEventListener("DOMContentLoaded", mount);
+  window.addEventListener("message", fromHost);
+  toHost({
+    type: "ready",
+    labels: { open: t("open_chat"), close: t("close_chat"), unread: t("unread") },
+  });
+  // Opened on its own (no host page): a chat page of its own.
+  if (window.parent === window) mount(true);
 }
+
+start();

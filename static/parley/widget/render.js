@@ -3,9 +3,10 @@
 // connection banner. It reads the state; it changes none of it.
 import { el, nearBottom, scrollDown } from "./dom.js";
 import { TICKS } from "./styles.js";
-import { WAITING, client, isMine, me, state } from "./state.js";
+import { WAITING, client, isMine, me, state, t, toHost } from "./state.js";
 
 let shownQuestion = 0;
+let lastUnread = 0;
 
 function tickStatus(seq) {
   if (seq <= state.peer.read) return "read";
@@ -34,12 +35,13 @@ export function messageNode(m, status, prev) {
   if (!mine && m.sender && (!prev || prev.sender.participant !== m.sender.participant || prev.kind === "event")) {
     const who = document.createElement("div");
     who.className = "who";
-    who.textContent = m.kind === "system" ? "System" : m.sender.name;
+    who.textContent = m.kind === "system" ? t("system") : m.sender.name;
     li.appendChild(who);
   }
   const bubble = document.createElement("div");
   bubble.className = "bubble";
   bubble.setAttribute("data-testid", "parley-message-body");
+  bubble.dir = "auto"; // right-to-left text shows right to left, whatever the page's direction
   const translated = translationOf(m);
   bubble.textContent = translated || m.body;
   li.appendChild(bubble);
@@ -48,7 +50,7 @@ export function messageNode(m, status, prev) {
     choices.className = "choices";
     choices.setAttribute("data-testid", "parley-choices");
     choices.setAttribute("role", "group");
-    choices.setAttribute("aria-label", "Answers");
+    choices.setAttribute("aria-label", t("answers"));
     choices.hidden = true; // render.choices() shows the current question's only
     for (const b of m.data.buttons) {
       const btn = document.createElement("button");
@@ -71,18 +73,18 @@ export function messageNode(m, status, prev) {
     toggle.type = "button";
     toggle.className = "link";
     toggle.setAttribute("data-testid", "parley-original-toggle");
-    toggle.textContent = "Show original";
+    toggle.textContent = t("show_original");
     let original = false;
     toggle.addEventListener("click", () => {
       original = !original;
       bubble.textContent = original ? m.body : translated;
-      toggle.textContent = original ? "Show translation" : "Show original";
+      toggle.textContent = original ? t("show_translation") : t("show_original");
     });
     meta.appendChild(toggle);
   }
   if (mine && m.moderation === "masked") {
     const note = document.createElement("span");
-    note.textContent = "Some words were hidden";
+    note.textContent = t("masked");
     meta.appendChild(note);
   }
   if (mine) {
@@ -111,8 +113,8 @@ function setTick(li, tick, status) {
   li.dataset.status = status;
   tick.dataset.status = status;
   tick.textContent = TICKS[status].text;
-  tick.title = TICKS[status].label;
-  tick.setAttribute("aria-label", TICKS[status].label);
+  tick.title = t("tick_" + status);
+  tick.setAttribute("aria-label", t("tick_" + status));
 }
 
 export const render = {
@@ -159,7 +161,7 @@ export const render = {
     const hint = (current && current.data && current.data.input) || {};
     const modes = { email: "email", phone: "tel", number: "numeric" };
     el.input.setAttribute("inputmode", modes[hint.type] || "text");
-    el.input.placeholder = hint.placeholder || (hint.type === "email" ? "name@example.com" : "Write a message…");
+    el.input.placeholder = hint.placeholder || (hint.type === "email" ? "name@example.com" : t("placeholder"));
     if (current && current.seq !== shownQuestion) scrollDown();
     shownQuestion = current ? current.seq : 0;
   },
@@ -171,12 +173,12 @@ export const render = {
   },
   header() {
     const c = state.conv;
-    let text = "We usually reply in a few minutes";
+    let text = t("status_idle");
     if (c) {
-      if (c.status === "assigned" && c.assignee) text = "You are chatting with " + c.assignee.name;
-      else if (WAITING.includes(c.status)) text = "Waiting for an agent…";
-      else if (c.status === "bot") text = "Our assistant is here to help";
-      else if (c.status === "resolved" || c.status === "abandoned") text = "Conversation closed. Write to start a new one";
+      if (c.status === "assigned" && c.assignee) text = t("status_assigned", { name: c.assignee.name });
+      else if (WAITING.includes(c.status)) text = t("status_waiting");
+      else if (c.status === "bot") text = t("status_bot");
+      else if (c.status === "resolved" || c.status === "abandoned") text = t("status_closed");
     }
     el.status.textContent = text;
     const q = state.queue;
@@ -189,20 +191,20 @@ export const render = {
     const names = Array.from(state.typing.values()).map((t) => t.name);
     el.typing.hidden = names.length === 0;
     el.typing.innerHTML = names.length ? '<span class="dots"><span></span><span></span><span></span></span> ' : "";
-    if (names.length) el.typing.append(names.join(", ") + (names.length > 1 ? " are" : " is") + " typing…");
+    if (names.length) el.typing.append(t(names.length > 1 ? "typing_many" : "typing_one", { names: names.join(", ") }));
   },
   unread() {
     const count = state.messages.filter((m) => m.seq > me().read && !isMine(m) && m.kind !== "event").length;
-    const show = count > 0 && !state.open;
-    el.badge.hidden = !show;
-    el.badge.textContent = show ? String(count) : "";
-    el.launcher.setAttribute("aria-label", state.open ? "Close chat" : count ? "Open chat, " + count + " unread" : "Open chat");
+    // The host page draws the launcher and its badge.
+    const shown = state.open ? 0 : count;
+    if (shown !== lastUnread) toHost({ type: "unread", count: shown });
+    lastUnread = shown;
   },
   connection() {
     let text = "";
     el.banner.classList.toggle("error", Boolean(state.blocked));
-    if (state.blocked) text = "Chat unavailable: " + state.blocked;
-    else if (!client.ready && client.everConnected) text = "Connection lost. Reconnecting… your messages will be sent.";
+    if (state.blocked) text = t("unavailable", { reason: state.blocked });
+    else if (!client.ready && client.everConnected) text = t("reconnecting");
     el.banner.hidden = !text;
     el.banner.textContent = text;
     el.input.disabled = el.send.disabled = Boolean(state.blocked);

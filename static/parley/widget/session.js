@@ -4,7 +4,7 @@ import { createClient, storedOutbox } from "../client/index.js";
 import { applyMessage, handle, isReading, onError, onHello, onUpdated, resetConversation, setConversation } from "./conversation.js";
 import { el } from "./dom.js";
 import { render } from "./render.js";
-import { LOCALE_RE, client, env, isMine, isOpenConversation, local, state, useClient } from "./state.js";
+import { client, env, isMine, isOpenConversation, local, state, t, useClient } from "./state.js";
 
 const IDENTITY = [["externalId", "external_id"], ["userHash", "user_hash"], ["name", "name"], ["email", "email"]];
 let needToken = true; // every page load refreshes its token once
@@ -12,9 +12,9 @@ let needToken = true; // every page load refreshes its token once
 async function refreshToken() {
   const body = { site_key: env.SITE };
   if (state.token) body.token = state.token;
-  for (const [attr, field] of IDENTITY) if (env.data[attr]) body[field] = env.data[attr];
-  const lang = navigator.language || "";
-  if (LOCALE_RE.test(lang)) body.locale = lang;
+  for (const [attr, field] of IDENTITY) if (env.identity[attr]) body[field] = String(env.identity[attr]);
+  body.host_origin = env.HOST; // the frame page let only this origin frame it
+  body.locale = env.LANG;
   const res = await fetch(env.BASE + "/api/v1/widget/sessions/", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -23,7 +23,7 @@ async function refreshToken() {
   });
   if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
     const data = await res.json().catch(() => ({}));
-    const err = new Error((data.error && data.error.message) || "The chat is not available.");
+    const err = new Error((data.error && data.error.message) || t("not_available"));
     err.fatal = true;
     throw err;
   }
@@ -36,6 +36,21 @@ async function refreshToken() {
     // A different visitor (the old token was refused): forget the old one's conversation.
     local.set("customer", data.customer.id);
     if (state.convId) resetConversation(null);
+  }
+}
+
+/** The host page says who the customer is (data- attributes, Parley.identify): a changed
+ * identity gets a new token (the server checks the signature) and a new socket. */
+export function identify(who, reconnect) {
+  const next = {};
+  for (const [attr] of IDENTITY) if (who && who[attr]) next[attr] = String(who[attr]);
+  const same = IDENTITY.every(([attr]) => (env.identity[attr] || "") === (next[attr] || ""));
+  env.identity = next;
+  if (same && !needToken) return;
+  needToken = true;
+  if (reconnect && client) {
+    client.stop();
+    client.retry();
   }
 }
 
@@ -60,7 +75,7 @@ export function makeClient() {
           needToken = true; // the token expired or is bad: get a fresh one, then reconnect
           client.retry();
         } else {
-          block(reason || "This chat cannot be used on this page.");
+          block(reason || t("cannot_use"));
         }
       },
       hello: onHello,
@@ -90,8 +105,7 @@ export function makeClient() {
         else if (!state.starting) {
           // No open conversation: start one (idempotent across tabs), then send into it.
           state.starting = true;
-          const lang = navigator.language || "";
-          client.send({ type: "conversation.start", id: client.nextId("s"), language: LOCALE_RE.test(lang) ? lang : "" });
+          client.send({ type: "conversation.start", id: client.nextId("s"), language: env.LANG });
         }
       },
       refused(entry, f) {

@@ -1,13 +1,26 @@
-// The widget's state: where it talks to and as whom (from its script tag), what it keeps in
-// storage, the conversation it shows, and the protocol client (made by session.js).
+// The widget's state: where it talks to and as whom (from the frame page's config and the
+// host page's init message), what it keeps in storage, the conversation it shows, its texts
+// and the protocol client (made by session.js).
 
 export const OPEN = ["bot", "queued", "offered", "assigned", "reopened"];
 export const WAITING = ["queued", "offered", "reopened"];
 export const LOCALE_RE = /^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$/;
 
-/** From the embedding tag (configure): SITE, BASE (the server), WS_BASE, TITLE, KEY (the
- * storage prefix) and the tag's dataset. */
-export const env = {};
+/** From the frame page's config (configure): SITE, BASE (this origin), WS_BASE, TITLE, KEY
+ * (the storage prefix), HOST (the embedding page's origin), LANG, BOT (the site runs a bot
+ * flow), TEXTS; identity ({externalId, userHash, name, email}) comes from the host page. */
+export const env = { identity: {} };
+
+/** Tell the host page (at its origin only: a page that claimed another origin hears nothing). */
+export function toHost(msg) {
+  if (window.parent !== window) window.parent.postMessage(msg, env.HOST);
+}
+
+/** A text in the visitor's language (chat/widget_texts.py), placeholders filled. */
+export function t(key, vars) {
+  const text = (env.TEXTS && env.TEXTS[key]) || key;
+  return text.replace(/%\((\w+)\)s/g, (m, name) => (vars && name in vars ? String(vars[name]) : m));
+}
 
 // --- storage: localStorage is shared by tabs, sessionStorage follows one tab's navigation
 const memory = {};
@@ -37,15 +50,17 @@ export const tab = storage("sessionStorage");
 /** What the widget shows (filled by configure, once the storage key is known). */
 export const state = {};
 
-/** `tag`: the widget.js script element; `src`: its URL. */
-export function configure(tag, src) {
-  const data = tag.dataset;
-  env.SITE = data.site;
-  env.BASE = (data.server || new URL(src, location.href).origin).replace(/\/+$/, "");
+/** `config`: the frame page's JSON (chat/widget_frame.py). */
+export function configure(config) {
+  env.SITE = config.site;
+  env.BASE = location.origin;
   env.WS_BASE = env.BASE.replace(/^http/, "ws");
-  env.TITLE = data.title || "Chat with us";
-  env.KEY = "parley:" + env.BASE + ":" + env.SITE;
-  env.data = data;
+  env.TEXTS = config.texts || {};
+  env.TITLE = config.title || t("title");
+  env.HOST = config.hostOrigin;
+  env.LANG = config.language || "en";
+  env.BOT = Boolean(config.bot);
+  env.KEY = "parley:" + env.SITE;
   Object.assign(state, {
     token: local.get("token", null),
     convId: local.get("conv", null), // the conversation this customer last had
@@ -56,7 +71,8 @@ export function configure(tag, src) {
     failed: [], // messages the server refused for good
     typing: new Map(), // participant -> {name, timer}
     queue: null, // the last queue.position frame of the current conversation
-    open: tab.get("open", false),
+    open: false, // the host page says (init, open, close)
+    liveFrom: null, // messages past this seq arrived while the page was here: told to the host
     blocked: null, // why the chat cannot run here (close 4403)
   });
 }

@@ -1,0 +1,65 @@
+"""The widget's frame: the page the one-tag loader (static/parley/widget.js) puts in an
+iframe on the host page. It runs on Parley's origin, so the visitor token lives in this
+origin's storage where the host page's scripts cannot read it.
+
+The loader names the host page's origin (``origin``); the page may be framed by that origin
+only (CSP ``frame-ancestors``), so a page that claims another origin is not rendered by the
+browser, and the frame talks to its parent by postMessage to that origin only. Whether the
+origin may embed the site's widget at all is the visitor session's check (the frame sends
+the origin as ``host_origin``), which says why in the panel when it may not.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.http import HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, render
+from django.utils import translation
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_GET
+
+from chat.models import Site
+from chat.widget_texts import widget_texts
+
+ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]{1,250}$")
+LANG_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
+
+
+def frame_language(requested: str) -> str:
+    """The supported language closest to the page's or browser's (``fr-CA`` reads ``fr``),
+    else the default."""
+    if requested and LANG_RE.match(requested):
+        try:
+            return translation.get_supported_language_variant(requested.replace("_", "-").lower())
+        except LookupError:
+            pass
+    return translation.get_supported_language_variant("en")
+
+
+@require_GET
+@xframe_options_exempt  # framing is governed by the CSP frame-ancestors below
+def widget_frame(request):
+    site = get_object_or_404(Site, key=request.GET.get("site", "")[:64])
+    host_origin = request.GET.get("origin", "")
+    if not ORIGIN_RE.match(host_origin):
+        return HttpResponseBadRequest("origin must be the embedding page's origin.")
+    language = frame_language(request.GET.get("lang", ""))
+    with translation.override(language):
+        config = {
+            "site": site.key,
+            "hostOrigin": host_origin,
+            "language": language,
+            "bot": site.default_flow_id is not None,
+            "title": request.GET.get("title", "")[:80],
+            "texts": widget_texts(),
+        }
+        response = render(
+            request,
+            "widget/frame.html",
+            {"config": config, "language": language, "bidi": translation.get_language_bidi()},
+        )
+    response["Content-Security-Policy"] = f"frame-ancestors {host_origin}"
+    response["Cache-Control"] = "private, max-age=0"
+    response["Referrer-Policy"] = "no-referrer"
+    return response

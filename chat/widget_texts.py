@@ -1,0 +1,53 @@
+"""Every text the customer widget shows, from Django's gettext catalogs.
+
+The frame page (chat.widget_frame) renders these in the visitor's language and hands them to
+the widget's modules as JSON, so the static files carry no language and stay cacheable
+forever under their hashed names. ``%(name)s`` placeholders are filled by the widget.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+TEXTS = {
+    "title": _("Chat with us"),
+    "open_chat": _("Open chat"),
+    "close_chat": _("Close chat"),
+    "unread": _("%(count)s unread"),
+    "empty_title": _("Hi there!"),
+    "empty_body": _(
+        "Ask us anything about products, orders or delivery. We usually reply in a few minutes."
+    ),
+    "conversation": _("Conversation"),
+    "pending": _("Messages being sent"),
+    "your_message": _("Your message"),
+    "placeholder": _("Write a message…"),
+    "send": _("Send message"),
+    "powered": _("Powered by Parley"),
+    "system": _("System"),
+    "answers": _("Answers"),
+    "show_original": _("Show original"),
+    "show_translation": _("Show translation"),
+    "masked": _("Some words were hidden"),
+    "status_idle": _("We usually reply in a few minutes"),
+    "status_assigned": _("You are chatting with %(name)s"),
+    "status_waiting": _("Waiting for an agent…"),
+    "status_bot": _("Our assistant is here to help"),
+    "status_closed": _("Conversation closed. Write to start a new one"),
+    "unavailable": _("Chat unavailable: %(reason)s"),
+    "not_available": _("The chat is not available."),
+    "cannot_use": _("This chat cannot be used on this page."),
+    "reconnecting": _("Connection lost. Reconnecting… your messages will be sent."),
+    "typing_one": _("%(names)s is typing…"),
+    "typing_many": _("%(names)s are typing…"),
+    "tick_sending": _("Sending"),
+    "tick_sent": _("Sent"),
+    "tick_delivered": _("Delivered"),
+    "tick_read": _("Read"),
+    "tick_failed": _("Not sent"),
+}
+
+
+def widget_texts() -> dict[str, str]:
+    """The texts in the active language."""
+    return {key: str(value) for key, value in TEXTS.items()}
