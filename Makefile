@@ -3,9 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-EMB_VENV ?= .venv-embeddings
 
-.PHONY: run test test-fast test-js test-embedded test-embeddings install install-test lint format
+.PHONY: run test test-fast test-js test-embedded install install-test lint format
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -32,23 +31,12 @@ test: install-test
 	$(MAKE) test-js
 	$(PY) -m pytest
 	$(MAKE) test-embedded
-	$(MAKE) test-embeddings
 
 # The browser protocol client's unit tests (static/parley/client/; tests/js/), in Node
 # with vitest, pinned by package-lock.json. Needs node (>= 20.19) and npm.
 test-js:
 	npm ci --no-audit --no-fund
 	npx --no-install vitest run
-
-# The optional sentence-embedding intent backend (PyTorch, CPU) in a venv of its own, so the
-# main one stays light: its accuracy test on the held-out set, which skips elsewhere.
-$(EMB_VENV)/bin/activate:
-	$(PYTHON) -m venv $(EMB_VENV)
-	$(EMB_VENV)/bin/pip install --quiet --upgrade pip
-
-test-embeddings: $(EMB_VENV)/bin/activate
-	$(EMB_VENV)/bin/pip install --quiet -r requirements/embeddings.txt -r requirements/dev.txt
-	$(EMB_VENV)/bin/python -m pytest -p no:cacheprovider tests/bots/test_intents.py
 
 # The embedded tier: the same suite on SQLite with the in-memory layer and broker, as
 # `make run` starts without DATABASE_URL / REDIS_URL (what needs PostgreSQL or a Redis

@@ -45,7 +45,6 @@ NODE_KEYS = {
     "end": {"text", "csat", "csat_text", "thanks_text"},
 }
 COMMON_KEYS = {"type", "variants", "note"}
-DEFAULT_THRESHOLD = 0.2
 MAX_NODES = 500
 MAX_TEXT = 2000
 

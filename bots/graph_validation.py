@@ -11,7 +11,6 @@ from bots.graph import (
     AUTO_TYPES,
     COMMON_KEYS,
     CONDITION_OPS,
-    DEFAULT_THRESHOLD,
     ID_RE,
     LANG_RE,
     MAX_NODES,
@@ -268,9 +267,9 @@ def _check_node(c: _Checker, path: str, node: dict, nodes: dict) -> None:
                 c.text(f"{ipath}.label", intent.get("label"))
                 _check_examples(c, f"{ipath}.examples", intent.get("examples"))
                 c.target(f"{ipath}.next", intent.get("next"), nodes)
-        threshold = node.get("threshold", DEFAULT_THRESHOLD)
+        threshold = node.get("threshold")  # absent: the intent backend's default
         is_number = isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
-        if not is_number or not 0 <= threshold <= 1:
+        if threshold is not None and (not is_number or not 0 <= threshold <= 1):
             c.err(f"{path}.threshold", "must be a number from 0 to 1.")
         c.text(f"{path}.clarify_text", node.get("clarify_text"), required=False)
         c.target(f"{path}.fallback", node.get("fallback"), nodes)

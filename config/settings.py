@@ -433,7 +433,7 @@ PARLEY = {
     "HEARTBEAT_INTERVAL": env.int("HEARTBEAT_INTERVAL", default=20),
     "RESUME_PAGE_SIZE": 200,
     # Bots: the intent classifier ("tfidf", offline and light; "minilm" needs the extra).
-    "BOT_INTENT_BACKEND": env.str("BOT_INTENT_BACKEND", default="tfidf"),
+    "BOT_INTENT_BACKEND": env.str("BOT_INTENT_BACKEND", default="use"),
     # Routing and agents (see README): how the router runs, and its clocks in seconds.
     "ROUTING_DISPATCH": env.str("ROUTING_DISPATCH", default="inline"),
     "ROUTING_PREPARED_STATEMENTS": env.bool("ROUTING_PREPARED_STATEMENTS", default=True),

@@ -6,8 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bots.graph import DEFAULT_THRESHOLD
-from bots.intents import classify
+from bots.intents import classify, threshold_for
 from bots.models import BotSession
 from bots.services.engine_answers import (
     condition_holds,
@@ -127,7 +126,7 @@ class Step(StepEndings):
             confidence, source = prediction.confidence, "classifier"
             if self.session.awaiting == "answer":
                 self.collect(f"{attribute}_text", body[:500])
-        threshold = node.get("threshold", DEFAULT_THRESHOLD)
+        threshold = threshold_for(node)
         event_record(
             conversation=self.conversation,
             type="bot.intent",

@@ -9,6 +9,7 @@ import pytest
 
 from actions import conversations as conversation_actions
 from bots.demo import DEMO_FLOW_PATH, demo_flow_install
+from bots.intents import warm_up
 from bots.models import Flow
 from bots.services import flow_create, flow_publish
 from chat.models import Conversation, Message
@@ -97,3 +98,11 @@ def demo_flow(db) -> Flow:
 @pytest.fixture
 def demo_document() -> dict:
     return json.loads(DEMO_FLOW_PATH.read_text())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def intent_models_warm():
+    """As config/asgi.py does for a server: the encoder loads before the first step (the
+    socket tests' 5 s receive timeout would otherwise include the load)."""
+    graph = json.loads(DEMO_FLOW_PATH.read_text())["graph"]
+    warm_up(intent_nodes=[n for n in graph["nodes"].values() if n["type"] == "intent"])
