@@ -49,7 +49,7 @@ def conversations_close(site_key: str) -> int:
     """Resolve what our runs left open (as each conversation's customer), so that no
     waiting customer of ours stays in the queue for the router's sweeps to walk every
     second (routing's positions_publish reads every open entry)."""
-    from chat import services
+    from actions import conversations as flows
     from chat.actors import Actor
     from chat.models import Conversation
 
@@ -57,7 +57,7 @@ def conversations_close(site_key: str) -> int:
     for conversation in Conversation.objects.filter(
         site__key=site_key, status__in=Conversation.OPEN_STATUSES
     ).select_related("customer"):
-        services.conversation_resolve(
+        flows.conversation_resolve(
             actor=Actor.for_customer(conversation.customer), conversation_id=conversation.pk
         )
         closed += 1
@@ -127,16 +127,17 @@ class Ops:
 
     def pair(self) -> dict[str, Any]:
         """A customer with a started conversation that the agent took."""
+        from actions.agents import conversation_assign
+        from actions.conversations import conversation_start
         from chat import services
         from chat.actors import Actor
-        from routing.services import conversation_assign
 
         self.k += 1
         customer, token = services.visitor_session_create(
             site_key=self.site.key, origin=None, name=f"Bench q {self.k}", locale="en"
         )
         customer_actor = Actor.for_customer(customer)
-        conversation, _ = services.conversation_start(actor=customer_actor, language="en")
+        conversation, _ = conversation_start(actor=customer_actor, language="en")
         agent_actor = Actor.for_agent(self.user)
         conversation_assign(actor=agent_actor, conversation_id=conversation.pk)
         return {
@@ -150,15 +151,18 @@ class Ops:
 
 def operations(ops: Ops) -> dict[str, Any]:
     """name -> (prepare() -> state, run(state)). prepare is not measured."""
+    from actions.agents import agent_console_connect, conversation_assign
+    from actions.conversations import conversation_start, message_send
+    from actions.widget import queue_positions
+    from agents.consumers import AgentConsumer
     from chat import consumers, selectors, services
     from chat.actors import Actor
-    from chat.pipeline.services import message_pipeline_process
-    from routing.services import conversation_assign
+    from chat.services.pipeline import message_pipeline_process
 
     def send(state, who):
         actor = state["customer_actor"] if who == "c" else state["agent_actor"]
         state["n"] = state.get("n", 0) + 1
-        message, _ = services.message_send(
+        message, _ = message_send(
             actor=actor,
             conversation_id=state["conversation"],
             body=f"Hello, this is message number {state['n']} about my order",
@@ -180,16 +184,16 @@ def operations(ops: Ops) -> dict[str, Any]:
         return prepare
 
     def widget_connect(state):
-        # WidgetConsumer.connect: the token, the hello snapshot, presence and queue place.
+        # WidgetConsumer.connect: the token and the hello snapshot (last-seen is noted in
+        # memory and stored in batches; the queue place only while waiting).
         customer = selectors.customer_get_from_token(token=state["token"])
         actor = Actor.for_customer(customer)
         selectors.session_snapshot(actor=actor)
-        consumers._widget_arrived(actor=actor)
+        if state.get("waiting"):
+            queue_positions(actor=actor)
 
     def agent_connect(state):
         # AgentConsumer.connect after the session middleware's two reads (session, user).
-        from agents.services import agent_console_connect
-
         selectors.user_is_agent(ops.user)
         selectors.session_snapshot(actor=state["agent_actor"])
         agent_console_connect(user=ops.user, channel_name=state["channel"])
@@ -203,15 +207,15 @@ def operations(ops: Ops) -> dict[str, Any]:
     def widget_ping(state):
         consumer = consumers.WidgetConsumer()
         consumer.actor = state["customer_actor"]
-        consumer.ping_sync()
+        consumer.ping_sync()  # a widget with an open conversation; without one, no call
 
     def agent_ping(state):
-        consumer = consumers.AgentConsumer()
+        consumer = AgentConsumer()
         consumer.actor, consumer.channel_name = state["agent_actor"], state["channel"]
         consumer.ping_sync()
 
     def start(state):
-        services.conversation_start(actor=state["actor"], language="en")
+        conversation_start(actor=state["actor"], language="en")
 
     def start_prepare():
         ops.k += 1
@@ -222,7 +226,7 @@ def operations(ops: Ops) -> dict[str, Any]:
 
     def take_prepare():
         state = start_prepare()
-        conversation, _ = services.conversation_start(actor=state["actor"], language="en")
+        conversation, _ = conversation_start(actor=state["actor"], language="en")
         return {"conversation": conversation.pk}
 
     def take(state):
