@@ -10,6 +10,7 @@ class ActionsConfig(AppConfig):
         # import this package). Here, not at the top: the flows import services and models.
         from actions import agents, conversations, widget
         from chat.flows import flows
+        from supervision import status
 
         flows.bind(
             conversation_start=conversations.conversation_start,
@@ -27,6 +28,7 @@ class ActionsConfig(AppConfig):
             conversation_transfer=agents.conversation_transfer,
             reservation_accept=agents.reservation_accept,
             reservation_decline=agents.reservation_decline,
+            service_notice=status.widget_notice,
         )
         if flows.missing():
             raise RuntimeError(f"flows left unbound: {flows.missing()}")

@@ -347,6 +347,8 @@ class WidgetConsumer(ParleyConsumer):
     # pings answer from what the socket knows (no open conversation: nothing to check).
     def snapshot_sync(self) -> dict[str, Any]:
         snapshot = super().snapshot_sync()
+        # An open incident's notice (supervision.status; cached per process).
+        snapshot["service"] = flows.service_notice(site_id=self.actor.customer.site_id)
         self.open_conversations = {
             c["id"] for c in snapshot["conversations"] if c["status"] in Conversation.OPEN_STATUSES
         }

@@ -34,6 +34,8 @@ NAMES = frozenset(
         "conversation_transfer",
         "reservation_accept",
         "reservation_decline",
+        # the widget's service notice (supervision.status, bound by actions)
+        "service_notice",
     }
 )
 

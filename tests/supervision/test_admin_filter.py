@@ -14,9 +14,7 @@ URL = "/admin/routing/routedconversation/"
 
 
 def test_status_filter_offers_open_statuses_and_each_matches(client):
-    client.force_login(
-        get_user_model().objects.create_superuser("root", "root@example.com", "p")
-    )
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "p"))
     customer = make_customer()
     queued = Conversation.objects.create(site=customer.site, customer=customer, status="queued")
     Conversation.objects.create(site=customer.site, customer=customer, status="resolved")
@@ -26,7 +24,5 @@ def test_status_filter_offers_open_statuses_and_each_matches(client):
     assert "?status=queued" in html and "?status=assigned" in html
     assert "?status=resolved" not in html and "?status=abandoned" not in html
     filtered = client.get(URL, {"status": "queued"})
-    assert list(filtered.context["cl"].result_list) == [
-        Conversation.objects.get(pk=queued.pk)
-    ]
+    assert list(filtered.context["cl"].result_list) == [Conversation.objects.get(pk=queued.pk)]
     assert list(client.get(URL, {"status": "assigned"}).context["cl"].result_list) == []

@@ -58,6 +58,7 @@ export function configure(tag, src) {
     queue: null, // the last queue.position frame of the current conversation
     open: tab.get("open", false),
     blocked: null, // why the chat cannot run here (close 4403)
+    service: null, // the service notice from hello ({state, message}): shown in the banner
   });
 }
 
