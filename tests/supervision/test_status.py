@@ -33,6 +33,7 @@ def incident(**kw) -> Incident:
     return Incident.objects.create(**kw)
 
 
+@pytest.mark.redis  # the status page runs the Redis check
 def test_all_up_then_a_stale_worker_degrades_processing_only(client, beats):
     site = make_site(name="Shop")
     page = client.get(f"/status/{site.key}/", {"format": "json"}).json()
@@ -48,6 +49,7 @@ def test_all_up_then_a_stale_worker_degrades_processing_only(client, beats):
     assert "Shop: service status" in html and "Translation and moderation" in html
 
 
+@pytest.mark.redis  # the status page runs the Redis check
 def test_incidents_show_for_their_site_and_globally(client, beats):
     shop, other = make_site(name="Shop"), make_site(name="Other")
     incident(site=shop, impact="down", components=["chat"], message="Chat is down.")
