@@ -54,6 +54,11 @@ function queueRows(snap) {
   });
 }
 
+function todayText(spent) {
+  const parts = Object.entries(spent || {}).filter(([, seconds]) => seconds > 0);
+  return parts.map(([state, seconds]) => `${state} ${duration(seconds)}`).join(", ") || "—";
+}
+
 function agentRows(snap) {
   return snap.agents.map((a) => {
     const tr = document.createElement("tr");
@@ -63,7 +68,7 @@ function agentRows(snap) {
       cell(a.name),
       cell(state, a.status === "online" && !a.live ? "bad" : ""),
       cell(a.reason),
-      cell(duration(a.in_state_s)),
+      cell(`${duration(a.in_state_s)} (today: ${todayText(a.today_s)})`),
       cell(`${a.load} / ${a.capacity}`, a.load >= a.capacity ? "bad" : ""),
       cell(`${a.offers.accepted} / ${a.offers.expired} / ${a.offers.declined}`),
       a.status === "away" ? cell("") : button("Set away", { action: "away", agent: a.id }),
