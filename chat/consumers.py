@@ -236,6 +236,8 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         if frame.get("type") == "conversation.updated":
             # Participants may have changed: re-read the typing fan-out on next use.
             self.typing_targets.pop(frame["conversation"]["id"], None)
+        elif frame.get("type") == "message.new":
+            metrics.message_delivered(frame["message"].get("created_at"))
         await self.inbox.deliver(frame)  # checked against chat.events when it was published
 
     # --- frames ------------------------------------------------------------------------

@@ -111,7 +111,8 @@ function technicalRows(snap) {
   const beat = (age) => (age == null ? "none" : `${age} s ago`);
   const sockets = Object.entries(t.sockets).map(([k, v]) => `${k}: ${v}`).join(", ") || "0";
   const rows = [
-    ["Send latency p50 / p99", `${t.send_p50_ms ?? "—"} ms / ${t.send_p99_ms ?? "—"} ms (${t.sends} sends)`],
+    ["Delivery latency p50 / p99", `${t.delivery_p50_ms ?? "—"} ms / ${t.delivery_p99_ms ?? "—"} ms (${t.delivery_count} pushes)`],
+    ["Send latency p50 / p99", `${t.send_p50_ms ?? "—"} ms / ${t.send_p99_ms ?? "—"} ms (${t.send_count} sends)`],
     ["Pipeline backlog", t.pipeline_backlog, t.pipeline_backlog > 100],
     ["Worker heartbeat", beat(t.heartbeats.worker), stale(t.heartbeats.worker)],
     ["Beat heartbeat", beat(t.heartbeats.beat), stale(t.heartbeats.beat)],
