@@ -150,7 +150,7 @@ def generate(cursor, *, conversations: int, per: int, days: int) -> None:
          FROM chat_conversation c, ids WHERE c.id %% 3 = 0 OR c.queue_id IS NULL""")
     q("""INSERT INTO chat_conversationevent (conversation_id, type, from_status, to_status,
          reason, actor, data, created_at)
-         SELECT id, 'csat.submitted', '', '', '', 'bot', jsonb_build_object('score', 1 + id %% 5),
+         SELECT id, 'csat.submitted', '', '', '', 'bot', jsonb_build_object('score', 1 + (id / 5) %% 5),
            coalesce(resolved_at, created_at)
          FROM chat_conversation WHERE id %% 5 = 0""")
     q("DROP TABLE ids")

@@ -133,7 +133,7 @@ def reports(request: HttpRequest) -> HttpResponse:
             "groups": list(selectors.GROUPS),
             "first": first,
             "last": last,
-            "columns": selectors.COLUMNS[1:],
+            "columns": [selectors.LABELS[c] for c in selectors.COLUMNS[1:]],
             "rows": rows,
             "variant_columns": selectors.VARIANT_COLUMNS,
             "variants": variants,
