@@ -28,17 +28,17 @@ async def _is_staff(request: HttpRequest) -> bool:
 
 
 async def healthz(request: HttpRequest) -> HttpResponse:
-    """django-health-check's checks. A balancer (anyone not staff) gets a plain ``ok`` or
+    """django-health-check's checks. A balancer (anyone not staff) gets a plain ``up`` or
     ``degraded`` (200) or ``down`` (503); staff get each component's state and message."""
     components = await health.run_checks()
     state = health.overall(components)
-    status = 503 if state == "down" else 200
+    code = 503 if state == "down" else 200
     if await _is_staff(request):
         response: HttpResponse = JsonResponse(
-            {"status": state, "components": components}, status=status
+            {"status": state, "components": components}, status=code
         )
     else:
-        response = HttpResponse(state + "\n", content_type="text/plain", status=status)
+        response = HttpResponse(state + "\n", content_type="text/plain", status=code)
     add_never_cache_headers(response)
     return response
 
