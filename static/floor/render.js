@@ -71,7 +71,7 @@ function agentRows(snap) {
       cell(`${duration(a.in_state_s)} (today: ${todayText(a.today_s)})`),
       cell(`${a.load} / ${a.capacity}`, a.load >= a.capacity ? "bad" : ""),
       cell(`${a.offers.accepted} / ${a.offers.expired} / ${a.offers.declined}`),
-      a.status === "away" ? cell("") : button("Set away", { action: "away", agent: a.id }),
+      a.status === "online" ? button("Set away", { action: "away", agent: a.id }) : cell(""),
     );
     return tr;
   });
