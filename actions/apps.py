@@ -10,6 +10,7 @@ class ActionsConfig(AppConfig):
         # import this package). Here, not at the top: the flows import services and models.
         from actions import agents, conversations, rules, tasks, widget
         from chat.flows import flows
+        from supervision import status
 
         flows.bind(
             conversation_start=conversations.conversation_start,
@@ -28,6 +29,7 @@ class ActionsConfig(AppConfig):
             reservation_accept=agents.reservation_accept,
             reservation_decline=agents.reservation_decline,
             rules_run=rules.rules_run,
+            service_notice=status.widget_notice,
         )
         del tasks  # imported to register the Celery tasks in every process
         if flows.missing():

@@ -149,3 +149,20 @@ class AgentConnection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.channel_name}"
+
+
+class AgentStatusChange(models.Model):
+    """One change of an agent's status, written by the service that made it: the floor
+    dashboard adds up each agent's time in each state from these (a day's few rows)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    from_status = models.CharField(max_length=8)
+    status = models.CharField(max_length=8)
+    reason = models.CharField(max_length=16)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["at"], name="agents_statuschange_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.from_status} → {self.status}"

@@ -20,7 +20,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from agents.models import AgentConnection, AgentPresence, AgentProfile, tag_list
+from agents.models import (
+    AgentConnection,
+    AgentPresence,
+    AgentProfile,
+    AgentStatusChange,
+    tag_list,
+)
 from chat import realtime, recipients
 from chat.actors import Actor
 from chat.exceptions import NotFound, PermissionDenied, ValidationError
@@ -58,6 +64,18 @@ def presence_payload(presence: AgentPresence, *, now: dt.datetime | None = None)
         if presence.status_changed_at
         else None,
     }
+
+
+def status_change_record(*, presence: AgentPresence, from_status: str, now: dt.datetime) -> None:
+    """Keep the change for the floor's time in each state (no row when nothing changed)."""
+    if from_status != presence.status:
+        AgentStatusChange.objects.create(
+            user_id=presence.user_id,
+            from_status=from_status,
+            status=presence.status,
+            reason=presence.reason,
+            at=now,
+        )
 
 
 def presence_publish(*, presence: AgentPresence, now: dt.datetime | None = None) -> None:
@@ -125,12 +143,14 @@ def agent_console_connect(
     presence.console_lost_at = None
     fields = ["live_until", "last_heartbeat_at", "console_lost_at"]
     if presence.status == Status.OFFLINE and presence.reason in (Reason.NEW, Reason.CONSOLE_LOST):
+        status_before = presence.status
         presence.status = presence.restore_status or Status.ONLINE
         presence.reason = Reason.CONSOLE
         presence.status_changed_at = now
         presence.missed_in_a_row = 0
         presence.idle_since = presence.idle_since or now
         fields += ["status", "reason", "status_changed_at", "missed_in_a_row", "idle_since"]
+        status_change_record(presence=presence, from_status=status_before, now=now)
     presence.save(update_fields=fields)
     presence_publish(presence=presence, now=now)
     return presence
@@ -168,6 +188,7 @@ def _console_lost(*, presence: AgentPresence, now: dt.datetime, lost_at: dt.date
         presence.reason = Reason.CONSOLE_LOST
         presence.status_changed_at = now
         fields += ["restore_status", "status", "reason", "status_changed_at"]
+        status_change_record(presence=presence, from_status=presence.restore_status, now=now)
     presence.save(update_fields=fields)
     presence_publish(presence=presence, now=now)
 
@@ -216,6 +237,7 @@ def agent_presence_set(
         raise NotFound("No such agent.")
     agent_presence_ensure(user=target)
     presence = AgentPresence.objects.select_for_update().get(user_id=target_id)
+    status_before = presence.status
     presence.status = status
     presence.reason = Reason.MANUAL if target_id == actor.user.pk else Reason.SUPERVISOR
     presence.restore_status = status
@@ -233,6 +255,7 @@ def agent_presence_set(
             "idle_since",
         ]
     )
+    status_change_record(presence=presence, from_status=status_before, now=now)
     presence_publish(presence=presence, now=now)
     return presence
 
@@ -249,6 +272,7 @@ def agent_miss_record(*, user_id: int, now: dt.datetime) -> AgentPresence | None
     if not went_away:
         return None
     presence = AgentPresence.objects.get(user_id=user_id)
+    status_change_record(presence=presence, from_status=Status.ONLINE, now=now)
     presence_publish(presence=presence, now=now)
     return presence
 

@@ -236,6 +236,8 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         if frame.get("type") == "conversation.updated":
             # Participants may have changed: re-read the typing fan-out on next use.
             self.typing_targets.pop(frame["conversation"]["id"], None)
+        elif frame.get("type") == "message.new":
+            metrics.message_delivered(frame["message"].get("created_at"))
         await self.inbox.deliver(frame)  # checked against chat.events when it was published
 
     # --- frames ------------------------------------------------------------------------
@@ -353,6 +355,8 @@ class WidgetConsumer(ParleyConsumer):
     # pings answer from what the socket knows (no open conversation: nothing to check).
     def snapshot_sync(self) -> dict[str, Any]:
         snapshot = super().snapshot_sync()
+        # An open incident's notice (supervision.status; cached per process).
+        snapshot["service"] = flows.service_notice(site_id=self.actor.customer.site_id)
         self.open_conversations = {
             c["id"] for c in snapshot["conversations"] if c["status"] in Conversation.OPEN_STATUSES
         }

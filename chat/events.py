@@ -65,7 +65,8 @@ def _declare(
 HELLO = _declare(
     "hello",
     "role heartbeat_interval server_time conversations translation",
-    optional="offers presence",  # a console's: its open offers and presence back
+    # a console's: its open offers and presence back; a widget's: the service notice
+    optional="offers presence service",
     to=SOCKET,
     broadcast=False,
 )

@@ -36,6 +36,8 @@ NAMES = frozenset(
         "reservation_decline",
         # integrations: an event's automation rules, after its commit (actions.rules)
         "rules_run",
+        # the widget's service notice (supervision.status, bound by actions)
+        "service_notice",
     }
 )
 

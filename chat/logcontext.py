@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 
 import structlog
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -49,16 +50,34 @@ def request_id_from(header: str | None) -> str:
     return uuid.uuid4().hex
 
 
+# Bound by process_view, once the URL and the session are known; unbound after the request.
+VIEW_KEYS = ("conversation", "user")
+
+
 class RequestLogContextMiddleware:
-    """Binds a request id (echoed in the X-Request-ID response header) for the request's
-    log lines, and forgets it afterwards."""
+    """Binds a request id (echoed in the X-Request-ID response header), the conversation a
+    URL names and the logged-in user for the request's log lines, and forgets them
+    afterwards."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request_id_from(request.headers.get("X-Request-ID"))
-        with bound(request_id=request_id):
-            response = self.get_response(request)
+        try:
+            with bound(request_id=request_id):
+                response = self.get_response(request)
+        finally:
+            structlog.contextvars.unbind_contextvars(*VIEW_KEYS)
         response["X-Request-ID"] = request_id
         return response
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:
+        conversation = view_kwargs.get("conversation_id")
+        if isinstance(conversation, int):
+            bind(conversation=conversation)
+        # Only with a session cookie (the console, admin): their views read the user anyway,
+        # so this costs no query of its own; a widget's calls carry none.
+        has_session = settings.SESSION_COOKIE_NAME in request.COOKIES
+        if has_session and hasattr(request, "user") and request.user.is_authenticated:
+            bind(user=request.user.pk)

@@ -12,7 +12,9 @@ processes start (``runparley`` does; docs/operations.md).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import time
 
 from prometheus_client import Counter, Gauge, Histogram, multiprocess
 
@@ -22,6 +24,11 @@ MESSAGES = Counter(
 SEND_LATENCY = Histogram(
     "parley_message_send_seconds",
     "From a message.send frame being handled to its message.accepted answer.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+DELIVERY_LATENCY = Histogram(
+    "parley_message_delivery_seconds",
+    "From a message's insert (its created_at) to its message.new leaving for a socket.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 SOCKETS = Gauge(
@@ -49,6 +56,18 @@ WEBHOOK_DELIVERIES = Counter(
 def webhook_delivery(outcome: str) -> None:
     """Count a webhook delivery attempt (the integrations' code calls this)."""
     WEBHOOK_DELIVERIES.labels(outcome=outcome).inc()
+
+
+def message_delivered(created_at: str | None) -> None:
+    """A message.new handed to a socket: how long since the message was stored (the
+    processes share a clock; a parse and an increment, no I/O)."""
+    if not created_at:
+        return
+    try:
+        stored = dt.datetime.fromisoformat(created_at).timestamp()
+    except ValueError:
+        return
+    DELIVERY_LATENCY.observe(max(0.0, time.time() - stored))
 
 
 def frame_published(frame_type: str) -> None:

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 
-from agents.models import AgentPresence, AgentProfile
+from agents.models import AgentPresence, AgentProfile, AgentStatusChange
 from chat.models import Message
 from routing import selectors as routing_selectors
 from routing.models import Queue, QueueEntry, Reservation
@@ -106,6 +106,30 @@ def queue_rows(now: dt.datetime) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
+def time_in_states(
+    *, midnight: dt.datetime, now: dt.datetime, current: dict[int, str]
+) -> dict[int, dict[str, int]]:
+    """Seconds each agent spent in each status since midnight (UTC), from the day's status
+    changes: before the first one the agent was in its ``from_status``, after the last in
+    its current status (``current``)."""
+    changes: dict[int, list[tuple[dt.datetime, str, str]]] = defaultdict(list)
+    rows = AgentStatusChange.objects.filter(at__gte=midnight, at__lte=now).order_by("at", "id")
+    for user_id, at, before, after in rows.values_list("user_id", "at", "from_status", "status"):
+        changes[user_id].append((at, before, after))
+    out: dict[int, dict[str, int]] = {}
+    for user_id, status in current.items():
+        spent = dict.fromkeys(AgentPresence.Status.values, 0.0)
+        since, state = midnight, status
+        if changes[user_id]:
+            state = changes[user_id][0][1]
+        for at, _before, after in changes[user_id]:
+            spent[state] = spent.get(state, 0.0) + (at - since).total_seconds()
+            since, state = at, after
+        spent[state] = spent.get(state, 0.0) + (now - since).total_seconds()
+        out[user_id] = {k: round(v) for k, v in spent.items()}
+    return out
+
+
 def agent_rows(now: dt.datetime) -> list[dict[str, Any]]:
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     offers: dict[int, dict[str, int]] = defaultdict(dict)
@@ -122,7 +146,12 @@ def agent_rows(now: dt.datetime) -> list[dict[str, Any]]:
     ):
         memberships[user_id].append(queue_id)
     rows = []
-    presences = AgentPresence.objects.select_related("user").order_by("display_name", "user_id")
+    presences = list(
+        AgentPresence.objects.select_related("user").order_by("display_name", "user_id")
+    )
+    today = time_in_states(
+        midnight=midnight, now=now, current={p.user_id: p.status for p in presences}
+    )
     for p in presences:
         live = p.is_live(now)
         since = p.status_changed_at
@@ -137,6 +166,7 @@ def agent_rows(now: dt.datetime) -> list[dict[str, Any]]:
                 "capacity": p.capacity,
                 "free": p.status == AgentPresence.Status.ONLINE and live and p.load < p.capacity,
                 "in_state_s": None if since is None else round((now - since).total_seconds()),
+                "today_s": today[p.user_id],
                 "queues": sorted(memberships.get(p.user_id, [])),
                 "offers": {
                     outcome: offers[p.user_id].get(outcome, 0)

@@ -108,12 +108,17 @@ def quantile(buckets: list[tuple[float, float]], q: float) -> float | None:
 
 
 def live_figures() -> dict:
-    """What the floor dashboard shows from the metrics: the send latency's p50 and p99
-    (since the processes started) and the open sockets per endpoint, over every process."""
-    buckets: dict[float, float] = {}
+    """What the floor dashboard shows from the metrics, over every process: the send
+    latency's and the delivery latency's p50 and p99 (since the processes started,
+    interpolated in the histogram's buckets) and the open sockets per endpoint."""
+    histograms: dict[str, dict[float, float]] = {
+        "parley_message_send_seconds": {},
+        "parley_message_delivery_seconds": {},
+    }
     sockets: dict[str, float] = {}
     for family in _process_registry().collect():
-        if family.name == "parley_message_send_seconds":
+        if family.name in histograms:
+            buckets = histograms[family.name]
             for sample in family.samples:
                 if sample.name.endswith("_bucket"):
                     bound = float(sample.labels["le"])
@@ -122,14 +127,15 @@ def live_figures() -> dict:
             for sample in family.samples:
                 endpoint = sample.labels.get("endpoint", "")
                 sockets[endpoint] = sockets.get(endpoint, 0) + sample.value
-    ordered = sorted(buckets.items())
-    p50, p99 = quantile(ordered, 0.5), quantile(ordered, 0.99)
-    return {
-        "send_p50_ms": None if p50 is None else round(p50 * 1000, 1),
-        "send_p99_ms": None if p99 is None else round(p99 * 1000, 1),
-        "sends": int(ordered[-1][1]) if ordered else 0,
-        "sockets": {k: int(v) for k, v in sorted(sockets.items())},
-    }
+    figures: dict = {"sockets": {k: int(v) for k, v in sorted(sockets.items())}}
+    for prefix, name in (("send", "parley_message_send_seconds"),
+                         ("delivery", "parley_message_delivery_seconds")):  # fmt: skip
+        ordered = sorted(histograms[name].items())
+        for q in (50, 99):
+            value = quantile(ordered, q / 100)
+            figures[f"{prefix}_p{q}_ms"] = None if value is None else round(value * 1000, 1)
+        figures[f"{prefix}_count"] = int(ordered[-1][1]) if ordered else 0
+    return figures
 
 
 def heartbeat_ages() -> dict[str, float | None]:

@@ -47,6 +47,20 @@ COLUMNS = (
     "csat_count",
 )
 
+LABELS = {
+    "name": "Name",
+    "conversations": "Conversations",
+    "resolved": "Resolved",
+    "abandoned": "Abandoned",
+    "resolution_rate": "Resolution rate",
+    "first_response_avg_s": "First response (avg s)",
+    "handle_avg_s": "Handle time (avg s)",
+    "sla_attainment": "SLA attainment",
+    "bot_containment": "Bot containment",
+    "csat_avg": "CSAT (1-5)",
+    "csat_count": "CSAT answers",
+}
+
 
 def _ratio(part: float, whole: float, digits: int = 4) -> float | None:
     return round(part / whole, digits) if whole else None

@@ -4,6 +4,8 @@ from supervision import views
 
 urlpatterns = [
     path("supervision/", views.floor_page, name="supervision-floor"),
+    path("status/", views.status_page, name="status"),
+    path("status/<str:site_key>/", views.status_page, name="status-site"),
     path("supervision/reports/", views.reports, name="supervision-reports"),
     path(
         "supervision/reports/variants.csv",

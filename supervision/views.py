@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
@@ -15,7 +16,8 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from chat.exceptions import ValidationError
-from supervision import health, selectors
+from chat.models import Site
+from supervision import health, selectors, status
 from supervision import metrics as scrape
 from supervision.selectors import user_can_supervise
 
@@ -26,17 +28,17 @@ async def _is_staff(request: HttpRequest) -> bool:
 
 
 async def healthz(request: HttpRequest) -> HttpResponse:
-    """django-health-check's checks. A balancer (anyone not staff) gets a plain ``ok`` or
+    """django-health-check's checks. A balancer (anyone not staff) gets a plain ``up`` or
     ``degraded`` (200) or ``down`` (503); staff get each component's state and message."""
     components = await health.run_checks()
     state = health.overall(components)
-    status = 503 if state == "down" else 200
+    code = 503 if state == "down" else 200
     if await _is_staff(request):
         response: HttpResponse = JsonResponse(
-            {"status": state, "components": components}, status=status
+            {"status": state, "components": components}, status=code
         )
     else:
-        response = HttpResponse(state + "\n", content_type="text/plain", status=status)
+        response = HttpResponse(state + "\n", content_type="text/plain", status=code)
     add_never_cache_headers(response)
     return response
 
@@ -131,7 +133,7 @@ def reports(request: HttpRequest) -> HttpResponse:
             "groups": list(selectors.GROUPS),
             "first": first,
             "last": last,
-            "columns": selectors.COLUMNS[1:],
+            "columns": [selectors.LABELS[c] for c in selectors.COLUMNS[1:]],
             "rows": rows,
             "variant_columns": selectors.VARIANT_COLUMNS,
             "variants": variants,
@@ -169,3 +171,23 @@ def floor_page(request: HttpRequest) -> HttpResponse:
             },
         },
     )
+
+
+# --- the public status page -----------------------------------------------------------------
+async def status_page(request: HttpRequest, site_key: str | None = None) -> HttpResponse:
+    """Public: each component up, degraded or down, and the open incidents (?format=json)."""
+    site = None
+    if site_key is not None:
+        site = await Site.objects.filter(key=site_key).afirst()
+        if site is None:
+            return JsonResponse(
+                {"error": {"code": "not_found", "message": "No such site.", "field": None}},
+                status=404,
+            )
+    page = await status.status_page(site=site)
+    if request.GET.get("format") == "json":
+        response: HttpResponse = JsonResponse(page)
+    else:
+        response = await sync_to_async(render)(request, "supervision/status.html", {"page": page})
+    add_never_cache_headers(response)
+    return response

@@ -8,6 +8,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from chat import metrics
 from chat.exceptions import ParleyError
 
 
@@ -26,6 +27,8 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    if isinstance(exc, exceptions.Throttled):
+        metrics.RATE_LIMITED.labels(endpoint="rest").inc()
     if isinstance(exc, exceptions.ValidationError):
         field, message = _first_error(exc.detail)
         body = {"code": "invalid_field", "message": message, "details": exc.detail}

@@ -42,11 +42,17 @@ class CustomerOut(serializers.Serializer):
     identity_verified = serializers.BooleanField()
 
 
+class ServiceNotice(serializers.Serializer):
+    state = serializers.ChoiceField(choices=["up", "degraded", "down"])
+    message = serializers.CharField(help_text="What the widget shows; empty when up.")
+
+
 class WidgetSessionResponse(serializers.Serializer):
     token = serializers.CharField()
     expires_in = serializers.IntegerField()
     customer = CustomerOut()
     websocket_path = serializers.CharField()
+    service = ServiceNotice(help_text="An open incident's notice (the status page).")
 
 
 class SenderOut(serializers.Serializer):

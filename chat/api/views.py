@@ -71,6 +71,7 @@ class WidgetSessionView(ApiView):
                 "expires_in": settings.PARLEY["VISITOR_TOKEN_MAX_AGE"],
                 "customer": _customer_out(customer),
                 "websocket_path": "/ws/widget/",
+                "service": flows.service_notice(site_id=customer.site_id),
             }
         )
 

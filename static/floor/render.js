@@ -54,6 +54,11 @@ function queueRows(snap) {
   });
 }
 
+function todayText(spent) {
+  const parts = Object.entries(spent || {}).filter(([, seconds]) => seconds > 0);
+  return parts.map(([state, seconds]) => `${state} ${duration(seconds)}`).join(", ") || "—";
+}
+
 function agentRows(snap) {
   return snap.agents.map((a) => {
     const tr = document.createElement("tr");
@@ -63,10 +68,10 @@ function agentRows(snap) {
       cell(a.name),
       cell(state, a.status === "online" && !a.live ? "bad" : ""),
       cell(a.reason),
-      cell(duration(a.in_state_s)),
+      cell(`${duration(a.in_state_s)} (today: ${todayText(a.today_s)})`),
       cell(`${a.load} / ${a.capacity}`, a.load >= a.capacity ? "bad" : ""),
       cell(`${a.offers.accepted} / ${a.offers.expired} / ${a.offers.declined}`),
-      a.status === "away" ? cell("") : button("Set away", { action: "away", agent: a.id }),
+      a.status === "online" ? button("Set away", { action: "away", agent: a.id }) : cell(""),
     );
     return tr;
   });
@@ -106,7 +111,8 @@ function technicalRows(snap) {
   const beat = (age) => (age == null ? "none" : `${age} s ago`);
   const sockets = Object.entries(t.sockets).map(([k, v]) => `${k}: ${v}`).join(", ") || "0";
   const rows = [
-    ["Send latency p50 / p99", `${t.send_p50_ms ?? "—"} ms / ${t.send_p99_ms ?? "—"} ms (${t.sends} sends)`],
+    ["Delivery latency p50 / p99", `${t.delivery_p50_ms ?? "—"} ms / ${t.delivery_p99_ms ?? "—"} ms (${t.delivery_count} pushes)`],
+    ["Send latency p50 / p99", `${t.send_p50_ms ?? "—"} ms / ${t.send_p99_ms ?? "—"} ms (${t.send_count} sends)`],
     ["Pipeline backlog", t.pipeline_backlog, t.pipeline_backlog > 100],
     ["Worker heartbeat", beat(t.heartbeats.worker), stale(t.heartbeats.worker)],
     ["Beat heartbeat", beat(t.heartbeats.beat), stale(t.heartbeats.beat)],

@@ -10,10 +10,12 @@ import urllib.request
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from chat.models import Site
 from routing.models import Queue
+from supervision.models import Incident
 
 pytestmark = pytest.mark.browser
 
@@ -68,5 +70,21 @@ def test_the_floor_updates_live_when_a_conversation_arrives(asgi_server, browser
         expect(page.locator(f"#floor-follow-{conversation_id}")).to_be_visible()
         # Everything came over the socket: no HTTP request after the page loaded.
         assert [u for u in requests if "/api/" in u or "/supervision/" in u] == []
+    finally:
+        page.close()
+
+
+def test_the_widget_shows_an_open_incident_s_notice(asgi_server, browser, floor):
+    site = Site.objects.get(key="floor-shop")
+    Incident.objects.create(
+        site=site, title="Slow", impact="degraded", started_at=timezone.now(),
+        message="Replies are slower than usual today.",
+    )  # fmt: skip
+    page = browser.new_page()
+    try:
+        page.goto(f"{asgi_server.url}/demo/{site.key}/")
+        page.get_by_test_id("parley-launcher").click()
+        banner = page.get_by_test_id("parley-banner")
+        expect(banner).to_have_text("Replies are slower than usual today.")
     finally:
         page.close()

@@ -228,6 +228,7 @@ def test_schema_and_docs_pages_are_served(client):
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
 
 
+@pytest.mark.redis  # the Redis check pings a real server
 def test_healthz(client):
     # No worker runs here: degraded (200), not down; tests/supervision covers the rest.
     response = client.get("/healthz")

@@ -41,7 +41,6 @@ def test_a_followed_conversation_s_messages_reach_its_watchers(published):
     assert (watched["conversation"], watched["body"]) == (conversation.pk, "hello?")
 
 
-@pytest.mark.redis
 async def test_floor_snapshot_follows_an_arrival():
     queue = await database_sync_to_async(make_queue)(name="Arrivals", limit_mode="none")
     comm = await floor_socket(await database_sync_to_async(boss)())

@@ -26,3 +26,11 @@ def test_status_filter_offers_open_statuses_and_each_matches(client):
     filtered = client.get(URL, {"status": "queued"})
     assert list(filtered.context["cl"].result_list) == [Conversation.objects.get(pk=queued.pk)]
     assert list(client.get(URL, {"status": "assigned"}).context["cl"].result_list) == []
+
+
+def test_the_admin_index_links_the_supervisors_pages(client):
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "p"))
+    html = client.get("/admin/").content.decode()
+    assert 'id="supervision-links"' in html
+    assert 'href="/supervision/"' in html and 'href="/supervision/reports/"' in html
+    assert "Agent presence" in html  # the usual app list is still there

@@ -18,7 +18,7 @@ from tests.chat.test_consumers import recv
 from tests.factories import customer_actor, make_agent, make_customer, make_site
 from tests.routing.conftest import make_queue, online_agent
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)

@@ -38,6 +38,7 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.redis  # the Redis check must pass: a real server
 def test_all_up_staff_get_detail_balancers_a_plain_word(client, staff_client, beats):
     response = staff_client.get("/healthz")
     assert response.status_code == 200
@@ -67,6 +68,7 @@ def test_red_when_redis_is_down(client, staff_client, beats, settings):
     assert client.get("/healthz").content == b"down\n"
 
 
+@pytest.mark.redis  # the Redis check must pass: a real server
 def test_worker_red_when_its_heartbeat_is_stale(staff_client, beats, settings):
     cache.set(WORKER_HEARTBEAT_KEY, time.time() - settings.SUPERVISION["HEARTBEAT_STALE_AFTER"] - 5)
     body = staff_client.get("/healthz").json()
@@ -77,12 +79,14 @@ def test_worker_red_when_its_heartbeat_is_stale(staff_client, beats, settings):
     assert body["status"] == "degraded"
 
 
+@pytest.mark.redis  # the Redis check must pass: a real server
 def test_worker_and_beat_red_when_no_heartbeat_at_all(client):
     cache.delete_many([WORKER_HEARTBEAT_KEY, BEAT_HEARTBEAT_KEY])
     response = client.get("/healthz")
     assert response.status_code == 200 and response.content == b"degraded\n"
 
 
+@pytest.mark.redis  # the Redis check must pass: a real server
 def test_unapplied_migration_is_red(staff_client, beats, settings):
     # A migration module with one more migration than the database has applied.
     settings.MIGRATION_MODULES = {"supervision": "tests.supervision.pending_migrations"}

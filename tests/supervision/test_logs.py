@@ -8,8 +8,9 @@ import json
 import logging
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.http import HttpResponse
-from django.test import RequestFactory
+from django.test import RequestFactory, override_settings
 
 from chat import logcontext
 
@@ -57,3 +58,21 @@ def test_a_frame_s_ids_are_bound_while_it_is_handled(log_lines):
     line = log_lines()[0]
     assert (line["socket"], line["agent"], line["conversation"]) == ("agent", 7, 42)
     assert line["level"] == "warning" and "timestamp" in line
+
+
+@pytest.mark.django_db
+@override_settings(ROOT_URLCONF="tests.supervision.log_urls")
+def test_a_url_s_conversation_and_the_session_s_user_are_bound(log_lines, client):
+    """Through the real middleware stack: a view's line names the conversation and user."""
+    user = get_user_model().objects.create_user("ann", password="p")
+    client.force_login(user)
+    response = client.get("/c/4242/", HTTP_X_FORWARDED_FOR="6.6.6.6")
+    assert response.status_code == 200
+    line = log_lines()[0]
+    assert (line["conversation"], line["user"]) == (4242, user.pk)
+    assert line["request_id"] == response["X-Request-ID"]
+    assert "6.6.6.6" not in json.dumps(line)
+    client.logout()
+    client.get("/c/7/")
+    anonymous = log_lines()[1]
+    assert anonymous["conversation"] == 7 and "user" not in anonymous

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from celery import current_app
 from celery.signals import task_failure
+from django.core.cache import cache
 from prometheus_client.parser import text_string_to_metric_families
+from rest_framework.throttling import AnonRateThrottle
 
 from actions.conversations import message_send
 from chat import metrics
@@ -78,3 +80,18 @@ def test_refused_without_the_token_or_from_elsewhere(client, settings):
     assert client.get("/metrics").status_code == 403  # with a token set, the token rules
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
     scrape(client, HTTP_AUTHORIZATION="Bearer s3cret-token")
+
+
+def test_a_throttled_rest_call_is_counted(client, monkeypatch):
+    monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", {"anon": "1/min"})
+    cache.delete("throttle_anon_127.0.0.1")  # the test client's address
+    before = value(scrape(client), "parley_rate_limited_total", endpoint="rest")
+    statuses = [
+        client.post(
+            "/api/v1/widget/sessions/", {"site_key": "none"}, content_type="application/json"
+        ).status_code
+        for _ in range(3)
+    ]
+    assert statuses.count(429) == 2
+    after = value(scrape(client), "parley_rate_limited_total", endpoint="rest")
+    assert after - before == 2

@@ -32,6 +32,7 @@ async def test_sockets_latency_and_rate_limits(settings):
     comm, _ = await widget(customer)
     conversation = await start(comm)
     await send(comm, conversation["id"], "hello", "c1")
+    await recv(comm, "message.new")  # its own message, pushed back to the socket
     await comm.send_json_to({"type": "ping", "id": "p"})
     await comm.send_json_to({"type": "ping", "id": "q"})
     refused = await recv(comm, "error")
@@ -45,5 +46,7 @@ async def test_sockets_latency_and_rate_limits(settings):
     assert get(after, widgets[0], **widgets[1]) == get(before, widgets[0], **widgets[1])
     count = "parley_message_send_seconds_count"
     assert get(during, count) - get(before, count) == 1
+    pushed = "parley_message_delivery_seconds_count"
+    assert get(during, pushed) - get(before, pushed) >= 1
     limited = get(during, "parley_rate_limited_total", endpoint="widget")
     assert limited - get(before, "parley_rate_limited_total", endpoint="widget") >= 1

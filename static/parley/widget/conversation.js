@@ -24,6 +24,7 @@ export function handle(f) {
 }
 
 export function onHello(f) {
+  state.service = f.service || null; // an open incident's notice (docs/protocol.md, hello)
   const open = (f.conversations || [])
     .filter((c) => OPEN.includes(c.status))
     .sort((a, b) => b.id - a.id)[0];

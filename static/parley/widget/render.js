@@ -205,6 +205,7 @@ export const render = {
     el.banner.classList.toggle("error", Boolean(state.blocked));
     if (state.blocked) text = t("unavailable", { reason: state.blocked });
     else if (!client.ready && client.everConnected) text = t("reconnecting");
+    else if (state.service && state.service.state !== "up") text = state.service.message;
     el.banner.hidden = !text;
     el.banner.textContent = text;
     el.input.disabled = el.send.disabled = Boolean(state.blocked);

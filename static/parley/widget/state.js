@@ -74,6 +74,7 @@ export function configure(config) {
     open: false, // the host page says (init, open, close)
     liveFrom: null, // messages past this seq arrived while the page was here: told to the host
     blocked: null, // why the chat cannot run here (close 4403)
+    service: null, // the service notice from hello ({state, message}): shown in the banner
   });
 }
 
