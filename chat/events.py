@@ -59,12 +59,14 @@ def _declare(
 # --- direct replies ------------------------------------------------------------------------
 HELLO = _declare(
     "hello",
-    "role heartbeat_interval server_time conversations translation",
+    "role heartbeat_interval server_time conversations translation push",
     optional="offers presence",  # a console's: its open offers and presence back
     to=SOCKET,
     broadcast=False,
 )
-PONG = _declare("pong", "ref t server_time last_seq", optional="offers", to=SOCKET, broadcast=False)
+PONG = _declare(
+    "pong", "ref t server_time last_seq push", optional="offers", to=SOCKET, broadcast=False
+)
 MESSAGE_ACCEPTED = _declare(
     "message.accepted",
     "ref conversation client_msg_id message_id seq created_at duplicate",

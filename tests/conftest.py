@@ -32,6 +32,9 @@ def _seen_notes_forgotten():
 
     seen._buffer.discard()
     heartbeats.buffer.discard()
+    from chat import socket_cap
+
+    socket_cap.forget()  # in-memory socket leases (the embedded tier), keyed by ids too
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from config import embedded
-from config.server import daphne_command
+from config.server import celery_beat_command, celery_worker_command, daphne_command
 from config.supervisor import Supervisor
 
 
@@ -80,20 +80,13 @@ class Command(BaseCommand):
                 self.stdout.write("Demo data loaded (users with published passwords).")
             if opts["setup_only"]:
                 return
-            py = sys.executable
             ports = [opts["port"] + i for i in range(max(1, opts["processes"]))]
             for i, port in enumerate(ports):
                 name = "daphne" if len(ports) == 1 else f"daphne {i + 1} (port {port})"
                 supervisor.add_command(name, daphne_command(opts["host"], port))
             if not opts["no_worker"]:
-                supervisor.add_command(
-                    "celery worker",
-                    [py, "-m", "celery", "-A", "config", "worker", "-l", "warning",
-                     "--concurrency", str(opts["concurrency"])],
-                )  # fmt: skip
-                supervisor.add_command(
-                    "celery beat", [py, "-m", "celery", "-A", "config", "beat", "-l", "warning"]
-                )
+                supervisor.add_command("celery worker", celery_worker_command(opts["concurrency"]))
+                supervisor.add_command("celery beat", celery_beat_command())
             self.stdout.write(self.style.SUCCESS(banner(opts["host"], ports, demo=demo)))
             supervisor.run_forever()
         except KeyboardInterrupt:
