@@ -50,7 +50,16 @@ def test_the_haproxy_config_lists_every_process_and_checks_health():
 
 
 async def _widget(url: str, token: str) -> websockets.ClientConnection:
-    ws = await websockets.connect(f"{url}/ws/widget/?token={token}", open_timeout=20)
+    """Connect as Parley's client does: a refused attempt (HAProxy's 502 while a process
+    is down or too busy to answer its health check) is retried after a back-off."""
+    for attempt in range(6):
+        try:
+            ws = await websockets.connect(f"{url}/ws/widget/?token={token}", open_timeout=20)
+            break
+        except websockets.InvalidStatus:
+            if attempt == 5:
+                raise
+            await asyncio.sleep(0.5 * 2**attempt)
     hello = json.loads(await asyncio.wait_for(ws.recv(), 20))
     assert hello["type"] == "hello"
     return ws
