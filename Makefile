@@ -18,6 +18,9 @@ install-test: $(VENV)/bin/activate
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "Installing Debian's chromium for the browser tests…"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null; }
+	@test -x /usr/sbin/haproxy || { \
+	  echo "Installing Debian's haproxy for the topology test (deploy/install.sh)…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
 
 # Install and run Parley (embedded SQLite and Redis unless DATABASE_URL / REDIS_URL are set).
 run: install

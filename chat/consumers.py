@@ -28,16 +28,19 @@ from chat.inbox import Inbox, TokenBucket
 from chat.layer_exit import layer_leave
 from chat.models import Conversation
 from chat.payloads import conversation_payload
+from chat.push import LayerTolerant
 from chat.services import seen
+from chat.socket_cap import SocketLease
 
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_FLOOD = 4429
+CLOSE_TOO_MANY_SOCKETS = 4409
 
 
-class ParleyConsumer(AsyncWebsocketConsumer):
+class ParleyConsumer(LayerTolerant, AsyncWebsocketConsumer):
     """Shared protocol machinery: framing, limits, errors, resume, receipts, typing."""
 
     endpoint = "socket"  # the metrics' and logs' name for this kind of socket
@@ -72,7 +75,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.actor: Actor | None = None
-        self.joined: list[str] = []
+        self.lease: SocketLease | None = None
         self.typing_targets: dict[int, dict[str, Any]] = {}
         cfg = settings.PARLEY
         self.max_bytes = cfg["WS_MAX_FRAME_BYTES"]
@@ -95,13 +98,22 @@ class ParleyConsumer(AsyncWebsocketConsumer):
             await self.send_frame({"type": "error", "code": exc.code, "message": exc.message})
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        principal = actor.customer.pk if actor.kind == "customer" else actor.user.pk
+        self.lease = SocketLease(actor.kind, principal, self.channel_name)
+        if not await self.lease.acquire():
+            await self.accept()
+            await self.send_frame(
+                {"type": "error", "code": "too_many_sockets",
+                 "message": f"At most {self.lease.cap} sockets may be open at once; "
+                            "close another tab or retry later."}
+            )  # fmt: skip
+            await self.close(code=CLOSE_TOO_MANY_SOCKETS)
+            return
         self.actor = actor
         metrics.SOCKETS.labels(endpoint=self.endpoint).inc()
         # Join before reading the snapshot: an event committed in between then arrives
-        # twice (deduplicated by seq) instead of not at all.
-        for group in self.principal_groups():
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.joined.append(group)
+        # twice (deduplicated by seq) instead of not at all. Redis down: joined later.
+        await self.push.join(self.principal_groups())
         await self.accept()
         snapshot = await db(self.snapshot_sync)()
         await self.send_frame(
@@ -110,6 +122,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
                 "role": actor.kind,
                 "heartbeat_interval": cfg["HEARTBEAT_INTERVAL"],
                 "server_time": time.time(),
+                "push": self.push.live,
                 **snapshot,
             }
         )
@@ -164,8 +177,9 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         if getattr(self, "actor", None) is not None and not getattr(self, "_uncounted", False):
             self._uncounted = True  # disconnect can run twice (close, then the server's)
             metrics.SOCKETS.labels(endpoint=self.endpoint).dec()
-        groups, self.joined = self.joined, []
-        await layer_leave(self.channel_layer, self.channel_name, groups)
+        await layer_leave(self.channel_layer, self.channel_name, self.push.close())
+        if getattr(self, "lease", None) is not None:
+            self.lease.release()
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         """A direct reply: declared in chat.events like every frame a socket gets."""
@@ -242,10 +256,11 @@ class ParleyConsumer(AsyncWebsocketConsumer):
 
     # --- frames ------------------------------------------------------------------------
     async def on_ping(self, frame: dict, ref: Any) -> None:
+        await self.lease.renew_if_due()
         state = await self.ping_state()
         await self.send_frame(
             {"type": "pong", "ref": ref, "t": frame.get("t"), "server_time": time.time(),
-             **state}
+             "push": self.push.live, **state}
         )  # fmt: skip
 
     async def ping_state(self) -> dict[str, Any]:

@@ -64,13 +64,15 @@ def _declare(
 # --- direct replies ------------------------------------------------------------------------
 HELLO = _declare(
     "hello",
-    "role heartbeat_interval server_time conversations translation",
+    "role heartbeat_interval server_time conversations translation push",
     # a console's: its open offers and presence back; a widget's: the service notice
     optional="offers presence service",
     to=SOCKET,
     broadcast=False,
 )
-PONG = _declare("pong", "ref t server_time last_seq", optional="offers", to=SOCKET, broadcast=False)
+PONG = _declare(
+    "pong", "ref t server_time last_seq push", optional="offers", to=SOCKET, broadcast=False
+)
 MESSAGE_ACCEPTED = _declare(
     "message.accepted",
     "ref conversation client_msg_id message_id seq created_at duplicate",

@@ -100,6 +100,10 @@ class Customer(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # Visitor tokens carry this number; issuing a new one bumps it, which revokes the
+    # previous token (after VISITOR_TOKEN_GRACE seconds, for tabs that raced the refresh).
+    token_generation = models.PositiveIntegerField(default=0)
+    token_rotated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -3,9 +3,12 @@ the same function, so no caller can forget the check."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.core import signing
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from chat import recipients
 from chat.actors import Actor
@@ -33,9 +36,28 @@ def customer_get_from_token(*, token: str) -> Customer:
     except signing.BadSignature as exc:
         raise AuthenticationFailed("The visitor token is invalid.", code="token_invalid") from exc
     try:
-        return Customer.objects.select_related("site").get(pk=data["c"], site_id=data["s"])
+        customer = Customer.objects.select_related("site").get(pk=data["c"], site_id=data["s"])
     except (Customer.DoesNotExist, KeyError, TypeError) as exc:
         raise AuthenticationFailed("The visitor token is invalid.", code="token_invalid") from exc
+    if not visitor_token_current(customer=customer, generation=data.get("g", 0)):
+        raise AuthenticationFailed(
+            "The visitor token was replaced by a newer one.", code="token_revoked"
+        )
+    return customer
+
+
+def visitor_token_current(*, customer: Customer, generation: object) -> bool:
+    """A token is the customer's latest, or the one before it for VISITOR_TOKEN_GRACE
+    seconds after it was replaced: two tabs that load at once both refresh with the same
+    token, and the second must not turn into a stranger."""
+    if not isinstance(generation, int) or isinstance(generation, bool):
+        return False
+    if generation == customer.token_generation:
+        return True
+    if generation != customer.token_generation - 1 or customer.token_rotated_at is None:
+        return False
+    grace = dt.timedelta(seconds=settings.PARLEY["VISITOR_TOKEN_GRACE"])
+    return timezone.now() - customer.token_rotated_at <= grace
 
 
 def api_key_get(*, raw_key: str) -> ApiKey:

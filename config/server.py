@@ -1,5 +1,6 @@
-"""How Parley's ASGI server is started: one command line for `runparley`, the live tests
-and the benchmarks, so they all run daphne as a deployment does (docs/operations.md)."""
+"""How Parley's processes are started: one command line each for `runparley`, the live
+tests and the benchmarks, so they all run daphne and Celery as a deployment does
+(docs/operations.md, deploy/)."""
 
 from __future__ import annotations
 
@@ -24,3 +25,19 @@ def daphne_command(host: str, port: int) -> list[str]:
     # No --proxy-headers: daphne would believe X-Forwarded-For from anyone. The app believes
     # it only from TRUSTED_PROXIES (config/proxies.py).
     return [*args, APPLICATION]
+
+
+# The worker without gossip, mingle and Celery's event heartbeat: Parley uses none of them
+# (its own beat task is the workers' sign of life, /healthz), and on a Redis outage their
+# channels failed to close and reopen ("'NoneType' object has no attribute 'hostname'" in
+# kombu), which killed the worker for good. deploy/ runs it with the same flags.
+WORKER_FLAGS = ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+
+
+def celery_worker_command(concurrency: int, loglevel: str = "warning") -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", loglevel,
+            "--concurrency", str(concurrency), *WORKER_FLAGS]  # fmt: skip
+
+
+def celery_beat_command(loglevel: str = "warning") -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "config", "beat", "-l", loglevel]

@@ -220,6 +220,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Retry a lost broker forever (Celery's default gives up after 100 tries and the worker
+# exits): Redis may be down for minutes, and the worker must be there when it returns.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Celery's Django fixup closes the database connection before and after every task unless
 # this is set: each pipeline task then forked a new PostgreSQL backend with cold catalogue
@@ -418,6 +421,11 @@ SPECTACULAR_SETTINGS = {
 # --- Parley ---------------------------------------------------------------------------------
 PARLEY = {
     "VISITOR_TOKEN_MAX_AGE": env.int("VISITOR_TOKEN_MAX_AGE", default=60 * 60 * 24 * 30),
+    # Seconds the token a refresh replaced still works (tabs that refreshed at once).
+    "VISITOR_TOKEN_GRACE": env.int("VISITOR_TOKEN_GRACE", default=30),
+    # Open sockets per visitor and per agent, across all processes (chat/socket_cap.py).
+    "WS_MAX_SOCKETS_PER_VISITOR": env.int("WS_MAX_SOCKETS_PER_VISITOR", default=10),
+    "WS_MAX_SOCKETS_PER_AGENT": env.int("WS_MAX_SOCKETS_PER_AGENT", default=10),
     "MESSAGE_MAX_CHARS": env.int("MESSAGE_MAX_CHARS", default=4000),
     "WS_MAX_FRAME_BYTES": env.int("WS_MAX_FRAME_BYTES", default=16384),
     # Nesting allowed in a socket frame or a REST body (deeper gets `too_deep`).

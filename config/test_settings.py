@@ -47,6 +47,11 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
     DATABASES["default"]["ENGINE"] = "tests.pg_backend"  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("PARLEY_TEST_DB_NAME", "test_parley")}  # noqa: F405
+    # Keep DB_THREADS under the pool (README): each socket database thread can hold a pooled
+    # connection, and a test's own threads need one too (runs set a small pool to share
+    # PostgreSQL's 100 connections).
+    if "DB_THREADS" not in os.environ and DATABASE_POOL_MAX_SIZE > 0:  # noqa: F405
+        PARLEY["DB_THREADS"] = max(2, min(PARLEY["DB_THREADS"], DATABASE_POOL_MAX_SIZE - 2))  # noqa: F405
 if os.environ.get("PARLEY_TEST_EMBEDDED") == "1":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # No Redis in this tier: quotas fail open (chat/quotas.py) for the whole run rather than

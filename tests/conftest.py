@@ -34,6 +34,9 @@ def _seen_notes_forgotten():
     heartbeats.buffer.discard()
     api_keys.forget_touches()  # API keys' last use, and quota notices told: same reason
     quota_notices.forget_told()
+    from chat import socket_cap
+
+    socket_cap.forget()  # in-memory socket leases (the embedded tier), keyed by ids too
 
 
 @pytest.fixture

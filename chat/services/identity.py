@@ -39,7 +39,21 @@ def embedding_origin(*, origin: str | None, own_host: str, host_origin: str | No
 
 
 def visitor_token_issue(*, customer: Customer) -> str:
-    return signing.dumps({"c": customer.pk, "s": customer.site_id}, salt=VISITOR_TOKEN_SALT)
+    """A token for the customer's current generation (it does not revoke anything)."""
+    payload = {"c": customer.pk, "s": customer.site_id, "g": customer.token_generation}
+    return signing.dumps(payload, salt=VISITOR_TOKEN_SALT)
+
+
+def visitor_token_rotate(*, customer: Customer) -> str:
+    """A new token that revokes the previous one (after VISITOR_TOKEN_GRACE). The row is
+    locked, so two refreshes at once get two generations, never the same one twice."""
+    locked = Customer.objects.select_for_update().only("token_generation").get(pk=customer.pk)
+    customer.token_generation = locked.token_generation + 1
+    customer.token_rotated_at = timezone.now()
+    Customer.objects.filter(pk=customer.pk).update(
+        token_generation=customer.token_generation, token_rotated_at=customer.token_rotated_at
+    )
+    return visitor_token_issue(customer=customer)
 
 
 def identity_hash(*, site: Site, external_id: str) -> str:
@@ -111,10 +125,20 @@ def visitor_session_create(
     if locale:
         customer.locale = locale
     customer.last_seen_at = timezone.now()
+    existing_row = customer.pk is not None
     try:
         with transaction.atomic():
-            customer.save()
+            # The generation is the rotation's alone: a save must not write back a stale one.
+            fields = None
+            if existing_row:
+                fields = [f.attname for f in Customer._meta.concrete_fields
+                          if f.attname not in ("id", "token_generation", "token_rotated_at")]  # fmt: skip
+            customer.save(update_fields=fields)
     except IntegrityError:
         # Two tabs identified the same external id at once: the other one won; use it.
         customer = Customer.objects.get(site=site, external_id=external_id)
-    return customer, visitor_token_issue(customer=customer)
+        existing_row = True
+    if not existing_row:
+        return customer, visitor_token_issue(customer=customer)
+    # A refresh: the token it replaces (any earlier one) stops working.
+    return customer, visitor_token_rotate(customer=customer)

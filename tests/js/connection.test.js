@@ -84,6 +84,14 @@ describe("back-off", () => {
     expect(nextSocketAfter(h)).toBe(15_000); // cap 30 s at once, not 250 ms
   });
 
+  it("waits the longest after a 4409 (too many sockets for this visitor or agent) close", () => {
+    const h = makeClient({ random: 0 });
+    h.connectWithHello();
+    h.sock().drop(4409);
+    expect(nextSocketAfter(h)).toBe(15_000);
+    expect(h.client.ready).toBe(false);
+  });
+
   it("wake() connects at once when idle, with a fresh back-off", () => {
     const h = makeClient({ random: 0 });
     h.client.connect();

@@ -13,7 +13,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from config import embedded
-from config.server import daphne_command
+from config.balancer import start_haproxy
+from config.server import celery_beat_command, celery_worker_command, daphne_command
 from config.supervisor import Supervisor
 
 
@@ -56,6 +57,11 @@ class Command(BaseCommand):
             "--processes", type=int, default=1,
             help="ASGI processes, on ports PORT, PORT+1, … (put a balancer in front: deploy/).",
         )  # fmt: skip
+        parser.add_argument("--workers", type=int, default=1, help="Celery worker processes.")
+        parser.add_argument(
+            "--balancer-port", type=int, default=0,
+            help="Start HAProxy (deploy/install.sh) on this port in front of the processes.",
+        )  # fmt: skip
 
     def handle(self, *args, **opts):
         supervisor = Supervisor(self.stdout.write)
@@ -86,21 +92,26 @@ class Command(BaseCommand):
                 self.stdout.write("Demo data loaded (users with published passwords).")
             if opts["setup_only"]:
                 return
-            py = sys.executable
             ports = [opts["port"] + i for i in range(max(1, opts["processes"]))]
             for i, port in enumerate(ports):
                 name = "daphne" if len(ports) == 1 else f"daphne {i + 1} (port {port})"
                 supervisor.add_command(name, daphne_command(opts["host"], port))
+            if opts["balancer_port"]:
+                listen = f"{opts['host']}:{opts['balancer_port']}"
+                backends = [(opts["host"], port) for port in ports]
+                cfg = settings.DATA_DIR / "haproxy.cfg"
+                supervisor.add("haproxy", lambda: start_haproxy(cfg, listen, backends))
             if not opts["no_worker"]:
-                supervisor.add_command(
-                    "celery worker",
-                    [py, "-m", "celery", "-A", "config", "worker", "-l", "warning",
-                     "--concurrency", str(opts["concurrency"])],
-                )  # fmt: skip
-                supervisor.add_command(
-                    "celery beat", [py, "-m", "celery", "-A", "config", "beat", "-l", "warning"]
-                )
-            self.stdout.write(self.style.SUCCESS(banner(opts["host"], ports, demo=demo)))
+                workers = max(1, opts["workers"])
+                for i in range(workers):
+                    name = "celery worker" if workers == 1 else f"celery worker {i + 1}"
+                    args = celery_worker_command(opts["concurrency"])
+                    if workers > 1:
+                        args += ["--hostname", f"worker{i + 1}@%h"]
+                    supervisor.add_command(name, args)
+                supervisor.add_command("celery beat", celery_beat_command())
+            front = [opts["balancer_port"]] if opts["balancer_port"] else []
+            self.stdout.write(self.style.SUCCESS(banner(opts["host"], front + ports, demo=demo)))
             supervisor.run_forever()
         except KeyboardInterrupt:
             pass
@@ -114,7 +125,7 @@ def banner(host: str, ports: list[int], *, demo: bool) -> str:
     admin = "(demo admin: admin / parley-admin)" if demo else "(manage.py createsuperuser)"
     more = ""
     if len(ports) > 1:
-        more = f"  Processes      {len(ports)} ASGI processes on ports {ports[0]}-{ports[-1]}\n"
+        more = f"  Ports          {', '.join(map(str, ports))} (the balancer first, if any)\n"
     return (
         "\nParley is running:\n"
         f"  Agent console  {base}/console/   {agents}\n"

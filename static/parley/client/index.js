@@ -23,14 +23,15 @@ import { MAX_ATTEMPT, backoffDelay, createSocket } from "./socket.js";
 export { MAX_ATTEMPT, backoffDelay, storedOutbox, uuid };
 
 // Sent before a 4401/4403 close: the reason to show.
-const AUTH_CODES = ["unauthenticated", "token_invalid", "token_expired", "origin_not_allowed", "forbidden"];
+const AUTH_CODES = ["unauthenticated", "token_invalid", "token_expired", "token_revoked", "origin_not_allowed", "forbidden"];
 
 /**
  * opts: url() -> string or Promise (a rejection with .fatal stops), WebSocket, now(),
  * random(), timers {setTimeout, clearTimeout, setInterval, clearInterval}, every(ms, fn)
  * -> stop (the heartbeat's ticker), outbox {load, save}, heartbeatInterval (s),
  * backoff {base, max} (ms), pace {burst, perSecond} (a client-side token bucket; urgent
- * frames jump its queue), hooks (below, all optional).
+ * frames jump its queue), pollInterval (ms between resumes while the server has no pushes
+ * for this socket, 5000), hooks (below, all optional).
  */
 export function createClient(opts) {
   const hooks = opts.hooks || {};
@@ -69,6 +70,7 @@ export function createClient(opts) {
     socketLost() {
       inflight.clear();
       for (const st of convs.values()) st.resumeRef = null;
+      stopPolling(); // the next hello says whether pushes flow
     },
     beat: outbox.beat,
     resume: seqs.resume,
@@ -87,6 +89,7 @@ export function createClient(opts) {
       case "pong":
         socket.pong();
         seqs.onTops(f.last_seq);
+        pushState(f.push);
         return call("frame", f);
       case "conversation.updated":
         if (!f.conversation || !seqs.fresh(f.conversation)) return; // an older snapshot: dropped
@@ -120,6 +123,33 @@ export function createClient(opts) {
     for (const c of list) seqs.noteConversation(c);
     seqs.resumeAll(false);
     outbox.flush();
+    pushState(f.push);
+  }
+
+  // --- without pushes (the server lost Redis: hello or pong say push: false) ------------------
+  // Poll instead: resume every held conversation and ping (whose pong says when pushes are
+  // back) every pollInterval; once they are, resume once more for what the gap hid.
+  const pollMs = opts.pollInterval || 5000;
+  let stopPoll = null;
+
+  function pushState(live) {
+    if (live === false && !stopPoll) {
+      stopPoll = ctx.every(pollMs, () => {
+        if (!ctx.ready) return;
+        seqs.resumeAll(true);
+        socket.ping();
+      });
+      call("push", false);
+    } else if (live === true && stopPoll) {
+      stopPolling();
+      seqs.resumeAll(true);
+      call("push", true);
+    }
+  }
+
+  function stopPolling() {
+    if (stopPoll) stopPoll();
+    stopPoll = null;
   }
 
   function onError(f) {
@@ -155,6 +185,10 @@ export function createClient(opts) {
     nextId: (prefix) => prefix + ctx.nextNo(),
     get ready() {
       return ctx.ready;
+    },
+    /** Polling resume because the server cannot push to this socket (push: false). */
+    get polling() {
+      return Boolean(stopPoll);
     },
     get connected() {
       return socket.connected();

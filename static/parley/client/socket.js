@@ -124,7 +124,9 @@ export function createSocket(ctx) {
         call("status", "stopped");
         call("authFailed", { code: ev.code, reason: closeReason });
       } else {
-        scheduleReconnect(ev.code === 4429); // 4429: we flooded; wait the longest
+        // 4429: we flooded; 4409: this visitor or agent has too many sockets open (another
+        // tab may close). Either way, wait the longest.
+        scheduleReconnect(ev.code === 4429 || ev.code === 4409);
       }
     };
   }
@@ -194,6 +196,10 @@ export function createSocket(ctx) {
     online,
     pong() {
       lastPong = now();
+    },
+    /** A ping now (polling without pushes), besides the heartbeat's. */
+    ping() {
+      send({ type: "ping", id: "p" + ctx.nextNo(), t: now() }, true);
     },
     /** The reason an error frame gave before a 4401/4403 close: what the UI shows. */
     closingBecause(message) {

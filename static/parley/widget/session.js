@@ -10,6 +10,8 @@ const IDENTITY = [["externalId", "external_id"], ["userHash", "user_hash"], ["na
 let needToken = true; // every page load refreshes its token once
 
 async function refreshToken() {
+  // Another tab's refresh revoked this tab's token and stored its own: use that one.
+  state.token = local.get("token", null) || state.token;
   const body = { site_key: env.SITE };
   if (state.token) body.token = state.token;
   for (const [attr, field] of IDENTITY) if (env.identity[attr]) body[field] = String(env.identity[attr]);

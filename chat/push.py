@@ -1,0 +1,202 @@
+"""A socket's link to the channel layer (Redis), which may be down.
+
+Pushes are hints and the database is the truth (DESIGN.md), so a socket must not fail
+because Redis does: Channels' own consumer subscribes its channel before the handshake and
+raised (HTTP 500) when Redis was down, and `group_add` did the same. Here:
+
+- the socket's channel and groups are joined if Redis answers; if not, the handshake goes
+  on, `hello` says `push: false`, and a task of the socket's own joins again every
+  RETRY_SECONDS until it works (then the next `pong` says `push: true`);
+- the socket's receive loop never dies of a layer error: it waits and tries again;
+- one probe per process (a Redis PING every PROBE_SECONDS) tells whether pushes can flow
+  at all, so that sockets that joined before Redis went away also report `push: false`.
+  redis-py's pub/sub connection subscribes again to what it had when Redis comes back.
+
+Clients poll `resume` while `push` is false (static/parley/client/index.js).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+import weakref
+
+from channels.exceptions import StopConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
+from django.conf import settings
+
+from chat import socket_cap
+
+logger = logging.getLogger(__name__)
+
+RETRY_SECONDS = 3.0
+PROBE_SECONDS = 2.0
+
+
+class _Probe:
+    """Per event loop: is Redis answering? Checked while sockets are open."""
+
+    def __init__(self) -> None:
+        self.healthy = True
+        self.checked = 0.0
+        self.task: asyncio.Task | None = None
+
+    def ensure(self) -> None:
+        if settings.CHANNEL_LAYER_BACKEND == "memory":
+            return
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await self.check()
+            await asyncio.sleep(PROBE_SECONDS)
+
+    async def check(self) -> bool:
+        try:
+            await socket_cap._client().ping()
+            healthy = True
+        except Exception:
+            healthy = False
+        if healthy != self.healthy:
+            logger.warning("Redis %s: live pushes %s", *(
+                ("answers again", "resume") if healthy else ("is unreachable", "stop")
+            ))  # fmt: skip
+        self.healthy, self.checked = healthy, time.monotonic()
+        return healthy
+
+
+_probes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def probe() -> _Probe:
+    loop = asyncio.get_running_loop()
+    found = _probes.get(loop)
+    if found is None:
+        found = _probes[loop] = _Probe()
+    return found
+
+
+class PushLink:
+    """The channel and groups of one socket, joined now or as soon as Redis answers."""
+
+    def __init__(self, layer) -> None:
+        self.layer = layer
+        self.channel_name = ""
+        self.groups: list[str] = []  # wanted
+        self.joined: list[str] = []  # subscribed
+        self.channel_ok = False
+        self.retry_task: asyncio.Task | None = None
+        self.closed = False
+
+    @property
+    def live(self) -> bool:
+        """The socket can get pushes now: joined, and its process reaches Redis."""
+        return self.channel_ok and len(self.joined) == len(self.groups) and probe().healthy
+
+    async def open_channel(self) -> str:
+        """The socket's own channel. On the pub/sub layer its queue is made here and then
+        subscribed (what the layer's new_channel does), so that a failed SUBSCRIBE leaves
+        a channel this link knows and subscribes later; the other layers touch no Redis."""
+        probe().ensure()
+        loop_layer = self._loop_layer()
+        if loop_layer is None:
+            self.channel_name = await self.layer.new_channel()
+            self.channel_ok = True
+            return self.channel_name
+        self.channel_name = f"{loop_layer.prefix}specific.{uuid.uuid4().hex}"
+        try:
+            await self._subscribe_channel()
+            self.channel_ok = True
+        except Exception:
+            logger.warning("channel layer unreachable at connect: no live pushes for now")
+        return self.channel_name
+
+    def _loop_layer(self):
+        get_layer = getattr(self.layer, "_get_layer", None)
+        return get_layer() if get_layer is not None else None
+
+    async def receive(self):
+        """The layer's next message for this socket; waits out a layer that is down."""
+        while True:
+            try:
+                return await self.layer.receive(self.channel_name)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.channel_ok = False
+                self._start_retry()
+                await asyncio.sleep(RETRY_SECONDS)
+
+    async def join(self, groups: list[str]) -> bool:
+        self.groups = list(groups)
+        await self._join_missing()
+        if not self.live:
+            self._start_retry()
+        return self.live
+
+    async def _join_missing(self) -> None:
+        if not self.channel_ok:
+            try:
+                await self._subscribe_channel()
+                self.channel_ok = True
+            except Exception:
+                return
+        for group in self.groups:
+            if group in self.joined:
+                continue
+            try:
+                await self.layer.group_add(group, self.channel_name)
+            except Exception:
+                logger.info("group_add %s failed: Redis unreachable", group)
+                return
+            self.joined.append(group)
+
+    async def _subscribe_channel(self) -> None:
+        loop_layer = self._loop_layer()
+        if loop_layer is None:  # the core layer: receiving is polling, nothing to subscribe
+            return
+        loop_layer.channels.setdefault(self.channel_name, asyncio.Queue())
+        await loop_layer._get_shard(self.channel_name).subscribe(self.channel_name)
+
+    def _start_retry(self) -> None:
+        if self.closed or (self.retry_task is not None and not self.retry_task.done()):
+            return
+        self.retry_task = asyncio.get_running_loop().create_task(self._retry())
+
+    async def _retry(self) -> None:
+        while not self.closed:
+            await asyncio.sleep(RETRY_SECONDS)
+            if self.closed:
+                return
+            await self._join_missing()
+            if self.channel_ok and len(self.joined) == len(self.groups):
+                return
+
+    def close(self) -> list[str]:
+        """Stop retrying; the groups to leave."""
+        self.closed = True
+        if self.retry_task is not None and not self.retry_task.done():
+            self.retry_task.cancel()
+        joined, self.joined = self.joined, []
+        return joined
+
+
+class LayerTolerant:
+    """Consumer mixin: Channels' AsyncConsumer.__call__ with the layer behind a PushLink
+    (`self.push`). Channels subscribes the socket's channel before the handshake and
+    failed it (HTTP 500) when Redis was down; here the socket works without pushes."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.base_send = send
+        self.push = PushLink(self.channel_layer)
+        self.channel_name = await self.push.open_channel()
+        self.channel_receive = self.push.receive
+        with contextlib.suppress(StopConsumer):
+            await await_many_dispatch([receive, self.channel_receive], self.dispatch)
