@@ -71,6 +71,7 @@ export function resetConversation(id) {
 export function applyMessage(id, m) {
   // In order and once (the client deduplicates and resumes gaps).
   state.messages.push(m);
+  if (isReading()) state.seen = m.seq; // shown on an open panel: read, even if closed right after
   if (!isMine(m) && state.liveFrom !== null && m.seq > state.liveFrom && m.kind !== "event") {
     announce((m.sender && m.sender.name ? m.sender.name + ": " : "") + m.body);
     toHost({ type: "message", message: { seq: m.seq, body: m.body, kind: m.kind, sender: m.sender && m.sender.name, created_at: m.created_at } });

@@ -97,7 +97,8 @@ export function makeClient() {
       message: applyMessage,
       updated: onUpdated,
       arrived: () => render.unread(),
-      receiptWanted: (id) => id === state.convId && { read: isReading() },
+      // Read: all of it while the panel is open, else what an open panel showed.
+      receiptWanted: (id) => id === state.convId && { read: isReading() || state.seen },
       receiptsSent: () => render.unread(),
       outbox: () => render.pending(),
       unaddressed() {

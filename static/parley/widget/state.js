@@ -72,6 +72,7 @@ export function configure(config) {
     typing: new Map(), // participant -> {name, timer}
     queue: null, // the last queue.position frame of the current conversation
     open: false, // the host page says (init, open, close)
+    seen: 0, // the last seq shown while the panel was open and the tab visible
     liveFrom: null, // messages past this seq arrived while the page was here: told to the host
     blocked: null, // why the chat cannot run here (close 4403)
   });
