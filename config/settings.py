@@ -261,7 +261,9 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on a missing root before collectstatic
-WHITENOISE_USE_FINDERS = True
+# Development serves the source files; production only what collectstatic wrote (the
+# finders' copies would shadow the compressed, hashed ones).
+WHITENOISE_USE_FINDERS = env.bool("STATIC_FROM_FINDERS", default=DEBUG)
 WHITENOISE_AUTOREFRESH = DEBUG
 # collectstatic writes every file gzip- and Brotli-compressed and under a hashed name (its
 # ES module imports rewritten to the hashed names), which WhiteNoise serves with a year's

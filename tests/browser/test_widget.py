@@ -133,8 +133,8 @@ window.Parley = [
 """
 
 
-def post_system_message(base: str, site, conversation_id: int, body: str) -> None:  # noqa: F811
-    _key, raw = services.api_key_create(name="e2e", site=site)
+def post_system_message(base: str, target, conversation_id: int, body: str) -> None:
+    _key, raw = services.api_key_create(name="e2e", site=target)
     request = urllib.request.Request(
         f"{base}/api/v1/conversations/{conversation_id}/system-messages/",
         data=json.dumps({"body": body, "client_msg_id": "e2e-1"}).encode(),
