@@ -40,6 +40,23 @@ TEXTS = {
     "reconnecting": _("Connection lost. Reconnecting… your messages will be sent."),
     "typing_one": _("%(names)s is typing…"),
     "typing_many": _("%(names)s are typing…"),
+    # The queue banner, from queue.position's fields (routing.selectors words it in English).
+    "queue_next": _("You're next in line."),
+    "queue_number": _("You're number %(position)s in line."),
+    "queue_eta_one": _("Estimated wait: about 1 minute."),
+    "queue_eta": _("Estimated wait: about %(minutes)s minutes."),
+    "offline_closed": _(
+        "We're closed right now. Leave your message here and we'll answer when we open; "
+        "you'll see the reply when you come back."
+    ),
+    "offline_over_limit": _(
+        "All our agents are busy. Leave your message here and we'll answer as soon as we can; "
+        "you'll see the reply when you come back."
+    ),
+    "offline_no_agents": _(
+        "No agent is available right now. Leave your message here and we'll answer as soon "
+        "as we can; you'll see the reply when you come back."
+    ),
     "tick_sending": _("Sending"),
     "tick_sent": _("Sent"),
     "tick_delivered": _("Delivered"),
