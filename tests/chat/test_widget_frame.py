@@ -110,6 +110,7 @@ def test_the_session_checks_the_origin_the_frame_speaks_for():
     assert forged.status_code == 403
 
 
+@pytest.mark.django_db(transaction=True)  # the socket's database threads see the rows
 async def test_the_frame_socket_comes_from_parleys_own_origin():
     site = await database_sync_to_async(make_site)(allowed_origins=["https://shop.example"])
     customer = await new_customer(site=site)
