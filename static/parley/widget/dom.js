@@ -21,7 +21,7 @@ export function build(title) {
     '<div class="queue" data-testid="parley-queue" role="status" hidden></div>' +
     '<div class="scroll" data-testid="parley-scroll">' +
     '<div class="empty" data-testid="parley-empty"><strong>' + esc(t("empty_title")) + "</strong>" + esc(t("empty_body")) + "</div>" +
-    '<ol data-testid="parley-messages" role="log" aria-label="' + esc(t("conversation")) + '"></ol>' +
+    '<ol data-testid="parley-messages" aria-label="' + esc(t("conversation")) + '"></ol>' +
     '<ol data-testid="parley-pending" aria-label="' + esc(t("pending")) + '"></ol></div>' +
     '<div class="typing" data-testid="parley-typing" hidden></div>' +
     '<form><label class="sr-only" for="pw-input">' + esc(t("your_message")) + "</label>" +
