@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
+
 from chat import recipients, selectors
 from chat.actors import Actor
 from chat.consumers import ParleyConsumer
@@ -14,6 +16,8 @@ from chat.dbcalls import db
 from chat.exceptions import AuthenticationFailed, PermissionDenied
 from chat.flows import flows
 from chat.inbound import field_int
+from chat.payloads import note_payload
+from chat.services.notes import note_add
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +30,8 @@ class AgentConsumer(ParleyConsumer):
         "reservation.accept": "on_reservation_accept",
         "reservation.decline": "on_reservation_decline",
         "conversation.transfer": "on_conversation_transfer",
+        "note.add": "on_note_add",
+        "notes.fetch": "on_notes_fetch",
     }
 
     async def authenticate(self) -> Actor:
@@ -124,4 +130,40 @@ class AgentConsumer(ParleyConsumer):
         )
         await self.send_frame(
             {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation.pk}
+        )
+
+    # --- internal notes (agents only; the widget's socket has no such frames) ----------
+    async def on_note_add(self, frame: dict, ref: Any) -> None:
+        conversation_id = field_int(frame, "conversation")
+        note, created = await db(note_add)(
+            actor=self.actor,
+            conversation_id=conversation_id,
+            body=frame.get("body"),
+            client_note_id=frame.get("client_note_id"),
+        )
+        await self.send_frame(
+            {
+                "type": "note.accepted",
+                "ref": ref,
+                "conversation": conversation_id,
+                "note": note_payload(note),
+                "duplicate": not created,
+            }
+        )
+
+    async def on_notes_fetch(self, frame: dict, ref: Any) -> None:
+        conversation_id = field_int(frame, "conversation")
+        after = field_int(frame, "after", required=False) or 0
+        limit = settings.PARLEY["RESUME_PAGE_SIZE"]
+        conversation, notes = await db(selectors.notes_for_actor)(
+            actor=self.actor, conversation_id=conversation_id, after_id=after, limit=limit
+        )
+        await self.send_frame(
+            {
+                "type": "notes.batch",
+                "ref": ref,
+                "conversation": conversation.pk,
+                "notes": [note_payload(n) for n in notes],
+                "has_more": len(notes) == limit,
+            }
         )

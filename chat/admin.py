@@ -9,6 +9,7 @@ from chat.models import (
     Customer,
     Message,
     MessageTranslation,
+    Note,
     Participant,
     Site,
 )
@@ -89,6 +90,19 @@ class EventInline(admin.TabularInline):
         return False
 
 
+class NoteInline(admin.TabularInline):
+    """Internal notes (agents only), written through the console's services."""
+
+    model = Note
+    extra = 0
+    fields = ["created_at", "kind", "author_name", "body", "data"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
     """Read-mostly: state changes go through services (the console, the API)."""
@@ -111,7 +125,7 @@ class ConversationAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["site", "customer", "queue", "assignee"]
     readonly_fields = [f.name for f in Conversation._meta.fields]
-    inlines = [ParticipantInline, MessageInline, EventInline]
+    inlines = [ParticipantInline, MessageInline, NoteInline, EventInline]
 
     def has_add_permission(self, request):
         return False

@@ -24,6 +24,9 @@ PARTICIPANTS = "the conversation's participants' sockets (every tab of each)"
 PARTICIPANTS_AND_LOBBY = "the conversation's participants and the agents' consoles"
 AGENT = "the agent's consoles"
 CUSTOMER = "the customer's widget tabs"
+CONVERSATION_AGENTS = (
+    "the conversation's agents' consoles, and the agents' consoles while it waits; never a customer"
+)
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,14 @@ QUEUE_POSITION = _declare(
     optional="opens_at",
     to=CUSTOMER,
 )
+
+
+# --- internal notes (agents only) -------------------------------------------------------------
+NOTE_NEW = _declare("note.new", "note", to=CONVERSATION_AGENTS)
+NOTE_ACCEPTED = _declare(
+    "note.accepted", "ref conversation note duplicate", to=SOCKET, broadcast=False
+)
+NOTES_BATCH = _declare("notes.batch", "ref conversation notes has_more", to=SOCKET, broadcast=False)
 
 
 class UndeclaredFrame(ValueError):

@@ -421,3 +421,8 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+# Internal notes live in their own module (this one is long enough); imported here so that
+# Django registers the model with the chat app.
+from chat.note_models import Note  # noqa: E402, F401

@@ -85,3 +85,18 @@ def message_payload(
             translation_enabled=translation_enabled,
         ),
     }
+
+
+def note_payload(n) -> dict[str, Any]:
+    """An internal note (chat.note_models.Note), for agents only."""
+    return {
+        "id": n.pk,
+        "conversation": n.conversation_id,
+        "kind": n.kind,
+        "body": n.body,
+        "data": n.data,
+        "author": {"id": n.author_id, "name": n.author_name} if n.author_id else None,
+        "author_name": n.author_name,
+        "client_note_id": n.client_note_id,
+        "created_at": _ts(n.created_at),
+    }

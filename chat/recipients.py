@@ -68,3 +68,17 @@ def conversation_groups(
         if group not in groups:
             groups.append(group)
     return groups
+
+
+def note_groups(
+    participants: Iterable[_Principal], *, assignee_id: int | None, waiting: bool
+) -> list[str]:
+    """Where an internal note goes: the consoles of the conversation's active agents (and
+    its assignee), plus the waiting room's while it waits (every console there may read
+    it). Never a customer's group: notes are for agents only."""
+    groups = [user_group(p.user_id) for p in participants if p.user_id and p.left_at is None]
+    if assignee_id:
+        groups.append(user_group(assignee_id))
+    if waiting:
+        groups.append(AGENTS_GROUP)
+    return list(dict.fromkeys(groups))

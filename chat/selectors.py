@@ -187,3 +187,15 @@ def resume_page(*, actor: Actor, conversation_id: int, after_seq: int, limit: in
 def conversation_events_for_actor(*, actor: Actor, conversation_id: int) -> list:
     conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
     return list(conversation.events.order_by("created_at", "id"))
+
+
+def notes_for_actor(
+    *, actor: Actor, conversation_id: int, after_id: int = 0, limit: int = 200
+) -> tuple[Conversation, list]:
+    """A conversation's internal notes after a note id, oldest first: agents (and API
+    keys of its site) only. A customer gets the same not_found as for a missing id."""
+    if actor.kind == "customer":
+        raise NotFound("No such conversation.")
+    conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
+    notes = list(conversation.notes.filter(id__gt=after_id).order_by("id")[:limit])
+    return conversation, notes

@@ -9,8 +9,8 @@ from typing import Any
 from bots.models import BotSession, Flow
 from bots.services.engine_answers import handoff_summary, rating
 from bots.services.engine_base import ACTOR, StepBase
-from chat.models import Conversation
-from chat.services import conversation_transition, event_message_post, event_record
+from chat.models import Conversation, Note
+from chat.services import conversation_transition, event_message_post, event_record, note_create
 from routing.models import Queue
 from routing.selectors import handoff_outlook
 from routing.services import conversation_enqueue
@@ -70,10 +70,22 @@ class StepEndings(StepBase):
             self.priority_dirty = True
         self.flush()  # the customer is up to date before anyone is told
         collected = dict(self.session.attributes)
-        event_message_post(
-            audience=self.audience(),
+        summary = handoff_summary(collected, self.session.intent, queue.name if queue else None)
+        if enqueue(
             conversation=self.conversation,
-            body=handoff_summary(collected, self.session.intent, queue.name if queue else None),
+            reason=reason,
+            queue=queue,
+            priority=priority,
+            skills=skills,
+        ):
+            self.priority_dirty = False  # routing stored it with the status change
+        # For the agents only, after the enqueue so that it reaches the waiting room's
+        # consoles (and the agent offered it): the customer never sees the summary.
+        note_create(
+            conversation=self.conversation,
+            kind=Note.Kind.HANDOFF,
+            author_name="Parley bot",
+            body=summary,
             data={
                 "collected": collected,
                 "intent": self.session.intent or None,
@@ -84,14 +96,6 @@ class StepEndings(StepBase):
                 "flow": {"slug": self.flow.slug, "version": self.session.version.number},
             },
         )
-        if enqueue(
-            conversation=self.conversation,
-            reason=reason,
-            queue=queue,
-            priority=priority,
-            skills=skills,
-        ):
-            self.priority_dirty = False  # routing stored it with the status change
         self.status_changed = True
 
     def end(self, node_id: str, node: dict[str, Any]) -> None:

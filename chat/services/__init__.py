@@ -37,6 +37,7 @@ from chat.services.messages import (
     system_message_post,
     system_participant,
 )
+from chat.services.notes import note_add, note_create
 from chat.services.receipts import receipt_update, typing_frame, typing_target
 from chat.services.validation import (
     clean_body,
@@ -70,6 +71,8 @@ __all__ = [
     "is_own_origin",
     "message_create",
     "message_post",
+    "note_add",
+    "note_create",
     "receipt_update",
     "system_message_post",
     "system_participant",

@@ -13,9 +13,9 @@ from django.utils import timezone
 from chat import realtime, recipients
 from chat.actors import Actor
 from chat.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
-from chat.models import Conversation
+from chat.models import Conversation, Note
 from chat.selectors import conversation_get_for_actor
-from chat.services import event_message_post, event_record
+from chat.services import event_message_post, event_record, note_create
 from routing.models import Queue, QueueEntry
 from routing.services.checks import clean_id, clean_note, require_agent, target_agent
 from routing.services.core import (
@@ -88,6 +88,14 @@ def transfer_to_agent_locked(
         actor=actor.label,
         data={"from": from_id, "to_agent": target.pk, "note": note, "via": via},
     )
+    if note:  # the receiving agent reads it beside the transcript, the customer never
+        note_create(
+            conversation=conversation,
+            kind=Note.Kind.TRANSFER,
+            author=actor.user,
+            body=note,
+            data={"from_agent": from_id, "to_agent": target.pk, "to_queue": None},
+        )
     extra = [recipients.user_group(from_id)] if from_id else []
     payload = conversation_publish_all(conversation=conversation, extra_groups=extra)
     realtime.publish_on_commit(
@@ -172,6 +180,18 @@ def conversation_transfer(
             actor=actor.label,
             data={"from": from_id, "to_queue": queue.pk, "note": note, "via": "transfer"},
         )
+        if note:
+            note_create(
+                conversation=conversation,
+                kind=Note.Kind.TRANSFER,
+                author=actor.user,
+                body=note,
+                data={
+                    "from_agent": from_id,
+                    "to_agent": None,
+                    "to_queue": {"id": queue.pk, "name": queue.name},
+                },
+            )
         payload = conversation_publish_all(
             conversation=conversation, extra_groups=[recipients.user_group(from_id)]
         )

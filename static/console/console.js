@@ -21,6 +21,7 @@ import { el, toast } from "./dom.js";
 import { renderLists, renderSoon } from "./lists.js";
 import { answerOffer, offerSet, onOpenOffers, renderOffers, setPresence } from "./offers.js";
 import { OUTBOX_KEY, cfg, convs, isMine, isMyMessage, isOpen, offers, rec, ui, useClient } from "./state.js";
+import { onNote, onNotesBatch, sendNote, setComposerMode } from "./notes.js";
 import { renderChat, renderPending } from "./transcript.js";
 
 // The ping is also the agent's heartbeat (no ping for AGENT_HEARTBEAT_TIMEOUT: no offers).
@@ -137,6 +138,11 @@ function handle(f) {
       return onTransferred(f);
     case "ack":
       return onAck(f);
+    case "note.new":
+    case "note.accepted":
+      return onNote(f.note, renderChat);
+    case "notes.batch":
+      return onNotesBatch(f, renderChat);
   }
 }
 
@@ -188,6 +194,7 @@ function setConnection(stateName) {
 // --- sending -------------------------------------------------------------------------------
 function submit(text) {
   const r = convs.get(ui.selectedId);
+  if (ui.composerMode === "note") return sendNote(r, text);
   const body = text.trim();
   if (!r || !body || !isMine(r) || !isOpen(r)) return false;
   client.typingStop();
@@ -235,6 +242,13 @@ el.input.addEventListener("keydown", (ev) => {
   }
 });
 el.input.addEventListener("input", () => typingInput(el.input.value));
+for (const tab of el.modeTabs) {
+  tab.addEventListener("click", () => {
+    if (ui.composerMode !== tab.dataset.mode) client.typingStop();
+    setComposerMode(tab.dataset.mode);
+    el.input.focus();
+  });
+}
 el.takeBtn.addEventListener("click", () => ui.selectedId && take(ui.selectedId));
 el.presenceSelect.addEventListener("change", () => {
   if (!client.send({ type: "presence.set", id: client.nextId("s:"), status: el.presenceSelect.value }, true) && ui.presence) {

@@ -4,6 +4,7 @@
 // (client/resume.js): it hands these functions each message once, in order.
 import { el, toast } from "./dom.js";
 import { renderSoon } from "./lists.js";
+import { fetchNotes, newRound } from "./notes.js";
 import { ME, MY_NAME, client, convs, forget, isMine, isOpen, isWaiting, rec, setSelected, ui } from "./state.js";
 import { appendToTranscript, messageNode, renderChat, renderChatHead, renderTicks, renderTyping } from "./transcript.js";
 
@@ -51,6 +52,7 @@ export function ensureLoaded(r) {
     r.msgs = [];
     client.track(r.id, 0);
     client.resume(r.id, true);
+    fetchNotes(r);
     if (r.id === ui.selectedId) renderChat();
   } else if (!r.full && r.s.lastSeq === 0 && r.base === 0 && !r.s.resumeRef && r.c.last_seq) {
     r.base = Math.max(0, (r.c.last_seq || 0) - 3);
@@ -61,6 +63,7 @@ export function ensureLoaded(r) {
 
 /** The hello's snapshot: what I hold that it does not list is refreshed or forgotten. */
 export function helloConversations(list) {
+  newRound();
   const seen = new Set();
   for (const c of list) {
     seen.add(c.id);
@@ -76,6 +79,8 @@ export function helloConversations(list) {
     r.full = true;
     client.resume(r.id, true);
   }
+  // Notes have no seq to resume by: whatever came while the socket was away is fetched.
+  for (const r of convs.values()) fetchNotes(r);
 }
 
 export function select(id) {
@@ -137,6 +142,7 @@ export function onTransferred(f) {
 
 // Typing: the client paces my frames (typingInput); these show the customer's.
 export function typingInput(text) {
+  if (ui.composerMode === "note") return; // a note is not for the customer: no "typing…"
   const r = convs.get(ui.selectedId);
   if (!r || !isMine(r) || !isOpen(r)) return;
   client.typing(r.id, text);

@@ -35,6 +35,7 @@ export const ui = {
   selectedId: Number(sessionStorage.getItem(SELECTED_KEY)) || null,
   blocked: null,
   presence: null,
+  composerMode: "reply", // or "note"
 };
 
 export function setSelected(id) {
@@ -57,6 +58,8 @@ export function rec(id) {
       cust: { delivered: 0, read: 0 },
       typing: null, // {name, timer}
       failed: [],
+      notes: [], // internal notes (notes.js), by id
+      noteTop: 0,
     };
     convs.set(id, r);
   }

@@ -1,6 +1,7 @@
 // The chat pane: the selected conversation's head, transcript, pending messages, ticks and
 // typing line. It reads the state and draws; it changes none of it.
 import { clock, el, translationOf } from "./dom.js";
+import { merged, noteNode } from "./notes.js";
 import { STATUS_LABEL, client, convs, isMine, isMyMessage, isOpen, isWaiting, ui } from "./state.js";
 
 const TICKS = {
@@ -17,7 +18,16 @@ export function renderChat() {
   el.chat.hidden = !r;
   if (!r) return;
   el.transcript.replaceChildren();
-  r.msgs.forEach((m, i) => el.transcript.appendChild(messageNode(r, m, null, r.msgs[i - 1])));
+  let prev = null;
+  for (const item of merged(r)) {
+    if (item.n) {
+      el.transcript.appendChild(noteNode(item.n));
+      prev = { kind: "event" }; // the next message names its sender again
+    } else {
+      el.transcript.appendChild(messageNode(r, item.m, null, prev));
+      prev = item.m;
+    }
+  }
   renderChatHead();
   renderPending(r);
   renderTyping();

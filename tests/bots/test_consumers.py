@@ -131,38 +131,46 @@ async def test_a_customer_clicks_through_the_demo_flow_to_an_agent():
 
     await send(widget, conversation_id, "my parcel is late, it has not arrived")
     handed = await bot_reply(widget, until_input=False)
-    bot_text, summary, updated = handed
+    bot_text, updated = handed  # the hand-off summary is an agents' note, not a message
     # Nobody serves Orders (the console's agent is not in that queue): the bot says so
     # rather than promise an agent the queue banner would say is not there.
     assert bot_text["body"].startswith("Thanks! Nobody from our team can join right now")
-    assert summary["kind"] == "event"
-    assert summary["data"]["collected"] == {
+    conversation = updated["conversation"]
+    assert conversation["status"] == "queued"
+    assert conversation["queue"]["name"] == "Orders"
+    assert conversation["priority"] == 5  # the late-delivery action
+
+    # The console hears of the waiting conversation, gets the bot's note, and reads the
+    # bot transcript.
+    note = (await recv(console, "note.new"))["note"]
+    assert note["conversation"] == conversation_id and note["kind"] == "handoff"
+    assert note["body"].startswith("The bot handed this conversation to Orders.")
+    assert note["data"]["collected"] == {
         "topic": "order",
         "order_number": "DIY-1234567",
         "email": "zoe@example.com",
         "intent": "delivery_delay",
         "intent_text": "my parcel is late, it has not arrived",
     }
-    assert summary["data"]["intent"] == "delivery_delay"
-    assert summary["data"]["queue"] == "Orders" and summary["data"]["skills"] == ["orders"]
-    conversation = updated["conversation"]
-    assert conversation["status"] == "queued"
-    assert conversation["queue"]["name"] == "Orders"
-    assert conversation["priority"] == 5  # the late-delivery action
-
-    # The console hears of the waiting conversation and reads the bot transcript.
-    while True:
-        frame = await recv(console, "conversation.updated")
-        conversation = frame["conversation"]
-        if conversation["id"] == conversation_id and conversation["status"] == "queued":
-            break
+    assert note["data"]["intent"] == "delivery_delay"
+    assert note["data"]["queue"] == "Orders" and note["data"]["skills"] == ["orders"]
     await console.send_json_to(
         {"type": "resume", "id": "r", "conversation": conversation_id, "after_seq": 0}
     )
     batch = await recv(console, "messages.batch")
     kinds = [m["kind"] for m in batch["messages"]]
     assert kinds.count("bot") >= 6 and kinds.count("text") == 5
-    assert batch["messages"][-1]["data"]["collected"]["email"] == "zoe@example.com"
+    assert all("handed" not in m["body"] for m in batch["messages"])
+    await console.send_json_to({"type": "notes.fetch", "id": "n", "conversation": conversation_id})
+    notes = await recv(console, "notes.batch")
+    assert [n["id"] for n in notes["notes"]] == [note["id"]]
+
+    # The customer's own transcript has no trace of it.
+    await widget.send_json_to(
+        {"type": "resume", "id": "r", "conversation": conversation_id, "after_seq": 0}
+    )
+    mine = await recv(widget, "messages.batch")
+    assert all("handed" not in m["body"] for m in mine["messages"])
 
     stored = await database_sync_to_async(Customer.objects.get)(pk=customer.pk)
     assert stored.email == "zoe@example.com"

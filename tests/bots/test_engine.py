@@ -11,7 +11,7 @@ from bots.models import BotSession, Flow
 from bots.services import engine, engine_base, flow_draft_save, flow_publish, validate_input
 from chat import services
 from chat.exceptions import ValidationError
-from chat.models import Conversation, ConversationEvent, Message
+from chat.models import Conversation, ConversationEvent, Message, Note
 from routing.models import Queue
 from tests.bots.conftest import Chat, make_flow
 
@@ -104,7 +104,8 @@ def test_an_unknown_answer_re_asks_with_the_buttons_then_hands_off():
     # No on_fail edge: after max_retries the bot hands off to a person rather than loop.
     assert chat.conversation.status == "queued"
     assert chat.session.state == "handed_off"
-    assert replies[-1].kind == "event"
+    assert all(m.kind != "event" for m in replies)  # the hand-off summary is agents' only
+    assert Note.objects.get(conversation=chat.conversation).kind == "handoff"
 
 
 def test_a_stale_choice_id_is_not_taken_for_the_current_question():
@@ -395,8 +396,9 @@ def test_action_sets_attributes_tags_and_priority_and_handoff_carries_them():
         "VIP",
         4,
     )
-    summary = replies[-1]
-    assert summary.kind == "event"
+    assert all(m.kind != "event" for m in replies)  # the customer sees no summary
+    summary = Note.objects.get(conversation=conversation)
+    assert (summary.kind, summary.author_name) == ("handoff", "Parley bot")
     assert summary.data["collected"] == {"segment": "vip", "score": 3, "email": "vip@example.com"}
     assert summary.data["tags"] == ["vip", "urgent"]
     assert summary.data["queue"] == "VIP" and summary.data["skills"] == ["vip"]
@@ -622,7 +624,8 @@ def test_conversation_updated_is_published_when_the_bot_hands_off(published, on_
     with on_commit(execute=True):
         chat.send("help")
     types = published.types(group)
-    assert types.count("message.new") == 3  # the customer's, the bot's, the summary
+    assert types.count("message.new") == 2  # the customer's, the bot's (no summary)
+    assert "note.new" not in types
     assert types[-1] == "conversation.updated"
 
 

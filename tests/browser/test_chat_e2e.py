@@ -561,6 +561,8 @@ def test_the_bot_qualifies_the_customer_and_the_router_offers_the_chat(
         write(tab, "my parcel is late, it has not arrived")
         expect(bot.last).to_contain_text("passing you to our orders team")
         expect(widget(tab).get_by_test_id("parley-status")).to_contain_text("Waiting for an agent")
+        # The hand-off summary is an internal note: the customer never sees it.
+        expect(messages).not_to_contain_text("handed this conversation")
 
         # The router offers it to alice: she accepts from the offer card.
         offer = console.get_by_test_id("offer")
@@ -574,7 +576,7 @@ def test_the_bot_qualifies_the_customer_and_the_router_offers_the_chat(
             console.get_by_test_id("mine-list").get_by_test_id("conversation-item")
         ).to_have_count(1)
         chat = console.get_by_test_id("transcript")
-        handoff = chat.locator("li[data-kind=event]").first
+        handoff = chat.get_by_test_id("transcript-note").first
         expect(handoff).to_contain_text("The bot handed this conversation to Orders")
         expect(handoff).to_contain_text("order number: DIY-1234567")
         expect(handoff).to_contain_text("email: zoe@example.com")

@@ -197,13 +197,16 @@ def test_a_transfer_tells_both_agents_and_the_customer_sees_the_new_assignee(pub
             note="VIP, handle with care",
         ),
         {customer_group(customer.pk): ["message.new", "conversation.updated"],
-         user_group(target.pk): ["message.new", "conversation.updated",
+         user_group(target.pk): ["message.new", "note.new", "conversation.updated",
                                  "conversation.transferred"],
          user_group(holder.pk): ["conversation.updated", "conversation.transferred"]},
     )  # fmt: skip
     transferred = got[user_group(target.pk)][-1]
     assert (transferred["from_agent"], transferred["to_agent"]) == (holder.pk, target.pk)
     assert transferred["note"] == "VIP, handle with care"
+    # The note waits beside the transcript for the receiving agent, never the customer.
+    note = got[user_group(target.pk)][1]["note"]
+    assert (note["kind"], note["body"]) == ("transfer", "VIP, handle with care")
     assert got[customer_group(customer.pk)][-1]["conversation"]["assignee"]["id"] == target.pk
 
 
@@ -245,6 +248,32 @@ def test_a_detected_language_and_a_translation_are_pushed_to_each_viewer(publish
     assert to_agent[-1]["changed"] == ["translations"]
     assert to_agent[-1]["message"]["view"]["as"] == "recipient"
     assert got[customer_group(customer.pk)][0]["message"]["view"]["as"] == "sender"
+
+
+def test_a_note_goes_to_the_conversations_agents_and_never_to_the_customer(published):
+    _, agent, customer = _floor(published)
+    conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
+    cust, mine = customer_group(customer.pk), user_group(agent.pk)
+    # While it waits (offered to the agent), every console may read it: the lobby's.
+    got = verify_action(
+        published,
+        lambda: services.note_add(
+            actor=agent_actor(agent), conversation_id=conversation.pk, body="VIP customer"
+        ),
+        {cust: [], mine: [], AGENTS_GROUP: ["note.new"]},
+    )
+    assert got[AGENTS_GROUP][0]["note"]["body"] == "VIP customer"
+    offer = open_offer(conversation)
+    reservation_accept(actor=agent_actor(agent), reservation_id=offer.pk)
+    # Assigned: its agent only.
+    got = verify_action(
+        published,
+        lambda: services.note_add(
+            actor=agent_actor(agent), conversation_id=conversation.pk, body="Refund approved"
+        ),
+        {cust: [], mine: ["note.new"], AGENTS_GROUP: []},
+    )
+    assert got[mine][0]["note"]["author"]["id"] == agent.pk
 
 
 def test_every_broadcast_event_type_has_a_verify_action_test_here():
