@@ -6,6 +6,7 @@ from chat.models import (
     BlockedMessage,
     Conversation,
     ConversationEvent,
+    CsatRating,
     Customer,
     Message,
     MessageTranslation,
@@ -213,3 +214,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
             raw, obj.prefix, obj.key_hash = services.api_key_secret_generate()
             messages.warning(request, f"Copy this API key now; it is not shown again: {raw}")
         super().save_model(request, obj, form, change)
+
+
+@admin.register(CsatRating)
+class CsatRatingAdmin(admin.ModelAdmin):
+    """The ratings customers gave after agents' chats (the average per agent is in the
+    report, GET /api/v1/reports/csat/)."""
+
+    list_display = ("conversation", "score", "agent", "site", "created_at")
+    list_filter = ("score", "site", "agent")
+    search_fields = ("comment",)
+    readonly_fields = ("conversation", "site", "agent", "score", "comment", "created_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False  # given by customers only

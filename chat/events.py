@@ -120,6 +120,14 @@ QUEUE_POSITION = _declare(
 )
 
 
+# --- feedback (the widget's CSAT after an agent's chat) ----------------------------------------
+CSAT_SUBMITTED = _declare(
+    "csat.submitted",
+    "conversation csat",
+    to="the conversation's agents' consoles; never a customer",
+)
+
+
 # --- internal notes (agents only) -------------------------------------------------------------
 NOTE_NEW = _declare("note.new", "note", to=CONVERSATION_AGENTS)
 NOTE_ACCEPTED = _declare(

@@ -425,4 +425,6 @@ class ApiKey(models.Model):
 
 # Internal notes live in their own module (this one is long enough); imported here so that
 # Django registers the model with the chat app.
+# CSAT ratings, the same way (chat/csat_models.py).
+from chat.csat_models import CsatRating  # noqa: E402, F401
 from chat.note_models import Note  # noqa: E402, F401

@@ -277,6 +277,11 @@ STORAGES = {
 }
 WHITENOISE_MAX_AGE = env.int("STATIC_MAX_AGE", default=300)
 
+# Email (transcripts on request): the console backend unless EMAIL_URL names a server,
+# e.g. smtp+tls://user:password@smtp.example.com:587.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Parley <noreply@localhost>")
+
 SESSION_COOKIE_AGE = 60 * 60 * 12
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chat.api import views
+from chat.api import feedback_views, views
 
 urlpatterns = [
     path("widget/sessions/", views.WidgetSessionView.as_view(), name="api-widget-session"),
@@ -25,6 +25,17 @@ urlpatterns = [
         views.ConversationResolveView.as_view(),
         name="api-conversation-resolve",
     ),
+    path(
+        "conversations/<int:conversation_id>/csat/",
+        feedback_views.CsatView.as_view(),
+        name="api-conversation-csat",
+    ),
+    path(
+        "conversations/<int:conversation_id>/transcript/",
+        feedback_views.TranscriptView.as_view(),
+        name="api-conversation-transcript",
+    ),
+    path("reports/csat/", feedback_views.CsatReportView.as_view(), name="api-report-csat"),
     path(
         "conversations/<int:conversation_id>/events/",
         views.ConversationEventsView.as_view(),

@@ -13,6 +13,7 @@ from chat.services.conversations import (
     conversation_transition,
     event_record,
 )
+from chat.services.feedback import csat_submit, transcript_email_send
 from chat.services.identity import (
     api_key_create,
     api_key_secret_generate,
@@ -63,6 +64,7 @@ __all__ = [
     "conversation_resolve",
     "conversation_rev_bump",
     "conversation_transition",
+    "csat_submit",
     "customer_seen",
     "embedding_origin",
     "event_message_post",
@@ -76,6 +78,7 @@ __all__ = [
     "receipt_update",
     "system_message_post",
     "system_participant",
+    "transcript_email_send",
     "typing_frame",
     "typing_target",
     "visitor_session_create",

@@ -134,3 +134,15 @@ async def test_the_frame_socket_comes_from_parleys_own_origin():
         4403,
         "origin_not_allowed",
     )
+
+
+@pytest.mark.parametrize("language", ["fr", "it", "es", "de"])
+def test_the_catalogs_have_no_fuzzy_or_missing_translation(language):
+    # makemessages marks a new text close to an old one "fuzzy" with the old translation,
+    # which msgfmt then leaves out: the text silently shows in English.
+    from pathlib import Path
+
+    po = Path(__file__).resolve().parents[2] / "locale" / language / "LC_MESSAGES" / "django.po"
+    entries = po.read_text().split("\n\n")[1:]  # the header first
+    assert not [e for e in entries if "#, fuzzy" in e]
+    assert not [e for e in entries if e.rstrip().endswith('msgstr ""')]
