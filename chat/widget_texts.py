@@ -57,6 +57,16 @@ TEXTS = {
         "No agent is available right now. Leave your message here and we'll answer as soon "
         "as we can; you'll see the reply when you come back."
     ),
+    # After an agent's chat (static/parley/widget/feedback.js).
+    "csat_question": _("How was your chat with %(name)s?"),
+    "star_one": _("1 star"),
+    "stars": _("%(count)s stars"),
+    "csat_comment": _("Anything to add? (optional)"),
+    "csat_send": _("Send rating"),
+    "csat_thanks": _("Thank you for your rating!"),
+    "transcript_label": _("Email me the transcript"),
+    "transcript_send": _("Send"),
+    "transcript_sent": _("The transcript is on its way to %(email)s."),
     "tick_sending": _("Sending"),
     "tick_sent": _("Sent"),
     "tick_delivered": _("Delivered"),

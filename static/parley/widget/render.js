@@ -2,6 +2,7 @@
 // buttons), what is pending, the header, queue position, typing line, unread badge and
 // connection banner. It reads the state; it changes none of it.
 import { el, nearBottom, scrollDown } from "./dom.js";
+import { renderFeedback } from "./feedback.js";
 import { TICKS } from "./styles.js";
 import { WAITING, client, isMine, me, state, t, toHost } from "./state.js";
 
@@ -146,6 +147,7 @@ export const render = {
     el.list.appendChild(messageNode(m, null, state.messages[state.messages.length - 2]));
     this.pending();
     if (stick || isMine(m)) scrollDown();
+    renderFeedback(); // a closed conversation's cards wait for its messages
   },
   pending() {
     el.pending.textContent = "";
@@ -196,6 +198,7 @@ export const render = {
       else if (c.status === "resolved" || c.status === "abandoned") text = t("status_closed");
     }
     el.status.textContent = text;
+    renderFeedback();
     const q = state.queue;
     const waiting = q && q.message && (!c || WAITING.includes(c.status)) && q.conversation === state.convId;
     el.queue.hidden = !waiting;

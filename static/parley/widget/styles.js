@@ -91,5 +91,21 @@ textarea::placeholder { color: var(--muted); opacity: 1; }
 .send:disabled { opacity: .5; cursor: default; }
 .send svg { width: 18px; height: 18px; }
 .brand { text-align: center; font-size: 12px; color: var(--muted); padding: 0 0 8px; background: var(--bg); flex: none; }
+.card { margin: 10px 0 6px; padding: 10px 12px; border: 1px solid var(--line); border-radius: 12px; background: var(--bg);
+  display: flex; flex-direction: column; gap: 6px; font-size: 13px; }
+.card fieldset { border: 0; margin: 0; padding: 0; }
+.card legend { padding: 0; margin-bottom: 4px; font-weight: 600; }
+.card input[type=email], .card textarea { border: 1px solid var(--muted); border-radius: 8px; padding: 6px 8px;
+  font: inherit; color: inherit; background: var(--bg); }
+.card button { align-self: flex-start; border: 0; border-radius: 8px; padding: 6px 12px; background: var(--brand);
+  color: var(--on-brand); font-weight: 600; }
+.card button:disabled { opacity: .6; }
+.card .done, .card p { margin: 0; }
+.stars { display: inline-flex; flex-direction: row-reverse; gap: 2px; }
+.stars input { position: absolute; opacity: 0; width: 1px; height: 1px; }
+.stars label { font-size: 24px; line-height: 1; color: var(--muted); cursor: pointer; padding: 2px; }
+.stars input:checked ~ label, .stars label:hover, .stars label:hover ~ label { color: #a36a00; }
+.stars input:focus-visible + label { outline: 3px solid var(--focus); border-radius: 4px; }
+@media (prefers-color-scheme: dark) { .stars input:checked ~ label { color: #ffc44d; } }
 @media (prefers-reduced-motion: reduce) { .dots span { animation: none; } }
 `;
