@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from chat.prechat import validate_prechat_form
+
 
 def _site_key() -> str:
     return secrets.token_urlsafe(12)
@@ -61,6 +63,15 @@ class Site(models.Model):
         choices=ModerationPolicy.choices,
         default=ModerationPolicy.MASK,
         help_text="Profanity in customer messages: mask it, mask and flag it, or block it.",
+    )
+    prechat_form = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_prechat_form],
+        help_text='Asked before the first chat, e.g. {"fields": [{"name": "name", "required": '
+        'true}, {"name": "email", "required": true}, {"name": "consent", "required": true, '
+        '"label": {"en": "I agree…", "fr": "J\'accepte…"}}, {"name": "order", "type": "text", '
+        '"label": "Order number"}]}. Empty: no form.',
     )
     moderate_agent_messages = models.BooleanField(
         default=False, help_text="Apply the same moderation policy to the agents' messages."

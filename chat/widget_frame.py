@@ -21,7 +21,8 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
 from chat.models import Site
-from chat.widget_texts import widget_texts
+from chat.prechat import form_fields
+from chat.widget_texts import TEXTS, widget_texts
 
 ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]{1,250}$")
 LANG_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
@@ -36,6 +37,23 @@ def frame_language(requested: str) -> str:
         except LookupError:
             pass
     return translation.get_supported_language_variant("en")
+
+
+def prechat_config(site: Site, language: str) -> list[dict]:
+    """The site's pre-chat fields with their labels in ``language`` (a built-in field
+    without its own label gets the catalog's)."""
+    out = []
+    for field in form_fields(site.prechat_form):
+        label = field.get("label")
+        if isinstance(label, dict):
+            label = label.get(language) or label.get("en") or next(iter(label.values()))
+        if not label:
+            label = str(TEXTS["prechat_" + field["name"]])
+        out.append({
+            "name": field["name"], "type": field["type"], "label": label,
+            "required": field["required"], "options": field.get("options", []),
+        })  # fmt: skip
+    return out
 
 
 @require_GET
@@ -55,6 +73,7 @@ def widget_frame(request):
             "bot": site.default_flow_id is not None,
             "title": request.GET.get("title", "")[:80],
             "texts": widget_texts(),
+            "prechat": prechat_config(site, language),
         }
         response = render(
             request,

@@ -57,6 +57,13 @@ TEXTS = {
         "No agent is available right now. Leave your message here and we'll answer as soon "
         "as we can; you'll see the reply when you come back."
     ),
+    # The pre-chat form (static/parley/widget/prechat.js; fields from Site.prechat_form).
+    "prechat_intro": _("Before we start, tell us a little about you."),
+    "prechat_name": _("Your name"),
+    "prechat_email": _("Your email"),
+    "prechat_consent": _("I agree that my details are used to answer my request."),
+    "prechat_start": _("Start the chat"),
+    "optional": _("(optional)"),
     # After an agent's chat (static/parley/widget/feedback.js).
     "csat_question": _("How was your chat with %(name)s?"),
     "star_one": _("1 star"),

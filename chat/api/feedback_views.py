@@ -1,5 +1,5 @@
-"""REST for the widget's feedback: a CSAT rating, a transcript by email, and the CSAT report
-(supervisors and API keys). Thin: parse, call one service or selector, render."""
+"""REST for what the widget asks and gives back: the pre-chat form's answers, a CSAT rating,
+a transcript by email, and the CSAT report (supervisors and API keys). Thin: parse, call one service or selector, render."""
 
 from __future__ import annotations
 
@@ -65,6 +65,28 @@ class TranscriptView(APIView):
             email=request.data.get("email"),
         )
         return Response({"email": email}, status=status.HTTP_202_ACCEPTED)
+
+
+class PrechatIn(serializers.Serializer):
+    values = serializers.DictField(help_text="The answers, by field name.")
+
+
+class PrechatView(APIView):
+    @extend_schema(
+        request=PrechatIn,
+        responses={200: s.CustomerOut, **ERRORS},
+        tags=["widget"],
+        summary="Answer the site's pre-chat form (the visitor)",
+        operation_id="widget_prechat",
+    )
+    def post(self, request):
+        customer = services.prechat_submit(
+            actor=actor_for_request(request), values=request.data.get("values")
+        )
+        return Response(
+            {"id": customer.pk, "name": customer.name, "email": customer.email,
+             "locale": customer.locale, "identity_verified": customer.identity_verified}
+        )  # fmt: skip
 
 
 class CsatReportView(APIView):

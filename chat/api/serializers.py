@@ -35,6 +35,7 @@ class WidgetSessionResponse(serializers.Serializer):
     expires_in = serializers.IntegerField()
     customer = CustomerOut()
     websocket_path = serializers.CharField()
+    prechat_done = serializers.BooleanField()
 
 
 class SenderOut(serializers.Serializer):

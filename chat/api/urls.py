@@ -4,6 +4,7 @@ from chat.api import feedback_views, views
 
 urlpatterns = [
     path("widget/sessions/", views.WidgetSessionView.as_view(), name="api-widget-session"),
+    path("widget/prechat/", feedback_views.PrechatView.as_view(), name="api-widget-prechat"),
     path("conversations/", views.ConversationListView.as_view(), name="api-conversations"),
     path(
         "conversations/<int:conversation_id>/",

@@ -71,6 +71,8 @@ class WidgetSessionView(APIView):
                 "expires_in": settings.PARLEY["VISITOR_TOKEN_MAX_AGE"],
                 "customer": _customer_out(customer),
                 "websocket_path": "/ws/widget/",
+                # The site's pre-chat form was answered by this visitor (the widget asks once).
+                "prechat_done": "prechat_at" in customer.attributes,
             }
         )
 

@@ -8,7 +8,7 @@ from email import message_from_bytes
 import pytest
 from playwright.sync_api import expect
 
-from chat.models import CsatRating
+from chat.models import CsatRating, Customer
 from tests.browser.test_chat_e2e import (  # noqa: F401 (fixtures)
     VIEWPORT,
     login,
@@ -78,4 +78,54 @@ def test_a_resolved_chat_is_rated_and_its_transcript_emailed(
     assert mail["To"] == "zoe@example.com"
     body = mail.get_payload(decode=True).decode(mail.get_content_charset() or "utf-8")
     assert "Do you rent floor sanders?" in body and "Yes, from €25 a day." in body
+    assert errors == []
+
+
+def test_the_pre_chat_form_comes_first_and_its_answers_reach_the_customer(
+    asgi_server,
+    browser,
+    shop,  # noqa: F811
+):
+    expect.set_options(timeout=15_000)
+    shop.prechat_form = {
+        "fields": [
+            {"name": "name", "required": True},
+            {"name": "email", "required": True},
+            {"name": "consent", "required": True},
+            {"name": "order", "type": "text", "label": "Order number"},
+        ]
+    }
+    shop.save(update_fields=["prechat_form"])
+    errors: list[str] = []
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        tab = watch_errors(context.new_page(), errors)
+        open_widget(tab, f"{asgi_server.url}/demo/{shop.key}/")
+        chat = widget(tab)
+        form = chat.get_by_test_id("parley-prechat")
+        expect(form).to_be_visible()
+        expect(chat.get_by_test_id("parley-input")).to_be_hidden()  # the form first
+        expect(form).to_contain_text("Order number (optional)")
+        chat.get_by_test_id("parley-prechat-name").fill("Zoé Martin")
+        chat.get_by_test_id("parley-prechat-email").fill("zoe@example.com")
+        chat.get_by_test_id("parley-prechat-send").click()
+        expect(form).to_be_visible()  # consent is required: the browser holds the form
+        chat.get_by_test_id("parley-prechat-consent").check()
+        chat.get_by_test_id("parley-prechat-order").fill("DIY-42")
+        tab.screenshot(path="/tmp/parley_e2e_widget_prechat.png")
+        chat.get_by_test_id("parley-prechat-send").click()
+        expect(form).to_have_count(0)
+        write(tab, "Where is my parcel?")
+        expect(
+            chat.get_by_test_id("parley-messages").locator("li[data-seq='1']")
+        ).to_have_attribute("data-status", "sent")
+        tab.reload()  # asked once
+        expect(chat.get_by_test_id("parley-input")).to_be_visible()
+        expect(chat.get_by_test_id("parley-prechat")).to_have_count(0)
+    finally:
+        context.close()
+    customer = Customer.objects.get()
+    assert (customer.name, customer.email) == ("Zoé Martin", "zoe@example.com")
+    assert customer.attributes["prechat"] == {"order": "DIY-42"}
+    assert customer.attributes["consent"]["given"] is True
     assert errors == []

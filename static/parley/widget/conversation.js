@@ -3,6 +3,7 @@
 // gaps, the outbox and pacing are the shared client's (client/): it hands these functions
 // each message once, in order.
 import { announce, el } from "./dom.js";
+import { prechatPending, renderPrechat } from "./prechat.js";
 import { messageNode, render } from "./render.js";
 import { OPEN, client, env, isMine, isOpenConversation, local, state, toHost } from "./state.js";
 
@@ -53,6 +54,7 @@ export function setConversation(c) {
   }
   render.header();
   render.ticks();
+  renderPrechat();
 }
 
 export function resetConversation(id) {
@@ -123,6 +125,7 @@ export function onError(f) {
  * starts one (the flow's first node runs on the server), before the customer writes. */
 export function startIfBot() {
   if (!env.BOT || !state.open || !client || !client.ready || state.starting || state.blocked) return;
+  if (prechatPending()) return; // the form first, then the greeting
   if (isOpenConversation() || client.outbox().length) return;
   state.starting = true;
   client.send({ type: "conversation.start", id: client.nextId("s"), language: env.LANG });

@@ -5,6 +5,7 @@
 //   conversation.js (what frames change, sending), render.js (drawing), dom.js, styles.js.
 import { afterArrival, startIfBot, submit, typingInput } from "./conversation.js";
 import { build, el, scrollDown, trapFocus } from "./dom.js";
+import { renderPrechat } from "./prechat.js";
 import { render } from "./render.js";
 import { identify, makeClient } from "./session.js";
 import { client, configure, env, state, t, tab, toHost } from "./state.js";
@@ -98,6 +99,10 @@ function listen() {
 
 function mount(open) {
   makeClient();
+  renderPrechat(() => {
+    startIfBot();
+    el.input.focus();
+  });
   if (state.convId) client.track(state.convId, 0);
   render.all();
   render.connection();

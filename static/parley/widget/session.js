@@ -3,6 +3,7 @@
 import { createClient, storedOutbox } from "../client/index.js";
 import { applyMessage, handle, isReading, onError, onHello, onUpdated, resetConversation, setConversation } from "./conversation.js";
 import { el } from "./dom.js";
+import { renderPrechat } from "./prechat.js";
 import { render } from "./render.js";
 import { client, env, isMine, isOpenConversation, local, state, t, useClient } from "./state.js";
 
@@ -30,6 +31,8 @@ async function refreshToken() {
   if (!res.ok) throw new Error("session " + res.status);
   const data = await res.json();
   state.token = data.token;
+  state.prechatDone = Boolean(data.prechat_done);
+  renderPrechat();
   local.set("token", data.token);
   needToken = false;
   if (data.customer && local.get("customer", null) !== data.customer.id) {
