@@ -64,6 +64,9 @@ TEXTS = {
     "prechat_consent": _("I agree that my details are used to answer my request."),
     "prechat_start": _("Start the chat"),
     "optional": _("(optional)"),
+    # An offline message (queue closed or over its limit): where to answer.
+    "offline_email": _("Your email, so that we can answer you there too"),
+    "offline_thanks": _("Thanks! We'll answer at %(email)s."),
     # After an agent's chat (static/parley/widget/feedback.js).
     "csat_question": _("How was your chat with %(name)s?"),
     "star_one": _("1 star"),

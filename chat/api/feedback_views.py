@@ -89,6 +89,23 @@ class PrechatView(APIView):
         )  # fmt: skip
 
 
+class OfflineContactView(APIView):
+    @extend_schema(
+        request=TranscriptIn,
+        responses={200: TranscriptIn, **ERRORS},
+        tags=["widget"],
+        summary="Leave an email address for the answer to an offline message",
+        operation_id="conversations_offline_contact",
+    )
+    def post(self, request, conversation_id: int):
+        customer = services.offline_contact_leave(
+            actor=actor_for_request(request),
+            conversation_id=conversation_id,
+            email=request.data.get("email"),
+        )
+        return Response({"email": customer.email})
+
+
 class CsatReportView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("site", int, description="Only this site's ratings.")],

@@ -36,6 +36,11 @@ urlpatterns = [
         feedback_views.TranscriptView.as_view(),
         name="api-conversation-transcript",
     ),
+    path(
+        "conversations/<int:conversation_id>/offline-contact/",
+        feedback_views.OfflineContactView.as_view(),
+        name="api-conversation-offline-contact",
+    ),
     path("reports/csat/", feedback_views.CsatReportView.as_view(), name="api-report-csat"),
     path(
         "conversations/<int:conversation_id>/events/",

@@ -39,7 +39,7 @@ from chat.services.messages import (
     system_participant,
 )
 from chat.services.notes import note_add, note_create
-from chat.services.prechat import prechat_submit
+from chat.services.prechat import offline_contact_leave, prechat_submit
 from chat.services.receipts import receipt_update, typing_frame, typing_target
 from chat.services.validation import (
     clean_body,
@@ -76,6 +76,7 @@ __all__ = [
     "message_post",
     "note_add",
     "note_create",
+    "offline_contact_leave",
     "prechat_submit",
     "receipt_update",
     "system_message_post",

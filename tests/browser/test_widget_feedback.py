@@ -129,3 +129,22 @@ def test_the_pre_chat_form_comes_first_and_its_answers_reach_the_customer(
     assert customer.attributes["prechat"] == {"order": "DIY-42"}
     assert customer.attributes["consent"]["given"] is True
     assert errors == []
+
+
+def test_an_offline_message_asks_where_to_answer(asgi_server, browser, shop):  # noqa: F811
+    expect.set_options(timeout=15_000)
+    shop.default_queue.business_hours = {"mon": []}  # closed all week
+    shop.default_queue.save(update_fields=["business_hours"])
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        tab = context.new_page()
+        open_widget(tab, f"{asgi_server.url}/demo/{shop.key}/")
+        write(tab, "Can I return a drill without the box?")
+        chat = widget(tab)
+        expect(chat.get_by_test_id("parley-queue")).to_contain_text("We're closed right now")
+        chat.get_by_test_id("parley-offline-email").fill("zoe@example.com")
+        chat.get_by_test_id("parley-offline-send").click()
+        expect(chat.get_by_test_id("parley-offline-sent")).to_contain_text("zoe@example.com")
+    finally:
+        context.close()
+    assert Customer.objects.get().email == "zoe@example.com"

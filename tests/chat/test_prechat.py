@@ -7,10 +7,13 @@ import pytest
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.test import APIClient
 
+from actions import conversations as conversation_actions
 from chat import services
-from chat.models import Customer
+from chat.models import ConversationEvent, Customer
 from chat.prechat import validate_prechat_form
-from tests.factories import make_customer, make_site
+from routing.models import QueueEntry
+from tests.factories import customer_actor, make_customer, make_site
+from tests.routing.conftest import make_queue
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +110,23 @@ def test_no_form_is_a_409_and_only_visitors_answer():
     assert APIClient().post("/api/v1/widget/prechat/", {"values": {}}, format="json").status_code in (
         401, 403
     )  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)  # the router decides after commit
+def test_an_offline_message_gets_an_email_for_the_answer():
+
+    queue = make_queue(business_hours={"mon": []})  # never open
+    customer = make_customer(site=make_site(default_queue=queue), name="")
+    conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
+    assert QueueEntry.objects.get(conversation=conversation).mode == "offline"
+    url = f"/api/v1/conversations/{conversation.pk}/offline-contact/"
+    client = visitor(customer)
+    for bad in ("", "nope", 7):
+        response = client.post(url, {"email": bad}, format="json")
+        assert response.status_code == 400 and response.json()["error"]["field"] == "email"
+    assert client.post(url, {"email": "zoe@example.com"}, format="json").status_code == 200
+    assert Customer.objects.get(pk=customer.pk).email == "zoe@example.com"
+    event = ConversationEvent.objects.get(conversation=conversation, type="offline.contact")
+    assert event.data == {"email": "zoe@example.com"}
+    stranger = make_customer(site=customer.site)
+    assert visitor(stranger).post(url, {"email": "x@example.com"}, format="json").status_code == 404

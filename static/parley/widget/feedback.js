@@ -112,14 +112,45 @@ function transcriptForm() {
   return form;
 }
 
+// The queue is closed or over its limit: the message waits, answered later; an email
+// address lets the team answer by email too (or the customer sees it on coming back).
+function offlineForm(c) {
+  const form = transcriptForm();
+  form.setAttribute("data-testid", "parley-offline");
+  form.querySelector("label").textContent = t("offline_email");
+  const input = form.querySelector("input");
+  input.setAttribute("data-testid", "parley-offline-email");
+  const send = form.querySelector("button");
+  send.setAttribute("data-testid", "parley-offline-send");
+  const fresh = form.cloneNode(true); // drop the transcript's listener
+  fresh.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const email = fresh.querySelector("input");
+    const res = await post("/offline-contact/", { email: email.value });
+    if (res.ok) {
+      local.set("contact:" + c.id, true);
+      note(fresh, t("offline_thanks", { email: email.value }), "parley-offline-sent");
+    } else {
+      email.setCustomValidity(res.error.message || t("not_available"));
+      email.reportValidity();
+      email.addEventListener("input", () => email.setCustomValidity(""), { once: true });
+    }
+  });
+  return fresh;
+}
+
 /** Show (or take away) the cards for the current conversation's state. */
 export function renderFeedback() {
   const c = state.conv;
   const closed = c && CLOSED.includes(c.status);
-  const key = closed ? c.id + ":" + c.status + ":" + (state.messages.length > 0) : null;
+  const q = state.queue;
+  const offline =
+    c && !closed && q && q.mode === "offline" && q.conversation === c.id && !local.get("contact:" + c.id, false);
+  const key = closed ? c.id + ":" + c.status + ":" + (state.messages.length > 0) : offline ? c.id + ":offline" : null;
   if (key === shownFor) return;
   shownFor = key;
   el.after.replaceChildren();
+  if (offline) el.after.appendChild(offlineForm(c));
   if (!closed) return;
   if (c.status === "resolved" && c.assignee && !local.get("rated:" + c.id, false)) {
     el.after.appendChild(csatForm(c));
