@@ -77,6 +77,7 @@ TEXTS = {
     "transcript_label": _("Email me the transcript"),
     "transcript_send": _("Send"),
     "transcript_sent": _("The transcript is on its way to %(email)s."),
+    "emoji": _("Emoji"),
     "tick_sending": _("Sending"),
     "tick_sent": _("Sent"),
     "tick_delivered": _("Delivered"),

@@ -112,6 +112,23 @@ def test_the_queue_banner_hides_no_message_and_the_status_is_not_cut_off(
                 return last && last.getBoundingClientRect().bottom <= scroll.getBoundingClientRect().bottom + 1;
             }"""
         )
+        # The emoji picker: a pick goes into the composer, Escape closes it.
+        chat = widget(page)
+        chat.get_by_test_id("parley-input").fill("Thanks ")
+        chat.get_by_test_id("parley-emoji").click()
+        grid = chat.get_by_test_id("parley-emoji-grid")
+        expect(grid).to_be_visible()
+        grid.get_by_role("button", name="👍").click()
+        expect(grid).to_be_hidden()
+        expect(chat.get_by_test_id("parley-input")).to_have_value("Thanks 👍")
+        chat.get_by_test_id("parley-emoji").click()
+        page.keyboard.press("Escape")
+        expect(grid).to_be_hidden()
+        expect(chat.get_by_test_id("parley-panel")).to_be_visible()
+        chat.get_by_test_id("parley-input").press("Enter")
+        expect(chat.get_by_test_id("parley-messages").locator("li[data-seq='9']")).to_contain_text(
+            "Thanks 👍"
+        )
         status = widget(page).get_by_test_id("parley-status")
         expect(status).to_have_text("Waiting for an agent…")
         assert status.evaluate(

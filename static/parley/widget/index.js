@@ -5,6 +5,7 @@
 //   conversation.js (what frames change, sending), render.js (drawing), dom.js, styles.js.
 import { afterArrival, startIfBot, submit, typingInput } from "./conversation.js";
 import { build, el, scrollDown, trapFocus } from "./dom.js";
+import { emojiPicker } from "./emoji.js";
 import { renderPrechat } from "./prechat.js";
 import { render } from "./render.js";
 import { identify, makeClient } from "./session.js";
@@ -81,6 +82,11 @@ function listen() {
     typingInput(el.input.value);
   });
   el.input.value = tab.get("draft", "");
+  emojiPicker(() => {
+    autosize();
+    tab.set("draft", el.input.value);
+    typingInput(el.input.value);
+  });
 
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState !== "visible" || !client) return; // not mounted yet

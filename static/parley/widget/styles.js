@@ -106,6 +106,13 @@ textarea::placeholder { color: var(--muted); opacity: 1; }
 .prechat input[type=text], .prechat input[type=email], .prechat select { border: 1px solid var(--muted);
   border-radius: 8px; padding: 7px 8px; font: inherit; color: inherit; background: var(--bg); }
 .prechat input[type=checkbox] { width: 18px; height: 18px; margin: 1px 0 0; flex: none; }
+.emoji-toggle { width: 40px; height: 40px; border: 0; border-radius: 12px; background: transparent; font-size: 20px; flex: none; }
+.emoji-toggle:hover { background: var(--bubble); }
+.emoji-grid { display: grid; grid-template-columns: repeat(8, 1fr); gap: 2px; padding: 6px 10px; border-top: 1px solid var(--line);
+  background: var(--bg); flex: none; }
+.emoji-grid[hidden] { display: none; }
+.emoji-grid button { border: 0; background: transparent; font-size: 20px; padding: 4px 0; border-radius: 6px; }
+.emoji-grid button:hover { background: var(--bubble); }
 .stars { display: inline-flex; flex-direction: row-reverse; gap: 2px; }
 .stars input { position: absolute; opacity: 0; width: 1px; height: 1px; }
 .stars label { font-size: 24px; line-height: 1; color: var(--muted); cursor: pointer; padding: 2px; }
