@@ -28,6 +28,22 @@ class CsatOut(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class CsatAgentOut(serializers.Serializer):
+    agent = serializers.IntegerField()
+    username = serializers.CharField()
+    count = serializers.IntegerField()
+    average = serializers.FloatField()
+
+
+class CsatReportOut(serializers.Serializer):
+    count = serializers.IntegerField()
+    average = serializers.FloatField(allow_null=True)
+    scores = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Ratings per score, 1-5."
+    )
+    agents = CsatAgentOut(many=True)
+
+
 class TranscriptIn(serializers.Serializer):
     email = serializers.CharField()
 
@@ -109,7 +125,7 @@ class OfflineContactView(APIView):
 class CsatReportView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("site", int, description="Only this site's ratings.")],
-        responses={200: serializers.DictField(), **ERRORS},
+        responses={200: CsatReportOut, **ERRORS},
         tags=["reports"],
         summary="CSAT after agents' chats: count, average, scores, per agent",
         operation_id="reports_csat",
