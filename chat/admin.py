@@ -10,6 +10,7 @@ from chat.models import (
     BlockedMessage,
     Conversation,
     ConversationEvent,
+    CsatRating,
     Customer,
     Message,
     MessageTranslation,
@@ -307,3 +308,17 @@ class QuotaNoticeAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(CsatRating)
+class CsatRatingAdmin(admin.ModelAdmin):
+    """The ratings customers gave after agents' chats (the average per agent is in the
+    report, GET /api/v1/reports/csat/)."""
+
+    list_display = ("conversation", "score", "agent", "site", "created_at")
+    list_filter = ("score", "site", "agent")
+    search_fields = ("comment",)
+    readonly_fields = ("conversation", "site", "agent", "score", "comment", "created_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False  # given by customers only

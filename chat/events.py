@@ -178,6 +178,14 @@ HOOK_CSAT_SUBMITTED = _hook("csat.submitted", "score source", "the customer rate
 HOOK_RULE_FIRED = _hook("rule.fired", "rule event", "an automation rule's webhook action ran")
 
 
+# --- feedback (the widget's CSAT after an agent's chat) ----------------------------------------
+CSAT_SUBMITTED = _declare(
+    "csat.submitted",
+    "conversation csat",
+    to="the conversation's agents' consoles; never a customer",
+)
+
+
 # --- internal notes (agents only) -------------------------------------------------------------
 NOTE_NEW = _declare("note.new", "note", to=CONVERSATION_AGENTS)
 NOTE_ACCEPTED = _declare(

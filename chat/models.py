@@ -20,6 +20,7 @@ from chat.integration_models import (  # noqa: F401
     QuotaNotice,
     hash_api_key,
 )
+from chat.prechat import validate_prechat_form
 
 
 def _site_key() -> str:
@@ -70,6 +71,15 @@ class Site(models.Model):
         choices=ModerationPolicy.choices,
         default=ModerationPolicy.MASK,
         help_text="Profanity in customer messages: mask it, mask and flag it, or block it.",
+    )
+    prechat_form = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_prechat_form],
+        help_text='Asked before the first chat, e.g. {"fields": [{"name": "name", "required": '
+        'true}, {"name": "email", "required": true}, {"name": "consent", "required": true, '
+        '"label": {"en": "I agree…", "fr": "J\'accepte…"}}, {"name": "order", "type": "text", '
+        '"label": "Order number"}]}. Empty: no form.',
     )
     moderate_agent_messages = models.BooleanField(
         default=False, help_text="Apply the same moderation policy to the agents' messages."
@@ -418,4 +428,6 @@ class ConversationEvent(models.Model):
 
 # Internal notes live in their own module (this one is long enough); imported here so that
 # Django registers the model with the chat app.
+# CSAT ratings, the same way (chat/csat_models.py).
+from chat.csat_models import CsatRating  # noqa: E402, F401
 from chat.note_models import Note  # noqa: E402, F401

@@ -4,16 +4,25 @@ the same function, so no caller can forget the check."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import Q, QuerySet
+from django.db.models import Avg, Count, Q, QuerySet
 from django.utils import timezone
 
 from chat import recipients
 from chat.actors import Actor
 from chat.exceptions import AuthenticationFailed, NotFound, PermissionDenied
-from chat.models import ApiKey, Conversation, Customer, Message, Participant, hash_api_key
+from chat.models import (
+    ApiKey,
+    Conversation,
+    CsatRating,
+    Customer,
+    Message,
+    Participant,
+    hash_api_key,
+)
 from chat.payloads import conversation_payload, message_payload
 from chat.pipeline.engines import engine_name, translation_status
 from chat.pipeline.selectors import viewer_for_actor
@@ -269,3 +278,38 @@ def notes_for_actor(
     conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
     notes = list(conversation.notes.filter(id__gt=after_id).order_by("id")[:limit])
     return conversation, notes
+
+
+def csat_report(*, actor: Actor, site_id: int | None = None) -> dict[str, Any]:
+    """CSAT after agents' chats: count, average and the spread of scores, overall and per
+    agent, for supervisors and API keys (an API key sees its own site's)."""
+    from_key = actor.kind == "service"
+    if not from_key and not actor.is_supervisor:
+        raise PermissionDenied("Only supervisors and API keys read reports.")
+    ratings = CsatRating.objects.all()
+    if from_key and actor.api_key.site_id:
+        ratings = ratings.filter(site_id=actor.api_key.site_id)
+    elif site_id:
+        ratings = ratings.filter(site_id=site_id)
+    overall = ratings.aggregate(count=Count("id"), average=Avg("score"))
+    spread = dict(ratings.values_list("score").annotate(n=Count("id")).order_by())
+    agents = (
+        ratings.filter(agent__isnull=False)
+        .values("agent_id", "agent__username")
+        .annotate(count=Count("id"), average=Avg("score"))
+        .order_by("agent__username")
+    )
+    return {
+        "count": overall["count"],
+        "average": round(overall["average"], 2) if overall["average"] is not None else None,
+        "scores": {str(n): spread.get(n, 0) for n in range(1, 6)},
+        "agents": [
+            {
+                "agent": row["agent_id"],
+                "username": row["agent__username"],
+                "count": row["count"],
+                "average": round(row["average"], 2),
+            }
+            for row in agents
+        ],
+    }

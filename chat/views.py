@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 
 from chat.models import Site
 from chat.selectors import user_is_agent
+from chat.widget_frame import LANG_RE
 
 
 def home(request):
@@ -50,4 +51,8 @@ def demo_page(request, site_key: str):
     site = Site.objects.filter(key=site_key).first()
     if site is None:
         raise Http404("No such site.")
-    return render(request, "demo.html", {"site": site})
+    # ?lang=fr plays a French page (the widget follows the page's <html lang>).
+    lang = request.GET.get("lang", "en")
+    return render(
+        request, "demo.html", {"site": site, "page_lang": lang if LANG_RE.match(lang) else "en"}
+    )

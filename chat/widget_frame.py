@@ -17,10 +17,12 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.utils import translation
 from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
 from chat.models import Site
-from chat.widget_texts import widget_texts
+from chat.prechat import form_fields
+from chat.widget_texts import TEXTS, widget_texts
 
 ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]{1,250}$")
 LANG_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
@@ -37,7 +39,25 @@ def frame_language(requested: str) -> str:
     return translation.get_supported_language_variant("en")
 
 
+def prechat_config(site: Site, language: str) -> list[dict]:
+    """The site's pre-chat fields with their labels in ``language`` (a built-in field
+    without its own label gets the catalog's)."""
+    out = []
+    for field in form_fields(site.prechat_form):
+        label = field.get("label")
+        if isinstance(label, dict):
+            label = label.get(language) or label.get("en") or next(iter(label.values()))
+        if not label:
+            label = str(TEXTS["prechat_" + field["name"]])
+        out.append({
+            "name": field["name"], "type": field["type"], "label": label,
+            "required": field["required"], "options": field.get("options", []),
+        })  # fmt: skip
+    return out
+
+
 @require_GET
+@gzip_page  # the texts are most of the page; it carries no secret (BREACH has nothing to find)
 @xframe_options_exempt  # framing is governed by the CSP frame-ancestors below
 def widget_frame(request):
     site = get_object_or_404(Site, key=request.GET.get("site", "")[:64])
@@ -53,6 +73,7 @@ def widget_frame(request):
             "bot": site.default_flow_id is not None,
             "title": request.GET.get("title", "")[:80],
             "texts": widget_texts(),
+            "prechat": prechat_config(site, language),
         }
         response = render(
             request,

@@ -40,6 +40,44 @@ TEXTS = {
     "reconnecting": _("Connection lost. Reconnecting… your messages will be sent."),
     "typing_one": _("%(names)s is typing…"),
     "typing_many": _("%(names)s are typing…"),
+    # The queue banner, from queue.position's fields (routing.selectors words it in English).
+    "queue_next": _("You're next in line."),
+    "queue_number": _("You're number %(position)s in line."),
+    "queue_eta_one": _("Estimated wait: about 1 minute."),
+    "queue_eta": _("Estimated wait: about %(minutes)s minutes."),
+    "offline_closed": _(
+        "We're closed right now. Leave your message here and we'll answer when we open; "
+        "you'll see the reply when you come back."
+    ),
+    "offline_over_limit": _(
+        "All our agents are busy. Leave your message here and we'll answer as soon as we can; "
+        "you'll see the reply when you come back."
+    ),
+    "offline_no_agents": _(
+        "No agent is available right now. Leave your message here and we'll answer as soon "
+        "as we can; you'll see the reply when you come back."
+    ),
+    # The pre-chat form (static/parley/widget/prechat.js; fields from Site.prechat_form).
+    "prechat_intro": _("Before we start, tell us a little about you."),
+    "prechat_name": _("Your name"),
+    "prechat_email": _("Your email"),
+    "prechat_consent": _("I agree that my details are used to answer my request."),
+    "prechat_start": _("Start the chat"),
+    "optional": _("(optional)"),
+    # An offline message (queue closed or over its limit): where to answer.
+    "offline_email": _("Your email, so that we can answer you there too"),
+    "offline_thanks": _("Thanks! We'll answer at %(email)s."),
+    # After an agent's chat (static/parley/widget/feedback.js).
+    "csat_question": _("How was your chat with %(name)s?"),
+    "star_one": _("1 star"),
+    "stars": _("%(count)s stars"),
+    "csat_comment": _("Anything to add? (optional)"),
+    "csat_send": _("Send rating"),
+    "csat_thanks": _("Thank you for your rating!"),
+    "transcript_label": _("Email me the transcript"),
+    "transcript_send": _("Send"),
+    "transcript_sent": _("The transcript is on its way to %(email)s."),
+    "emoji": _("Emoji"),
     "tick_sending": _("Sending"),
     "tick_sent": _("Sent"),
     "tick_delivered": _("Delivered"),

@@ -298,7 +298,9 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on a missing root before collectstatic
-WHITENOISE_USE_FINDERS = True
+# Development serves the source files; production only what collectstatic wrote (the
+# finders' copies would shadow the compressed, hashed ones).
+WHITENOISE_USE_FINDERS = env.bool("STATIC_FROM_FINDERS", default=DEBUG)
 WHITENOISE_AUTOREFRESH = DEBUG
 # collectstatic writes every file gzip- and Brotli-compressed and under a hashed name (its
 # ES module imports rewritten to the hashed names), which WhiteNoise serves with a year's
@@ -311,6 +313,11 @@ STORAGES = {
     },
 }
 WHITENOISE_MAX_AGE = env.int("STATIC_MAX_AGE", default=300)
+
+# Email (transcripts on request): the console backend unless EMAIL_URL names a server,
+# e.g. smtp+tls://user:password@smtp.example.com:587.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Parley <noreply@localhost>")
 
 SESSION_COOKIE_AGE = 60 * 60 * 12
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

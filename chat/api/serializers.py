@@ -53,6 +53,7 @@ class WidgetSessionResponse(serializers.Serializer):
     customer = CustomerOut()
     websocket_path = serializers.CharField()
     service = ServiceNotice(help_text="An open incident's notice (the status page).")
+    prechat_done = serializers.BooleanField()
 
 
 class SenderOut(serializers.Serializer):

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from chat.api import conversations, customers, keys, views
+from chat.api import conversations, customers, feedback_views, keys, views
 
 urlpatterns = [
     path("widget/sessions/", views.WidgetSessionView.as_view(), name="api-widget-session"),
+    path("widget/prechat/", feedback_views.PrechatView.as_view(), name="api-widget-prechat"),
     path("conversations/", conversations.ConversationListView.as_view(), name="api-conversations"),
     path(
         "conversations/<int:conversation_id>/",
@@ -35,6 +36,22 @@ urlpatterns = [
         conversations.ConversationTransferView.as_view(),
         name="api-conversation-transfer",
     ),
+    path(
+        "conversations/<int:conversation_id>/csat/",
+        feedback_views.CsatView.as_view(),
+        name="api-conversation-csat",
+    ),
+    path(
+        "conversations/<int:conversation_id>/transcript/",
+        feedback_views.TranscriptView.as_view(),
+        name="api-conversation-transcript",
+    ),
+    path(
+        "conversations/<int:conversation_id>/offline-contact/",
+        feedback_views.OfflineContactView.as_view(),
+        name="api-conversation-offline-contact",
+    ),
+    path("reports/csat/", feedback_views.CsatReportView.as_view(), name="api-report-csat"),
     path(
         "conversations/<int:conversation_id>/events/",
         views.ConversationEventsView.as_view(),

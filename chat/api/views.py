@@ -72,6 +72,8 @@ class WidgetSessionView(ApiView):
                 "customer": _customer_out(customer),
                 "websocket_path": "/ws/widget/",
                 "service": flows.service_notice(site_id=customer.site_id),
+                # The site's pre-chat form was answered by this visitor (the widget asks once).
+                "prechat_done": "prechat_at" in customer.attributes,
             }
         )
 

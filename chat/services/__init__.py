@@ -20,6 +20,7 @@ from chat.services.conversations import (
     conversation_transition,
     event_record,
 )
+from chat.services.feedback import csat_submit, transcript_email_send
 from chat.services.identity import (
     customer_seen,
     embedding_origin,
@@ -43,6 +44,7 @@ from chat.services.messages import (
     system_participant,
 )
 from chat.services.notes import note_add, note_create
+from chat.services.prechat import offline_contact_leave, prechat_submit
 from chat.services.receipts import receipt_update, typing_frame, typing_target
 from chat.services.validation import (
     clean_body,
@@ -71,6 +73,7 @@ __all__ = [
     "conversation_resolve",
     "conversation_rev_bump",
     "conversation_transition",
+    "csat_submit",
     "customer_seen",
     "embedding_origin",
     "event_message_post",
@@ -81,9 +84,12 @@ __all__ = [
     "message_post",
     "note_add",
     "note_create",
+    "offline_contact_leave",
+    "prechat_submit",
     "receipt_update",
     "system_message_post",
     "system_participant",
+    "transcript_email_send",
     "typing_frame",
     "typing_target",
     "visitor_session_create",

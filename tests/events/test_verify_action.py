@@ -276,6 +276,27 @@ def test_a_note_goes_to_the_conversations_agents_and_never_to_the_customer(publi
     assert got[mine][0]["note"]["author"]["id"] == agent.pk
 
 
+def test_a_csat_rating_goes_to_the_conversations_agent_and_never_to_the_customer(published):
+    _, agent, customer = _floor(published)
+    conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
+    reservation_accept(actor=agent_actor(agent), reservation_id=open_offer(conversation).pk)
+    conversation_actions.conversation_resolve(
+        actor=agent_actor(agent), conversation_id=conversation.pk
+    )
+    cust, mine = customer_group(customer.pk), user_group(agent.pk)
+    got = verify_action(
+        published,
+        lambda: services.csat_submit(
+            actor=customer_actor(customer), conversation_id=conversation.pk, score=4,
+            comment="Quick and kind",
+        ),
+        {cust: [], mine: ["csat.submitted"], AGENTS_GROUP: []},
+    )  # fmt: skip
+    frame = got[mine][0]
+    assert frame["conversation"] == conversation.pk
+    assert (frame["csat"]["score"], frame["csat"]["comment"]) == (4, "Quick and kind")
+
+
 def test_every_broadcast_event_type_has_a_verify_action_test_here():
     """Direct replies (hello, pong, message.accepted, …) are checked where the socket
     answers them, in tests/chat and tests/routing; every pushed event type is checked here."""

@@ -248,6 +248,23 @@ describe("receipts", () => {
   });
 });
 
+describe("partial reads", () => {
+  it("reads up to the seq the UI says the reader saw, never past what it holds", () => {
+    let seen = 0;
+    const h = makeClient({ hooks: { isOwn, receiptWanted: () => ({ read: seen }) } });
+    h.client.track(12, 0);
+    const s = h.connectWithHello({ heartbeat_interval: 60 });
+    for (const seq of [1, 2, 3]) s.push({ type: "message.new", message: message(12, seq) });
+    seen = 2; // the panel showed two, then closed; the third came after
+    vi.advanceTimersByTime(300);
+    expect(s.frames("receipt")).toEqual([{ type: "receipt", conversation: 12, delivered_seq: 3, read_seq: 2 }]);
+    seen = 9;
+    h.client.arrived(12);
+    vi.advanceTimersByTime(300);
+    expect(s.frames("receipt").at(-1)).toEqual({ type: "receipt", conversation: 12, read_seq: 3 });
+  });
+});
+
 describe("ordering by rev", () => {
   it("drops a snapshot older than the newest applied; applies equal and newer", () => {
     const h = makeClient();

@@ -27,7 +27,9 @@ export function createReceipts(ctx) {
       if (!want) continue;
       const frame = { type: "receipt", conversation: id };
       if (st.lastSeq > st.me.delivered) frame.delivered_seq = st.lastSeq;
-      if (want.read && st.lastSeq > st.me.read) frame.read_seq = st.lastSeq;
+      // want.read: true (all it holds), or the last seq the reader saw (a number).
+      const readTo = want.read === true ? st.lastSeq : Math.min(Number(want.read) || 0, st.lastSeq);
+      if (readTo > st.me.read) frame.read_seq = readTo;
       if (frame.delivered_seq == null && frame.read_seq == null) continue;
       if (ctx.send(frame)) {
         st.me.delivered = Math.max(st.me.delivered, frame.delivered_seq || 0, frame.read_seq || 0);

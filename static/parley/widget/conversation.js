@@ -3,6 +3,7 @@
 // gaps, the outbox and pacing are the shared client's (client/): it hands these functions
 // each message once, in order.
 import { announce, el } from "./dom.js";
+import { prechatPending, renderPrechat } from "./prechat.js";
 import { messageNode, render } from "./render.js";
 import { OPEN, client, env, isMine, isOpenConversation, local, state, toHost } from "./state.js";
 
@@ -54,6 +55,7 @@ export function setConversation(c) {
   }
   render.header();
   render.ticks();
+  renderPrechat();
 }
 
 export function resetConversation(id) {
@@ -72,6 +74,7 @@ export function resetConversation(id) {
 export function applyMessage(id, m) {
   // In order and once (the client deduplicates and resumes gaps).
   state.messages.push(m);
+  if (isReading()) state.seen = m.seq; // shown on an open panel: read, even if closed right after
   if (!isMine(m) && state.liveFrom !== null && m.seq > state.liveFrom && m.kind !== "event") {
     announce((m.sender && m.sender.name ? m.sender.name + ": " : "") + m.body);
     toHost({ type: "message", message: { seq: m.seq, body: m.body, kind: m.kind, sender: m.sender && m.sender.name, created_at: m.created_at } });
@@ -123,6 +126,7 @@ export function onError(f) {
  * starts one (the flow's first node runs on the server), before the customer writes. */
 export function startIfBot() {
   if (!env.BOT || !state.open || !client || !client.ready || state.starting || state.blocked) return;
+  if (prechatPending()) return; // the form first, then the greeting
   if (isOpenConversation() || client.outbox().length) return;
   state.starting = true;
   client.send({ type: "conversation.start", id: client.nextId("s"), language: env.LANG });

@@ -21,10 +21,11 @@ export function build(title) {
     '<div class="queue" data-testid="parley-queue" role="status" hidden></div>' +
     '<div class="scroll" data-testid="parley-scroll">' +
     '<div class="empty" data-testid="parley-empty"><strong>' + esc(t("empty_title")) + "</strong>" + esc(t("empty_body")) + "</div>" +
-    '<ol data-testid="parley-messages" role="log" aria-label="' + esc(t("conversation")) + '"></ol>' +
-    '<ol data-testid="parley-pending" aria-label="' + esc(t("pending")) + '"></ol></div>' +
+    '<ol data-testid="parley-messages" aria-label="' + esc(t("conversation")) + '"></ol>' +
+    '<ol data-testid="parley-pending" aria-label="' + esc(t("pending")) + '"></ol>' +
+    '<div class="after" data-testid="parley-after"></div></div>' +
     '<div class="typing" data-testid="parley-typing" hidden></div>' +
-    '<form><label class="sr-only" for="pw-input">' + esc(t("your_message")) + "</label>" +
+    '<form class="composer"><label class="sr-only" for="pw-input">' + esc(t("your_message")) + "</label>" +
     '<textarea id="pw-input" data-testid="parley-input" rows="1" maxlength="4000" dir="auto" placeholder="' + esc(t("placeholder")) + '" enterkeyhint="send"></textarea>' +
     '<button type="submit" class="send" data-testid="parley-send" aria-label="' + esc(t("send")) + '">' + ICONS.send + "</button></form>" +
     '<div class="brand">' + esc(t("powered")) + "</div>" +
@@ -43,8 +44,9 @@ export function build(title) {
     empty: $(".empty"),
     list: $("[data-testid=parley-messages]"),
     pending: $("[data-testid=parley-pending]"),
+    after: $("[data-testid=parley-after]"),
     typing: $(".typing"),
-    form: $("form"),
+    form: $("form.composer"),
     input: $("textarea"),
     send: $(".send"),
     close: $("[data-testid=parley-close]"),

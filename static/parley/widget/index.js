@@ -5,6 +5,8 @@
 //   conversation.js (what frames change, sending), render.js (drawing), dom.js, styles.js.
 import { afterArrival, startIfBot, submit, typingInput } from "./conversation.js";
 import { build, el, scrollDown, trapFocus } from "./dom.js";
+import { emojiPicker } from "./emoji.js";
+import { renderPrechat } from "./prechat.js";
 import { render } from "./render.js";
 import { identify, makeClient } from "./session.js";
 import { client, configure, env, state, t, tab, toHost } from "./state.js";
@@ -80,6 +82,11 @@ function listen() {
     typingInput(el.input.value);
   });
   el.input.value = tab.get("draft", "");
+  emojiPicker(() => {
+    autosize();
+    tab.set("draft", el.input.value);
+    typingInput(el.input.value);
+  });
 
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState !== "visible" || !client) return; // not mounted yet
@@ -98,6 +105,10 @@ function listen() {
 
 function mount(open) {
   makeClient();
+  renderPrechat(() => {
+    startIfBot();
+    el.input.focus();
+  });
   if (state.convId) client.track(state.convId, 0);
   render.all();
   render.connection();

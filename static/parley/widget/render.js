@@ -2,6 +2,7 @@
 // buttons), what is pending, the header, queue position, typing line, unread badge and
 // connection banner. It reads the state; it changes none of it.
 import { el, nearBottom, scrollDown } from "./dom.js";
+import { renderFeedback } from "./feedback.js";
 import { TICKS } from "./styles.js";
 import { WAITING, client, isMine, me, state, t, toHost } from "./state.js";
 
@@ -103,6 +104,21 @@ export function messageNode(m, status, prev) {
   return li;
 }
 
+// The banner in the reader's language, from the frame's fields (its `message` is English).
+function queueText(q) {
+  if (q.mode === "offline") {
+    const key = "offline_" + q.reason;
+    return t(key) !== key ? t(key) : t("offline_over_limit");
+  }
+  if (!q.position) return q.message;
+  let text = q.position === 1 ? t("queue_next") : t("queue_number", { position: q.position });
+  if (q.eta_seconds != null) {
+    const minutes = Math.max(1, Math.round(q.eta_seconds / 60));
+    text += " " + (minutes === 1 ? t("queue_eta_one") : t("queue_eta", { minutes }));
+  }
+  return text;
+}
+
 function translationOf(m) {
   const view = m.view || {};
   const t = view.as === "recipient" && view.language && m.translations && m.translations[view.language];
@@ -131,6 +147,7 @@ export const render = {
     el.list.appendChild(messageNode(m, null, state.messages[state.messages.length - 2]));
     this.pending();
     if (stick || isMine(m)) scrollDown();
+    renderFeedback(); // a closed conversation's cards wait for its messages
   },
   pending() {
     el.pending.textContent = "";
@@ -181,10 +198,11 @@ export const render = {
       else if (c.status === "resolved" || c.status === "abandoned") text = t("status_closed");
     }
     el.status.textContent = text;
+    renderFeedback();
     const q = state.queue;
     const waiting = q && q.message && (!c || WAITING.includes(c.status)) && q.conversation === state.convId;
     el.queue.hidden = !waiting;
-    el.queue.textContent = waiting ? q.message : "";
+    el.queue.textContent = waiting ? queueText(q) : "";
     el.queue.classList.toggle("offline", Boolean(waiting && q.mode === "offline"));
   },
   typing() {

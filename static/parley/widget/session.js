@@ -3,6 +3,7 @@
 import { createClient, storedOutbox } from "../client/index.js";
 import { applyMessage, handle, isReading, onError, onHello, onUpdated, resetConversation, setConversation } from "./conversation.js";
 import { el } from "./dom.js";
+import { renderPrechat } from "./prechat.js";
 import { render } from "./render.js";
 import { client, env, isMine, isOpenConversation, local, state, t, useClient } from "./state.js";
 
@@ -32,6 +33,8 @@ async function refreshToken() {
   if (!res.ok) throw new Error("session " + res.status);
   const data = await res.json();
   state.token = data.token;
+  state.prechatDone = Boolean(data.prechat_done);
+  renderPrechat();
   local.set("token", data.token);
   needToken = false;
   if (data.customer && local.get("customer", null) !== data.customer.id) {
@@ -99,7 +102,8 @@ export function makeClient() {
       message: applyMessage,
       updated: onUpdated,
       arrived: () => render.unread(),
-      receiptWanted: (id) => id === state.convId && { read: isReading() },
+      // Read: all of it while the panel is open, else what an open panel showed.
+      receiptWanted: (id) => id === state.convId && { read: isReading() || state.seen },
       receiptsSent: () => render.unread(),
       outbox: () => render.pending(),
       unaddressed() {

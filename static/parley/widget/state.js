@@ -60,6 +60,7 @@ export function configure(config) {
   env.HOST = config.hostOrigin;
   env.LANG = config.language || "en";
   env.BOT = Boolean(config.bot);
+  env.PRECHAT = config.prechat || [];
   env.KEY = "parley:" + env.SITE;
   Object.assign(state, {
     token: local.get("token", null),
@@ -72,6 +73,8 @@ export function configure(config) {
     typing: new Map(), // participant -> {name, timer}
     queue: null, // the last queue.position frame of the current conversation
     open: false, // the host page says (init, open, close)
+    prechatDone: false, // the visitor answered the site's pre-chat form (the session says)
+    seen: 0, // the last seq shown while the panel was open and the tab visible
     liveFrom: null, // messages past this seq arrived while the page was here: told to the host
     blocked: null, // why the chat cannot run here (close 4403)
     service: null, // the service notice from hello ({state, message}): shown in the banner

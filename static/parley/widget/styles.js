@@ -50,7 +50,7 @@ header p { margin: 2px 0 0; font-size: 13px; overflow-wrap: anywhere; }
 .icon svg { width: 18px; height: 18px; }
 .banner { padding: 8px 14px; font-size: 13px; background: var(--banner); color: var(--banner-ink); border-bottom: 1px solid var(--line); flex: none; }
 .banner.error { background: var(--error); color: var(--error-ink); }
-.banner[hidden], .queue[hidden], .choices[hidden] { display: none; }
+.banner[hidden], .queue[hidden], .choices[hidden], .composer[hidden] { display: none; }
 .queue { padding: 9px 14px; font-size: 13px; background: var(--queue); color: var(--queue-ink); border-bottom: 1px solid var(--line); flex: none; }
 .queue.offline { background: var(--banner); color: var(--banner-ink); }
 .choices { display: flex; flex-wrap: wrap; gap: 6px; margin: 8px 0 2px; max-width: 92%; }
@@ -82,7 +82,7 @@ li.event { text-align: center; color: var(--muted); font-size: 12px; margin: 10p
   background: var(--muted); animation: blink 1.2s infinite; }
 .dots span:nth-child(2) { animation-delay: .2s; } .dots span:nth-child(3) { animation-delay: .4s; }
 @keyframes blink { 0%, 80%, 100% { opacity: .25; } 40% { opacity: 1; } }
-form { display: flex; align-items: flex-end; gap: 8px; padding: 10px 10px 10px 14px; border-top: 1px solid var(--line); background: var(--bg); flex: none; }
+.composer { display: flex; align-items: flex-end; gap: 8px; padding: 10px 10px 10px 14px; border-top: 1px solid var(--line); background: var(--bg); flex: none; }
 textarea { flex: 1; resize: none; border: 1px solid var(--muted); border-radius: 12px; padding: 9px 12px;
   font: inherit; color: inherit; max-height: 120px; min-height: 40px; background: var(--bg); }
 textarea::placeholder { color: var(--muted); opacity: 1; }
@@ -91,5 +91,33 @@ textarea::placeholder { color: var(--muted); opacity: 1; }
 .send:disabled { opacity: .5; cursor: default; }
 .send svg { width: 18px; height: 18px; }
 .brand { text-align: center; font-size: 12px; color: var(--muted); padding: 0 0 8px; background: var(--bg); flex: none; }
+.card { margin: 10px 0 6px; padding: 10px 12px; border: 1px solid var(--line); border-radius: 12px; background: var(--bg);
+  display: flex; flex-direction: column; gap: 6px; font-size: 13px; }
+.card fieldset { border: 0; margin: 0; padding: 0; }
+.card legend { padding: 0; margin-bottom: 4px; font-weight: 600; }
+.card input[type=email], .card textarea { border: 1px solid var(--muted); border-radius: 8px; padding: 6px 8px;
+  font: inherit; color: inherit; background: var(--bg); }
+.card button { align-self: flex-start; border: 0; border-radius: 8px; padding: 6px 12px; background: var(--brand);
+  color: var(--on-brand); font-weight: 600; }
+.card button:disabled { opacity: .6; }
+.card .done, .card p { margin: 0; }
+.prechat .field { display: flex; flex-direction: column; gap: 3px; }
+.prechat .field.check { flex-direction: row; align-items: flex-start; gap: 8px; }
+.prechat input[type=text], .prechat input[type=email], .prechat select { border: 1px solid var(--muted);
+  border-radius: 8px; padding: 7px 8px; font: inherit; color: inherit; background: var(--bg); }
+.prechat input[type=checkbox] { width: 18px; height: 18px; margin: 1px 0 0; flex: none; }
+.emoji-toggle { width: 40px; height: 40px; border: 0; border-radius: 12px; background: transparent; font-size: 20px; flex: none; }
+.emoji-toggle:hover { background: var(--bubble); }
+.emoji-grid { display: grid; grid-template-columns: repeat(8, 1fr); gap: 2px; padding: 6px 10px; border-top: 1px solid var(--line);
+  background: var(--bg); flex: none; }
+.emoji-grid[hidden] { display: none; }
+.emoji-grid button { border: 0; background: transparent; font-size: 20px; padding: 4px 0; border-radius: 6px; }
+.emoji-grid button:hover { background: var(--bubble); }
+.stars { display: inline-flex; flex-direction: row-reverse; gap: 2px; }
+.stars input { position: absolute; opacity: 0; width: 1px; height: 1px; }
+.stars label { font-size: 24px; line-height: 1; color: var(--muted); cursor: pointer; padding: 2px; }
+.stars input:checked ~ label, .stars label:hover, .stars label:hover ~ label { color: #a36a00; }
+.stars input:focus-visible + label { outline: 3px solid var(--focus); border-radius: 4px; }
+@media (prefers-color-scheme: dark) { .stars input:checked ~ label { color: #ffc44d; } }
 @media (prefers-reduced-motion: reduce) { .dots span { animation: none; } }
 `;

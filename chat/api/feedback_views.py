@@ -1,0 +1,139 @@
+"""REST for what the widget asks and gives back: the pre-chat form's answers, a CSAT rating,
+a transcript by email, and the CSAT report (supervisors and API keys). Thin: parse, call one service or selector, render."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chat import selectors, services
+from chat.api import serializers as s
+from chat.api.authentication import actor_for_request
+from chat.services.feedback import csat_payload
+
+ERRORS = {400: s.ErrorOut, 401: s.ErrorOut, 403: s.ErrorOut, 404: s.ErrorOut, 409: s.ErrorOut}
+
+
+class CsatIn(serializers.Serializer):
+    score = serializers.IntegerField(help_text="1 (poor) to 5 (great).")
+    comment = serializers.CharField(required=False, allow_blank=True)
+
+
+class CsatOut(serializers.Serializer):
+    score = serializers.IntegerField()
+    comment = serializers.CharField()
+    agent = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class CsatAgentOut(serializers.Serializer):
+    agent = serializers.IntegerField()
+    username = serializers.CharField()
+    count = serializers.IntegerField()
+    average = serializers.FloatField()
+
+
+class CsatReportOut(serializers.Serializer):
+    count = serializers.IntegerField()
+    average = serializers.FloatField(allow_null=True)
+    scores = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Ratings per score, 1-5."
+    )
+    agents = CsatAgentOut(many=True)
+
+
+class TranscriptIn(serializers.Serializer):
+    email = serializers.CharField()
+
+
+class CsatView(APIView):
+    @extend_schema(
+        request=CsatIn,
+        responses={201: CsatOut, **ERRORS},
+        tags=["widget"],
+        summary="Rate a conversation an agent resolved (the customer, once)",
+        operation_id="conversations_csat",
+    )
+    def post(self, request, conversation_id: int):
+        rating = services.csat_submit(
+            actor=actor_for_request(request),
+            conversation_id=conversation_id,
+            score=request.data.get("score"),
+            comment=request.data.get("comment", ""),
+        )
+        return Response(csat_payload(rating), status=status.HTTP_201_CREATED)
+
+
+class TranscriptView(APIView):
+    @extend_schema(
+        request=TranscriptIn,
+        responses={202: TranscriptIn, **ERRORS},
+        tags=["widget"],
+        summary="Email the customer the transcript of their conversation",
+        operation_id="conversations_transcript",
+    )
+    def post(self, request, conversation_id: int):
+        email = services.transcript_email_send(
+            actor=actor_for_request(request),
+            conversation_id=conversation_id,
+            email=request.data.get("email"),
+        )
+        return Response({"email": email}, status=status.HTTP_202_ACCEPTED)
+
+
+class PrechatIn(serializers.Serializer):
+    values = serializers.DictField(help_text="The answers, by field name.")
+
+
+class PrechatView(APIView):
+    @extend_schema(
+        request=PrechatIn,
+        responses={200: s.CustomerOut, **ERRORS},
+        tags=["widget"],
+        summary="Answer the site's pre-chat form (the visitor)",
+        operation_id="widget_prechat",
+    )
+    def post(self, request):
+        customer = services.prechat_submit(
+            actor=actor_for_request(request), values=request.data.get("values")
+        )
+        return Response(
+            {"id": customer.pk, "name": customer.name, "email": customer.email,
+             "locale": customer.locale, "identity_verified": customer.identity_verified}
+        )  # fmt: skip
+
+
+class OfflineContactView(APIView):
+    @extend_schema(
+        request=TranscriptIn,
+        responses={200: TranscriptIn, **ERRORS},
+        tags=["widget"],
+        summary="Leave an email address for the answer to an offline message",
+        operation_id="conversations_offline_contact",
+    )
+    def post(self, request, conversation_id: int):
+        customer = services.offline_contact_leave(
+            actor=actor_for_request(request),
+            conversation_id=conversation_id,
+            email=request.data.get("email"),
+        )
+        return Response({"email": customer.email})
+
+
+class CsatReportView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("site", int, description="Only this site's ratings.")],
+        responses={200: CsatReportOut, **ERRORS},
+        tags=["reports"],
+        summary="CSAT after agents' chats: count, average, scores, per agent",
+        operation_id="reports_csat",
+    )
+    def get(self, request):
+        site = request.query_params.get("site")
+        report = selectors.csat_report(
+            actor=actor_for_request(request),
+            site_id=int(site) if site and site.isdigit() else None,
+        )
+        return Response(report)
