@@ -286,12 +286,10 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "chat.api.permissions.HasScope",
     ],
-    # DRF's three, with the JSON one bounded (chat/api/parsers.py).
-    "DEFAULT_PARSER_CLASSES": [
-        "chat.api.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only, bounded (chat/api/parsers.py): the API takes nothing else, and the schema
+    # says so (a form or multipart body is a 415 in the error shape).
+    "DEFAULT_PARSER_CLASSES": ["chat.api.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -312,6 +310,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Errors (429 included) and Idempotency-Key on every operation (chat/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "chat.api.schema.add_errors_and_idempotency",
+    ],
 }
 
 # --- Parley ---------------------------------------------------------------------------------

@@ -130,7 +130,7 @@ class ConversationResolveView(ApiView):
         operation_id="conversations_resolve",
     )
     def post(self, request, conversation_id: int):
-        data = valid(shapes.ResolveRequest, request.data or {})
+        data = valid(shapes.ResolveRequest, request.data)
         conversation = flows.conversation_resolve(
             actor=actor_for_request(request),
             conversation_id=conversation_id,

@@ -23,8 +23,8 @@ class HasScope(BasePermission):
         resource = getattr(view, "scope_resource", None)
         write = request.method not in SAFE_METHODS
         needed = f"{resource}:{'write' if write else 'read'}"
-        if resource is None or not selectors.api_key_has_scope(
-            key=actor.api_key, resource=resource, write=write
-        ):
+        if resource is None:
+            raise exceptions.PermissionDenied("API keys cannot use this endpoint.")
+        if not selectors.api_key_has_scope(key=actor.api_key, resource=resource, write=write):
             raise ScopeMissing(f"This API key lacks the {needed} scope.")
         return True

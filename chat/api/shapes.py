@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from chat.api.serializers import ConversationOut, Text
+from chat.api.serializers import LOCALE, ConversationOut, Text
 from chat.models import SCOPES, Conversation
 
 LIMIT_HELP = "Page size, 1-200 (default 50)."
@@ -43,7 +43,7 @@ class ConversationCreateRequest(serializers.Serializer):
     customer = serializers.IntegerField(
         min_value=1, required=False, help_text="API keys and supervisors: whose conversation."
     )
-    language = Text(required=False, allow_blank=True, max_length=16)
+    language = Text(required=False, allow_blank=True, max_length=16, pattern=LOCALE)
     subject = Text(required=False, allow_blank=True, max_length=200)
 
 
@@ -95,7 +95,7 @@ class CustomerFilter(serializers.Serializer):
 class CustomerUpdateRequest(serializers.Serializer):
     name = Text(required=False, allow_blank=True, max_length=200)
     email = serializers.EmailField(required=False, allow_blank=True)
-    locale = Text(required=False, allow_blank=True, max_length=16)
+    locale = Text(required=False, allow_blank=True, max_length=16, pattern=LOCALE)
     external_id = Text(required=False, allow_null=True, allow_blank=True, max_length=200)
     attributes = serializers.DictField(required=False)
 

@@ -1,0 +1,84 @@
+"""schemathesis against the live server (daphne, as runparley starts it): every documented
+operation, a bounded number of generated examples each (valid and invalid), and the
+responses checked against the schema: no server error, only documented status codes,
+content types, headers and bodies, and invalid input refused. 0 failures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from actions import conversations as conversation_actions
+from chat import services
+from bots.demo import demo_flow_install
+from routing.services import conversation_assign
+from tests.browser.conftest import asgi_server, server_env  # noqa: F401  (fixtures)
+from tests.factories import agent_actor, customer_actor, make_agent, make_customer, make_site
+
+pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.redis]
+
+EXAMPLES = 15  # per operation
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_headers_conformance",
+        "response_schema_conformance",
+        "negative_data_rejection",
+    ]
+)
+ST = str(Path(sys.executable).parent / "st")
+
+
+@pytest.fixture
+def server_env():  # noqa: F811
+    # The fuzzer is one caller sending hundreds of requests a second: no quota in its way.
+    return {
+        "API_KEY_RATE": "1000000/min",
+        "API_KEY_DAILY_REQUESTS": "0",
+        "API_KEY_DAILY_BYTES": "0",
+        "API_ANON_RATE": "1000000/min",
+    }
+
+
+def _seed() -> dict[str, object]:
+    """Real rows, so that operations on an id reach their logic instead of a 404."""
+    site = make_site()
+    customer = make_customer(site=site, external_id="crm-1")
+    conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
+    agent = make_agent()
+    conversation_assign(actor=agent_actor(agent), conversation_id=conversation.pk)
+    flow = demo_flow_install()
+    return {
+        "slug": f'"{flow.slug}"',
+        "conversation_id": conversation.pk,
+        "customer_id": customer.pk,
+        "queue_id": site.default_queue_id,
+        "user_id": agent.pk,
+    }
+
+
+def test_the_api_keeps_to_its_schema(asgi_server, tmp_path):  # noqa: F811
+    ids = _seed()
+    _, raw_key = services.api_key_create(name="schemathesis")
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(
+        "[parameters]\n" + "".join(f'"path.{name}" = {value}\n' for name, value in ids.items())
+    )
+    command = [
+        ST, "--config-file", str(config), "run", f"{asgi_server.url}/api/schema/",
+        "--header", f"Authorization: Bearer {raw_key}",
+        "--max-examples", str(EXAMPLES), "--workers", "2", "--seed", "1",
+        "--phases", "examples,fuzzing", "--checks", CHECKS,
+        "--generation-database", "none", "--no-color",
+        "--report", "junit", "--report-dir", str(tmp_path / "report"),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    output = result.stdout + result.stderr
+    print(output[-4000:])
+    assert result.returncode == 0, output[-20000:]
+    assert " passed" in output and "failure" not in output.split("SUMMARY")[-1]
