@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from actions import conversations as conversation_actions
-from chat import services
 from bots.demo import demo_flow_install
+from chat import services
 from routing.services import conversation_assign
 from tests.browser.conftest import asgi_server, server_env  # noqa: F401  (fixtures)
 from tests.factories import agent_actor, customer_actor, make_agent, make_customer, make_site
