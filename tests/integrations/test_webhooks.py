@@ -47,6 +47,19 @@ def test_nobody_listening_costs_no_query_and_writes_nothing(site, start, send, e
         send(conversation, "two")
     assert len(other.captured_queries) == len(quiet.captured_queries)
     assert not HookEvent.objects.exists()
+    # A subscriber: the event and its delivery, two inserts, and no read.
+    endpoint(events=["message.created"])
+    conversation.refresh_from_db()
+    with CaptureQueriesContext(connection) as listened:
+        send(conversation, "three")
+    assert len(listened.captured_queries) == len(quiet.captured_queries) + 2
+    ours = [
+        q["sql"].split("(")[0] for q in listened.captured_queries if "integrations_" in q["sql"]
+    ]
+    assert ours == [
+        'INSERT INTO "integrations_hookevent" ',
+        'INSERT INTO "integrations_webhookdelivery" ',
+    ]
 
 
 def test_the_event_is_written_with_the_change_and_not_without_it(
