@@ -360,6 +360,7 @@ PARLEY_INTEGRATIONS = {
     "WEBHOOK_LOG_MAX_BYTES": env.int("WEBHOOK_LOG_MAX_BYTES", default=4096),
     "WEBHOOK_DISABLE_AFTER_DAYS": env.float("WEBHOOK_DISABLE_AFTER_DAYS", default=5.0),
     "WEBHOOK_ALLOW_PRIVATE": env.bool("WEBHOOK_ALLOW_PRIVATE", default=False),
+    "WEBHOOK_RETENTION_DAYS": env.float("WEBHOOK_RETENTION_DAYS", default=30.0),
     "RULES_MAX_DEPTH": env.int("RULES_MAX_DEPTH", default=3),
     "RULES_DISPATCH": env.str("RULES_DISPATCH", default="celery"),
 }
