@@ -162,8 +162,10 @@ def _defer(delivery: WebhookDelivery, verdict: metering.Verdict) -> None:
     )
 
 
-@transaction.atomic
 def _record(delivery: WebhookDelivery, *, headers: dict, body: str, response: Response) -> None:
+    """The attempt's log, then the delivery's outcome: two statements, no transaction
+    (a crash in between leaves the delivery ``sending``; its lease runs out and it is sent
+    again, which at-least-once allows)."""
     now = timezone.now()
     endpoint = delivery.endpoint
     WebhookAttempt.objects.create(
@@ -206,6 +208,7 @@ def _record(delivery: WebhookDelivery, *, headers: dict, body: str, response: Re
     _disable_if_failing(endpoint.pk, now)
 
 
+@transaction.atomic
 def _disable_if_failing(endpoint_id: int, now: dt.datetime) -> None:
     since = now - dt.timedelta(days=conf.get("WEBHOOK_DISABLE_AFTER_DAYS"))
     reason = f"failing since before {since:%Y-%m-%d %H:%M} UTC"
