@@ -8,7 +8,7 @@ class ActionsConfig(AppConfig):
     def ready(self) -> None:
         # The entry points of the apps below call these through chat.flows (they may not
         # import this package). Here, not at the top: the flows import services and models.
-        from actions import agents, conversations, widget
+        from actions import agents, conversations, rules, tasks, widget
         from chat.flows import flows
 
         flows.bind(
@@ -27,6 +27,8 @@ class ActionsConfig(AppConfig):
             conversation_transfer=agents.conversation_transfer,
             reservation_accept=agents.reservation_accept,
             reservation_decline=agents.reservation_decline,
+            rules_run=rules.rules_run,
         )
+        del tasks  # imported to register the Celery tasks in every process
         if flows.missing():
             raise RuntimeError(f"flows left unbound: {flows.missing()}")

@@ -34,6 +34,13 @@ class SiteAdmin(admin.ModelAdmin):
     search_fields = ["name", "key"]
     readonly_fields = ["created_at"]
 
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        # hook_events is kept by the integrations services; the form's copy may be stale.
+        fields = [f.name for f in Site._meta.concrete_fields if f.name not in ("id", "hook_events")]
+        obj.save(update_fields=fields)
+
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):

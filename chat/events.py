@@ -117,6 +117,49 @@ QUEUE_POSITION = _declare(
 )
 
 
+# --- integration events (webhooks and automation rules; not socket frames) -----------------
+# What a site's webhooks subscribe to and its rules trigger on. The core emits them through
+# chat.hooks, in the transaction of the change; docs/api.md documents each one (a test holds
+# the two equal). A delivery's body is {"type", "timestamp", "data"} with ``data`` holding
+# ``conversation`` plus the fields declared here.
+
+
+@dataclass(frozen=True)
+class HookEventType:
+    name: str
+    data: frozenset[str]
+    description: str
+
+
+HOOK_EVENTS: dict[str, HookEventType] = {}
+
+
+def _hook(name: str, data: str, description: str) -> HookEventType:
+    event = HookEventType(name=name, data=frozenset(data.split()), description=description)
+    HOOK_EVENTS[name] = event
+    return event
+
+
+HOOK_MESSAGE_CREATED = _hook(
+    "message.created", "message", "a message was stored (customer, agent, bot or system)"
+)
+HOOK_CONVERSATION_CREATED = _hook("conversation.created", "", "a conversation was opened")
+HOOK_CONVERSATION_ASSIGNED = _hook(
+    "conversation.assigned", "agent", "an agent took or accepted the conversation"
+)
+HOOK_CONVERSATION_TRANSFERRED = _hook(
+    "conversation.transferred",
+    "from_agent to_agent to_queue note",
+    "the conversation was transferred to an agent or a queue",
+)
+HOOK_CONVERSATION_RESOLVED = _hook(
+    "conversation.resolved", "from_status reason", "the conversation was resolved"
+)
+HOOK_CSAT_SUBMITTED = _hook("csat.submitted", "score source", "the customer rated the conversation")
+# A rule's "webhook" action sends this one to the endpoint it names (whatever it subscribes).
+HOOK_RULE_FIRED = _hook("rule.fired", "rule event", "an automation rule's webhook action ran")
+
+
 class UndeclaredFrame(ValueError):
     """A frame the registry does not declare, or with fields it does not declare: a bug in
     the code that built it, raised where it was built (never on the socket tier)."""

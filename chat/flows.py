@@ -34,6 +34,8 @@ NAMES = frozenset(
         "conversation_transfer",
         "reservation_accept",
         "reservation_decline",
+        # integrations: an event's automation rules, after its commit (actions.rules)
+        "rules_run",
     }
 )
 

@@ -74,6 +74,10 @@ class Site(models.Model):
     moderate_agent_messages = models.BooleanField(
         default=False, help_text="Apply the same moderation policy to the agents' messages."
     )
+    # Which integration events anyone listens to on this site: {"webhooks": [...], "rules":
+    # [...]}. Kept by the integrations services (never edited by hand) and read from the row
+    # the conversation's lock loads, so a site with no listener pays nothing per event.
+    hook_events = models.JSONField(default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -146,6 +150,7 @@ class Conversation(models.Model):
     language_settled_at = models.DateTimeField(null=True, blank=True)
     priority = models.SmallIntegerField(default=0, help_text="Higher is served first.")
     subject = models.CharField(max_length=200, blank=True)
+    tags = models.JSONField(default=list, blank=True, help_text='Labels, e.g. ["refund"].')
     # Highest seq handed out; bumped under the row lock in the same transaction as the insert.
     last_seq = models.PositiveIntegerField(default=0)
     # Bumped under the row lock by every conversation.updated snapshot: clients apply a

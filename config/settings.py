@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "routing",
     "agents",
     "bots",
+    "integrations",
     "actions",
 ]
 
@@ -238,6 +239,17 @@ CELERY_BEAT_SCHEDULE["idempotency-purge"] = {
     "schedule": 3600.0,
     "options": {"expires": 1800},
 }
+# Webhooks and rules (integrations/): due retries, lost kicks, expired leases.
+CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {
+    "task": "integrations.tasks.webhooks_sweep",
+    "schedule": 5.0,
+    "options": {"expires": 10},
+}
+CELERY_BEAT_SCHEDULE["hooks-repair"] = {
+    "task": "integrations.tasks.hooks_repair",
+    "schedule": 300.0,
+    "options": {"expires": 300},
+}
 # The router's index walk starts where dead entries pile up (agents/services.py).
 PRESENCE_VACUUM_INTERVAL = env.float("PRESENCE_VACUUM_INTERVAL", default=5.0)
 if PRESENCE_VACUUM_INTERVAL > 0:
@@ -375,6 +387,19 @@ if PARLEY["WS_SERVER_MAX_BYTES"] <= PARLEY["WS_MAX_FRAME_BYTES"]:
     raise environ.ImproperlyConfigured("WS_SERVER_MAX_BYTES must be above WS_MAX_FRAME_BYTES")
 if PARLEY["ROUTING_DISPATCH"] not in ("inline", "celery"):
     raise environ.ImproperlyConfigured("ROUTING_DISPATCH must be inline or celery")
+
+# --- Webhooks and automation rules (integrations/; README "Configuration") -----------------
+PARLEY_INTEGRATIONS = {
+    "WEBHOOK_TIMEOUT": env.float("WEBHOOK_TIMEOUT", default=10.0),
+    "WEBHOOK_LOG_MAX_BYTES": env.int("WEBHOOK_LOG_MAX_BYTES", default=4096),
+    "WEBHOOK_DISABLE_AFTER_DAYS": env.float("WEBHOOK_DISABLE_AFTER_DAYS", default=5.0),
+    "WEBHOOK_ALLOW_PRIVATE": env.bool("WEBHOOK_ALLOW_PRIVATE", default=False),
+    "WEBHOOK_RETENTION_DAYS": env.float("WEBHOOK_RETENTION_DAYS", default=30.0),
+    "RULES_MAX_DEPTH": env.int("RULES_MAX_DEPTH", default=3),
+    "RULES_DISPATCH": env.str("RULES_DISPATCH", default="celery"),
+}
+if PARLEY_INTEGRATIONS["RULES_DISPATCH"] not in ("inline", "celery"):
+    raise environ.ImproperlyConfigured("RULES_DISPATCH must be inline or celery")
 
 # --- Language pipeline (chat/pipeline; README "Translation and moderation") ----------------
 PARLEY_PIPELINE = {

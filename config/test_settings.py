@@ -52,3 +52,10 @@ if os.environ.get("PARLEY_TEST_EMBEDDED") == "1":
     # No Redis in this tier: quotas fail open (chat/quotas.py) for the whole run rather than
     # refusing everyone after QUOTA_FAIL_OPEN_SECONDS. Their own tests need Redis.
     PARLEY["QUOTA_FAIL_OPEN_SECONDS"] = 10.0**9
+# Webhook tests post to a receiver on loopback; rules run right after the commit.
+PARLEY_INTEGRATIONS = {
+    **PARLEY_INTEGRATIONS,  # noqa: F405
+    "WEBHOOK_ALLOW_PRIVATE": True,
+    "WEBHOOK_TIMEOUT": 2.0,
+    "RULES_DISPATCH": "inline",
+}

@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v1/bots/", include("bots.api.urls")),
     path("api/v1/queues/", include("routing.api.urls")),
     path("api/v1/agents/", include("agents.api.urls")),
+    path("api/v1/webhooks/", include("integrations.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from chat import events, realtime, recipients
+from chat import events, hooks, realtime, recipients
 from chat.actors import Actor
 from chat.exceptions import NotFound, PermissionDenied
 from chat.models import Conversation, ConversationEvent, Customer, Participant
@@ -86,15 +86,52 @@ def conversation_transition(
         actor=actor,
         data=data or {},
     )
+    if to_status == Conversation.Status.ASSIGNED:
+        hooks.emit(
+            conversation=conversation,
+            event=events.HOOK_CONVERSATION_ASSIGNED,
+            agent=hooks.agent_payload(conversation.assignee),
+        )
+    elif to_status == Conversation.Status.RESOLVED:
+        hooks.emit(
+            conversation=conversation,
+            event=events.HOOK_CONVERSATION_RESOLVED,
+            from_status=from_status,
+            reason=reason,
+        )
     return conversation
 
 
 def event_record(
     *, conversation: Conversation, type: str, reason: str = "", actor: str = "", data=None
 ) -> ConversationEvent:
-    return ConversationEvent.objects.create(
+    record = ConversationEvent.objects.create(
         conversation=conversation, type=type, reason=reason, actor=actor, data=data or {}
     )
+    _timeline_hook(conversation, type, data or {})
+    return record
+
+
+def _timeline_hook(conversation: Conversation, type: str, data: dict[str, Any]) -> None:
+    """The timeline entries that are integration events too (one place, whoever records)."""
+    if type == "created":
+        hooks.emit(conversation=conversation, event=events.HOOK_CONVERSATION_CREATED)
+    elif type == "routing.transfer":
+        hooks.emit(
+            conversation=conversation,
+            event=events.HOOK_CONVERSATION_TRANSFERRED,
+            from_agent=data.get("from"),
+            to_agent=data.get("to_agent"),
+            to_queue=data.get("to_queue"),
+            note=data.get("note") or "",
+        )
+    elif type == "csat.submitted":
+        hooks.emit(
+            conversation=conversation,
+            event=events.HOOK_CSAT_SUBMITTED,
+            score=data.get("score"),
+            source=data.get("source", ""),
+        )
 
 
 @transaction.atomic(savepoint=False)  # no savepoint round trips inside an action

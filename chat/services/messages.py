@@ -8,7 +8,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from chat import hooks
 from chat.actors import Actor
+from chat.events import HOOK_MESSAGE_CREATED
 from chat.exceptions import PermissionDenied, ValidationError
 from chat.models import Conversation, Message, Participant
 from chat.selectors import conversation_get_for_actor
@@ -84,7 +86,28 @@ def message_create(
         audience=audience,
     )
     pipeline_queue.message_pipeline_queue(message=message)
+    # Timeline lines are told as conversation.* events; a kind added later (an agents-only
+    # note) stays out of integrations until it is added here on purpose.
+    if kind in (Message.Kind.TEXT, Message.Kind.BOT, Message.Kind.SYSTEM):
+        hooks.emit(
+            conversation=conversation,
+            event=HOOK_MESSAGE_CREATED,
+            message=message_hook_payload(message, sender),
+        )
     return message
+
+
+def message_hook_payload(message: Message, sender: Participant) -> dict[str, Any]:
+    """An integration reads what the recipients read (the moderated copy), never more."""
+    return {
+        "id": message.pk,
+        "seq": message.seq,
+        "kind": message.kind,
+        "sender": {"role": sender.role, "name": sender.display_name},
+        "body": message.recipient_body,
+        "data": {k: v for k, v in (message.data or {}).items() if k != "source"},
+        "created_at": message.created_at.isoformat(),
+    }
 
 
 def event_message_post(

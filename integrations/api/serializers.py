@@ -1,0 +1,93 @@
+"""Shapes of the webhook API for the OpenAPI schema; the services check the values (strict
+types: a number where text is expected is a 400, never coerced)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from chat.events import HOOK_EVENTS
+
+EVENT_CHOICES = sorted(HOOK_EVENTS)
+
+
+class WebhookIn(serializers.Serializer):
+    site = serializers.IntegerField(
+        min_value=1, help_text="Required on create, for a key of all sites."
+    )
+    url = serializers.URLField(max_length=500)
+    events = serializers.ListField(child=serializers.ChoiceField(EVENT_CHOICES), min_length=1)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    enabled = serializers.BooleanField(required=False)
+    owner_email = serializers.EmailField(required=False, allow_blank=True)
+    rate = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, help_text="e.g. 600/min"
+    )
+    daily_requests = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    daily_bytes = serializers.CharField(max_length=32, required=False, allow_blank=True)
+
+
+class WebhookPatch(WebhookIn):
+    site = None
+    url = serializers.URLField(max_length=500, required=False)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(EVENT_CHOICES), min_length=1, required=False
+    )
+
+
+class WebhookOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    site = serializers.IntegerField()
+    url = serializers.CharField()
+    events = serializers.ListField(child=serializers.CharField())
+    description = serializers.CharField()
+    enabled = serializers.BooleanField()
+    disabled_reason = serializers.CharField()
+    failing_since = serializers.DateTimeField(allow_null=True)
+    owner_email = serializers.CharField()
+    rate = serializers.CharField()
+    daily_requests = serializers.CharField()
+    daily_bytes = serializers.CharField()
+    secret = serializers.CharField(help_text="The Standard Webhooks signing secret (whsec_…).")
+    created_at = serializers.DateTimeField()
+
+
+class WebhookListOut(serializers.Serializer):
+    results = WebhookOut(many=True)
+    next = serializers.CharField(allow_null=True, help_text="Cursor for the next page.")
+
+
+class AttemptOut(serializers.Serializer):
+    number = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    response_status = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField()
+    duration_ms = serializers.IntegerField()
+    request_body = serializers.CharField()
+    response_body = serializers.CharField()
+
+
+class DeliveryOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    event_id = serializers.CharField(help_text="The webhook-id header.")
+    event_type = serializers.CharField()
+    conversation = serializers.IntegerField(allow_null=True)
+    state = serializers.ChoiceField(["pending", "sending", "delivered", "failed"])
+    attempts = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField()
+    last_status = serializers.IntegerField(allow_null=True)
+    last_error = serializers.CharField()
+    replay_of = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    log = AttemptOut(many=True, required=False, help_text="Only on a single delivery.")
+
+
+class DeliveryListOut(serializers.Serializer):
+    results = DeliveryOut(many=True)
+    next = serializers.CharField(allow_null=True)
+
+
+class EventTypeOut(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    fields = serializers.ListField(child=serializers.CharField())

@@ -1,0 +1,124 @@
+"""A real HTTP receiver on loopback for webhook tests: it answers each request as its plan
+says (a status, or a stall longer than the sender's timeout) and keeps what it got."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from chat.actors import Actor
+from chat.flows import flows
+from chat.services import quota_notices
+from integrations.services.endpoints import endpoint_save
+from tests.factories import make_customer, make_site
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.plan: list[int | str] = []  # per request: a status, or "timeout"
+        self.requests: list[dict] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.lock:
+                    answer = receiver.plan.pop(0) if receiver.plan else 200
+                    receiver.requests.append(
+                        {
+                            "headers": {k.lower(): v for k, v in self.headers.items()},
+                            "body": body.decode(),
+                            "answer": answer,
+                        }
+                    )
+                if answer == "timeout":
+                    time.sleep(1.5)  # past the test's WEBHOOK_TIMEOUT (0.5 s)
+                    answer = 200
+                try:
+                    self.send_response(answer)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(json.dumps({"got": answer}).encode())
+                except OSError:
+                    pass  # the sender gave up waiting
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def bodies(self) -> list[dict]:
+        return [json.loads(r["body"]) for r in self.requests]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture(autouse=True)
+def _fast_webhooks(settings):
+    settings.PARLEY_INTEGRATIONS = {**settings.PARLEY_INTEGRATIONS, "WEBHOOK_TIMEOUT": 0.5}
+    quota_notices.forget_told()
+    yield
+    quota_notices.forget_told()
+
+
+@pytest.fixture
+def site(db):
+    return make_site()
+
+
+@pytest.fixture
+def customer(site):
+    return make_customer(site)
+
+
+@pytest.fixture
+def start(customer):
+    """Open a conversation as the customer (through the real flow)."""
+
+    def _start():
+        conversation, _ = flows.conversation_start(actor=Actor.for_customer(customer))
+        return conversation
+
+    return _start
+
+
+@pytest.fixture
+def send(customer):
+    counter = iter(range(1, 10_000))
+
+    def _send(conversation, body="hello"):
+        message, _ = flows.message_send(
+            actor=Actor.for_customer(customer),
+            conversation_id=conversation.pk,
+            body=body,
+            client_msg_id=f"m{next(counter)}",
+        )
+        return message
+
+    return _send
+
+
+@pytest.fixture
+def endpoint(site, receiver):
+    def _make(events=("message.created",), **values):
+        return endpoint_save(site=site, url=receiver.url, events=list(events), **values)
+
+    return _make

@@ -1,0 +1,129 @@
+"""The webhook API: scoped API keys limited to their site, strict input (clear 400s),
+the delivery log and replay."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from chat import services
+from chat.models import ApiKey, Site
+from integrations.models import WebhookDelivery, WebhookEndpoint
+from integrations.services import delivery
+from tests.factories import make_site
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(site=None, scopes=None):
+    key, raw = services.api_key_create(name="ops", site=site)
+    if scopes is not None:
+        ApiKey.objects.filter(pk=key.pk).update(scopes=scopes)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+def test_create_list_update_and_delete(site, receiver):
+    api = client_for(site)
+    made = api.post(
+        "/api/v1/webhooks/",
+        {"url": receiver.url, "events": ["message.created", "csat.submitted"]},
+        format="json",
+    )
+    assert made.status_code == 201, made.content
+    body = made.json()
+    assert body["site"] == site.pk and body["secret"].startswith("whsec_")
+    assert Site.objects.get(pk=site.pk).hook_events["webhooks"] == [
+        "csat.submitted",
+        "message.created",
+    ]
+    listed = api.get("/api/v1/webhooks/").json()
+    assert [e["id"] for e in listed["results"]] == [body["id"]] and listed["next"] is None
+    patched = api.patch(f"/api/v1/webhooks/{body['id']}/", {"enabled": False}, format="json")
+    assert patched.status_code == 200 and patched.json()["enabled"] is False
+    assert Site.objects.get(pk=site.pk).hook_events["webhooks"] == []
+    assert api.delete(f"/api/v1/webhooks/{body['id']}/").status_code == 204
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"url": "ftp://x.example/", "events": ["message.created"]}, "url"),
+        ({"url": 30645, "events": ["message.created"]}, "url"),
+        ({"url": "https://x.example/", "events": ["message.sent"]}, "events"),
+        ({"url": "https://x.example/", "events": []}, "events"),
+        ({"url": "https://x.example/", "events": ["message.created"], "rate": "lots"}, "rate"),
+        ({"url": "https://x.example/", "events": ["message.created"], "enabled": "yes"}, "enabled"),
+        ({"url": "https://x.example/", "events": ["message.created"], "colour": "red"}, "colour"),
+        ({"events": ["message.created"]}, "url"),
+    ],
+)
+def test_bad_input_is_a_clear_400(site, body, field):
+    response = client_for(site).post("/api/v1/webhooks/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["field"] == field
+
+
+def test_a_private_address_is_refused_unless_allowed(site, settings):
+    settings.PARLEY_INTEGRATIONS = {**settings.PARLEY_INTEGRATIONS, "WEBHOOK_ALLOW_PRIVATE": False}
+    response = client_for(site).post(
+        "/api/v1/webhooks/", {"url": "http://127.0.0.1:9/x", "events": ["message.created"]},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 400 and "private" in response.json()["error"]["message"]
+
+
+def test_keys_see_only_their_site_and_need_the_scope(site, endpoint):
+    hook = endpoint()
+    other = client_for(make_site())
+    assert other.get(f"/api/v1/webhooks/{hook.pk}/").status_code == 404
+    assert other.get("/api/v1/webhooks/").json()["results"] == []
+    reader = client_for(site, scopes=["webhooks:read"])
+    assert reader.get(f"/api/v1/webhooks/{hook.pk}/").status_code == 200
+    denied = reader.patch(f"/api/v1/webhooks/{hook.pk}/", {"enabled": False}, format="json")
+    assert denied.status_code == 403 and denied.json()["error"]["code"] == "scope_missing"
+    none = client_for(site, scopes=["conversations:read"])
+    assert none.get("/api/v1/webhooks/").status_code == 403
+    # A key of one site cannot subscribe another.
+    refused = client_for(site).post(
+        "/api/v1/webhooks/",
+        {"site": make_site().pk, "url": "https://x.example/", "events": ["message.created"]},
+        format="json",
+    )
+    assert refused.status_code == 403
+
+
+def test_the_delivery_log_and_replay(site, start, send, endpoint, receiver):
+    hook = endpoint()
+    conversation = start()
+    send(conversation, "one")
+    receiver.plan = [500]
+    delivery.lane_run(endpoint_id=hook.pk, lane=conversation.pk)
+    api = client_for(site)
+    listed = api.get(f"/api/v1/webhooks/{hook.pk}/deliveries/?state=pending").json()
+    [row] = listed["results"]
+    assert row["last_status"] == 500 and row["attempts"] == 1
+    detail = api.get(f"/api/v1/webhooks/{hook.pk}/deliveries/{row['id']}/").json()
+    assert detail["log"][0]["response_status"] == 500
+    replay = api.post(f"/api/v1/webhooks/{hook.pk}/deliveries/{row['id']}/replay/")
+    assert replay.status_code == 202 and replay.json()["replay_of"] == row["id"]
+    assert WebhookDelivery.objects.count() == 2
+    assert api.get(f"/api/v1/webhooks/{hook.pk}/deliveries/?state=nope").status_code == 400
+    assert api.get(f"/api/v1/webhooks/{hook.pk}/deliveries/?after=x").status_code == 400
+    assert api.get(f"/api/v1/webhooks/{hook.pk}/deliveries/999999/").status_code == 404
+
+
+def test_event_types_are_the_registry(site):
+    from chat.events import HOOK_EVENTS
+
+    names = [e["name"] for e in client_for(site).get("/api/v1/webhooks/event-types/").json()]
+    assert sorted(names) == sorted(HOOK_EVENTS)
+
+
+def test_a_visitor_token_cannot_manage_webhooks(site, customer):
+    _, token = services.visitor_session_create(site_key=site.key, origin=None)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Visitor {token}")
+    assert client.get("/api/v1/webhooks/").status_code == 403
