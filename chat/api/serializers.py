@@ -126,6 +126,9 @@ class ConversationOut(serializers.Serializer):
     resolved_at = serializers.DateTimeField(allow_null=True)
     last_message_at = serializers.DateTimeField(allow_null=True)
     participants = ParticipantOut(many=True)
+    tags = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="In the conversations resources."
+    )
 
 
 class ConversationListOut(serializers.Serializer):

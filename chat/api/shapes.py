@@ -24,6 +24,11 @@ class ConversationFilter(serializers.Serializer):
     assignee = serializers.IntegerField(min_value=1, required=False)
     customer = serializers.IntegerField(min_value=1, required=False)
     site = serializers.IntegerField(min_value=1, required=False)
+    tag = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        help_text="Only conversations with every tag given.",
+    )
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
     ordering = serializers.ChoiceField(
@@ -58,6 +63,15 @@ class TransferRequest(serializers.Serializer):
                 {"to_queue": "Give exactly one of to_queue or to_agent."}
             )
         return attrs
+
+
+class TagsRequest(serializers.Serializer):
+    add = serializers.ListField(
+        child=Text(max_length=40, pattern=r"\S"), required=False, max_length=50
+    )
+    remove = serializers.ListField(
+        child=Text(max_length=40, pattern=r"\S"), required=False, max_length=50
+    )
 
 
 class ResolveRequest(serializers.Serializer):

@@ -36,6 +36,11 @@ urlpatterns = [
         name="api-conversation-transfer",
     ),
     path(
+        "conversations/<int:conversation_id>/tags/",
+        conversations.ConversationTagsView.as_view(),
+        name="api-conversation-tags",
+    ),
+    path(
         "conversations/<int:conversation_id>/events/",
         views.ConversationEventsView.as_view(),
         name="api-conversation-events",

@@ -283,3 +283,39 @@ def test_next_links_keep_the_filters():
     query = parse_qs(urlparse(page["next"]).query)
     assert query["site"] == [str(site.pk)] and query["status"] == ["bot", "queued"]
     assert Customer.objects.filter(site=site).count() == 3
+
+
+def test_tags_are_added_removed_and_filtered_on():
+    site = make_site()
+    a = start(make_customer(site=site))
+    b = start(make_customer(site=site))
+    client, _ = key_client(name="crm")
+    tagged = client.post(f"/api/v1/conversations/{a.pk}/tags/", {"add": ["refund", "vip"]})
+    assert tagged.status_code == 200 and tagged.json()["tags"] == ["refund", "vip"]
+    client.post(f"/api/v1/conversations/{b.pk}/tags/", {"add": ["refund"]})
+
+    def ids(*tags) -> list[int]:
+        query = urlencode({"tag": list(tags)}, doseq=True)
+        return [c["id"] for c in client.get(f"/api/v1/conversations/?{query}").json()["results"]]
+
+    assert ids("refund") == [b.pk, a.pk]
+    assert ids("refund", "vip") == [a.pk]
+    assert ids("Refund") == [] and ids("ref") == []  # exact tags, not text search
+    changed = client.post(
+        f"/api/v1/conversations/{a.pk}/tags/", {"remove": ["vip"], "add": ["paid"]}
+    )
+    assert changed.json()["tags"] == ["refund", "paid"]
+    assert client.get(f"/api/v1/conversations/{a.pk}/").json()["tags"] == ["refund", "paid"]
+    event = ConversationEvent.objects.filter(conversation=a, type="tags.changed").last()
+    assert event.data == {"added": ["paid"], "removed": ["vip"]} and event.actor == "service:crm"
+    for bad in ({"add": ["x" * 41]}, {"add": [""]}, {"add": "refund"}, {"add": [7]}):
+        assert client.post(f"/api/v1/conversations/{a.pk}/tags/", bad).status_code == 400, bad
+    from tests.api.conftest import visitor_client
+
+    customer = Conversation.objects.get(pk=a.pk).customer
+    assert (
+        visitor_client(customer)
+        .post(f"/api/v1/conversations/{a.pk}/tags/", {"add": ["x"]})
+        .status_code
+        == 403
+    )
