@@ -146,7 +146,18 @@ class ApiKeyOut(serializers.Serializer):
 
 
 class ApiKeyCreatedOut(ApiKeyOut):
-    secret = serializers.CharField(help_text="Shown this once; only its hash is stored.")
+    secret = serializers.CharField(
+        allow_null=True,
+        help_text="Shown this once; only its hash is stored (null in an idempotent replay).",
+    )
+
+
+class PageQuery(serializers.Serializer):
+    ordering = serializers.ChoiceField(["-id", "id"], required=False, help_text="Default -id.")
+    limit = serializers.IntegerField(
+        min_value=1, max_value=200, required=False, help_text=LIMIT_HELP
+    )
+    cursor = serializers.CharField(required=False)
 
 
 class ApiKeyPageOut(Page):

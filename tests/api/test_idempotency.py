@@ -192,3 +192,24 @@ def test_concurrent_retries_run_the_request_once():
     assert Message.objects.filter(kind="system", body="once").count() == 1
     assert sum(1 for status, _ in results if status == 201) >= 1
     assert all(status == 201 or code == "idempotency_in_flight" for status, code in results)
+
+
+def test_a_response_with_dates_is_kept_and_replayed(admin_client):
+    """An API key's creation answers datetimes (and its secret, once): the retry gets the
+    same key back, not a second key, and its secret is never stored, so not replayed."""
+    body = {"name": "crm", "scopes": ["customers:read"]}
+    first = admin_client.post(
+        "/api/v1/api-keys/", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="mk-1"
+    )
+    again = admin_client.post(
+        "/api/v1/api-keys/", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="mk-1"
+    )
+    assert first.status_code == again.status_code == 201
+    secret = first.json()["secret"]
+    assert again.json() == {**first.json(), "secret": None}
+    assert again["Idempotent-Replayed"] == "true" and first.json()["created_at"]
+    assert secret.startswith("pk_")
+    assert not IdempotencyRecord.objects.filter(response__icontains=secret[3:]).exists()
+    from chat.models import ApiKey
+
+    assert ApiKey.objects.filter(name="crm").count() == 1
