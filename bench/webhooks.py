@@ -76,12 +76,13 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def line(name: str, ms: list[float], base: float | None = None) -> str:
+def line(name: str, ms: list[float], base: float | None = None, cpu: float | None = None) -> str:
     mean = statistics.mean(ms)
     extra = f"  (+{mean - base:.2f} ms over nobody listening)" if base is not None else ""
+    cpu_text = f"  cpu {cpu:5.2f} ms" if cpu is not None else ""
     return (
         f"  {name:<34} n={len(ms):<4} mean {mean:6.2f} ms  p50 {pct(ms, 50):6.2f}  "
-        f"p99 {pct(ms, 99):6.2f}{extra}"
+        f"p99 {pct(ms, 99):6.2f}{cpu_text}{extra}"
     )
 
 
@@ -165,6 +166,8 @@ def main() -> None:
         "5 rules, run inline after commit",
     ]
     timings: dict[str, list[float]] = {name: [] for name in names}
+    # This process's CPU (every thread: the kick and publisher threads count) per message.
+    cpu: dict[str, float] = dict.fromkeys(names, 0.0)
     rounds = max(1, args.messages // 50)
     print(
         f"# send path: {rounds * 50} customer messages per scenario, in {rounds} interleaved "
@@ -175,10 +178,13 @@ def main() -> None:
     for _ in range(rounds):
         for name in names:
             configure(name)
+            started_cpu = time.process_time()
             timings[name] += [send(i) for i in range(50)]
+            cpu[name] += time.process_time() - started_cpu
     base_mean = statistics.mean(timings[names[0]])
     for name in names:
-        print(line(name, timings[name], None if name == names[0] else base_mean))
+        per = cpu[name] * 1000 / len(timings[name])
+        print(line(name, timings[name], None if name == names[0] else base_mean, per))
     configure("nobody listening")
 
     print("\n# rules_run per event (conditions hold, one tag action each)")

@@ -35,7 +35,8 @@ _cause: contextvars.ContextVar[tuple[int, int | None]] = contextvars.ContextVar(
 
 
 def connect(sink: Sink) -> None:
-    """Register a listener: ``sink(conversation=, event=, body=, depth=, rule_id=)``."""
+    """Register a listener: ``sink(conversation=, event=, body=, depth=, rule_id=, hooks=)``
+    (``hooks``: the site's ``hook_events``, as read for this event)."""
     if sink not in _sinks:
         _sinks.append(sink)
 
@@ -69,7 +70,8 @@ def emit(*, conversation: Conversation, event: HookEventType, **data: Any) -> No
         raise ValueError(f"{event.name!r} is not declared in chat.events.HOOK_EVENTS")
     if set(data) != event.data:
         raise ValueError(f"{event.name}: fields {sorted(data)}, declared {sorted(event.data)}")
-    if not _sinks or not listened(_site_hooks(conversation), event.name):
+    site_hooks = _site_hooks(conversation) if _sinks else {}
+    if not listened(site_hooks, event.name):
         return
     body = {
         "type": event.name,
@@ -78,7 +80,14 @@ def emit(*, conversation: Conversation, event: HookEventType, **data: Any) -> No
     }
     depth, rule_id = _cause.get()
     for sink in _sinks:
-        sink(conversation=conversation, event=event, body=body, depth=depth, rule_id=rule_id)
+        sink(
+            conversation=conversation,
+            event=event,
+            body=body,
+            depth=depth,
+            rule_id=rule_id,
+            hooks=site_hooks,
+        )
 
 
 def conversation_hook_payload(c: Conversation) -> dict[str, Any]:

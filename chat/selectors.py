@@ -8,7 +8,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.db import connection
 from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from chat import recipients
@@ -156,9 +158,22 @@ def conversations_filtered_for_actor(*, actor: Actor, **filters) -> QuerySet[Con
         value = filters.get(name)
         if value not in (None, [], ""):
             qs = qs.filter(**{lookup: value})
+    for tag in filters.get("tag") or []:
+        qs = _with_tag(qs, tag)
     return qs.select_related("customer", "queue", "assignee").prefetch_related(
         "participants__customer", "participants__user"
     )
+
+
+def _with_tag(qs: QuerySet[Conversation], tag: str) -> QuerySet[Conversation]:
+    if connection.vendor == "postgresql":
+        return qs.filter(tags__contains=[tag])  # jsonb @>, indexable
+    # SQLite has no JSON containment lookup: ask its json_each directly (exact match).
+    table = Conversation._meta.db_table
+    has = RawSQL(
+        f"EXISTS (SELECT 1 FROM json_each({table}.tags) WHERE json_each.value = %s)", [tag]
+    )
+    return qs.alias(has_tag=has).filter(has_tag=True)
 
 
 def customers_for_actor(*, actor: Actor) -> QuerySet[Customer]:

@@ -397,12 +397,10 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "chat.api.permissions.HasScope",
     ],
-    # DRF's three, with the JSON one bounded (chat/api/parsers.py).
-    "DEFAULT_PARSER_CLASSES": [
-        "chat.api.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only, bounded (chat/api/parsers.py): the API takes nothing else, and the schema
+    # says so (a form or multipart body is a 415 in the error shape).
+    "DEFAULT_PARSER_CLASSES": ["chat.api.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -423,6 +421,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Errors (429 included) and Idempotency-Key on every operation (chat/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "chat.api.schema.add_errors_and_idempotency",
+    ],
 }
 
 # --- Parley ---------------------------------------------------------------------------------
@@ -495,6 +498,7 @@ PARLEY_INTEGRATIONS = {
     "WEBHOOK_LOG_MAX_BYTES": env.int("WEBHOOK_LOG_MAX_BYTES", default=4096),
     "WEBHOOK_DISABLE_AFTER_DAYS": env.float("WEBHOOK_DISABLE_AFTER_DAYS", default=5.0),
     "WEBHOOK_ALLOW_PRIVATE": env.bool("WEBHOOK_ALLOW_PRIVATE", default=False),
+    "WEBHOOK_RETENTION_DAYS": env.float("WEBHOOK_RETENTION_DAYS", default=30.0),
     "RULES_MAX_DEPTH": env.int("RULES_MAX_DEPTH", default=3),
     "RULES_DISPATCH": env.str("RULES_DISPATCH", default="celery"),
 }

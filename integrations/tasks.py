@@ -46,6 +46,7 @@ def webhooks_sweep() -> int:
 @shared_task(ignore_result=True)
 def hooks_repair() -> None:
     """Recompute every site's listened events (a Site saved whole from a stale copy could
-    have overwritten them)."""
+    have overwritten them), and forget events past their retention."""
     for site_id in Site.objects.values_list("id", flat=True):
         site_hooks_refresh(site_id=site_id)
+    delivery.prune()

@@ -19,6 +19,7 @@ PAGE_MAX = 200
 
 class ApiView(APIView):
     scope_resource: str | None = None  # the API key scope's resource: "conversations", ...
+    idempotency_redact: tuple[str, ...] = ()  # response fields never kept for a replay
     _idempotency = None
 
     def initial(self, request, *args, **kwargs):
@@ -35,7 +36,7 @@ class ApiView(APIView):
         response = super().finalize_response(request, response, *args, **kwargs)
         record, self._idempotency = self._idempotency, None
         if record is not None:
-            idempotency.store(record, response)
+            idempotency.store(record, response, self.idempotency_redact)
         return response
 
     def dispatch(self, request, *args, **kwargs):

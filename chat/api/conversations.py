@@ -18,6 +18,7 @@ from chat.exceptions import PermissionDenied
 from chat.flows import flows
 from chat.models import Conversation
 from chat.payloads import conversation_payload
+from chat.services import tags
 
 ORDERINGS = {
     "-created_at": ("-created_at", "-id"),
@@ -25,6 +26,14 @@ ORDERINGS = {
     "-id": ("-id",),
     "id": ("id",),
 }
+
+
+def conversation_out(conversation: Conversation, participants=None) -> dict:
+    """The socket's conversation payload, plus what only integrations read (tags)."""
+    return {
+        **conversation_payload(conversation, participants),
+        "tags": list(conversation.tags or []),
+    }
 
 
 def query(serializer_class, request, many: tuple[str, ...] = ()) -> dict:
@@ -62,7 +71,7 @@ class ConversationListView(ApiView):
     )
     def get(self, request):
         actor = actor_for_request(request)
-        filters = query(shapes.ConversationFilter, request, many=("status",))
+        filters = query(shapes.ConversationFilter, request, many=("status", "tag"))
         if not filters.get("status") and actor.kind == "agent":
             filters["status"] = list(Conversation.OPEN_STATUSES)
         qs = selectors.conversations_filtered_for_actor(
@@ -72,7 +81,7 @@ class ConversationListView(ApiView):
         cursor = Cursor(ORDERINGS, "-created_at")
         rows = cursor.page(qs, request, self)
         return Response(
-            cursor.envelope([conversation_payload(c, list(c.participants.all())) for c in rows])
+            cursor.envelope([conversation_out(c, list(c.participants.all())) for c in rows])
         )
 
     @extend_schema(
@@ -98,7 +107,7 @@ class ConversationListView(ApiView):
             actor=starter, language=data.get("language"), subject=data.get("subject") or ""
         )
         return Response(
-            conversation_payload(conversation),
+            conversation_out(conversation),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -116,7 +125,7 @@ class ConversationDetailView(ApiView):
         conversation = selectors.conversation_get_for_actor(
             actor=actor_for_request(request), conversation_id=conversation_id
         )
-        return Response(conversation_payload(conversation))
+        return Response(conversation_out(conversation))
 
 
 class ConversationResolveView(ApiView):
@@ -130,13 +139,13 @@ class ConversationResolveView(ApiView):
         operation_id="conversations_resolve",
     )
     def post(self, request, conversation_id: int):
-        data = valid(shapes.ResolveRequest, request.data or {})
+        data = valid(shapes.ResolveRequest, request.data)
         conversation = flows.conversation_resolve(
             actor=actor_for_request(request),
             conversation_id=conversation_id,
             reason=data.get("reason") or "",
         )
-        return Response(conversation_payload(conversation))
+        return Response(conversation_out(conversation))
 
 
 class ConversationReopenView(ApiView):
@@ -153,7 +162,7 @@ class ConversationReopenView(ApiView):
         conversation = flows.conversation_reopen(
             actor=actor_for_request(request), conversation_id=conversation_id
         )
-        return Response(conversation_payload(conversation))
+        return Response(conversation_out(conversation))
 
 
 class ConversationTransferView(ApiView):
@@ -175,4 +184,25 @@ class ConversationTransferView(ApiView):
             to_queue_id=data.get("to_queue"),
             note=data.get("note") or "",
         )
-        return Response(conversation_payload(conversation))
+        return Response(conversation_out(conversation))
+
+
+class ConversationTagsView(ApiView):
+    scope_resource = "conversations"
+
+    @extend_schema(
+        request=shapes.TagsRequest,
+        responses={200: s.ConversationOut},
+        tags=["conversations"],
+        summary="Add and remove tags (agents and API keys)",
+        operation_id="conversations_tags",
+    )
+    def post(self, request, conversation_id: int):
+        data = valid(shapes.TagsRequest, request.data)
+        conversation = tags.conversation_tags_change(
+            actor=actor_for_request(request),
+            conversation_id=conversation_id,
+            add=data.get("add", []),
+            remove=data.get("remove", []),
+        )
+        return Response(conversation_out(conversation))

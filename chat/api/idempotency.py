@@ -12,12 +12,14 @@ so the retry runs again.
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 
 from chat.actors import Actor
 from chat.exceptions import Conflict, ValidationError
@@ -91,13 +93,18 @@ def claim(request) -> IdempotencyRecord | None:
     raise Replay(record)
 
 
-def store(record: IdempotencyRecord, response) -> None:
-    """Keep the response for retries; a server error frees the key instead."""
+def store(record: IdempotencyRecord, response, redact: tuple[str, ...] = ()) -> None:
+    """Keep the response for retries; a server error frees the key instead. ``redact``:
+    top-level fields never stored (an API key's secret: a replay answers null for it)."""
     if response.status_code >= 500:
         IdempotencyRecord.objects.filter(pk=record.pk, status=0).delete()
         return
+    # As the renderer will send it: views may answer with datetimes and the like.
+    body = json.loads(json.dumps(response.data, cls=JSONEncoder))
+    if redact and isinstance(body, dict):
+        body.update({name: None for name in redact if name in body})
     IdempotencyRecord.objects.filter(pk=record.pk).update(
-        status=response.status_code, response=response.data
+        status=response.status_code, response=body
     )
 
 

@@ -66,7 +66,11 @@ def _key(key_id: int) -> ApiKey:
 
 
 class ApiKeyListView(ApiView):
+    # Only a key's hash is ever stored: a replayed creation answers the key, secret null.
+    idempotency_redact = ("secret",)
+
     @extend_schema(
+        parameters=[shapes.PageQuery],
         responses={200: shapes.ApiKeyPageOut},
         tags=["api keys"],
         summary="List API keys (staff)",
@@ -83,6 +87,8 @@ class ApiKeyListView(ApiView):
         responses={201: shapes.ApiKeyCreatedOut},
         tags=["api keys"],
         summary="Create an API key; its secret is in this response only",
+        description="A retry with the same Idempotency-Key answers the same key with "
+        "`secret` null: the secret is never stored.",
         operation_id="api_keys_create",
     )
     def post(self, request):

@@ -1,6 +1,8 @@
 """API key scopes: a key may read or write a resource only with its scope
-(``conversations:read``, ``messages:write``, ...). Each view names its resource; a view
-that names none is closed to keys. Visitors and agents are checked by the selectors."""
+(``conversations:read``, ``messages:write``, ...). Each view built on ``ApiView`` names its
+resource; one that names none is closed to keys. A plain DRF view (no ``scope_resource``
+attribute at all) checks scopes itself (integrations' webhook views do). Visitors and
+agents are checked by the selectors."""
 
 from __future__ import annotations
 
@@ -20,11 +22,13 @@ class HasScope(BasePermission):
         actor = request.auth if isinstance(request.auth, Actor) else None
         if actor is None or actor.kind != "service":
             return True
-        resource = getattr(view, "scope_resource", None)
+        if not hasattr(view, "scope_resource"):
+            return True  # a plain APIView: it checks the key's scopes itself
+        resource = view.scope_resource
         write = request.method not in SAFE_METHODS
         needed = f"{resource}:{'write' if write else 'read'}"
-        if resource is None or not selectors.api_key_has_scope(
-            key=actor.api_key, resource=resource, write=write
-        ):
+        if resource is None:
+            raise exceptions.PermissionDenied("API keys cannot use this endpoint.")
+        if not selectors.api_key_has_scope(key=actor.api_key, resource=resource, write=write):
             raise ScopeMissing(f"This API key lacks the {needed} scope.")
         return True

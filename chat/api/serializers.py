@@ -3,14 +3,28 @@ services; these check types so that a wrong type gets a clear 400."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.validators import RegexValidator
 from rest_framework import serializers
+
+from chat.services.validation import CLIENT_MSG_ID_RE, LOCALE_RE
+
+# Patterns the services check, declared here too so that the schema states them.
+NOT_BLANK = r"\S"
+LOCALE = LOCALE_RE.pattern + "|^$"
 
 
 class Text(serializers.CharField):
     """A string, and only a string: DRF's CharField turns 30645 into "30645" (a probe's
-    integer body was stored as text); the schema says string, so anything else is a 400."""
+    integer body was stored as text); the schema says string, so anything else is a 400.
+    ``pattern`` adds a regex the schema states (drf-spectacular reads the validator)."""
 
     default_error_messages = {"not_a_string": "Must be a string."}
+
+    def __init__(self, *, pattern: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if pattern:
+            self.validators.append(RegexValidator(pattern, f"Must match {pattern}."))
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
@@ -25,7 +39,7 @@ class WidgetSessionRequest(serializers.Serializer):
     user_hash = Text(required=False, allow_blank=True, max_length=128)
     name = Text(required=False, allow_blank=True, max_length=200)
     email = serializers.EmailField(required=False, allow_blank=True)
-    locale = Text(required=False, allow_blank=True, max_length=16)
+    locale = Text(required=False, allow_blank=True, max_length=16, pattern=LOCALE)
     host_origin = Text(
         required=False,
         allow_blank=True,
@@ -125,6 +139,9 @@ class ConversationOut(serializers.Serializer):
     resolved_at = serializers.DateTimeField(allow_null=True)
     last_message_at = serializers.DateTimeField(allow_null=True)
     participants = ParticipantOut(many=True)
+    tags = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="In the conversations resources."
+    )
 
 
 class ConversationListOut(serializers.Serializer):
@@ -132,7 +149,7 @@ class ConversationListOut(serializers.Serializer):
 
 
 class ConversationStartRequest(serializers.Serializer):
-    language = Text(required=False, allow_blank=True, max_length=16)
+    language = Text(required=False, allow_blank=True, max_length=16, pattern=LOCALE)
     subject = Text(required=False, allow_blank=True, max_length=200)
 
 
@@ -143,8 +160,10 @@ class MessagePageOut(serializers.Serializer):
 
 
 class MessageSendRequest(serializers.Serializer):
-    client_msg_id = Text(max_length=64)
-    body = Text(trim_whitespace=False)
+    client_msg_id = Text(max_length=64, pattern=CLIENT_MSG_ID_RE.pattern)
+    body = Text(
+        trim_whitespace=False, max_length=settings.PARLEY["MESSAGE_MAX_CHARS"], pattern=NOT_BLANK
+    )
     choice = Text(
         required=False, min_length=1, max_length=64, help_text="The id of a bot button clicked."
     )
@@ -153,8 +172,10 @@ class MessageSendRequest(serializers.Serializer):
 class ServiceMessageRequest(serializers.Serializer):
     """What an API key posts to /messages/ (customers and agents send MessageSendRequest)."""
 
-    client_msg_id = Text(max_length=64)
-    body = Text(trim_whitespace=False)
+    client_msg_id = Text(max_length=64, pattern=CLIENT_MSG_ID_RE.pattern)
+    body = Text(
+        trim_whitespace=False, max_length=settings.PARLEY["MESSAGE_MAX_CHARS"], pattern=NOT_BLANK
+    )
     agent = serializers.IntegerField(min_value=1, required=False)
     data = serializers.DictField(required=False)
 
@@ -178,8 +199,10 @@ MessagePostRequest._declared_fields["as"] = ServiceMessageRequest._declared_fiel
 
 
 class SystemMessageRequest(serializers.Serializer):
-    body = Text(trim_whitespace=False)
-    client_msg_id = Text(max_length=64, required=False)
+    body = Text(
+        trim_whitespace=False, max_length=settings.PARLEY["MESSAGE_MAX_CHARS"], pattern=NOT_BLANK
+    )
+    client_msg_id = Text(max_length=64, required=False, pattern=CLIENT_MSG_ID_RE.pattern)
     data = serializers.DictField(required=False)
 
 
@@ -197,6 +220,18 @@ class EventOut(serializers.Serializer):
     actor = serializers.CharField()
     data = serializers.DictField()
     created_at = serializers.DateTimeField()
+
+
+class MessagesQuery(serializers.Serializer):
+    after_seq = serializers.IntegerField(
+        min_value=0,
+        max_value=2**31 - 1,
+        required=False,
+        help_text="Only messages with a greater seq (default 0).",
+    )
+    limit = serializers.IntegerField(
+        min_value=1, max_value=200, required=False, help_text="At most this many (default 200)."
+    )
 
 
 class ErrorBody(serializers.Serializer):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from chat.api.serializers import ConversationOut, Text
+from chat.api.serializers import LOCALE, ConversationOut, Text
 from chat.models import SCOPES, Conversation
 
 LIMIT_HELP = "Page size, 1-200 (default 50)."
@@ -24,6 +24,11 @@ class ConversationFilter(serializers.Serializer):
     assignee = serializers.IntegerField(min_value=1, required=False)
     customer = serializers.IntegerField(min_value=1, required=False)
     site = serializers.IntegerField(min_value=1, required=False)
+    tag = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        help_text="Only conversations with every tag given.",
+    )
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
     ordering = serializers.ChoiceField(
@@ -43,7 +48,7 @@ class ConversationCreateRequest(serializers.Serializer):
     customer = serializers.IntegerField(
         min_value=1, required=False, help_text="API keys and supervisors: whose conversation."
     )
-    language = Text(required=False, allow_blank=True, max_length=16)
+    language = Text(required=False, allow_blank=True, max_length=16, pattern=LOCALE)
     subject = Text(required=False, allow_blank=True, max_length=200)
 
 
@@ -58,6 +63,15 @@ class TransferRequest(serializers.Serializer):
                 {"to_queue": "Give exactly one of to_queue or to_agent."}
             )
         return attrs
+
+
+class TagsRequest(serializers.Serializer):
+    add = serializers.ListField(
+        child=Text(max_length=40, pattern=r"\S"), required=False, max_length=50
+    )
+    remove = serializers.ListField(
+        child=Text(max_length=40, pattern=r"\S"), required=False, max_length=50
+    )
 
 
 class ResolveRequest(serializers.Serializer):
@@ -95,7 +109,7 @@ class CustomerFilter(serializers.Serializer):
 class CustomerUpdateRequest(serializers.Serializer):
     name = Text(required=False, allow_blank=True, max_length=200)
     email = serializers.EmailField(required=False, allow_blank=True)
-    locale = Text(required=False, allow_blank=True, max_length=16)
+    locale = Text(required=False, allow_blank=True, max_length=16, pattern=LOCALE)
     external_id = Text(required=False, allow_null=True, allow_blank=True, max_length=200)
     attributes = serializers.DictField(required=False)
 
@@ -132,7 +146,18 @@ class ApiKeyOut(serializers.Serializer):
 
 
 class ApiKeyCreatedOut(ApiKeyOut):
-    secret = serializers.CharField(help_text="Shown this once; only its hash is stored.")
+    secret = serializers.CharField(
+        allow_null=True,
+        help_text="Shown this once; only its hash is stored (null in an idempotent replay).",
+    )
+
+
+class PageQuery(serializers.Serializer):
+    ordering = serializers.ChoiceField(["-id", "id"], required=False, help_text="Default -id.")
+    limit = serializers.IntegerField(
+        min_value=1, max_value=200, required=False, help_text=LIMIT_HELP
+    )
+    cursor = serializers.CharField(required=False)
 
 
 class ApiKeyPageOut(Page):

@@ -53,6 +53,11 @@ urlpatterns = [
     ),
     path("reports/csat/", feedback_views.CsatReportView.as_view(), name="api-report-csat"),
     path(
+        "conversations/<int:conversation_id>/tags/",
+        conversations.ConversationTagsView.as_view(),
+        name="api-conversation-tags",
+    ),
+    path(
         "conversations/<int:conversation_id>/events/",
         views.ConversationEventsView.as_view(),
         name="api-conversation-events",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -12,7 +12,7 @@ from chat import selectors, services
 from chat.api import serializers as s
 from chat.api.authentication import actor_for_request
 from chat.api.base import ApiView
-from chat.exceptions import PermissionDenied, ValidationError
+from chat.exceptions import PermissionDenied
 from chat.flows import flows
 from chat.payloads import message_payload
 from chat.pipeline.payloads import Viewer
@@ -78,40 +78,23 @@ class WidgetSessionView(ApiView):
         )
 
 
-def _int_param(request, name: str, default: int, maximum: int | None = None) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ValidationError(
-            f"{name} must be an integer.", code="invalid_field", field=name
-        ) from exc
-    if value < 0 or (maximum is not None and value > maximum):
-        raise ValidationError(f"{name} is out of range.", code="invalid_field", field=name)
-    return value
-
-
 class MessageListView(ApiView):
     scope_resource = "messages"
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("after_seq", int, description="Only messages with a greater seq."),
-            OpenApiParameter("limit", int, description="At most this many (1-200, default 200)."),
-        ],
+        parameters=[s.MessagesQuery],
         responses={200: s.MessagePageOut, **ERRORS},
         tags=["messages"],
         summary="Messages after a sequence number, in order",
         operation_id="messages_list",
     )
     def get(self, request, conversation_id: int):
+        params = _valid(s.MessagesQuery, request.query_params)
         page = selectors.resume_page(
             actor=actor_for_request(request),
             conversation_id=conversation_id,
-            after_seq=_int_param(request, "after_seq", 0),
-            limit=max(1, _int_param(request, "limit", 200, maximum=200)),
+            after_seq=params.get("after_seq", 0),
+            limit=params.get("limit", 200),
         )
         return Response(page)
 

@@ -87,7 +87,9 @@ def message_create(
     )
     pipeline_queue.message_pipeline_queue(message=message)
     metrics.MESSAGES.labels(kind=kind).inc()
-    if kind != Message.Kind.EVENT:  # timeline lines are told as conversation.* events
+    # Timeline lines are told as conversation.* events; a kind added later (an agents-only
+    # note) stays out of integrations until it is added here on purpose.
+    if kind in (Message.Kind.TEXT, Message.Kind.BOT, Message.Kind.SYSTEM):
         hooks.emit(
             conversation=conversation,
             event=HOOK_MESSAGE_CREATED,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from standardwebhooks import Webhook
 
@@ -162,8 +162,10 @@ def _defer(delivery: WebhookDelivery, verdict: metering.Verdict) -> None:
     )
 
 
-@transaction.atomic
 def _record(delivery: WebhookDelivery, *, headers: dict, body: str, response: Response) -> None:
+    """The attempt's log, then the delivery's outcome: two statements, no transaction
+    (a crash in between leaves the delivery ``sending``; its lease runs out and it is sent
+    again, which at-least-once allows)."""
     now = timezone.now()
     endpoint = delivery.endpoint
     WebhookAttempt.objects.create(
@@ -206,6 +208,7 @@ def _record(delivery: WebhookDelivery, *, headers: dict, body: str, response: Re
     _disable_if_failing(endpoint.pk, now)
 
 
+@transaction.atomic
 def _disable_if_failing(endpoint_id: int, now: dt.datetime) -> None:
     since = now - dt.timedelta(days=conf.get("WEBHOOK_DISABLE_AFTER_DAYS"))
     reason = f"failing since before {since:%Y-%m-%d %H:%M} UTC"
@@ -250,13 +253,37 @@ def delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
 def due_lanes(*, now: dt.datetime | None = None, limit: int = 500) -> list[tuple[int, int]]:
     """Lanes with a delivery due now (or a lease that ran out): the sweeper's work."""
     now = now or timezone.now()
+    # Only a lane's first open delivery can go: a lane waiting on a retry hours away is
+    # not queued every sweep because later events of it are due.
+    earlier = WebhookDelivery.objects.filter(
+        endpoint_id=OuterRef("endpoint_id"),
+        lane=OuterRef("lane"),
+        state__in=OPEN,
+        id__lt=OuterRef("id"),
+    )
     rows = (
         WebhookDelivery.objects.filter(
             state__in=OPEN, next_attempt_at__lte=now, endpoint__enabled=True
         )
         .filter(Q(state=State.PENDING) | Q(lease_until__lt=now))
+        .filter(~Exists(earlier))
         .values_list("endpoint_id", "lane")
         .order_by()
         .distinct()[:limit]
     )
     return list(rows)
+
+
+def prune(*, now: dt.datetime | None = None, limit: int = 5000) -> int:
+    """Forget events older than WEBHOOK_RETENTION_DAYS whose deliveries are all over (and
+    their logs), a batch at a time."""
+    now = now or timezone.now()
+    before = now - dt.timedelta(days=conf.get("WEBHOOK_RETENTION_DAYS"))
+    open_delivery = WebhookDelivery.objects.filter(event_id=OuterRef("pk"), state__in=OPEN)
+    ids = list(
+        HookEvent.objects.filter(created_at__lt=before, rules_pending=False)
+        .filter(~Exists(open_delivery))
+        .values_list("id", flat=True)[:limit]
+    )
+    HookEvent.objects.filter(pk__in=ids).delete()
+    return len(ids)

@@ -76,16 +76,20 @@ def clean_limits(values: dict[str, Any]) -> dict[str, str]:
     return cleaned
 
 
-def site_hooks_refresh(*, site_id: int) -> dict[str, list[str]]:
+def site_hooks_refresh(*, site_id: int) -> dict[str, Any]:
     """Recompute which events the site's enabled webhooks and rules listen to (called in
     the transaction of every change to them, and by the sweeper to repair drift)."""
-    webhooks: set[str] = set()
-    for events in WebhookEndpoint.objects.filter(site_id=site_id, enabled=True).values_list(
-        "events", flat=True
+    endpoints: dict[str, list[int]] = {}
+    for pk, events in (
+        WebhookEndpoint.objects.filter(site_id=site_id, enabled=True)
+        .order_by("id")
+        .values_list("id", "events")
     ):
-        webhooks.update(events or ())
+        for event in events or ():
+            endpoints.setdefault(event, []).append(pk)
     rules = set(Rule.objects.filter(site_id=site_id, enabled=True).values_list("event", flat=True))
-    hooks = {"webhooks": sorted(webhooks), "rules": sorted(rules)}
+    # "endpoints": which endpoints get each event, so that the outbox needs no query.
+    hooks = {"webhooks": sorted(endpoints), "rules": sorted(rules), "endpoints": endpoints}
     Site.objects.filter(pk=site_id).update(hook_events=hooks)
     return hooks
 

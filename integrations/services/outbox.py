@@ -36,18 +36,12 @@ def hook_sink(
     body: dict[str, Any],
     depth: int,
     rule_id: int | None,
+    hooks: dict[str, Any],
 ) -> None:
     """chat.hooks' listener: write the event and its deliveries with the change."""
-    hooks = conversation.site.hook_events or {}
-    endpoints: list[int] = []
-    if event.name in hooks.get("webhooks", ()):
-        endpoints = [
-            pk
-            for pk, events in WebhookEndpoint.objects.filter(
-                site_id=conversation.site_id, enabled=True
-            ).values_list("id", "events")
-            if event.name in (events or ())
-        ]
+    # Which endpoints get the event is kept on the site row, in the transaction of every
+    # endpoint change (site_hooks_refresh): no query here.
+    endpoints: list[int] = list(hooks.get("endpoints", {}).get(event.name, ()))
     rules = event.name in hooks.get("rules", ())
     if rules and depth >= conf.get("RULES_MAX_DEPTH"):
         # A chain of rules triggering each other stops here, and says so on the timeline.

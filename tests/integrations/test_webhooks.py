@@ -47,6 +47,19 @@ def test_nobody_listening_costs_no_query_and_writes_nothing(site, start, send, e
         send(conversation, "two")
     assert len(other.captured_queries) == len(quiet.captured_queries)
     assert not HookEvent.objects.exists()
+    # A subscriber: the event and its delivery, two inserts, and no read.
+    endpoint(events=["message.created"])
+    conversation.refresh_from_db()
+    with CaptureQueriesContext(connection) as listened:
+        send(conversation, "three")
+    assert len(listened.captured_queries) == len(quiet.captured_queries) + 2
+    ours = [
+        q["sql"].split("(")[0] for q in listened.captured_queries if "integrations_" in q["sql"]
+    ]
+    assert ours == [
+        'INSERT INTO "integrations_hookevent" ',
+        'INSERT INTO "integrations_webhookdelivery" ',
+    ]
 
 
 def test_the_event_is_written_with_the_change_and_not_without_it(
@@ -285,3 +298,31 @@ def test_the_sweeper_finds_due_and_abandoned_lanes(start, send, endpoint):
     assert delivery.due_lanes() == []
     WebhookDelivery.objects.update(lease_until=timezone.now() - dt.timedelta(seconds=1))
     assert delivery.due_lanes() == [(hook.pk, conversation.pk)]
+
+
+def test_a_lane_waiting_on_a_retry_is_not_swept_for_its_later_events(start, send, endpoint):
+    hook = endpoint()
+    conversation = start()
+    send(conversation, "one")
+    send(conversation, "two")
+    first = WebhookDelivery.objects.order_by("id").first()
+    WebhookDelivery.objects.filter(pk=first.pk).update(
+        attempts=3, next_attempt_at=timezone.now() + dt.timedelta(hours=2)
+    )
+    assert delivery.due_lanes() == []  # "two" is due, but it waits for "one"
+    make_due(pk=first.pk)
+    assert delivery.due_lanes() == [(hook.pk, conversation.pk)]
+
+
+def test_old_finished_events_are_pruned_and_open_ones_kept(start, send, endpoint, receiver):
+    hook = endpoint()
+    conversation = start()
+    send(conversation, "delivered")
+    delivery.lane_run(endpoint_id=hook.pk, lane=conversation.pk)
+    send(conversation, "still pending")
+    days = conf.get("WEBHOOK_RETENTION_DAYS")
+    later = timezone.now() + dt.timedelta(days=days, hours=1)
+    assert delivery.prune(now=later) == 1
+    [kept] = HookEvent.objects.all()
+    assert kept.body["data"]["message"]["body"] == "still pending"
+    assert not WebhookDelivery.objects.filter(state=State.DELIVERED).exists()
