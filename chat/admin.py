@@ -1,7 +1,11 @@
+from django import forms
 from django.contrib import admin, messages
+from django.utils import timezone
 
 from chat import services
+from chat.exceptions import ParleyError
 from chat.models import (
+    SCOPES,
     ApiKey,
     BlockedMessage,
     Conversation,
@@ -13,6 +17,7 @@ from chat.models import (
     QuotaNotice,
     Site,
 )
+from chat.services.api_keys import clean_rate
 
 
 @admin.register(Site)
@@ -195,18 +200,85 @@ class ConversationEventAdmin(admin.ModelAdmin):
         return False
 
 
+class ApiKeyForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=[(s, s) for s in SCOPES],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="What the key may do: read and write per resource.",
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = [
+            "name",
+            "site",
+            "owner",
+            "scopes",
+            "expires_at",
+            "rate_limit",
+            "daily_requests",
+            "daily_bytes",
+            "is_active",
+        ]
+
+    def clean_rate_limit(self):
+        try:
+            return clean_rate(self.cleaned_data.get("rate_limit") or "")
+        except ParleyError as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "site", "is_active", "created_at", "last_used_at"]
+    """Keys for backend services: the secret is shown once, on creation; revoking is for
+    good (the row stays for the record)."""
+
+    form = ApiKeyForm
+    list_display = [
+        "name",
+        "prefix",
+        "site",
+        "owner",
+        "is_active",
+        "expires_at",
+        "revoked_at",
+        "created_at",
+        "last_used_at",
+    ]
     list_filter = ["is_active", "site"]
-    fields = ["name", "site", "is_active", "prefix", "created_at", "last_used_at"]
-    readonly_fields = ["prefix", "created_at", "last_used_at"]
+    search_fields = ["name", "prefix"]
+    fields = [
+        "name",
+        "site",
+        "owner",
+        "scopes",
+        "expires_at",
+        "rate_limit",
+        "daily_requests",
+        "daily_bytes",
+        "is_active",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
 
     def save_model(self, request, obj, form, change):
         if not change:
             raw, obj.prefix, obj.key_hash = services.api_key_secret_generate()
             messages.warning(request, f"Copy this API key now; it is not shown again: {raw}")
+        elif "is_active" in form.changed_data and not obj.is_active and obj.revoked_at is None:
+            obj.revoked_at = timezone.now()
         super().save_model(request, obj, form, change)
+
+    @admin.action(description="Revoke the selected keys (for good)")
+    def revoke(self, request, queryset):
+        for key in queryset:
+            services.api_key_revoke(key=key)
+        self.message_user(request, f"Revoked {queryset.count()} key(s).")
 
 
 @admin.register(QuotaNotice)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 
+from chat.api.throttles import charge_response
+
 API_PREFIX = "/api/v1/"
 
 
@@ -29,4 +31,17 @@ class WidgetCorsMiddleware:
         response["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
         response["Access-Control-Max-Age"] = "600"
         response["Vary"] = "Origin"
+        return response
+
+
+class ApiVolumeMiddleware:
+    """Counts an API key's response bytes against its daily data quota (chat/api/throttles)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith(API_PREFIX):
+            charge_response(request, response)
         return response

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core import signing
+from django.db import connection
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from chat import recipients
 from chat.actors import Actor
@@ -39,12 +41,21 @@ def customer_get_from_token(*, token: str) -> Customer:
 
 
 def api_key_get(*, raw_key: str) -> ApiKey:
+    """The usable key with this secret; a revoked or unknown one is invalid, an expired one
+    says so (its owner can tell "renew" from "wrong key")."""
     try:
-        return ApiKey.objects.select_related("site").get(
+        key = ApiKey.objects.select_related("site", "owner").get(
             key_hash=hash_api_key(raw_key), is_active=True
         )
     except ApiKey.DoesNotExist as exc:
         raise AuthenticationFailed("The API key is invalid.", code="api_key_invalid") from exc
+    if not key.usable():
+        raise AuthenticationFailed("The API key has expired.", code="api_key_expired")
+    return key
+
+
+def api_key_has_scope(*, key: ApiKey, resource: str, write: bool) -> bool:
+    return f"{resource}:{'write' if write else 'read'}" in (key.scopes or [])
 
 
 def user_is_agent(user) -> bool:
@@ -97,6 +108,58 @@ def conversation_list_for_actor(
         "participants__customer", "participants__user"
     )
     return list(qs[:limit])
+
+
+def conversations_filtered_for_actor(*, actor: Actor, **filters) -> QuerySet[Conversation]:
+    """The REST list: what the actor may see, filtered (validated by the caller): status
+    (list), queue, assignee, customer, site, created_after, created_before."""
+    qs = _visible_conversations(actor)
+    lookups = {
+        "status": "status__in",
+        "queue": "queue_id",
+        "assignee": "assignee_id",
+        "customer": "customer_id",
+        "site": "site_id",
+        "created_after": "created_at__gte",
+        "created_before": "created_at__lt",
+    }
+    for name, lookup in lookups.items():
+        value = filters.get(name)
+        if value not in (None, [], ""):
+            qs = qs.filter(**{lookup: value})
+    for tag in filters.get("tag") or []:
+        qs = _with_tag(qs, tag)
+    return qs.select_related("customer", "queue", "assignee").prefetch_related(
+        "participants__customer", "participants__user"
+    )
+
+
+def _with_tag(qs: QuerySet[Conversation], tag: str) -> QuerySet[Conversation]:
+    if connection.vendor == "postgresql":
+        return qs.filter(tags__contains=[tag])  # jsonb @>, indexable
+    # SQLite has no JSON containment lookup: ask its json_each directly (exact match).
+    table = Conversation._meta.db_table
+    has = RawSQL(
+        f"EXISTS (SELECT 1 FROM json_each({table}.tags) WHERE json_each.value = %s)", [tag]
+    )
+    return qs.alias(has_tag=has).filter(has_tag=True)
+
+
+def customers_for_actor(*, actor: Actor) -> QuerySet[Customer]:
+    """API keys see their site's customers (all sites' without one); supervisors all."""
+    if actor.kind == "service":
+        site_id = actor.api_key.site_id
+        return Customer.objects.filter(site_id=site_id) if site_id else Customer.objects.all()
+    if actor.kind == "agent" and actor.is_supervisor:
+        return Customer.objects.all()
+    raise PermissionDenied("Only supervisors and API keys read customers.")
+
+
+def customer_get_for_actor(*, actor: Actor, customer_id: int) -> Customer:
+    try:
+        return customers_for_actor(actor=actor).get(pk=customer_id)
+    except Customer.DoesNotExist as exc:
+        raise NotFound("No such customer.") from exc
 
 
 def participant_get_for_actor(*, actor: Actor, conversation: Conversation) -> Participant:

@@ -8,6 +8,7 @@ from celery.signals import worker_process_init
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 
+from chat.api import idempotency
 from chat.pipeline import detection
 from chat.services import pipeline
 
@@ -54,6 +55,12 @@ def message_pipeline_run_many(self, message_ids: list[int]) -> None:
 def pipeline_sweep() -> None:
     """Beat: re-queue messages whose task never ran and translations due for a retry."""
     pipeline.pipeline_sweep()
+
+
+@shared_task(ignore_result=True)
+def idempotency_purge() -> None:
+    """Beat: drop Idempotency-Key records past IDEMPOTENCY_TTL."""
+    idempotency.purge()
 
 
 def _warm_up_detector(**_kwargs) -> None:

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "chat.api.errors.ApiErrorShapeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -77,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "chat.middleware.WidgetCorsMiddleware",
+    "chat.middleware.ApiVolumeMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -231,6 +233,12 @@ CELERY_BEAT_SCHEDULE["pipeline-sweep"] = {
     "schedule": 15.0,
     "options": {"expires": 30},
 }
+# Idempotency-Key records past their TTL (chat/api/idempotency.py).
+CELERY_BEAT_SCHEDULE["idempotency-purge"] = {
+    "task": "chat.tasks.idempotency_purge",
+    "schedule": 3600.0,
+    "options": {"expires": 1800},
+}
 # Webhooks and rules (integrations/): due retries, lost kicks, expired leases.
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {
     "task": "integrations.tasks.webhooks_sweep",
@@ -274,6 +282,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 SESSION_COOKIE_AGE = 60 * 60 * 12
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Addresses or networks of the reverse proxies in front of Parley; X-Forwarded-For and
+# X-Forwarded-Proto are believed only from them, and removed from anyone else's requests
+# (config/proxies.py). Empty: the peer is the client.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # --- REST ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -282,15 +294,22 @@ REST_FRAMEWORK = {
         "chat.api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # DRF's three, with the JSON one bounded (chat/api/parsers.py).
-    "DEFAULT_PARSER_CLASSES": [
-        "chat.api.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "chat.api.permissions.HasScope",
     ],
+    # JSON only, bounded (chat/api/parsers.py): the API takes nothing else, and the schema
+    # says so (a form or multipart body is a 415 in the error shape).
+    "DEFAULT_PARSER_CLASSES": ["chat.api.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "chat.api.throttles.QuotaThrottle",
+    ],
+    # The client's address is REMOTE_ADDR, which the trusted-proxy middleware set; DRF must
+    # not read X-Forwarded-For itself (it would believe any sender's).
+    "NUM_PROXIES": 0,
     "DEFAULT_THROTTLE_RATES": {"anon": env.str("API_ANON_RATE", default="120/min")},
     "EXCEPTION_HANDLER": "chat.api.exceptions.exception_handler",
 }
@@ -303,6 +322,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Errors (429 included) and Idempotency-Key on every operation (chat/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "chat.api.schema.add_errors_and_idempotency",
+    ],
 }
 
 # --- Parley ---------------------------------------------------------------------------------
@@ -346,6 +370,16 @@ PARLEY = {
     "QUOTA_FAIL_OPEN_SECONDS": env.float("QUOTA_FAIL_OPEN_SECONDS", default=300.0),
     "QUOTA_PROBE_SECONDS": env.float("QUOTA_PROBE_SECONDS", default=2.0),
     "QUOTA_REDIS_TIMEOUT": env.float("QUOTA_REDIS_TIMEOUT", default=0.5),
+    # REST limits (chat/api/throttles.py): per API key (a key may set its own in admin),
+    # per visitor (the socket's send rate: 30 frames per 3 s is 10/s with a burst of 30),
+    # per agent.
+    "API_KEY_RATE": env.str("API_KEY_RATE", default="600/min"),
+    "API_KEY_DAILY_REQUESTS": env.int("API_KEY_DAILY_REQUESTS", default=100_000),
+    "API_KEY_DAILY_BYTES": env.int("API_KEY_DAILY_BYTES", default=1_000_000_000),
+    "API_VISITOR_RATE": env.str("API_VISITOR_RATE", default="30/3s"),
+    "API_AGENT_RATE": env.str("API_AGENT_RATE", default="600/min"),
+    # How long a POST's response is kept for a retry with the same Idempotency-Key.
+    "IDEMPOTENCY_TTL": env.int("IDEMPOTENCY_TTL", default=24 * 3600),
     # Who hears of a reached quota when its owner has no email address.
     "QUOTA_NOTIFY_EMAILS": env.list("QUOTA_NOTIFY_EMAILS", default=[]),
 }

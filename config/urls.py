@@ -16,8 +16,15 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("chat.api.urls")),
     path("api/v1/bots/", include("bots.api.urls")),
+    path("api/v1/queues/", include("routing.api.urls")),
+    path("api/v1/agents/", include("agents.api.urls")),
     path("api/v1/webhooks/", include("integrations.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
 ]
+
+# JSON in the API's error shape under /api/, Django's pages elsewhere (chat/api/errors.py).
+handler400 = "chat.api.errors.bad_request"
+handler404 = "chat.api.errors.page_not_found"
+handler500 = "chat.api.errors.server_error"

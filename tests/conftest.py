@@ -28,10 +28,12 @@ def _seen_notes_forgotten():
     ids restart with each test database, so a leftover note would touch another row."""
     yield
     from agents import heartbeats
-    from chat.services import seen
+    from chat.services import api_keys, quota_notices, seen
 
     seen._buffer.discard()
     heartbeats.buffer.discard()
+    api_keys.forget_touches()  # API keys' last use, and quota notices told: same reason
+    quota_notices.forget_told()
 
 
 @pytest.fixture

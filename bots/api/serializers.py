@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from bots.models import Flow
+from chat.api.serializers import Text
+
 
 class GraphErrorOut(serializers.Serializer):
     path = serializers.CharField()
@@ -45,15 +48,35 @@ class FlowListOut(serializers.Serializer):
 
 
 class FlowDocument(serializers.Serializer):
-    """An exported flow; import takes the same document."""
+    """An exported flow; import takes the same document (bots.services.flow_import checks
+    the graph itself: nodes, edges, reachability)."""
 
-    format = serializers.CharField(default="parley.flow")
-    format_version = serializers.IntegerField(default=1)
-    name = serializers.CharField()
-    slug = serializers.CharField()
-    description = serializers.CharField(required=False, allow_blank=True)
-    goal = serializers.CharField(required=False)
-    graph = serializers.DictField()
+    format = serializers.ChoiceField(["parley.flow"])
+    format_version = serializers.ChoiceField([1], help_text="1: the only version so far.")
+    name = Text(max_length=120, pattern=r"\S")
+    slug = Text(
+        required=False,
+        allow_blank=True,
+        max_length=80,
+        pattern=r"^[-a-z0-9_]*$",
+        help_text="Default: from the name.",
+    )
+    description = Text(required=False, allow_blank=True)
+    goal = serializers.ChoiceField(Flow.Goal.values, required=False)
+    graph = serializers.DictField(help_text="The flow graph: see docs/bots.md.")
+
+
+class ExportQuery(serializers.Serializer):
+    version = serializers.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        required=False,
+        help_text="A published version (default: the draft).",
+    )
+
+
+class ImportQuery(serializers.Serializer):
+    publish = serializers.BooleanField(required=False, help_text="Also publish it.")
 
 
 class ImportOut(serializers.Serializer):
@@ -62,7 +85,7 @@ class ImportOut(serializers.Serializer):
 
 
 class ValidateRequest(serializers.Serializer):
-    graph = serializers.JSONField()
+    graph = serializers.DictField()
 
 
 class ValidateOut(serializers.Serializer):

@@ -3,17 +3,16 @@ Thin: parse, call one selector or service, render."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from bots import selectors, services
 from bots.api import serializers as s
 from bots.models import Flow
 from chat.api.authentication import actor_for_request
+from chat.api.base import ApiView
 from chat.api.serializers import ErrorOut
-from chat.exceptions import ValidationError
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 
@@ -57,11 +56,15 @@ def _flow_detail(flow: Flow) -> dict:
     }
 
 
-def _flag(request, name: str) -> bool:
-    return str(request.query_params.get(name, "")).lower() in ("1", "true", "yes")
+def _valid_query(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
-class FlowListView(APIView):
+class FlowListView(ApiView):
+    scope_resource = "flows"
+
     @extend_schema(
         responses={200: s.FlowListOut, **ERRORS},
         tags=["bots"],
@@ -73,7 +76,9 @@ class FlowListView(APIView):
         return Response({"results": [_flow_out(f) for f in flows]})
 
 
-class FlowDetailView(APIView):
+class FlowDetailView(ApiView):
+    scope_resource = "flows"
+
     @extend_schema(
         responses={200: s.FlowDetailOut, **ERRORS},
         tags=["bots"],
@@ -85,11 +90,11 @@ class FlowDetailView(APIView):
         return Response(_flow_detail(flow))
 
 
-class FlowExportView(APIView):
+class FlowExportView(ApiView):
+    scope_resource = "flows"
+
     @extend_schema(
-        parameters=[
-            OpenApiParameter("version", int, description="A published version (default: draft).")
-        ],
+        parameters=[s.ExportQuery],
         responses={200: s.FlowDocument, **ERRORS},
         tags=["bots"],
         summary="Export a flow as a JSON document",
@@ -97,21 +102,20 @@ class FlowExportView(APIView):
     )
     def get(self, request, slug: str):
         flow = selectors.flow_get_for_actor(actor=actor_for_request(request), slug=slug)
-        raw = request.query_params.get("version")
-        version = None
-        if raw is not None:
-            if not raw.isdigit():
-                raise ValidationError("version must be a positive integer.", field="version")
-            version = int(raw)
+        params = s.ExportQuery(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        version = params.validated_data.get("version")
         document = services.flow_export(flow=flow, version=version)
         response = Response(document)
         response["Content-Disposition"] = f'attachment; filename="{flow.slug}.flow.json"'
         return response
 
 
-class FlowImportView(APIView):
+class FlowImportView(ApiView):
+    scope_resource = "flows"
+
     @extend_schema(
-        parameters=[OpenApiParameter("publish", bool, description="Also publish it.")],
+        parameters=[s.ImportQuery],
         request=s.FlowDocument,
         responses={200: s.ImportOut, 201: s.ImportOut, **ERRORS},
         tags=["bots"],
@@ -121,9 +125,12 @@ class FlowImportView(APIView):
     def post(self, request):
         actor = actor_for_request(request)
         selectors.flow_access_check(actor=actor, write=True)
+        s.FlowDocument(data=request.data).is_valid(raise_exception=True)
         try:
             flow, created = services.flow_import(
-                document=request.data, publish=_flag(request, "publish"), published_by=actor.label
+                document=request.data,
+                publish=_valid_query(s.ImportQuery, request).get("publish", False),
+                published_by=actor.label,
             )
         except services.FlowInvalid as exc:
             return _invalid(exc)
@@ -133,7 +140,9 @@ class FlowImportView(APIView):
         )
 
 
-class FlowValidateView(APIView):
+class FlowValidateView(ApiView):
+    scope_resource = "flows"
+
     @extend_schema(
         request=s.ValidateRequest,
         responses={200: s.ValidateOut, **ERRORS},
@@ -143,13 +152,14 @@ class FlowValidateView(APIView):
     )
     def post(self, request):
         selectors.flow_access_check(actor=actor_for_request(request), write=False)
-        if not isinstance(request.data, dict) or "graph" not in request.data:
-            raise ValidationError('Send {"graph": {...}}.', field="graph")
+        s.ValidateRequest(data=request.data).is_valid(raise_exception=True)
         errors = services.flow_validate(graph=request.data["graph"])
         return Response({"valid": not errors, "errors": errors})
 
 
-class FlowPublishView(APIView):
+class FlowPublishView(ApiView):
+    scope_resource = "flows"
+
     @extend_schema(
         request=None,
         responses={200: s.PublishOut, **ERRORS},

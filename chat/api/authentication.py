@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from chat import selectors
+from chat import selectors, services
 from chat.actors import Actor
 from chat.exceptions import AuthenticationFailed
 
@@ -66,6 +66,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             key = selectors.api_key_get(raw_key=raw)
         except AuthenticationFailed as exc:
             raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from exc
+        services.api_key_touch(key=key)
         actor = Actor.for_service(key)
         return PrincipalUser(actor), actor
 

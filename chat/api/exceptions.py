@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import RequestDataTooBig
+from django.http.multipartparser import MultiPartParserError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -15,6 +17,12 @@ def exception_handler(exc, context):
         if exc.field:
             body["field"] = exc.field
         return Response({"error": body}, status=exc.status)
+    if isinstance(exc, RequestDataTooBig):
+        message = "The request body is too large."
+        return Response({"error": {"code": "too_large", "message": message}}, status=413)
+    if isinstance(exc, MultiPartParserError):
+        message = f"The multipart body could not be read: {exc}"
+        return Response({"error": {"code": "invalid_body", "message": message}}, status=400)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -28,7 +36,12 @@ def exception_handler(exc, context):
     elif isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else "error"
-        response.data = {"error": {"code": code, "message": str(exc.detail)}}
+        body = {"code": code, "message": str(exc.detail)}
+        if getattr(exc, "wait", None):
+            body["retry_after"] = int(exc.wait)
+        if getattr(exc, "limit", None):
+            body["limit"] = exc.limit
+        response.data = {"error": body}
     return response
 
 

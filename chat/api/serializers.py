@@ -3,17 +3,43 @@ services; these check types so that a wrong type gets a clear 400."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.validators import RegexValidator
 from rest_framework import serializers
+
+from chat.services.validation import CLIENT_MSG_ID_RE, LOCALE_RE
+
+# Patterns the services check, declared here too so that the schema states them.
+NOT_BLANK = r"\S"
+LOCALE = LOCALE_RE.pattern + "|^$"
+
+
+class Text(serializers.CharField):
+    """A string, and only a string: DRF's CharField turns 30645 into "30645" (a probe's
+    integer body was stored as text); the schema says string, so anything else is a 400.
+    ``pattern`` adds a regex the schema states (drf-spectacular reads the validator)."""
+
+    default_error_messages = {"not_a_string": "Must be a string."}
+
+    def __init__(self, *, pattern: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if pattern:
+            self.validators.append(RegexValidator(pattern, f"Must match {pattern}."))
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
 
 
 class WidgetSessionRequest(serializers.Serializer):
-    site_key = serializers.CharField(max_length=64)
-    token = serializers.CharField(required=False, allow_blank=True, max_length=1000)
-    external_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    user_hash = serializers.CharField(required=False, allow_blank=True, max_length=128)
-    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    site_key = Text(max_length=64)
+    token = Text(required=False, allow_blank=True, max_length=1000)
+    external_id = Text(required=False, allow_blank=True, max_length=200)
+    user_hash = Text(required=False, allow_blank=True, max_length=128)
+    name = Text(required=False, allow_blank=True, max_length=200)
     email = serializers.EmailField(required=False, allow_blank=True)
-    locale = serializers.CharField(required=False, allow_blank=True, max_length=16)
+    locale = Text(required=False, allow_blank=True, max_length=16, pattern=LOCALE)
 
 
 class CustomerOut(serializers.Serializer):
@@ -100,6 +126,9 @@ class ConversationOut(serializers.Serializer):
     resolved_at = serializers.DateTimeField(allow_null=True)
     last_message_at = serializers.DateTimeField(allow_null=True)
     participants = ParticipantOut(many=True)
+    tags = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="In the conversations resources."
+    )
 
 
 class ConversationListOut(serializers.Serializer):
@@ -107,8 +136,8 @@ class ConversationListOut(serializers.Serializer):
 
 
 class ConversationStartRequest(serializers.Serializer):
-    language = serializers.CharField(required=False, allow_blank=True, max_length=16)
-    subject = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    language = Text(required=False, allow_blank=True, max_length=16, pattern=LOCALE)
+    subject = Text(required=False, allow_blank=True, max_length=200)
 
 
 class MessagePageOut(serializers.Serializer):
@@ -118,16 +147,49 @@ class MessagePageOut(serializers.Serializer):
 
 
 class MessageSendRequest(serializers.Serializer):
-    client_msg_id = serializers.CharField(max_length=64)
-    body = serializers.CharField(trim_whitespace=False)
-    choice = serializers.CharField(
+    client_msg_id = Text(max_length=64, pattern=CLIENT_MSG_ID_RE.pattern)
+    body = Text(
+        trim_whitespace=False, max_length=settings.PARLEY["MESSAGE_MAX_CHARS"], pattern=NOT_BLANK
+    )
+    choice = Text(
         required=False, min_length=1, max_length=64, help_text="The id of a bot button clicked."
     )
 
 
+class ServiceMessageRequest(serializers.Serializer):
+    """What an API key posts to /messages/ (customers and agents send MessageSendRequest)."""
+
+    client_msg_id = Text(max_length=64, pattern=CLIENT_MSG_ID_RE.pattern)
+    body = Text(
+        trim_whitespace=False, max_length=settings.PARLEY["MESSAGE_MAX_CHARS"], pattern=NOT_BLANK
+    )
+    agent = serializers.IntegerField(min_value=1, required=False)
+    data = serializers.DictField(required=False)
+
+
+ServiceMessageRequest._declared_fields["as"] = serializers.ChoiceField(
+    ["system", "bot", "agent"],
+    required=False,
+    help_text="Who the message is from (default system).",
+)
+
+
+class MessagePostRequest(MessageSendRequest):
+    """The schema of POST /messages/: `choice` is for customers; `as`, `agent` and `data`
+    are for API keys."""
+
+    agent = serializers.IntegerField(min_value=1, required=False)
+    data = serializers.DictField(required=False)
+
+
+MessagePostRequest._declared_fields["as"] = ServiceMessageRequest._declared_fields["as"]
+
+
 class SystemMessageRequest(serializers.Serializer):
-    body = serializers.CharField(trim_whitespace=False)
-    client_msg_id = serializers.CharField(max_length=64, required=False)
+    body = Text(
+        trim_whitespace=False, max_length=settings.PARLEY["MESSAGE_MAX_CHARS"], pattern=NOT_BLANK
+    )
+    client_msg_id = Text(max_length=64, required=False, pattern=CLIENT_MSG_ID_RE.pattern)
     data = serializers.DictField(required=False)
 
 
@@ -145,6 +207,18 @@ class EventOut(serializers.Serializer):
     actor = serializers.CharField()
     data = serializers.DictField()
     created_at = serializers.DateTimeField()
+
+
+class MessagesQuery(serializers.Serializer):
+    after_seq = serializers.IntegerField(
+        min_value=0,
+        max_value=2**31 - 1,
+        required=False,
+        help_text="Only messages with a greater seq (default 0).",
+    )
+    limit = serializers.IntegerField(
+        min_value=1, max_value=200, required=False, help_text="At most this many (default 200)."
+    )
 
 
 class ErrorBody(serializers.Serializer):

@@ -1,13 +1,13 @@
 from django.urls import path
 
-from chat.api import views
+from chat.api import conversations, customers, keys, views
 
 urlpatterns = [
     path("widget/sessions/", views.WidgetSessionView.as_view(), name="api-widget-session"),
-    path("conversations/", views.ConversationListView.as_view(), name="api-conversations"),
+    path("conversations/", conversations.ConversationListView.as_view(), name="api-conversations"),
     path(
         "conversations/<int:conversation_id>/",
-        views.ConversationDetailView.as_view(),
+        conversations.ConversationDetailView.as_view(),
         name="api-conversation",
     ),
     path(
@@ -22,12 +22,46 @@ urlpatterns = [
     ),
     path(
         "conversations/<int:conversation_id>/resolve/",
-        views.ConversationResolveView.as_view(),
+        conversations.ConversationResolveView.as_view(),
         name="api-conversation-resolve",
+    ),
+    path(
+        "conversations/<int:conversation_id>/reopen/",
+        conversations.ConversationReopenView.as_view(),
+        name="api-conversation-reopen",
+    ),
+    path(
+        "conversations/<int:conversation_id>/transfer/",
+        conversations.ConversationTransferView.as_view(),
+        name="api-conversation-transfer",
+    ),
+    path(
+        "conversations/<int:conversation_id>/tags/",
+        conversations.ConversationTagsView.as_view(),
+        name="api-conversation-tags",
     ),
     path(
         "conversations/<int:conversation_id>/events/",
         views.ConversationEventsView.as_view(),
         name="api-conversation-events",
     ),
+    path("customers/", customers.CustomerListView.as_view(), name="api-customers"),
+    path(
+        "customers/<int:customer_id>/",
+        customers.CustomerDetailView.as_view(),
+        name="api-customer",
+    ),
+    path(
+        "customers/<int:customer_id>/export/",
+        customers.CustomerExportView.as_view(),
+        name="api-customer-export",
+    ),
+    path(
+        "customers/<int:customer_id>/erase/",
+        customers.CustomerEraseView.as_view(),
+        name="api-customer-erase",
+    ),
+    path("api-keys/", keys.ApiKeyListView.as_view(), name="api-keys"),
+    path("api-keys/<int:key_id>/", keys.ApiKeyDetailView.as_view(), name="api-key"),
+    path("api-keys/<int:key_id>/revoke/", keys.ApiKeyRevokeView.as_view(), name="api-key-revoke"),
 ]

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from chat import selectors, services
 from chat.api import serializers as s
 from chat.api.authentication import actor_for_request
-from chat.exceptions import PermissionDenied, ValidationError
+from chat.api.base import ApiView
+from chat.exceptions import PermissionDenied
 from chat.flows import flows
-from chat.payloads import conversation_payload, message_payload
+from chat.payloads import message_payload
 from chat.pipeline.payloads import Viewer
 
 ERRORS = {400: s.ErrorOut, 401: s.ErrorOut, 403: s.ErrorOut, 404: s.ErrorOut, 409: s.ErrorOut}
@@ -36,7 +36,7 @@ def _customer_out(customer) -> dict:
     }
 
 
-class WidgetSessionView(APIView):
+class WidgetSessionView(ApiView):
     """Start or resume a widget visitor and get a signed visitor token."""
 
     authentication_classes: list = []
@@ -71,102 +71,40 @@ class WidgetSessionView(APIView):
         )
 
 
-class ConversationListView(APIView):
-    @extend_schema(
-        parameters=[OpenApiParameter("status", str, many=True, description="Filter by status.")],
-        responses={200: s.ConversationListOut, **ERRORS},
-        tags=["conversations"],
-        summary="List the caller's conversations",
-        operation_id="conversations_list",
-    )
-    def get(self, request):
-        actor = actor_for_request(request)
-        statuses = request.query_params.getlist("status") or None
-        conversations = selectors.conversation_list_for_actor(actor=actor, statuses=statuses)
-        return Response(
-            {
-                "results": [
-                    conversation_payload(c, list(c.participants.all())) for c in conversations
-                ]
-            }
-        )
+class MessageListView(ApiView):
+    scope_resource = "messages"
 
     @extend_schema(
-        request=s.ConversationStartRequest,
-        responses={200: s.ConversationOut, 201: s.ConversationOut, **ERRORS},
-        tags=["conversations"],
-        summary="Start a conversation (customers), or get the open one",
-        operation_id="conversations_start",
-    )
-    def post(self, request):
-        actor = actor_for_request(request)
-        data = _valid(s.ConversationStartRequest, request.data)
-        conversation, created = flows.conversation_start(
-            actor=actor, language=data.get("language"), subject=data.get("subject") or ""
-        )
-        return Response(
-            conversation_payload(conversation),
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
-
-
-class ConversationDetailView(APIView):
-    @extend_schema(
-        responses={200: s.ConversationOut, **ERRORS},
-        tags=["conversations"],
-        summary="Get a conversation",
-        operation_id="conversations_retrieve",
-    )
-    def get(self, request, conversation_id: int):
-        conversation = selectors.conversation_get_for_actor(
-            actor=actor_for_request(request), conversation_id=conversation_id
-        )
-        return Response(conversation_payload(conversation))
-
-
-def _int_param(request, name: str, default: int, maximum: int | None = None) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ValidationError(
-            f"{name} must be an integer.", code="invalid_field", field=name
-        ) from exc
-    if value < 0 or (maximum is not None and value > maximum):
-        raise ValidationError(f"{name} is out of range.", code="invalid_field", field=name)
-    return value
-
-
-class MessageListView(APIView):
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("after_seq", int, description="Only messages with a greater seq."),
-            OpenApiParameter("limit", int, description="At most this many (1-200, default 200)."),
-        ],
+        parameters=[s.MessagesQuery],
         responses={200: s.MessagePageOut, **ERRORS},
         tags=["messages"],
         summary="Messages after a sequence number, in order",
         operation_id="messages_list",
     )
     def get(self, request, conversation_id: int):
+        params = _valid(s.MessagesQuery, request.query_params)
         page = selectors.resume_page(
             actor=actor_for_request(request),
             conversation_id=conversation_id,
-            after_seq=_int_param(request, "after_seq", 0),
-            limit=max(1, _int_param(request, "limit", 200, maximum=200)),
+            after_seq=params.get("after_seq", 0),
+            limit=params.get("limit", 200),
         )
         return Response(page)
 
     @extend_schema(
-        request=s.MessageSendRequest,
+        request=s.MessagePostRequest,
         responses={200: s.SendResultOut, 201: s.SendResultOut, **ERRORS},
         tags=["messages"],
         summary="Send a message (idempotent on client_msg_id)",
+        description="Customers and agents send as themselves. API keys post as `system` "
+        "(default), `bot`, or `agent` (with `agent`, a user id taking part in it), and may "
+        "attach `data`.",
         operation_id="messages_send",
     )
     def post(self, request, conversation_id: int):
+        actor = actor_for_request(request)
+        if actor.kind == "service":
+            return _service_post(request, actor, conversation_id)
         data = _valid(s.MessageSendRequest, request.data)
         message, created = flows.message_send(
             actor=actor_for_request(request),
@@ -183,7 +121,9 @@ class MessageListView(APIView):
         )
 
 
-class SystemMessageView(APIView):
+class SystemMessageView(ApiView):
+    scope_resource = "messages"
+
     @extend_schema(
         request=s.SystemMessageRequest,
         responses={200: s.SendResultOut, 201: s.SendResultOut, **ERRORS},
@@ -206,22 +146,9 @@ class SystemMessageView(APIView):
         )
 
 
-class ConversationResolveView(APIView):
-    @extend_schema(
-        request=None,
-        responses={200: s.ConversationOut, **ERRORS},
-        tags=["conversations"],
-        summary="Resolve a conversation",
-        operation_id="conversations_resolve",
-    )
-    def post(self, request, conversation_id: int):
-        conversation = flows.conversation_resolve(
-            actor=actor_for_request(request), conversation_id=conversation_id
-        )
-        return Response(conversation_payload(conversation))
+class ConversationEventsView(ApiView):
+    scope_resource = "conversations"
 
-
-class ConversationEventsView(APIView):
     @extend_schema(
         responses={200: s.EventOut(many=True), **ERRORS},
         tags=["conversations"],
@@ -250,3 +177,20 @@ class ConversationEventsView(APIView):
                 for e in events
             ]
         )
+
+
+def _service_post(request, actor, conversation_id: int) -> Response:
+    data = _valid(s.ServiceMessageRequest, request.data)
+    message, created = services.system_message_post(
+        actor=actor,
+        conversation_id=conversation_id,
+        body=data["body"],
+        client_msg_id=data["client_msg_id"],
+        data=data.get("data"),
+        sender_role=data.get("as") or "system",
+        agent_id=data.get("agent"),
+    )
+    return Response(
+        {"message": message_payload(message), "duplicate": not created},
+        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+    )

@@ -5,6 +5,13 @@ commit, with payloads built here. The core knows no other app: flows that also m
 or a queue (a customer's send, a start, a resolve) are in actions/, which calls these.
 """
 
+from chat.services.api_keys import (
+    api_key_create,
+    api_key_revoke,
+    api_key_secret_generate,
+    api_key_touch,
+    api_key_update,
+)
 from chat.services.conversations import (
     conversation_lock,
     conversation_open,
@@ -14,8 +21,6 @@ from chat.services.conversations import (
     event_record,
 )
 from chat.services.identity import (
-    api_key_create,
-    api_key_secret_generate,
     customer_seen,
     identity_hash,
     visitor_session_create,
@@ -47,7 +52,10 @@ __all__ = [
     "Posted",
     "actor_name",
     "api_key_create",
+    "api_key_revoke",
     "api_key_secret_generate",
+    "api_key_touch",
+    "api_key_update",
     "clean_body",
     "clean_choice",
     "clean_client_msg_id",

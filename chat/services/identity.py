@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import secrets
 
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chat.exceptions import AuthenticationFailed, NotFound, PermissionDenied
-from chat.models import ApiKey, Customer, Site, hash_api_key
+from chat.models import Customer, Site
 from chat.selectors import VISITOR_TOKEN_SALT, customer_get_from_token
 from chat.services.validation import clean_locale
 
@@ -103,17 +102,3 @@ def visitor_session_create(
         # Two tabs identified the same external id at once: the other one won; use it.
         customer = Customer.objects.get(site=site, external_id=external_id)
     return customer, visitor_token_issue(customer=customer)
-
-
-# --- API keys -------------------------------------------------------------------------------
-def api_key_secret_generate() -> tuple[str, str, str]:
-    """A new raw key with its prefix and hash; only the hash is ever stored."""
-    raw = "pk_" + secrets.token_urlsafe(32)
-    return raw, raw[:10], hash_api_key(raw)
-
-
-def api_key_create(*, name: str, site: Site | None = None) -> tuple[ApiKey, str]:
-    """Create a key; the raw value is returned once and never stored."""
-    raw, prefix, key_hash = api_key_secret_generate()
-    key = ApiKey.objects.create(name=name, prefix=prefix, key_hash=key_hash, site=site)
-    return key, raw

@@ -12,7 +12,7 @@ from chat import hooks
 from chat.actors import Actor
 from chat.events import HOOK_MESSAGE_CREATED
 from chat.exceptions import PermissionDenied, ValidationError
-from chat.models import ApiKey, Conversation, Message, Participant
+from chat.models import Conversation, Message, Participant
 from chat.selectors import conversation_get_for_actor
 from chat.services import fanout, moderation, pipeline_queue
 from chat.services.conversations import conversation_lock
@@ -132,17 +132,37 @@ def system_message_post(
     body: Any,
     client_msg_id: Any = None,
     data: Any = None,
+    sender_role: str = "system",
+    agent_id: int | None = None,
 ) -> tuple[Message, bool]:
-    """A backend service posts a system message (an order update, a CRM note)."""
+    """A backend service posts into a conversation: a system message (an order update, a
+    CRM note), a bot's message, or a message in the name of an agent who takes part in it.
+    Idempotent on client_msg_id."""
     if actor.kind != "service":
         raise PermissionDenied("Only an API key may post system messages.")
     body = clean_body(body)
     client_msg_id = clean_client_msg_id(client_msg_id, required=False)
     if data is not None and not isinstance(data, dict):
         raise ValidationError("data must be an object.", field="data")
+    if sender_role not in ("system", "bot", "agent"):
+        raise ValidationError("as must be system, bot or agent.", field="as")
     conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
     conversation = conversation_lock(conversation.pk)
-    sender = system_participant(conversation, Participant.Role.SYSTEM)
+    if sender_role == "agent":
+        sender = Participant.objects.filter(
+            conversation=conversation,
+            role=Participant.Role.AGENT,
+            user_id=agent_id,
+            left_at__isnull=True,
+        ).first()
+        if agent_id is None or sender is None:
+            raise ValidationError(
+                "agent must be an agent taking part in the conversation.", field="agent"
+            )
+        kind = Message.Kind.TEXT
+    else:
+        sender = system_participant(conversation, sender_role)
+        kind = Message.Kind.SYSTEM if sender_role == "system" else Message.Kind.BOT
     if client_msg_id:
         existing = Message.objects.filter(
             conversation=conversation, sender=sender, client_msg_id=client_msg_id
@@ -153,9 +173,8 @@ def system_message_post(
         conversation=conversation,
         sender=sender,
         body=body,
-        kind=Message.Kind.SYSTEM,
+        kind=kind,
         data={**(data or {}), "source": actor.api_key.name},
         client_msg_id=client_msg_id,
     )
-    ApiKey.objects.filter(pk=actor.api_key.pk).update(last_used_at=timezone.now())
     return message, True

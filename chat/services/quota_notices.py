@@ -22,10 +22,10 @@ _told: dict[tuple, float] = {}
 _told_lock = threading.Lock()
 
 
-def window_start(limit: Limit, now: float | None = None) -> datetime:
+def window_start(window: float, now: float | None = None) -> datetime:
     """The start of the fixed window ``now`` falls in (one notice per window)."""
     now = time.time() if now is None else now
-    span = max(1.0, limit.window)
+    span = max(1.0, window)
     return datetime.fromtimestamp((now // span) * span, tz=UTC)
 
 
@@ -36,12 +36,14 @@ def owner_notify_once(
     limit: Limit,
     message: str,
     recipients: list[str] | None = None,
+    window: float | None = None,
     now: float | None = None,
 ) -> bool:
     """Record a notice and email the owner, unless this (owner, limit, window) was told
-    already. Returns whether this call told them. Safe under concurrent callers: the
-    notice's unique constraint lets one insert win."""
-    start = window_start(limit, now)
+    already. Returns whether this call told them. ``window`` (seconds, default the limit's)
+    sets how often at most: a per-minute rate need not mail every minute. Safe under
+    concurrent callers: the notice's unique constraint lets one insert win."""
+    start = window_start(window or limit.window, now)
     memo = (settings.REDIS_KEY_PREFIX, kind, str(owner_id), limit.name, start)
     with _told_lock:
         if memo in _told:

@@ -76,7 +76,7 @@ def transfer_to_agent_locked(
     if from_id:
         participant_leave(conversation=conversation, user_id=from_id, now=now)
     participant_join(conversation=conversation, user=target)
-    who = agent_name(actor.user)
+    who = _who(actor)
     event_message_post(
         conversation=conversation,
         body=f"{who} transferred the conversation to {agent_name(target)}.",
@@ -119,7 +119,8 @@ def conversation_transfer(
     """The assigned agent (or a supervisor) hands a conversation to another agent, who
     must be online with a free slot, or to a queue, where the router takes over. The
     note travels with it (on the timeline, and in the frame or the next offer)."""
-    require_agent(actor)
+    if actor.kind != "service":  # an API key with conversations:write acts as a supervisor
+        require_agent(actor)
     conversation_id = clean_id(conversation_id, "conversation")
     if conversation_id is None:
         raise ValidationError("conversation is required.", field="conversation")
@@ -140,7 +141,11 @@ def conversation_transfer(
         conversation = lock_conversation(conversation.pk)
         if conversation.status != Status.ASSIGNED:
             raise Conflict("Only an assigned conversation is transferred.", code="not_assigned")
-        if conversation.assignee_id != actor.user.pk and not actor.is_supervisor:
+        if (
+            actor.kind == "agent"
+            and conversation.assignee_id != actor.user.pk
+            and not actor.is_supervisor
+        ):
             raise PermissionDenied("Only the assigned agent or a supervisor transfers it.")
         if target is not None:
             return transfer_to_agent_locked(
@@ -153,7 +158,7 @@ def conversation_transfer(
                 via=QueueEntry.Via.TRANSFER,
             )
         from_id = conversation.assignee_id
-        who = agent_name(actor.user)
+        who = _who(actor)
         requeue_locked(
             conversation=conversation,
             reason=f"transferred to {queue.name} by {who}",
@@ -188,3 +193,7 @@ def conversation_transfer(
             },
         )
         return conversation
+
+
+def _who(actor: Actor) -> str:
+    return agent_name(actor.user) if actor.kind == "agent" else actor.api_key.name

@@ -61,7 +61,7 @@ class AsgiServer:
     def start(self) -> None:
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                daphne_command("127.0.0.1", self.port, proxy_headers=False),  # as runparley
+                daphne_command("127.0.0.1", self.port),  # as runparley
                 cwd=BASE_DIR,
                 env=self.env,
                 stdout=log,

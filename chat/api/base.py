@@ -1,0 +1,104 @@
+"""The base of every REST view: scopes (chat/api/permissions.py), Idempotency-Key on POST
+(chat/api/idempotency.py), and cursor pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import CursorPagination
+from rest_framework.views import APIView
+
+from chat.api import idempotency
+from chat.exceptions import ValidationError
+
+PAGE_DEFAULT = 50
+PAGE_MAX = 200
+
+
+class ApiView(APIView):
+    scope_resource: str | None = None  # the API key scope's resource: "conversations", ...
+    idempotency_redact: tuple[str, ...] = ()  # response fields never kept for a replay
+    _idempotency = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method == "POST":
+            self._idempotency = idempotency.claim(request)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, idempotency.Replay):
+            return idempotency.replayed(exc.record)
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        record, self._idempotency = self._idempotency, None
+        if record is not None:
+            idempotency.store(record, response, self.idempotency_redact)
+        return response
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            # An exception no handler turned into a response (a 500): free the key.
+            record, self._idempotency = self._idempotency, None
+            if record is not None:
+                idempotency.release(record)
+
+
+class Cursor(CursorPagination):
+    """Opaque cursors (``?cursor=``) over a stable ordering, ``limit`` per page (1-200).
+    ``ordering`` picks one of the view's ``orderings``; ties break on id."""
+
+    page_size = PAGE_DEFAULT
+    page_size_query_param = "limit"
+    max_page_size = PAGE_MAX
+
+    def __init__(self, orderings: dict[str, tuple[str, ...]], default: str) -> None:
+        self.orderings, self.default = orderings, default
+
+    def get_ordering(self, request, queryset, view):
+        name = request.query_params.get("ordering", self.default)
+        if name not in self.orderings:
+            raise ValidationError(
+                f"ordering must be one of {', '.join(self.orderings)}.", field="ordering"
+            )
+        return self.orderings[name]
+
+    def get_page_size(self, request):
+        raw = request.query_params.get("limit")
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or not 1 <= int(raw) <= PAGE_MAX:
+            raise ValidationError(f"limit must be an integer from 1 to {PAGE_MAX}.", field="limit")
+        return int(raw)
+
+    def decode_cursor(self, request):
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound as exc:
+            raise ValidationError("cursor is invalid.", field="cursor") from exc
+        if cursor is not None and cursor.position is not None:
+            # A cursor is only base64: a forged position must be a 400, not a database error.
+            field = self.ordering[0].lstrip("-")
+            try:
+                if field.endswith("_at"):
+                    datetime.fromisoformat(cursor.position)
+                else:
+                    int(cursor.position)
+            except ValueError as exc:
+                raise ValidationError("cursor is invalid.", field="cursor") from exc
+        return cursor
+
+    def page(self, queryset, request, view) -> list:
+        return list(self.paginate_queryset(queryset, request, view=view))
+
+    def envelope(self, results: list[Any]) -> dict[str, Any]:
+        return {
+            "results": results,
+            "next": self.get_next_link(),
+            "previous": self.get_previous_link(),
+        }

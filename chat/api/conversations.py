@@ -1,0 +1,208 @@
+"""Conversations over REST: list (filters, ordering, cursor pages), get, create (a
+customer's own, or for a customer by an API key or a supervisor), transfer, resolve,
+reopen. Flows that cross apps go through chat.flows."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from chat import selectors
+from chat.actors import Actor
+from chat.api import serializers as s
+from chat.api import shapes
+from chat.api.authentication import actor_for_request
+from chat.api.base import ApiView, Cursor
+from chat.exceptions import PermissionDenied
+from chat.flows import flows
+from chat.models import Conversation
+from chat.payloads import conversation_payload
+from chat.services import tags
+
+ORDERINGS = {
+    "-created_at": ("-created_at", "-id"),
+    "created_at": ("created_at", "id"),
+    "-id": ("-id",),
+    "id": ("id",),
+}
+
+
+def conversation_out(conversation: Conversation, participants=None) -> dict:
+    """The socket's conversation payload, plus what only integrations read (tags)."""
+    return {
+        **conversation_payload(conversation, participants),
+        "tags": list(conversation.tags or []),
+    }
+
+
+def query(serializer_class, request, many: tuple[str, ...] = ()) -> dict:
+    """Validate query parameters with a serializer (400 with the field on bad input)."""
+    data = {}
+    for name in serializer_class().fields:
+        if name in many:
+            values = request.query_params.getlist(name)
+            if values:
+                data[name] = values
+        elif name in request.query_params:
+            data[name] = request.query_params[name]
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class ConversationListView(ApiView):
+    scope_resource = "conversations"
+
+    @extend_schema(
+        parameters=[shapes.ConversationFilter],
+        responses={200: shapes.ConversationPageOut},
+        tags=["conversations"],
+        summary="List conversations the caller may see",
+        description="Agents see open conversations unless a status is given. Cursor pages: "
+        "follow `next` until it is null.",
+        operation_id="conversations_list",
+    )
+    def get(self, request):
+        actor = actor_for_request(request)
+        filters = query(shapes.ConversationFilter, request, many=("status", "tag"))
+        if not filters.get("status") and actor.kind == "agent":
+            filters["status"] = list(Conversation.OPEN_STATUSES)
+        qs = selectors.conversations_filtered_for_actor(
+            actor=actor,
+            **{k: v for k, v in filters.items() if k not in ("ordering", "limit", "cursor")},
+        )
+        cursor = Cursor(ORDERINGS, "-created_at")
+        rows = cursor.page(qs, request, self)
+        return Response(
+            cursor.envelope([conversation_out(c, list(c.participants.all())) for c in rows])
+        )
+
+    @extend_schema(
+        request=shapes.ConversationCreateRequest,
+        responses={200: s.ConversationOut, 201: s.ConversationOut},
+        tags=["conversations"],
+        summary="Start a conversation: a customer's own, or for a customer (API key, supervisor)",
+        description="Returns the customer's open conversation (200) if there is one, else a "
+        "new one (201), greeted by the site's bot or queued.",
+        operation_id="conversations_start",
+    )
+    def post(self, request):
+        actor = actor_for_request(request)
+        data = valid(shapes.ConversationCreateRequest, request.data)
+        if actor.kind == "customer":
+            starter = actor
+        elif "customer" not in data:
+            raise PermissionDenied("Give the customer to start a conversation for.")
+        else:
+            customer = selectors.customer_get_for_actor(actor=actor, customer_id=data["customer"])
+            starter = Actor.for_customer(customer)
+        conversation, created = flows.conversation_start(
+            actor=starter, language=data.get("language"), subject=data.get("subject") or ""
+        )
+        return Response(
+            conversation_out(conversation),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class ConversationDetailView(ApiView):
+    scope_resource = "conversations"
+
+    @extend_schema(
+        responses={200: s.ConversationOut},
+        tags=["conversations"],
+        summary="Get a conversation",
+        operation_id="conversations_retrieve",
+    )
+    def get(self, request, conversation_id: int):
+        conversation = selectors.conversation_get_for_actor(
+            actor=actor_for_request(request), conversation_id=conversation_id
+        )
+        return Response(conversation_out(conversation))
+
+
+class ConversationResolveView(ApiView):
+    scope_resource = "conversations"
+
+    @extend_schema(
+        request=shapes.ResolveRequest,
+        responses={200: s.ConversationOut},
+        tags=["conversations"],
+        summary="Resolve a conversation (idempotent)",
+        operation_id="conversations_resolve",
+    )
+    def post(self, request, conversation_id: int):
+        data = valid(shapes.ResolveRequest, request.data)
+        conversation = flows.conversation_resolve(
+            actor=actor_for_request(request),
+            conversation_id=conversation_id,
+            reason=data.get("reason") or "",
+        )
+        return Response(conversation_out(conversation))
+
+
+class ConversationReopenView(ApiView):
+    scope_resource = "conversations"
+
+    @extend_schema(
+        request=None,
+        responses={200: s.ConversationOut},
+        tags=["conversations"],
+        summary="Reopen a resolved or abandoned conversation and queue it again",
+        operation_id="conversations_reopen",
+    )
+    def post(self, request, conversation_id: int):
+        conversation = flows.conversation_reopen(
+            actor=actor_for_request(request), conversation_id=conversation_id
+        )
+        return Response(conversation_out(conversation))
+
+
+class ConversationTransferView(ApiView):
+    scope_resource = "conversations"
+
+    @extend_schema(
+        request=shapes.TransferRequest,
+        responses={200: s.ConversationOut},
+        tags=["conversations"],
+        summary="Transfer an assigned conversation to a queue or to an online agent",
+        operation_id="conversations_transfer",
+    )
+    def post(self, request, conversation_id: int):
+        data = valid(shapes.TransferRequest, request.data)
+        conversation = flows.conversation_transfer(
+            actor=actor_for_request(request),
+            conversation_id=conversation_id,
+            to_agent_id=data.get("to_agent"),
+            to_queue_id=data.get("to_queue"),
+            note=data.get("note") or "",
+        )
+        return Response(conversation_out(conversation))
+
+
+class ConversationTagsView(ApiView):
+    scope_resource = "conversations"
+
+    @extend_schema(
+        request=shapes.TagsRequest,
+        responses={200: s.ConversationOut},
+        tags=["conversations"],
+        summary="Add and remove tags (agents and API keys)",
+        operation_id="conversations_tags",
+    )
+    def post(self, request, conversation_id: int):
+        data = valid(shapes.TagsRequest, request.data)
+        conversation = tags.conversation_tags_change(
+            actor=actor_for_request(request),
+            conversation_id=conversation_id,
+            add=data.get("add", []),
+            remove=data.get("remove", []),
+        )
+        return Response(conversation_out(conversation))

@@ -1,0 +1,177 @@
+"""Request, filter and response shapes of the integration resources (conversations,
+customers, API keys), for validation and the OpenAPI schema."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from chat.api.serializers import LOCALE, ConversationOut, Text
+from chat.models import SCOPES, Conversation
+
+LIMIT_HELP = "Page size, 1-200 (default 50)."
+
+
+class Page(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page, or null.")
+
+
+class ConversationFilter(serializers.Serializer):
+    status = serializers.ListField(
+        child=serializers.ChoiceField(Conversation.Status.values), required=False
+    )
+    queue = serializers.IntegerField(min_value=1, required=False)
+    assignee = serializers.IntegerField(min_value=1, required=False)
+    customer = serializers.IntegerField(min_value=1, required=False)
+    site = serializers.IntegerField(min_value=1, required=False)
+    tag = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        help_text="Only conversations with every tag given.",
+    )
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+    ordering = serializers.ChoiceField(
+        ["-created_at", "created_at", "-id", "id"], required=False, help_text="Default -created_at."
+    )
+    limit = serializers.IntegerField(
+        min_value=1, max_value=200, required=False, help_text=LIMIT_HELP
+    )
+    cursor = serializers.CharField(required=False, help_text="From a page's next/previous link.")
+
+
+class ConversationPageOut(Page):
+    results = ConversationOut(many=True)
+
+
+class ConversationCreateRequest(serializers.Serializer):
+    customer = serializers.IntegerField(
+        min_value=1, required=False, help_text="API keys and supervisors: whose conversation."
+    )
+    language = Text(required=False, allow_blank=True, max_length=16, pattern=LOCALE)
+    subject = Text(required=False, allow_blank=True, max_length=200)
+
+
+class TransferRequest(serializers.Serializer):
+    to_queue = serializers.IntegerField(min_value=1, required=False)
+    to_agent = serializers.IntegerField(min_value=1, required=False)
+    note = Text(required=False, allow_blank=True, max_length=1000)
+
+    def validate(self, attrs):
+        if ("to_queue" in attrs) == ("to_agent" in attrs):
+            raise serializers.ValidationError(
+                {"to_queue": "Give exactly one of to_queue or to_agent."}
+            )
+        return attrs
+
+
+class TagsRequest(serializers.Serializer):
+    add = serializers.ListField(
+        child=Text(max_length=40, pattern=r"\S"), required=False, max_length=50
+    )
+    remove = serializers.ListField(
+        child=Text(max_length=40, pattern=r"\S"), required=False, max_length=50
+    )
+
+
+class ResolveRequest(serializers.Serializer):
+    reason = Text(required=False, allow_blank=True, max_length=200)
+
+
+class CustomerRecordOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    site = serializers.IntegerField()
+    external_id = serializers.CharField(allow_null=True)
+    name = serializers.CharField()
+    email = serializers.CharField()
+    locale = serializers.CharField()
+    attributes = serializers.DictField()
+    identity_verified = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField(allow_null=True)
+
+
+class CustomerPageOut(Page):
+    results = CustomerRecordOut(many=True)
+
+
+class CustomerFilter(serializers.Serializer):
+    external_id = serializers.CharField(required=False, max_length=200)
+    site = serializers.IntegerField(min_value=1, required=False)
+    email = serializers.CharField(required=False, max_length=254)
+    ordering = serializers.ChoiceField(["-id", "id"], required=False, help_text="Default -id.")
+    limit = serializers.IntegerField(
+        min_value=1, max_value=200, required=False, help_text=LIMIT_HELP
+    )
+    cursor = serializers.CharField(required=False)
+
+
+class CustomerUpdateRequest(serializers.Serializer):
+    name = Text(required=False, allow_blank=True, max_length=200)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    locale = Text(required=False, allow_blank=True, max_length=16, pattern=LOCALE)
+    external_id = Text(required=False, allow_null=True, allow_blank=True, max_length=200)
+    attributes = serializers.DictField(required=False)
+
+
+class ExportOut(serializers.Serializer):
+    customer = CustomerRecordOut()
+    conversations = serializers.ListField(child=serializers.DictField())
+    exported_at = serializers.DateTimeField()
+
+
+class EraseOut(serializers.Serializer):
+    messages = serializers.IntegerField()
+    blocked = serializers.IntegerField()
+    conversations = serializers.IntegerField()
+
+
+class ApiKeyOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField(
+        help_text="The first characters of the secret, to tell keys apart."
+    )
+    site = serializers.IntegerField(allow_null=True)
+    scopes = serializers.ListField(child=serializers.ChoiceField(SCOPES))
+    owner = serializers.IntegerField(allow_null=True)
+    is_active = serializers.BooleanField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    rate_limit = serializers.CharField()
+    daily_requests = serializers.IntegerField(allow_null=True)
+    daily_bytes = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+
+
+class ApiKeyCreatedOut(ApiKeyOut):
+    secret = serializers.CharField(
+        allow_null=True,
+        help_text="Shown this once; only its hash is stored (null in an idempotent replay).",
+    )
+
+
+class PageQuery(serializers.Serializer):
+    ordering = serializers.ChoiceField(["-id", "id"], required=False, help_text="Default -id.")
+    limit = serializers.IntegerField(
+        min_value=1, max_value=200, required=False, help_text=LIMIT_HELP
+    )
+    cursor = serializers.CharField(required=False)
+
+
+class ApiKeyPageOut(Page):
+    results = ApiKeyOut(many=True)
+
+
+class ApiKeyRequest(serializers.Serializer):
+    name = Text(max_length=120)
+    site = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    scopes = serializers.ListField(child=serializers.ChoiceField(SCOPES), max_length=len(SCOPES))
+    owner = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    rate_limit = Text(
+        required=False, allow_blank=True, max_length=32, help_text="e.g. 600/min; empty: default."
+    )
+    daily_requests = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    daily_bytes = serializers.IntegerField(min_value=0, required=False, allow_null=True)

@@ -1,0 +1,149 @@
+"""Rate limits and daily quotas for authenticated REST callers (chat/quotas.py).
+
+- API keys: a rate, and daily quotas of requests and of bytes (request and response
+  bodies), each the key's own or the API_KEY_* default. The key's owner is told once per
+  limit and window (an email and a notice in admin).
+- Visitor tokens: the socket's send rate (API_VISITOR_RATE, per customer), so REST is no
+  way around it.
+- Agents (session): API_AGENT_RATE per user.
+
+Over a limit: 429 with Retry-After. The anonymous throttle (DRF's, by client address) stays
+for calls without credentials.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from django.conf import settings
+from rest_framework import exceptions, status
+from rest_framework.throttling import BaseThrottle
+
+from chat import quotas
+from chat.actors import Actor
+from chat.quotas import Limit
+from chat.services.quota_notices import owner_notify_once
+
+# A rate limit's window is short; its owner hears of it at most once an hour.
+RATE_NOTICE_WINDOW = 3600.0
+
+
+@dataclass(frozen=True)
+class Meter:
+    kind: str
+    owner: object
+    limits: tuple[Limit, ...]
+    recipients: tuple[str, ...] = ()
+
+    @property
+    def volume(self) -> Limit | None:
+        return next((x for x in self.limits if x.measure == "bytes"), None)
+
+
+def _default(name: str) -> str:
+    return settings.PARLEY[name]
+
+
+def meter_for(request) -> Meter | None:
+    actor = request.auth if isinstance(request.auth, Actor) else None
+    if actor is not None and actor.kind == "service":
+        key = actor.api_key
+        limits = (
+            Limit.parse("rate", key.rate_limit or _default("API_KEY_RATE")),
+            Limit.parse(
+                "daily_requests", f"{_daily(key.daily_requests, 'API_KEY_DAILY_REQUESTS')}/day"
+            ),
+            Limit.parse(
+                "daily_bytes", f"{_daily(key.daily_bytes, 'API_KEY_DAILY_BYTES')}/day", "bytes"
+            ),
+        )
+        owner_email = key.owner.email if key.owner_id and key.owner else ""
+        return Meter("api_key", key.pk, tuple(x for x in limits if x), (owner_email,))
+    if actor is not None and actor.kind == "customer":
+        rate = Limit.parse("rate", _default("API_VISITOR_RATE"))
+        return Meter("visitor", actor.customer.pk, (rate,) if rate else ())
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and getattr(user, "pk", None):
+        rate = Limit.parse("rate", _default("API_AGENT_RATE"))
+        return Meter("user", user.pk, (rate,) if rate else ())
+    return None
+
+
+def _daily(own: int | None, name: str) -> int:
+    return own if own is not None else settings.PARLEY[name]
+
+
+class RateLimited(exceptions.Throttled):
+    default_code = "rate_limited"
+
+    def __init__(self, decision: quotas.Decision) -> None:
+        limit = decision.limit
+        code = "rate_limited" if limit.name == "rate" else "quota_exceeded"
+        super().__init__(
+            wait=math.ceil(decision.retry_after),
+            detail=f"Over the {limit.name} limit ({limit.amount} {limit.measure} per "
+            f"{_period(limit.window)}). Retry after {math.ceil(decision.retry_after)} s.",
+            code=code,
+        )
+        self.limit = limit.name
+
+
+class QuotaUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "quota_unavailable"
+    default_detail = "Usage cannot be metered right now; retry shortly."
+
+    def __init__(self, wait: float) -> None:
+        super().__init__()
+        self.wait = math.ceil(wait)
+
+
+def _period(seconds: float) -> str:
+    for size, name in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return name if count == 1 else f"{count} {name}s"
+    return f"{seconds:g} s"
+
+
+class QuotaThrottle(BaseThrottle):
+    def allow_request(self, request, view) -> bool:
+        meter = meter_for(request)
+        if meter is None or not meter.limits:
+            return True
+        size = int(request.META.get("CONTENT_LENGTH") or 0)
+        decision = quotas.charge(
+            meter.kind, meter.owner, meter.limits, {"requests": 1, "bytes": size}
+        )
+        # The response's bytes are counted after it is rendered (chat.middleware).
+        request._request.parley_meter = meter
+        if decision.allowed:
+            return True
+        if decision.limit is quotas.UNAVAILABLE:
+            raise QuotaUnavailable(decision.retry_after)
+        if meter.kind == "api_key":
+            limit = decision.limit
+            window = max(limit.window, RATE_NOTICE_WINDOW)
+            owner_notify_once(
+                kind=meter.kind,
+                owner_id=meter.owner,
+                limit=limit,
+                window=window,
+                recipients=list(meter.recipients),
+                message=f"API key {meter.owner} ({request.auth.api_key.name}) reached its "
+                f"{limit.name} limit: {limit.amount} {limit.measure} per {_period(limit.window)}. "
+                "Calls over it get 429 until the window moves on.",
+            )
+        raise RateLimited(decision)
+
+
+def charge_response(request, response) -> None:
+    """Count an API key's response bytes against its daily volume (after the fact: the
+    next call is refused once it is used up)."""
+    meter: Meter | None = getattr(request, "parley_meter", None)
+    if meter is None or meter.volume is None or getattr(response, "streaming", False):
+        return
+    size = len(response.content)
+    if size:
+        quotas.charge(meter.kind, meter.owner, [meter.volume], {"bytes": size}, force=True)

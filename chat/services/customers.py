@@ -1,0 +1,169 @@
+"""Customers as integrations see them: update, GDPR export and erasure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chat.actors import Actor
+from chat.exceptions import Conflict, ValidationError
+from chat.models import (
+    BlockedMessage,
+    Conversation,
+    ConversationEvent,
+    Customer,
+    Message,
+    MessageTranslation,
+    Participant,
+)
+from chat.services.validation import clean_locale
+
+ERASED = "[erased]"
+
+
+def _text(value: Any, field: str, max_length: int) -> str:
+    if not isinstance(value, str) or len(value) > max_length or "\x00" in value:
+        raise ValidationError(
+            f"{field} must be text of at most {max_length} characters.", field=field
+        )
+    return value.strip()
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, **fields: Any) -> Customer:
+    """Change what an integration knows of a customer: name, email, locale, external id,
+    attributes. A taken external id is a 409."""
+    changed = []
+    if "name" in fields:
+        customer.name = _text(fields["name"], "name", 200)
+        changed.append("name")
+    if "email" in fields:
+        email = _text(fields["email"], "email", 254)
+        if email:
+            try:
+                validate_email(email)
+            except DjangoValidationError as exc:
+                raise ValidationError("email is not an email address.", field="email") from exc
+        customer.email = email
+        changed.append("email")
+    if "locale" in fields:
+        customer.locale = clean_locale(fields["locale"]) or ""
+        changed.append("locale")
+    if "external_id" in fields:
+        value = fields["external_id"]
+        customer.external_id = (
+            _text(value, "external_id", 200) or None if value is not None else None
+        )
+        changed.append("external_id")
+    if "attributes" in fields:
+        if not isinstance(fields["attributes"], dict):
+            raise ValidationError("attributes must be an object.", field="attributes")
+        customer.attributes = fields["attributes"]
+        changed.append("attributes")
+    if changed:
+        try:
+            with transaction.atomic():
+                customer.save(update_fields=changed)
+        except IntegrityError as exc:
+            raise Conflict(
+                "Another customer of this site has that external_id.", code="external_id_taken"
+            ) from exc
+    return customer
+
+
+def customer_export(*, customer: Customer) -> dict[str, Any]:
+    """Everything stored about a customer (GDPR art. 15 and 20): their record, their
+    conversations with every message (as written), and the timelines."""
+    conversations = []
+    qs = Conversation.objects.filter(customer=customer).order_by("id")
+    for conversation in qs.prefetch_related("events"):
+        messages = (
+            Message.objects.filter(conversation=conversation)
+            .select_related("sender")
+            .order_by("seq")
+        )
+        conversations.append(
+            {
+                "id": conversation.pk,
+                "status": conversation.status,
+                "subject": conversation.subject,
+                "language": conversation.language,
+                "created_at": conversation.created_at.isoformat(),
+                "resolved_at": conversation.resolved_at.isoformat()
+                if conversation.resolved_at
+                else None,
+                "messages": [
+                    {
+                        "seq": m.seq,
+                        "kind": m.kind,
+                        "from": m.sender.role,
+                        "body": m.body,
+                        "data": m.data,
+                        "language": m.language,
+                        "created_at": m.created_at.isoformat(),
+                    }
+                    for m in messages
+                ],
+                "events": [
+                    {
+                        "type": e.type,
+                        "reason": e.reason,
+                        "created_at": e.created_at.isoformat(),
+                    }
+                    for e in conversation.events.all()
+                ],
+            }
+        )
+    return {
+        "customer": {
+            "id": customer.pk,
+            "site": customer.site_id,
+            "external_id": customer.external_id,
+            "name": customer.name,
+            "email": customer.email,
+            "locale": customer.locale,
+            "attributes": customer.attributes,
+            "identity_verified": customer.identity_verified,
+            "created_at": customer.created_at.isoformat(),
+            "last_seen_at": customer.last_seen_at.isoformat() if customer.last_seen_at else None,
+        },
+        "conversations": conversations,
+        "exported_at": timezone.now().isoformat(),
+    }
+
+
+@transaction.atomic
+def customer_erase(*, actor: Actor, customer: Customer) -> dict[str, int]:
+    """Erase a customer's personal data (GDPR art. 17): their record is blanked and what
+    they wrote is replaced by "[erased]" (translations and blocked attempts deleted). The
+    conversations stay, with the agents' side and the timeline, so that reports add up; each
+    gets an ``customer.erased`` timeline entry. Idempotent."""
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    customer.name, customer.email, customer.locale = "", "", ""
+    customer.external_id = None
+    customer.identity_verified = False
+    customer.attributes = {"erased_at": timezone.now().isoformat()}
+    customer.save()
+    senders = Participant.objects.filter(customer=customer)
+    written = Message.objects.filter(sender__in=senders).exclude(body=ERASED)
+    MessageTranslation.objects.filter(message__in=written).delete()
+    erased = written.update(body=ERASED, body_moderated="", data={}, moderation_flags=[])
+    blocked, _ = BlockedMessage.objects.filter(sender__in=senders).delete()
+    conversation_ids = list(
+        Conversation.objects.filter(customer=customer).values_list("id", flat=True)
+    )
+    ConversationEvent.objects.bulk_create(
+        ConversationEvent(
+            conversation_id=cid,
+            type="customer.erased",
+            reason="GDPR erasure",
+            actor=actor.label,
+            data={"messages": erased},
+        )
+        for cid in conversation_ids
+    )
+    return {"messages": erased, "blocked": blocked, "conversations": len(conversation_ids)}
