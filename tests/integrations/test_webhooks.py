@@ -326,3 +326,15 @@ def test_old_finished_events_are_pruned_and_open_ones_kept(start, send, endpoint
     [kept] = HookEvent.objects.all()
     assert kept.body["data"]["message"]["body"] == "still pending"
     assert not WebhookDelivery.objects.filter(state=State.DELIVERED).exists()
+
+
+def test_a_url_that_now_resolves_inside_the_network_is_refused_at_send(
+    settings, start, send, endpoint, receiver
+):
+    hook = endpoint()  # saved while private addresses were allowed
+    settings.PARLEY_INTEGRATIONS = {**settings.PARLEY_INTEGRATIONS, "WEBHOOK_ALLOW_PRIVATE": False}
+    conversation = start()
+    send(conversation)
+    assert delivery.lane_run(endpoint_id=hook.pk, lane=conversation.pk) == 0
+    assert receiver.requests == []
+    assert WebhookDelivery.objects.get().last_error.startswith("refused: 127.0.0.1")
