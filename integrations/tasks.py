@@ -29,6 +29,13 @@ def webhook_lane(self, endpoint_id: int, lane: int) -> None:
     delivery.lane_run(endpoint_id=endpoint_id, lane=lane)
 
 
+@shared_task(bind=True, ignore_result=True, **RETRY)
+def webhook_lane_many(self, lanes: list[list[int]]) -> None:
+    """Several lanes kicked together (integrations/kick.py), one after the other."""
+    for endpoint_id, lane in lanes:
+        delivery.lane_run(endpoint_id=endpoint_id, lane=lane)
+
+
 @shared_task(ignore_result=True)
 def webhooks_sweep() -> int:
     """Queue every lane with a due delivery (retries, lost kicks, expired leases)."""

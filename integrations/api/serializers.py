@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from chat.api.shapes import Page
 from chat.events import HOOK_EVENTS
 
 EVENT_CHOICES = sorted(HOOK_EVENTS)
@@ -51,9 +52,8 @@ class WebhookOut(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class WebhookListOut(serializers.Serializer):
+class WebhookListOut(Page):
     results = WebhookOut(many=True)
-    next = serializers.CharField(allow_null=True, help_text="Cursor for the next page.")
 
 
 class AttemptOut(serializers.Serializer):
@@ -82,9 +82,8 @@ class DeliveryOut(serializers.Serializer):
     log = AttemptOut(many=True, required=False, help_text="Only on a single delivery.")
 
 
-class DeliveryListOut(serializers.Serializer):
+class DeliveryListOut(Page):
     results = DeliveryOut(many=True)
-    next = serializers.CharField(allow_null=True)
 
 
 class EventTypeOut(serializers.Serializer):

@@ -10,9 +10,10 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from chat.actors import Actor
+from chat.api import shapes
+from chat.api.base import ApiView, Cursor
 from chat.api.serializers import ErrorOut
 from chat.events import HOOK_EVENTS
 from chat.exceptions import NotFound, PermissionDenied, ValidationError
@@ -23,7 +24,8 @@ from integrations.services.delivery import delivery_replay
 from integrations.services.endpoints import endpoint_delete, endpoint_save
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 429: ErrorOut}
-PAGE = 50
+ENDPOINT_ORDERINGS = {"id": ("id",), "-id": ("-id",)}
+DELIVERY_ORDERINGS = {"-id": ("-id",), "id": ("id",)}
 
 
 def _access(request, write: bool) -> int | None:
@@ -62,18 +64,6 @@ def _body(request) -> dict[str, Any]:
     return dict(request.data)
 
 
-def _page(request) -> tuple[int, int]:
-    raw_after, raw_limit = (
-        request.query_params.get("after", "0"),
-        request.query_params.get("limit", str(PAGE)),
-    )
-    if not raw_after.isdigit() or len(raw_after) > 18:
-        raise ValidationError("after must be a cursor from a previous page.", field="after")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 200:
-        raise ValidationError("limit must be from 1 to 200.", field="limit")
-    return int(raw_after), int(raw_limit)
-
-
 def endpoint_out(e: WebhookEndpoint) -> dict[str, Any]:
     return {
         "id": e.pk, "site": e.site_id, "url": e.url, "events": e.events,
@@ -108,7 +98,9 @@ def delivery_out(d: WebhookDelivery, *, log: bool = False) -> dict[str, Any]:
     return out
 
 
-class EventTypesView(APIView):
+class EventTypesView(ApiView):
+    scope_resource = "webhooks"
+
     @extend_schema(
         responses={200: s.EventTypeOut(many=True), **ERRORS},
         tags=["webhooks"],
@@ -125,27 +117,20 @@ class EventTypesView(APIView):
         )
 
 
-class WebhookListView(APIView):
+class WebhookListView(ApiView):
+    scope_resource = "webhooks"
+
     @extend_schema(
-        parameters=[
-            OpenApiParameter("after", int, description="Cursor: the last id of the previous page."),
-            OpenApiParameter("limit", int, description="1 to 200 (default 50)."),
-        ],
+        parameters=[shapes.PageQuery],
         responses={200: s.WebhookListOut, **ERRORS},
         tags=["webhooks"],
         summary="List webhook endpoints",
         operation_id="webhooks_list",
     )
     def get(self, request):
-        after, limit = _page(request)
-        rows = list(
-            _endpoints(request, write=False).filter(pk__gt=after).order_by("id")[: limit + 1]
-        )
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return Response(
-            {"results": [endpoint_out(e) for e in rows], "next": str(rows[-1].pk) if more else None}
-        )
+        cursor = Cursor(ENDPOINT_ORDERINGS, "id")
+        rows = cursor.page(_endpoints(request, write=False), request, self)
+        return Response(cursor.envelope([endpoint_out(e) for e in rows]))
 
     @extend_schema(
         request=s.WebhookIn,
@@ -169,7 +154,9 @@ class WebhookListView(APIView):
         return Response(endpoint_out(endpoint), status=status.HTTP_201_CREATED)
 
 
-class WebhookDetailView(APIView):
+class WebhookDetailView(ApiView):
+    scope_resource = "webhooks"
+
     @extend_schema(responses={200: s.WebhookOut, **ERRORS}, tags=["webhooks"],
                    summary="Get a webhook endpoint", operation_id="webhooks_get")  # fmt: skip
     def get(self, request, webhook_id: int):
@@ -192,12 +179,13 @@ class WebhookDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class DeliveryListView(APIView):
+class DeliveryListView(ApiView):
+    scope_resource = "webhooks"
+
     @extend_schema(
         parameters=[
             OpenApiParameter("state", str, enum=["pending", "sending", "delivered", "failed"]),
-            OpenApiParameter("after", int, description="Cursor: newest first, ids below it."),
-            OpenApiParameter("limit", int, description="1 to 200 (default 50)."),
+            shapes.PageQuery,
         ],
         responses={200: s.DeliveryListOut, **ERRORS},
         tags=["webhooks"],
@@ -206,8 +194,7 @@ class DeliveryListView(APIView):
     )
     def get(self, request, webhook_id: int):
         endpoint = _endpoint(request, webhook_id, write=False)
-        after, limit = _page(request)
-        qs = endpoint.deliveries.select_related("event").order_by("-id")
+        qs = endpoint.deliveries.select_related("event")
         state = request.query_params.get("state")
         if state is not None:
             if state not in WebhookDelivery.State.values:
@@ -215,14 +202,9 @@ class DeliveryListView(APIView):
                     "state must be pending, sending, delivered or failed.", field="state"
                 )
             qs = qs.filter(state=state)
-        if after:
-            qs = qs.filter(pk__lt=after)
-        rows = list(qs[: limit + 1])
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return Response(
-            {"results": [delivery_out(d) for d in rows], "next": str(rows[-1].pk) if more else None}
-        )
+        cursor = Cursor(DELIVERY_ORDERINGS, "-id")
+        rows = cursor.page(qs, request, self)
+        return Response(cursor.envelope([delivery_out(d) for d in rows]))
 
 
 def _delivery(request, webhook_id: int, delivery_id: int, write: bool) -> WebhookDelivery:
@@ -233,7 +215,9 @@ def _delivery(request, webhook_id: int, delivery_id: int, write: bool) -> Webhoo
     return found
 
 
-class DeliveryDetailView(APIView):
+class DeliveryDetailView(ApiView):
+    scope_resource = "webhooks"
+
     @extend_schema(responses={200: s.DeliveryOut, **ERRORS}, tags=["webhooks"],
                    summary="A delivery with its log of requests and responses",
                    operation_id="webhook_deliveries_get")  # fmt: skip
@@ -241,7 +225,9 @@ class DeliveryDetailView(APIView):
         return Response(delivery_out(_delivery(request, webhook_id, delivery_id, False), log=True))
 
 
-class DeliveryReplayView(APIView):
+class DeliveryReplayView(ApiView):
+    scope_resource = "webhooks"
+
     @extend_schema(request=None, responses={202: s.DeliveryOut, **ERRORS}, tags=["webhooks"],
                    summary="Send a delivery's event again (same webhook-id)",
                    operation_id="webhook_deliveries_replay")  # fmt: skip

@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from django.core.mail import send_mail
 from django.db import transaction
@@ -27,7 +28,7 @@ from chat.exceptions import Conflict
 from integrations import conf
 from integrations.models import HookEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from integrations.services import metering
-from integrations.services.endpoints import site_hooks_refresh
+from integrations.services.endpoints import private_address, site_hooks_refresh
 from integrations.services.outbox import deliveries_create
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,10 @@ def sign(*, secret: str, msg_id: str, timestamp: dt.datetime, body: str) -> dict
 
 
 def http_post(url: str, body: str, headers: dict[str, str]) -> Response:
+    host = urlsplit(url).hostname or ""
+    if not conf.get("WEBHOOK_ALLOW_PRIVATE") and private_address(host):
+        # Checked again at each send: the name may resolve elsewhere since it was saved.
+        return Response(error=f"refused: {host} resolves to a private or loopback address")
     request = urllib.request.Request(url, data=body.encode(), method="POST", headers=headers)
     limit = conf.get("WEBHOOK_LOG_MAX_BYTES")
     started = time.monotonic()

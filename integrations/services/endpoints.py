@@ -37,7 +37,7 @@ def clean_url(value: Any) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError("url must be an http(s) URL.", field="url")
-    if not conf.get("WEBHOOK_ALLOW_PRIVATE") and _private(parts.hostname):
+    if not conf.get("WEBHOOK_ALLOW_PRIVATE") and private_address(parts.hostname):
         raise ValidationError(
             "url points at a private or loopback address (WEBHOOK_ALLOW_PRIVATE is off).",
             field="url",
@@ -45,7 +45,7 @@ def clean_url(value: Any) -> str:
     return value
 
 
-def _private(host: str) -> bool:
+def private_address(host: str) -> bool:
     """Whether the host is (or resolves to) an address inside the network: a webhook must
     not be a way to reach the server's neighbours."""
     try:

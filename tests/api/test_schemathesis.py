@@ -17,6 +17,7 @@ from django.utils.crypto import get_random_string
 from actions import conversations as conversation_actions
 from bots.demo import demo_flow_install
 from chat import services
+from integrations.services.endpoints import endpoint_save
 from routing.services import conversation_assign
 from tests.browser.conftest import asgi_server, server_env  # noqa: F401  (fixtures)
 from tests.factories import agent_actor, customer_actor, make_agent, make_customer, make_site
@@ -56,7 +57,15 @@ def _seed() -> dict[str, object]:
     agent = make_agent()
     conversation_assign(actor=agent_actor(agent), conversation_id=conversation.pk)
     flow = demo_flow_install()
+    # A webhook endpoint with one delivery, for the webhook operations (hooks).
+    hook = endpoint_save(site=site, url="https://hooks.example/parley", events=["message.created"])
+    conversation_actions.message_send(
+        actor=customer_actor(customer), conversation_id=conversation.pk, body="hi",
+        client_msg_id="st-1",
+    )  # fmt: skip
     return {
+        "webhook_id": hook.pk,
+        "delivery_id": hook.deliveries.get().pk,
         "slug": f'"{flow.slug}"',
         "conversation_id": conversation.pk,
         "customer_id": customer.pk,

@@ -111,8 +111,34 @@ def test_the_delivery_log_and_replay(site, start, send, endpoint, receiver):
     assert replay.status_code == 202 and replay.json()["replay_of"] == row["id"]
     assert WebhookDelivery.objects.count() == 2
     assert api.get(f"/api/v1/webhooks/{hook.pk}/deliveries/?state=nope").status_code == 400
-    assert api.get(f"/api/v1/webhooks/{hook.pk}/deliveries/?after=x").status_code == 400
+    assert api.get(f"/api/v1/webhooks/{hook.pk}/deliveries/?cursor=x").status_code == 400
     assert api.get(f"/api/v1/webhooks/{hook.pk}/deliveries/999999/").status_code == 404
+
+
+def test_pages_follow_the_cursor(site, receiver):
+    api = client_for(site)
+    ids = [
+        api.post("/api/v1/webhooks/", {"url": receiver.url, "events": ["csat.submitted"]},
+                 format="json").json()["id"]
+        for _ in range(3)
+    ]  # fmt: skip
+    first = api.get("/api/v1/webhooks/?limit=2").json()
+    assert [e["id"] for e in first["results"]] == ids[:2] and first["next"]
+    second = api.get(first["next"]).json()
+    assert [e["id"] for e in second["results"]] == ids[2:] and second["next"] is None
+    assert api.get("/api/v1/webhooks/?limit=0").status_code == 400
+
+
+def test_a_post_takes_an_idempotency_key(site, receiver):
+    api = client_for(site)
+    body = {"url": receiver.url, "events": ["csat.submitted"]}
+    first = api.post("/api/v1/webhooks/", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    again = api.post("/api/v1/webhooks/", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"] and WebhookEndpoint.objects.count() == 1
+    other = api.post("/api/v1/webhooks/", {**body, "events": ["message.created"]},
+                     format="json", HTTP_IDEMPOTENCY_KEY="k-1")  # fmt: skip
+    assert other.status_code == 409
 
 
 def test_event_types_are_the_registry(site):

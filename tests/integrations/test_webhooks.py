@@ -326,3 +326,75 @@ def test_old_finished_events_are_pruned_and_open_ones_kept(start, send, endpoint
     [kept] = HookEvent.objects.all()
     assert kept.body["data"]["message"]["body"] == "still pending"
     assert not WebhookDelivery.objects.filter(state=State.DELIVERED).exists()
+
+
+def test_a_url_that_now_resolves_inside_the_network_is_refused_at_send(
+    settings, start, send, endpoint, receiver
+):
+    hook = endpoint()  # saved while private addresses were allowed
+    settings.PARLEY_INTEGRATIONS = {**settings.PARLEY_INTEGRATIONS, "WEBHOOK_ALLOW_PRIVATE": False}
+    conversation = start()
+    send(conversation)
+    assert delivery.lane_run(endpoint_id=hook.pk, lane=conversation.pk) == 0
+    assert receiver.requests == []
+    assert WebhookDelivery.objects.get().last_error.startswith("refused: 127.0.0.1")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_committed_events_reach_the_receiver_through_the_kick(start, send, endpoint, receiver):
+    """After commit the kick thread queues the lanes (several at once: one ``_many`` task);
+    with Celery eager the tasks run right there, so the events arrive with nobody calling
+    lane_run."""
+    import time
+
+    from celery import current_app
+
+    endpoint()
+    conversations = [start()]
+    send(conversations[0], "first")
+    was = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = True
+    try:
+        send(conversations[0], "second")
+        deadline = time.monotonic() + 20
+        while len(receiver.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        current_app.conf.task_always_eager = was
+    texts = [b["data"]["message"]["body"] for b in receiver.bodies()]
+    assert texts[:2] == ["first", "second"]
+    assert set(WebhookDelivery.objects.values_list("state", flat=True)) == {State.DELIVERED}
+
+
+def test_kicks_of_several_lanes_go_as_one_task_per_chunk(start, send, endpoint, receiver, customer):
+    from celery import current_app
+
+    from chat.models import Conversation
+    from integrations import kick
+    from integrations.services.outbox import LANE_TASK
+
+    hook = endpoint()
+    first = start()
+    send(first, "a")
+    Conversation.objects.filter(pk=first.pk).update(status="resolved")
+    second = start()
+    send(second, "b")
+    ran = []
+    many = current_app.tasks[f"{LANE_TASK}_many"]
+    was = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = True
+    try:
+        # Eager: the task runs here, in this test's transaction, and says what it got.
+        from celery.signals import task_prerun
+
+        def seen(sender=None, args=None, **_):
+            ran.append((sender.name, args))
+
+        task_prerun.connect(seen)
+        kick._kicker._send(LANE_TASK, [(hook.pk, first.pk), (hook.pk, second.pk)])
+        task_prerun.disconnect(seen)
+    finally:
+        current_app.conf.task_always_eager = was
+    assert ran == [(many.name, [[[hook.pk, first.pk], [hook.pk, second.pk]]])]  # one task
+    assert sorted(b["data"]["message"]["body"] for b in receiver.bodies()) == ["a", "b"]
