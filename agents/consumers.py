@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 
-from chat import recipients, selectors
+from chat import context, recipients, selectors
 from chat.actors import Actor
 from chat.consumers import ParleyConsumer
 from chat.dbcalls import db
@@ -32,6 +32,8 @@ class AgentConsumer(ParleyConsumer):
         "conversation.transfer": "on_conversation_transfer",
         "note.add": "on_note_add",
         "notes.fetch": "on_notes_fetch",
+        "context.fetch": "on_context_fetch",
+        "past.fetch": "on_past_fetch",
     }
 
     async def authenticate(self) -> Actor:
@@ -167,3 +169,18 @@ class AgentConsumer(ParleyConsumer):
                 "has_more": len(notes) == limit,
             }
         )
+
+    # --- the context panel ---------------------------------------------------------------
+    async def on_context_fetch(self, frame: dict, ref: Any) -> None:
+        panel = await db(context.conversation_context)(
+            actor=self.actor, conversation_id=field_int(frame, "conversation")
+        )
+        await self.send_frame({"type": "conversation.context", "ref": ref, **panel})
+
+    async def on_past_fetch(self, frame: dict, ref: Any) -> None:
+        past = await db(context.past_transcript)(
+            actor=self.actor,
+            conversation_id=field_int(frame, "conversation"),
+            past_id=field_int(frame, "past"),
+        )
+        await self.send_frame({"type": "past.transcript", "ref": ref, **past})

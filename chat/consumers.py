@@ -371,9 +371,19 @@ class WidgetConsumer(ParleyConsumer):
             self.open_conversations.discard(conversation["id"])
 
     async def on_conversation_start(self, frame: dict, ref: Any) -> None:
+        headers = dict(self.scope.get("headers", []))
+        visit = services.clean_visit(
+            page_url=frame.get("page_url"),
+            referrer=frame.get("referrer"),
+            user_agent=headers.get(b"user-agent", b"").decode("latin-1"),
+        )
+
         def start() -> dict[str, Any]:
             conversation, created = flows.conversation_start(
-                actor=self.actor, language=frame.get("language"), subject=frame.get("subject") or ""
+                actor=self.actor,
+                language=frame.get("language"),
+                subject=frame.get("subject") or "",
+                visit=visit,
             )
             return {"conversation": conversation_payload(conversation), "created": created}
 

@@ -128,6 +128,18 @@ NOTE_ACCEPTED = _declare(
 NOTES_BATCH = _declare("notes.batch", "ref conversation notes has_more", to=SOCKET, broadcast=False)
 
 
+# --- the console's context panel (direct replies) ---------------------------------------------
+CONVERSATION_CONTEXT = _declare(
+    "conversation.context",
+    "ref conversation customer visit collected past timeline",
+    to=SOCKET,
+    broadcast=False,
+)
+PAST_TRANSCRIPT = _declare(
+    "past.transcript", "ref conversation past status messages notes", to=SOCKET, broadcast=False
+)
+
+
 class UndeclaredFrame(ValueError):
     """A frame the registry does not declare, or with fields it does not declare: a bug in
     the code that built it, raised where it was built (never on the socket tier)."""

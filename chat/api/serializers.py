@@ -109,6 +109,8 @@ class ConversationListOut(serializers.Serializer):
 class ConversationStartRequest(serializers.Serializer):
     language = serializers.CharField(required=False, allow_blank=True, max_length=16)
     subject = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    page_url = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    referrer = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
 class MessagePageOut(serializers.Serializer):

@@ -101,8 +101,16 @@ class ConversationListView(APIView):
     def post(self, request):
         actor = actor_for_request(request)
         data = _valid(s.ConversationStartRequest, request.data)
+        visit = services.clean_visit(
+            page_url=data.get("page_url"),
+            referrer=data.get("referrer"),
+            user_agent=request.headers.get("User-Agent", ""),
+        )
         conversation, created = flows.conversation_start(
-            actor=actor, language=data.get("language"), subject=data.get("subject") or ""
+            actor=actor,
+            language=data.get("language"),
+            subject=data.get("subject") or "",
+            visit=visit,
         )
         return Response(
             conversation_payload(conversation),

@@ -99,7 +99,7 @@ def event_record(
 
 @transaction.atomic(savepoint=False)  # no savepoint round trips inside an action
 def conversation_open(
-    *, actor: Actor, language: str | None = None, subject: str = ""
+    *, actor: Actor, language: str | None = None, subject: str = "", visit: dict | None = None
 ) -> tuple[Conversation, bool]:
     """Return the customer's open conversation (locked), or create one in the bot stage.
 
@@ -124,6 +124,7 @@ def conversation_open(
         status=Conversation.Status.BOT,
         language=language,
         subject=str(subject or "")[:200],
+        visit=visit or {},
     )
     Participant.objects.create(
         conversation=conversation,

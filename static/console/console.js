@@ -18,7 +18,8 @@ import {
   upsert,
 } from "./conversations.js";
 import { el, toast } from "./dom.js";
-import { renderLists, renderSoon } from "./lists.js";
+import { onContext, onPastTranscript, openPast, renderContext } from "./context.js";
+import { renderLists, renderSoon, tickSla } from "./lists.js";
 import { answerOffer, offerSet, onOpenOffers, renderOffers, setPresence } from "./offers.js";
 import { OUTBOX_KEY, cfg, convs, isMine, isMyMessage, isOpen, offers, rec, ui, useClient } from "./state.js";
 import { onNote, onNotesBatch, sendNote, setComposerMode } from "./notes.js";
@@ -143,6 +144,10 @@ function handle(f) {
       return onNote(f.note, renderChat);
     case "notes.batch":
       return onNotesBatch(f, renderChat);
+    case "conversation.context":
+      return onContext(f);
+    case "past.transcript":
+      return onPastTranscript(f);
   }
 }
 
@@ -169,6 +174,7 @@ function onError(f) {
   // and resumes): the answers to this console's own requests.
   const ref = typeof f.ref === "string" ? f.ref : "";
   if (f.code === "rate_limited" || !ref) return;
+  if (ref.startsWith("cx:") || ref.startsWith("nf:")) return; // a side panel's refresh: the next one heals it
   if (ref.startsWith("a:") || ref.startsWith("d:")) {
     offers.delete(Number(ref.slice(2)));
     renderOffers();
@@ -268,8 +274,14 @@ window.addEventListener("online", () => {
 window.addEventListener("storage", (ev) => {
   if (ev.key === OUTBOX_KEY && convs.has(ui.selectedId)) renderPending(convs.get(ui.selectedId));
 });
-setInterval(renderSoon, 30000); // waiting times
+setInterval(renderSoon, 30000); // waiting times, and the urgency order
+setInterval(tickSla, 1000);
+el.contextPast.addEventListener("click", (ev) => {
+  const b = ev.target.closest("[data-testid=context-past-open]");
+  if (b) openPast(Number(b.dataset.past));
+});
 
 renderChat();
+renderContext();
 renderLists();
 client.connect();

@@ -32,6 +32,18 @@ export const el = {
   offersSection: $("[data-testid=offers]"),
   offers: $("[data-testid=offers-list]"),
   offersCount: $("[data-testid=offers-count]"),
+  context: $("[data-testid=context]"),
+  contextEmpty: $("[data-testid=context-empty]"),
+  contextBody: $("[data-testid=context-body]"),
+  contextCustomer: $("[data-testid=context-customer]"),
+  contextCollected: $("[data-testid=context-collected]"),
+  contextCollectedSection: $("[data-testid=context-collected-section]"),
+  contextPast: $("[data-testid=context-past]"),
+  contextPastSection: $("[data-testid=context-past-section]"),
+  contextTimeline: $("[data-testid=context-timeline]"),
+  pastDialog: $("[data-testid=past-dialog]"),
+  pastTitle: $("[data-testid=past-title]"),
+  pastList: $("[data-testid=past-list]"),
 };
 
 export function clock(iso) {

@@ -2,7 +2,7 @@
 // a lost push or outcome heals within a heartbeat), counted down locally, and my status.
 import { el } from "./dom.js";
 import { upsert } from "./conversations.js";
-import { renderSoon } from "./lists.js";
+import { paintPreview, renderSoon } from "./lists.js";
 import { client, offers, ui } from "./state.js";
 
 let offerTimer = null;
@@ -57,7 +57,8 @@ function offerItem({ res, deadline }) {
   li.dataset.conversation = c.id;
   li.innerHTML = `<div class="offer-top"><button type="button" class="offer-name"></button>
     <span class="offer-countdown" data-testid="offer-countdown"></span></div>
-    <p class="offer-meta"></p><div class="offer-bar"><span></span></div>
+    <p class="offer-meta"></p><p class="item-preview offer-preview" data-testid="conversation-preview"></p>
+    <div class="offer-bar"><span></span></div>
     <div class="offer-actions">
       <button type="button" class="btn btn-primary btn-small" data-testid="offer-accept">Accept</button>
       <button type="button" class="btn btn-outline btn-small" data-testid="offer-decline">Decline</button>
@@ -65,6 +66,7 @@ function offerItem({ res, deadline }) {
   li.querySelector(".offer-name").textContent = name;
   const bits = [res.queue ? res.queue.name : null, res.sticky ? "returning customer" : null, res.attempt > 1 ? `offer ${res.attempt}` : null];
   li.querySelector(".offer-meta").textContent = bits.filter(Boolean).join(" · ") + (res.note ? ` · Note: ${res.note}` : "");
+  paintPreview(li);
   li.dataset.deadline = deadline;
   li.dataset.total = Math.max(1, (res.expires_in ?? 20) * 1000);
   updateCountdown(li);

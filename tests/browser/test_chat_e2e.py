@@ -179,17 +179,20 @@ def test_customer_and_agent_chat_end_to_end(asgi_server, browser, shop):
         expect(console.get_by_test_id("login-submit")).to_be_visible()
         console.screenshot(path=SCREENSHOTS.format("login"))
         login(console, base)
-        waiting = console.get_by_test_id("waiting-list").get_by_test_id("conversation-item")
-        expect(waiting).to_have_count(1)
-        expect(waiting.get_by_test_id("conversation-preview")).to_have_text(first)
-        console.screenshot(path=SCREENSHOTS.format("console_waiting"))
-
-        # The agent takes it while looking at another tab: delivered, not yet read.
-        set_tab_visible(console, False)
-        waiting.get_by_test_id("conversation-take").click()
+        # Alice is online, so the router offers it to her: an offer card with the
+        # customer's words, and no second entry (and Take button) under Waiting.
+        offer = console.get_by_test_id("offer")
+        expect(offer).to_have_count(1)
+        expect(offer.get_by_test_id("conversation-preview")).to_have_text(first)
         expect(
             console.get_by_test_id("waiting-list").get_by_test_id("conversation-item")
         ).to_have_count(0)
+        console.screenshot(path=SCREENSHOTS.format("console_waiting"))
+
+        # The agent accepts it while looking at another tab: delivered, not yet read.
+        set_tab_visible(console, False)
+        offer.get_by_test_id("offer-accept").click()
+        expect(offer).to_have_count(0)
         mine = console.get_by_test_id("mine-list").get_by_test_id("conversation-item")
         expect(mine).to_have_count(1)
         expect(console.get_by_test_id("chat-title")).to_have_text(re.compile(r"Visitor #\d+"))
@@ -317,7 +320,10 @@ def test_messages_written_while_the_server_is_down_arrive_after_it_restarts(
         console = agent.new_page()
         console.on("pageerror", lambda exc: exceptions.append(str(exc)))
         login(console, base)
-        preview = console.get_by_test_id("waiting-list").get_by_test_id("conversation-preview")
+        # Offered to alice, or back under Waiting once the offer expired: listed once.
+        preview = console.locator(
+            "[data-testid=offers-list], [data-testid=waiting-list]"
+        ).get_by_test_id("conversation-preview")
         expect(preview).to_have_text(first)
 
         asgi_server.stop()
@@ -365,8 +371,7 @@ def test_a_reply_whose_push_was_lost_arrives_with_the_next_heartbeat(
         write(tab, first)
         console = watch_errors(agent.new_page(), errors)
         login(console, base)
-        waiting = console.get_by_test_id("waiting-list").get_by_test_id("conversation-item")
-        waiting.get_by_test_id("conversation-take").click()
+        console.get_by_test_id("offer").get_by_test_id("offer-accept").click()
         expect(transcript(tab, "parley-messages")).to_have_text([first, JOINED])
 
         tab.evaluate("window.parleyDeaf = true")

@@ -3,6 +3,8 @@ payloads staying inert in every panel. Helpers and fixtures come from test_chat_
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -36,7 +38,7 @@ def test_an_internal_note_stays_with_the_agents(asgi_server, browser, shop):
         write(tab, first)
         console = watch_errors(agent.new_page(), errors)
         login(console, base)
-        console.get_by_test_id("waiting-list").get_by_test_id("conversation-take").click()
+        console.get_by_test_id("offer").get_by_test_id("offer-accept").click()
         expect(console.get_by_test_id("composer")).to_be_visible()
 
         console.get_by_test_id("composer-mode-note").click()
@@ -73,4 +75,145 @@ def test_an_internal_note_stays_with_the_agents(asgi_server, browser, shop):
         agent.close()
     assert Note.objects.get().body == secret
     assert not Message.objects.filter(body__contains="Finance approved").exists()
+    assert errors == []
+
+
+def _past_conversation(customer, body: str) -> None:
+    """An earlier, resolved conversation of the same customer, with one message."""
+    from chat.models import Conversation, Participant
+
+    past = Conversation.objects.create(
+        site=customer.site, customer=customer, status="resolved", last_seq=1
+    )
+    sender = Participant.objects.create(conversation=past, role="customer", customer=customer)
+    Message.objects.create(conversation=past, seq=1, sender=sender, body=body)
+
+
+def test_three_panes_context_sla_colours_and_no_duplicate_take(asgi_server, browser, shop):
+    from agents.models import AgentProfile
+    from chat.models import Conversation, Customer, Note
+    from routing.models import Queue
+
+    expect.set_options(timeout=15_000)
+    errors: list[str] = []
+    base = asgi_server.url
+    Queue.objects.filter(name="General").update(sla_seconds=60)
+    # Alice serves no queue, so nothing is offered to her: the chat stays under Waiting.
+    AgentProfile.objects.get(user__username="alice").queues.clear()
+    customer_ctx = browser.new_context(viewport=VIEWPORT)
+    agent = browser.new_context(viewport={"width": 1400, "height": 860})
+    try:
+        tab = watch_errors(customer_ctx.new_page(), errors)
+        open_widget(tab, f"{base}/demo/{shop.key}/")
+        first = "Do you deliver to Lyon?"
+        write(tab, first)
+        expect(tab.get_by_test_id("parley-messages").locator("li[data-seq='1']")).to_have_attribute(
+            "data-status", "sent"
+        )
+        conversation = Conversation.objects.get()
+        Customer.objects.filter(pk=conversation.customer_id).update(
+            name=f"Zoé {XSS}", email="zoe@example.com", external_id="u-881", locale="fr-FR"
+        )
+        visit = dict(conversation.visit)  # the widget's real user agent, from its socket
+        visit.update(page_url="javascript:window.__xss=3", referrer="https://mail.example/")
+        Conversation.objects.filter(pk=conversation.pk).update(visit=visit)
+        Note.objects.create(
+            conversation=conversation,
+            kind="handoff",
+            author_name="Parley bot",
+            body="Handed.",
+            data={"collected": {"order_number": "DIY-1", "comment": XSS}},
+        )
+        _past_conversation(conversation.customer, f"An old question {XSS}")
+
+        console = watch_errors(agent.new_page(), errors)
+        console.clock.install()
+        login(console, base)
+        waiting = console.get_by_test_id("waiting-list").get_by_test_id("conversation-item")
+        expect(waiting).to_have_count(1)
+        sla = waiting.get_by_test_id("conversation-sla")
+        expect(sla).to_have_attribute("data-level", "ok")
+        console.clock.fast_forward("01:05")  # past the 60 s reply target: amber
+        expect(sla).to_have_attribute("data-level", "warn")
+        console.clock.fast_forward("01:00")  # past twice the target: red
+        expect(sla).to_have_attribute("data-level", "late")
+
+        waiting.get_by_test_id("conversation-take").click()
+        mine = console.get_by_test_id("mine-list").get_by_test_id("conversation-item")
+        expect(mine).to_have_count(1)
+        expect(mine.get_by_test_id("conversation-sla")).to_have_attribute("data-level", "late")
+        context = console.get_by_test_id("context")
+        expect(context).to_be_visible()
+        expect(context.get_by_test_id("context-name")).to_have_text(f"Zoé {XSS}")
+        expect(context.get_by_test_id("context-email")).to_have_text("zoe@example.com")
+        expect(context.get_by_test_id("context-external-id")).to_have_text("u-881")
+        expect(context.get_by_test_id("context-locale")).to_have_text("fr-FR")
+        expect(context.get_by_test_id("context-browser")).to_contain_text("Chrome")
+        expect(context.get_by_test_id("context-device")).to_have_text("Desktop")
+        # A javascript: URL is never a link.
+        expect(context.get_by_test_id("context-page")).to_have_text("javascript:window.__xss=3")
+        expect(context.get_by_test_id("context-page").locator("a")).to_have_count(0)
+        expect(context.get_by_test_id("context-referrer").locator("a")).to_have_attribute(
+            "href", "https://mail.example/"
+        )
+        collected = context.get_by_test_id("context-collected")
+        expect(collected.locator("tr")).to_have_count(2)
+        expect(collected).to_contain_text("DIY-1")
+        expect(collected.locator("tr", has_text="comment").locator("td")).to_have_text(XSS)
+        timeline = context.get_by_test_id("context-timeline-item")
+        expect(timeline.first).to_be_visible()
+        expect(context.get_by_test_id("context-timeline")).to_contain_text("assigned")
+
+        # The agent answers: the timer stops.
+        composer = console.get_by_test_id("composer-input")
+        composer.fill("Yes, in two days.")
+        composer.press("Enter")
+        expect(mine.get_by_test_id("conversation-sla")).to_be_hidden()
+
+        # A past conversation, opened read-only.
+        context.get_by_test_id("context-past-open").click()
+        dialog = console.get_by_test_id("past-dialog")
+        expect(dialog).to_be_visible()
+        expect(dialog.get_by_test_id("past-message")).to_have_text(
+            [f"Zoé {XSS}: An old question {XSS}"]
+        )
+        expect(dialog.locator("textarea, input:not([type=hidden])")).to_have_count(0)
+        console.screenshot(path="/tmp/parley_e2e_console_context.png")
+        dialog.get_by_test_id("past-close").click()
+        expect(dialog).to_be_hidden()
+
+        expect(console.locator("img")).to_have_count(0)
+        assert console.evaluate("window.__xss") is None
+    finally:
+        customer_ctx.close()
+        agent.close()
+    assert errors == []
+
+
+def test_an_offered_conversation_is_not_listed_again_under_waiting(asgi_server, browser, shop):
+    expect.set_options(timeout=15_000)
+    errors: list[str] = []
+    base = asgi_server.url
+    customer = browser.new_context(viewport=VIEWPORT)
+    agent = browser.new_context(viewport=VIEWPORT)
+    try:
+        console = watch_errors(agent.new_page(), errors)
+        login(console, base)  # online: the router offers her what comes in
+        tab = watch_errors(customer.new_page(), errors)
+        open_widget(tab, f"{base}/demo/{shop.key}/")
+        write(tab, "Hello?")
+        offer = console.get_by_test_id("offer")
+        expect(offer).to_have_count(1)
+        expect(offer.get_by_test_id("offer-countdown")).to_have_text(re.compile(r"^\d+ s$"))
+        expect(
+            console.get_by_test_id("waiting-list").get_by_test_id("conversation-item")
+        ).to_have_count(0)
+        expect(console.get_by_test_id("conversation-take")).to_have_count(0)
+        offer.get_by_test_id("offer-accept").click()
+        expect(
+            console.get_by_test_id("mine-list").get_by_test_id("conversation-item")
+        ).to_have_count(1)
+    finally:
+        customer.close()
+        agent.close()
     assert errors == []
