@@ -25,6 +25,7 @@ class ActionsConfig(AppConfig):
             agent_presence_set=agents.agent_presence_set,
             conversation_take=agents.conversation_take,
             conversation_transfer=agents.conversation_transfer,
+            transfer_targets=agents.transfer_targets,
             reservation_accept=agents.reservation_accept,
             reservation_decline=agents.reservation_decline,
         )

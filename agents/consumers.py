@@ -34,6 +34,7 @@ class AgentConsumer(ParleyConsumer):
         "notes.fetch": "on_notes_fetch",
         "context.fetch": "on_context_fetch",
         "past.fetch": "on_past_fetch",
+        "transfer.options": "on_transfer_options",
     }
 
     async def authenticate(self) -> Actor:
@@ -184,3 +185,9 @@ class AgentConsumer(ParleyConsumer):
             past_id=field_int(frame, "past"),
         )
         await self.send_frame({"type": "past.transcript", "ref": ref, **past})
+
+    async def on_transfer_options(self, frame: dict, ref: Any) -> None:
+        targets = await db(flows.transfer_targets)(
+            actor=self.actor, conversation_id=field_int(frame, "conversation")
+        )
+        await self.send_frame({"type": "transfer.targets", "ref": ref, **targets})

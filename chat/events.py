@@ -139,6 +139,10 @@ PAST_TRANSCRIPT = _declare(
     "past.transcript", "ref conversation past status messages notes", to=SOCKET, broadcast=False
 )
 
+TRANSFER_TARGETS = _declare(
+    "transfer.targets", "ref conversation agents queues", to=SOCKET, broadcast=False
+)
+
 
 class UndeclaredFrame(ValueError):
     """A frame the registry does not declare, or with fields it does not declare: a bug in

@@ -32,6 +32,7 @@ NAMES = frozenset(
         "agent_presence_set",
         "conversation_take",
         "conversation_transfer",
+        "transfer_targets",
         "reservation_accept",
         "reservation_decline",
     }

@@ -24,6 +24,7 @@ import { answerOffer, offerSet, onOpenOffers, renderOffers, setPresence } from "
 import { OUTBOX_KEY, cfg, convs, isMine, isMyMessage, isOpen, offers, rec, ui, useClient } from "./state.js";
 import { onNote, onNotesBatch, sendNote, setComposerMode } from "./notes.js";
 import { renderChat, renderPending } from "./transcript.js";
+import { onTargets, onTransferAck, onTransferError, openTransfer, submitTransfer } from "./transfer.js";
 
 // The ping is also the agent's heartbeat (no ping for AGENT_HEARTBEAT_TIMEOUT: no offers).
 // Browsers throttle timers in background tabs, not a worker's messages: tick from a worker.
@@ -148,6 +149,8 @@ function handle(f) {
       return onContext(f);
     case "past.transcript":
       return onPastTranscript(f);
+    case "transfer.targets":
+      return onTargets(f);
   }
 }
 
@@ -162,6 +165,7 @@ function onHello(f) {
 }
 
 function onAck(f) {
+  if (f.for === "conversation.transfer") onTransferAck(f);
   if (f.for === "conversation.take" || f.for === "reservation.accept") select(f.conversation);
   if (f.for === "reservation.accept" || f.for === "reservation.decline") {
     offers.delete(f.reservation);
@@ -180,6 +184,7 @@ function onError(f) {
     renderOffers();
     return toast(f.message);
   }
+  if (ref.startsWith("tr:") || ref.startsWith("to:")) return onTransferError(f);
   if (ref.startsWith("t:")) {
     return toast(f.code === "already_taken" ? "Someone else took this conversation first." : f.message);
   }
@@ -262,6 +267,8 @@ el.presenceSelect.addEventListener("change", () => {
   }
 });
 el.resolveBtn.addEventListener("click", () => ui.selectedId && resolve(ui.selectedId));
+el.transferBtn.addEventListener("click", openTransfer);
+el.transferSubmit.addEventListener("click", submitTransfer);
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState !== "visible") return;
   if (!client.connected && !ui.blocked) client.connect();

@@ -42,6 +42,13 @@ export const el = {
   contextPastSection: $("[data-testid=context-past-section]"),
   contextTimeline: $("[data-testid=context-timeline]"),
   pastDialog: $("[data-testid=past-dialog]"),
+  transferBtn: $("[data-testid=chat-transfer]"),
+  transferDialog: $("[data-testid=transfer-dialog]"),
+  transferAgents: $("[data-testid=transfer-agents]"),
+  transferQueues: $("[data-testid=transfer-queues]"),
+  transferNote: $("[data-testid=transfer-note]"),
+  transferError: $("[data-testid=transfer-error]"),
+  transferSubmit: $("[data-testid=transfer-submit]"),
   pastTitle: $("[data-testid=past-title]"),
   pastList: $("[data-testid=past-list]"),
 };

@@ -51,6 +51,7 @@ export function renderChatHead() {
   el.status.dataset.status = c.status;
   el.takeBtn.hidden = !isWaiting(r);
   el.resolveBtn.hidden = !(isMine(r) && isOpen(r));
+  el.transferBtn.hidden = !(isMine(r) && c.status === "assigned");
   const canWrite = isMine(r) && isOpen(r);
   el.form.hidden = !canWrite;
   el.note.hidden = canWrite;

@@ -132,10 +132,10 @@ def set_tab_visible(page: Page, visible: bool) -> None:
     )
 
 
-def login(page: Page, base: str) -> None:
+def login(page: Page, base: str, username: str = "alice") -> None:
     page.goto(f"{base}/console/")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
-    page.get_by_test_id("login-username").fill("alice")
+    page.get_by_test_id("login-username").fill(username)
     page.get_by_test_id("login-password").fill(PASSWORD)
     page.get_by_test_id("login-submit").click()
     expect(page).to_have_url(f"{base}/console/")

@@ -217,3 +217,69 @@ def test_an_offered_conversation_is_not_listed_again_under_waiting(asgi_server, 
         customer.close()
         agent.close()
     assert errors == []
+
+
+def test_a_transfer_with_its_note_seen_on_both_sides(asgi_server, browser, shop):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    from agents.models import AgentProfile
+
+    expect.set_options(timeout=15_000)
+    errors: list[str] = []
+    base = asgi_server.url
+    hashed = PBKDF2PasswordHasher().encode(e2e.PASSWORD, PBKDF2PasswordHasher().salt())
+    bob = get_user_model().objects.create(
+        username="bob", first_name="Bob", last_name="Stone", password=hashed
+    )
+    AgentProfile.objects.create(user=bob, display_name="Bob", languages=["en"])
+    # Bob serves no queue: nothing is offered to him, he gets the chat only by transfer.
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 860}) for _ in range(3)]
+    try:
+        tab = watch_errors(contexts[0].new_page(), errors)
+        open_widget(tab, f"{base}/demo/{shop.key}/")
+        write(tab, "I need help with an invoice.")
+        alice = watch_errors(contexts[1].new_page(), errors)
+        login(alice, base)
+        bobs = watch_errors(contexts[2].new_page(), errors)
+        login(bobs, base, username="bob")
+        alice.get_by_test_id("offer").get_by_test_id("offer-accept").click()
+        alice.get_by_test_id("chat-transfer").click()
+        dialog = alice.get_by_test_id("transfer-dialog")
+        expect(dialog).to_be_visible()
+        bob_choice = dialog.locator("li", has_text="Bob Stone")
+        expect(bob_choice).to_contain_text("online · 0/3 chats")
+        expect(dialog.get_by_test_id("transfer-queue")).to_have_count(1)
+        bob_choice.get_by_test_id("transfer-agent").check()
+        note = f"Invoice 42 is disputed {XSS}"
+        dialog.get_by_test_id("transfer-note").fill(note)
+        alice.screenshot(path="/tmp/parley_e2e_console_transfer.png")
+        dialog.get_by_test_id("transfer-submit").click()
+        expect(dialog).to_be_hidden()
+        expect(alice.get_by_test_id("mine-list").get_by_test_id("conversation-item")).to_have_count(
+            0
+        )
+
+        # Bob: the chat is his, the note is beside the transcript, and a toast said so.
+        expect(bobs.get_by_test_id("toast")).to_contain_text("passed you the conversation")
+        expect(bobs.get_by_test_id("mine-list").get_by_test_id("conversation-item")).to_have_count(
+            1
+        )
+        bobs.get_by_test_id("mine-list").get_by_test_id("conversation-open").click()
+        received = bobs.get_by_test_id("transcript-note")
+        expect(received.get_by_test_id("transcript-note-body")).to_have_text(note)
+        expect(received).to_contain_text("Transfer note")
+        expect(bobs.get_by_test_id("transcript")).to_contain_text(
+            "Alice Martin transferred the conversation to Bob Stone."
+        )
+        # The customer sees who has them now, never the note.
+        expect(tab.get_by_test_id("parley-messages")).to_contain_text(
+            "Alice Martin transferred the conversation to Bob Stone."
+        )
+        expect(tab.get_by_test_id("parley-messages")).not_to_contain_text("Invoice 42")
+        for page in (alice, bobs):
+            assert page.evaluate("window.__xss") is None
+    finally:
+        for context in contexts:
+            context.close()
+    assert errors == []
