@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 
+from agents import canned
 from chat import context, recipients, selectors
 from chat.actors import Actor
 from chat.consumers import ParleyConsumer
@@ -35,6 +36,9 @@ class AgentConsumer(ParleyConsumer):
         "context.fetch": "on_context_fetch",
         "past.fetch": "on_past_fetch",
         "transfer.options": "on_transfer_options",
+        "canned.list": "on_canned_list",
+        "canned.save": "on_canned_save",
+        "canned.delete": "on_canned_delete",
     }
 
     async def authenticate(self) -> Actor:
@@ -191,3 +195,27 @@ class AgentConsumer(ParleyConsumer):
             actor=self.actor, conversation_id=field_int(frame, "conversation")
         )
         await self.send_frame({"type": "transfer.targets", "ref": ref, **targets})
+
+    # --- canned replies --------------------------------------------------------------------
+    async def on_canned_list(self, frame: dict, ref: Any) -> None:
+        replies = await db(canned.canned_list)(actor=self.actor)
+        await self.send_frame({"type": "canned.replies", "ref": ref, "replies": replies})
+
+    async def on_canned_save(self, frame: dict, ref: Any) -> None:
+        reply = await db(canned.canned_save)(
+            actor=self.actor,
+            reply_id=field_int(frame, "reply", required=False),
+            shortcut=frame.get("shortcut"),
+            title=frame.get("title") or "",
+            body=frame.get("body"),
+            shared=frame.get("shared") is True,
+            site_id=field_int(frame, "site", required=False),
+        )
+        await self.send_frame(
+            {"type": "canned.saved", "ref": ref, "reply": canned.canned_payload(reply)}
+        )
+
+    async def on_canned_delete(self, frame: dict, ref: Any) -> None:
+        reply_id = field_int(frame, "reply")
+        await db(canned.canned_delete)(actor=self.actor, reply_id=reply_id)
+        await self.send_frame({"type": "canned.deleted", "ref": ref, "id": reply_id})

@@ -149,3 +149,63 @@ class AgentConnection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.channel_name}"
+
+
+class CannedReply(models.Model):
+    """A saved reply an agent inserts with ``/shortcut``: shared (no owner: for one site, or
+    every site without one) or personal (an owner). Variables in the body
+    (``{{customer.name}}``, ``{{agent.name}}``, ``{{order_number}}`` for a field the bot
+    collected) are filled in by the console when it is inserted."""
+
+    shortcut = models.CharField(
+        max_length=32, help_text="Typed after a slash: letters, digits, - and _ (e.g. refund)."
+    )
+    title = models.CharField(max_length=120, blank=True)
+    body = models.TextField()
+    site = models.ForeignKey(
+        "chat.Site",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Empty: every site.",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="canned_replies",
+        help_text="Empty: shared with every agent; set: this agent's own.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "canned replies"
+        ordering = ["shortcut", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "site", "shortcut"],
+                condition=Q(owner__isnull=False, site__isnull=False),
+                name="canned_unique_personal_site",
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "shortcut"],
+                condition=Q(owner__isnull=False, site__isnull=True),
+                name="canned_unique_personal",
+            ),
+            models.UniqueConstraint(
+                fields=["site", "shortcut"],
+                condition=Q(owner__isnull=True, site__isnull=False),
+                name="canned_unique_site",
+            ),
+            models.UniqueConstraint(
+                fields=["shortcut"],
+                condition=Q(owner__isnull=True, site__isnull=True),
+                name="canned_unique_global",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"

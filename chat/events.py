@@ -143,6 +143,10 @@ TRANSFER_TARGETS = _declare(
     "transfer.targets", "ref conversation agents queues", to=SOCKET, broadcast=False
 )
 
+CANNED_REPLIES = _declare("canned.replies", "ref replies", to=SOCKET, broadcast=False)
+CANNED_SAVED = _declare("canned.saved", "ref reply", to=SOCKET, broadcast=False)
+CANNED_DELETED = _declare("canned.deleted", "ref id", to=SOCKET, broadcast=False)
+
 
 class UndeclaredFrame(ValueError):
     """A frame the registry does not declare, or with fields it does not declare: a bug in

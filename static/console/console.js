@@ -18,6 +18,7 @@ import {
   upsert,
 } from "./conversations.js";
 import { el, toast } from "./dom.js";
+import { closePicker, fetchCanned, insert, onCannedError, onComposerInput, onManagerClick, onReplies, onSaved, openManager, pickerKey, saveFromForm } from "./canned.js";
 import { onContext, onPastTranscript, openPast, renderContext } from "./context.js";
 import { renderLists, renderSoon, tickSla } from "./lists.js";
 import { answerOffer, offerSet, onOpenOffers, renderOffers, setPresence } from "./offers.js";
@@ -151,10 +152,16 @@ function handle(f) {
       return onPastTranscript(f);
     case "transfer.targets":
       return onTargets(f);
+    case "canned.replies":
+      return onReplies(f);
+    case "canned.saved":
+    case "canned.deleted":
+      return onSaved(f);
   }
 }
 
 function onHello(f) {
+  fetchCanned();
   offers.clear();
   for (const res of f.offers || []) offerSet(res);
   renderOffers();
@@ -185,6 +192,7 @@ function onError(f) {
     return toast(f.message);
   }
   if (ref.startsWith("tr:") || ref.startsWith("to:")) return onTransferError(f);
+  if (ref === "cs" || ref === "cd" || ref === "cl") return onCannedError(f);
   if (ref.startsWith("t:")) {
     return toast(f.code === "already_taken" ? "Someone else took this conversation first." : f.message);
   }
@@ -247,12 +255,26 @@ el.form.addEventListener("submit", (ev) => {
   if (submit(el.input.value)) el.input.value = "";
 });
 el.input.addEventListener("keydown", (ev) => {
+  if (pickerKey(ev)) return;
   if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
     ev.preventDefault();
     el.form.requestSubmit();
   }
 });
-el.input.addEventListener("input", () => typingInput(el.input.value));
+el.input.addEventListener("input", () => {
+  typingInput(el.input.value);
+  onComposerInput();
+});
+el.input.addEventListener("blur", () => setTimeout(closePicker, 150));
+el.picker.addEventListener("mousedown", (ev) => {
+  const li = ev.target.closest("[data-testid=canned-option]");
+  if (!li) return;
+  ev.preventDefault();
+  insert(Number(li.dataset.index));
+});
+el.cannedManage.addEventListener("click", openManager);
+el.cannedSave.addEventListener("click", saveFromForm);
+el.cannedList.addEventListener("click", onManagerClick);
 for (const tab of el.modeTabs) {
   tab.addEventListener("click", () => {
     if (ui.composerMode !== tab.dataset.mode) client.typingStop();

@@ -8,6 +8,11 @@ import { client, convs, ui } from "./state.js";
 
 const panels = new Map(); // conversation id -> the last conversation.context
 
+/** The last context fetched for a conversation (canned replies' variables read it). */
+export function contextOf(id) {
+  return panels.get(id) || null;
+}
+
 export function fetchContext(id) {
   if (!id || !client) return;
   client.send({ type: "context.fetch", id: `cx:${id}`, conversation: id }, false);

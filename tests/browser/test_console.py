@@ -283,3 +283,75 @@ def test_a_transfer_with_its_note_seen_on_both_sides(asgi_server, browser, shop)
         for context in contexts:
             context.close()
     assert errors == []
+
+
+def test_canned_replies_with_their_variables(asgi_server, browser, shop):
+    from agents.models import CannedReply
+    from chat.models import Conversation
+
+    expect.set_options(timeout=15_000)
+    errors: list[str] = []
+    base = asgi_server.url
+    CannedReply.objects.create(
+        shortcut="order",
+        title="Order status",
+        body="Hi {{customer.name}}, {{agent.name}} here: order {{order_number}} ships today.",
+    )
+    CannedReply.objects.create(shortcut="other-site", body="Not here", site=None, owner=None)
+    customer = browser.new_context(viewport=VIEWPORT)
+    agent = browser.new_context(viewport={"width": 1400, "height": 860})
+    try:
+        tab = watch_errors(customer.new_page(), errors)
+        open_widget(tab, f"{base}/demo/{shop.key}/")
+        write(tab, "Where is my order?")
+        expect(tab.get_by_test_id("parley-messages").locator("li[data-seq='1']")).to_have_attribute(
+            "data-status", "sent"
+        )
+        conversation = Conversation.objects.get()
+        conversation.customer.name = "Zoé"
+        conversation.customer.save(update_fields=["name"])
+        Note.objects.create(
+            conversation=conversation, kind="handoff", author_name="Parley bot", body="Handed.",
+            data={"collected": {"order_number": "DIY-77"}},
+        )  # fmt: skip
+        console = watch_errors(agent.new_page(), errors)
+        login(console, base)
+        console.get_by_test_id("offer").get_by_test_id("offer-accept").click()
+        expect(console.get_by_test_id("context-name")).to_have_text("Zoé")
+
+        # The agent adds one of her own in the console.
+        console.get_by_test_id("canned-manage").click()
+        dialog = console.get_by_test_id("canned-dialog")
+        expect(dialog.get_by_test_id("canned-item")).to_have_count(2)
+        dialog.get_by_test_id("canned-shortcut").fill("bye")
+        dialog.get_by_test_id("canned-body").fill(f"Bye {{{{customer.name}}}} {XSS}")
+        dialog.get_by_test_id("canned-save").click()
+        expect(dialog.get_by_test_id("canned-item")).to_have_count(3)
+        dialog.get_by_test_id("canned-shortcut").fill("bye")
+        dialog.get_by_test_id("canned-body").fill("again")
+        dialog.get_by_test_id("canned-save").click()
+        expect(dialog.get_by_test_id("canned-error")).to_have_text("/bye already exists.")
+        dialog.get_by_test_id("canned-close").click()
+
+        composer = console.get_by_test_id("composer-input")
+        composer.fill("/or")
+        picker = console.get_by_test_id("canned-picker")
+        expect(picker.get_by_test_id("canned-option")).to_have_count(1)
+        expect(picker).to_contain_text("/order")
+        composer.press("Enter")
+        filled = "Hi Zoé, Alice Martin here: order DIY-77 ships today."
+        expect(composer).to_have_value(filled)
+        composer.press("Enter")
+        expect(transcript(tab, "parley-messages").last).to_have_text(filled)
+
+        composer.fill("/by")
+        expect(picker.get_by_test_id("canned-option")).to_have_count(1)
+        composer.press("Tab")
+        expect(composer).to_have_value(f"Bye Zoé {XSS}")
+        composer.press("Escape")
+        assert console.evaluate("window.__xss") is None
+    finally:
+        customer.close()
+        agent.close()
+    assert CannedReply.objects.filter(owner__username="alice", shortcut="bye").exists()
+    assert errors == []
