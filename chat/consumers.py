@@ -47,6 +47,7 @@ class ParleyConsumer(AsyncWebsocketConsumer):
         "receipt": "on_receipt",
         "typing": "on_typing",
         "conversation.resolve": "on_conversation_resolve",
+        "hello.request": "on_hello_request",
     }
 
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -100,16 +101,25 @@ class ParleyConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
             self.joined.append(group)
         await self.accept()
+        await self.send_hello()
+
+    async def send_hello(self, ref: Any = None) -> None:
         snapshot = await db(self.snapshot_sync)()
-        await self.send_frame(
-            {
-                "type": "hello",
-                "role": actor.kind,
-                "heartbeat_interval": cfg["HEARTBEAT_INTERVAL"],
-                "server_time": time.time(),
-                **snapshot,
-            }
-        )
+        hello = {
+            "type": "hello",
+            "role": self.actor.kind,
+            "heartbeat_interval": settings.PARLEY["HEARTBEAT_INTERVAL"],
+            "server_time": time.time(),
+            **snapshot,
+        }
+        if ref is not None:
+            hello["ref"] = ref
+        await self.send_frame(hello)
+
+    async def on_hello_request(self, frame: dict, ref: Any) -> None:
+        # A tab that joins a socket shared by several (static/parley/client/hub.js) gets a
+        # snapshot of its own: the socket's hello went out when it opened.
+        await self.send_hello(ref)
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
         """Every frame is charged here, as the server hands it over, before anything

@@ -63,7 +63,8 @@ def _declare(
 HELLO = _declare(
     "hello",
     "role heartbeat_interval server_time conversations translation",
-    optional="offers presence",  # a console's: its open offers and presence back
+    # a console's: its open offers and presence back; ref: the answer to hello.request
+    optional="offers presence ref",
     to=SOCKET,
     broadcast=False,
 )

@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import Http404, HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 
 from chat.models import Site
 from chat.selectors import user_is_agent
@@ -39,6 +40,8 @@ def console(request):
                 "heartbeatInterval": settings.PARLEY["HEARTBEAT_INTERVAL"],
                 "wsPath": "/ws/agent/",
                 "loginUrl": settings.LOGIN_URL,
+                # One socket for all of the agent's tabs (static/parley/client/hub.js).
+                "sharedWorkerUrl": static("parley/client/sharedworker.js"),
             },
         },
     )

@@ -6,6 +6,8 @@
 //   state.js (records, selection), conversations.js (what frames change), offers.js (offers,
 //   presence), lists.js (sidebar), transcript.js (chat pane), dom.js (elements, toast).
 import { createClient, storedOutbox } from "../parley/client/index.js";
+import { sharedSocket } from "../parley/client/shared.js";
+import { askOnce } from "./notify.js";
 import {
   applyMessage,
   helloConversations,
@@ -22,7 +24,7 @@ import { closePicker, fetchCanned, insert, onCannedError, onComposerInput, onMan
 import { onContext, onPastTranscript, openPast, renderContext } from "./context.js";
 import { renderLists, renderSoon, tickSla } from "./lists.js";
 import { answerOffer, offerSet, onOpenOffers, renderOffers, setPresence } from "./offers.js";
-import { OUTBOX_KEY, cfg, convs, isMine, isMyMessage, isOpen, offers, rec, ui, useClient } from "./state.js";
+import { ME, OUTBOX_KEY, cfg, convs, isMine, isMyMessage, isOpen, offers, rec, ui, useClient } from "./state.js";
 import { onNote, onNotesBatch, sendNote, setComposerMode } from "./notes.js";
 import { renderChat, renderPending } from "./transcript.js";
 import { onTargets, onTransferAck, onTransferError, openTransfer, submitTransfer } from "./transfer.js";
@@ -44,7 +46,13 @@ function every(ms, fn) {
   }
 }
 
+// One socket for all of this agent's tabs where the browser has SharedWorker (a page that
+// wraps WebSocket, as some tests do, sets parleyOwnSocket to keep its own).
+const SharedTransport = window.parleyOwnSocket ? null : sharedSocket({ workerUrl: cfg.sharedWorkerUrl, name: `parley-console-${ME}` });
+window.parleySharedSocket = Boolean(SharedTransport);
+
 const client = createClient({
+  WebSocket: SharedTransport || undefined,
   url: () => `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${cfg.wsPath}`,
   heartbeatInterval: cfg.heartbeatInterval || 20,
   every,
@@ -239,6 +247,7 @@ function onListClick(ev) {
   if (button.dataset.testid === "conversation-open") select(id);
   else if (button.dataset.testid === "conversation-take") take(id);
 }
+document.addEventListener("click", askOnce, { once: true, capture: true });
 el.waiting.addEventListener("click", onListClick);
 el.mine.addEventListener("click", onListClick);
 el.offers.addEventListener("click", (ev) => {

@@ -2,7 +2,8 @@
 // which conversations are loaded in full (mine and the one on screen) or as a preview
 // (waiting ones), and which one is selected. Seq order and gaps are the client's
 // (client/resume.js): it hands these functions each message once, in order.
-import { el, toast } from "./dom.js";
+import { el, toast, translationOf } from "./dom.js";
+import { notify } from "./notify.js";
 import { renderSoon } from "./lists.js";
 import { contextStale, fetchContext, renderContext } from "./context.js";
 import { fetchNotes, newRound } from "./notes.js";
@@ -107,6 +108,10 @@ export function applyMessage(r, m) {
   // In order and once (client.js deduplicates and resumes gaps).
   r.msgs.push(m);
   awaitingFromMessage(r, m);
+  // A customer's new words in my chat (a resume on load brings old ones: not those).
+  if (isMine(r) && m.sender.role === "customer" && m.kind === "text" && Date.now() - Date.parse(m.created_at) < 60000) {
+    notify(`${m.sender.name} wrote`, (translationOf(m) || m.body).slice(0, 140), `conversation-${r.id}`);
+  }
   // The server moves a sender's cursors to its own message without a receipt.updated.
   if (m.sender.role === "customer" && r.cust.read < m.seq) {
     r.cust.read = r.cust.delivered = m.seq;

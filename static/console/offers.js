@@ -1,6 +1,7 @@
 // Offers and presence: the router's offers to me (pushed, and listed again by every pong so
 // a lost push or outcome heals within a heartbeat), counted down locally, and my status.
 import { el } from "./dom.js";
+import { notify } from "./notify.js";
 import { upsert } from "./conversations.js";
 import { paintPreview, renderSoon } from "./lists.js";
 import { client, offers, ui } from "./state.js";
@@ -8,6 +9,10 @@ import { client, offers, ui } from "./state.js";
 let offerTimer = null;
 
 export function offerSet(res) {
+  if (!offers.has(res.id)) {
+    const c = res.conversation || {};
+    notify("New chat offer", `${c.customer ? c.customer.name : "A customer"}${res.queue ? ` · ${res.queue.name}` : ""}`, `offer-${res.id}`);
+  }
   // expires_in, not expires_at: the client's clock may drift from the server's.
   offers.set(res.id, { res, deadline: Date.now() + (res.expires_in ?? 20) * 1000 });
   if (res.conversation && res.conversation.customer && client.fresh(res.conversation)) upsert(res.conversation);

@@ -46,6 +46,7 @@ def wrap_pushes(decide: str) -> str:
     as many times as the page should receive it (none: the push is lost)."""
     return """
 (() => {
+  window.parleyOwnSocket = true;  // the console keeps its own socket, so this wrapper sees it
   const Native = window.WebSocket;
   window.WebSocket = class WrappedWebSocket extends Native {
     constructor(url, protocols) {

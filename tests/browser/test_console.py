@@ -14,6 +14,7 @@ from tests.browser.test_chat_e2e import (
     VIEWPORT,
     login,
     open_widget,
+    set_tab_visible,
     transcript,
     watch_errors,
     write,
@@ -354,4 +355,79 @@ def test_canned_replies_with_their_variables(asgi_server, browser, shop):
         customer.close()
         agent.close()
     assert CannedReply.objects.filter(owner__username="alice", shortcut="bye").exists()
+    assert errors == []
+
+
+NOTIFICATION_STUB = """
+(() => {
+  window.parleyNotes = [];
+  window.parleyAsked = 0;
+  window.Notification = class {
+    static permission = "default";
+    static requestPermission() {
+      window.parleyAsked += 1;
+      window.Notification.permission = "granted";
+      return Promise.resolve("granted");
+    }
+    constructor(title, options) { window.parleyNotes.push({title, body: options.body}); }
+  };
+})();
+"""
+
+
+def test_two_tabs_share_one_socket_and_a_hidden_tab_notifies(asgi_server, browser, shop):
+    from agents.models import AgentConnection
+
+    expect.set_options(timeout=15_000)
+    errors: list[str] = []
+    base = asgi_server.url
+    customer = browser.new_context(viewport=VIEWPORT)
+    agent = browser.new_context(viewport=VIEWPORT)
+    agent.add_init_script(NOTIFICATION_STUB)
+    try:
+        first = watch_errors(agent.new_page(), errors)
+        login(first, base)
+        assert first.evaluate("window.parleySharedSocket") is True
+        first.get_by_test_id("chat-empty").click()  # a first click: permission asked, once
+        first.wait_for_function("window.parleyAsked === 1")
+        second = watch_errors(agent.new_page(), errors)
+        second.goto(f"{base}/console/")
+        expect(second.get_by_test_id("console-connection")).to_have_text("Online")
+        second.get_by_test_id("chat-empty").click()
+        alice = AgentConnection.objects.filter(user__username="alice")
+        # Two tabs, one server socket (each console socket registers one connection).
+        expect(second.get_by_test_id("console-connection")).to_have_text("Online")
+        assert alice.count() == 1
+        assert second.evaluate("window.parleyAsked") == 0  # asked once, in the first tab
+        assert second.evaluate("window.parleySharedSocket") is True
+
+        set_tab_visible(first, False)
+        set_tab_visible(second, False)
+        tab = watch_errors(customer.new_page(), errors)
+        open_widget(tab, f"{base}/demo/{shop.key}/")
+        write(tab, "Anyone there?")
+        for page in (first, second):
+            expect(page.get_by_test_id("offer")).to_have_count(1)  # both tabs show it
+        first.wait_for_function("window.parleyNotes.length >= 1")
+        note = first.evaluate("window.parleyNotes[0]")
+        assert note["title"] == "New chat offer"
+        assert first.evaluate("window.parleyTones") >= 1
+        expect(first).to_have_title(re.compile(r"1 incoming"))
+
+        # Accepted in one tab, gone from both; the chat opens in the tab that accepted.
+        set_tab_visible(second, True)
+        second.get_by_test_id("offer").get_by_test_id("offer-accept").click()
+        for page in (first, second):
+            expect(page.get_by_test_id("offer")).to_have_count(0)
+            expect(
+                page.get_by_test_id("mine-list").get_by_test_id("conversation-item")
+            ).to_have_count(1)
+        write(tab, "My order is late.")
+        first.wait_for_function(
+            "window.parleyNotes.some((n) => n.body.includes('My order is late.'))"
+        )
+        assert alice.count() == 1
+    finally:
+        customer.close()
+        agent.close()
     assert errors == []
