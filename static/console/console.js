@@ -6,6 +6,7 @@
 //   state.js (records, selection), conversations.js (what frames change), offers.js (offers,
 //   presence), lists.js (sidebar), transcript.js (chat pane), dom.js (elements, toast).
 import { createClient, storedOutbox } from "../parley/client/index.js";
+import { leaderSocket } from "../parley/client/leader.js";
 import { sharedSocket } from "../parley/client/shared.js";
 import { askOnce } from "./notify.js";
 import {
@@ -48,8 +49,12 @@ function every(ms, fn) {
 
 // One socket for all of this agent's tabs where the browser has SharedWorker (a page that
 // wraps WebSocket, as some tests do, sets parleyOwnSocket to keep its own).
-const SharedTransport = window.parleyOwnSocket ? null : sharedSocket({ workerUrl: cfg.sharedWorkerUrl, name: `parley-console-${ME}` });
-window.parleySharedSocket = Boolean(SharedTransport);
+// Without SharedWorker, the tabs elect a leader whose socket they share (leader.js).
+const hubName = `parley-console-${ME}`;
+const SharedTransport = window.parleyOwnSocket
+  ? null
+  : sharedSocket({ workerUrl: cfg.sharedWorkerUrl, name: hubName }) || leaderSocket({ name: hubName });
+window.parleySharedSocket = SharedTransport ? (window.SharedWorker ? "worker" : "leader") : false;
 
 const client = createClient({
   WebSocket: SharedTransport || undefined,

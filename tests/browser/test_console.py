@@ -387,7 +387,7 @@ def test_two_tabs_share_one_socket_and_a_hidden_tab_notifies(asgi_server, browse
     try:
         first = watch_errors(agent.new_page(), errors)
         login(first, base)
-        assert first.evaluate("window.parleySharedSocket") is True
+        assert first.evaluate("window.parleySharedSocket") == "worker"
         first.get_by_test_id("chat-empty").click()  # a first click: permission asked, once
         first.wait_for_function("window.parleyAsked === 1")
         second = watch_errors(agent.new_page(), errors)
@@ -399,7 +399,7 @@ def test_two_tabs_share_one_socket_and_a_hidden_tab_notifies(asgi_server, browse
         expect(second.get_by_test_id("console-connection")).to_have_text("Online")
         assert alice.count() == 1
         assert second.evaluate("window.parleyAsked") == 0  # asked once, in the first tab
-        assert second.evaluate("window.parleySharedSocket") is True
+        assert second.evaluate("window.parleySharedSocket") == "worker"
 
         set_tab_visible(first, False)
         set_tab_visible(second, False)
@@ -427,6 +427,46 @@ def test_two_tabs_share_one_socket_and_a_hidden_tab_notifies(asgi_server, browse
             "window.parleyNotes.some((n) => n.body.includes('My order is late.'))"
         )
         assert alice.count() == 1
+    finally:
+        customer.close()
+        agent.close()
+    assert errors == []
+
+
+def test_without_shared_worker_the_tabs_share_a_leader_tabs_socket(asgi_server, browser, shop):
+    from agents.models import AgentConnection
+
+    expect.set_options(timeout=15_000)
+    errors: list[str] = []
+    base = asgi_server.url
+    customer = browser.new_context(viewport=VIEWPORT)
+    agent = browser.new_context(viewport=VIEWPORT)
+    agent.add_init_script("delete window.SharedWorker;")
+    try:
+        first = watch_errors(agent.new_page(), errors)
+        login(first, base)
+        assert first.evaluate("window.parleySharedSocket") == "leader"
+        second = watch_errors(agent.new_page(), errors)
+        second.goto(f"{base}/console/")
+        expect(second.get_by_test_id("console-connection")).to_have_text("Online")
+        tab = watch_errors(customer.new_page(), errors)
+        open_widget(tab, f"{base}/demo/{shop.key}/")
+        write(tab, "Hello from a browser without SharedWorker")
+        for page in (first, second):
+            expect(page.get_by_test_id("offer")).to_have_count(1)
+        assert AgentConnection.objects.filter(user__username="alice").count() == 1
+
+        # The leader's tab closes: the other tab takes over on a socket of its own (the
+        # router offers the chat again once the console is back), and hears new words.
+        first.close()
+        write(tab, "Still there?")
+        offer = second.get_by_test_id("offer")
+        expect(offer.get_by_test_id("conversation-preview")).to_have_text("Still there?")
+        offer.get_by_test_id("offer-accept").click()
+        expect(
+            second.get_by_test_id("mine-list").get_by_test_id("conversation-item")
+        ).to_have_count(1)
+        expect(second.get_by_test_id("console-connection")).to_have_text("Online")
     finally:
         customer.close()
         agent.close()

@@ -19,13 +19,17 @@ export function sharedSocket(opts) {
   } catch (e) {
     return null; // a CSP that forbids workers, a browser without module workers
   }
-  const port = worker.port;
+  return transportOver(worker.port, opts.onPageHide);
+}
+
+/** The WebSocket-like class over a port to a hub (a SharedWorker's, or a leader tab's). */
+export function transportOver(port, onPageHide) {
   let current = null; // the socket instance this tab uses now
   port.onmessage = (ev) => {
     if (current) current._fromHub(ev.data);
   };
   if (port.start) port.start();
-  const pageHide = opts.onPageHide || ((fn) => globalThis.addEventListener && globalThis.addEventListener("pagehide", fn));
+  const pageHide = onPageHide || ((fn) => globalThis.addEventListener && globalThis.addEventListener("pagehide", fn));
   pageHide(() => port.postMessage({ op: "bye" }));
 
   return class SharedWebSocket {
