@@ -8,6 +8,7 @@
 import { createClient, storedOutbox } from "../parley/client/index.js";
 import { leaderSocket } from "../parley/client/leader.js";
 import { sharedSocket } from "../parley/client/shared.js";
+import { installShortcuts } from "./keys.js";
 import { askOnce } from "./notify.js";
 import {
   applyMessage,
@@ -21,7 +22,7 @@ import {
   upsert,
 } from "./conversations.js";
 import { el, toast } from "./dom.js";
-import { closePicker, fetchCanned, insert, onCannedError, onComposerInput, onManagerClick, onReplies, onSaved, openManager, pickerKey, saveFromForm } from "./canned.js";
+import { closePicker, fetchCanned, openPicker, insert, onCannedError, onComposerInput, onManagerClick, onReplies, onSaved, openManager, pickerKey, saveFromForm } from "./canned.js";
 import { onContext, onPastTranscript, openPast, renderContext } from "./context.js";
 import { renderLists, renderSoon, tickSla } from "./lists.js";
 import { answerOffer, offerSet, onOpenOffers, renderOffers, setPresence } from "./offers.js";
@@ -175,6 +176,7 @@ function handle(f) {
 
 function onHello(f) {
   fetchCanned();
+  resyncBanner(f);
   offers.clear();
   for (const res of f.offers || []) offerSet(res);
   renderOffers();
@@ -212,7 +214,26 @@ function onError(f) {
   toast(f.message);
 }
 
+// The reconnect banner: what the console is doing about a lost connection, and then what
+// it caught up on (each conversation resumes from its last seq; notes and offers refetched).
+let resyncTimer = null;
+function resyncBanner(hello) {
+  clearTimeout(resyncTimer);
+  if (!hello) {
+    el.resync.dataset.state = "offline";
+    el.resync.textContent = "Connection lost. Reconnecting… your messages wait in the outbox and go out when it is back.";
+    el.resync.hidden = false;
+    return;
+  }
+  if (el.resync.hidden) return; // the first connection: nothing to resync
+  const n = (hello.conversations || []).length;
+  el.resync.dataset.state = "resynced";
+  el.resync.textContent = `Reconnected: caught up on ${n} conversation${n === 1 ? "" : "s"} and ${(hello.offers || []).length} offer(s).`;
+  resyncTimer = setTimeout(() => (el.resync.hidden = true), 6000);
+}
+
 function setConnection(stateName) {
+  if (stateName === "offline" && client.everConnected) resyncBanner(null);
   const labels = {
     connecting: "Connecting…",
     online: "Online",
@@ -304,6 +325,25 @@ el.presenceSelect.addEventListener("change", () => {
 });
 el.resolveBtn.addEventListener("click", () => ui.selectedId && resolve(ui.selectedId));
 el.transferBtn.addEventListener("click", openTransfer);
+el.helpOpen.addEventListener("click", () => el.helpDialog.showModal());
+function step(delta) {
+  const items = Array.from(document.querySelectorAll("[data-testid=mine-list] li[data-conversation], [data-testid=waiting-list] li[data-conversation]"));
+  if (!items.length) return;
+  const ids = items.map((li) => Number(li.dataset.conversation));
+  const at = ids.indexOf(ui.selectedId);
+  select(ids[(at + delta + ids.length) % ids.length] ?? ids[0]);
+}
+installShortcuts({
+  accept() {
+    const first = offers.keys().next();
+    if (!first.done) answerOffer(first.value, true);
+  },
+  next: () => step(1),
+  previous: () => step(-1),
+  reply: () => !el.form.hidden && el.input.focus(),
+  canned: openPicker,
+  resolve: () => ui.selectedId && !el.resolveBtn.hidden && resolve(ui.selectedId),
+});
 el.transferSubmit.addEventListener("click", submitTransfer);
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState !== "visible") return;

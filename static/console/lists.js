@@ -131,6 +131,13 @@ export function renderLists() {
   el.mineCount.textContent = mine.filter(isOpen).length;
   el.waitingEmpty.hidden = waiting.length > 0;
   el.mineEmpty.hidden = mine.length > 0;
+  // My load as the router counts it: assigned chats plus open offers, against my capacity.
+  if (ui.presence && ui.presence.capacity) {
+    const load = mine.filter((r) => r.c.status === "assigned").length + offers.size;
+    el.load.hidden = false;
+    el.load.textContent = `${load}/${ui.presence.capacity} chats`;
+    el.load.dataset.full = String(load >= ui.presence.capacity);
+  }
   const unread = mine.reduce((n, r) => n + unreadCount(r), 0);
   const offered = offers.size ? `${offers.size} incoming · ` : "";
   document.title = `${unread ? `(${unread}) ` : ""}${offered}${waiting.length ? `${waiting.length} waiting · ` : ""}Parley console`;

@@ -93,6 +93,7 @@ export function setPresence(p) {
   ui.presence = p;
   el.presenceSelect.value = p.status;
   el.presence.dataset.status = p.status;
+  renderSoon(); // my load against this capacity (lists.js)
   el.presenceMessage.hidden = !p.message;
   el.presenceMessage.textContent = p.message || "";
 }

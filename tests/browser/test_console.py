@@ -471,3 +471,43 @@ def test_without_shared_worker_the_tabs_share_a_leader_tabs_socket(asgi_server, 
         customer.close()
         agent.close()
     assert errors == []
+
+
+def test_keyboard_shortcuts_and_the_help_overlay(asgi_server, browser, shop):
+    expect.set_options(timeout=15_000)
+    errors: list[str] = []
+    base = asgi_server.url
+    customer = browser.new_context(viewport=VIEWPORT)
+    agent = browser.new_context(viewport=VIEWPORT)
+    try:
+        console = watch_errors(agent.new_page(), errors)
+        login(console, base)
+        expect(console.get_by_test_id("agent-load")).to_have_text("0/3 chats")
+        tab = watch_errors(customer.new_page(), errors)
+        open_widget(tab, f"{base}/demo/{shop.key}/")
+        write(tab, "Keyboard please")
+        expect(console.get_by_test_id("offer")).to_have_count(1)
+        console.locator("body").press("?")
+        help_dialog = console.get_by_test_id("help-dialog")
+        expect(help_dialog).to_be_visible()
+        expect(help_dialog.locator("li")).to_have_count(8)
+        console.keyboard.press("Escape")
+        expect(help_dialog).to_be_hidden()
+
+        console.locator("body").press("a")  # accept the offer
+        expect(console.get_by_test_id("offer")).to_have_count(0)
+        expect(console.get_by_test_id("agent-load")).to_have_text("1/3 chats")
+        composer = console.get_by_test_id("composer-input")
+        composer.press("Escape")  # leave the reply box (focused on taking the chat)
+        console.locator("body").press("r")
+        expect(composer).to_be_focused()
+        composer.fill("Typing r and e here types them.")
+        expect(composer).to_have_value("Typing r and e here types them.")
+        composer.fill("")
+        composer.press("Escape")
+        console.locator("body").press("e")  # resolve
+        expect(console.get_by_test_id("chat-status")).to_have_text("Resolved")
+    finally:
+        customer.close()
+        agent.close()
+    assert errors == []
