@@ -107,11 +107,18 @@ def agent_heartbeat(*, user, channel_name: str, now: dt.datetime | None = None) 
 
 @transaction.atomic
 def agent_presence_set(
-    *, actor: Actor, status: Any, user_id: int | None = None, now: dt.datetime | None = None
+    *,
+    actor: Actor,
+    status: Any,
+    user_id: int | None = None,
+    now: dt.datetime | None = None,
+    away_reason: Any = None,
 ) -> AgentPresence:
     """An agent (or a supervisor, for anyone) sets a status: online looks for work, any
     other status hands the agent's open offers on."""
-    presence = agents.agent_presence_set(actor=actor, status=status, user_id=user_id, now=now)
+    presence = agents.agent_presence_set(
+        actor=actor, status=status, user_id=user_id, now=now, away_reason=away_reason
+    )
     if presence.status == Status.ONLINE:
         _route_on_commit(presence.user_id)
     else:

@@ -17,7 +17,16 @@ class PresenceInline(admin.StackedInline):
     fk_name = "profile"
     can_delete = False
     extra = 0
-    fields = ["status", "reason", "live_until", "load", "capacity", "missed_in_a_row", "idle_since"]
+    fields = [
+        "status",
+        "reason",
+        "away_reason",
+        "live_until",
+        "load",
+        "capacity",
+        "missed_in_a_row",
+        "idle_since",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):

@@ -91,7 +91,9 @@ class AgentConsumer(ParleyConsumer):
         return super().ping_sync() | beat
 
     async def on_presence_set(self, frame: dict, ref: Any) -> None:
-        presence = await db(flows.agent_presence_set)(actor=self.actor, status=frame.get("status"))
+        presence = await db(flows.agent_presence_set)(
+            actor=self.actor, status=frame.get("status"), away_reason=frame.get("away_reason")
+        )
         await self.send_frame(
             {"type": "ack", "ref": ref, "for": frame["type"], "status": presence.status}
         )

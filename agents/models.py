@@ -56,6 +56,15 @@ class RoutingIndex(models.Index):
         return models.Index.create_sql(index, model, schema_editor, using=using, **kwargs)
 
 
+AWAY_REASONS = [
+    ("lunch", "Lunch"),
+    ("break", "Break"),
+    ("training", "Training"),
+    ("meeting", "Meeting"),
+    ("other", "Other"),
+]
+
+
 class AgentPresence(models.Model):
     """An agent's live state, as the router sees it.
 
@@ -100,6 +109,9 @@ class AgentPresence(models.Model):
     skills_tag = models.CharField(max_length=500, default=",")
     languages_tag = models.CharField(max_length=200, default=",")
     missed_in_a_row = models.PositiveSmallIntegerField(default=0)
+    # Why an agent set themselves away (lunch, training…): shown to supervisors; empty
+    # otherwise. Any other status clears it.
+    away_reason = models.CharField(max_length=16, blank=True, choices=AWAY_REASONS)
     # Free capacity since: among equally occupied agents, the earliest wins (idle longest).
     idle_since = models.DateTimeField(null=True, blank=True)
     last_offer_at = models.DateTimeField(null=True, blank=True)

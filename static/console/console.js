@@ -319,8 +319,11 @@ for (const tab of el.modeTabs) {
 }
 el.takeBtn.addEventListener("click", () => ui.selectedId && take(ui.selectedId));
 el.presenceSelect.addEventListener("change", () => {
-  if (!client.send({ type: "presence.set", id: client.nextId("s:"), status: el.presenceSelect.value }, true) && ui.presence) {
-    el.presenceSelect.value = ui.presence.status; // offline: keep showing the real status
+  const [status, awayReason] = el.presenceSelect.value.split(":");
+  const frame = { type: "presence.set", id: client.nextId("s:"), status };
+  if (awayReason) frame.away_reason = awayReason;
+  if (!client.send(frame, true) && ui.presence) {
+    setPresence(ui.presence); // offline: keep showing the real status
   }
 });
 el.resolveBtn.addEventListener("click", () => ui.selectedId && resolve(ui.selectedId));

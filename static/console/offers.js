@@ -91,8 +91,9 @@ function tickOffers() {
 export function setPresence(p) {
   if (!p) return;
   ui.presence = p;
-  el.presenceSelect.value = p.status;
+  el.presenceSelect.value = p.status === "away" && p.away_reason ? `away:${p.away_reason}` : p.status;
   el.presence.dataset.status = p.status;
+  el.presence.dataset.awayReason = p.away_reason || "";
   renderSoon(); // my load against this capacity (lists.js)
   el.presenceMessage.hidden = !p.message;
   el.presenceMessage.textContent = p.message || "";

@@ -507,6 +507,12 @@ def test_keyboard_shortcuts_and_the_help_overlay(asgi_server, browser, shop):
         composer.press("Escape")
         console.locator("body").press("e")  # resolve
         expect(console.get_by_test_id("chat-status")).to_have_text("Resolved")
+
+        # Away, with a reason.
+        console.get_by_test_id("presence-select").select_option("away:lunch")
+        presence = console.get_by_test_id("presence")
+        expect(presence).to_have_attribute("data-status", "away")
+        expect(presence).to_have_attribute("data-away-reason", "lunch")
     finally:
         customer.close()
         agent.close()
