@@ -39,6 +39,7 @@ class AgentConsumer(ParleyConsumer):
         "canned.list": "on_canned_list",
         "canned.save": "on_canned_save",
         "canned.delete": "on_canned_delete",
+        "search": "on_search",
     }
 
     async def authenticate(self) -> Actor:
@@ -221,3 +222,10 @@ class AgentConsumer(ParleyConsumer):
         reply_id = field_int(frame, "reply")
         await db(canned.canned_delete)(actor=self.actor, reply_id=reply_id)
         await self.send_frame({"type": "canned.deleted", "ref": ref, "id": reply_id})
+
+    async def on_search(self, frame: dict, ref: Any) -> None:
+        query = frame.get("query")
+        results = await db(context.conversation_search)(actor=self.actor, query=query)
+        await self.send_frame(
+            {"type": "search.results", "ref": ref, "query": query, "results": results}
+        )

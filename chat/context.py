@@ -8,10 +8,11 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from django.db.models import Q
 from ua_parser import parse as parse_user_agent
 
 from chat.actors import Actor
-from chat.exceptions import NotFound
+from chat.exceptions import NotFound, ValidationError
 from chat.models import Conversation, Message, Note
 from chat.payloads import message_payload, note_payload
 from chat.selectors import conversation_get_for_actor
@@ -142,3 +143,42 @@ def past_transcript(*, actor: Actor, conversation_id: int, past_id: int) -> dict
         "messages": [message_payload(m) for m in messages],
         "notes": [note_payload(n) for n in past.notes.order_by("id")[:200]],
     }
+
+
+def conversation_search(*, actor: Actor, query: Any, limit: int = 20) -> list[dict[str, Any]]:
+    """The agent's own conversations (ones they took part in) whose customer (name, email,
+    external id) or messages match ``query``, newest first, with the matching line."""
+    _agent_only(actor)
+    if not isinstance(query, str) or not 2 <= len(query.strip()) <= 100:
+        raise ValidationError("query must be 2-100 characters.", field="query")
+    q = query.strip()
+    mine = Conversation.objects.filter(
+        Q(participants__user_id=actor.user.pk) | Q(assignee_id=actor.user.pk)
+    )
+    by_customer = Q(customer__name__icontains=q) | Q(customer__email__icontains=q)
+    by_customer |= Q(customer__external_id__icontains=q)
+    by_text = Q(pk__in=Message.objects.filter(body__icontains=q).values("conversation_id"))
+    found = list(
+        mine.filter(by_customer | by_text)
+        .distinct()
+        .select_related("customer", "queue")
+        .order_by("-id")[:limit]
+    )
+    hits: dict[int, str] = {}
+    for conversation_id, body in (
+        Message.objects.filter(conversation__in=[c.pk for c in found], body__icontains=q)
+        .order_by("conversation_id", "seq")
+        .values_list("conversation_id", "body")
+    ):
+        hits.setdefault(conversation_id, body[:160])
+    return [
+        {
+            "id": c.pk,
+            "status": c.status,
+            "customer": c.customer.display_name,
+            "queue": c.queue.name if c.queue_id else None,
+            "created_at": _ts(c.created_at),
+            "match": hits.get(c.pk, ""),
+        }
+        for c in found
+    ]

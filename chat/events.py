@@ -148,6 +148,8 @@ CANNED_REPLIES = _declare("canned.replies", "ref replies", to=SOCKET, broadcast=
 CANNED_SAVED = _declare("canned.saved", "ref reply", to=SOCKET, broadcast=False)
 CANNED_DELETED = _declare("canned.deleted", "ref id", to=SOCKET, broadcast=False)
 
+SEARCH_RESULTS = _declare("search.results", "ref query results", to=SOCKET, broadcast=False)
+
 
 class UndeclaredFrame(ValueError):
     """A frame the registry does not declare, or with fields it does not declare: a bug in

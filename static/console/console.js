@@ -9,6 +9,7 @@ import { createClient, storedOutbox } from "../parley/client/index.js";
 import { leaderSocket } from "../parley/client/leader.js";
 import { sharedSocket } from "../parley/client/shared.js";
 import { installShortcuts } from "./keys.js";
+import { onResults, onSearchInput, openResult } from "./search.js";
 import { askOnce } from "./notify.js";
 import {
   applyMessage,
@@ -166,6 +167,8 @@ function handle(f) {
       return onPastTranscript(f);
     case "transfer.targets":
       return onTargets(f);
+    case "search.results":
+      return onResults(f);
     case "canned.replies":
       return onReplies(f);
     case "canned.saved":
@@ -208,6 +211,7 @@ function onError(f) {
   }
   if (ref.startsWith("tr:") || ref.startsWith("to:")) return onTransferError(f);
   if (ref === "cs" || ref === "cd" || ref === "cl") return onCannedError(f);
+  if (ref === "q") return; // a query the server refused (too short): the box says nothing
   if (ref.startsWith("t:")) {
     return toast(f.code === "already_taken" ? "Someone else took this conversation first." : f.message);
   }
@@ -329,6 +333,11 @@ el.presenceSelect.addEventListener("change", () => {
 el.resolveBtn.addEventListener("click", () => ui.selectedId && resolve(ui.selectedId));
 el.transferBtn.addEventListener("click", openTransfer);
 el.helpOpen.addEventListener("click", () => el.helpDialog.showModal());
+el.searchInput.addEventListener("input", onSearchInput);
+el.searchResults.addEventListener("click", (ev) => {
+  const b = ev.target.closest("button[data-conversation]");
+  if (b) openResult(Number(b.dataset.conversation), select);
+});
 function step(delta) {
   const items = Array.from(document.querySelectorAll("[data-testid=mine-list] li[data-conversation], [data-testid=waiting-list] li[data-conversation]"));
   if (!items.length) return;

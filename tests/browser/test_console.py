@@ -517,3 +517,37 @@ def test_keyboard_shortcuts_and_the_help_overlay(asgi_server, browser, shop):
         customer.close()
         agent.close()
     assert errors == []
+
+
+def test_search_by_customer_and_text(asgi_server, browser, shop):
+    expect.set_options(timeout=15_000)
+    errors: list[str] = []
+    base = asgi_server.url
+    customer = browser.new_context(viewport=VIEWPORT)
+    agent = browser.new_context(viewport=VIEWPORT)
+    try:
+        tab = watch_errors(customer.new_page(), errors)
+        open_widget(tab, f"{base}/demo/{shop.key}/")
+        write(tab, f"Parcel DIY-4242 missing {XSS}")
+        console = watch_errors(agent.new_page(), errors)
+        login(console, base)
+        console.get_by_test_id("offer").get_by_test_id("offer-accept").click()
+        console.get_by_test_id("chat-resolve").click()
+        expect(console.get_by_test_id("chat-status")).to_have_text("Resolved")
+        console.get_by_test_id("search-input").fill("diy-4242")
+        result = console.get_by_test_id("search-result")
+        expect(result).to_have_count(1)
+        expect(result.get_by_test_id("search-match")).to_have_text(f"Parcel DIY-4242 missing {XSS}")
+        expect(console.get_by_test_id("mine-list")).to_be_hidden()
+        console.get_by_test_id("search-input").fill("nothing like it")
+        expect(console.get_by_test_id("search-empty")).to_be_visible()
+        console.get_by_test_id("search-input").fill("diy-4242")
+        result.get_by_role("button").click()
+        expect(console.get_by_test_id("chat-title")).to_contain_text("Visitor #")
+        console.get_by_test_id("search-input").fill("")
+        expect(console.get_by_test_id("mine-list")).to_be_visible()
+        assert console.evaluate("window.__xss") is None
+    finally:
+        customer.close()
+        agent.close()
+    assert errors == []

@@ -146,3 +146,42 @@ async def test_the_context_panel_tells_who_where_what_before_and_why():
     assert (await recv(cust, "error"))["code"] == "unknown_type"
     for comm in (cust, mine, theirs):
         await comm.disconnect()
+
+
+async def test_search_finds_my_conversations_by_customer_and_text_only():
+    zoe = await database_sync_to_async(make_customer)(name="Zoé Martin", email="zoe@example.com")
+    max_ = await database_sync_to_async(make_customer)(name="Max")
+    agent = await database_sync_to_async(make_agent)()
+    other = await database_sync_to_async(make_agent)()
+    mine, _ = await console(agent)
+
+    async def chat(customer, text, taker):
+        comm = await widget_with_agent(customer, IPHONE)
+        await comm.send_json_to({"type": "conversation.start", "id": "s"})
+        cid = (await recv(comm, "conversation.started"))["conversation"]["id"]
+        await send(comm, cid, text, f"c-{cid}")
+        await database_sync_to_async(conversation_assign)(
+            actor=agent_actor(taker), conversation_id=cid
+        )
+        await comm.disconnect()
+        return cid
+
+    zoes = await chat(zoe, "My drill DIY-1234567 is broken", agent)
+    maxs = await chat(max_, "Where is DIY-1234567?", other)  # not mine: never found
+
+    async def search(query):
+        await mine.send_json_to({"type": "search", "id": "q", "query": query})
+        return await recv(mine, "search.results", "error")
+
+    by_name = await search("zoé mar")
+    assert [r["id"] for r in by_name["results"]] == [zoes]
+    by_email = await search("ZOE@EXAMPLE")
+    assert [r["id"] for r in by_email["results"]] == [zoes]
+    by_text = await search("diy-1234567")
+    assert [r["id"] for r in by_text["results"]] == [zoes]
+    assert by_text["results"][0]["match"] == "My drill DIY-1234567 is broken"
+    assert maxs not in [r["id"] for r in by_text["results"]]
+    for bad in ("x", "", 5, "y" * 101):
+        error = await search(bad)
+        assert (error["type"], error["field"]) == ("error", "query")
+    await mine.disconnect()
