@@ -26,6 +26,7 @@ class ActionsConfig(AppConfig):
             conversation_take=agents.conversation_take,
             conversation_transfer=agents.conversation_transfer,
             transfer_targets=agents.transfer_targets,
+            customer_nudge=agents.customer_nudge,
             reservation_accept=agents.reservation_accept,
             reservation_decline=agents.reservation_decline,
         )

@@ -40,6 +40,7 @@ class AgentConsumer(ParleyConsumer):
         "canned.save": "on_canned_save",
         "canned.delete": "on_canned_delete",
         "search": "on_search",
+        "customer.nudge": "on_customer_nudge",
     }
 
     async def authenticate(self) -> Actor:
@@ -228,4 +229,11 @@ class AgentConsumer(ParleyConsumer):
         results = await db(context.conversation_search)(actor=self.actor, query=query)
         await self.send_frame(
             {"type": "search.results", "ref": ref, "query": query, "results": results}
+        )
+
+    async def on_customer_nudge(self, frame: dict, ref: Any) -> None:
+        conversation_id = field_int(frame, "conversation")
+        await db(flows.customer_nudge)(actor=self.actor, conversation_id=conversation_id)
+        await self.send_frame(
+            {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation_id}
         )

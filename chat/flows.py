@@ -33,6 +33,7 @@ NAMES = frozenset(
         "conversation_take",
         "conversation_transfer",
         "transfer_targets",
+        "customer_nudge",
         "reservation_accept",
         "reservation_decline",
     }

@@ -40,7 +40,12 @@ def conversation_payload(
         "status": c.status,
         "site": c.site_id,
         "customer": {"id": c.customer_id, "name": c.customer.display_name},
-        "queue": {"id": c.queue_id, "name": c.queue.name, "reply_target": c.queue.sla_seconds}
+        "queue": {
+            "id": c.queue_id,
+            "name": c.queue.name,
+            "reply_target": c.queue.sla_seconds,
+            "silence_nudge": c.queue.silence_nudge_seconds,
+        }
         if c.queue_id
         else None,
         "assignee": assignee,

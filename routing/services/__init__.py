@@ -23,6 +23,7 @@ from routing.services.router import (
     default_queue,
     waiting_sweep,
 )
+from routing.services.silence import customer_nudge, silent_customer_sweep
 from routing.services.supervise import (
     conversation_reassign,
     conversation_requeue,
@@ -56,6 +57,7 @@ __all__ = [
     "conversation_requeue",
     "conversation_transfer",
     "customer_left_sweep",
+    "customer_nudge",
     "default_queue",
     "grace_sweep",
     "loads_reconcile",
@@ -71,6 +73,7 @@ __all__ = [
     "router_kick_agent",
     "router_kick_entry",
     "routing_sweep",
+    "silent_customer_sweep",
     "timers_sweep",
     "waiting_sweep",
 ]

@@ -10,7 +10,8 @@ import { leaderSocket } from "../parley/client/leader.js";
 import { sharedSocket } from "../parley/client/shared.js";
 import { installShortcuts } from "./keys.js";
 import { onResults, onSearchInput, openResult } from "./search.js";
-import { askOnce } from "./notify.js";
+import { askOnce, notify } from "./notify.js";
+import { customerSilence } from "./sla.js";
 import {
   applyMessage,
   helloConversations,
@@ -370,7 +371,27 @@ window.addEventListener("storage", (ev) => {
   if (ev.key === OUTBOX_KEY && convs.has(ui.selectedId)) renderPending(convs.get(ui.selectedId));
 });
 setInterval(renderSoon, 30000); // waiting times, and the urgency order
-setInterval(tickSla, 1000);
+setInterval(() => {
+  tickSla((r, level) => {
+    const what = level === "late" ? "is far past the reply target" : "is past the reply target";
+    toast(`${r.c.customer.name} ${what}: answer soon.`);
+    notify("A customer is waiting for you", `${r.c.customer.name} ${what}.`, `sla-${r.id}`);
+    const li = document.querySelector(`[data-testid=mine-list] li[data-conversation="${r.id}"]`);
+    if (li) li.classList.add("nudged");
+  });
+  paintStillThere();
+}, 1000);
+function paintStillThere() {
+  const r = convs.get(ui.selectedId);
+  const silent = r && isMine(r) ? customerSilence(r, Date.now()) : -1;
+  const after = (r && r.c && r.c.queue && r.c.queue.silence_nudge) || 180;
+  el.stillThere.hidden = !(silent >= 0 && silent >= after);
+}
+el.stillThere.addEventListener("click", () => {
+  if (!ui.selectedId) return;
+  client.send({ type: "customer.nudge", id: `n:${ui.selectedId}`, conversation: ui.selectedId }, true);
+  el.stillThere.hidden = true;
+});
 el.contextPast.addEventListener("click", (ev) => {
   const b = ev.target.closest("[data-testid=context-past-open]");
   if (b) openPast(Number(b.dataset.past));

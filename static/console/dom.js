@@ -43,6 +43,7 @@ export const el = {
   contextTimeline: $("[data-testid=context-timeline]"),
   pastDialog: $("[data-testid=past-dialog]"),
   transferBtn: $("[data-testid=chat-transfer]"),
+  stillThere: $("[data-testid=chat-still-there]"),
   picker: $("[data-testid=canned-picker]"),
   searchInput: $("[data-testid=search-input]"),
   searchSection: $("[data-testid=search-section]"),

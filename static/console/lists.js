@@ -143,9 +143,16 @@ export function renderLists() {
   document.title = `${unread ? `(${unread}) ` : ""}${offered}${waiting.length ? `${waiting.length} waiting · ` : ""}Parley console`;
 }
 
-/** Once a second: the timers count up, in place (the order follows on the next redraw). */
-export function tickSla() {
+/** Once a second: the timers count up, in place (the order follows on the next redraw);
+ * a chat of mine that crosses its reply target (amber), then twice it (red), nudges me. */
+export function tickSla(nudge) {
   const now = Date.now();
+  for (const r of convs.values()) {
+    if (!r.c || !isMine(r)) continue;
+    const level = sla(r, now).level;
+    if ((level === "warn" || level === "late") && r.slaLevel && r.slaLevel !== level && nudge) nudge(r, level);
+    r.slaLevel = level;
+  }
   for (const span of document.querySelectorAll("[data-testid=conversation-sla]")) {
     const li = span.closest("li[data-conversation]");
     const r = li && convs.get(Number(li.dataset.conversation));

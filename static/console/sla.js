@@ -61,3 +61,21 @@ export function paintSla(span, r, now) {
   span.title = s.level === "none" ? "" : `Waiting for a reply for ${formatWait(s.seconds)}, ${LABEL[s.level]} (${target(r)} s)`;
   return s;
 }
+
+export const NUDGE_TEXT = "Are you still there?";
+
+/** Seconds the customer has been silent in my assigned chat, or -1 when it does not apply
+ * (not assigned, or already asked since their last words). */
+export function customerSilence(r, now) {
+  if (!r || !r.c || r.c.status !== "assigned") return -1;
+  let since = r.c.assigned_at;
+  for (let i = r.msgs.length - 1; i >= 0; i -= 1) {
+    const m = r.msgs[i];
+    if (m.sender && m.sender.role === "customer" && m.kind === "text") {
+      since = m.created_at;
+      break;
+    }
+    if (m.sender && m.sender.role === "agent" && m.body === NUDGE_TEXT) return -1; // asked
+  }
+  return since ? Math.floor((now - new Date(since).getTime()) / 1000) : -1;
+}

@@ -551,3 +551,41 @@ def test_search_by_customer_and_text(asgi_server, browser, shop):
         customer.close()
         agent.close()
     assert errors == []
+
+
+def test_a_late_reply_nudges_and_a_silent_customer_is_asked_in_one_click(
+    asgi_server, browser, shop
+):
+    from routing.models import Queue
+
+    expect.set_options(timeout=15_000)
+    errors: list[str] = []
+    base = asgi_server.url
+    Queue.objects.filter(name="General").update(sla_seconds=2, silence_nudge_seconds=3)
+    customer = browser.new_context(viewport=VIEWPORT)
+    agent = browser.new_context(viewport=VIEWPORT)
+    try:
+        console = watch_errors(agent.new_page(), errors)
+        login(console, base)
+        tab = watch_errors(customer.new_page(), errors)
+        open_widget(tab, f"{base}/demo/{shop.key}/")
+        write(tab, "Hello, I need help")
+        console.get_by_test_id("offer").get_by_test_id("offer-accept").click()
+        # Unanswered past the 2 s target: amber, a nudge; past 4 s: red, another.
+        timer = console.get_by_test_id("mine-list").get_by_test_id("conversation-sla")
+        expect(timer).to_have_attribute("data-level", "late")
+        expect(console.get_by_test_id("toast")).to_contain_text("reply target")
+        composer = console.get_by_test_id("composer-input")
+        composer.fill("Hi! Looking into it.")
+        composer.press("Enter")
+        expect(timer).to_be_hidden()
+        # The customer goes quiet: after 3 s the agent may ask in one click.
+        still = console.get_by_test_id("chat-still-there")
+        expect(still).to_be_visible()
+        still.click()
+        expect(transcript(tab, "parley-messages").last).to_have_text("Are you still there?")
+        expect(still).to_be_hidden()
+    finally:
+        customer.close()
+        agent.close()
+    assert errors == []
