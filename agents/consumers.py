@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 
 from agents import canned
-from chat import context, recipients, selectors
+from chat import context, recipients, selectors, suggest
 from chat.actors import Actor
 from chat.consumers import ParleyConsumer
 from chat.dbcalls import db
@@ -41,6 +41,7 @@ class AgentConsumer(ParleyConsumer):
         "canned.delete": "on_canned_delete",
         "search": "on_search",
         "customer.nudge": "on_customer_nudge",
+        "suggest": "on_suggest",
     }
 
     async def authenticate(self) -> Actor:
@@ -236,4 +237,20 @@ class AgentConsumer(ParleyConsumer):
         await db(flows.customer_nudge)(actor=self.actor, conversation_id=conversation_id)
         await self.send_frame(
             {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation_id}
+        )
+
+    async def on_suggest(self, frame: dict, ref: Any) -> None:
+        conversation_id = field_int(frame, "conversation")
+        prefix = frame.get("prefix")
+        found = await db(suggest.suggestions_for)(
+            actor=self.actor, conversation_id=conversation_id, prefix=prefix
+        )
+        await self.send_frame(
+            {
+                "type": "suggestions",
+                "ref": ref,
+                "conversation": conversation_id,
+                "prefix": prefix,
+                "suggestions": found,
+            }
         )

@@ -150,6 +150,10 @@ CANNED_DELETED = _declare("canned.deleted", "ref id", to=SOCKET, broadcast=False
 
 SEARCH_RESULTS = _declare("search.results", "ref query results", to=SOCKET, broadcast=False)
 
+SUGGESTIONS = _declare(
+    "suggestions", "ref conversation prefix suggestions", to=SOCKET, broadcast=False
+)
+
 
 class UndeclaredFrame(ValueError):
     """A frame the registry does not declare, or with fields it does not declare: a bug in

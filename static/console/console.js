@@ -8,8 +8,10 @@
 import { createClient, storedOutbox } from "../parley/client/index.js";
 import { leaderSocket } from "../parley/client/leader.js";
 import { sharedSocket } from "../parley/client/shared.js";
-import { installShortcuts } from "./keys.js";
+import { resyncBanner } from "./banner.js";
+import { installShortcuts, step } from "./keys.js";
 import { onResults, onSearchInput, openResult } from "./search.js";
+import { clear as clearSuggestions, onSuggestions, onTyped, suggestionKey, take as takeSuggestion } from "./suggest.js";
 import { askOnce, notify } from "./notify.js";
 import { customerSilence } from "./sla.js";
 import {
@@ -168,6 +170,8 @@ function handle(f) {
       return onPastTranscript(f);
     case "transfer.targets":
       return onTargets(f);
+    case "suggestions":
+      return onSuggestions(f);
     case "search.results":
       return onResults(f);
     case "canned.replies":
@@ -212,29 +216,11 @@ function onError(f) {
   }
   if (ref.startsWith("tr:") || ref.startsWith("to:")) return onTransferError(f);
   if (ref === "cs" || ref === "cd" || ref === "cl") return onCannedError(f);
-  if (ref === "q") return; // a query the server refused (too short): the box says nothing
+  if (ref === "q" || ref === "sg") return; // a refused query or suggestion: nothing to say
   if (ref.startsWith("t:")) {
     return toast(f.code === "already_taken" ? "Someone else took this conversation first." : f.message);
   }
   toast(f.message);
-}
-
-// The reconnect banner: what the console is doing about a lost connection, and then what
-// it caught up on (each conversation resumes from its last seq; notes and offers refetched).
-let resyncTimer = null;
-function resyncBanner(hello) {
-  clearTimeout(resyncTimer);
-  if (!hello) {
-    el.resync.dataset.state = "offline";
-    el.resync.textContent = "Connection lost. Reconnecting… your messages wait in the outbox and go out when it is back.";
-    el.resync.hidden = false;
-    return;
-  }
-  if (el.resync.hidden) return; // the first connection: nothing to resync
-  const n = (hello.conversations || []).length;
-  el.resync.dataset.state = "resynced";
-  el.resync.textContent = `Reconnected: caught up on ${n} conversation${n === 1 ? "" : "s"} and ${(hello.offers || []).length} offer(s).`;
-  resyncTimer = setTimeout(() => (el.resync.hidden = true), 6000);
 }
 
 function setConnection(stateName) {
@@ -292,10 +278,13 @@ el.offers.addEventListener("click", (ev) => {
 });
 el.form.addEventListener("submit", (ev) => {
   ev.preventDefault();
-  if (submit(el.input.value)) el.input.value = "";
+  if (submit(el.input.value)) {
+    el.input.value = "";
+    clearSuggestions();
+  }
 });
 el.input.addEventListener("keydown", (ev) => {
-  if (pickerKey(ev)) return;
+  if (pickerKey(ev) || suggestionKey(ev)) return;
   if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
     ev.preventDefault();
     el.form.requestSubmit();
@@ -304,8 +293,13 @@ el.input.addEventListener("keydown", (ev) => {
 el.input.addEventListener("input", () => {
   typingInput(el.input.value);
   onComposerInput();
+  onTyped();
 });
 el.input.addEventListener("blur", () => setTimeout(closePicker, 150));
+el.suggestions.addEventListener("click", (ev) => {
+  const b = ev.target.closest("[data-testid=suggestion]");
+  if (b) takeSuggestion(Number(b.dataset.index));
+});
 el.picker.addEventListener("mousedown", (ev) => {
   const li = ev.target.closest("[data-testid=canned-option]");
   if (!li) return;
@@ -339,20 +333,13 @@ el.searchResults.addEventListener("click", (ev) => {
   const b = ev.target.closest("button[data-conversation]");
   if (b) openResult(Number(b.dataset.conversation), select);
 });
-function step(delta) {
-  const items = Array.from(document.querySelectorAll("[data-testid=mine-list] li[data-conversation], [data-testid=waiting-list] li[data-conversation]"));
-  if (!items.length) return;
-  const ids = items.map((li) => Number(li.dataset.conversation));
-  const at = ids.indexOf(ui.selectedId);
-  select(ids[(at + delta + ids.length) % ids.length] ?? ids[0]);
-}
 installShortcuts({
   accept() {
     const first = offers.keys().next();
     if (!first.done) answerOffer(first.value, true);
   },
-  next: () => step(1),
-  previous: () => step(-1),
+  next: () => step(1, select),
+  previous: () => step(-1, select),
   reply: () => !el.form.hidden && el.input.focus(),
   canned: openPicker,
   resolve: () => ui.selectedId && !el.resolveBtn.hidden && resolve(ui.selectedId),

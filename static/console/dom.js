@@ -46,6 +46,7 @@ export const el = {
   stillThere: $("[data-testid=chat-still-there]"),
   picker: $("[data-testid=canned-picker]"),
   searchInput: $("[data-testid=search-input]"),
+  suggestions: $("[data-testid=suggestions]"),
   searchSection: $("[data-testid=search-section]"),
   searchResults: $("[data-testid=search-results]"),
   searchEmpty: $("[data-testid=search-empty]"),

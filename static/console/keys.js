@@ -2,6 +2,7 @@
 // reply box): a accept the first offer, j / k next / previous chat, r reply box, c canned
 // replies, e resolve, ? this list.
 import { el } from "./dom.js";
+import { ui } from "./state.js";
 
 export const SHORTCUTS = [
   ["a", "Accept the first incoming offer"],
@@ -49,4 +50,13 @@ export function installShortcuts(actions) {
     ev.preventDefault();
     run();
   });
+}
+
+/** Select the next (delta 1) or previous (-1) chat in the lists' order. */
+export function step(delta, select) {
+  const items = Array.from(document.querySelectorAll("[data-testid=mine-list] li[data-conversation], [data-testid=waiting-list] li[data-conversation]"));
+  if (!items.length) return;
+  const ids = items.map((li) => Number(li.dataset.conversation));
+  const at = ids.indexOf(ui.selectedId);
+  select(ids[(at + delta + ids.length) % ids.length] ?? ids[0]);
 }

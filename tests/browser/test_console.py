@@ -589,3 +589,48 @@ def test_a_late_reply_nudges_and_a_silent_customer_is_asked_in_one_click(
         customer.close()
         agent.close()
     assert errors == []
+
+
+def test_suggestions_appear_as_the_agent_types(asgi_server, browser, shop):
+    from django.contrib.auth import get_user_model
+
+    from agents.models import AgentProfile
+    from chat.models import Conversation, Customer, Participant
+
+    expect.set_options(timeout=15_000)
+    errors: list[str] = []
+    base = asgi_server.url
+    alice = get_user_model().objects.get(username="alice")
+    AgentProfile.objects.filter(user=alice).update(max_concurrent_chats=5)
+    habit = f"Your parcel is on its way and arrives tomorrow {XSS}"
+    for _ in range(2):  # the site's history: the same reply in two past chats
+        past = Conversation.objects.create(
+            site=shop, customer=Customer.objects.create(site=shop), status="resolved"
+        )
+        sender = Participant.objects.create(conversation=past, role="agent", user=alice)
+        Message.objects.create(conversation=past, seq=1, sender=sender, body=habit)
+    customer = browser.new_context(viewport=VIEWPORT)
+    agent = browser.new_context(viewport=VIEWPORT)
+    try:
+        tab = watch_errors(customer.new_page(), errors)
+        open_widget(tab, f"{base}/demo/{shop.key}/")
+        write(tab, "Where is my parcel?")
+        console = watch_errors(agent.new_page(), errors)
+        login(console, base)
+        console.get_by_test_id("offer").get_by_test_id("offer-accept").click()
+        composer = console.get_by_test_id("composer-input")
+        expect(composer).to_be_visible()  # press_sequentially does not wait for it
+        composer.press_sequentially("your parc")
+        suggestion = console.get_by_test_id("suggestion")
+        expect(suggestion).to_have_count(1)
+        expect(suggestion).to_have_text(habit)
+        composer.press("Tab")
+        expect(composer).to_have_value(habit)
+        expect(console.get_by_test_id("suggestions")).to_be_hidden()
+        composer.press("Enter")
+        expect(transcript(tab, "parley-messages").last).to_have_text(habit)
+        assert console.evaluate("window.__xss") is None
+    finally:
+        customer.close()
+        agent.close()
+    assert errors == []
