@@ -24,6 +24,8 @@ from routing.models import Queue
 from routing.services import (
     agent_offers_revoke_on_commit,
     conversation_assign,
+    conversation_invite,
+    conversation_leave,
     conversation_transfer,
     customer_nudge,
     reservation_accept,
@@ -42,6 +44,8 @@ __all__ = [
     "agent_heartbeat",
     "agent_presence_set",
     "console_snapshot",
+    "conversation_invite",
+    "conversation_leave",
     "conversation_take",
     "conversation_transfer",
     "customer_nudge",

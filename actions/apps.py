@@ -27,6 +27,8 @@ class ActionsConfig(AppConfig):
             conversation_transfer=agents.conversation_transfer,
             transfer_targets=agents.transfer_targets,
             customer_nudge=agents.customer_nudge,
+            conversation_invite=agents.conversation_invite,
+            conversation_leave=agents.conversation_leave,
             reservation_accept=agents.reservation_accept,
             reservation_decline=agents.reservation_decline,
         )

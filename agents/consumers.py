@@ -42,6 +42,8 @@ class AgentConsumer(ParleyConsumer):
         "search": "on_search",
         "customer.nudge": "on_customer_nudge",
         "suggest": "on_suggest",
+        "conversation.invite": "on_conversation_invite",
+        "conversation.leave": "on_conversation_leave",
     }
 
     async def authenticate(self) -> Actor:
@@ -253,4 +255,23 @@ class AgentConsumer(ParleyConsumer):
                 "prefix": prefix,
                 "suggestions": found,
             }
+        )
+
+    # --- group conversations ---------------------------------------------------------------
+    async def on_conversation_invite(self, frame: dict, ref: Any) -> None:
+        conversation = await db(flows.conversation_invite)(
+            actor=self.actor,
+            conversation_id=field_int(frame, "conversation"),
+            user_id=field_int(frame, "agent"),
+        )
+        await self.send_frame(
+            {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation.pk}
+        )
+
+    async def on_conversation_leave(self, frame: dict, ref: Any) -> None:
+        conversation = await db(flows.conversation_leave)(
+            actor=self.actor, conversation_id=field_int(frame, "conversation")
+        )
+        await self.send_frame(
+            {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation.pk}
         )

@@ -34,6 +34,8 @@ NAMES = frozenset(
         "conversation_transfer",
         "transfer_targets",
         "customer_nudge",
+        "conversation_invite",
+        "conversation_leave",
         "reservation_accept",
         "reservation_decline",
     }

@@ -5,6 +5,7 @@ The public names other apps call are re-exported here (``routing.services.X``)."
 from routing.services.assign import conversation_assign
 from routing.services.decision import Decision, route_entry
 from routing.services.dispatch import route_for_agent, router_kick_agent, router_kick_entry
+from routing.services.group import conversation_invite, conversation_leave
 from routing.services.offers import (
     agent_offers_revoke,
     agent_offers_revoke_on_commit,
@@ -52,6 +53,8 @@ __all__ = [
     "conversation_assign",
     "conversation_customer_left",
     "conversation_enqueue",
+    "conversation_invite",
+    "conversation_leave",
     "conversation_reassign",
     "conversation_released",
     "conversation_requeue",

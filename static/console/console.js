@@ -195,7 +195,7 @@ function onHello(f) {
 }
 
 function onAck(f) {
-  if (f.for === "conversation.transfer") onTransferAck(f);
+  if (f.for === "conversation.transfer" || f.for === "conversation.invite") onTransferAck(f);
   if (f.for === "conversation.take" || f.for === "reservation.accept") select(f.conversation);
   if (f.for === "reservation.accept" || f.for === "reservation.decline") {
     offers.delete(f.reservation);
@@ -326,7 +326,9 @@ el.presenceSelect.addEventListener("change", () => {
   }
 });
 el.resolveBtn.addEventListener("click", () => ui.selectedId && resolve(ui.selectedId));
-el.transferBtn.addEventListener("click", openTransfer);
+el.transferBtn.addEventListener("click", () => openTransfer("transfer"));
+el.inviteBtn.addEventListener("click", () => openTransfer("invite"));
+el.leaveBtn.addEventListener("click", () => ui.selectedId && client.send({ type: "conversation.leave", id: `l:${ui.selectedId}`, conversation: ui.selectedId }, true));
 el.helpOpen.addEventListener("click", () => el.helpDialog.showModal());
 el.searchInput.addEventListener("input", onSearchInput);
 el.searchResults.addEventListener("click", (ev) => {

@@ -133,7 +133,7 @@ export function renderLists() {
   el.mineEmpty.hidden = mine.length > 0;
   // My load as the router counts it: assigned chats plus open offers, against my capacity.
   if (ui.presence && ui.presence.capacity) {
-    const load = mine.filter((r) => r.c.status === "assigned").length + offers.size;
+    const load = mine.filter((r) => r.c.status === "assigned" && r.c.assignee && r.c.assignee.id === ui.presence.agent).length + offers.size;
     el.load.hidden = false;
     el.load.textContent = `${load}/${ui.presence.capacity} chats`;
     el.load.dataset.full = String(load >= ui.presence.capacity);

@@ -5,9 +5,14 @@
 import { el, toast } from "./dom.js";
 import { client, convs, ui } from "./state.js";
 
-export function openTransfer() {
+/** mode "transfer" (an agent or a queue, with a note) or "invite" (an agent joins). */
+export function openTransfer(mode = "transfer") {
   const id = ui.selectedId;
   if (!id) return;
+  el.transferDialog.dataset.mode = mode;
+  el.transferTitle.textContent = mode === "invite" ? "Invite an agent into the conversation" : "Transfer the conversation";
+  el.transferQueueSection.hidden = mode === "invite";
+  el.transferSubmit.textContent = mode === "invite" ? "Invite" : "Transfer";
   el.transferError.hidden = true;
   el.transferNote.value = "";
   el.transferAgents.replaceChildren();
@@ -41,7 +46,9 @@ export function onTargets(f) {
   if (Number(el.transferDialog.dataset.conversation) !== f.conversation) return;
   el.transferAgents.replaceChildren(
     ...f.agents.map((a) => {
-      const li = choice("agent", a.id, a.name, `· ${a.live ? a.status : "offline"} · ${a.load}/${a.capacity} chats`, a.available, "transfer-agent");
+      const invite = el.transferDialog.dataset.mode === "invite";
+      // Anyone with a live console may join as a guest; a transfer needs a free slot.
+      const li = choice("agent", a.id, a.name, `· ${a.live ? a.status : "offline"} · ${a.load}/${a.capacity} chats`, invite ? a.live : a.available, "transfer-agent");
       li.dataset.status = a.live ? a.status : "offline";
       return li;
     }),
@@ -58,6 +65,14 @@ export function submitTransfer() {
     return;
   }
   const [kind, target] = picked.value.split(":");
+  if (el.transferDialog.dataset.mode === "invite") {
+    const sent = kind === "agent" && client.send({ type: "conversation.invite", id: `tr:${id}`, conversation: id, agent: Number(target) }, true);
+    if (!sent) {
+      el.transferError.textContent = "Pick an agent.";
+      el.transferError.hidden = false;
+    }
+    return;
+  }
   const frame = { type: "conversation.transfer", id: `tr:${id}`, conversation: id, note: el.transferNote.value.trim() };
   frame[kind === "agent" ? "to_agent" : "to_queue"] = Number(target);
   if (!client.send(frame, true)) {
@@ -69,7 +84,8 @@ export function submitTransfer() {
 export function onTransferAck(f) {
   if (el.transferDialog.open) el.transferDialog.close();
   const r = convs.get(f.conversation);
-  toast(`Transferred${r && r.c ? ` the conversation with ${r.c.customer.name}` : ""}.`);
+  const who = r && r.c ? ` the conversation with ${r.c.customer.name}` : "";
+  toast(f.for === "conversation.invite" ? "Invited." : `Transferred${who}.`);
 }
 
 export function onTransferError(f) {

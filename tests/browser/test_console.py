@@ -634,3 +634,61 @@ def test_suggestions_appear_as_the_agent_types(asgi_server, browser, shop):
         customer.close()
         agent.close()
     assert errors == []
+
+
+def test_an_invited_second_agent_chats_then_leaves(asgi_server, browser, shop):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    from agents.models import AgentProfile
+
+    expect.set_options(timeout=15_000)
+    errors: list[str] = []
+    base = asgi_server.url
+    hashed = PBKDF2PasswordHasher().encode(e2e.PASSWORD, PBKDF2PasswordHasher().salt())
+    bob = get_user_model().objects.create(
+        username="bob", first_name="Bob", last_name="Stone", password=hashed
+    )
+    AgentProfile.objects.create(user=bob, display_name="Bob", languages=["en"])
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 860}) for _ in range(3)]
+    try:
+        tab = watch_errors(contexts[0].new_page(), errors)
+        open_widget(tab, f"{base}/demo/{shop.key}/")
+        write(tab, "A billing and a delivery question.")
+        alice = watch_errors(contexts[1].new_page(), errors)
+        login(alice, base)
+        bobs = watch_errors(contexts[2].new_page(), errors)
+        login(bobs, base, username="bob")
+        alice.get_by_test_id("offer").get_by_test_id("offer-accept").click()
+        alice.get_by_test_id("chat-invite").click()
+        dialog = alice.get_by_test_id("transfer-dialog")
+        expect(dialog.get_by_test_id("transfer-queue-section")).to_be_hidden()
+        dialog.locator("li", has_text="Bob Stone").get_by_test_id("transfer-agent").check()
+        dialog.get_by_test_id("transfer-submit").click()
+        expect(dialog).to_be_hidden()
+        messages = tab.get_by_test_id("parley-messages")
+        expect(messages).to_contain_text("Bob Stone joined the conversation.")
+
+        mine = bobs.get_by_test_id("mine-list").get_by_test_id("conversation-item")
+        expect(mine).to_have_count(1)
+        mine.get_by_test_id("conversation-open").click()
+        composer = bobs.get_by_test_id("composer-input")
+        expect(composer).to_be_visible()
+        expect(bobs.get_by_test_id("chat-resolve")).to_be_hidden()  # the assignee's
+        composer.fill("Bob from billing here.")
+        composer.press("Enter")
+        expect(transcript(tab, "parley-messages").last).to_have_text("Bob from billing here.")
+        expect(transcript(alice, "transcript").last).to_have_text("Bob from billing here.")
+        tab.get_by_test_id("parley-input").fill("Thanks Bob!")
+        expect(bobs.get_by_test_id("chat-typing")).to_contain_text("is typing")
+        tab.get_by_test_id("parley-input").press("Enter")
+        expect(transcript(bobs, "transcript").last).to_have_text("Thanks Bob!")
+
+        bobs.get_by_test_id("chat-leave").click()
+        expect(messages).to_contain_text("Bob Stone left the conversation.")
+        expect(mine).to_have_count(0)
+        expect(alice.get_by_test_id("transcript")).to_contain_text("Bob Stone left")
+    finally:
+        for context in contexts:
+            context.close()
+    assert errors == []
