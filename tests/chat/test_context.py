@@ -185,3 +185,15 @@ async def test_search_finds_my_conversations_by_customer_and_text_only():
         error = await search(bad)
         assert (error["type"], error["field"]) == ("error", "query")
     await mine.disconnect()
+
+
+async def test_hello_request_answers_a_fresh_hello_with_its_ref():
+    # A tab that joins a socket shared by several (static/parley/client/hub.js) asks for one.
+    agent = await database_sync_to_async(make_agent)()
+    comm, first = await console(agent)
+    assert "ref" not in first
+    await comm.send_json_to({"type": "hello.request", "id": "p2|shello"})
+    again = await recv(comm, "hello")
+    assert again["ref"] == "p2|shello" and again["role"] == "agent"
+    assert "offers" in again and "conversations" in again
+    await comm.disconnect()
