@@ -11,17 +11,23 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from agents import heartbeats
 from agents import services as agents
 from agents.models import AgentPresence
 from chat import selectors as chat_selectors
 from chat.actors import Actor
+from chat.exceptions import PermissionDenied
 from routing import selectors as routing_selectors
+from routing.models import Queue
 from routing.services import (
     agent_offers_revoke_on_commit,
     conversation_assign,
+    conversation_invite,
+    conversation_leave,
     conversation_transfer,
+    customer_nudge,
     reservation_accept,
     reservation_decline,
     router_kick_agent,
@@ -38,10 +44,14 @@ __all__ = [
     "agent_heartbeat",
     "agent_presence_set",
     "console_snapshot",
+    "conversation_invite",
+    "conversation_leave",
     "conversation_take",
     "conversation_transfer",
+    "customer_nudge",
     "reservation_accept",
     "reservation_decline",
+    "transfer_targets",
 ]
 
 
@@ -103,11 +113,18 @@ def agent_heartbeat(*, user, channel_name: str, now: dt.datetime | None = None) 
 
 @transaction.atomic
 def agent_presence_set(
-    *, actor: Actor, status: Any, user_id: int | None = None, now: dt.datetime | None = None
+    *,
+    actor: Actor,
+    status: Any,
+    user_id: int | None = None,
+    now: dt.datetime | None = None,
+    away_reason: Any = None,
 ) -> AgentPresence:
     """An agent (or a supervisor, for anyone) sets a status: online looks for work, any
     other status hands the agent's open offers on."""
-    presence = agents.agent_presence_set(actor=actor, status=status, user_id=user_id, now=now)
+    presence = agents.agent_presence_set(
+        actor=actor, status=status, user_id=user_id, now=now, away_reason=away_reason
+    )
     if presence.status == Status.ONLINE:
         _route_on_commit(presence.user_id)
     else:
@@ -122,3 +139,38 @@ def console_snapshot(*, actor: Actor) -> dict[str, Any]:
     return chat_selectors.session_snapshot(actor=actor) | routing_selectors.agent_console_snapshot(
         user=actor.user
     )
+
+
+def transfer_targets(*, actor: Actor, conversation_id: int) -> dict[str, Any]:
+    """Where the console may transfer a conversation: the other agents with their presence
+    and load (an agent can take it only online, live and under capacity), and the active
+    queues."""
+    if actor.kind != "agent":
+        raise PermissionDenied("Only agents transfer conversations.")
+    conversation = chat_selectors.conversation_get_for_actor(
+        actor=actor, conversation_id=conversation_id
+    )
+    now = timezone.now()
+    presences = (
+        AgentPresence.objects.exclude(user_id=actor.user.pk)
+        .filter(user__is_active=True)
+        .select_related("user")
+        .order_by("user__first_name", "user__username")
+    )
+    agents_out = [
+        {
+            "id": p.user_id,
+            "name": p.user.get_full_name() or p.user.get_username(),
+            "status": p.status,
+            "live": p.is_live(now),
+            "load": p.load,
+            "capacity": p.capacity,
+            "available": p.is_available(now),
+        }
+        for p in presences
+    ]
+    queues = [
+        {"id": q.pk, "name": q.name, "current": q.pk == conversation.queue_id}
+        for q in Queue.objects.filter(is_active=True).order_by("name")
+    ]
+    return {"conversation": conversation.pk, "agents": agents_out, "queues": queues}

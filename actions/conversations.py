@@ -17,11 +17,13 @@ from routing.services import conversation_enqueue, conversation_released
 
 @transaction.atomic
 def conversation_start(
-    *, actor: Actor, language: str | None = None, subject: str = ""
+    *, actor: Actor, language: str | None = None, subject: str = "", visit: dict | None = None
 ) -> tuple[Conversation, bool]:
     """The customer's open conversation, or a new one greeted by the site's bot (or queued
     at once when the site has none). Idempotent (see chat.services.conversation_open)."""
-    conversation, created = chat.conversation_open(actor=actor, language=language, subject=subject)
+    conversation, created = chat.conversation_open(
+        actor=actor, language=language, subject=subject, visit=visit
+    )
     if not created:
         return conversation, False
     bot_session_start(conversation=conversation)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from agents.models import AgentConnection, AgentPresence, AgentProfile
+from agents.models import AgentConnection, AgentPresence, AgentProfile, CannedReply
 from agents.services import agent_profile_sync
 from chat.actors import Actor
 from chat.exceptions import ParleyError
@@ -17,7 +17,16 @@ class PresenceInline(admin.StackedInline):
     fk_name = "profile"
     can_delete = False
     extra = 0
-    fields = ["status", "reason", "live_until", "load", "capacity", "missed_in_a_row", "idle_since"]
+    fields = [
+        "status",
+        "reason",
+        "away_reason",
+        "live_until",
+        "load",
+        "capacity",
+        "missed_in_a_row",
+        "idle_since",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -90,3 +99,12 @@ class AgentConnectionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    """Shared canned replies (no owner) for one site or all; agents' own ones too."""
+
+    list_display = ["shortcut", "title", "site", "owner", "updated_at"]
+    list_filter = ["site"]
+    search_fields = ["shortcut", "title", "body"]

@@ -9,7 +9,8 @@ from typing import Any
 
 from django.conf import settings
 
-from chat import recipients, selectors
+from agents import canned
+from chat import context, recipients, selectors, suggest
 from chat.actors import Actor
 from chat.consumers import ParleyConsumer
 from chat.dbcalls import db
@@ -33,6 +34,17 @@ class AgentConsumer(ParleyConsumer):
         "conversation.transfer": "on_conversation_transfer",
         "note.add": "on_note_add",
         "notes.fetch": "on_notes_fetch",
+        "context.fetch": "on_context_fetch",
+        "past.fetch": "on_past_fetch",
+        "transfer.options": "on_transfer_options",
+        "canned.list": "on_canned_list",
+        "canned.save": "on_canned_save",
+        "canned.delete": "on_canned_delete",
+        "search": "on_search",
+        "customer.nudge": "on_customer_nudge",
+        "suggest": "on_suggest",
+        "conversation.invite": "on_conversation_invite",
+        "conversation.leave": "on_conversation_leave",
     }
 
     async def authenticate(self) -> Actor:
@@ -85,7 +97,9 @@ class AgentConsumer(ParleyConsumer):
         return super().ping_sync() | beat
 
     async def on_presence_set(self, frame: dict, ref: Any) -> None:
-        presence = await db(flows.agent_presence_set)(actor=self.actor, status=frame.get("status"))
+        presence = await db(flows.agent_presence_set)(
+            actor=self.actor, status=frame.get("status"), away_reason=frame.get("away_reason")
+        )
         await self.send_frame(
             {"type": "ack", "ref": ref, "for": frame["type"], "status": presence.status}
         )
@@ -167,4 +181,98 @@ class AgentConsumer(ParleyConsumer):
                 "notes": [note_payload(n) for n in notes],
                 "has_more": len(notes) == limit,
             }
+        )
+
+    # --- the context panel ---------------------------------------------------------------
+    async def on_context_fetch(self, frame: dict, ref: Any) -> None:
+        panel = await db(context.conversation_context)(
+            actor=self.actor, conversation_id=field_int(frame, "conversation")
+        )
+        await self.send_frame({"type": "conversation.context", "ref": ref, **panel})
+
+    async def on_past_fetch(self, frame: dict, ref: Any) -> None:
+        past = await db(context.past_transcript)(
+            actor=self.actor,
+            conversation_id=field_int(frame, "conversation"),
+            past_id=field_int(frame, "past"),
+        )
+        await self.send_frame({"type": "past.transcript", "ref": ref, **past})
+
+    async def on_transfer_options(self, frame: dict, ref: Any) -> None:
+        targets = await db(flows.transfer_targets)(
+            actor=self.actor, conversation_id=field_int(frame, "conversation")
+        )
+        await self.send_frame({"type": "transfer.targets", "ref": ref, **targets})
+
+    # --- canned replies --------------------------------------------------------------------
+    async def on_canned_list(self, frame: dict, ref: Any) -> None:
+        replies = await db(canned.canned_list)(actor=self.actor)
+        await self.send_frame({"type": "canned.replies", "ref": ref, "replies": replies})
+
+    async def on_canned_save(self, frame: dict, ref: Any) -> None:
+        reply = await db(canned.canned_save)(
+            actor=self.actor,
+            reply_id=field_int(frame, "reply", required=False),
+            shortcut=frame.get("shortcut"),
+            title=frame.get("title") or "",
+            body=frame.get("body"),
+            shared=frame.get("shared") is True,
+            site_id=field_int(frame, "site", required=False),
+        )
+        await self.send_frame(
+            {"type": "canned.saved", "ref": ref, "reply": canned.canned_payload(reply)}
+        )
+
+    async def on_canned_delete(self, frame: dict, ref: Any) -> None:
+        reply_id = field_int(frame, "reply")
+        await db(canned.canned_delete)(actor=self.actor, reply_id=reply_id)
+        await self.send_frame({"type": "canned.deleted", "ref": ref, "id": reply_id})
+
+    async def on_search(self, frame: dict, ref: Any) -> None:
+        query = frame.get("query")
+        results = await db(context.conversation_search)(actor=self.actor, query=query)
+        await self.send_frame(
+            {"type": "search.results", "ref": ref, "query": query, "results": results}
+        )
+
+    async def on_customer_nudge(self, frame: dict, ref: Any) -> None:
+        conversation_id = field_int(frame, "conversation")
+        await db(flows.customer_nudge)(actor=self.actor, conversation_id=conversation_id)
+        await self.send_frame(
+            {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation_id}
+        )
+
+    async def on_suggest(self, frame: dict, ref: Any) -> None:
+        conversation_id = field_int(frame, "conversation")
+        prefix = frame.get("prefix")
+        found = await db(suggest.suggestions_for)(
+            actor=self.actor, conversation_id=conversation_id, prefix=prefix
+        )
+        await self.send_frame(
+            {
+                "type": "suggestions",
+                "ref": ref,
+                "conversation": conversation_id,
+                "prefix": prefix,
+                "suggestions": found,
+            }
+        )
+
+    # --- group conversations ---------------------------------------------------------------
+    async def on_conversation_invite(self, frame: dict, ref: Any) -> None:
+        conversation = await db(flows.conversation_invite)(
+            actor=self.actor,
+            conversation_id=field_int(frame, "conversation"),
+            user_id=field_int(frame, "agent"),
+        )
+        await self.send_frame(
+            {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation.pk}
+        )
+
+    async def on_conversation_leave(self, frame: dict, ref: Any) -> None:
+        conversation = await db(flows.conversation_leave)(
+            actor=self.actor, conversation_id=field_int(frame, "conversation")
+        )
+        await self.send_frame(
+            {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation.pk}
         )

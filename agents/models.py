@@ -56,6 +56,15 @@ class RoutingIndex(models.Index):
         return models.Index.create_sql(index, model, schema_editor, using=using, **kwargs)
 
 
+AWAY_REASONS = [
+    ("lunch", "Lunch"),
+    ("break", "Break"),
+    ("training", "Training"),
+    ("meeting", "Meeting"),
+    ("other", "Other"),
+]
+
+
 class AgentPresence(models.Model):
     """An agent's live state, as the router sees it.
 
@@ -100,6 +109,9 @@ class AgentPresence(models.Model):
     skills_tag = models.CharField(max_length=500, default=",")
     languages_tag = models.CharField(max_length=200, default=",")
     missed_in_a_row = models.PositiveSmallIntegerField(default=0)
+    # Why an agent set themselves away (lunch, training…): shown to supervisors; empty
+    # otherwise. Any other status clears it.
+    away_reason = models.CharField(max_length=16, blank=True, choices=AWAY_REASONS)
     # Free capacity since: among equally occupied agents, the earliest wins (idle longest).
     idle_since = models.DateTimeField(null=True, blank=True)
     last_offer_at = models.DateTimeField(null=True, blank=True)
@@ -166,3 +178,63 @@ class AgentStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.from_status} → {self.status}"
+
+
+class CannedReply(models.Model):
+    """A saved reply an agent inserts with ``/shortcut``: shared (no owner: for one site, or
+    every site without one) or personal (an owner). Variables in the body
+    (``{{customer.name}}``, ``{{agent.name}}``, ``{{order_number}}`` for a field the bot
+    collected) are filled in by the console when it is inserted."""
+
+    shortcut = models.CharField(
+        max_length=32, help_text="Typed after a slash: letters, digits, - and _ (e.g. refund)."
+    )
+    title = models.CharField(max_length=120, blank=True)
+    body = models.TextField()
+    site = models.ForeignKey(
+        "chat.Site",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Empty: every site.",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="canned_replies",
+        help_text="Empty: shared with every agent; set: this agent's own.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "canned replies"
+        ordering = ["shortcut", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "site", "shortcut"],
+                condition=Q(owner__isnull=False, site__isnull=False),
+                name="canned_unique_personal_site",
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "shortcut"],
+                condition=Q(owner__isnull=False, site__isnull=True),
+                name="canned_unique_personal",
+            ),
+            models.UniqueConstraint(
+                fields=["site", "shortcut"],
+                condition=Q(owner__isnull=True, site__isnull=False),
+                name="canned_unique_site",
+            ),
+            models.UniqueConstraint(
+                fields=["shortcut"],
+                condition=Q(owner__isnull=True, site__isnull=True),
+                name="canned_unique_global",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"

@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from agents.models import (
+    AWAY_REASONS,
     AgentConnection,
     AgentPresence,
     AgentProfile,
@@ -60,6 +61,7 @@ def presence_payload(presence: AgentPresence, *, now: dt.datetime | None = None)
         "load": presence.load,
         "capacity": presence.capacity,
         "missed_in_a_row": presence.missed_in_a_row,
+        "away_reason": presence.away_reason,
         "changed_at": presence.status_changed_at.isoformat()
         if presence.status_changed_at
         else None,
@@ -217,14 +219,31 @@ def _clean_status(status: Any) -> str:
 
 
 @transaction.atomic
+def _clean_away_reason(status: str, value: Any) -> str:
+    """Why an agent is away (lunch, training…): only with status away; empty otherwise."""
+    if status != Status.AWAY or value in (None, ""):
+        return ""
+    if value not in dict(AWAY_REASONS):
+        raise ValidationError(
+            f"away_reason must be one of {', '.join(dict(AWAY_REASONS))}.", field="away_reason"
+        )
+    return value
+
+
 def agent_presence_set(
-    *, actor: Actor, status: Any, user_id: int | None = None, now: dt.datetime | None = None
+    *,
+    actor: Actor,
+    status: Any,
+    user_id: int | None = None,
+    now: dt.datetime | None = None,
+    away_reason: Any = None,
 ) -> AgentPresence:
     """An agent sets their own status from the console; a supervisor may set anyone's.
     Going away or offline hands the agent's open offers to someone else; going online
     clears the missed-offers count and looks for work."""
     now = now or timezone.now()
     status = _clean_status(status)
+    away_reason = _clean_away_reason(status, away_reason)
     if actor.kind != "agent":
         raise PermissionDenied("Only agents have a presence.")
     target_id = user_id if user_id is not None else actor.user.pk
@@ -239,6 +258,7 @@ def agent_presence_set(
     presence = AgentPresence.objects.select_for_update().get(user_id=target_id)
     status_before = presence.status
     presence.status = status
+    presence.away_reason = away_reason
     presence.reason = Reason.MANUAL if target_id == actor.user.pk else Reason.SUPERVISOR
     presence.restore_status = status
     presence.status_changed_at = now
@@ -253,6 +273,7 @@ def agent_presence_set(
             "status_changed_at",
             "missed_in_a_row",
             "idle_since",
+            "away_reason",
         ]
     )
     status_change_record(presence=presence, from_status=status_before, now=now)

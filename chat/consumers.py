@@ -52,6 +52,7 @@ class ParleyConsumer(LayerTolerant, AsyncWebsocketConsumer):
         "receipt": "on_receipt",
         "typing": "on_typing",
         "conversation.resolve": "on_conversation_resolve",
+        "hello.request": "on_hello_request",
     }
 
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -115,17 +116,26 @@ class ParleyConsumer(LayerTolerant, AsyncWebsocketConsumer):
         # twice (deduplicated by seq) instead of not at all. Redis down: joined later.
         await self.push.join(self.principal_groups())
         await self.accept()
+        await self.send_hello()
+
+    async def send_hello(self, ref: Any = None) -> None:
         snapshot = await db(self.snapshot_sync)()
-        await self.send_frame(
-            {
-                "type": "hello",
-                "role": actor.kind,
-                "heartbeat_interval": cfg["HEARTBEAT_INTERVAL"],
-                "server_time": time.time(),
-                "push": self.push.live,
-                **snapshot,
-            }
-        )
+        hello = {
+            "type": "hello",
+            "role": self.actor.kind,
+            "heartbeat_interval": settings.PARLEY["HEARTBEAT_INTERVAL"],
+            "server_time": time.time(),
+            "push": self.push.live,
+            **snapshot,
+        }
+        if ref is not None:
+            hello["ref"] = ref
+        await self.send_frame(hello)
+
+    async def on_hello_request(self, frame: dict, ref: Any) -> None:
+        # A tab that joins a socket shared by several (static/parley/client/hub.js) gets a
+        # snapshot of its own: the socket's hello went out when it opened.
+        await self.send_hello(ref)
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
         """Every frame is charged here, as the server hands it over, before anything
@@ -419,9 +429,19 @@ class WidgetConsumer(ParleyConsumer):
             self.open_conversations.discard(conversation["id"])
 
     async def on_conversation_start(self, frame: dict, ref: Any) -> None:
+        headers = dict(self.scope.get("headers", []))
+        visit = services.clean_visit(
+            page_url=frame.get("page_url"),
+            referrer=frame.get("referrer"),
+            user_agent=headers.get(b"user-agent", b"").decode("latin-1"),
+        )
+
         def start() -> dict[str, Any]:
             conversation, created = flows.conversation_start(
-                actor=self.actor, language=frame.get("language"), subject=frame.get("subject") or ""
+                actor=self.actor,
+                language=frame.get("language"),
+                subject=frame.get("subject") or "",
+                visit=visit,
             )
             return {"conversation": conversation_payload(conversation), "created": created}
 

@@ -65,8 +65,9 @@ def _declare(
 HELLO = _declare(
     "hello",
     "role heartbeat_interval server_time conversations translation push",
-    # a console's: its open offers and presence back; a widget's: the service notice
-    optional="offers presence service",
+    # a console's: its open offers and presence back; a widget's: the service notice;
+    # ref: the answer to hello.request
+    optional="offers presence service ref",
     to=SOCKET,
     broadcast=False,
 )
@@ -192,6 +193,32 @@ NOTE_ACCEPTED = _declare(
     "note.accepted", "ref conversation note duplicate", to=SOCKET, broadcast=False
 )
 NOTES_BATCH = _declare("notes.batch", "ref conversation notes has_more", to=SOCKET, broadcast=False)
+
+
+# --- the console's context panel (direct replies) ---------------------------------------------
+CONVERSATION_CONTEXT = _declare(
+    "conversation.context",
+    "ref conversation customer visit collected past timeline",
+    to=SOCKET,
+    broadcast=False,
+)
+PAST_TRANSCRIPT = _declare(
+    "past.transcript", "ref conversation past status messages notes", to=SOCKET, broadcast=False
+)
+
+TRANSFER_TARGETS = _declare(
+    "transfer.targets", "ref conversation agents queues", to=SOCKET, broadcast=False
+)
+
+CANNED_REPLIES = _declare("canned.replies", "ref replies", to=SOCKET, broadcast=False)
+CANNED_SAVED = _declare("canned.saved", "ref reply", to=SOCKET, broadcast=False)
+CANNED_DELETED = _declare("canned.deleted", "ref id", to=SOCKET, broadcast=False)
+
+SEARCH_RESULTS = _declare("search.results", "ref query results", to=SOCKET, broadcast=False)
+
+SUGGESTIONS = _declare(
+    "suggestions", "ref conversation prefix suggestions", to=SOCKET, broadcast=False
+)
 
 
 class UndeclaredFrame(ValueError):

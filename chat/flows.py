@@ -32,6 +32,10 @@ NAMES = frozenset(
         "agent_presence_set",
         "conversation_take",
         "conversation_transfer",
+        "transfer_targets",
+        "customer_nudge",
+        "conversation_invite",
+        "conversation_leave",
         "reservation_accept",
         "reservation_decline",
         # integrations: an event's automation rules, after its commit (actions.rules)

@@ -177,6 +177,12 @@ class Conversation(models.Model):
     assigned_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     last_message_at = models.DateTimeField(null=True, blank=True)
+    # When the customer's oldest unanswered message was sent: set by a customer's text,
+    # cleared by an agent's or the bot's reply (in message_create, under the row lock).
+    # The console's SLA timer counts from it against the queue's reply target.
+    awaiting_since = models.DateTimeField(null=True, blank=True)
+    # Where the customer started it: page_url, referrer, user_agent (the console's context).
+    visit = models.JSONField(default=dict, blank=True)
 
     class Meta:
         indexes = [

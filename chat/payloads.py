@@ -40,7 +40,14 @@ def conversation_payload(
         "status": c.status,
         "site": c.site_id,
         "customer": {"id": c.customer_id, "name": c.customer.display_name},
-        "queue": {"id": c.queue_id, "name": c.queue.name} if c.queue_id else None,
+        "queue": {
+            "id": c.queue_id,
+            "name": c.queue.name,
+            "reply_target": c.queue.sla_seconds,
+            "silence_nudge": c.queue.silence_nudge_seconds,
+        }
+        if c.queue_id
+        else None,
         "assignee": assignee,
         "language": c.language,
         "language_settled": c.language_settled_at is not None,
@@ -53,6 +60,7 @@ def conversation_payload(
         "assigned_at": _ts(c.assigned_at),
         "resolved_at": _ts(c.resolved_at),
         "last_message_at": _ts(c.last_message_at),
+        "awaiting_since": _ts(c.awaiting_since),
         "participants": [participant_payload(p) for p in participants],
     }
 

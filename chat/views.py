@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 
 from chat.models import Site
 from chat.selectors import user_is_agent
@@ -35,6 +36,8 @@ def console(request):
                 "heartbeatInterval": settings.PARLEY["HEARTBEAT_INTERVAL"],
                 "wsPath": "/ws/agent/",
                 "loginUrl": settings.LOGIN_URL,
+                # One socket for all of the agent's tabs (static/parley/client/hub.js).
+                "sharedWorkerUrl": static("parley/client/sharedworker.js"),
             },
         },
     )

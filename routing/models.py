@@ -89,6 +89,18 @@ class Queue(models.Model):
     offer_timeout_seconds = models.PositiveIntegerField(
         default=20, help_text="How long an agent has to accept an offer."
     )
+    silence_nudge_seconds = models.PositiveIntegerField(
+        default=180,
+        help_text="A customer silent this long in an assigned chat: the console offers the "
+        "agent a one-click 'Are you still there?'.",
+    )
+    silence_close_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=120,
+        help_text="Customer-left policy: after 'Are you still there?', a customer silent "
+        "this long has left and the chat is resolved; empty keeps it open.",
+    )
     limit_mode = models.CharField(
         max_length=8, choices=LimitMode.choices, default=LimitMode.DYNAMIC
     )

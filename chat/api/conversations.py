@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from chat import selectors
+from chat import selectors, services
 from chat.actors import Actor
 from chat.api import serializers as s
 from chat.api import shapes
@@ -103,8 +103,18 @@ class ConversationListView(ApiView):
         else:
             customer = selectors.customer_get_for_actor(actor=actor, customer_id=data["customer"])
             starter = Actor.for_customer(customer)
+        # Where the customer started (the console's context panel); the user agent is the
+        # request's own, never a field the caller chooses.
+        visit = services.clean_visit(
+            page_url=data.get("page_url"),
+            referrer=data.get("referrer"),
+            user_agent=request.headers.get("User-Agent", "") if actor.kind == "customer" else "",
+        )
         conversation, created = flows.conversation_start(
-            actor=starter, language=data.get("language"), subject=data.get("subject") or ""
+            actor=starter,
+            language=data.get("language"),
+            subject=data.get("subject") or "",
+            visit=visit,
         )
         return Response(
             conversation_out(conversation),

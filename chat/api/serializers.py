@@ -151,6 +151,8 @@ class ConversationListOut(serializers.Serializer):
 class ConversationStartRequest(serializers.Serializer):
     language = Text(required=False, allow_blank=True, max_length=16, pattern=LOCALE)
     subject = Text(required=False, allow_blank=True, max_length=200)
+    page_url = Text(required=False, allow_blank=True, max_length=2000)
+    referrer = Text(required=False, allow_blank=True, max_length=2000)
 
 
 class MessagePageOut(serializers.Serializer):

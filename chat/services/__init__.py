@@ -51,6 +51,7 @@ from chat.services.validation import (
     clean_choice,
     clean_client_msg_id,
     clean_locale,
+    clean_visit,
 )
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "clean_choice",
     "clean_client_msg_id",
     "clean_locale",
+    "clean_visit",
     "conversation_lock",
     "conversation_open",
     "conversation_publish",

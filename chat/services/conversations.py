@@ -136,7 +136,7 @@ def _timeline_hook(conversation: Conversation, type: str, data: dict[str, Any]) 
 
 @transaction.atomic(savepoint=False)  # no savepoint round trips inside an action
 def conversation_open(
-    *, actor: Actor, language: str | None = None, subject: str = ""
+    *, actor: Actor, language: str | None = None, subject: str = "", visit: dict | None = None
 ) -> tuple[Conversation, bool]:
     """Return the customer's open conversation (locked), or create one in the bot stage.
 
@@ -161,6 +161,7 @@ def conversation_open(
         status=Conversation.Status.BOT,
         language=language,
         subject=str(subject or "")[:200],
+        visit=visit or {},
     )
     Participant.objects.create(
         conversation=conversation,

@@ -24,6 +24,19 @@ def system_participant(conversation: Conversation, role: str) -> Participant:
     return participant
 
 
+def _awaiting_since(conversation: Conversation, sender: Participant, kind: str, at):
+    """Since when the customer has waited for an answer, after this message: their text
+    starts the clock (if it is not running), an agent's or the bot's reply stops it."""
+    if sender.role == Participant.Role.CUSTOMER and kind == Message.Kind.TEXT:
+        return conversation.awaiting_since or at
+    if sender.role in (Participant.Role.AGENT, Participant.Role.BOT) and kind in (
+        Message.Kind.TEXT,
+        Message.Kind.BOT,
+    ):
+        return None
+    return conversation.awaiting_since
+
+
 def message_create(
     *,
     conversation: Conversation,
@@ -66,9 +79,11 @@ def message_create(
     )
     conversation.last_seq = seq
     conversation.last_message_at = message.created_at
-    Conversation.objects.filter(pk=conversation.pk).update(
-        last_seq=seq, last_message_at=message.created_at
-    )
+    changed = {"last_seq": seq, "last_message_at": message.created_at}
+    awaiting = _awaiting_since(conversation, sender, kind, message.created_at)
+    if awaiting != conversation.awaiting_since:
+        conversation.awaiting_since = changed["awaiting_since"] = awaiting
+    Conversation.objects.filter(pk=conversation.pk).update(**changed)
     # The sender has seen their own message.
     Participant.objects.filter(pk=sender.pk, read_seq__lt=seq).update(
         read_seq=seq, delivered_seq=seq

@@ -27,6 +27,32 @@ def clean_body(body: Any) -> str:
     return body
 
 
+URL_MAX = 2000
+
+
+def clean_visit(*, page_url: Any = None, referrer: Any = None, user_agent: Any = None) -> dict:
+    """Where a customer started a conversation (the console's context panel). An http(s)
+    URL of at most 2,000 characters or nothing; the user agent (from the request, not the
+    client) is cut to 500."""
+    visit: dict[str, str] = {}
+    for field, value in (("page_url", page_url), ("referrer", referrer)):
+        if value in (None, ""):
+            continue
+        if (
+            not isinstance(value, str)
+            or len(value) > URL_MAX
+            or not re.match(r"^https?://[^\s]+$", value)
+        ):
+            raise ValidationError(
+                f"{field} must be an http(s) URL of at most {URL_MAX} characters.",
+                field=field,
+            )
+        visit[field] = value
+    if isinstance(user_agent, str) and user_agent:
+        visit["user_agent"] = user_agent[:500]
+    return visit
+
+
 def clean_client_msg_id(value: Any, *, required: bool = True) -> str | None:
     if value is None and not required:
         return None

@@ -5,6 +5,7 @@ The public names other apps call are re-exported here (``routing.services.X``)."
 from routing.services.assign import conversation_assign
 from routing.services.decision import Decision, route_entry
 from routing.services.dispatch import route_for_agent, router_kick_agent, router_kick_entry
+from routing.services.group import conversation_invite, conversation_leave
 from routing.services.offers import (
     agent_offers_revoke,
     agent_offers_revoke_on_commit,
@@ -23,6 +24,7 @@ from routing.services.router import (
     default_queue,
     waiting_sweep,
 )
+from routing.services.silence import customer_nudge, silent_customer_sweep
 from routing.services.supervise import (
     conversation_reassign,
     conversation_requeue,
@@ -52,11 +54,14 @@ __all__ = [
     "conversation_assign",
     "conversation_customer_left",
     "conversation_enqueue",
+    "conversation_invite",
+    "conversation_leave",
     "conversation_reassign",
     "conversation_released",
     "conversation_requeue",
     "conversation_transfer",
     "customer_left_sweep",
+    "customer_nudge",
     "default_queue",
     "grace_sweep",
     "loads_reconcile",
@@ -73,6 +78,7 @@ __all__ = [
     "router_kick_agent",
     "router_kick_entry",
     "routing_sweep",
+    "silent_customer_sweep",
     "timers_sweep",
     "waiting_sweep",
 ]

@@ -31,6 +31,7 @@ from routing.services.release import (
     requeue_locked,
 )
 from routing.services.router import enqueue_locked, waiting_sweep
+from routing.services.silence import silent_customer_sweep
 
 Status = Conversation.Status
 
@@ -292,6 +293,7 @@ def timers_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
         "requeued": grace_sweep(now=now),
         "abandoned": abandon_sweep(now=now),
         "customer_left": customer_left_sweep(now=now),
+        "silent_closed": silent_customer_sweep(now=now),
         "repaired": repair_sweep(now=now),
         "loads_fixed": loads_reconcile(now=now),
     }

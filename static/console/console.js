@@ -6,6 +6,14 @@
 //   state.js (records, selection), conversations.js (what frames change), offers.js (offers,
 //   presence), lists.js (sidebar), transcript.js (chat pane), dom.js (elements, toast).
 import { createClient, storedOutbox } from "../parley/client/index.js";
+import { leaderSocket } from "../parley/client/leader.js";
+import { sharedSocket } from "../parley/client/shared.js";
+import { resyncBanner } from "./banner.js";
+import { installShortcuts, step } from "./keys.js";
+import { onResults, onSearchInput, openResult } from "./search.js";
+import { clear as clearSuggestions, onSuggestions, onTyped, suggestionKey, take as takeSuggestion } from "./suggest.js";
+import { askOnce, notify } from "./notify.js";
+import { customerSilence } from "./sla.js";
 import {
   applyMessage,
   helloConversations,
@@ -18,11 +26,14 @@ import {
   upsert,
 } from "./conversations.js";
 import { el, toast } from "./dom.js";
-import { renderLists, renderSoon } from "./lists.js";
+import { closePicker, fetchCanned, openPicker, insert, onCannedError, onComposerInput, onManagerClick, onReplies, onSaved, openManager, pickerKey, saveFromForm } from "./canned.js";
+import { onContext, onPastTranscript, openPast, renderContext } from "./context.js";
+import { renderLists, renderSoon, tickSla } from "./lists.js";
 import { answerOffer, offerSet, onOpenOffers, renderOffers, setPresence } from "./offers.js";
-import { OUTBOX_KEY, cfg, convs, isMine, isMyMessage, isOpen, offers, rec, ui, useClient } from "./state.js";
+import { ME, OUTBOX_KEY, cfg, convs, isMine, isMyMessage, isOpen, offers, rec, ui, useClient } from "./state.js";
 import { onNote, onNotesBatch, sendNote, setComposerMode } from "./notes.js";
 import { renderChat, renderPending } from "./transcript.js";
+import { onTargets, onTransferAck, onTransferError, openTransfer, submitTransfer } from "./transfer.js";
 
 // The ping is also the agent's heartbeat (no ping for AGENT_HEARTBEAT_TIMEOUT: no offers).
 // Browsers throttle timers in background tabs, not a worker's messages: tick from a worker.
@@ -41,7 +52,17 @@ function every(ms, fn) {
   }
 }
 
+// One socket for all of this agent's tabs where the browser has SharedWorker (a page that
+// wraps WebSocket, as some tests do, sets parleyOwnSocket to keep its own).
+// Without SharedWorker, the tabs elect a leader whose socket they share (leader.js).
+const hubName = `parley-console-${ME}`;
+const SharedTransport = window.parleyOwnSocket
+  ? null
+  : sharedSocket({ workerUrl: cfg.sharedWorkerUrl, name: hubName }) || leaderSocket({ name: hubName });
+window.parleySharedSocket = SharedTransport ? (window.SharedWorker ? "worker" : "leader") : false;
+
 const client = createClient({
+  WebSocket: SharedTransport || undefined,
   url: () => `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${cfg.wsPath}`,
   heartbeatInterval: cfg.heartbeatInterval || 20,
   every,
@@ -143,10 +164,27 @@ function handle(f) {
       return onNote(f.note, renderChat);
     case "notes.batch":
       return onNotesBatch(f, renderChat);
+    case "conversation.context":
+      return onContext(f);
+    case "past.transcript":
+      return onPastTranscript(f);
+    case "transfer.targets":
+      return onTargets(f);
+    case "suggestions":
+      return onSuggestions(f);
+    case "search.results":
+      return onResults(f);
+    case "canned.replies":
+      return onReplies(f);
+    case "canned.saved":
+    case "canned.deleted":
+      return onSaved(f);
   }
 }
 
 function onHello(f) {
+  fetchCanned();
+  resyncBanner(f);
   offers.clear();
   for (const res of f.offers || []) offerSet(res);
   renderOffers();
@@ -157,6 +195,7 @@ function onHello(f) {
 }
 
 function onAck(f) {
+  if (f.for === "conversation.transfer" || f.for === "conversation.invite") onTransferAck(f);
   if (f.for === "conversation.take" || f.for === "reservation.accept") select(f.conversation);
   if (f.for === "reservation.accept" || f.for === "reservation.decline") {
     offers.delete(f.reservation);
@@ -169,11 +208,15 @@ function onError(f) {
   // and resumes): the answers to this console's own requests.
   const ref = typeof f.ref === "string" ? f.ref : "";
   if (f.code === "rate_limited" || !ref) return;
+  if (ref.startsWith("cx:") || ref.startsWith("nf:")) return; // a side panel's refresh: the next one heals it
   if (ref.startsWith("a:") || ref.startsWith("d:")) {
     offers.delete(Number(ref.slice(2)));
     renderOffers();
     return toast(f.message);
   }
+  if (ref.startsWith("tr:") || ref.startsWith("to:")) return onTransferError(f);
+  if (ref === "cs" || ref === "cd" || ref === "cl") return onCannedError(f);
+  if (ref === "q" || ref === "sg") return; // a refused query or suggestion: nothing to say
   if (ref.startsWith("t:")) {
     return toast(f.code === "already_taken" ? "Someone else took this conversation first." : f.message);
   }
@@ -181,6 +224,7 @@ function onError(f) {
 }
 
 function setConnection(stateName) {
+  if (stateName === "offline" && client.everConnected) resyncBanner(null);
   const labels = {
     connecting: "Connecting…",
     online: "Online",
@@ -220,6 +264,7 @@ function onListClick(ev) {
   if (button.dataset.testid === "conversation-open") select(id);
   else if (button.dataset.testid === "conversation-take") take(id);
 }
+document.addEventListener("click", askOnce, { once: true, capture: true });
 el.waiting.addEventListener("click", onListClick);
 el.mine.addEventListener("click", onListClick);
 el.offers.addEventListener("click", (ev) => {
@@ -233,15 +278,37 @@ el.offers.addEventListener("click", (ev) => {
 });
 el.form.addEventListener("submit", (ev) => {
   ev.preventDefault();
-  if (submit(el.input.value)) el.input.value = "";
+  if (submit(el.input.value)) {
+    el.input.value = "";
+    clearSuggestions();
+  }
 });
 el.input.addEventListener("keydown", (ev) => {
+  if (pickerKey(ev) || suggestionKey(ev)) return;
   if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
     ev.preventDefault();
     el.form.requestSubmit();
   }
 });
-el.input.addEventListener("input", () => typingInput(el.input.value));
+el.input.addEventListener("input", () => {
+  typingInput(el.input.value);
+  onComposerInput();
+  onTyped();
+});
+el.input.addEventListener("blur", () => setTimeout(closePicker, 150));
+el.suggestions.addEventListener("click", (ev) => {
+  const b = ev.target.closest("[data-testid=suggestion]");
+  if (b) takeSuggestion(Number(b.dataset.index));
+});
+el.picker.addEventListener("mousedown", (ev) => {
+  const li = ev.target.closest("[data-testid=canned-option]");
+  if (!li) return;
+  ev.preventDefault();
+  insert(Number(li.dataset.index));
+});
+el.cannedManage.addEventListener("click", openManager);
+el.cannedSave.addEventListener("click", saveFromForm);
+el.cannedList.addEventListener("click", onManagerClick);
 for (const tab of el.modeTabs) {
   tab.addEventListener("click", () => {
     if (ui.composerMode !== tab.dataset.mode) client.typingStop();
@@ -251,11 +318,35 @@ for (const tab of el.modeTabs) {
 }
 el.takeBtn.addEventListener("click", () => ui.selectedId && take(ui.selectedId));
 el.presenceSelect.addEventListener("change", () => {
-  if (!client.send({ type: "presence.set", id: client.nextId("s:"), status: el.presenceSelect.value }, true) && ui.presence) {
-    el.presenceSelect.value = ui.presence.status; // offline: keep showing the real status
+  const [status, awayReason] = el.presenceSelect.value.split(":");
+  const frame = { type: "presence.set", id: client.nextId("s:"), status };
+  if (awayReason) frame.away_reason = awayReason;
+  if (!client.send(frame, true) && ui.presence) {
+    setPresence(ui.presence); // offline: keep showing the real status
   }
 });
 el.resolveBtn.addEventListener("click", () => ui.selectedId && resolve(ui.selectedId));
+el.transferBtn.addEventListener("click", () => openTransfer("transfer"));
+el.inviteBtn.addEventListener("click", () => openTransfer("invite"));
+el.leaveBtn.addEventListener("click", () => ui.selectedId && client.send({ type: "conversation.leave", id: `l:${ui.selectedId}`, conversation: ui.selectedId }, true));
+el.helpOpen.addEventListener("click", () => el.helpDialog.showModal());
+el.searchInput.addEventListener("input", onSearchInput);
+el.searchResults.addEventListener("click", (ev) => {
+  const b = ev.target.closest("button[data-conversation]");
+  if (b) openResult(Number(b.dataset.conversation), select);
+});
+installShortcuts({
+  accept() {
+    const first = offers.keys().next();
+    if (!first.done) answerOffer(first.value, true);
+  },
+  next: () => step(1, select),
+  previous: () => step(-1, select),
+  reply: () => !el.form.hidden && el.input.focus(),
+  canned: openPicker,
+  resolve: () => ui.selectedId && !el.resolveBtn.hidden && resolve(ui.selectedId),
+});
+el.transferSubmit.addEventListener("click", submitTransfer);
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState !== "visible") return;
   if (!client.connected && !ui.blocked) client.connect();
@@ -268,8 +359,34 @@ window.addEventListener("online", () => {
 window.addEventListener("storage", (ev) => {
   if (ev.key === OUTBOX_KEY && convs.has(ui.selectedId)) renderPending(convs.get(ui.selectedId));
 });
-setInterval(renderSoon, 30000); // waiting times
+setInterval(renderSoon, 30000); // waiting times, and the urgency order
+setInterval(() => {
+  tickSla((r, level) => {
+    const what = level === "late" ? "is far past the reply target" : "is past the reply target";
+    toast(`${r.c.customer.name} ${what}: answer soon.`);
+    notify("A customer is waiting for you", `${r.c.customer.name} ${what}.`, `sla-${r.id}`);
+    const li = document.querySelector(`[data-testid=mine-list] li[data-conversation="${r.id}"]`);
+    if (li) li.classList.add("nudged");
+  });
+  paintStillThere();
+}, 1000);
+function paintStillThere() {
+  const r = convs.get(ui.selectedId);
+  const silent = r && isMine(r) ? customerSilence(r, Date.now()) : -1;
+  const after = (r && r.c && r.c.queue && r.c.queue.silence_nudge) || 180;
+  el.stillThere.hidden = !(silent >= 0 && silent >= after);
+}
+el.stillThere.addEventListener("click", () => {
+  if (!ui.selectedId) return;
+  client.send({ type: "customer.nudge", id: `n:${ui.selectedId}`, conversation: ui.selectedId }, true);
+  el.stillThere.hidden = true;
+});
+el.contextPast.addEventListener("click", (ev) => {
+  const b = ev.target.closest("[data-testid=context-past-open]");
+  if (b) openPast(Number(b.dataset.past));
+});
 
 renderChat();
+renderContext();
 renderLists();
 client.connect();

@@ -2,9 +2,12 @@
 // which conversations are loaded in full (mine and the one on screen) or as a preview
 // (waiting ones), and which one is selected. Seq order and gaps are the client's
 // (client/resume.js): it hands these functions each message once, in order.
-import { el, toast } from "./dom.js";
+import { el, toast, translationOf } from "./dom.js";
+import { notify } from "./notify.js";
 import { renderSoon } from "./lists.js";
+import { contextStale, fetchContext, renderContext } from "./context.js";
 import { fetchNotes, newRound } from "./notes.js";
+import { awaitingFromMessage, awaitingFromSnapshot } from "./sla.js";
 import { ME, MY_NAME, client, convs, forget, isMine, isOpen, isWaiting, rec, setSelected, ui } from "./state.js";
 import { appendToTranscript, messageNode, renderChat, renderChatHead, renderTicks, renderTyping } from "./transcript.js";
 
@@ -12,7 +15,11 @@ import { appendToTranscript, messageNode, renderChat, renderChatHead, renderTick
 export function upsert(c) {
   const r = rec(c.id);
   const wasMine = isMine(r);
+  const oldStatus = r.c && r.c.status;
+  const oldAssignee = r.c && r.c.assignee ? r.c.assignee.id : null;
   r.c = c;
+  awaitingFromSnapshot(r, c);
+  if (r.c && (oldStatus !== c.status || oldAssignee !== (c.assignee ? c.assignee.id : null)) && oldStatus) contextStale(r.id);
   client.noteTop(c.id, c.last_seq);
   const agents = (c.participants || []).filter((p) => p.role === "agent" && p.active);
   const mine = agents.find((p) => p.name === MY_NAME) || (agents.length === 1 && isMine(r) ? agents[0] : null);
@@ -81,6 +88,7 @@ export function helloConversations(list) {
   }
   // Notes have no seq to resume by: whatever came while the socket was away is fetched.
   for (const r of convs.values()) fetchNotes(r);
+  if (ui.selectedId) fetchContext(ui.selectedId);
 }
 
 export function select(id) {
@@ -90,6 +98,8 @@ export function select(id) {
     ensureLoaded(convs.get(id));
     client.arrived(id); // it is on screen now: read receipt
   }
+  if (id) fetchContext(id);
+  renderContext();
   renderChat();
   renderSoon();
 }
@@ -97,6 +107,11 @@ export function select(id) {
 export function applyMessage(r, m) {
   // In order and once (client.js deduplicates and resumes gaps).
   r.msgs.push(m);
+  awaitingFromMessage(r, m);
+  // A customer's new words in my chat (a resume on load brings old ones: not those).
+  if (isMine(r) && m.sender.role === "customer" && m.kind === "text" && Date.now() - Date.parse(m.created_at) < 60000) {
+    notify(`${m.sender.name} wrote`, (translationOf(m) || m.body).slice(0, 140), `conversation-${r.id}`);
+  }
   // The server moves a sender's cursors to its own message without a receipt.updated.
   if (m.sender.role === "customer" && r.cust.read < m.seq) {
     r.cust.read = r.cust.delivered = m.seq;

@@ -1,6 +1,7 @@
 // The sidebar: the waiting room and my chats, each item a preview with its unread count,
 // and the page title. Clicks are handled by console.js (delegated on the lists).
 import { clock, el, translationOf } from "./dom.js";
+import { paintSla, sla } from "./sla.js";
 import { STATUS_LABEL, convs, isMine, isMyMessage, isOpen, isWaiting, offers, ui } from "./state.js";
 
 function initials(name) {
@@ -26,6 +27,16 @@ function previewOf(r) {
   const last = [...r.msgs].reverse().find((m) => m.kind !== "event") || r.msgs[r.msgs.length - 1];
   if (!last) return { text: r.c && r.c.last_seq ? "…" : "No messages yet" };
   return { text: (isMyMessage(r, last) ? "You: " : "") + (translationOf(last) || last.body) };
+}
+
+/** An offer card's preview of the conversation's last message (offers.js draws the card). */
+export function paintPreview(li) {
+  const r = convs.get(Number(li.dataset.conversation));
+  const span = li.querySelector("[data-testid=conversation-preview]");
+  if (!span) return;
+  const preview = r && r.c ? previewOf(r) : { text: "" };
+  span.textContent = preview.text;
+  span.classList.toggle("typing", Boolean(preview.typing));
 }
 
 let renderQueued = false;
@@ -60,6 +71,11 @@ function listItem(r) {
   open.querySelector(".avatar").textContent = initials(name);
   open.querySelector(".item-name").textContent = name;
   open.querySelector(".item-time").textContent = when;
+  const timer = document.createElement("span");
+  timer.className = "sla";
+  timer.dataset.testid = "conversation-sla";
+  paintSla(timer, r, Date.now());
+  open.querySelector(".item-top").appendChild(timer);
   const pv = open.querySelector(".item-preview");
   pv.textContent = preview.text;
   pv.classList.toggle("typing", Boolean(preview.typing));
@@ -90,22 +106,56 @@ function listItem(r) {
   return li;
 }
 
+/** Conversations offered to me: shown as offer cards, not again under Waiting. */
+function offeredToMe() {
+  return new Set(Array.from(offers.values()).map((o) => o.res.conversation && o.res.conversation.id));
+}
+
 export function renderLists() {
+  const now = Date.now();
   const all = Array.from(convs.values()).filter((r) => r.c);
+  const offeredIds = offeredToMe();
+  // Most urgent first: the longest past its reply target (then priority, then id).
+  const urgency = (a, b) => sla(b, now).ratio - sla(a, now).ratio;
   const waiting = all
-    .filter(isWaiting)
-    .sort((a, b) => (b.c.priority - a.c.priority) || String(a.c.queued_at).localeCompare(String(b.c.queued_at)) || a.id - b.id);
+    .filter((r) => isWaiting(r) && !offeredIds.has(r.id))
+    .sort((a, b) => (b.c.priority - a.c.priority) || urgency(a, b) || String(a.c.queued_at).localeCompare(String(b.c.queued_at)) || a.id - b.id);
   const activity = (r) => String((r.msgs.length && r.msgs[r.msgs.length - 1].created_at) || r.c.last_message_at || r.c.created_at);
   const mine = all
     .filter((r) => isMine(r) && !isWaiting(r))
-    .sort((a, b) => (isOpen(b) - isOpen(a)) || activity(b).localeCompare(activity(a)) || b.id - a.id);
+    .sort((a, b) => (isOpen(b) - isOpen(a)) || urgency(a, b) || activity(b).localeCompare(activity(a)) || b.id - a.id);
+  for (const li of el.offers.children) paintPreview(li);
   el.waiting.replaceChildren(...waiting.map(listItem));
   el.mine.replaceChildren(...mine.map(listItem));
   el.waitingCount.textContent = waiting.length;
   el.mineCount.textContent = mine.filter(isOpen).length;
   el.waitingEmpty.hidden = waiting.length > 0;
   el.mineEmpty.hidden = mine.length > 0;
+  // My load as the router counts it: assigned chats plus open offers, against my capacity.
+  if (ui.presence && ui.presence.capacity) {
+    const load = mine.filter((r) => r.c.status === "assigned" && r.c.assignee && r.c.assignee.id === ui.presence.agent).length + offers.size;
+    el.load.hidden = false;
+    el.load.textContent = `${load}/${ui.presence.capacity} chats`;
+    el.load.dataset.full = String(load >= ui.presence.capacity);
+  }
   const unread = mine.reduce((n, r) => n + unreadCount(r), 0);
   const offered = offers.size ? `${offers.size} incoming · ` : "";
   document.title = `${unread ? `(${unread}) ` : ""}${offered}${waiting.length ? `${waiting.length} waiting · ` : ""}Parley console`;
+}
+
+/** Once a second: the timers count up, in place (the order follows on the next redraw);
+ * a chat of mine that crosses its reply target (amber), then twice it (red), nudges me. */
+export function tickSla(nudge) {
+  const now = Date.now();
+  for (const r of convs.values()) {
+    if (!r.c || !isMine(r)) continue;
+    const level = sla(r, now).level;
+    if ((level === "warn" || level === "late") && r.slaLevel && r.slaLevel !== level && nudge) nudge(r, level);
+    r.slaLevel = level;
+  }
+  for (const span of document.querySelectorAll("[data-testid=conversation-sla]")) {
+    const li = span.closest("li[data-conversation]");
+    const r = li && convs.get(Number(li.dataset.conversation));
+    if (r) paintSla(span, r, now);
+  }
 }

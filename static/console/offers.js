@@ -1,13 +1,18 @@
 // Offers and presence: the router's offers to me (pushed, and listed again by every pong so
 // a lost push or outcome heals within a heartbeat), counted down locally, and my status.
 import { el } from "./dom.js";
+import { notify } from "./notify.js";
 import { upsert } from "./conversations.js";
-import { renderSoon } from "./lists.js";
+import { paintPreview, renderSoon } from "./lists.js";
 import { client, offers, ui } from "./state.js";
 
 let offerTimer = null;
 
 export function offerSet(res) {
+  if (!offers.has(res.id)) {
+    const c = res.conversation || {};
+    notify("New chat offer", `${c.customer ? c.customer.name : "A customer"}${res.queue ? ` · ${res.queue.name}` : ""}`, `offer-${res.id}`);
+  }
   // expires_in, not expires_at: the client's clock may drift from the server's.
   offers.set(res.id, { res, deadline: Date.now() + (res.expires_in ?? 20) * 1000 });
   if (res.conversation && res.conversation.customer && client.fresh(res.conversation)) upsert(res.conversation);
@@ -57,7 +62,8 @@ function offerItem({ res, deadline }) {
   li.dataset.conversation = c.id;
   li.innerHTML = `<div class="offer-top"><button type="button" class="offer-name"></button>
     <span class="offer-countdown" data-testid="offer-countdown"></span></div>
-    <p class="offer-meta"></p><div class="offer-bar"><span></span></div>
+    <p class="offer-meta"></p><p class="item-preview offer-preview" data-testid="conversation-preview"></p>
+    <div class="offer-bar"><span></span></div>
     <div class="offer-actions">
       <button type="button" class="btn btn-primary btn-small" data-testid="offer-accept">Accept</button>
       <button type="button" class="btn btn-outline btn-small" data-testid="offer-decline">Decline</button>
@@ -65,6 +71,7 @@ function offerItem({ res, deadline }) {
   li.querySelector(".offer-name").textContent = name;
   const bits = [res.queue ? res.queue.name : null, res.sticky ? "returning customer" : null, res.attempt > 1 ? `offer ${res.attempt}` : null];
   li.querySelector(".offer-meta").textContent = bits.filter(Boolean).join(" · ") + (res.note ? ` · Note: ${res.note}` : "");
+  paintPreview(li);
   li.dataset.deadline = deadline;
   li.dataset.total = Math.max(1, (res.expires_in ?? 20) * 1000);
   updateCountdown(li);
@@ -84,8 +91,10 @@ function tickOffers() {
 export function setPresence(p) {
   if (!p) return;
   ui.presence = p;
-  el.presenceSelect.value = p.status;
+  el.presenceSelect.value = p.status === "away" && p.away_reason ? `away:${p.away_reason}` : p.status;
   el.presence.dataset.status = p.status;
+  el.presence.dataset.awayReason = p.away_reason || "";
+  renderSoon(); // my load against this capacity (lists.js)
   el.presenceMessage.hidden = !p.message;
   el.presenceMessage.textContent = p.message || "";
 }

@@ -71,7 +71,11 @@ export function forget(id) {
   client.forget(id);
 }
 
-export const isMine = (r) => Boolean(r.c && r.c.assignee && r.c.assignee.id === ME);
+export const isAssignee = (r) => Boolean(r.c && r.c.assignee && r.c.assignee.id === ME);
+/** Invited into someone else's chat (a group conversation): I read and write in it. */
+export const isGuest = (r) =>
+  Boolean(r.c && !isAssignee(r) && r.c.status === "assigned" && (r.c.participants || []).some((p) => p.role === "agent" && p.active && p.name === MY_NAME));
+export const isMine = (r) => isAssignee(r) || isGuest(r);
 export const isWaiting = (r) => Boolean(r.c && WAITING.includes(r.c.status));
 export const isOpen = (r) => Boolean(r.c && OPEN.includes(r.c.status));
 

@@ -2,7 +2,7 @@
 // typing line. It reads the state and draws; it changes none of it.
 import { clock, el, translationOf } from "./dom.js";
 import { merged, noteNode } from "./notes.js";
-import { STATUS_LABEL, client, convs, isMine, isMyMessage, isOpen, isWaiting, ui } from "./state.js";
+import { STATUS_LABEL, client, convs, isAssignee, isGuest, isMine, isMyMessage, isOpen, isWaiting, ui } from "./state.js";
 
 const TICKS = {
   sending: ["◷", "Sending"],
@@ -50,7 +50,10 @@ export function renderChatHead() {
   el.status.textContent = STATUS_LABEL[c.status] || c.status;
   el.status.dataset.status = c.status;
   el.takeBtn.hidden = !isWaiting(r);
-  el.resolveBtn.hidden = !(isMine(r) && isOpen(r));
+  el.resolveBtn.hidden = !(isAssignee(r) && isOpen(r));
+  el.transferBtn.hidden = !(isAssignee(r) && c.status === "assigned");
+  el.inviteBtn.hidden = el.transferBtn.hidden;
+  el.leaveBtn.hidden = !isGuest(r);
   const canWrite = isMine(r) && isOpen(r);
   el.form.hidden = !canWrite;
   el.note.hidden = canWrite;

@@ -46,6 +46,7 @@ def wrap_pushes(decide: str) -> str:
     as many times as the page should receive it (none: the push is lost)."""
     return """
 (() => {
+  window.parleyOwnSocket = true;  // the console keeps its own socket, so this wrapper sees it
   const Native = window.WebSocket;
   window.WebSocket = class WrappedWebSocket extends Native {
     constructor(url, protocols) {
@@ -145,10 +146,10 @@ def set_tab_visible(page: Page, visible: bool) -> None:
     )
 
 
-def login(page: Page, base: str) -> None:
+def login(page: Page, base: str, username: str = "alice") -> None:
     page.goto(f"{base}/console/")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
-    page.get_by_test_id("login-username").fill("alice")
+    page.get_by_test_id("login-username").fill(username)
     page.get_by_test_id("login-password").fill(PASSWORD)
     page.get_by_test_id("login-submit").click()
     expect(page).to_have_url(f"{base}/console/")
@@ -192,17 +193,20 @@ def test_customer_and_agent_chat_end_to_end(asgi_server, browser, shop):
         expect(console.get_by_test_id("login-submit")).to_be_visible()
         console.screenshot(path=SCREENSHOTS.format("login"))
         login(console, base)
-        waiting = console.get_by_test_id("waiting-list").get_by_test_id("conversation-item")
-        expect(waiting).to_have_count(1)
-        expect(waiting.get_by_test_id("conversation-preview")).to_have_text(first)
-        console.screenshot(path=SCREENSHOTS.format("console_waiting"))
-
-        # The agent takes it while looking at another tab: delivered, not yet read.
-        set_tab_visible(console, False)
-        waiting.get_by_test_id("conversation-take").click()
+        # Alice is online, so the router offers it to her: an offer card with the
+        # customer's words, and no second entry (and Take button) under Waiting.
+        offer = console.get_by_test_id("offer")
+        expect(offer).to_have_count(1)
+        expect(offer.get_by_test_id("conversation-preview")).to_have_text(first)
         expect(
             console.get_by_test_id("waiting-list").get_by_test_id("conversation-item")
         ).to_have_count(0)
+        console.screenshot(path=SCREENSHOTS.format("console_waiting"))
+
+        # The agent accepts it while looking at another tab: delivered, not yet read.
+        set_tab_visible(console, False)
+        offer.get_by_test_id("offer-accept").click()
+        expect(offer).to_have_count(0)
         mine = console.get_by_test_id("mine-list").get_by_test_id("conversation-item")
         expect(mine).to_have_count(1)
         expect(console.get_by_test_id("chat-title")).to_have_text(re.compile(r"Visitor #\d+"))
@@ -334,7 +338,10 @@ def test_messages_written_while_the_server_is_down_arrive_after_it_restarts(
         console = agent.new_page()
         console.on("pageerror", lambda exc: exceptions.append(str(exc)))
         login(console, base)
-        preview = console.get_by_test_id("waiting-list").get_by_test_id("conversation-preview")
+        # Offered to alice, or back under Waiting once the offer expired: listed once.
+        preview = console.locator(
+            "[data-testid=offers-list], [data-testid=waiting-list]"
+        ).get_by_test_id("conversation-preview")
         expect(preview).to_have_text(first)
 
         asgi_server.stop()
@@ -382,8 +389,7 @@ def test_a_reply_whose_push_was_lost_arrives_with_the_next_heartbeat(
         write(tab, first)
         console = watch_errors(agent.new_page(), errors)
         login(console, base)
-        waiting = console.get_by_test_id("waiting-list").get_by_test_id("conversation-item")
-        waiting.get_by_test_id("conversation-take").click()
+        console.get_by_test_id("offer").get_by_test_id("offer-accept").click()
         expect(transcript(tab, "parley-messages")).to_have_text([first, JOINED])
 
         widget_frame(tab).evaluate("window.parleyDeaf = true")

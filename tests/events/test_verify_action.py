@@ -128,10 +128,13 @@ def test_presence_set_tells_the_agents_consoles_and_hands_offers_on(published):
     offer = open_offer(conversation)
     got = verify_action(
         published,
-        lambda: agent_actions.agent_presence_set(actor=agent_actor(agent), status="away"),
+        lambda: agent_actions.agent_presence_set(
+            actor=agent_actor(agent), status="away", away_reason="lunch"
+        ),
         {user_group(agent.pk): ["agent.presence", "reservation.revoked"]},
     )
-    assert got[user_group(agent.pk)][0]["presence"]["status"] == "away"
+    presence = got[user_group(agent.pk)][0]["presence"]
+    assert (presence["status"], presence["away_reason"]) == ("away", "lunch")
     assert Reservation.objects.get(pk=offer.pk).state == "revoked"
 
 

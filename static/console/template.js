@@ -1,0 +1,32 @@
+// Canned replies' variables, filled in when a reply is inserted: {{customer.name}},
+// {{customer.email}}, {{agent.name}}, and the fields the bot collected, as {{order_number}}
+// or {{collected.order_number}}. An unknown or empty variable stays as written, so the
+// agent sees what is missing before sending. Pure: unit-tested in tests/js/canned.test.js.
+
+function lookup(vars, key) {
+  let value = vars;
+  for (const part of key.split(".")) {
+    if (value === null || typeof value !== "object" || !Object.prototype.hasOwnProperty.call(value, part)) return undefined;
+    value = value[part];
+  }
+  return value;
+}
+
+export function expand(body, vars) {
+  return String(body).replace(/\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g, (whole, key) => {
+    let value = lookup(vars, key);
+    if (value === undefined && !key.includes(".")) value = lookup(vars.collected || {}, key);
+    if (value === undefined || value === null || value === "" || typeof value === "object") return whole;
+    return String(value);
+  });
+}
+
+/** The replies a `/query` at the start of the composer offers, for a conversation's site. */
+export function matching(replies, query, siteId) {
+  const q = String(query || "").toLowerCase();
+  return replies
+    .filter((r) => r.site === null || r.site === siteId)
+    .filter((r) => r.shortcut.toLowerCase().startsWith(q) || (q.length > 1 && (r.title || "").toLowerCase().includes(q)))
+    .sort((a, b) => (b.personal - a.personal) || a.shortcut.localeCompare(b.shortcut))
+    .slice(0, 8);
+}

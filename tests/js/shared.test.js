@@ -1,0 +1,170 @@
+// One socket for all of a principal's tabs: two real clients (createClient) each with the
+// shared transport (shared.js), one hub (hub.js) standing in for the SharedWorker, and a
+// fake server socket. Ports deliver synchronously (a structured clone, as postMessage).
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createHub, tagRef, untagRef } from "../../static/parley/client/hub.js";
+import { sharedSocket } from "../../static/parley/client/shared.js";
+import { ParleyClient, conversation, message, useFakeTime } from "./harness.js";
+
+beforeEach(useFakeTime);
+afterEach(() => vi.useRealTimers());
+
+/** The server's end of the one real socket. */
+class ServerSocket {
+  constructor(url, registry) {
+    this.url = url;
+    this.readyState = 0;
+    this.sent = [];
+    this.closed = false;
+    registry.push(this);
+  }
+  send(data) {
+    if (this.readyState !== 1) throw new Error("not open");
+    this.sent.push(JSON.parse(data));
+  }
+  close() {
+    this.closed = true;
+    this.readyState = 3;
+  }
+  accept() {
+    this.readyState = 1;
+    this.onopen({});
+    return this;
+  }
+  push(frame) {
+    this.onmessage({ data: JSON.stringify(frame) });
+  }
+  drop(code = 1006) {
+    this.readyState = 3;
+    this.onclose({ code });
+  }
+  frames(type) {
+    return this.sent.filter((f) => f.type === type);
+  }
+}
+
+function floor() {
+  const sockets = [];
+  const hub = createHub({
+    WebSocket: class {
+      constructor(url) {
+        return new ServerSocket(url, sockets);
+      }
+    },
+  });
+  const hides = [];
+  class FakeSharedWorker {
+    constructor() {
+      const tab = { onmessage: null, postMessage: (m) => hubSide.onmessage({ data: structuredClone(m) }) };
+      const hubSide = { onmessage: null, postMessage: (m) => tab.onmessage && tab.onmessage({ data: structuredClone(m) }) };
+      hub.attach(hubSide);
+      this.port = tab;
+    }
+  }
+  function tab() {
+    const seen = { messages: [], hellos: 0, outbox: [] };
+    const Transport = sharedSocket({ workerUrl: "w.js", SharedWorker: FakeSharedWorker, onPageHide: (fn) => hides.push(fn) });
+    const client = ParleyClient.createClient({
+      url: () => "ws://test/ws/agent/",
+      WebSocket: Transport,
+      now: () => Date.now(),
+      random: () => 0.5,
+      hooks: {
+        hello: () => (seen.hellos += 1),
+        message: (id, m) => seen.messages.push([id, m.seq]),
+        receiptWanted: () => null,
+        outbox: (id) => seen.outbox.push(id),
+        unknownMessage: (m) => seen.messages.push([m.conversation, m.seq]),
+      },
+    });
+    return { client, seen };
+  }
+  return { hub, sockets, tab, hides, server: () => sockets[sockets.length - 1] };
+}
+
+describe("refs", () => {
+  it("tag a tab's frame ids and give them back, strings and numbers alike", () => {
+    expect(untagRef(tagRef(3, "m:abc|x"))).toEqual([3, "m:abc|x"]);
+    expect(untagRef(tagRef(12, 7))).toEqual([12, 7]);
+    expect(untagRef("m:abc")).toBeNull();
+    expect(untagRef(undefined)).toBeNull();
+  });
+});
+
+describe("a shared socket", () => {
+  it("serves two tabs with one server socket, each with its own hello and replies", () => {
+    const f = floor();
+    const a = f.tab();
+    const b = f.tab();
+    a.client.connect();
+    b.client.connect();
+    expect(f.sockets).toHaveLength(1);
+    const server = f.server().accept();
+    server.push({ type: "hello", heartbeat_interval: 5, conversations: [conversation(1, { last_seq: 0 })] });
+    expect([a.seen.hellos, b.seen.hellos]).toEqual([1, 1]);
+    expect([a.client.ready, b.client.ready]).toEqual([true, true]);
+
+    // A third tab joins the open socket: it asks for a hello of its own.
+    const c = f.tab();
+    c.client.connect();
+    expect(f.sockets).toHaveLength(1);
+    const ask = server.frames("hello.request");
+    expect(ask).toHaveLength(1);
+    server.push({ type: "hello", ref: ask[0].id, heartbeat_interval: 5, conversations: [] });
+    expect([a.seen.hellos, b.seen.hellos, c.seen.hellos]).toEqual([1, 1, 1]);
+
+    // Tab a sends: the server sees the id tagged; the accepted reply reaches a alone.
+    a.client.enqueue({ conversation: 1, body: "hi" });
+    const sent = server.frames("message.send");
+    expect(sent).toHaveLength(1);
+    const [port, original] = untagRef(sent[0].id);
+    expect(port).toBe(1);
+    expect(original).toMatch(/^m:/);
+    server.push({ type: "message.accepted", ref: sent[0].id, conversation: 1, client_msg_id: sent[0].client_msg_id, message_id: 9, seq: 1, created_at: "t", duplicate: false });
+    expect(a.client.outbox()).toEqual([]); // accepted: out of a's outbox
+    expect(a.seen.outbox.at(-1)).toBe(1);
+    expect(b.seen.outbox).toEqual([]); // b never heard of it
+
+    // A push reaches every tab.
+    server.push({ type: "message.new", message: message(1, 1) });
+    expect(a.seen.messages).toEqual([[1, 1]]);
+    expect(b.seen.messages).toEqual([[1, 1]]);
+    expect(c.seen.messages).toEqual([[1, 1]]);
+  });
+
+  it("tells every tab when the socket drops, and their reconnects open one new socket", () => {
+    const f = floor();
+    const a = f.tab();
+    const b = f.tab();
+    a.client.connect();
+    b.client.connect();
+    f.server().accept().push({ type: "hello", heartbeat_interval: 5, conversations: [] });
+    f.server().drop(1006);
+    expect([a.client.connected, b.client.connected]).toEqual([false, false]);
+    vi.advanceTimersByTime(1000); // both back-offs (random 0.5: 375 ms)
+    expect(f.sockets).toHaveLength(2);
+    f.server().accept().push({ type: "hello", heartbeat_interval: 5, conversations: [] });
+    expect([a.seen.hellos, b.seen.hellos]).toEqual([2, 2]);
+  });
+
+  it("closes the server socket when the last tab goes, and passes auth closes on", () => {
+    const f = floor();
+    const a = f.tab();
+    const b = f.tab();
+    a.client.connect();
+    b.client.connect();
+    const first = f.server().accept();
+    first.push({ type: "hello", heartbeat_interval: 5, conversations: [] });
+    f.hides[0]();
+    expect(first.closed).toBe(false);
+    f.hides[1]();
+    expect(first.closed).toBe(true);
+
+    const c = f.tab();
+    c.client.connect();
+    const second = f.server().accept();
+    second.push({ type: "error", code: "unauthenticated", message: "Log in." });
+    second.drop(4401);
+    expect(c.client.stopped).toBe(true);
+  });
+});
