@@ -14,6 +14,7 @@ from chat.dbcalls import db
 from chat.exceptions import AuthenticationFailed, PermissionDenied
 from chat.flows import flows
 from chat.inbound import field_int
+from chat.services.translation_requests import message_translation_request
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ class AgentConsumer(ParleyConsumer):
         "reservation.accept": "on_reservation_accept",
         "reservation.decline": "on_reservation_decline",
         "conversation.transfer": "on_conversation_transfer",
+        "message.translate": "on_message_translate",
     }
 
     async def authenticate(self) -> Actor:
@@ -46,6 +48,19 @@ class AgentConsumer(ParleyConsumer):
         await self.send_frame(
             {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation.pk}
         )
+
+    async def on_message_translate(self, frame: dict, ref: Any) -> None:
+        conversation_id = field_int(frame, "conversation")
+        status = await db(message_translation_request)(
+            actor=self.actor,
+            conversation_id=conversation_id,
+            seq=field_int(frame, "seq"),
+            language=frame.get("language"),
+        )
+        await self.send_frame(
+            {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation_id,
+             "status": status}
+        )  # fmt: skip
 
     # --- routing: presence, heartbeats, offers, transfers ------------------------------
     async def connect(self) -> None:

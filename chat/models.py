@@ -65,6 +65,24 @@ class Site(models.Model):
     moderate_agent_messages = models.BooleanField(
         default=False, help_text="Apply the same moderation policy to the agents' messages."
     )
+    translation_glossary = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Terms never translated (brand and product names), e.g. ["Bricomax", '
+        '"PowerDrill 3000"]. Matched as whole words, case-insensitively.',
+    )
+    languages = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Languages detected on this site, e.g. ["fr", "de"]; empty: all of '
+        "PIPELINE_LANGUAGES. Detection picks only among these (at least two).",
+    )
+    detection_min_length = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Messages shorter than this (letters) are not detected: the sender's "
+        "locale is used. Empty: DETECTION_MIN_LENGTH.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -34,6 +34,18 @@ def _seen_notes_forgotten():
     heartbeats.buffer.discard()
 
 
+@pytest.fixture(autouse=True)
+def _translation_health_forgotten():
+    """The engines' health lives in the shared cache (chat.pipeline.health): a failure one
+    test recorded must not make the next test's hello say "unavailable"."""
+    yield
+    from chat.pipeline.engines import ENGINE_NAMES
+    from chat.pipeline.health import health_record
+
+    for name in ENGINE_NAMES:
+        health_record(engine=name, error=None)
+
+
 @pytest.fixture
 def on_commit(django_capture_on_commit_callbacks):
     """Run on-commit callbacks (the publishes) inside a plain `db` test."""
