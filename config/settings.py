@@ -340,6 +340,7 @@ PARLEY_PIPELINE = {
     "ENABLED": env.bool("PIPELINE_ENABLED", default=True),
     "LANGUAGES": env.list("PIPELINE_LANGUAGES", default=["en", "fr", "it", "es", "de"]),
     "DETECTION_THRESHOLD": env.float("LANGUAGE_DETECTION_THRESHOLD", default=0.5),
+    "DETECTION_MIN_LENGTH": env.int("LANGUAGE_DETECTION_MIN_LENGTH", default=0),
     "LANGUAGE_SETTLE_COUNT": env.int("LANGUAGE_SETTLE_COUNT", default=2),
     "TRANSLATION_ENGINE": env.str("TRANSLATION_ENGINE", default="auto"),
     "TRANSLATION_TIMEOUT": env.float("TRANSLATION_TIMEOUT", default=10.0),

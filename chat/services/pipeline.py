@@ -19,6 +19,7 @@ from chat.models import (
     MessageTranslation,
     ModerationPolicy,
     Participant,
+    Site,
 )
 from chat.pipeline import conf, detection, engines, moderation
 from chat.pipeline.glossary import protect, restore
@@ -116,8 +117,17 @@ def message_pipeline_process(*, message_id: int, now=None) -> None:
 def _detect_step(message: Message) -> bool:
     if message.language_source:
         return False
+    site = (
+        Site.objects.filter(pk=message.conversation.site_id)
+        .values_list("languages", "detection_min_length")
+        .first()
+    )
+    languages, min_length = detection.site_detection_settings(*(site or (None, None)))
     found = detection.detect(
-        message.body, fallback=sender_language(message.sender, message.conversation)
+        message.body,
+        fallback=sender_language(message.sender, message.conversation),
+        languages=languages,
+        min_length=min_length,
     )
     updated = Message.objects.filter(pk=message.pk, language_source="").update(
         language=found.language,
