@@ -41,9 +41,11 @@ def _translation_health_forgotten():
     yield
     from chat.pipeline.engines import ENGINE_NAMES
     from chat.pipeline.health import health_record
+    from routing.services.language import translation_memo_clear
 
     for name in ENGINE_NAMES:
         health_record(engine=name, error=None)
+    translation_memo_clear()
 
 
 @pytest.fixture
