@@ -22,6 +22,7 @@ from routing.services import (
     route_entry,
     route_for_agent,
     routing_sweep,
+    waiting_sweep,
 )
 from tests.factories import agent_actor, customer_actor, make_customer, make_site
 
@@ -524,3 +525,21 @@ def test_with_translation_on_a_speaker_is_preferred(settings):
     decision = route_entry(entry_id=entry.pk, now=now)
     assert decision.agent_id == french.pk
     assert decision.reason.endswith("speaks fr, the conversation's language")
+
+
+def test_the_sweep_does_not_give_up_on_a_queue_for_one_entry_waiting_for_a_speaker(settings):
+    settings.PARLEY_PIPELINE = {**settings.PARLEY_PIPELINE, "TRANSLATION_ENGINE": "off"}
+    queue = make_queue()
+    english = online_agent(queue, languages=["en"])
+    AgentPresence.objects.update(status="away")
+    french = waiting(queue)  # first in line
+    Conversation.objects.filter(pk=french.pk).update(
+        language="fr", language_settled_at=timezone.now()
+    )
+    other = waiting(queue)
+    AgentPresence.objects.update(status="online")
+    now = timezone.now() + dt.timedelta(seconds=3)
+    AgentPresence.objects.update(live_until=now + dt.timedelta(seconds=60))
+    assert waiting_sweep(now=now) == 1
+    assert open_offer(other).agent_id == english.pk
+    assert decisions(french)[-1].data["code"] == "language_required"
