@@ -144,6 +144,7 @@ function handle(f) {
 // language badges would let an agent think the customer's text is being translated.
 function showTranslation(t) {
   const chip = document.querySelector("[data-testid=translation-state]");
+  ui.translation = t || null;
   if (!chip || !t) return;
   chip.hidden = false;
   chip.dataset.state = t.state || (t.enabled ? "ready" : "off");

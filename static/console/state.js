@@ -35,6 +35,7 @@ export const ui = {
   selectedId: Number(sessionStorage.getItem(SELECTED_KEY)) || null,
   blocked: null,
   presence: null,
+  translation: null, // hello.translation: {enabled, engine, state, reason}
 };
 
 export function setSelected(id) {
