@@ -310,7 +310,7 @@ PARLEY = {
     "WS_QUEUE_FRAMES": env.int("WS_QUEUE_FRAMES", default=30),
     "HEARTBEAT_INTERVAL": env.int("HEARTBEAT_INTERVAL", default=20),
     "RESUME_PAGE_SIZE": 200,
-    # Bots: the intent classifier ("tfidf", offline and light; "minilm" needs the extra).
+    # Bots: the intent classifier ("use": multilingual sentence encoder; "tfidf": n-grams).
     "BOT_INTENT_BACKEND": env.str("BOT_INTENT_BACKEND", default="use"),
     # Routing and agents (see README): how the router runs, and its clocks in seconds.
     "ROUTING_DISPATCH": env.str("ROUTING_DISPATCH", default="inline"),
