@@ -19,6 +19,7 @@ from chat.flows import flows
 from chat.inbound import field_int
 from chat.payloads import note_payload
 from chat.services.notes import note_add
+from chat.services.translation_requests import message_translation_request
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class AgentConsumer(ParleyConsumer):
         "suggest": "on_suggest",
         "conversation.invite": "on_conversation_invite",
         "conversation.leave": "on_conversation_leave",
+        "message.translate": "on_message_translate",
     }
 
     async def authenticate(self) -> Actor:
@@ -65,6 +67,19 @@ class AgentConsumer(ParleyConsumer):
         await self.send_frame(
             {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation.pk}
         )
+
+    async def on_message_translate(self, frame: dict, ref: Any) -> None:
+        conversation_id = field_int(frame, "conversation")
+        status = await db(message_translation_request)(
+            actor=self.actor,
+            conversation_id=conversation_id,
+            seq=field_int(frame, "seq"),
+            language=frame.get("language"),
+        )
+        await self.send_frame(
+            {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation_id,
+             "status": status}
+        )  # fmt: skip
 
     # --- routing: presence, heartbeats, offers, transfers ------------------------------
     async def connect(self) -> None:

@@ -31,8 +31,10 @@ from bots.prediction import Prediction, prediction_from
 
 NEAREST_WEIGHT = 0.5  # the rest is the centroid's
 DEFAULT_THRESHOLD = 0.37
-# Threads for numpy's BLAS in one encode: a phrase is a small matrix product, and the
-# machine's cores belong to the server and the workers.
+# Threads for numpy's BLAS in one encode (applied through threadpoolctl, a pinned
+# requirement): a phrase is a small matrix product, and the machine's cores belong to the
+# server and the workers. OpenBLAS's default (every core) made a phrase 20-100 times slower
+# on a busy machine: its threads spin against the other processes.
 ENCODER_THREADS = 1
 
 _encoder = None

@@ -88,6 +88,24 @@ class Site(models.Model):
     # [...]}. Kept by the integrations services (never edited by hand) and read from the row
     # the conversation's lock loads, so a site with no listener pays nothing per event.
     hook_events = models.JSONField(default=dict, blank=True, editable=False)
+    translation_glossary = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Terms never translated (brand and product names), e.g. ["Bricomax", '
+        '"PowerDrill 3000"]. Matched as whole words, case-insensitively.',
+    )
+    languages = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Languages detected on this site, e.g. ["fr", "de"]; empty: all of '
+        "PIPELINE_LANGUAGES. Detection picks only among these (at least two).",
+    )
+    detection_min_length = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Messages shorter than this (letters) are not detected: the sender's "
+        "locale is used. Empty: DETECTION_MIN_LENGTH.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

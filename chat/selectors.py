@@ -26,7 +26,8 @@ from chat.models import (
     hash_api_key,
 )
 from chat.payloads import conversation_payload, message_payload
-from chat.pipeline.engines import engine_name, translation_status
+from chat.pipeline.engines import engine_name
+from chat.pipeline.health import translation_status
 from chat.pipeline.selectors import viewer_for_actor
 
 VISITOR_TOKEN_SALT = "parley.visitor"

@@ -450,7 +450,7 @@ PARLEY = {
     "WS_QUEUE_FRAMES": env.int("WS_QUEUE_FRAMES", default=30),
     "HEARTBEAT_INTERVAL": env.int("HEARTBEAT_INTERVAL", default=20),
     "RESUME_PAGE_SIZE": 200,
-    # Bots: the intent classifier ("tfidf", offline and light; "minilm" needs the extra).
+    # Bots: the intent classifier ("use": multilingual sentence encoder; "tfidf": n-grams).
     "BOT_INTENT_BACKEND": env.str("BOT_INTENT_BACKEND", default="use"),
     # Routing and agents (see README): how the router runs, and its clocks in seconds.
     "ROUTING_DISPATCH": env.str("ROUTING_DISPATCH", default="inline"),
@@ -461,6 +461,7 @@ PARLEY = {
     "AGENT_MAX_MISSED_OFFERS": env.int("AGENT_MAX_MISSED_OFFERS", default=3),
     "ROUTING_STICKY_WINDOW": env.int("ROUTING_STICKY_WINDOW", default=86400),
     "ROUTING_RETRY_AGENT_AFTER": env.int("ROUTING_RETRY_AGENT_AFTER", default=120),
+    "ROUTING_LANGUAGE_WAIT": env.int("ROUTING_LANGUAGE_WAIT", default=120),
     "ROUTING_RATE_WINDOW": env.int("ROUTING_RATE_WINDOW", default=900),
     "ROUTING_DEFAULT_HANDLE_TIME": env.int("ROUTING_DEFAULT_HANDLE_TIME", default=300),
     "QUEUE_ABANDON_AFTER": env.int("QUEUE_ABANDON_AFTER", default=300),
@@ -510,6 +511,7 @@ PARLEY_PIPELINE = {
     "ENABLED": env.bool("PIPELINE_ENABLED", default=True),
     "LANGUAGES": env.list("PIPELINE_LANGUAGES", default=["en", "fr", "it", "es", "de"]),
     "DETECTION_THRESHOLD": env.float("LANGUAGE_DETECTION_THRESHOLD", default=0.5),
+    "DETECTION_MIN_LENGTH": env.int("LANGUAGE_DETECTION_MIN_LENGTH", default=0),
     "LANGUAGE_SETTLE_COUNT": env.int("LANGUAGE_SETTLE_COUNT", default=2),
     "TRANSLATION_ENGINE": env.str("TRANSLATION_ENGINE", default="auto"),
     "TRANSLATION_TIMEOUT": env.float("TRANSLATION_TIMEOUT", default=10.0),

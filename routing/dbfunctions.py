@@ -19,7 +19,10 @@ from django.db import connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 SQL_FILE = Path(__file__).resolve().parent / "sql" / "route_pick.sql"
-PICK = "parley_route_pick(bigint, timestamptz, boolean, double precision, integer)"
+PICK = (
+    "parley_route_pick(bigint, timestamptz, boolean, double precision, integer, boolean, "
+    "double precision)"
+)
 MARK = "parley routing sql "
 
 

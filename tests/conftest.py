@@ -39,6 +39,20 @@ def _seen_notes_forgotten():
     socket_cap.forget()  # in-memory socket leases (the embedded tier), keyed by ids too
 
 
+@pytest.fixture(autouse=True)
+def _translation_health_forgotten():
+    """The engines' health lives in the shared cache (chat.pipeline.health): a failure one
+    test recorded must not make the next test's hello say "unavailable"."""
+    yield
+    from chat.pipeline.engines import ENGINE_NAMES
+    from chat.pipeline.health import health_record
+    from routing.services.language import translation_memo_clear
+
+    for name in ENGINE_NAMES:
+        health_record(engine=name, error=None)
+    translation_memo_clear()
+
+
 @pytest.fixture
 def on_commit(django_capture_on_commit_callbacks):
     """Run on-commit callbacks (the publishes) inside a plain `db` test."""

@@ -244,3 +244,11 @@ class ErrorBody(serializers.Serializer):
 
 class ErrorOut(serializers.Serializer):
     error = ErrorBody()
+
+
+class TranslateRequest(serializers.Serializer):
+    language = serializers.CharField(required=False, allow_blank=True, max_length=16)
+
+
+class TranslateOut(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["queued", "done"])

@@ -58,6 +58,11 @@ urlpatterns = [
         name="api-conversation-tags",
     ),
     path(
+        "conversations/<int:conversation_id>/messages/<int:seq>/translate/",
+        views.MessageTranslateView.as_view(),
+        name="api-message-translate",
+    ),
+    path(
         "conversations/<int:conversation_id>/events/",
         views.ConversationEventsView.as_view(),
         name="api-conversation-events",

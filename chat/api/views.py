@@ -16,6 +16,7 @@ from chat.exceptions import PermissionDenied
 from chat.flows import flows
 from chat.payloads import message_payload
 from chat.pipeline.payloads import Viewer
+from chat.services.translation_requests import message_translation_request
 
 ERRORS = {400: s.ErrorOut, 401: s.ErrorOut, 403: s.ErrorOut, 404: s.ErrorOut, 409: s.ErrorOut}
 
@@ -151,6 +152,28 @@ class SystemMessageView(ApiView):
             {"message": message_payload(message), "duplicate": not created},
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+
+class MessageTranslateView(ApiView):
+    scope_resource = "messages"
+
+    @extend_schema(
+        request=s.TranslateRequest,
+        responses={202: s.TranslateOut, 200: s.TranslateOut, **ERRORS},
+        tags=["conversations"],
+        summary="Ask for one message in a language (agents); it arrives as message.updated",
+        operation_id="messages_translate",
+    )
+    def post(self, request, conversation_id: int, seq: int):
+        data = _valid(s.TranslateRequest, request.data)
+        result = message_translation_request(
+            actor=actor_for_request(request),
+            conversation_id=conversation_id,
+            seq=seq,
+            language=data.get("language"),
+        )
+        code = status.HTTP_200_OK if result == "done" else status.HTTP_202_ACCEPTED
+        return Response({"status": result}, status=code)
 
 
 class ConversationEventsView(ApiView):

@@ -12,6 +12,7 @@ DEFAULTS: dict[str, Any] = {
     "ENABLED": True,
     "LANGUAGES": ["en", "fr", "it", "es", "de"],
     "DETECTION_THRESHOLD": 0.5,
+    "DETECTION_MIN_LENGTH": 0,
     "LANGUAGE_SETTLE_COUNT": 2,
     "TRANSLATION_ENGINE": "auto",
     "TRANSLATION_TIMEOUT": 10.0,

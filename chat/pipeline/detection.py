@@ -1,4 +1,5 @@
-"""Offline language detection with lingua, restricted to the configured languages.
+"""Offline language detection with lingua, restricted to the configured languages (a
+site may narrow them: Site.languages, see site_detection_settings).
 
 Short chat messages are ambiguous ("ok", "merci" scores as Italian, "no"), so a
 detection counts only when lingua's confidence reaches the threshold; otherwise the
@@ -54,12 +55,16 @@ def detect(
     fallback: str = "",
     languages: tuple[str, ...] | None = None,
     threshold: float | None = None,
+    min_length: int | None = None,
 ) -> Detection:
-    """The language of ``text`` among ``languages`` (default: the configured ones)."""
+    """The language of ``text`` among ``languages`` (default: the configured ones). A text
+    with fewer than ``min_length`` letters (default DETECTION_MIN_LENGTH) is not detected:
+    "ok", "merci", "Danke!" say little, and the sender's locale says more."""
     languages = languages or conf.languages()
     threshold = conf.cfg("DETECTION_THRESHOLD") if threshold is None else threshold
+    min_length = int(conf.cfg("DETECTION_MIN_LENGTH")) if min_length is None else min_length
     values = []
-    if any(ch.isalpha() for ch in text):
+    if sum(ch.isalpha() for ch in text) >= max(min_length, 1):
         values = _detector(tuple(languages)).compute_language_confidence_values(text)
     scores = {v.language.iso_code_639_1.name.lower(): v.value for v in values}
     if values:
@@ -79,3 +84,17 @@ def warm_up() -> None:
     """Build the detector now (a worker calls this at start, so the first message of the
     day does not pay for loading the models)."""
     _detector(conf.languages())
+
+
+def site_detection_settings(
+    site_languages: list | None, site_min_length: int | None
+) -> tuple[tuple[str, ...], int]:
+    """The languages and minimum length for a site: its own list (those of them that are
+    configured, at least two) and length, else the configured ones."""
+    configured = conf.languages()
+    own = tuple(dict.fromkeys(c for c in (site_languages or []) if c in configured))
+    languages = own if len(own) >= 2 else configured
+    min_length = (
+        site_min_length if site_min_length is not None else conf.cfg("DETECTION_MIN_LENGTH")
+    )
+    return languages, int(min_length)

@@ -198,9 +198,10 @@ class ArgosEngine:
 
 
 # --- selection ------------------------------------------------------------------------------
-def engine_name() -> str:
-    """The engine in effect ('off' when none): settings, resolved for 'auto'."""
-    name = str(conf.cfg("TRANSLATION_ENGINE") or "off").lower()
+def configured_engine() -> str:
+    """The engine the settings ask for, 'auto' resolved ('off' when none); it may be
+    unable to run (engine_problem says why)."""
+    name = str(conf.cfg("TRANSLATION_ENGINE") or "off").strip().lower()
     if name in ("", "none"):
         return "off"
     if name == "auto":
@@ -209,13 +210,32 @@ def engine_name() -> str:
         if conf.cfg("DEEPL_API_KEY"):
             return "deepl"
         return "argos" if argos_installed() else "off"
-    if name not in ENGINE_NAMES:
-        raise ValueError(f"TRANSLATION_ENGINE must be one of {', '.join(ENGINE_NAMES)}")
     return name
 
 
+def engine_problem(name: str) -> str | None:
+    """Why the configured engine cannot run at all, found without calling it; None if it
+    can (whether it answers is the health's business: chat.pipeline.health)."""
+    if name not in ENGINE_NAMES:
+        return f"TRANSLATION_ENGINE={name} is not one of {', '.join(ENGINE_NAMES)}"
+    if name == "argos" and not argos_installed():
+        return "TRANSLATION_ENGINE=argos but argostranslate is not installed"
+    if name == "libretranslate" and not conf.cfg("LIBRETRANSLATE_URL"):
+        return "TRANSLATION_ENGINE=libretranslate but LIBRETRANSLATE_URL is not set"
+    if name == "deepl" and not conf.cfg("DEEPL_API_KEY"):
+        return "TRANSLATION_ENGINE=deepl but DEEPL_API_KEY is not set"
+    return None
+
+
+def engine_name() -> str:
+    """The engine in effect: 'off' when none is configured or the configured one cannot
+    run (then messages say "translation": "off" and nothing is queued for it)."""
+    name = configured_engine()
+    return "off" if name == "off" or engine_problem(name) else name
+
+
 def get_engine() -> TranslationEngine | None:
-    """The configured engine, or None when translation is off."""
+    """The engine in effect, or None when translation is off or cannot run."""
     name = engine_name()
     timeout = float(conf.cfg("TRANSLATION_TIMEOUT"))
     if name == "off":
@@ -225,19 +245,9 @@ def get_engine() -> TranslationEngine | None:
     if name == "argos":
         return ArgosEngine()
     if name == "libretranslate":
-        url = conf.cfg("LIBRETRANSLATE_URL")
-        if not url:
-            raise ValueError("TRANSLATION_ENGINE=libretranslate needs LIBRETRANSLATE_URL")
         return LibreTranslateEngine(
-            url, api_key=conf.cfg("LIBRETRANSLATE_API_KEY"), timeout=timeout
+            conf.cfg("LIBRETRANSLATE_URL"),
+            api_key=conf.cfg("LIBRETRANSLATE_API_KEY"),
+            timeout=timeout,
         )
-    key = conf.cfg("DEEPL_API_KEY")
-    if not key:
-        raise ValueError("TRANSLATION_ENGINE=deepl needs DEEPL_API_KEY")
-    return DeepLEngine(key, url=conf.cfg("DEEPL_API_URL"), timeout=timeout)
-
-
-def translation_status() -> dict:
-    """What clients are told (the hello frame): is translation on, and with what."""
-    name = engine_name()
-    return {"enabled": name != "off", "engine": None if name == "off" else name}
+    return DeepLEngine(conf.cfg("DEEPL_API_KEY"), url=conf.cfg("DEEPL_API_URL"), timeout=timeout)

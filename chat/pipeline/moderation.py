@@ -20,28 +20,35 @@ How a message is matched
    length where the stars stand for letters.
 5. Phrases (``fils de pute``) match consecutive tokens.
 
-The Scunthorpe problem: matching is by whole token, never by substring, so "Scunthorpe",
-"assistant", "classic", "Cockburn", "analysis", "therapist", "contact" and "conseil" are
-never touched. The only substring rule is for a few ``compound_stems`` (``fuck``) that no
-innocent word contains, with explicit exceptions (``shiitake``). Words that are innocent
-in one language but listed in another (French "con" is Spanish for "with") are allowed
-when the message is known to be in that language (``innocent_in``), and set phrases such
-as "cul-de-sac" are always allowed.
+6. Stems (data/curation.json), per language: ``compound_stems`` anywhere inside a word,
+   for compounds ("Scheißkerl", "verfickte", "incazzato", "emmerdeur"); ``prefix_stems``
+   at a word's start only, for inflections ("connards", "salopard", "coñazo", "Kackservice")
+   whose stem is innocent inside other words ("dispute", "Marsch"). A stem is spared where
+   a ``safe_words`` entry covers its position ("Marschall", "cazzuola", "salopette").
+7. Abbreviations (data/abbreviations.json) each have a policy: ``mask``,
+   ``mask-in-language`` (only in a message of that language: French "tg") or ``allow``
+   ("pos" is a point-of-sale terminal; "lmao" laughs).
+
+The Scunthorpe problem: words match whole tokens, so "Scunthorpe", "assistant", "classic",
+"Cockburn", "analysis", "therapist", "contact" and "conseil" are never touched; the stems
+are chosen so that no common word holds them, with the safe words for those that do.
+Words that are innocent in one language but listed in another (French "con" is Spanish
+for "with") are allowed when the message is known to be in that language
+(``innocent_in``), and the safe phrases ("cul-de-sac", "bite d'amarrage", "ball cock")
+are always allowed. Spanish "ñ" folds to "ny", so "coño" is not "cono" (a cone).
+Measured on a labelled set of 332 messages: chat/pipeline/evaluation/.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 from chat.pipeline import conf
+from chat.pipeline.moderation_lists import LIST_LANGUAGES, fold, load
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
-LIST_LANGUAGES = ("en", "fr", "it", "es", "de")
+__all__ = ["LIST_LANGUAGES", "Lexicon", "Verdict", "fold", "lexicon", "mask", "moderate", "runs"]
 
 TOKEN_RE = re.compile(r"(?:[^\W_]|[@$!|+*€])+")
 EDGE_PUNCT = "!|+*"  # stripped from a token's ends: "merde!!!", "**bold**"
@@ -50,20 +57,7 @@ LEET = str.maketrans(
      "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e"}
 )  # fmt: skip
 LEET_ALT = str.maketrans({"1": "l", "|": "i"})
-SPECIAL = str.maketrans(
-    {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "\u0131": "i"}
-)  # dotless i
-UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
 MAX_SPACED_RUN = 24  # single letters joined at most (bounds the O(n²) window scan)
-
-
-def fold(text: str) -> str:
-    """Casefold and strip diacritics: 'Enculé' → 'encule', 'Scheiße' → 'scheisse'."""
-    if text.isascii():
-        return text.lower()  # the common case, ten times cheaper
-    text = unicodedata.normalize("NFKC", text).casefold().translate(SPECIAL)
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 @lru_cache(maxsize=65536)
@@ -134,23 +128,12 @@ class Lexicon:
     """The word lists of some languages, indexed for whole-token matching."""
 
     def __init__(self, languages: tuple[str, ...]) -> None:
-        curation = json.loads((DATA_DIR / "curation.json").read_text())
-        terms: dict[str, set[str]] = {}
-        for lang in languages:
-            if lang not in LIST_LANGUAGES:
-                continue
-            upstream = json.loads((DATA_DIR / f"ldnoobw-{lang}.json").read_text())
-            excluded = {self._key(w) for w in curation["exclude"].get(lang, [])}
-            for raw in [*upstream, *curation["extra"].get(lang, [])]:
-                for variant in {raw, raw.translate(UMLAUTS)} if lang == "de" else {raw}:
-                    key = self._key(variant)
-                    if key and self._key(raw) not in excluded:
-                        terms.setdefault(key, set()).add(lang)
+        lists = load(languages)
         self.single: dict[str, list[Entry]] = {}
         self.phrases: dict[str, list[Entry]] = {}
         self.by_length: dict[int, list[Entry]] = {}
         self.symbols: list[Entry] = []
-        for term, langs in terms.items():
+        for term, langs in lists.terms.items():
             words = term.split(" ")
             entry = Entry(term, tuple(runs(w) for w in words), frozenset(langs))
             if not any(ch.isalnum() for ch in term):
@@ -160,28 +143,16 @@ class Lexicon:
                 self.by_length.setdefault(len(term), []).append(entry)
             else:
                 self.phrases.setdefault(entry.words[0][0], []).append(entry)
-        self.innocent_in = {
-            lang: {self._key(w) for w in words} for lang, words in curation["innocent_in"].items()
-        }
-        self.allow_phrases = [
-            tuple(runs(w) for w in self._key(p).split(" ")) for p in curation["allow_phrases"]
-        ]
-        self.stems = [
-            (runs(self._key(stem))[0], lang)
-            for lang, stems in curation["compound_stems"].items()
-            if lang in languages
-            for stem in stems
-        ]
-        self.stem_exceptions = {runs(self._key(w))[0] for w in curation["compound_exceptions"]}
+        self.own_language_only = lists.own_language_only
+        self.innocent_in = lists.innocent_in
+        self.allow_phrases = [tuple(runs(w) for w in p.split(" ")) for p in lists.safe_phrases]
+        self.allow_by_first: dict[str, list[tuple]] = {}
+        for phrase in self.allow_phrases:
+            self.allow_by_first.setdefault(phrase[0][0], []).append(phrase)
+        self.stems = [(runs(s.stem)[0], s.language, s.prefix) for s in lists.stems]
+        self.safe_fragments = [runs(w)[0] for w in lists.safe_fragments]
         self._memo: dict[tuple[str, ...], list[Entry]] = {}
-
-    @staticmethod
-    def _key(raw: str) -> str:
-        """A list entry's folded form; words split on anything that is not a letter/digit."""
-        folded = fold(raw.strip())
-        if not any(ch.isalnum() for ch in folded):
-            return folded  # an emoji entry
-        return " ".join(re.findall(r"[^\W_]+", folded))
+        self._stem_memo: dict[tuple[str, ...], tuple[str, str] | None] = {}
 
     # --- tokens ---------------------------------------------------------------------------
     @staticmethod
@@ -237,14 +208,35 @@ class Lexicon:
         return cached
 
     def _stem_hit(self, token: _Token) -> tuple[str, str] | None:
-        for variant in token.variants:
-            key = runs(variant)[0]
-            if key in self.stem_exceptions:
-                return None
-            for stem, lang in self.stems:
-                if stem in key:
-                    return stem, lang
+        """A listed stem inside a word ("Scheißkerl", "incazzato", "emmerdeur"), unless a
+        safe word of some language covers that spot ("Marsch", "cazzuola", "salopette").
+        Memoised like the word lookups: chat vocabulary repeats."""
+        if token.variants in self._stem_memo:
+            return self._stem_memo[token.variants]
+        if len(self._stem_memo) > 50_000:
+            self._stem_memo.clear()
+        hit = self._stem_memo[token.variants] = self._stem_search(token.variants)
+        return hit
+
+    def _stem_search(self, variants: tuple[str, ...]) -> tuple[str, str] | None:
+        for variant in variants:
+            word = runs(variant)[0]
+            for stem, lang, prefix in self.stems:
+                at = word.find(stem)
+                while at >= 0 and not (prefix and at > 0):
+                    if not self._safe_at(word, at, len(stem)):
+                        return stem, lang
+                    at = word.find(stem, at + 1)
         return None
+
+    def _safe_at(self, word: str, at: int, length: int) -> bool:
+        for fragment in self.safe_fragments:
+            start = word.find(fragment)
+            while start >= 0:
+                if start <= at and at + length <= start + len(fragment):
+                    return True
+                start = word.find(fragment, start + 1)
+        return False
 
     @staticmethod
     def _words_match(token: _Token, word: tuple[str, tuple[int, ...]]) -> bool:
@@ -330,13 +322,14 @@ class Lexicon:
 
     def _allowed_ranges(self, tokens: list[_Token]) -> list[tuple[int, int]]:
         ranges = []
-        for phrase in self.allow_phrases:
-            n = len(phrase)
-            for i in range(len(tokens) - n + 1):
-                if all(
-                    self._words_match(t, w) for t, w in zip(tokens[i : i + n], phrase, strict=True)
-                ):
-                    ranges.append((i, i + n - 1))
+        for i, token in enumerate(tokens):
+            for key in {runs(v)[0] for v in token.variants}:
+                for phrase in self.allow_by_first.get(key, ()):
+                    window = tokens[i : i + len(phrase)]
+                    if len(window) == len(phrase) and all(
+                        self._words_match(t, w) for t, w in zip(window, phrase, strict=True)
+                    ):
+                        ranges.append((i, i + len(phrase) - 1))
         return ranges
 
     def moderate(self, text: str, *, language: str = "") -> Verdict:
@@ -351,6 +344,8 @@ class Lexicon:
         for m in matches:
             if language and language not in m.languages and m.term in innocent:
                 continue
+            if m.term in self.own_language_only and language not in m.languages:
+                continue  # a short abbreviation, ordinary outside its language ("tg")
             if m.first_token >= 0 and any(
                 a <= m.first_token and m.last_token <= b for a, b in allowed
             ):

@@ -19,8 +19,11 @@ from chat.models import (
     MessageTranslation,
     ModerationPolicy,
     Participant,
+    Site,
 )
 from chat.pipeline import conf, detection, engines, moderation
+from chat.pipeline.glossary import protect, restore
+from chat.pipeline.health import health_record
 from chat.pipeline.languages import base_language, reader_languages, sender_language
 from chat.pipeline.payloads import TRANSLATABLE_KINDS, Viewer
 from chat.services.conversations import conversation_publish, event_record
@@ -114,8 +117,17 @@ def message_pipeline_process(*, message_id: int, now=None) -> None:
 def _detect_step(message: Message) -> bool:
     if message.language_source:
         return False
+    site = (
+        Site.objects.filter(pk=message.conversation.site_id)
+        .values_list("languages", "detection_min_length")
+        .first()
+    )
+    languages, min_length = detection.site_detection_settings(*(site or (None, None)))
     found = detection.detect(
-        message.body, fallback=sender_language(message.sender, message.conversation)
+        message.body,
+        fallback=sender_language(message.sender, message.conversation),
+        languages=languages,
+        min_length=min_length,
     )
     updated = Message.objects.filter(pk=message.pk, language_source="").update(
         language=found.language,
@@ -279,7 +291,10 @@ def conversation_translations_run(
             continue
         # The engine is called outside any transaction (no lock or connection held busy
         # while it thinks); the results are stored together, then pushed once.
-        outcomes = [(row, _engine_call(engine, message, row)) for row in todo]
+        glossary = conversation.site.translation_glossary if conversation.site_id else []
+        outcomes = [(row, _engine_call(engine, message, row, glossary)) for row in todo]
+        errors = [o for _row, o in outcomes if isinstance(o, engines.EngineError)]
+        health_record(engine=engine.name, error=str(errors[-1]) if errors else None)
         with transaction.atomic():
             changed = False
             for row, outcome in outcomes:
@@ -301,10 +316,13 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(15 * 2 ** max(attempts - 1, 0), 3600))
 
 
-def _engine_call(engine, message: Message, row: MessageTranslation) -> str | engines.EngineError:
+def _engine_call(
+    engine, message: Message, row: MessageTranslation, glossary: list[str]
+) -> str | engines.EngineError:
     source = row.source_language or base_language(message.language)
+    text, kept = protect(message.recipient_body, glossary)
     try:
-        return engine.translate(message.recipient_body, source=source, target=row.language)
+        return restore(engine.translate(text, source=source, target=row.language), kept)
     except engines.EngineError as exc:
         return exc
 

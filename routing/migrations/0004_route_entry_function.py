@@ -12,6 +12,8 @@ from django.db import migrations
 
 DROP = """
 DROP FUNCTION IF EXISTS parley_route_pick(bigint, timestamptz, boolean, double precision,
+    integer, boolean, double precision);
+DROP FUNCTION IF EXISTS parley_route_pick(bigint, timestamptz, boolean, double precision,
     integer);
 DROP FUNCTION IF EXISTS parley_route_entry(bigint, timestamptz, timestamptz, boolean,
     double precision, integer, text);

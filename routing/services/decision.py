@@ -23,14 +23,21 @@ from chat.models import Conversation
 from routing import selectors
 from routing.models import QueueEntry, Reservation
 from routing.payloads import reservation_payload
-from routing.services import sql, sql_offer, sql_server
+from routing.services import language, sql, sql_offer, sql_server
 from routing.services.core import ROUTER, conversation_payload_fast, decision_record
+from routing.services.decision_pick import (
+    CANDIDATES,
+    Pick,
+    candidate_row,
+    offer_why,
+    pick_result,
+    speaks_of,
+)
 
 WAITING = QueueEntry.State.WAITING
 OFFERED = QueueEntry.State.OFFERED
 LIVE = QueueEntry.Mode.LIVE
 OFFLINE = QueueEntry.Mode.OFFLINE
-CANDIDATES = 5  # ranked candidates recorded with each decision
 
 
 @dataclass
@@ -74,9 +81,11 @@ def route_entry(
 
 
 def _route_on_server(*, entry_id: int, now: dt.datetime, skip_locked: bool) -> Decision:
+    works, why = language.translation_ok()
     result = sql_server.pick_on_server(
-        entry_id=entry_id, now=now, skip_locked=skip_locked, candidates=CANDIDATES
-    )
+        entry_id=entry_id, now=now, skip_locked=skip_locked, candidates=CANDIDATES,
+        translation_ok=works, language_wait=language.language_wait(),
+    )  # fmt: skip
     if result["outcome"] == "skipped":
         return Decision("skipped", entry_id, code=result["code"])
     conversation, entry = sql_server.decision_rows_from_json(result)
@@ -85,8 +94,15 @@ def _route_on_server(*, entry_id: int, now: dt.datetime, skip_locked: bool) -> D
         return _decide(conversation=conversation, entry=entry, now=now)
     rows = sql_server.candidate_rows_from_json(result["rows"])
     sticky_id = entry.sticky_agent_id if result["sticky_skipped"] else None
-    pick = _pick_result(rows, result["agent"], result["sticky"], set(result["excluded"]),
-                        sticky_skipped=sticky_id)  # fmt: skip
+    rule = language.LanguageRule(
+        result["language_rule"],
+        result["language"] or "",
+        why if result["language_rule"] in ("require", "relaxed") else "",
+        language.language_wait(),
+    )
+    pick = pick_result(rows, result["agent"], result["sticky"], set(result["excluded"]),
+                        sticky_skipped=sticky_id, rule=rule,
+                        speaks=speaks_of(rule, result["language_phase"], result["sticky"]))  # fmt: skip
     return _conclude(conversation=conversation, entry=entry, now=now, pick=pick)
 
 
@@ -109,68 +125,6 @@ def _route_locked(*, entry_id: int, now: dt.datetime, skip_locked: bool) -> Deci
     return _decide(conversation=conversation, entry=entry, now=now)
 
 
-def _candidate_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "agent": row["user_id"],
-        "name": row.get("display_name") or f"agent {row['user_id']}",
-        "load": row["load"],
-        "capacity": row["capacity"],
-        "idle_since": row["idle_since"].isoformat() if row.get("idle_since") else None,
-    }
-
-
-def offer_why(winner: dict[str, Any], rows: list[dict[str, Any]], sticky: bool) -> str:
-    """Why this agent, in words: the reason on the timeline for both ways of picking."""
-    load = f"{winner['load']}/{winner['capacity']} chats"
-    if sticky:
-        return f"previous agent of this conversation (sticky routing), {load}"
-    others = [r for r in rows if r["user_id"] != winner["user_id"]]
-    # The ranking stops at the first CANDIDATES rows: past that, "at least".
-    eligible = f"{len(rows)}+" if len(rows) >= CANDIDATES else str(len(rows))
-    if not others:
-        return f"the only eligible agent, {load}"
-    runner = others[0]
-    if winner["occupancy"] < runner["occupancy"]:
-        why = "least occupied"
-    elif winner["load"] < runner["load"]:
-        why = "as occupied as the next but with fewer chats"
-    elif (winner["idle_since"] or dt.datetime.min.replace(tzinfo=dt.UTC)) < (
-        runner["idle_since"] or dt.datetime.max.replace(tzinfo=dt.UTC)
-    ):
-        why = "as occupied as the next, idle longest"
-    else:
-        why = "tied with the next; lowest agent id"
-    return f"{why} of {eligible} eligible agents, {load}"
-
-
-@dataclass
-class Pick:
-    """Who got the slot, from either way of picking."""
-
-    rows: list[dict[str, Any]]  # the ranked candidates (sql.CANDIDATE_KEYS)
-    agent_id: int | None  # whose chat slot was taken; None: nobody's
-    sticky: bool  # the previous agent of the conversation
-    excluded: set[int]
-    tried: list[dict[str, Any]]
-
-
-def _pick_result(
-    rows: list[dict[str, Any]], picked: int | None, sticky: bool, excluded: set[int], *,
-    sticky_skipped: int | None,
-) -> Pick:  # fmt: skip
-    """The pick with what was tried first: the previous agent if not eligible now, and the
-    better ranked candidates whose last slot another router held or had just filled."""
-    tried: list[dict[str, Any]] = []
-    if sticky_skipped:
-        tried.append({"agent": sticky_skipped, "skipped": "sticky agent not eligible now"})
-    if not sticky:
-        for row in rows:
-            if row["user_id"] == picked:
-                break
-            tried.append({**_candidate_row(row), "skipped": "slot taken by a parallel decision"})
-    return Pick(rows, picked, sticky, excluded, tried)
-
-
 def _decide(*, conversation: Conversation, entry: QueueEntry, now: dt.datetime) -> Decision:
     queue = entry.queue
     if not queue.is_open(now):
@@ -182,11 +136,19 @@ def _decide(*, conversation: Conversation, entry: QueueEntry, now: dt.datetime) 
             text=f"{queue.name} is outside its business hours",
             offline_reason="closed",
         )
-    return _conclude(conversation=conversation, entry=entry, now=now, pick=_pick(entry, now))
+    rule = language.rule_for(
+        language=conversation.language,
+        settled=conversation.language_settled_at is not None,
+        enqueued_at=entry.enqueued_at,
+        now=now,
+    )
+    pick = _pick(entry, now, rule)
+    return _conclude(conversation=conversation, entry=entry, now=now, pick=pick)
 
 
-def _pick(entry: QueueEntry, now: dt.datetime) -> Pick:
-    """The pick statement by statement (parley_route_pick does it in one call)."""
+def _pick(entry: QueueEntry, now: dt.datetime, rule: language.LanguageRule) -> Pick:
+    """The pick statement by statement (parley_route_pick does it in one call): the
+    previous agent, then one pass per language filter of the rule (speakers, then anyone)."""
     excluded = selectors.excluded_agents(entry=entry, now=now)
     common = {
         "queue_id": entry.queue_id,
@@ -196,25 +158,45 @@ def _pick(entry: QueueEntry, now: dt.datetime) -> Pick:
     }
     sticky_id = entry.sticky_agent_id
     if sticky_id and sticky_id not in excluded:
-        rows, picked = sql.candidates_and_pick(**common, only_user_id=sticky_id, limit=1)
+        required = rule.language if rule.rule == "require" else ""
+        rows, picked = sql.candidates_and_pick(
+            **common, also_language=required, only_user_id=sticky_id, limit=1
+        )
         if picked:
-            return _pick_result(rows, picked, True, excluded, sticky_skipped=None)
+            return pick_result(rows, picked, True, excluded, sticky_skipped=None, rule=rule,
+                                speaks=speaks_of(rule, required, True))  # fmt: skip
         excluded = excluded | {sticky_id}
     else:
         sticky_id = None
-    rows, picked = sql.candidates_and_pick(**common, exclude=excluded, limit=CANDIDATES)
-    return _pick_result(rows, picked, False, excluded, sticky_skipped=sticky_id)
+    for phase_filter in rule.phases():
+        rows, picked = sql.candidates_and_pick(
+            **common, also_language=phase_filter, exclude=excluded, limit=CANDIDATES
+        )
+        if picked:
+            break
+    return pick_result(rows, picked, False, excluded, sticky_skipped=sticky_id, rule=rule,
+                        speaks=speaks_of(rule, phase_filter, False))  # fmt: skip
 
 
 def _conclude(
     *, conversation: Conversation, entry: QueueEntry, now: dt.datetime, pick: Pick
 ) -> Decision:
     if pick.agent_id is None:
+        if pick.rule.rule == "require":
+            return _nobody(
+                conversation=conversation, entry=entry, now=now, tried=pick.tried,
+                excluded=pick.excluded, code="language_required",
+                text=f"no free agent speaks {pick.rule.language} and translation is "
+                f"unavailable ({pick.rule.translation}); anyone may take it after "
+                f"{pick.rule.wait} s of waiting",
+                language_data=pick.rule.data(speaks=None),
+            )  # fmt: skip
         return _nobody(conversation=conversation, entry=entry, now=now, tried=pick.tried,
                        excluded=pick.excluded)  # fmt: skip
     winner = next(r for r in pick.rows if r["user_id"] == pick.agent_id)
     return _offer(conversation=conversation, entry=entry, winner=winner, rows=pick.rows,
-                  excluded=pick.excluded, now=now, sticky=pick.sticky, tried=pick.tried)  # fmt: skip
+                  excluded=pick.excluded, now=now, sticky=pick.sticky, tried=pick.tried,
+                  rule=pick.rule, speaks=pick.speaks)  # fmt: skip
 
 
 def _offer(
@@ -227,14 +209,18 @@ def _offer(
     now: dt.datetime,
     sticky: bool,
     tried: list[dict[str, Any]],
+    rule: language.LanguageRule,
+    speaks: bool | None,
 ) -> Decision:
     queue = entry.queue
     agent_id = winner["user_id"]
     expires_at = now + dt.timedelta(seconds=queue.offer_timeout_seconds)
     entry.offers += 1
     entry.first_offered_at = entry.first_offered_at or now
-    name = _candidate_row(winner)["name"]
+    name = candidate_row(winner)["name"]
     why = offer_why(winner, rows, sticky)
+    if speaks is not None:
+        why = f"{why}; {rule.why(speaks=speaks)}"
     from_status = conversation.status
     reservation_id = sql_offer.offer_write(
         entry=entry,
@@ -258,11 +244,12 @@ def _offer(
                 "why": why,
                 "eligible": len(rows),
                 "eligible_at_least": len(rows) >= CANDIDATES,
-                "candidates": [_candidate_row(r) for r in rows],
+                "candidates": [candidate_row(r) for r in rows],
                 "excluded": sorted(excluded),
                 "tried": tried,
                 "order": _order_data(entry),
                 "expires_at": expires_at.isoformat(),
+                "language": rule.data(speaks=speaks),
              }},
         ],
     )  # fmt: skip
@@ -323,6 +310,7 @@ def _nobody(
     offline_reason: str = "",
     tried: list[dict[str, Any]] | None = None,
     excluded: set[int] | None = None,
+    language_data: dict[str, Any] | None = None,
 ) -> Decision:
     """No offer this time: say why on the timeline (once per distinct reason), and on the
     first decision apply the queue's limit: over it, the customer gets the offline
@@ -382,6 +370,7 @@ def _nobody(
                 "excluded": sorted(excluded or ()),
                 "order": _order_data(entry),
                 "eta_seconds": entry.eta_seconds,
+                "language": language_data,
             },
         )
     return Decision("nobody", entry.pk, code=code, reason=text)

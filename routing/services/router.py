@@ -177,6 +177,10 @@ def waiting_sweep(
         decision = route_entry(entry_id=row["id"], now=now, skip_locked=True)
         if decision.outcome == "offered":
             offers += 1
-        elif decision.outcome == "nobody" and decision.code not in ("excluded", "raced"):
+        elif decision.outcome == "nobody" and decision.code not in (
+            "excluded",
+            "raced",
+            "language_required",  # about this entry, not its queue
+        ):
             hopeless.add(key)
     return offers

@@ -257,6 +257,7 @@ def _candidate_rows(rows) -> list[dict[str, Any]]:
 def _candidate_sql(
     *, queue_id: int, skills: list[str], language: str, now: dt.datetime,
     exclude: set[int] | frozenset[int], only_user_id: int | None, limit: int,
+    also_language: str = "",
 ) -> tuple[str, list[Any]]:  # fmt: skip
     """Eligible agents, best first: online with a free slot (the partial index's
     condition), a live console, a member of the queue, with the skills and the language,
@@ -276,9 +277,10 @@ def _candidate_sql(
     for skill in skills:
         where.append("p.skills_tag LIKE %s ESCAPE '\\'")
         params.append(_like(skill))
-    if language:
-        where.append("p.languages_tag LIKE %s ESCAPE '\\'")
-        params.append(_like(language))
+    for lang in (language, also_language):  # the queue's, and the routing rule's pass
+        if lang:
+            where.append("p.languages_tag LIKE %s ESCAPE '\\'")
+            params.append(_like(lang))
     if exclude:
         where.append(f"p.user_id NOT IN ({', '.join(['%s'] * len(exclude))})")
         params.extend(sorted(exclude))
@@ -302,10 +304,12 @@ def candidates(
     exclude: set[int] | frozenset[int] = frozenset(),
     only_user_id: int | None = None,
     limit: int = 5,
+    also_language: str = "",
 ) -> list[dict[str, Any]]:
     """Eligible agents, best first: least occupied, fewest chats, idle longest, lowest id."""
     sql, params = _candidate_sql(queue_id=queue_id, skills=skills, language=language, now=now,
-                                 exclude=exclude, only_user_id=only_user_id, limit=limit)  # fmt: skip
+                                 exclude=exclude, only_user_id=only_user_id, limit=limit,
+                                 also_language=also_language)  # fmt: skip
     return _candidate_rows(_fetch(sql, params))
 
 
@@ -318,6 +322,7 @@ def candidates_and_pick(
     exclude: set[int] | frozenset[int] = frozenset(),
     only_user_id: int | None = None,
     limit: int = 5,
+    also_language: str = "",
 ) -> tuple[list[dict[str, Any]], int | None]:
     """The ranked candidates and one chat slot of the best of them: (rows, the agent
     whose slot was taken or None). The better ranked rows could not be taken.
@@ -328,13 +333,15 @@ def candidates_and_pick(
     queueing on one row. Elsewhere: the list, then conditional updates in rank order."""
     if connection.vendor != "postgresql":
         rows = candidates(queue_id=queue_id, skills=skills, language=language, now=now,
-                          exclude=exclude, only_user_id=only_user_id, limit=limit)  # fmt: skip
+                          exclude=exclude, only_user_id=only_user_id, limit=limit,
+                          also_language=also_language)  # fmt: skip
         for row in rows:
             if slot_take(user_id=row["user_id"], now=now):
                 return rows, row["user_id"]
         return rows, None
     cands, params = _candidate_sql(queue_id=queue_id, skills=skills, language=language, now=now,
-                                   exclude=exclude, only_user_id=only_user_id, limit=limit)  # fmt: skip
+                                   exclude=exclude, only_user_id=only_user_id, limit=limit,
+                                   also_language=also_language)  # fmt: skip
     sql = (
         f"WITH cands AS ({cands}), "
         "pick AS (UPDATE agents_agentpresence SET load = load + 1, last_offer_at = %s "

@@ -23,18 +23,20 @@ from routing.services.sql import (
     participants_from_rows,
 )
 
-PICK_SQL = "SELECT parley_route_pick(%s, %s, %s, %s, %s)"
+PICK_SQL = "SELECT parley_route_pick(%s, %s, %s, %s, %s, %s, %s)"
 
 
 def pick_on_server(
-    *, entry_id: int, now: dt.datetime, skip_locked: bool, candidates: int
-) -> dict[str, Any]:
+    *, entry_id: int, now: dt.datetime, skip_locked: bool, candidates: int,
+    translation_ok: bool, language_wait: int,
+) -> dict[str, Any]:  # fmt: skip
     """One call of parley_route_pick (routing/sql/route_pick.sql), inside the caller's
     transaction: the conversation locked, the entry re-checked and the best eligible
     agent's chat slot taken, or why not. (Sending BEGIN in a pipeline with it saved the
     round trip but measured more client CPU per decision than it saved.)"""
     params = [entry_id, _ts(now), skip_locked,
-              float(settings.PARLEY["ROUTING_RETRY_AGENT_AFTER"]), candidates]  # fmt: skip
+              float(settings.PARLEY["ROUTING_RETRY_AGENT_AFTER"]), candidates,
+              translation_ok, float(language_wait)]  # fmt: skip
     try:
         rows = _fetch(PICK_SQL, params)
     except (psycopg.errors.UndefinedFunction, ProgrammingError) as exc:

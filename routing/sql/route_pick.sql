@@ -11,10 +11,13 @@
 -- `manage.py install_routing_sql`. {username} and {user_table} are filled in from the user
 -- model when it is installed. Never copy this into a migration: change it here.
 
--- Earlier versions: the whole decision and its ISO text helper (routing migration 0004).
+-- Earlier versions: the whole decision and its ISO text helper (routing migration 0004),
+-- and the pick before the language rule (five arguments).
 DROP FUNCTION IF EXISTS parley_route_entry(bigint, timestamptz, timestamptz, boolean,
     double precision, integer, text);
 DROP FUNCTION IF EXISTS parley_iso(timestamptz);
+DROP FUNCTION IF EXISTS parley_route_pick(bigint, timestamptz, boolean, double precision,
+    integer);
 
 CREATE OR REPLACE FUNCTION parley_queue_open(hours jsonb, tz text, at timestamptz)
 RETURNS boolean LANGUAGE sql STABLE AS $$
@@ -41,6 +44,13 @@ $$;
 -- was tried and was not eligible). It takes the slot and nothing else: the caller writes
 -- the offer in the same transaction.
 --
+-- The language rule (routing/services/language.py, its one home in Python): with the
+-- conversation's language settled, "prefer" (translation works: speakers first, then
+-- anyone), "require" (it does not: speakers only) until the entry has waited
+-- p_language_wait seconds, then "relaxed" (speakers first, then anyone). It answers
+-- "language_rule", "language" and "language_phase" (the language filter of the pass that
+-- ended the pick, null for "anyone").
+--
 -- The slot's UPDATE (and the sticky agent's lookup) say "load - capacity < 0", not
 -- "load < capacity": with the latter its WHERE implies agents_presence_routing_idx's
 -- predicate, and the generic plan a function's statement settles on walked that whole
@@ -48,7 +58,8 @@ $$;
 -- day) instead of looking the row up by primary key.
 CREATE OR REPLACE FUNCTION parley_route_pick(
     p_entry bigint, p_now timestamptz, p_skip_locked boolean,
-    p_retry_after double precision, p_candidates integer
+    p_retry_after double precision, p_candidates integer,
+    p_translation_ok boolean, p_language_wait double precision
 ) RETURNS jsonb LANGUAGE plpgsql AS $fn$
 DECLARE
   c chat_conversation%ROWTYPE;
@@ -63,6 +74,12 @@ DECLARE
   v_sticky boolean := false;
   v_sticky_skipped boolean := false;
   v_outcome text;
+  v_pref text;
+  v_rule text := 'none';
+  v_phase int;
+  v_phase_lang text;
+  v_phase_like text;
+  v_phase_used text;
 BEGIN
   -- The conversation's row lock guards its entry and offers (as in lock_for_decision).
   IF p_skip_locked THEN
@@ -111,6 +128,21 @@ BEGIN
     IF coalesce(e.language, '') <> '' THEN
       v_lang := '%,' || replace(replace(replace(e.language, '\', '\\'), '%', '\%'), '_', '\_') || ',%';
     END IF;
+    -- language.rule_for: chat.pipeline.languages.base_language of the settled language.
+    IF c.language_settled_at IS NOT NULL THEN
+      v_pref := lower(split_part(replace(btrim(coalesce(c.language, '')), '_', '-'), '-', 1));
+    END IF;
+    IF coalesce(v_pref, '') <> '' THEN
+      IF p_translation_ok THEN
+        v_rule := 'prefer';
+      ELSIF p_now < e.enqueued_at + make_interval(secs => p_language_wait) THEN
+        v_rule := 'require';
+      ELSE
+        v_rule := 'relaxed';
+      END IF;
+    ELSE
+      v_pref := NULL;
+    END IF;
 
     -- Sticky routing: the previous agent first, if eligible right now.
     IF e.sticky_agent_id IS NOT NULL AND NOT (e.sticky_agent_id = ANY (v_excluded)) THEN
@@ -124,6 +156,8 @@ BEGIN
                       WHERE m.agentprofile_id = p.profile_id AND m.queue_id = q.id)
           AND p.skills_tag LIKE ALL (v_skills)
           AND (v_lang IS NULL OR p.languages_tag LIKE v_lang)
+          AND (v_rule <> 'require' OR p.languages_tag LIKE
+               '%,' || replace(replace(replace(v_pref, '\', '\\'), '%', '\%'), '_', '\_') || ',%')
       ), pick AS (
         UPDATE agents_agentpresence SET load = load + 1, last_offer_at = p_now
         WHERE id = (SELECT p.id FROM agents_agentpresence p
@@ -139,13 +173,19 @@ BEGIN
       INTO v_rows, v_picked FROM cands;
       IF v_picked IS NOT NULL THEN
         v_sticky := true;
+        v_phase_used := CASE WHEN v_rule = 'require' THEN v_pref END;
       ELSE
         v_sticky_skipped := true;
         v_excluded := v_excluded || e.sticky_agent_id::bigint;
       END IF;
     END IF;
 
-    IF v_picked IS NULL THEN
+    -- One pass per language filter of the rule (LanguageRule.phases): speakers, then anyone.
+    v_phase := CASE WHEN v_rule = 'none' THEN 2 ELSE 1 END;
+    WHILE v_picked IS NULL AND v_phase <= 2 LOOP
+      v_phase_lang := CASE WHEN v_phase = 1 THEN v_pref END;
+      v_phase_like := CASE WHEN v_phase = 1 THEN
+        '%,' || replace(replace(replace(v_pref, '\', '\\'), '%', '\%'), '_', '\_') || ',%' END;
       -- sql.candidates_and_pick: walk agents_presence_routing_idx in rank order, take the
       -- first candidate no parallel router holds (SKIP LOCKED), re-checked on its latest row.
       WITH cands AS (
@@ -157,6 +197,7 @@ BEGIN
                       WHERE m.agentprofile_id = p.profile_id AND m.queue_id = q.id)
           AND p.skills_tag LIKE ALL (v_skills)
           AND (v_lang IS NULL OR p.languages_tag LIKE v_lang)
+          AND (v_phase_like IS NULL OR p.languages_tag LIKE v_phase_like)
           AND p.user_id <> ALL (v_excluded)
         ORDER BY CAST(p.load AS double precision) / p.capacity, p.load,
                  p.idle_since NULLS FIRST, p.user_id
@@ -177,13 +218,17 @@ BEGIN
                         cands.user_id), '[]'::jsonb),
              (SELECT user_id FROM pick)
       INTO v_rows, v_picked FROM cands;
-    END IF;
+      v_phase_used := v_phase_lang;
+      EXIT WHEN v_rule = 'require';
+      v_phase := v_phase + 1;
+    END LOOP;
     v_outcome := CASE WHEN v_picked IS NULL THEN 'nobody' ELSE 'picked' END;
   END IF;
 
   RETURN jsonb_build_object(
     'outcome', v_outcome, 'agent', v_picked, 'sticky', v_sticky,
     'sticky_skipped', v_sticky_skipped, 'rows', v_rows,
+    'language_rule', v_rule, 'language', v_pref, 'language_phase', v_phase_used,
     'excluded', to_jsonb(ARRAY(SELECT DISTINCT x FROM unnest(v_excluded) x ORDER BY x)),
     'conversation', to_jsonb(c),
     'conversation_queue_name', CASE WHEN c.queue_id = q.id THEN q.name

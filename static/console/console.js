@@ -182,9 +182,23 @@ function handle(f) {
   }
 }
 
+// The translation engine's real state (hello.translation): a console that only showed
+// language badges would let an agent think the customer's text is being translated.
+function showTranslation(t) {
+  const chip = document.querySelector("[data-testid=translation-state]");
+  ui.translation = t || null;
+  if (!chip || !t) return;
+  chip.hidden = false;
+  chip.dataset.state = t.state || (t.enabled ? "ready" : "off");
+  const label = { ready: `Translation: ${t.engine}`, unavailable: "Translation unavailable", off: "Translation off" };
+  chip.textContent = label[chip.dataset.state] || "Translation";
+  chip.title = t.reason || "";
+}
+
 function onHello(f) {
   fetchCanned();
   resyncBanner(f);
+  showTranslation(f.translation);
   offers.clear();
   for (const res of f.offers || []) offerSet(res);
   renderOffers();

@@ -36,6 +36,7 @@ export const ui = {
   blocked: null,
   presence: null,
   composerMode: "reply", // or "note"
+  translation: null, // hello.translation: {enabled, engine, state, reason}
 };
 
 export function setSelected(id) {

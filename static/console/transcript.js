@@ -110,6 +110,21 @@ export function messageNode(r, m, status, prev) {
     meta.appendChild(toggle);
   } else if (!mine && m.translation === "pending") {
     meta.append(" · translating…");
+  } else if (!mine && canTranslate(m)) {
+    // On demand (message.translate): the result comes back as message.updated.
+    const ask = document.createElement("button");
+    ask.type = "button";
+    ask.className = "link";
+    ask.dataset.testid = "transcript-translate";
+    ask.textContent = `${(m.language || "").toUpperCase()} · translate`;
+    ask.addEventListener("click", () => {
+      const sent = client.send({ type: "message.translate", id: client.nextId("tr:"), conversation: m.conversation, seq: m.seq }, true);
+      if (sent) {
+        ask.disabled = true;
+        ask.textContent = "translating…";
+      }
+    });
+    meta.appendChild(ask);
   }
   if (mine && m.moderation === "masked") meta.append(" · some words were hidden from the customer");
   if (mine) {
@@ -122,6 +137,14 @@ export function messageNode(r, m, status, prev) {
   if (status === "failed") meta.append(` ${m.reason || "Not sent"}`);
   li.appendChild(meta);
   return li;
+}
+
+function canTranslate(m) {
+  const view = m.view || {};
+  return Boolean(
+    ui.translation && ui.translation.enabled && ["text", "bot", "system"].includes(m.kind) &&
+      m.language && view.language && m.language !== view.language && m.seq,
+  );
 }
 
 function tickStatus(r, seq) {

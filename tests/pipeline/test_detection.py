@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from chat.pipeline.detection import detect
+from chat.pipeline.detection import detect, site_detection_settings
+from chat.services.pipeline import message_pipeline_process
 from tests.pipeline.chat_samples import AMBIGUOUS, SAMPLES
+from tests.pipeline.helpers import make_chat
 
 # Floors, with the figures measured when they were set (lingua-language-detector 2.1.1,
 # threshold 0.5): top-guess accuracy 150/150, confident on 149/150, none wrong. The floors
@@ -60,3 +62,37 @@ def test_a_confident_detection_reports_its_confidence():
     found = detect("Ich habe mein Paket noch nicht erhalten")
     assert found.source == "detected" and found.language == "de"
     assert 0.5 <= found.confidence <= 1.0
+
+
+# --- per site: the languages and the minimum length (issue 16) ---------------------------------
+def test_a_site_narrows_the_languages_and_sets_a_minimum_length(pipeline_settings):
+    pipeline_settings(LANGUAGES=["en", "fr", "it", "es", "de"], DETECTION_MIN_LENGTH=0)
+    assert site_detection_settings(["fr", "de"], 12) == (("fr", "de"), 12)
+    assert site_detection_settings(["fr", "xx"], None) == (("en", "fr", "it", "es", "de"), 0)
+    assert site_detection_settings([], None)[0] == ("en", "fr", "it", "es", "de")
+    text = "Bonjour, je voudrais suivre ma commande"
+    assert detect(text, languages=("fr", "de")).language == "fr"
+    short = detect("merci beaucoup", fallback="de", min_length=20)
+    assert (short.language, short.source) == ("de", "fallback")
+    assert detect("merci beaucoup pour tout", min_length=5).source == "detected"
+
+
+@pytest.mark.django_db
+def test_the_pipeline_detects_among_the_sites_languages(pipeline_settings, on_commit):
+    pipeline_settings(TRANSLATION_ENGINE="off")
+    # Italian text on a site that only detects French and German: never "it".
+    chat = make_chat(locale="fr", languages=["fr", "de"])
+    with on_commit(execute=True):
+        message = chat.customer_says("Buongiorno, dove si trova il mio ordine?", "c1")
+    with on_commit(execute=True):
+        message_pipeline_process(message_id=message.pk)
+    message.refresh_from_db()
+    assert message.language in ("fr", "de")
+    # a short message under the site's minimum keeps the locale
+    chat = make_chat(locale="de", detection_min_length=30)
+    with on_commit(execute=True):
+        message = chat.customer_says("Bonjour, où est ma commande ?", "c1")
+    with on_commit(execute=True):
+        message_pipeline_process(message_id=message.pk)
+    message.refresh_from_db()
+    assert (message.language, message.language_source) == ("de", "fallback")

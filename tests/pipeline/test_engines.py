@@ -16,8 +16,8 @@ from chat.pipeline.engines import (
     argos_installed,
     engine_name,
     get_engine,
-    translation_status,
 )
+from chat.pipeline.health import health_record, translation_status, translation_working
 
 
 # --- LibreTranslate ---------------------------------------------------------------------------
@@ -138,20 +138,62 @@ def test_argos_without_the_package_is_a_permanent_error():
 def test_engine_selection_from_settings(pipeline_settings, stub):
     pipeline_settings(TRANSLATION_ENGINE="off")
     assert get_engine() is None
-    assert translation_status() == {"enabled": False, "engine": None}
+    assert translation_status()["enabled"] is False
     pipeline_settings(TRANSLATION_ENGINE="fake")
     assert isinstance(get_engine(), FakeEngine)
-    assert translation_status() == {"enabled": True, "engine": "fake"}
+    assert translation_status() == {
+        "enabled": True, "engine": "fake", "state": "ready", "reason": None
+    }  # fmt: skip
     pipeline_settings(TRANSLATION_ENGINE="libretranslate", LIBRETRANSLATE_URL=stub.url)
     assert isinstance(get_engine(), LibreTranslateEngine)
     pipeline_settings(TRANSLATION_ENGINE="deepl", DEEPL_API_KEY="k:fx")
     assert isinstance(get_engine(), DeepLEngine)
-    pipeline_settings(TRANSLATION_ENGINE="deepl", DEEPL_API_KEY="")
-    with pytest.raises(ValueError, match="DEEPL_API_KEY"):
-        get_engine()
-    pipeline_settings(TRANSLATION_ENGINE="bogus")
-    with pytest.raises(ValueError, match="TRANSLATION_ENGINE"):
-        get_engine()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"TRANSLATION_ENGINE": "off"}, "no translation engine is configured"),
+        ({"TRANSLATION_ENGINE": "deepl", "DEEPL_API_KEY": ""}, "DEEPL_API_KEY is not set"),
+        (
+            {"TRANSLATION_ENGINE": "libretranslate", "LIBRETRANSLATE_URL": ""},
+            "LIBRETRANSLATE_URL is not set",
+        ),
+        ({"TRANSLATION_ENGINE": "bogus"}, "TRANSLATION_ENGINE=bogus is not one of"),
+    ],
+)
+def test_an_engine_that_cannot_run_is_off_and_says_why(pipeline_settings, overrides, reason):
+    pipeline_settings(**overrides)
+    assert get_engine() is None  # nothing is queued for an engine that cannot run
+    assert engine_name() == "off"
+    status = translation_status()
+    assert status["enabled"] is False and status["state"] in ("off", "unavailable")
+    assert reason in status["reason"]
+    assert not translation_working()
+
+
+@pytest.mark.skipif(argos_installed(), reason="Argos is installed here; this checks its absence")
+def test_argos_without_the_package_is_unavailable_with_the_reason(pipeline_settings):
+    """The issue's case: TRANSLATION_ENGINE=argos without Argos used to say "enabled"."""
+    pipeline_settings(TRANSLATION_ENGINE="argos")
+    assert translation_status() == {
+        "enabled": False,
+        "engine": "argos",
+        "state": "unavailable",
+        "reason": "TRANSLATION_ENGINE=argos but argostranslate is not installed",
+    }
+
+
+def test_a_failing_engine_is_unavailable_until_it_answers_again(pipeline_settings, stub):
+    pipeline_settings(TRANSLATION_ENGINE="libretranslate", LIBRETRANSLATE_URL=stub.url)
+    assert translation_working()
+    health_record(engine="libretranslate", error="HTTP 503: overloaded")
+    status = translation_status()
+    assert status["state"] == "unavailable" and status["enabled"] is True
+    assert "HTTP 503: overloaded" in status["reason"]
+    assert not translation_working()
+    health_record(engine="libretranslate", error=None)
+    assert translation_status()["state"] == "ready"
 
 
 def test_auto_prefers_a_configured_http_engine_then_argos_then_off(pipeline_settings, stub):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from chat.pipeline.moderation import fold, lexicon, mask, moderate, runs
+from chat.pipeline.moderation_lists import DATA_DIR
 
 ALL = ("en", "fr", "it", "es", "de")
 
@@ -167,8 +168,6 @@ def test_helpers():
 
 
 def test_the_lexicon_is_built_from_the_shipped_lists_with_their_licence():
-    from chat.pipeline.moderation import DATA_DIR
-
     assert (DATA_DIR / "LICENSE-LDNOOBW").read_text().startswith("Attribution 4.0 International")
     lx = lexicon(ALL)
     assert len(lx.single) > 500

@@ -351,7 +351,27 @@ def test_with_no_engine_translation_is_off_and_says_so(pipeline_settings, publis
     assert session_snapshot(actor=agent_actor(chat.agent))["translation"] == {
         "enabled": False,
         "engine": None,
+        "state": "off",
+        "reason": "no translation engine is configured (TRANSLATION_ENGINE)",
     }
+
+
+def test_an_engine_that_fails_shows_in_the_next_hello(
+    pipeline_settings, stub, published, on_commit
+):
+    pipeline_settings(TRANSLATION_ENGINE="libretranslate", LIBRETRANSLATE_URL=stub.url)
+    stub.fail_status = 503
+    chat = make_chat(locale="fr", agent_languages=["en"])
+    with on_commit(execute=True):
+        message = chat.customer_says("Bonjour, où est ma commande ?", "c1")
+    process(message, on_commit)
+    status = session_snapshot(actor=agent_actor(chat.agent))["translation"]
+    assert status["state"] == "unavailable" and "HTTP 503" in status["reason"]
+    stub.fail_status = None
+    with on_commit(execute=True):
+        message = chat.customer_says("Merci beaucoup pour votre aide", "c2")
+    process(message, on_commit)
+    assert session_snapshot(actor=agent_actor(chat.agent))["translation"]["state"] == "ready"
 
 
 def test_an_engine_failure_never_blocks_delivery_and_is_retried(

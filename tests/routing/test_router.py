@@ -22,6 +22,7 @@ from routing.services import (
     route_entry,
     route_for_agent,
     routing_sweep,
+    waiting_sweep,
 )
 from tests.factories import agent_actor, customer_actor, make_customer, make_site
 
@@ -480,3 +481,65 @@ def test_route_for_agent_is_bounded_by_free_capacity():
     assert Reservation.objects.filter(agent=agent, state="offered").count() == 3
     assert route_for_agent(user_id=agent.pk) == 0
     assert sum(open_offer(c) is not None for c in people) == 3
+
+
+# --- language (issue 16): the rule both ways, on every database --------------------------------
+def test_a_settled_language_waits_for_a_speaker_while_translation_is_off_then_anyone(settings):
+    settings.PARLEY_PIPELINE = {**settings.PARLEY_PIPELINE, "TRANSLATION_ENGINE": "off"}
+    queue = make_queue()
+    english = online_agent(queue, languages=["en"])
+    AgentPresence.objects.update(status="away")
+    conversation = waiting(queue)
+    AgentPresence.objects.update(status="online")
+    entry = entry_of(conversation)
+    now = entry.enqueued_at + dt.timedelta(seconds=1)
+    Conversation.objects.filter(pk=conversation.pk).update(language="fr", language_settled_at=now)
+    decision = route_entry(entry_id=entry.pk, now=now)
+    assert (decision.outcome, decision.code) == ("nobody", "language_required")
+    assert "no free agent speaks fr and translation is unavailable" in decision.reason
+    later_on = entry.enqueued_at + dt.timedelta(
+        seconds=settings.PARLEY["ROUTING_LANGUAGE_WAIT"] + 1
+    )
+    AgentPresence.objects.update(live_until=later_on + dt.timedelta(seconds=60))  # still there
+    decision = route_entry(entry_id=entry.pk, now=later_on)
+    assert decision.outcome == "offered" and decision.agent_id == english.pk
+    assert "anyone may take it" in decision.reason
+    data = decisions(conversation)[-1].data["language"]
+    assert data == {"rule": "relaxed", "language": "fr", "speaks": False,
+                    "translation": "no translation engine is configured (TRANSLATION_ENGINE)",
+                    "wait": 120}  # fmt: skip
+
+
+def test_with_translation_on_a_speaker_is_preferred(settings):
+    settings.PARLEY_PIPELINE = {**settings.PARLEY_PIPELINE, "TRANSLATION_ENGINE": "fake"}
+    queue = make_queue()
+    online_agent(queue, languages=["en"])
+    french = online_agent(queue, languages=["en", "fr"])
+    AgentPresence.objects.filter(user=french).update(load=2)
+    AgentPresence.objects.update(status="away")
+    conversation = waiting(queue)
+    AgentPresence.objects.update(status="online")
+    entry = entry_of(conversation)
+    now = entry.enqueued_at + dt.timedelta(seconds=1)
+    Conversation.objects.filter(pk=conversation.pk).update(language="fr", language_settled_at=now)
+    decision = route_entry(entry_id=entry.pk, now=now)
+    assert decision.agent_id == french.pk
+    assert decision.reason.endswith("speaks fr, the conversation's language")
+
+
+def test_the_sweep_does_not_give_up_on_a_queue_for_one_entry_waiting_for_a_speaker(settings):
+    settings.PARLEY_PIPELINE = {**settings.PARLEY_PIPELINE, "TRANSLATION_ENGINE": "off"}
+    queue = make_queue()
+    english = online_agent(queue, languages=["en"])
+    AgentPresence.objects.update(status="away")
+    french = waiting(queue)  # first in line
+    Conversation.objects.filter(pk=french.pk).update(
+        language="fr", language_settled_at=timezone.now()
+    )
+    other = waiting(queue)
+    AgentPresence.objects.update(status="online")
+    now = timezone.now() + dt.timedelta(seconds=3)
+    AgentPresence.objects.update(live_until=now + dt.timedelta(seconds=60))
+    assert waiting_sweep(now=now) == 1
+    assert open_offer(other).agent_id == english.pk
+    assert decisions(french)[-1].data["code"] == "language_required"

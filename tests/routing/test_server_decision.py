@@ -40,6 +40,10 @@ def _postgres_only():
         pytest.skip("the server decision exists on PostgreSQL only")
 
 
+# The language rule's inputs for a direct call (no settled language here: they change nothing).
+LANGUAGE_OFF = {"translation_ok": True, "language_wait": 120}
+
+
 class _Undo(Exception):
     pass
 
@@ -189,7 +193,7 @@ def test_the_call_alone_takes_the_slot_and_writes_nothing_else():
     events = ConversationEvent.objects.count()
     with transaction.atomic():
         result = sql_server.pick_on_server(
-            entry_id=entry.pk, now=now, skip_locked=False, candidates=5
+            entry_id=entry.pk, now=now, skip_locked=False, candidates=5, **LANGUAGE_OFF
         )
         assert result["outcome"] == "picked" and result["agent"] == agent.pk
         assert result["sticky"] is False and result["sticky_skipped"] is False
@@ -207,7 +211,7 @@ def test_the_call_alone_takes_the_slot_and_writes_nothing_else():
     QueueEntry.objects.filter(pk=entry.pk).update(state="offered")
     with transaction.atomic():
         again = sql_server.pick_on_server(
-            entry_id=entry.pk, now=now, skip_locked=True, candidates=5
+            entry_id=entry.pk, now=now, skip_locked=True, candidates=5, **LANGUAGE_OFF
         )
     assert again == {"outcome": "skipped", "code": "not_waiting:offered"}
 
@@ -222,7 +226,7 @@ def test_a_zone_postgresql_does_not_know_is_left_to_python():
     with transaction.atomic():
         result = sql_server.pick_on_server(
             entry_id=entry_of(conversation).pk, now=timezone.now(), skip_locked=False,
-            candidates=5,
+            candidates=5, **LANGUAGE_OFF,
         )  # fmt: skip
     assert result["outcome"] == "decide" and result["agent"] is None
     assert result["queue"]["timezone"] == "Nowhere/Atlantis"
@@ -280,6 +284,103 @@ def _refused(entry: QueueEntry, agent, *, state: str, ago: float, now: dt.dateti
         expires_at=decided, decided_at=decided,
     )  # fmt: skip
     QueueEntry.objects.filter(pk=entry.pk).update(offers=entry.offers + 1)
+
+
+def _settled(entry: QueueEntry, now: dt.datetime, language: str = "fr") -> None:
+    """Detection settled the conversation's language."""
+    Conversation.objects.filter(pk=entry.conversation_id).update(
+        language=language, language_settled_at=now
+    )
+
+
+def _translation(settings, engine: str) -> None:
+    """'fake' works; 'off' does not (nothing configured)."""
+    settings.PARLEY_PIPELINE = {**settings.PARLEY_PIPELINE, "TRANSLATION_ENGINE": engine}
+
+
+def _language_scenario(name: str, now: dt.datetime, settings):
+    """The language rules (routing/services/language.py), each both ways."""
+    ago = dt.timedelta
+    _q, a, entry = _floor(3, languages=["en"])
+    for i, agent in enumerate(a):
+        _set(agent, idle_since=now - ago(minutes=3 - i))  # a[0] idle longest
+    _settled(entry, now)
+    speaker = a[2]
+    _set(speaker, languages_tag=",en,fr,", load=2)  # last on occupancy
+    if name == "language_preferred":
+        _translation(settings, "fake")
+        return entry, "offered", speaker, "speaks fr, the conversation's language"
+    if name == "language_preferred_nobody_free_speaks":
+        _translation(settings, "fake")
+        _set(speaker, load=3)  # full
+        return entry, "offered", a[0], "nobody free speaks fr; translation is on"
+    if name == "language_required":
+        _translation(settings, "off")
+        return entry, "offered", speaker, "speaks fr: required while translation is unavailable"
+    if name == "language_required_nobody":
+        _translation(settings, "off")
+        _set(speaker, languages_tag=",en,")
+        return entry, "nobody", "language_required", "no free agent speaks fr"
+    if name == "language_relaxed_after_the_wait":
+        _translation(settings, "off")
+        _set(speaker, languages_tag=",en,")
+        QueueEntry.objects.filter(pk=entry.pk).update(enqueued_at=now - ago(seconds=121))
+        return entry, "offered", a[0], "has waited over 120 s: anyone may take it"
+    if name == "language_relaxed_speaker_first":
+        _translation(settings, "off")
+        QueueEntry.objects.filter(pk=entry.pk).update(enqueued_at=now - ago(seconds=121))
+        return entry, "offered", speaker, "; speaks fr"
+    if name == "language_sticky_required":
+        _translation(settings, "off")
+        QueueEntry.objects.filter(pk=entry.pk).update(sticky_agent_id=a[0].pk)
+        return entry, "offered", speaker, "required while translation is unavailable"
+    if name == "language_sticky_preferred":
+        _translation(settings, "fake")
+        QueueEntry.objects.filter(pk=entry.pk).update(sticky_agent_id=a[0].pk)
+        return entry, "offered", a[0], "previous agent of this conversation (sticky routing)"
+    if name == "language_not_settled":
+        _translation(settings, "off")
+        Conversation.objects.filter(pk=entry.conversation_id).update(language_settled_at=None)
+        return entry, "offered", a[0], "idle longest of 3 eligible agents, 0/3 chats"
+    if name == "language_regional_code":
+        _translation(settings, "off")
+        _settled(entry, now, "FR-ca")
+        return entry, "offered", speaker, "speaks fr: required"
+    raise AssertionError(name)
+
+
+LANGUAGE_SCENARIOS = [
+    "language_preferred", "language_preferred_nobody_free_speaks", "language_required",
+    "language_required_nobody", "language_relaxed_after_the_wait",
+    "language_relaxed_speaker_first", "language_sticky_required", "language_sticky_preferred",
+    "language_not_settled", "language_regional_code",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", LANGUAGE_SCENARIOS)
+def test_every_language_rule_both_ways(settings, name):
+    now = timezone.now() + dt.timedelta(seconds=1)
+    entry, outcome, expected, phrase = _language_scenario(name, now, settings)
+    entry.refresh_from_db()
+    state = _both_ways(settings, entry, now)
+    got_outcome, agent_id, code, reason = state["decision"]
+    assert got_outcome == outcome, state["decision"]
+    assert phrase in reason, reason
+    decision = [e for e in state["events"] if e[0] == "routing.decision"][-1]
+    language = decision[-1]["language"]
+    if outcome == "offered":
+        assert agent_id == expected.pk, reason
+        if name == "language_not_settled" or name == "language_sticky_preferred":
+            assert "speaks" not in reason
+        assert (language["rule"], language["language"]) in {
+            ("none", ""), ("prefer", "fr"), ("require", "fr"), ("relaxed", "fr")
+        }  # fmt: skip
+    else:
+        assert code == expected
+        assert language == {"rule": "require", "language": "fr", "speaks": None,
+                            "translation": "no translation engine is configured "
+                            "(TRANSLATION_ENGINE)", "wait": 120}  # fmt: skip
+        assert state["loads"] == dict(AgentPresence.objects.values_list("user_id", "load"))
 
 
 def _scenario(name: str, now: dt.datetime):

@@ -1,0 +1,116 @@
+"""The moderation word lists, loaded: LDNOOBW plus Parley's curation (data/curation.json)
+and abbreviations (data/abbreviations.json). See data/README.md for what each part means.
+
+Kept apart from the matcher (moderation.py) so that the rules of each language read as data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+LIST_LANGUAGES = ("en", "fr", "it", "es", "de")
+UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
+# "ñ" is a letter of its own: Spanish "coño" is an insult, "cono" a traffic cone. Folding it
+# to "ny" (as Catalan spells it) keeps the two apart; everything else loses its accents.
+SPECIAL = str.maketrans(
+    {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "\u0131": "i", "ñ": "ny"}
+)  # dotless i
+POLICIES = ("mask", "mask-in-language", "allow")
+
+
+def fold(text: str) -> str:
+    """Casefold and strip diacritics: 'Enculé' → 'encule', 'Scheiße' → 'scheisse'."""
+    if text.isascii():
+        return text.lower()  # the common case, ten times cheaper
+    text = unicodedata.normalize("NFKC", text).casefold().translate(SPECIAL)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def key(raw: str) -> str:
+    """A list entry's folded form; words split on anything that is not a letter/digit."""
+    folded = fold(raw.strip())
+    if not any(ch.isalnum() for ch in folded):
+        return folded  # an emoji entry
+    return " ".join(re.findall(r"[^\W_]+", folded))
+
+
+@dataclass(frozen=True)
+class Stem:
+    stem: str  # folded, runs collapsed
+    language: str
+    prefix: bool  # True: only at the start of a word; False: anywhere inside it
+
+
+@dataclass(frozen=True)
+class Lists:
+    terms: dict[str, set[str]]  # folded term -> languages whose list has it
+    own_language_only: frozenset[str]  # terms masked only in a message of their language
+    innocent_in: dict[str, set[str]]
+    safe_phrases: tuple[str, ...]  # folded phrases, innocent whatever the language
+    stems: tuple[Stem, ...]
+    safe_fragments: frozenset[str]  # a stem inside one of these is not a hit
+    abbreviations: dict[str, dict[str, dict[str, str]]]  # lang -> abbreviation -> entry
+
+
+def _abbreviations() -> dict[str, dict[str, dict[str, str]]]:
+    data = json.loads((DATA_DIR / "abbreviations.json").read_text())
+    out = {lang: entries for lang, entries in data.items() if not lang.startswith("_")}
+    for lang, entries in out.items():
+        for abbreviation, entry in entries.items():
+            if entry.get("policy") not in POLICIES:
+                raise ValueError(f"abbreviations.json: {lang}/{abbreviation}: bad policy")
+    return out
+
+
+@lru_cache(maxsize=8)
+def load(languages: tuple[str, ...]) -> Lists:
+    curation = json.loads((DATA_DIR / "curation.json").read_text())
+    abbreviations = _abbreviations()
+    terms: dict[str, set[str]] = {}
+    own_language_only: set[str] = set()
+    for lang in languages:
+        if lang not in LIST_LANGUAGES:
+            continue
+        upstream = json.loads((DATA_DIR / f"ldnoobw-{lang}.json").read_text())
+        excluded = {key(w) for w in curation["exclude"].get(lang, [])}
+        for raw in [*upstream, *curation["extra"].get(lang, [])]:
+            for variant in {raw, raw.translate(UMLAUTS)} if lang == "de" else {raw}:
+                k = key(variant)
+                if k and key(raw) not in excluded:
+                    terms.setdefault(k, set()).add(lang)
+        for abbreviation, entry in abbreviations.get(lang, {}).items():
+            if entry["policy"] == "allow":
+                continue
+            terms.setdefault(key(abbreviation), set()).add(lang)
+            if entry["policy"] == "mask-in-language":
+                own_language_only.add(key(abbreviation))
+    stems = tuple(
+        Stem(key(stem), lang, prefix)
+        for field, prefix in (("compound_stems", False), ("prefix_stems", True))
+        for lang, lang_stems in curation[field].items()
+        if lang in languages
+        for stem in lang_stems
+    )
+    safe_phrases = [*curation["allow_phrases"]]
+    for phrases in curation["safe_phrases"].values():
+        safe_phrases.extend(phrases)
+    return Lists(
+        terms=terms,
+        own_language_only=frozenset(own_language_only),
+        innocent_in={
+            lang: {key(w) for w in words} for lang, words in curation["innocent_in"].items()
+        },
+        safe_phrases=tuple(key(p) for p in safe_phrases),
+        stems=stems,
+        safe_fragments=frozenset(
+            key(w) for words in curation["safe_words"].values() for w in words
+        ),
+        abbreviations=abbreviations,
+    )
