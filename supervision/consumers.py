@@ -26,7 +26,7 @@ from chat.dbcalls import db
 from chat.exceptions import AuthenticationFailed, PermissionDenied, ValidationError
 from chat.flows import flows
 from chat.inbound import field_int
-from chat.pipeline.engines import translation_status
+from chat.pipeline.health import translation_status
 from routing import services as routing_services
 from supervision import floor
 from supervision.selectors import user_can_supervise
