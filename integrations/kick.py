@@ -12,6 +12,7 @@ import threading
 import time
 
 from celery import current_app
+from django.db import connections
 
 logger = logging.getLogger(__name__)
 BROKER_BACKOFF = 30.0  # seconds without trying after a failed publish (the sweeper covers)
@@ -59,6 +60,9 @@ class _Kicker:
                 by_task.setdefault(task, []).append(args)
             for task, calls in by_task.items():
                 self._send(task, calls)
+            # With CELERY_TASK_ALWAYS_EAGER the tasks ran on this thread: give back the
+            # pooled connection it took, or this never-ending thread keeps it for good.
+            connections.close_all()
 
     def _send(self, task: str, calls: list[tuple]) -> None:
         """One task per call, or one ``<task>_many`` task per chunk when there is one
