@@ -10,6 +10,7 @@ from django.test import Client
 
 from chat.origins import origin_allowed
 from config.asgi import application
+from config.proxies import TrustedProxyMiddleware, parse_networks
 from tests.factories import make_agent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,7 +22,13 @@ def _cookie(user) -> str:
     return client.cookies["sessionid"].value
 
 
-async def connects(origin: bytes | None, host: bytes | None = None, **extra: bytes) -> bool:
+# A balancer at 10.0.0.5 that TRUSTED_PROXIES lists: only its X-Forwarded-Proto counts.
+BEHIND_BALANCER = TrustedProxyMiddleware(application.app, parse_networks(["10.0.0.0/8"]))
+
+
+async def connects(
+    origin: bytes | None, host: bytes | None = None, app=application, peer=None, **extra: bytes
+) -> bool:
     agent = await database_sync_to_async(make_agent)()
     sid = await database_sync_to_async(_cookie)(agent)
     headers = [(b"cookie", f"sessionid={sid}".encode())]
@@ -30,7 +37,9 @@ async def connects(origin: bytes | None, host: bytes | None = None, **extra: byt
     if host is not None:
         headers.append((b"host", host))
     headers += [(k.replace("_", "-").encode(), v) for k, v in extra.items()]
-    comm = WebsocketCommunicator(application, "/ws/agent/", headers=headers)
+    comm = WebsocketCommunicator(app, "/ws/agent/", headers=headers)
+    if peer is not None:
+        comm.scope["client"] = (peer, 40000)
     connected, _ = await comm.connect(timeout=5)
     if connected:
         assert (await comm.receive_json_from(timeout=5))["type"] == "hello"
@@ -59,9 +68,12 @@ async def test_a_host_outside_allowed_hosts_is_refused_even_when_the_origin_matc
 
 async def test_behind_a_tls_balancer_the_forwarded_scheme_counts(settings):
     settings.ALLOWED_HOSTS = ["chat.example.com"]
-    forwarded = {"x_forwarded_proto": b"https"}
+    forwarded = {"x_forwarded_proto": b"https", "app": BEHIND_BALANCER, "peer": "10.0.0.5"}
     assert await connects(b"https://chat.example.com", b"chat.example.com", **forwarded)
     assert not await connects(b"http://chat.example.com", b"chat.example.com", **forwarded)
+    # The same header from a peer that is not a trusted proxy is dropped: plain http.
+    spoofed = {"x_forwarded_proto": b"https", "app": BEHIND_BALANCER, "peer": "192.0.2.7"}
+    assert not await connects(b"https://chat.example.com", b"chat.example.com", **spoofed)
     assert await connects(b"http://chat.example.com", b"chat.example.com")
     settings.HTTPS_ONLY = True  # the site is https only: a plain-http origin never is ours
     assert not await connects(b"http://chat.example.com", b"chat.example.com")
