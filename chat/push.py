@@ -177,6 +177,19 @@ class PushLink:
             if self.channel_ok and len(self.joined) == len(self.groups):
                 return
 
+    def track(self, group: str) -> None:
+        """A group the socket joined by itself after connecting (a followed conversation):
+        left at close like the others."""
+        if group not in self.groups:
+            self.groups.append(group)
+        if group not in self.joined:
+            self.joined.append(group)
+
+    def untrack(self, group: str) -> None:
+        for wanted in (self.groups, self.joined):
+            if group in wanted:
+                wanted.remove(group)
+
     def close(self) -> list[str]:
         """Stop retrying; the groups to leave."""
         self.closed = True

@@ -130,7 +130,7 @@ class FloorConsumer(ParleyConsumer):
             raise
         if conversation_id not in self.following:
             self.following.add(conversation_id)
-            self.joined.append(group)
+            self.push.track(group)
         await self.send_frame(
             {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation_id}
         )
@@ -141,7 +141,7 @@ class FloorConsumer(ParleyConsumer):
         if conversation_id in self.following:
             self.following.discard(conversation_id)
             group = recipients.watch_group(conversation_id)
-            self.joined.remove(group)
+            self.push.untrack(group)
             await self.channel_layer.group_discard(group, self.channel_name)
         await self.send_frame(
             {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation_id}
