@@ -6,11 +6,12 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from chat import selectors, services
 from chat.api import serializers as s
 from chat.api.authentication import actor_for_request
+from chat.api.base import ApiView
+from chat.exceptions import ValidationError
 from chat.services.feedback import csat_payload
 
 ERRORS = {400: s.ErrorOut, 401: s.ErrorOut, 403: s.ErrorOut, 404: s.ErrorOut, 409: s.ErrorOut}
@@ -18,7 +19,7 @@ ERRORS = {400: s.ErrorOut, 401: s.ErrorOut, 403: s.ErrorOut, 404: s.ErrorOut, 40
 
 class CsatIn(serializers.Serializer):
     score = serializers.IntegerField(help_text="1 (poor) to 5 (great).")
-    comment = serializers.CharField(required=False, allow_blank=True)
+    comment = s.Text(required=False, allow_blank=True, max_length=2000)
 
 
 class CsatOut(serializers.Serializer):
@@ -45,10 +46,12 @@ class CsatReportOut(serializers.Serializer):
 
 
 class TranscriptIn(serializers.Serializer):
-    email = serializers.CharField()
+    email = s.Text(max_length=254)
 
 
-class CsatView(APIView):
+class CsatView(ApiView):
+    scope_resource = "conversations"
+
     @extend_schema(
         request=CsatIn,
         responses={201: CsatOut, **ERRORS},
@@ -66,7 +69,9 @@ class CsatView(APIView):
         return Response(csat_payload(rating), status=status.HTTP_201_CREATED)
 
 
-class TranscriptView(APIView):
+class TranscriptView(ApiView):
+    scope_resource = "conversations"
+
     @extend_schema(
         request=TranscriptIn,
         responses={202: TranscriptIn, **ERRORS},
@@ -87,7 +92,9 @@ class PrechatIn(serializers.Serializer):
     values = serializers.DictField(help_text="The answers, by field name.")
 
 
-class PrechatView(APIView):
+class PrechatView(ApiView):
+    scope_resource = "customers"
+
     @extend_schema(
         request=PrechatIn,
         responses={200: s.CustomerOut, **ERRORS},
@@ -105,7 +112,9 @@ class PrechatView(APIView):
         )  # fmt: skip
 
 
-class OfflineContactView(APIView):
+class OfflineContactView(ApiView):
+    scope_resource = "conversations"
+
     @extend_schema(
         request=TranscriptIn,
         responses={200: TranscriptIn, **ERRORS},
@@ -122,7 +131,9 @@ class OfflineContactView(APIView):
         return Response({"email": customer.email})
 
 
-class CsatReportView(APIView):
+class CsatReportView(ApiView):
+    scope_resource = "reports"
+
     @extend_schema(
         parameters=[OpenApiParameter("site", int, description="Only this site's ratings.")],
         responses={200: CsatReportOut, **ERRORS},
@@ -132,8 +143,9 @@ class CsatReportView(APIView):
     )
     def get(self, request):
         site = request.query_params.get("site")
+        if site is not None and not (site.isdigit() and 0 < int(site) < 2**63):
+            raise ValidationError("site must be a site id.", code="invalid_field", field="site")
         report = selectors.csat_report(
-            actor=actor_for_request(request),
-            site_id=int(site) if site and site.isdigit() else None,
+            actor=actor_for_request(request), site_id=int(site) if site else None
         )
         return Response(report)

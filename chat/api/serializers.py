@@ -247,7 +247,7 @@ class ErrorOut(serializers.Serializer):
 
 
 class TranslateRequest(serializers.Serializer):
-    language = serializers.CharField(required=False, allow_blank=True, max_length=16)
+    language = Text(required=False, allow_blank=True, max_length=16, pattern=LOCALE)
 
 
 class TranslateOut(serializers.Serializer):
