@@ -84,7 +84,7 @@ def test_two_processes_behind_haproxy_share_sockets_and_survive_a_kill(tmp_path)
     async def scenario() -> None:
         for _ in range(180):
             assert runner.poll() is None
-            if all((_health(f"http://127.0.0.1:{p}") or {}).get("status") == "ok"
+            if all((_health(f"http://127.0.0.1:{p}") or {}).get("status") == "up"
                    for p in (front, first, second)):  # fmt: skip
                 break
             await asyncio.sleep(0.5)
