@@ -48,7 +48,7 @@ RATE_LIMITED = Counter(
 )
 WEBHOOK_DELIVERIES = Counter(
     "parley_webhook_deliveries",
-    "Webhook deliveries, by outcome (delivered, failed, dropped): call webhook_delivery().",
+    "Webhook delivery attempts, by outcome: delivered, retry (failed, tried again later), failed (gave up).",
     ["outcome"],
 )
 

@@ -24,6 +24,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from chat import metrics
 from chat.exceptions import Conflict
 from integrations import conf
 from integrations.models import HookEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -192,12 +193,16 @@ def _record(delivery: WebhookDelivery, *, headers: dict, body: str, response: Re
     }
     if response.ok:
         fields.update(state=State.DELIVERED, delivered_at=now)
+        outcome = "delivered"
     elif delivery.attempts > len(conf.RETRY_SCHEDULE):
         fields.update(state=State.FAILED)  # gave up: the lane moves on
+        outcome = "failed"
     else:
         wait = conf.RETRY_SCHEDULE[delivery.attempts - 1]
         fields.update(state=State.PENDING, next_attempt_at=now + dt.timedelta(seconds=wait))
-    WebhookDelivery.objects.filter(pk=delivery.pk, state=State.SENDING).update(**fields)
+        outcome = "retry"
+    if WebhookDelivery.objects.filter(pk=delivery.pk, state=State.SENDING).update(**fields):
+        metrics.webhook_delivery(outcome)  # counted once: a lost lease's late answer is not
     # The endpoint row as the claim read it: written only when its failing state changes
     # (a conditional update, so a concurrent lane's write is not undone).
     if response.ok:

@@ -20,6 +20,7 @@ from integrations import conf
 from integrations.models import HookEvent, WebhookDelivery, WebhookEndpoint
 from integrations.services import delivery
 from integrations.services.endpoints import endpoint_save
+from tests.supervision.test_metrics import scrape
 
 pytestmark = pytest.mark.django_db
 State = WebhookDelivery.State
@@ -79,11 +80,14 @@ def test_the_event_is_written_with_the_change_and_not_without_it(
     assert WebhookDelivery.objects.get().endpoint == hook
 
 
-def test_a_delivery_is_signed_per_standard_webhooks(start, send, endpoint, receiver):
+def test_a_delivery_is_signed_per_standard_webhooks(start, send, endpoint, receiver, client):
     hook = endpoint()
     conversation = start()
     message = send(conversation, "where is my order?")
+    before = scrape(client)
     assert run_lane(conversation, hook) == 1
+    delivered = ("parley_webhook_deliveries_total", (("outcome", "delivered"),))
+    assert scrape(client).get(delivered, 0) - before.get(delivered, 0) == 1  # /metrics counts it
     [request] = receiver.requests
     payload = Webhook(hook.secret).verify(request["body"], request["headers"])
     assert payload["type"] == "message.created"
