@@ -1,6 +1,7 @@
-// The reconnect banner: what the console is doing about a lost connection, and then what
-// it caught up on (each conversation resumes from its last seq; notes and offers refetched).
+// The top bar's state: the reconnect banner (what the console is doing about a lost connection,
+// then what it caught up on) and the translation engine's real state.
 import { el } from "./dom.js";
+import { ui } from "./state.js";
 
 let resyncTimer = null;
 
@@ -20,3 +21,15 @@ export function resyncBanner(hello) {
   resyncTimer = setTimeout(() => (el.resync.hidden = true), 6000);
 }
 
+// The translation engine's real state (hello.translation): a console that only showed
+// language badges would let an agent think the customer's text is being translated.
+export function showTranslation(t) {
+  const chip = document.querySelector("[data-testid=translation-state]");
+  ui.translation = t || null;
+  if (!chip || !t) return;
+  chip.hidden = false;
+  chip.dataset.state = t.state || (t.enabled ? "ready" : "off");
+  const label = { ready: `Translation: ${t.engine}`, unavailable: "Translation unavailable", off: "Translation off" };
+  chip.textContent = label[chip.dataset.state] || "Translation";
+  chip.title = t.reason || "";
+}

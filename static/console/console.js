@@ -8,7 +8,7 @@
 import { createClient, storedOutbox } from "../parley/client/index.js";
 import { leaderSocket } from "../parley/client/leader.js";
 import { sharedSocket } from "../parley/client/shared.js";
-import { resyncBanner } from "./banner.js";
+import { resyncBanner, showTranslation } from "./banner.js";
 import { installShortcuts, step } from "./keys.js";
 import { onResults, onSearchInput, openResult } from "./search.js";
 import { clear as clearSuggestions, onSuggestions, onTyped, suggestionKey, take as takeSuggestion } from "./suggest.js";
@@ -180,19 +180,6 @@ function handle(f) {
     case "canned.deleted":
       return onSaved(f);
   }
-}
-
-// The translation engine's real state (hello.translation): a console that only showed
-// language badges would let an agent think the customer's text is being translated.
-function showTranslation(t) {
-  const chip = document.querySelector("[data-testid=translation-state]");
-  ui.translation = t || null;
-  if (!chip || !t) return;
-  chip.hidden = false;
-  chip.dataset.state = t.state || (t.enabled ? "ready" : "off");
-  const label = { ready: `Translation: ${t.engine}`, unavailable: "Translation unavailable", off: "Translation off" };
-  chip.textContent = label[chip.dataset.state] || "Translation";
-  chip.title = t.reason || "";
 }
 
 function onHello(f) {
