@@ -86,7 +86,9 @@
     frame.hidden = true;
     frame.title = d.title || "Chat";
     frame.setAttribute("data-testid", "parley-frame");
-    var q = new URLSearchParams({ site: d.site, origin: location.origin, lang: locale, title: d.title || "" });
+    // page and ref: where the customer is, for the agent's context panel (sent at start).
+    var q = new URLSearchParams({ site: d.site, origin: location.origin, lang: locale, title: d.title || "",
+      page: location.href, ref: document.referrer });
     frame.src = BASE + "/widget/frame/?" + q;
     wrap.insertBefore(frame, launcher);
   }

@@ -540,6 +540,10 @@ def test_the_bot_qualifies_the_customer_and_the_router_offers_the_chat(
         question = "Is your question about an order or a product?"
         expect(bot.nth(1)).to_contain_text(question)
         expect(messages.locator("li.mine")).to_have_count(0)
+        # The start told the server where the customer is, for the agent's context panel.
+        visit = Conversation.objects.get(site=bot_shop).visit
+        assert visit["page_url"] == f"{base}/demo/{bot_shop.key}/"
+        assert "Chrome" in visit["user_agent"]
         # A customer's greeting is answered, not corrected.
         write(tab, "Hello!")
         expect(bot).to_have_count(3)

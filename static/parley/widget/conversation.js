@@ -5,7 +5,7 @@
 import { announce, el } from "./dom.js";
 import { prechatPending, renderPrechat } from "./prechat.js";
 import { messageNode, render } from "./render.js";
-import { OPEN, client, env, isMine, isOpenConversation, local, state, toHost } from "./state.js";
+import { OPEN, client, env, isMine, isOpenConversation, local, startFrame, state, toHost } from "./state.js";
 
 // --- frames from the server (what the client leaves to the widget) ------------------------
 export function handle(f) {
@@ -129,7 +129,7 @@ export function startIfBot() {
   if (prechatPending()) return; // the form first, then the greeting
   if (isOpenConversation() || client.outbox().length) return;
   state.starting = true;
-  client.send({ type: "conversation.start", id: client.nextId("s"), language: env.LANG });
+  client.send(startFrame(client.nextId("s")));
 }
 
 // --- sending -----------------------------------------------------------------------------

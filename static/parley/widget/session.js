@@ -5,7 +5,7 @@ import { applyMessage, handle, isReading, onError, onHello, onUpdated, resetConv
 import { el } from "./dom.js";
 import { renderPrechat } from "./prechat.js";
 import { render } from "./render.js";
-import { client, env, isMine, isOpenConversation, local, state, t, useClient } from "./state.js";
+import { client, env, isMine, isOpenConversation, local, startFrame, state, t, useClient } from "./state.js";
 
 const IDENTITY = [["externalId", "external_id"], ["userHash", "user_hash"], ["name", "name"], ["email", "email"]];
 let needToken = true; // every page load refreshes its token once
@@ -111,7 +111,7 @@ export function makeClient() {
         else if (!state.starting) {
           // No open conversation: start one (idempotent across tabs), then send into it.
           state.starting = true;
-          client.send({ type: "conversation.start", id: client.nextId("s"), language: env.LANG });
+          client.send(startFrame(client.nextId("s")));
         }
       },
       refused(entry, f) {

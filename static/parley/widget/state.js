@@ -9,7 +9,14 @@ export const LOCALE_RE = /^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$/;
 /** From the frame page's config (configure): SITE, BASE (this origin), WS_BASE, TITLE, KEY
  * (the storage prefix), HOST (the embedding page's origin), LANG, BOT (the site runs a bot
  * flow), TEXTS; identity ({externalId, userHash, name, email}) comes from the host page. */
-export const env = { identity: {} };
+export const env = { identity: {}, VISIT: {} };
+
+/** conversation.start, with where the customer is when we know it. */
+export function startFrame(id) {
+  const frame = { type: "conversation.start", id, language: env.LANG };
+  for (const [k, v] of Object.entries(env.VISIT)) if (v) frame[k] = v;
+  return frame;
+}
 
 /** Tell the host page (at its origin only: a page that claimed another origin hears nothing). */
 export function toHost(msg) {
@@ -58,6 +65,11 @@ export function configure(config) {
   env.TEXTS = config.texts || {};
   env.TITLE = config.title || t("title");
   env.HOST = config.hostOrigin;
+  // The host page's address and referrer (the loader's frame URL): only http(s) URLs the
+  // server accepts, so that a file: page or an over-long URL never blocks a start.
+  const q = new URLSearchParams(location.search);
+  const url = (v) => (/^https?:\/\//i.test(v || "") && v.length <= 2000 ? v : "");
+  env.VISIT = { page_url: url(q.get("page")), referrer: url(q.get("ref")) };
   env.LANG = config.language || "en";
   env.BOT = Boolean(config.bot);
   env.PRECHAT = config.prechat || [];
