@@ -696,3 +696,49 @@ def test_an_invited_second_agent_chats_then_leaves(asgi_server, browser, shop):
         for context in contexts:
             context.close()
     assert errors == []
+
+
+def test_a_dropped_socket_shows_the_reconnect_banner_then_what_was_caught_up(
+    asgi_server, browser, shop
+):
+    """The console's own socket (no SharedWorker, so the page holds it) runs through
+    Playwright's WebSocket routing, which lets the test drop it as a network would."""
+    expect.set_options(timeout=20_000)
+    errors: list[str] = []
+    base = asgi_server.url
+    routes = []
+
+    def forward(ws):
+        routes.append(ws)
+        ws.connect_to_server()
+
+    customer = browser.new_context(viewport=VIEWPORT)
+    agent = browser.new_context(viewport=VIEWPORT)
+    agent.add_init_script("delete window.SharedWorker;")
+    try:
+        console = watch_errors(agent.new_page(), errors)
+        console.route_web_socket(re.compile(r".*/ws/agent/.*"), forward)
+        login(console, base)
+        tab = watch_errors(customer.new_page(), errors)
+        open_widget(tab, f"{base}/demo/{shop.key}/")
+        write(tab, "Hello, is anyone there?")
+        offer = console.get_by_test_id("offer")
+        expect(offer).to_have_count(1)
+        banner = console.get_by_test_id("resync-banner")
+        expect(banner).to_be_hidden()  # the first connection has nothing to resync
+
+        routes[-1].close(code=4000, reason="network drop")
+        expect(banner).to_be_visible()
+        expect(banner).to_have_attribute("data-state", "offline")
+        expect(banner).to_contain_text("Reconnecting")
+        # The client reconnects by itself (a new routed socket) and says what it resynced.
+        # The last console's drop handed the offer back to the queue; the router offers it
+        # again once the agent is back.
+        expect(banner).to_have_attribute("data-state", "resynced")
+        expect(banner).to_contain_text("Reconnected: caught up on 1 conversation")
+        assert len(routes) >= 2
+        expect(console.get_by_test_id("offer")).to_have_count(1)
+    finally:
+        customer.close()
+        agent.close()
+    assert errors == []
