@@ -168,7 +168,7 @@ HOOK_CONVERSATION_ASSIGNED = _hook(
 )
 HOOK_CONVERSATION_TRANSFERRED = _hook(
     "conversation.transferred",
-    "from_agent to_agent to_queue note",
+    "from_agent to_agent to_queue",  # never the note: an internal note, agents only
     "the conversation was transferred to an agent or a queue",
 )
 HOOK_CONVERSATION_RESOLVED = _hook(

@@ -123,7 +123,6 @@ def _timeline_hook(conversation: Conversation, type: str, data: dict[str, Any]) 
             from_agent=data.get("from"),
             to_agent=data.get("to_agent"),
             to_queue=data.get("to_queue"),
-            note=data.get("note") or "",
         )
     elif type == "csat.submitted":
         hooks.emit(

@@ -3,6 +3,8 @@ it, with the fields it declares (the webhook-side twin of tests/events/)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from chat import services as chat
@@ -53,11 +55,13 @@ def test_each_event_from_its_action(site, start, send, endpoint):
     )  # fmt: skip
     [transferred] = bodies("conversation.transferred")
     data = check(transferred, "conversation.transferred")
-    assert (data["from_agent"], data["to_queue"], data["note"]) == (
-        agent.pk,
-        billing.pk,
-        "needs billing",
+    assert (data["from_agent"], data["to_queue"]) == (agent.pk, billing.pk)
+    # The transfer's note is an internal note: agents only, never in a webhook.
+    assert "needs billing" not in json.dumps(transferred)
+    chat.note_add(
+        actor=Actor.for_agent(agent), conversation_id=conversation.pk, body="SECRET-NOTE refund"
     )
+    assert not any("SECRET-NOTE" in json.dumps(e.body) for e in HookEvent.objects.all())
 
     agent.agent_profile.queues.add(billing)
     flows.conversation_take(actor=Actor.for_agent(agent), conversation_id=conversation.pk)
