@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from chat.models import Site
 from routing.models import Queue
 from supervision.models import Incident
+from tests.browser import test_chat_e2e as e2e
 
 pytestmark = pytest.mark.browser
 
@@ -84,7 +85,7 @@ def test_the_widget_shows_an_open_incident_s_notice(asgi_server, browser, floor)
     try:
         page.goto(f"{asgi_server.url}/demo/{site.key}/")
         page.get_by_test_id("parley-launcher").click()
-        banner = page.get_by_test_id("parley-banner")
+        banner = e2e.widget(page).get_by_test_id("parley-banner")
         expect(banner).to_have_text("Replies are slower than usual today.")
     finally:
         page.close()

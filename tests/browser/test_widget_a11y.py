@@ -53,7 +53,10 @@ def test_axe_finds_no_serious_violation_in_the_widget(
     scheme,
 ):
     expect.set_options(timeout=15_000)
-    context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme, locale="en-US")
+    # bypass_csp: axe is injected by the test, which the pages' CSP rightly refuses.
+    context = browser.new_context(
+        viewport=VIEWPORT, color_scheme=scheme, locale="en-US", bypass_csp=True
+    )
     try:
         page = context.new_page()
         open_widget(page, f"{asgi_server.url}/demo/{bot_shop.key}/")
