@@ -80,11 +80,6 @@ class Command(BaseCommand):
                     lambda: embedded.start_redis(settings.EMBEDDED_REDIS_SOCKET, settings.DATA_DIR),
                 )
                 self.stdout.write(f"Embedded Redis on {settings.EMBEDDED_REDIS_SOCKET}")
-            if settings.PROMETHEUS_MULTIPROC_DIR:
-                # The children's metric files: a new run starts from zero (a dead
-                # process's live gauges would otherwise count forever).
-                for path in Path(settings.PROMETHEUS_MULTIPROC_DIR).glob("*.db"):
-                    path.unlink(missing_ok=True)
             call_command("migrate", interactive=False, verbosity=0)
             demo = demo_wanted(demo=opts["demo"], no_demo=opts["no_demo"])
             if demo:
@@ -92,6 +87,13 @@ class Command(BaseCommand):
                 self.stdout.write("Demo data loaded (users with published passwords).")
             if opts["setup_only"]:
                 return
+            if settings.PROMETHEUS_MULTIPROC_DIR:
+                # The children's metric files: a new run starts from zero (a dead
+                # process's live gauges would otherwise count forever). Not for
+                # --setup-only, which starts no children: the running processes' files
+                # (deploy/'s parley-setup unit runs beside them) must stay.
+                for path in Path(settings.PROMETHEUS_MULTIPROC_DIR).glob("*.db"):
+                    path.unlink(missing_ok=True)
             ports = [opts["port"] + i for i in range(max(1, opts["processes"]))]
             for i, port in enumerate(ports):
                 name = "daphne" if len(ports) == 1 else f"daphne {i + 1} (port {port})"
