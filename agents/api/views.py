@@ -8,11 +8,11 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from agents.models import AgentPresence, AgentProfile
-from chat.api.authentication import actor_for_request
+from chat.api.authentication import staff_actor_for_request
 from chat.api.base import ApiView, Cursor
 from chat.api.conversations import query
 from chat.api.shapes import LIMIT_HELP, Page
-from chat.exceptions import NotFound, PermissionDenied
+from chat.exceptions import NotFound
 
 ORDERINGS = {"id": ("id",), "-id": ("-id",)}
 
@@ -50,13 +50,6 @@ class AgentFilter(serializers.Serializer):
     cursor = serializers.CharField(required=False)
 
 
-def _reader(request):
-    actor = actor_for_request(request)
-    if actor.kind == "customer":
-        raise PermissionDenied("Customers cannot read agents.")
-    return actor
-
-
 def agent_out(profile: AgentProfile, now) -> dict:
     presence = getattr(profile, "presence", None)
     return {
@@ -92,7 +85,7 @@ class AgentListView(ApiView):
         operation_id="agents_list",
     )
     def get(self, request):
-        _reader(request)
+        staff_actor_for_request(request, "agents")
         filters = query(AgentFilter, request)
         qs = _profiles().filter(user__is_active=True)
         if "status" in filters:
@@ -119,7 +112,7 @@ class AgentDetailView(ApiView):
         operation_id="agents_retrieve",
     )
     def get(self, request, user_id: int):
-        _reader(request)
+        staff_actor_for_request(request, "agents")
         profile = _profiles().filter(user_id=user_id, user__is_active=True).first()
         if profile is None:
             raise NotFound("No such agent.")

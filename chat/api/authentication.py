@@ -7,7 +7,7 @@ from rest_framework import authentication, exceptions
 
 from chat import selectors, services
 from chat.actors import Actor
-from chat.exceptions import AuthenticationFailed
+from chat.exceptions import AuthenticationFailed, PermissionDenied
 
 
 class PrincipalUser:
@@ -102,3 +102,12 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "description": "An API key from admin."}
+
+
+def staff_actor_for_request(request, what: str) -> Actor:
+    """The caller, who must not be a customer (agents, supervisors, API keys): the floor's
+    figures (``what``: "agents", "queues") are not for the widget."""
+    actor = actor_for_request(request)
+    if actor.kind == "customer":
+        raise PermissionDenied(f"Customers cannot read {what}.")
+    return actor

@@ -7,11 +7,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from chat.api.authentication import actor_for_request
+from chat.api.authentication import staff_actor_for_request
 from chat.api.base import ApiView, Cursor
 from chat.api.conversations import query
 from chat.api.shapes import LIMIT_HELP, Page
-from chat.exceptions import NotFound, PermissionDenied
+from chat.exceptions import NotFound
 from routing.figures import queue_figures
 from routing.models import Queue
 
@@ -62,13 +62,6 @@ class QueueFilter(serializers.Serializer):
     cursor = serializers.CharField(required=False)
 
 
-def _reader(request):
-    actor = actor_for_request(request)
-    if actor.kind == "customer":
-        raise PermissionDenied("Customers cannot read queues.")
-    return actor
-
-
 def queue_out(queue: Queue, now) -> dict:
     return {
         "id": queue.pk,
@@ -92,7 +85,7 @@ class QueueListView(ApiView):
         operation_id="queues_list",
     )
     def get(self, request):
-        _reader(request)
+        staff_actor_for_request(request, "queues")
         filters = query(QueueFilter, request)
         qs = Queue.objects.all()
         if "active" in filters:
@@ -114,7 +107,7 @@ class QueueDetailView(ApiView):
         operation_id="queues_retrieve",
     )
     def get(self, request, queue_id: int):
-        _reader(request)
+        staff_actor_for_request(request, "queues")
         queue = Queue.objects.filter(pk=queue_id).first()
         if queue is None:
             raise NotFound("No such queue.")
