@@ -92,5 +92,9 @@ class Supervisor:
         self.stopping = True
         for child in reversed(self.children):
             if child.proc is not None:
+                # A death between the last round and the stop is still reported: the
+                # operator reading the log must not take a crash for a clean stop.
+                if child.restart_at is None and child.proc.poll() is not None:
+                    self.write(f"  {child.name} exited with code {child.proc.returncode}")
                 embedded.stop(child.proc)
                 self.write(f"  stopped {child.name}")

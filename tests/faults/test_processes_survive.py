@@ -121,6 +121,16 @@ def test_a_child_that_keeps_dying_is_restarted_with_a_growing_pause():
         supervisor.stop()
 
 
+def test_a_death_just_before_the_stop_is_reported_not_taken_for_a_clean_stop():
+    lines: list[str] = []
+    supervisor = Supervisor(lines.append)
+    child = supervisor.add_command("short", [sys.executable, "-c", "raise SystemExit(5)"])
+    child.launch()
+    child.proc.wait(10)  # it died, and no round of check() has seen it yet
+    supervisor.stop()
+    assert lines == ["  short exited with code 5", "  stopped short"]
+
+
 def _children(pid: int) -> dict[int, str]:
     found: dict[int, str] = {}
     for entry in Path("/proc").iterdir():
