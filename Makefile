@@ -4,7 +4,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test test-fast test-js test-embedded install install-test lint format
+.PHONY: run test test-fast test-slow test-suites test-js test-embedded install install-test lint format
+
+# Each tier of the suite gets its own test database, ports and data directory, so the
+# three can run side by side (`make test`) or beside a developer's other run.
+TEST_DB ?= $(or $(PARLEY_TEST_DB_NAME),test_parley)
+TEST_PORTS ?= $(or $(PARLEY_TEST_PORT_BASE),8160)
+TIER = PARLEY_TEST_DB_NAME=$(TEST_DB)_$(1) PARLEY_TEST_PORT_BASE=$$(( $(TEST_PORTS) + $(2) )) \
+  PARLEY_DATA_DIR=$(CURDIR)/var/test-$(1)
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +39,13 @@ test: install-test
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(MAKE) test-js
-	$(PY) -m pytest
-	$(MAKE) test-embedded
+	$(MAKE) test-suites
+
+# The three tiers at once, each tier's output printed whole when it ends. The CPU-bound
+# tiers run niced: the slow tier's browsers and live servers wait on timers and sockets,
+# and must not starve behind them (their deadlines are real time, not CPU time).
+test-suites:
+	$(MAKE) -j3 --output-sync=target --no-print-directory test-slow test-fast test-embedded NICE="nice -n 10"
 
 # The browser protocol client's unit tests (static/parley/client/; tests/js/), in Node
 # with vitest, pinned by package-lock.json. Needs node (>= 20.19) and npm.
@@ -45,11 +57,15 @@ test-js:
 # `make run` starts without DATABASE_URL / REDIS_URL (what needs PostgreSQL or a Redis
 # server skips and says so; the browser tier needs PostgreSQL). About a minute here.
 test-embedded:
-	PARLEY_TEST_EMBEDDED=1 $(PY) -m pytest -p no:cacheprovider -m "not browser"
+	$(call TIER,embedded,200) PARLEY_TEST_EMBEDDED=1 $(NICE) $(PY) -m pytest -p no:cacheprovider -m "not browser" $(PYTEST_ARGS)
 
 # The fast tier: no browser, no live server.
 test-fast:
-	$(PY) -m pytest -m "not browser and not live"
+	$(call TIER,fast,100) $(NICE) $(PY) -m pytest -p no:cacheprovider -m "not browser and not live" $(PYTEST_ARGS)
+
+# The slow tier: real Chromium, live servers, worker processes and stress runs.
+test-slow:
+	$(call TIER,slow,0) $(PY) -m pytest -p no:cacheprovider -m "browser or live" $(PYTEST_ARGS)
 
 lint:
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports

@@ -124,7 +124,8 @@ def test_a_stalled_redis_does_not_hold_the_publisher(transactional_db):
             started = time.monotonic()
             realtime.publish_on_commit(["test.stall"], {"type": "agent.presence", "presence": 1})
             realtime.publish_on_commit(["test.stall"], {"type": "agent.presence", "presence": 2})
-            assert time.monotonic() - started < 1.0  # returned without Redis
+            # It did not wait out the 10 s pause (a generous bound: not a speed target).
+            assert time.monotonic() - started < 5.0
             assert not realtime.flush(timeout=0.3)  # the frames are still queued
         finally:
             admin.client_unpause()
