@@ -338,8 +338,8 @@ el.searchResults.addEventListener("click", (ev) => {
 });
 installShortcuts({
   accept() {
-    const first = offers.keys().next();
-    if (!first.done) answerOffer(first.value, true);
+    const card = el.offers.querySelector("li[data-reservation]"); // the first one shown
+    if (card) answerOffer(Number(card.dataset.reservation), true);
   },
   next: () => step(1, select),
   previous: () => step(-1, select),

@@ -1,5 +1,7 @@
-// The sidebar: the waiting room and my chats, each item a preview with its unread count,
-// and the page title. Clicks are handled by console.js (delegated on the lists).
+// The sidebar: the router's offers to me, the waiting room and my chats, each item a
+// preview with its unread count, and the page title. Clicks are handled by console.js
+// (delegated on the lists).
+import { arrange } from "./arrange.js";
 import { clock, el, translationOf } from "./dom.js";
 import { paintSla, sla } from "./sla.js";
 import { STATUS_LABEL, convs, isMine, isMyMessage, isOpen, isWaiting, offers, ui } from "./state.js";
@@ -29,8 +31,7 @@ function previewOf(r) {
   return { text: (isMyMessage(r, last) ? "You: " : "") + (translationOf(last) || last.body) };
 }
 
-/** An offer card's preview of the conversation's last message (offers.js draws the card). */
-export function paintPreview(li) {
+function paintPreview(li) {
   const r = convs.get(Number(li.dataset.conversation));
   const span = li.querySelector("[data-testid=conversation-preview]");
   if (!span) return;
@@ -106,40 +107,90 @@ function listItem(r) {
   return li;
 }
 
-/** Conversations offered to me: shown as offer cards, not again under Waiting. */
-function offeredToMe() {
-  return new Set(Array.from(offers.values()).map((o) => o.res.conversation && o.res.conversation.id));
+// An offer card. Its buttons are handled by console.js (delegated on the list, by data-testid).
+function offerItem(o) {
+  const { res, deadline } = o;
+  const c = res.conversation || {};
+  const name = c.customer ? c.customer.name : `Conversation #${c.id}`;
+  const li = document.createElement("li");
+  li.className = "offer";
+  li.dataset.testid = "offer";
+  li.dataset.reservation = res.id;
+  li.dataset.conversation = c.id;
+  li.innerHTML = `<div class="offer-top"><button type="button" class="offer-name"></button>
+    <span class="offer-countdown" data-testid="offer-countdown"></span></div>
+    <p class="offer-meta"></p><p class="item-preview offer-preview" data-testid="conversation-preview"></p>
+    <div class="offer-bar"><span></span></div>
+    <div class="offer-actions">
+      <button type="button" class="btn btn-primary btn-small" data-testid="offer-accept">Accept</button>
+      <button type="button" class="btn btn-outline btn-small" data-testid="offer-decline">Decline</button>
+    </div>`;
+  li.querySelector(".offer-name").textContent = name;
+  const bits = [res.queue ? res.queue.name : null, res.sticky ? "returning customer" : null, res.attempt > 1 ? `offer ${res.attempt}` : null];
+  li.querySelector(".offer-meta").textContent = bits.filter(Boolean).join(" · ") + (res.note ? ` · Note: ${res.note}` : "");
+  li.dataset.deadline = deadline;
+  li.dataset.total = Math.max(1, (res.expires_in ?? 20) * 1000);
+  updateCountdown(li);
+  cardOffer.set(li, o);
+  return li;
 }
 
+const cardOffer = new WeakMap(); // card -> the offer it was drawn from
+let offerTimer = null;
+
+function updateCountdown(li) {
+  const left = Math.max(0, Number(li.dataset.deadline) - Date.now());
+  li.querySelector(".offer-countdown").textContent = left ? `${Math.ceil(left / 1000)} s` : "expiring…";
+  li.querySelector(".offer-bar span").style.width = `${(100 * left) / Number(li.dataset.total)}%`;
+}
+
+// A card is kept while its offer is unchanged (an Accept under the pointer is not swapped
+// for a copy by an unrelated redraw); a new or changed offer gets a new card.
+function drawOffers(cards) {
+  const kept = new Map(Array.from(el.offers.children, (li) => [cardOffer.get(li), li]));
+  const items = cards.map((o) => kept.get(o) || offerItem(o));
+  if (items.length !== el.offers.children.length || items.some((li, i) => el.offers.children[i] !== li)) {
+    el.offers.replaceChildren(...items);
+  }
+  for (const li of items) paintPreview(li);
+  el.offersSection.hidden = items.length === 0;
+  el.offersCount.textContent = items.length;
+  if (items.length && !offerTimer) offerTimer = setInterval(() => Array.from(el.offers.children).forEach(updateCountdown), 1000);
+  if (!items.length && offerTimer) {
+    clearInterval(offerTimer);
+    offerTimer = null;
+  }
+}
+
+/** Draw the offer cards, Waiting and Mine from one arrangement, in one pass: a
+ * conversation is never seen in two places (nor by a test's locator). Offers changing call
+ * this directly; everything else through renderSoon. */
 export function renderLists() {
   const now = Date.now();
-  const all = Array.from(convs.values()).filter((r) => r.c);
-  const offeredIds = offeredToMe();
+  const sections = arrange(convs.values(), offers.values(), { waiting: isWaiting, mine: isMine });
   // Most urgent first: the longest past its reply target (then priority, then id).
   const urgency = (a, b) => sla(b, now).ratio - sla(a, now).ratio;
-  const waiting = all
-    .filter((r) => isWaiting(r) && !offeredIds.has(r.id))
-    .sort((a, b) => (b.c.priority - a.c.priority) || urgency(a, b) || String(a.c.queued_at).localeCompare(String(b.c.queued_at)) || a.id - b.id);
+  const waiting = sections.waiting.sort((a, b) => (b.c.priority - a.c.priority) || urgency(a, b) || String(a.c.queued_at).localeCompare(String(b.c.queued_at)) || a.id - b.id);
   const activity = (r) => String((r.msgs.length && r.msgs[r.msgs.length - 1].created_at) || r.c.last_message_at || r.c.created_at);
-  const mine = all
-    .filter((r) => isMine(r) && !isWaiting(r))
-    .sort((a, b) => (isOpen(b) - isOpen(a)) || urgency(a, b) || activity(b).localeCompare(activity(a)) || b.id - a.id);
-  for (const li of el.offers.children) paintPreview(li);
-  el.waiting.replaceChildren(...waiting.map(listItem));
-  el.mine.replaceChildren(...mine.map(listItem));
+  const mine = sections.mine.sort((a, b) => (isOpen(b) - isOpen(a)) || urgency(a, b) || activity(b).localeCompare(activity(a)) || b.id - a.id);
+  const waitingItems = waiting.map(listItem);
+  const mineItems = mine.map(listItem);
+  drawOffers(sections.offers);
+  el.waiting.replaceChildren(...waitingItems);
+  el.mine.replaceChildren(...mineItems);
   el.waitingCount.textContent = waiting.length;
   el.mineCount.textContent = mine.filter(isOpen).length;
   el.waitingEmpty.hidden = waiting.length > 0;
   el.mineEmpty.hidden = mine.length > 0;
   // My load as the router counts it: assigned chats plus open offers, against my capacity.
   if (ui.presence && ui.presence.capacity) {
-    const load = mine.filter((r) => r.c.status === "assigned" && r.c.assignee && r.c.assignee.id === ui.presence.agent).length + offers.size;
+    const load = mine.filter((r) => r.c.status === "assigned" && r.c.assignee && r.c.assignee.id === ui.presence.agent).length + sections.offers.length;
     el.load.hidden = false;
     el.load.textContent = `${load}/${ui.presence.capacity} chats`;
     el.load.dataset.full = String(load >= ui.presence.capacity);
   }
   const unread = mine.reduce((n, r) => n + unreadCount(r), 0);
-  const offered = offers.size ? `${offers.size} incoming · ` : "";
+  const offered = sections.offers.length ? `${sections.offers.length} incoming · ` : "";
   document.title = `${unread ? `(${unread}) ` : ""}${offered}${waiting.length ? `${waiting.length} waiting · ` : ""}Parley console`;
 }
 

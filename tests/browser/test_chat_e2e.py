@@ -91,6 +91,28 @@ DEAF_PUSHES = wrap_pushes("""
 """)
 
 
+# The console lists a conversation once: as an offer card, or under Waiting, or under
+# Mine. A MutationObserver runs after every task that changed the page, so it sees each
+# state the agent could see (and a locator could find): any conversation listed in two
+# places at once is recorded in window.parleyListedTwice.
+LISTED_ONCE = """
+(() => {
+  window.parleyListedTwice = [];
+  const ids = (sel) => Array.from(document.querySelectorAll(sel), (li) => li.dataset.conversation);
+  new MutationObserver(() => {
+    const offered = new Set(ids("[data-testid=offers-list] [data-testid=offer]"));
+    const listed = ids("[data-testid=waiting-list] li, [data-testid=mine-list] li");
+    for (const id of listed.filter((id) => offered.has(id))) window.parleyListedTwice.push(id);
+  }).observe(document, {childList: true, subtree: true});
+})();
+"""
+
+
+def listed_twice(page: Page) -> list[str]:
+    """The conversations the page has shown as an offer and in a list at the same time."""
+    return page.evaluate("window.parleyListedTwice")
+
+
 def watch_errors(page: Page, errors: list[str]) -> Page:
     page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
     page.on(
@@ -326,6 +348,7 @@ def test_messages_written_while_the_server_is_down_arrive_after_it_restarts(
     demo_url = f"{base}/demo/{shop.key}/"
     customer = browser.new_context(viewport=VIEWPORT)
     agent = browser.new_context(viewport=VIEWPORT)
+    agent.add_init_script(LISTED_ONCE)
     try:
         tab = customer.new_page()
         tab.on("pageerror", lambda exc: exceptions.append(str(exc)))
@@ -338,8 +361,9 @@ def test_messages_written_while_the_server_is_down_arrive_after_it_restarts(
         console = agent.new_page()
         console.on("pageerror", lambda exc: exceptions.append(str(exc)))
         login(console, base)
-        # Offered to alice, or back under Waiting once the offer expired: listed once (an
-        # offer that expires under load is re-offered; the lists settle on one listing).
+        # Offered to alice, or back under Waiting once the offer expired: listed once at
+        # every moment (an offer that expires under load is re-offered). The locators are
+        # strict, and LISTED_ONCE records any moment a locator could have caught it twice.
         listing = console.locator(
             "[data-testid=offers-list] [data-testid=offer],"
             " [data-testid=waiting-list] [data-testid=conversation-item]"
@@ -366,6 +390,7 @@ def test_messages_written_while_the_server_is_down_arrive_after_it_restarts(
 
         tab.reload()
         expect(transcript(tab, "parley-messages")).to_have_text([first, offline])
+        assert listed_twice(console) == []
     finally:
         customer.close()
         agent.close()

@@ -11,7 +11,9 @@ from playwright.sync_api import expect
 from chat.models import Message, Note
 from tests.browser import test_chat_e2e as e2e
 from tests.browser.test_chat_e2e import (
+    LISTED_ONCE,
     VIEWPORT,
+    listed_twice,
     login,
     open_widget,
     set_tab_visible,
@@ -196,28 +198,48 @@ def test_three_panes_context_sla_colours_and_no_duplicate_take(asgi_server, brow
 
 
 def test_an_offered_conversation_is_not_listed_again_under_waiting(asgi_server, browser, shop):
+    # Waiting, then offered (alice comes back), then waiting again (she goes away): at
+    # every moment the conversation is listed once. The offer card used to be drawn at
+    # once and the Waiting list on the next animation frame, so for a frame (longer on a
+    # loaded machine) it was listed twice.
     expect.set_options(timeout=15_000)
     errors: list[str] = []
     base = asgi_server.url
     customer = browser.new_context(viewport=VIEWPORT)
     agent = browser.new_context(viewport=VIEWPORT)
+    agent.add_init_script(LISTED_ONCE)
     try:
         console = watch_errors(agent.new_page(), errors)
-        login(console, base)  # online: the router offers her what comes in
+        login(console, base)
+        presence = console.get_by_test_id("presence")
+        console.get_by_test_id("presence-select").select_option("away")
+        expect(presence).to_have_attribute("data-status", "away")
         tab = watch_errors(customer.new_page(), errors)
         open_widget(tab, f"{base}/demo/{shop.key}/")
         write(tab, "Hello?")
+        waiting = console.get_by_test_id("waiting-list").get_by_test_id("conversation-item")
         offer = console.get_by_test_id("offer")
+        expect(waiting).to_have_count(1)
+        expect(waiting.get_by_test_id("conversation-preview")).to_have_text("Hello?")
+
+        console.get_by_test_id("presence-select").select_option("online")
         expect(offer).to_have_count(1)
         expect(offer.get_by_test_id("offer-countdown")).to_have_text(re.compile(r"^\d+ s$"))
-        expect(
-            console.get_by_test_id("waiting-list").get_by_test_id("conversation-item")
-        ).to_have_count(0)
+        expect(offer.get_by_test_id("conversation-preview")).to_have_text("Hello?")
+        expect(waiting).to_have_count(0)
         expect(console.get_by_test_id("conversation-take")).to_have_count(0)
+
+        console.get_by_test_id("presence-select").select_option("away")  # the offer is revoked
+        expect(waiting).to_have_count(1)
+        expect(offer).to_have_count(0)
+
+        console.get_by_test_id("presence-select").select_option("online")
         offer.get_by_test_id("offer-accept").click()
         expect(
             console.get_by_test_id("mine-list").get_by_test_id("conversation-item")
         ).to_have_count(1)
+        expect(offer).to_have_count(0)
+        assert listed_twice(console) == []
     finally:
         customer.close()
         agent.close()

@@ -333,3 +333,51 @@ describe("typing and pacing", () => {
     expect(all.indexOf("t1")).toBeLessThan(all.indexOf("r4"));
   });
 });
+
+describe("a batch's resume", () => {
+  // The console loads a waiting conversation's preview on demand, from its conversation hook
+  // (static/console/conversations.js ensureLoaded): only when nothing is held and no resume
+  // is in flight.
+  function previewLoader() {
+    const h = makeClient({
+      hooks: {
+        conversation(c) {
+          const st = h.client.get(c.id);
+          if (st && st.lastSeq === 0 && !st.resumeRef && c.last_seq) {
+            h.client.track(c.id, 0);
+            h.client.resume(c.id, true);
+          }
+        },
+      },
+    });
+    return h;
+  }
+
+  it("is in flight until its messages are applied: a preview is asked for once", () => {
+    const h = previewLoader();
+    h.client.track(7, 0);
+    const s = h.connectWithHello({ conversations: [conversation(7, { status: "queued", last_seq: 1 })] });
+    expect(s.frames("resume")).toHaveLength(1);
+    s.push({ type: "messages.batch", ref: s.frames("resume")[0].id, conversation: conversation(7, { status: "queued", last_seq: 1 }), messages: [message(7, 1)], has_more: false });
+    expect(h.seen.messages).toEqual([[7, 1]]);
+    expect(s.frames("resume")).toHaveLength(1);
+    expect(h.client.get(7).resumeRef).toBe(null);
+  });
+
+  it("ends even when a hook throws, so the conversation can be resumed again", () => {
+    const h = makeClient({
+      hooks: {
+        conversation() {
+          throw new Error("a UI bug");
+        },
+      },
+    });
+    h.client.track(7, 0);
+    const s = h.connectWithHello({ conversations: [conversation(7, { last_seq: 1 })] });
+    const batch = { type: "messages.batch", ref: s.frames("resume")[0].id, conversation: conversation(7, { last_seq: 1 }), messages: [message(7, 1)], has_more: false };
+    expect(() => s.push(batch)).toThrow("a UI bug");
+    expect(h.client.get(7).resumeRef).toBe(null);
+    h.client.resume(7, false);
+    expect(s.frames("resume")).toHaveLength(2);
+  });
+});

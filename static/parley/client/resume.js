@@ -72,13 +72,21 @@ export function createResume(ctx) {
   function onBatch(f) {
     const c = f.conversation;
     if (!c) return;
-    const before = convs.get(c.id);
-    if (before && before.resumeRef === f.ref) before.resumeRef = null;
-    if (fresh(c)) call("conversation", c, f);
-    const st = convs.get(c.id); // the UI may have started or stopped tracking it
-    if (!st) return;
-    st.knownTop = Math.max(st.knownTop, c.last_seq || 0);
-    for (const m of f.messages || []) apply(st, m);
+    // The resume stays in flight (resumeRef) until its messages are applied: a UI that
+    // loads on demand from its conversation hook (a preview it holds nothing of yet) would
+    // otherwise see no resume and nothing held, and ask for the same messages again. It
+    // ends even if a hook throws, or nothing would ever resume this conversation again.
+    let st;
+    try {
+      if (fresh(c)) call("conversation", c, f);
+      st = convs.get(c.id); // the UI may have started or stopped tracking it
+      if (!st) return;
+      st.knownTop = Math.max(st.knownTop, c.last_seq || 0);
+      for (const m of f.messages || []) apply(st, m);
+    } finally {
+      const held = convs.get(c.id);
+      if (held && held.resumeRef === f.ref) held.resumeRef = null;
+    }
     if (f.has_more) resume(c.id, true);
     else resume(c.id, false);
     ctx.arrived(c.id);
