@@ -17,6 +17,13 @@ def pytest_collection_modifyitems(config, items):
     if settings.CHANNEL_LAYER_BACKEND == "memory" or settings.REDIS_URL.startswith("unix://"):
         skips["redis"] = pytest.mark.skip(reason="needs a Redis server (the layer, CLIENT PAUSE)")
     for item in items:
+        # A browser or live test waits out real back-offs and starts and stops servers; the
+        # suite-wide 120 s guard (against a hang) is too close to its honest length on a
+        # busy machine. Its own timeout marker, where it has one, wins.
+        if ("browser" in item.keywords or "live" in item.keywords) and not item.get_closest_marker(
+            "timeout"
+        ):
+            item.add_marker(pytest.mark.timeout(300))
         for marker, skip in skips.items():
             if marker in item.keywords:
                 item.add_marker(skip)

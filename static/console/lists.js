@@ -2,6 +2,7 @@
 // preview with its unread count, and the page title. Clicks are handled by console.js
 // (delegated on the lists).
 import { arrange } from "./arrange.js";
+import { coalesce } from "./schedule.js";
 import { clock, el, translationOf } from "./dom.js";
 import { paintSla, sla } from "./sla.js";
 import { STATUS_LABEL, convs, isMine, isMyMessage, isOpen, isWaiting, offers, ui } from "./state.js";
@@ -40,16 +41,8 @@ function paintPreview(li) {
   span.classList.toggle("typing", Boolean(preview.typing));
 }
 
-let renderQueued = false;
 /** Redraw the lists on the next frame (many changes in one frame: one redraw). */
-export function renderSoon() {
-  if (renderQueued) return;
-  renderQueued = true;
-  requestAnimationFrame(() => {
-    renderQueued = false;
-    renderLists();
-  });
-}
+export const renderSoon = coalesce(() => renderLists());
 
 function listItem(r) {
   const li = document.createElement("li");
