@@ -117,9 +117,10 @@ class MessageListView(ApiView):
         message, created = flows.message_send(
             actor=actor_for_request(request),
             conversation_id=conversation_id,
-            body=data["body"],
+            body=data.get("body"),
             client_msg_id=data["client_msg_id"],
             choice=data.get("choice"),
+            attachments=data.get("attachments"),
         )
         # The sender's own view (their text, not the recipients' moderated copy).
         sender_view = Viewer.for_participant(message.sender)
