@@ -68,9 +68,7 @@ def send(client, conversation_id, cid, attachments, body=None):
     payload = {"client_msg_id": cid, "attachments": attachments}
     if body is not None:
         payload["body"] = body
-    return client.post(
-        f"/api/v1/conversations/{conversation_id}/messages/", payload, format="json"
-    )
+    return client.post(f"/api/v1/conversations/{conversation_id}/messages/", payload, format="json")
 
 
 def started(client):
@@ -146,7 +144,7 @@ def test_a_pdf_is_a_download_and_text_never_html():
     served = APIClient().get(body["url"])
     assert served["Content-Disposition"].startswith("attachment")
     assert served["Content-Type"] == "application/pdf"
-    text = upload(client, "line one\n<b>bold?</b>\n".encode(), name="notes.txt").json()
+    text = upload(client, b"line one\n<b>bold?</b>\n", name="notes.txt").json()
     served = APIClient().get(text["url"])
     assert served["Content-Type"] == "text/plain; charset=utf-8"
     assert served["Content-Disposition"].startswith("attachment")
