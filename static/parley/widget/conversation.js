@@ -146,6 +146,14 @@ export function submit(text, choice) {
   return true;
 }
 
+/** Uploaded attachments go out as one message (no text: a message may be files only). */
+export function submitAttachments(attachments) {
+  if (!attachments.length || state.blocked) return false;
+  client.enqueue({ body: "", attachments, conversation: isOpenConversation() ? state.conv.id : null });
+  if (!client.connected) client.connect();
+  return true;
+}
+
 // Receipts (the client): delivered on arrival, read while the panel is open and the tab visible.
 export function isReading() {
   return state.open && document.visibilityState === "visible";
