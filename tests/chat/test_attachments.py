@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 from actions import conversations as conversation_actions
 from chat.attachment_models import Attachment
 from chat.events import ATTACHMENT_FIELDS
-from chat.models import Message
+from chat.models import Conversation, Message
+from chat.services.feedback import transcript_text
 from routing.services import conversation_assign
 from tests.chat.test_api import visitor
 from tests.factories import agent_actor, make_agent, make_site
@@ -303,3 +304,12 @@ def test_a_message_needs_a_body_or_attachments():
     conversation_id = started(client)
     response = send(client, conversation_id, "c-9", [])
     assert response.status_code == 400 and error(response) == "invalid_field"
+
+
+def test_the_transcript_names_the_attachments():
+    client, _ = visitor()
+    conversation_id = started(client)
+    meta = upload(client, png(), name="broken-drill.png").json()
+    send(client, conversation_id, "c-1", [meta["id"]], body="Look")
+    text = transcript_text(conversation=Conversation.objects.get(pk=conversation_id))
+    assert "Look [broken-drill.png]" in text
