@@ -90,6 +90,20 @@ class AttachmentUploadView(ApiView):
         return Response(payload, status=status.HTTP_201_CREATED)
 
 
+class WidgetAttachmentUploadView(AttachmentUploadView):
+    """The widget's door to the same upload (the visitor token; no conversation needed)."""
+
+    @extend_schema(
+        request={"multipart/form-data": s.AttachmentUploadRequest},
+        responses={201: s.AttachmentOut, **ERRORS},
+        tags=["widget"],
+        summary="Upload an attachment from the widget (visitor token)",
+        operation_id="widget_attachments_upload",
+    )
+    def post(self, request, conversation_id: int | None = None):
+        return super().post(request, conversation_id)
+
+
 class AttachmentFileView(ApiView):
     """The file or its thumbnail."""
 

@@ -7,7 +7,7 @@ urlpatterns = [
     path("widget/prechat/", feedback_views.PrechatView.as_view(), name="api-widget-prechat"),
     path(
         "widget/attachments/",
-        attachment_views.AttachmentUploadView.as_view(),
+        attachment_views.WidgetAttachmentUploadView.as_view(),
         name="api-widget-attachments",
     ),
     path(
