@@ -256,6 +256,12 @@ CELERY_BEAT_SCHEDULE["idempotency-purge"] = {
     "schedule": 3600.0,
     "options": {"expires": 1800},
 }
+# Attachments uploaded and never sent (chat/services/attachments.py).
+CELERY_BEAT_SCHEDULE["attachments-purge"] = {
+    "task": "chat.tasks.attachments_purge",
+    "schedule": 3600.0,
+    "options": {"expires": 1800},
+}
 # Webhooks and rules (integrations/): due retries, lost kicks, expired leases.
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {
     "task": "integrations.tasks.webhooks_sweep",
@@ -538,6 +544,8 @@ PARLEY = {
     # Decoded pixels an image may have (Pillow's decompression-bomb guard).
     "ATTACHMENT_MAX_PIXELS": env.int("ATTACHMENT_MAX_PIXELS", default=40_000_000),
     "ATTACHMENT_THUMBNAIL_SIZE": env.int("ATTACHMENT_THUMBNAIL_SIZE", default=320),
+    # An upload never sent in a message is deleted this long after it was made.
+    "ATTACHMENT_UNSENT_TTL": env.int("ATTACHMENT_UNSENT_TTL", default=24 * 3600),
     # How long a signed attachment link works, in seconds.
     "ATTACHMENT_URL_TTL": env.int("ATTACHMENT_URL_TTL", default=24 * 3600),
 }

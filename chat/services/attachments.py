@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 
 from chat import attachment_files
 from chat.actors import Actor
@@ -211,3 +213,24 @@ def attachments_link(*, attachments: list[Attachment], message: Message) -> None
         Attachment.objects.filter(pk__in=[a.pk for a in attachments]).update(
             message=message, conversation_id=message.conversation_id
         )
+
+
+def attachments_purge_unsent(*, older_than_seconds: int, batch: int = 500) -> int:
+    """Delete uploads never sent in a message (and their files) after a grace period.
+    Claimed row by row (SKIP LOCKED) so a send linking one at this moment keeps it."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                Attachment.objects.select_for_update(skip_locked=True).filter(
+                    message__isnull=True, created_at__lt=cutoff
+                )[:batch]
+            )
+            if not rows:
+                return deleted
+            Attachment.objects.filter(pk__in=[a.pk for a in rows]).delete()
+            files = [f for a in rows for f in (a.file, a.thumbnail) if f]
+            # The files go once the rows' deletion is committed (a rollback keeps both).
+            transaction.on_commit(lambda files=files: [f.storage.delete(f.name) for f in files])
+        deleted += len(rows)

@@ -4,8 +4,10 @@ links them, the payloads that carry them, and the signed links that serve them."
 from __future__ import annotations
 
 import io
+import uuid
 
 import pytest
+from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from rest_framework.test import APIClient
@@ -14,6 +16,7 @@ from actions import conversations as conversation_actions
 from chat.attachment_models import Attachment
 from chat.events import ATTACHMENT_FIELDS
 from chat.models import Conversation, Message
+from chat.services.attachments import attachments_purge_unsent
 from chat.services.feedback import transcript_text
 from routing.services import conversation_assign
 from tests.chat.test_api import visitor
@@ -23,14 +26,12 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def attachments_dir(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "attachments")},
-        },
-    }
+def attachments_dir(monkeypatch, tmp_path):
+    """Each test's files in its own folder. (The fields' storage, STORAGES["attachments"],
+    is resolved once when the model loads, so a settings override would not reach it.)"""
+    storage = FileSystemStorage(location=str(tmp_path / "attachments"))
+    for name in ("file", "thumbnail"):
+        monkeypatch.setattr(Attachment._meta.get_field(name), "storage", storage)
     return tmp_path / "attachments"
 
 
@@ -313,3 +314,22 @@ def test_the_transcript_names_the_attachments():
     send(client, conversation_id, "c-1", [meta["id"]], body="Look")
     text = transcript_text(conversation=Conversation.objects.get(pk=conversation_id))
     assert "Look [broken-drill.png]" in text
+
+
+def test_uploads_never_sent_are_purged_with_their_files(
+    attachments_dir, django_capture_on_commit_callbacks
+):
+    client, _ = visitor()
+    conversation_id = started(client)
+    sent = upload(client, png()).json()["id"]
+    send(client, conversation_id, "c-1", [sent])
+    unsent = upload(client, png()).json()["id"]
+    stored = Attachment.objects.get(pk=unsent)
+    paths = [attachments_dir / stored.file.name, attachments_dir / stored.thumbnail.name]
+    assert all(p.exists() for p in paths)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert attachments_purge_unsent(older_than_seconds=3600) == 0  # still fresh
+    with django_capture_on_commit_callbacks(execute=True):
+        assert attachments_purge_unsent(older_than_seconds=-1) == 1
+    assert list(Attachment.objects.values_list("pk", flat=True)) == [uuid.UUID(sent)]
+    assert not any(p.exists() for p in paths)
