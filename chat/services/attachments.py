@@ -229,8 +229,19 @@ def attachments_purge_unsent(*, older_than_seconds: int, batch: int = 500) -> in
             )
             if not rows:
                 return deleted
-            Attachment.objects.filter(pk__in=[a.pk for a in rows]).delete()
-            files = [f for a in rows for f in (a.file, a.thumbnail) if f]
-            # The files go once the rows' deletion is committed (a rollback keeps both).
-            transaction.on_commit(lambda files=files: [f.storage.delete(f.name) for f in files])
+            _delete_with_files(rows)
         deleted += len(rows)
+
+
+def _delete_with_files(rows: list[Attachment]) -> None:
+    Attachment.objects.filter(pk__in=[a.pk for a in rows]).delete()
+    files = [f for a in rows for f in (a.file, a.thumbnail) if f]
+    # The files go once the rows' deletion is committed (a rollback keeps both).
+    transaction.on_commit(lambda: [f.storage.delete(f.name) for f in files])
+
+
+def attachments_erase_for(*, actor: Actor) -> int:
+    """Everything ``actor`` uploaded, rows and files (a customer's GDPR erasure)."""
+    rows = list(Attachment.objects.select_for_update().filter(uploader=uploader_key(actor)))
+    _delete_with_files(rows)
+    return len(rows)

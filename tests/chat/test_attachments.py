@@ -15,8 +15,9 @@ from rest_framework.test import APIClient
 from actions import conversations as conversation_actions
 from chat.attachment_models import Attachment
 from chat.events import ATTACHMENT_FIELDS
-from chat.models import Conversation, Message
+from chat.models import Conversation, Customer, Message
 from chat.services.attachments import attachments_purge_unsent
+from chat.services.customers import customer_erase
 from chat.services.feedback import transcript_text
 from routing.services import conversation_assign
 from tests.chat.test_api import visitor
@@ -333,3 +334,21 @@ def test_uploads_never_sent_are_purged_with_their_files(
         assert attachments_purge_unsent(older_than_seconds=-1) == 1
     assert list(Attachment.objects.values_list("pk", flat=True)) == [uuid.UUID(sent)]
     assert not any(p.exists() for p in paths)
+
+
+def test_a_customers_erasure_deletes_their_files(django_capture_on_commit_callbacks):
+    client, body = visitor()
+    conversation_id = started(client)
+    meta = upload(client, png()).json()
+    send(client, conversation_id, "c-1", [meta["id"]])
+    stored = Attachment.objects.get(pk=meta["id"])
+    storage, name = stored.file.storage, stored.file.name
+    assert storage.exists(name)
+    customer = Customer.objects.get(pk=body["customer"]["id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_erase(actor=agent_actor(make_agent()), customer=customer)
+    assert not Attachment.objects.exists()
+    assert not storage.exists(name)
+    assert APIClient().get(meta["url"]).status_code == 404
+    [message] = Message.objects.filter(client_msg_id="c-1")
+    assert "attachments" not in message.data
