@@ -210,10 +210,14 @@ class ServiceMessageRequest(serializers.Serializer):
 
     client_msg_id = Text(max_length=64, pattern=CLIENT_MSG_ID_RE.pattern)
     body = Text(
-        trim_whitespace=False, max_length=settings.PARLEY["MESSAGE_MAX_CHARS"], pattern=NOT_BLANK
+        required=False,
+        trim_whitespace=False,
+        max_length=settings.PARLEY["MESSAGE_MAX_CHARS"],
+        pattern=NOT_BLANK,
     )
     agent = serializers.IntegerField(min_value=1, required=False)
     data = serializers.DictField(required=False)
+    attachments = serializers.ListField(child=Text(max_length=64), required=False, max_length=100)
 
 
 ServiceMessageRequest._declared_fields["as"] = serializers.ChoiceField(

@@ -16,6 +16,7 @@ from actions import conversations as conversation_actions
 from chat.attachment_models import Attachment
 from chat.events import ATTACHMENT_FIELDS
 from chat.models import Conversation, Customer, Message
+from chat.services.api_keys import api_key_create
 from chat.services.attachments import attachments_purge_unsent
 from chat.services.customers import customer_erase
 from chat.services.feedback import transcript_text
@@ -352,3 +353,37 @@ def test_a_customers_erasure_deletes_their_files(django_capture_on_commit_callba
     assert APIClient().get(meta["url"]).status_code == 404
     [message] = Message.objects.filter(client_msg_id="c-1")
     assert "attachments" not in message.data
+
+
+def test_an_api_key_uploads_and_posts_and_cannot_forge_a_snapshot():
+    client, _ = visitor()
+    conversation_id = started(client)
+    victim = upload(client, png()).json()["id"]
+    _key, raw = api_key_create(name="crm")
+    crm = APIClient()
+    crm.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    up = crm.post(
+        f"/api/v1/conversations/{conversation_id}/attachments/",
+        {"file": SimpleUploadedFile("order.pdf", b"%PDF-1.4\n%%EOF\n")},
+        format="multipart",
+    )
+    assert up.status_code == 201, up.content
+    url = f"/api/v1/conversations/{conversation_id}/messages/"
+    posted = crm.post(
+        url, {"client_msg_id": "crm-1", "attachments": [up.json()["id"]]}, format="json"
+    )
+    assert posted.status_code == 201, posted.content
+    message = posted.json()["message"]
+    assert message["kind"] == "system" and message["attachments"][0]["name"] == "order.pdf"
+    # A key's own data may not carry a snapshot: payloads sign the ids in it.
+    forged = {"id": victim, "name": "x", "size": 1, "content_type": "image/png",
+              "kind": "image", "width": 1, "height": 1, "thumbnail": True}  # fmt: skip
+    refused = crm.post(
+        url,
+        {"client_msg_id": "crm-2", "body": "hi", "data": {"attachments": [forged]}},
+        format="json",
+    )
+    assert refused.status_code == 400 and refused.json()["error"]["field"] == "data.attachments"
+    # Nor send the customer's upload as its own.
+    stolen = crm.post(url, {"client_msg_id": "crm-3", "attachments": [victim]}, format="json")
+    assert stolen.status_code == 404 and error(stolen) == "attachment_not_found"
