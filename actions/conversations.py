@@ -36,7 +36,13 @@ def conversation_start(
 @records_blocked  # outside the transaction: a blocked attempt is kept after the rollback
 @transaction.atomic
 def message_send(
-    *, actor: Actor, conversation_id: int, body: Any, client_msg_id: Any, choice: Any = None
+    *,
+    actor: Actor,
+    conversation_id: int,
+    body: Any,
+    client_msg_id: Any,
+    choice: Any = None,
+    attachments: Any = None,
 ) -> tuple[Message, bool]:
     """Store a message from a customer or an agent. Returns (message, created).
 
@@ -48,6 +54,7 @@ def message_send(
         body=body,
         client_msg_id=client_msg_id,
         choice=choice,
+        attachments=attachments,
     )
     if not posted.created:
         return posted.message, False

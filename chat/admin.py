@@ -7,6 +7,7 @@ from chat.exceptions import ParleyError
 from chat.models import (
     SCOPES,
     ApiKey,
+    Attachment,
     BlockedMessage,
     Conversation,
     ConversationEvent,
@@ -322,3 +323,19 @@ class CsatRatingAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # given by customers only
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    """Read only: attachments are written by chat.services.attachments alone."""
+
+    list_display = ["name", "kind", "content_type", "size", "site", "conversation", "created_at"]
+    list_filter = ["kind", "content_type", "site"]
+    search_fields = ["name", "uploader"]
+    raw_id_fields = ["conversation", "message"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -295,6 +295,7 @@ class ParleyConsumer(LayerTolerant, AsyncWebsocketConsumer):
             body=frame.get("body"),
             client_msg_id=frame.get("client_msg_id"),
             choice=frame.get("choice"),  # a bot button's id; the service validates it
+            attachments=frame.get("attachments"),  # uploaded ids; the service checks them
         )
         # Sent only now, after commit: an accepted message is durable.
         await self.send_frame(

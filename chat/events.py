@@ -96,6 +96,11 @@ ACK = _declare(
 ERROR = _declare("error", "code message", optional="ref field", to=SOCKET, broadcast=False)
 
 # --- conversations and messages -------------------------------------------------------------
+# Every message payload (message.new, message.updated, resume, REST) has ``attachments``: a
+# list of objects with these keys (chat/attachment_links.py; docs/protocol.md "Attachments").
+ATTACHMENT_FIELDS = frozenset(
+    ["id", "name", "size", "content_type", "kind", "width", "height", "url", "thumbnail_url"]
+)
 MESSAGE_NEW = _declare("message.new", "message", to=f"{PARTICIPANTS_AND_LOBBY} {WATCHERS}")
 MESSAGE_UPDATED = _declare(
     "message.updated", "message changed", to=f"{PARTICIPANTS_AND_LOBBY} {WATCHERS}"

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from chat.attachment_files import validate_types
+
 # API keys, quota notices and idempotency records live in their own module (this one's size);
 # they are models of this app all the same, importable from here.
 from chat.integration_models import (  # noqa: F401
@@ -105,6 +107,25 @@ class Site(models.Model):
         blank=True,
         help_text="Messages shorter than this (letters) are not detected: the sender's "
         "locale is used. Empty: DETECTION_MIN_LENGTH.",
+    )
+    # Attachments (chat/services/attachments.py); empty: the PARLEY settings' defaults.
+    attachment_types = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_types],
+        help_text='Content types customers and agents may attach, e.g. ["image/png", '
+        '"image/jpeg", "application/pdf"]; sniffed from the bytes. Empty: ATTACHMENT_TYPES.',
+    )
+    attachment_max_bytes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Largest attachment in bytes (at most ATTACHMENT_MAX_BYTES_CEILING). "
+        "Empty: ATTACHMENT_MAX_BYTES.",
+    )
+    attachment_max_count = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Attachments per message. Empty: ATTACHMENT_MAX_COUNT; 0 turns attachments off.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -453,5 +474,6 @@ class ConversationEvent(models.Model):
 # Internal notes live in their own module (this one is long enough); imported here so that
 # Django registers the model with the chat app.
 # CSAT ratings, the same way (chat/csat_models.py).
+from chat.attachment_models import Attachment  # noqa: E402, F401
 from chat.csat_models import CsatRating  # noqa: E402, F401
 from chat.note_models import Note  # noqa: E402, F401

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from chat.attachment_links import message_attachments
 from chat.models import Conversation, Message, MessageTranslation, Participant
 from chat.pipeline.payloads import Viewer, message_view
 
@@ -76,12 +77,14 @@ def message_payload(
     """A message as ``viewer`` may see it (chat/pipeline/payloads.py): its sender gets their
     own text, anyone else (viewer None included) the moderated copy."""
     sender = sender or m.sender
+    data, attachments = message_attachments(m.data)
     return {
         "id": m.pk,
         "conversation": m.conversation_id,
         "seq": m.seq,
         "kind": m.kind,
-        "data": m.data,
+        "data": data,
+        "attachments": attachments,
         "client_msg_id": m.client_msg_id,
         "created_at": _ts(m.created_at),
         "sender": {"participant": sender.pk, "role": sender.role, "name": sender.display_name},

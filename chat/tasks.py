@@ -5,12 +5,13 @@ import time
 
 from celery import shared_task
 from celery.signals import worker_process_init
+from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 
 from chat.api import idempotency
 from chat.pipeline import detection
-from chat.services import pipeline
+from chat.services import attachments, pipeline
 
 WORKER_HEARTBEAT_KEY = "celery:heartbeat"
 
@@ -61,6 +62,14 @@ def pipeline_sweep() -> None:
 def idempotency_purge() -> None:
     """Beat: drop Idempotency-Key records past IDEMPOTENCY_TTL."""
     idempotency.purge()
+
+
+@shared_task(ignore_result=True)
+def attachments_purge() -> None:
+    """Beat: delete uploads never sent, ATTACHMENT_UNSENT_TTL after their upload."""
+    attachments.attachments_purge_unsent(
+        older_than_seconds=settings.PARLEY["ATTACHMENT_UNSENT_TTL"]
+    )
 
 
 def _warm_up_detector(**_kwargs) -> None:

@@ -256,6 +256,12 @@ CELERY_BEAT_SCHEDULE["idempotency-purge"] = {
     "schedule": 3600.0,
     "options": {"expires": 1800},
 }
+# Attachments uploaded and never sent (chat/services/attachments.py).
+CELERY_BEAT_SCHEDULE["attachments-purge"] = {
+    "task": "chat.tasks.attachments_purge",
+    "schedule": 3600.0,
+    "options": {"expires": 1800},
+}
 # Webhooks and rules (integrations/): due retries, lost kicks, expired leases.
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {
     "task": "integrations.tasks.webhooks_sweep",
@@ -302,12 +308,42 @@ STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on a missing root before co
 # finders' copies would shadow the compressed, hashed ones).
 WHITENOISE_USE_FINDERS = env.bool("STATIC_FROM_FINDERS", default=DEBUG)
 WHITENOISE_AUTOREFRESH = DEBUG
+
+
+def _attachments_storage() -> dict:
+    if env.str("ATTACHMENTS_STORAGE", default="filesystem") == "s3":
+        return {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": env.str("ATTACHMENTS_S3_BUCKET"),
+                "endpoint_url": env.str("ATTACHMENTS_S3_ENDPOINT_URL", default="") or None,
+                "region_name": env.str("ATTACHMENTS_S3_REGION", default="") or None,
+                "access_key": env.str("ATTACHMENTS_S3_ACCESS_KEY", default="") or None,
+                "secret_key": env.str("ATTACHMENTS_S3_SECRET_KEY", default="") or None,
+                "location": env.str("ATTACHMENTS_S3_PREFIX", default="attachments"),
+                # Private objects; Parley streams them to those allowed to read them.
+                "default_acl": "private",
+                "querystring_auth": True,
+                "file_overwrite": False,
+            },
+        }
+    location = DATA_DIR / "attachments"
+    return {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(location), "base_url": None},
+    }
+
+
 # collectstatic writes every file gzip- and Brotli-compressed and under a hashed name (its
 # ES module imports rewritten to the hashed names), which WhiteNoise serves with a year's
 # max-age and immutable; the loader's own URL (parley/widget.js, the one a site embeds)
 # stays unhashed and is cached for WHITENOISE_MAX_AGE.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Attachments (chat/services/attachments.py): files on this disk by default, or any
+    # S3-compatible store (django-storages) with ATTACHMENTS_STORAGE=s3. They are always
+    # served through Parley's signed, access-checked view, never from the store's own URL.
+    "attachments": _attachments_storage(),
     "staticfiles": {
         "BACKEND": env.str("STATICFILES_BACKEND", default="config.static.StaticStorage")
     },
@@ -487,6 +523,31 @@ PARLEY = {
     "IDEMPOTENCY_TTL": env.int("IDEMPOTENCY_TTL", default=24 * 3600),
     # Who hears of a reached quota when its owner has no email address.
     "QUOTA_NOTIFY_EMAILS": env.list("QUOTA_NOTIFY_EMAILS", default=[]),
+    # Attachments (README "Attachments"): a site's own limits (admin) override the three
+    # defaults; ATTACHMENT_MAX_BYTES_CEILING bounds every site and the request body.
+    "ATTACHMENT_TYPES": env.list(
+        "ATTACHMENT_TYPES",
+        default=[
+            "image/png",
+            "image/jpeg",
+            "image/gif",
+            "image/webp",
+            "application/pdf",
+            "text/plain",
+        ],
+    ),
+    "ATTACHMENT_MAX_BYTES": env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024),
+    "ATTACHMENT_MAX_BYTES_CEILING": env.int(
+        "ATTACHMENT_MAX_BYTES_CEILING", default=50 * 1024 * 1024
+    ),
+    "ATTACHMENT_MAX_COUNT": env.int("ATTACHMENT_MAX_COUNT", default=5),
+    # Decoded pixels an image may have (Pillow's decompression-bomb guard).
+    "ATTACHMENT_MAX_PIXELS": env.int("ATTACHMENT_MAX_PIXELS", default=40_000_000),
+    "ATTACHMENT_THUMBNAIL_SIZE": env.int("ATTACHMENT_THUMBNAIL_SIZE", default=320),
+    # An upload never sent in a message is deleted this long after it was made.
+    "ATTACHMENT_UNSENT_TTL": env.int("ATTACHMENT_UNSENT_TTL", default=24 * 3600),
+    # How long a signed attachment link works, in seconds.
+    "ATTACHMENT_URL_TTL": env.int("ATTACHMENT_URL_TTL", default=24 * 3600),
 }
 if PARLEY["WS_SERVER_MAX_BYTES"] <= PARLEY["WS_MAX_FRAME_BYTES"]:
     raise environ.ImproperlyConfigured("WS_SERVER_MAX_BYTES must be above WS_MAX_FRAME_BYTES")

@@ -81,3 +81,15 @@ def test_every_documented_field_is_declared_and_every_declared_field_documented(
             if f'"{field}"' not in section and f"`{field}`" not in section:
                 problems.append(f"{name}: declared field {field!r} is not in its doc section")
     assert problems == []
+
+
+def test_the_attachment_fields_are_documented_both_ways():
+    """A message's `attachments` items: the registry's ATTACHMENT_FIELDS and the example
+    under "Message" in docs/protocol.md name the same keys."""
+    from chat.events import ATTACHMENT_FIELDS
+
+    text = (ROOT / "docs" / "protocol.md").read_text()
+    example = re.search(r'```\n(\{"id": "5b0e.*?\})\n```', text, flags=re.S)
+    assert example is not None
+    documented = set(re.findall(r'"([a-z_]+)":', example.group(1)))
+    assert documented == set(ATTACHMENT_FIELDS)

@@ -89,6 +89,28 @@ class MessageViewOut(serializers.Serializer):
 MessageViewOut._declared_fields["as"] = serializers.ChoiceField(["sender", "recipient"])
 
 
+class AttachmentOut(serializers.Serializer):
+    """An attachment: see docs/protocol.md, "Attachments". Links are relative to Parley's
+    base URL, signed, and expire after ATTACHMENT_URL_TTL seconds."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+    content_type = serializers.CharField(help_text="Sniffed from the bytes.")
+    kind = serializers.ChoiceField(["image", "file"])
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    url = serializers.CharField()
+    thumbnail_url = serializers.CharField(allow_null=True)
+
+
+class AttachmentUploadRequest(serializers.Serializer):
+    file = serializers.FileField(help_text="The file (multipart/form-data).")
+    conversation = serializers.IntegerField(
+        required=False, help_text="Required for agents and API keys; optional for customers."
+    )
+
+
 class MessageOut(serializers.Serializer):
     """A message as the caller may see it: see docs/protocol.md, "Message"."""
 
@@ -98,6 +120,7 @@ class MessageOut(serializers.Serializer):
     kind = serializers.CharField()
     body = serializers.CharField(help_text="The sender's own text for the sender; else moderated.")
     data = serializers.DictField()
+    attachments = AttachmentOut(many=True)
     client_msg_id = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
     sender = SenderOut()
@@ -164,7 +187,18 @@ class MessagePageOut(serializers.Serializer):
 class MessageSendRequest(serializers.Serializer):
     client_msg_id = Text(max_length=64, pattern=CLIENT_MSG_ID_RE.pattern)
     body = Text(
-        trim_whitespace=False, max_length=settings.PARLEY["MESSAGE_MAX_CHARS"], pattern=NOT_BLANK
+        required=False,
+        trim_whitespace=False,
+        max_length=settings.PARLEY["MESSAGE_MAX_CHARS"],
+        pattern=NOT_BLANK,
+        help_text="Required unless the message has attachments.",
+    )
+    attachments = serializers.ListField(
+        child=Text(max_length=64),
+        required=False,
+        max_length=100,
+        help_text="Ids from POST /api/v1/widget/attachments/ or "
+        "/api/v1/conversations/{id}/attachments/ (at most the site's count per message).",
     )
     choice = Text(
         required=False, min_length=1, max_length=64, help_text="The id of a bot button clicked."
@@ -176,10 +210,14 @@ class ServiceMessageRequest(serializers.Serializer):
 
     client_msg_id = Text(max_length=64, pattern=CLIENT_MSG_ID_RE.pattern)
     body = Text(
-        trim_whitespace=False, max_length=settings.PARLEY["MESSAGE_MAX_CHARS"], pattern=NOT_BLANK
+        required=False,
+        trim_whitespace=False,
+        max_length=settings.PARLEY["MESSAGE_MAX_CHARS"],
+        pattern=NOT_BLANK,
     )
     agent = serializers.IntegerField(min_value=1, required=False)
     data = serializers.DictField(required=False)
+    attachments = serializers.ListField(child=Text(max_length=64), required=False, max_length=100)
 
 
 ServiceMessageRequest._declared_fields["as"] = serializers.ChoiceField(

@@ -1,10 +1,25 @@
 from django.urls import path
 
-from chat.api import conversations, customers, feedback_views, keys, views
+from chat.api import attachment_views, conversations, customers, feedback_views, keys, views
 
 urlpatterns = [
     path("widget/sessions/", views.WidgetSessionView.as_view(), name="api-widget-session"),
     path("widget/prechat/", feedback_views.PrechatView.as_view(), name="api-widget-prechat"),
+    path(
+        "widget/attachments/",
+        attachment_views.WidgetAttachmentUploadView.as_view(),
+        name="api-widget-attachments",
+    ),
+    path(
+        "conversations/<int:conversation_id>/attachments/",
+        attachment_views.AttachmentUploadView.as_view(),
+        name="api-conversation-attachments",
+    ),
+    path(
+        "attachments/<uuid:attachment_id>/<str:variant>/",
+        attachment_views.AttachmentFileView.as_view(),
+        name="api-attachment-file",
+    ),
     path("conversations/", conversations.ConversationListView.as_view(), name="api-conversations"),
     path(
         "conversations/<int:conversation_id>/",

@@ -117,9 +117,10 @@ class MessageListView(ApiView):
         message, created = flows.message_send(
             actor=actor_for_request(request),
             conversation_id=conversation_id,
-            body=data["body"],
+            body=data.get("body"),
             client_msg_id=data["client_msg_id"],
             choice=data.get("choice"),
+            attachments=data.get("attachments"),
         )
         # The sender's own view (their text, not the recipients' moderated copy).
         sender_view = Viewer.for_participant(message.sender)
@@ -214,11 +215,12 @@ def _service_post(request, actor, conversation_id: int) -> Response:
     message, created = services.system_message_post(
         actor=actor,
         conversation_id=conversation_id,
-        body=data["body"],
+        body=data.get("body"),
         client_msg_id=data["client_msg_id"],
         data=data.get("data"),
         sender_role=data.get("as") or "system",
         agent_id=data.get("agent"),
+        attachments=data.get("attachments"),
     )
     return Response(
         {"message": message_payload(message), "duplicate": not created},

@@ -20,6 +20,7 @@ from chat.models import (
     MessageTranslation,
     Participant,
 )
+from chat.services.attachments import attachments_erase_for
 from chat.services.validation import clean_locale
 
 ERASED = "[erased]"
@@ -153,6 +154,7 @@ def customer_erase(*, actor: Actor, customer: Customer) -> dict[str, int]:
     MessageTranslation.objects.filter(message__in=written).delete()
     erased = written.update(body=ERASED, body_moderated="", data={}, moderation_flags=[])
     blocked, _ = BlockedMessage.objects.filter(sender__in=senders).delete()
+    attachments_erase_for(actor=Actor.for_customer(customer))  # their files go too
     conversation_ids = list(
         Conversation.objects.filter(customer=customer).values_list("id", flat=True)
     )

@@ -107,7 +107,10 @@ def transcript_text(*, conversation: Conversation) -> str:
         if m.kind == Message.Kind.EVENT:
             lines.append(f"[{when}] {m.body}")
         else:
-            lines.append(f"[{when}] {m.sender.display_name}: {m.body}")
+            # Attachments by name: a mail has no lasting link to give (links expire).
+            files = [a["name"] for a in (m.data or {}).get("attachments", [])]
+            text = " ".join([m.body, *(f"[{name}]" for name in files)]).strip()
+            lines.append(f"[{when}] {m.sender.display_name}: {text}")
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ from chat.actors import Actor
 from chat.exceptions import Conflict
 from chat.models import Conversation, Message
 from chat.selectors import conversation_get_for_actor, participant_get_for_actor
+from chat.services import attachments as attachment_service
 from chat.services.conversations import (
     conversation_lock,
     conversation_publish,
@@ -42,6 +43,7 @@ def message_post(
     body: Any,
     client_msg_id: Any,
     choice: Any = None,
+    attachments: Any = None,
 ) -> Posted:
     """Store a message from a customer or an agent, on the locked conversation row.
 
@@ -50,7 +52,9 @@ def message_post(
     Use actions.message_send: it runs the bot's step and requeues a reopened conversation
     in the same transaction.
     """
-    body = clean_body(body)
+    attachment_ids = attachment_service.clean_attachment_ids(attachments)
+    # A message may be attachments only.
+    body = "" if attachment_ids and body in (None, "") else clean_body(body)
     client_msg_id = clean_client_msg_id(client_msg_id)
     choice = clean_choice(choice)
     # The row lock serialises senders of one conversation: seq order is commit order, and
@@ -75,13 +79,20 @@ def message_post(
             )
         conversation_reopen_locked(conversation=conversation, actor=actor, reason="customer wrote")
         reopened = True
+    files = attachment_service.attachments_for_send(
+        actor=actor, conversation=conversation, ids=attachment_ids
+    )
+    data: dict[str, Any] = {"choice": choice} if choice else {}
+    if files:
+        data["attachments"] = attachment_service.attachments_snapshot(files)
     message = message_create(
         conversation=conversation,
         sender=sender,
         body=body,
         client_msg_id=client_msg_id,
-        data={"choice": choice} if choice else None,
+        data=data or None,
     )
+    attachment_service.attachments_link(attachments=files, message=message)
     return Posted(message, True, conversation, reopened, choice)
 
 

@@ -14,6 +14,7 @@ from chat.events import HOOK_MESSAGE_CREATED
 from chat.exceptions import PermissionDenied, ValidationError
 from chat.models import Conversation, Message, Participant
 from chat.selectors import conversation_get_for_actor
+from chat.services import attachments as attachment_service
 from chat.services import fanout, moderation, pipeline_queue
 from chat.services.conversations import conversation_lock
 from chat.services.validation import clean_body, clean_client_msg_id
@@ -150,16 +151,20 @@ def system_message_post(
     data: Any = None,
     sender_role: str = "system",
     agent_id: int | None = None,
+    attachments: Any = None,
 ) -> tuple[Message, bool]:
     """A backend service posts into a conversation: a system message (an order update, a
     CRM note), a bot's message, or a message in the name of an agent who takes part in it.
     Idempotent on client_msg_id."""
     if actor.kind != "service":
         raise PermissionDenied("Only an API key may post system messages.")
-    body = clean_body(body)
+    attachment_ids = attachment_service.clean_attachment_ids(attachments)
+    body = "" if attachment_ids and body in (None, "") else clean_body(body)
     client_msg_id = clean_client_msg_id(client_msg_id, required=False)
     if data is not None and not isinstance(data, dict):
         raise ValidationError("data must be an object.", field="data")
+    if data and "attachments" in data:  # the service's snapshot: payloads sign its ids
+        raise ValidationError("data.attachments is reserved.", field="data.attachments")
     if sender_role not in ("system", "bot", "agent"):
         raise ValidationError("as must be system, bot or agent.", field="as")
     conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
@@ -185,6 +190,11 @@ def system_message_post(
         ).first()
         if existing is not None:
             return existing, False
+    files = attachment_service.attachments_for_send(
+        actor=actor, conversation=conversation, ids=attachment_ids
+    )
+    if files:
+        data = {**(data or {}), "attachments": attachment_service.attachments_snapshot(files)}
     message = message_create(
         conversation=conversation,
         sender=sender,
@@ -193,4 +203,5 @@ def system_message_post(
         data={**(data or {}), "source": actor.api_key.name},
         client_msg_id=client_msg_id,
     )
+    attachment_service.attachments_link(attachments=files, message=message)
     return message, True

@@ -25,6 +25,7 @@ import {
   typingInput,
   upsert,
 } from "./conversations.js";
+import { installAttachments } from "./attachments.js";
 import { el, toast } from "./dom.js";
 import { closePicker, fetchCanned, openPicker, insert, onCannedError, onComposerInput, onManagerClick, onReplies, onSaved, openManager, pickerKey, saveFromForm } from "./canned.js";
 import { onContext, onPastTranscript, openPast, renderContext } from "./context.js";
@@ -277,6 +278,7 @@ el.offers.addEventListener("click", (ev) => {
   else if (button.dataset.testid === "offer-decline") answerOffer(id, false);
   else if (button.classList.contains("offer-name") && Number(li.dataset.conversation)) select(Number(li.dataset.conversation));
 });
+installAttachments();
 el.form.addEventListener("submit", (ev) => {
   ev.preventDefault();
   if (submit(el.input.value)) {

@@ -29,7 +29,9 @@ function previewOf(r) {
   if (r.typing) return { text: `${r.typing.name} is typing…`, typing: true };
   const last = [...r.msgs].reverse().find((m) => m.kind !== "event") || r.msgs[r.msgs.length - 1];
   if (!last) return { text: r.c && r.c.last_seq ? "…" : "No messages yet" };
-  return { text: (isMyMessage(r, last) ? "You: " : "") + (translationOf(last) || last.body) };
+  const files = (last.attachments || []).map((a) => `📎 ${a.name}`).join(" ");
+  const text = [translationOf(last) || last.body, files].filter(Boolean).join(" ");
+  return { text: (isMyMessage(r, last) ? "You: " : "") + text };
 }
 
 function paintPreview(li) {

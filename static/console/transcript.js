@@ -1,5 +1,6 @@
 // The chat pane: the selected conversation's head, transcript, pending messages, ticks and
 // typing line. It reads the state and draws; it changes none of it.
+import { attachmentsNode } from "./attachments.js";
 import { clock, el, translationOf } from "./dom.js";
 import { merged, noteNode } from "./notes.js";
 import { STATUS_LABEL, client, convs, isAssignee, isGuest, isMine, isMyMessage, isOpen, isWaiting, ui } from "./state.js";
@@ -88,7 +89,9 @@ export function messageNode(r, m, status, prev) {
   bubble.dataset.testid = "transcript-body";
   const translated = translationOf(m);
   bubble.textContent = translated || m.body;
-  li.appendChild(bubble);
+  if (bubble.textContent) li.appendChild(bubble); // a message may be files only
+  const files = attachmentsNode(m);
+  if (files) li.appendChild(files);
   const meta = document.createElement("div");
   meta.className = "meta";
   const time = document.createElement("time");
@@ -182,8 +185,8 @@ export function appendToTranscript(r, m) {
 export function renderPending(r) {
   const items = client.pending(r.id); // accepted (by seq), then unsent
   el.pending.replaceChildren(
-    ...items.map((e) => messageNode(r, { kind: "text", body: e.body, created_at: e.created_at }, e.seq ? "sent" : "sending")),
-    ...r.failed.map((e) => messageNode(r, { kind: "text", body: e.body, created_at: e.created_at, reason: e.reason }, "failed")),
+    ...items.map((e) => messageNode(r, { kind: "text", body: e.body, attachments: e.attachments, created_at: e.created_at }, e.seq ? "sent" : "sending")),
+    ...r.failed.map((e) => messageNode(r, { kind: "text", body: e.body, attachments: e.attachments, created_at: e.created_at, reason: e.reason }, "failed")),
   );
   if (items.length) el.scroll.scrollTop = el.scroll.scrollHeight;
 }

@@ -90,6 +90,18 @@ describe("outbox", () => {
     expect(s.frames("message.send")).toEqual([expect.objectContaining({ conversation: 44, body: "first message", choice: "order" })]);
   });
 
+  it("sends an attachments-only message with the uploads' ids, and without them otherwise", () => {
+    const h = makeClient();
+    h.client.track(12, 0);
+    const uploads = [{ id: "5b0e-a", name: "a.png", kind: "image" }, { id: "5b0e-b", name: "b.pdf", kind: "file" }];
+    h.client.enqueue({ conversation: 12, body: "", attachments: uploads });
+    h.client.enqueue({ conversation: 12, body: "plain" });
+    const s = h.connectWithHello();
+    const [files, plain] = s.frames("message.send");
+    expect(files).toEqual(expect.objectContaining({ body: "", attachments: ["5b0e-a", "5b0e-b"] }));
+    expect(plain).not.toHaveProperty("attachments");
+  });
+
   it("resends after an internal error, readdresses or drops a refused one as the UI says", () => {
     const h = makeClient({
       hooks: {

@@ -88,6 +88,7 @@ export function createOutbox(ctx) {
         body: e.body,
       };
       if (e.choice) frame.choice = e.choice; // a bot button: its label is the body
+      if (e.attachments && e.attachments.length) frame.attachments = e.attachments.map((a) => a.id);
       ctx.send(frame, true);
     }
   }
@@ -111,7 +112,8 @@ export function createOutbox(ctx) {
     call("outbox", entry ? entry.conversation : null);
   }
 
-  /** Queue a message: {conversation (or null: the UI's `unaddressed` hook finds one), body, choice?}. */
+  /** Queue a message: {conversation (or null: the UI's `unaddressed` hook finds one), body,
+   * choice?, attachments? (uploads' payloads: their ids are sent, the rest is for showing)}. */
   function enqueue(fields) {
     const entry = Object.assign({ client_msg_id: uuid(), created_at: new Date(now()).toISOString() }, fields);
     store.save(items().concat([entry]));

@@ -76,7 +76,8 @@ export function applyMessage(id, m) {
   state.messages.push(m);
   if (isReading()) state.seen = m.seq; // shown on an open panel: read, even if closed right after
   if (!isMine(m) && state.liveFrom !== null && m.seq > state.liveFrom && m.kind !== "event") {
-    announce((m.sender && m.sender.name ? m.sender.name + ": " : "") + m.body);
+    const files = (m.attachments || []).map((a) => a.name).join(", ");
+    announce((m.sender && m.sender.name ? m.sender.name + ": " : "") + [m.body, files].filter(Boolean).join(" "));
     toHost({ type: "message", message: { seq: m.seq, body: m.body, kind: m.kind, sender: m.sender && m.sender.name, created_at: m.created_at } });
   }
   if (m.sender.role === "agent" && state.peer.read < m.seq) {
@@ -142,6 +143,14 @@ export function submit(text, choice) {
     conversation: isOpenConversation() ? state.conv.id : null,
     ...(choice ? { choice } : {}),
   });
+  if (!client.connected) client.connect();
+  return true;
+}
+
+/** Uploaded attachments go out as one message (no text: a message may be files only). */
+export function submitAttachments(attachments) {
+  if (!attachments.length || state.blocked) return false;
+  client.enqueue({ body: "", attachments, conversation: isOpenConversation() ? state.conv.id : null });
   if (!client.connected) client.connect();
   return true;
 }

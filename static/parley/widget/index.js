@@ -3,13 +3,14 @@
 // tells the host it is ready, and waits for the host's init (identity, open) to connect.
 //   state.js (config, storage, state, texts), session.js (token, the shared client),
 //   conversation.js (what frames change, sending), render.js (drawing), dom.js, styles.js.
-import { afterArrival, startIfBot, submit, typingInput } from "./conversation.js";
+import { attachButton } from "./attach.js";
+import { afterArrival, startIfBot, submit, submitAttachments, typingInput } from "./conversation.js";
 import { build, el, scrollDown, trapFocus } from "./dom.js";
 import { emojiPicker } from "./emoji.js";
 import { renderPrechat } from "./prechat.js";
 import { render } from "./render.js";
 import { identify, makeClient } from "./session.js";
-import { client, configure, env, state, t, tab, toHost } from "./state.js";
+import { client, configure, env, isOpenConversation, state, t, tab, toHost } from "./state.js";
 
 function setOpen(open) {
   state.open = open;
@@ -82,6 +83,7 @@ function listen() {
     typingInput(el.input.value);
   });
   el.input.value = tab.get("draft", "");
+  attachButton(submitAttachments, () => (isOpenConversation() ? state.conv.id : null));
   emojiPicker(() => {
     autosize();
     tab.set("draft", el.input.value);

@@ -1,6 +1,7 @@
 // What the widget draws: messages (with their ticks, translations and a bot question's
 // buttons), what is pending, the header, queue position, typing line, unread badge and
 // connection banner. It reads the state; it changes none of it.
+import { attachmentNode } from "./attach.js";
 import { el, nearBottom, scrollDown } from "./dom.js";
 import { renderFeedback } from "./feedback.js";
 import { TICKS } from "./styles.js";
@@ -45,7 +46,14 @@ export function messageNode(m, status, prev) {
   bubble.dir = "auto"; // right-to-left text shows right to left, whatever the page's direction
   const translated = translationOf(m);
   bubble.textContent = translated || m.body;
-  li.appendChild(bubble);
+  if (bubble.textContent) li.appendChild(bubble); // a message may be files only
+  if (m.attachments && m.attachments.length) {
+    const files = document.createElement("div");
+    files.className = "attachments";
+    files.setAttribute("data-testid", "parley-attachments");
+    for (const a of m.attachments) files.appendChild(attachmentNode(a));
+    li.appendChild(files);
+  }
   if (m.kind === "bot" && m.data && Array.isArray(m.data.buttons) && m.data.buttons.length) {
     const choices = document.createElement("div");
     choices.className = "choices";
@@ -153,10 +161,10 @@ export const render = {
     el.pending.textContent = "";
     const items = client.pending(state.convId, true); // accepted (by seq), then unsent
     for (const e of items) {
-      el.pending.appendChild(messageNode({ kind: "text", body: e.body, created_at: e.created_at }, e.seq ? "sent" : "sending"));
+      el.pending.appendChild(messageNode({ kind: "text", body: e.body, attachments: e.attachments, created_at: e.created_at }, e.seq ? "sent" : "sending"));
     }
     for (const e of state.failed) {
-      el.pending.appendChild(messageNode({ kind: "text", body: e.body, created_at: e.created_at, reason: e.reason }, "failed"));
+      el.pending.appendChild(messageNode({ kind: "text", body: e.body, attachments: e.attachments, created_at: e.created_at, reason: e.reason }, "failed"));
     }
     el.empty.hidden = state.messages.length > 0 || items.length > 0 || state.failed.length > 0;
     if (items.length) scrollDown();

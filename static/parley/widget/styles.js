@@ -113,6 +113,12 @@ textarea::placeholder { color: var(--muted); opacity: 1; }
 .emoji-grid[hidden] { display: none; }
 .emoji-grid button { border: 0; background: transparent; font-size: 20px; padding: 4px 0; border-radius: 6px; }
 .emoji-grid button:hover { background: var(--bubble); }
+.attach-toggle:disabled { opacity: .5; }
+.attach-error { background: var(--error); color: var(--error-ink); padding: 6px 12px; font-size: 13px; flex: none; }
+.attach-error[hidden] { display: none; }
+.attachments { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 4px; }
+.attachment.image img { display: block; max-width: 200px; max-height: 200px; border-radius: 10px; border: 1px solid var(--line); }
+.attachment.file { color: var(--link); word-break: break-all; }
 .stars { display: inline-flex; flex-direction: row-reverse; gap: 2px; }
 .stars input { position: absolute; opacity: 0; width: 1px; height: 1px; }
 .stars label { font-size: 24px; line-height: 1; color: var(--muted); cursor: pointer; padding: 2px; }

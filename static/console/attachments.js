@@ -1,0 +1,80 @@
+// Attachments in the console: a paperclip in the composer uploads files to the selected
+// conversation (POST /api/v1/conversations/<id>/attachments/, the session and its CSRF
+// token) and sends them as one message through the outbox; the transcript shows images as
+// thumbnails (a link to the full image) and other files as links. Refusals show in a toast
+// with the server's reason.
+import { sizeLabel, uploadAttachment } from "../parley/client/attachments.js";
+import { el, toast } from "./dom.js";
+import { client, convs, isMine, isOpen, ui } from "./state.js";
+
+function csrf() {
+  const input = document.querySelector("[name=csrfmiddlewaretoken]");
+  return input ? input.value : "";
+}
+
+export function installAttachments() {
+  const input = document.createElement("input");
+  input.type = "file";
+  input.multiple = true;
+  input.hidden = true;
+  input.dataset.testid = "composer-file";
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "btn btn-ghost attach";
+  button.dataset.testid = "composer-attach";
+  button.title = "Attach files";
+  button.setAttribute("aria-label", "Attach files");
+  button.textContent = "📎";
+  button.addEventListener("click", () => input.click());
+  input.addEventListener("change", async () => {
+    const files = Array.from(input.files || []);
+    input.value = "";
+    const r = convs.get(ui.selectedId);
+    if (!files.length || !r || !isMine(r) || !isOpen(r)) return;
+    button.disabled = true;
+    const done = [];
+    for (const file of files) {
+      const result = await uploadAttachment({
+        url: `/api/v1/conversations/${r.id}/attachments/`,
+        file,
+        conversation: r.id,
+        headers: { "X-CSRFToken": csrf() },
+      });
+      if (result.ok) done.push(result.attachment);
+      else toast(`${file.name}: ${result.message || "could not be uploaded."}`);
+    }
+    button.disabled = false;
+    if (done.length) client.enqueue({ conversation: r.id, body: "", attachments: done });
+    el.input.focus();
+  });
+  el.form.insertBefore(input, el.send);
+  el.form.insertBefore(button, el.send);
+}
+
+/** A message's attachments, or null. */
+export function attachmentsNode(m) {
+  if (!m.attachments || !m.attachments.length) return null;
+  const box = document.createElement("div");
+  box.className = "attachments";
+  box.dataset.testid = "transcript-attachments";
+  for (const a of m.attachments) {
+    const link = document.createElement("a");
+    link.href = a.url || "#";
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    link.className = `attachment ${a.kind}`;
+    if (a.kind === "image" && a.thumbnail_url) {
+      const img = document.createElement("img");
+      img.src = a.thumbnail_url;
+      img.alt = a.name;
+      img.loading = "lazy";
+      img.dataset.testid = "transcript-attachment-image";
+      link.appendChild(img);
+    } else {
+      link.dataset.testid = "transcript-attachment-file";
+      link.textContent = `📎 ${a.name} (${sizeLabel(a.size)})`;
+    }
+    box.appendChild(link);
+  }
+  return box;
+}

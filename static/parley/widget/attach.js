@@ -1,0 +1,99 @@
+// Attachments from the customer: a paperclip beside the composer picks files; each is
+// uploaded over REST with the visitor token (POST /api/v1/widget/attachments/, where the
+// server sniffs, checks the site's limits and stores it), then one message carries the
+// ids through the outbox like any other. A refusal shows in a visible alert, in the
+// customer's language (docs/protocol.md "Attachments").
+import { sizeLabel, uploadAttachment } from "../client/attachments.js";
+import { el } from "./dom.js";
+import { env, state, t } from "./state.js";
+
+const REASONS = {
+  attachment_type: "attach_type",
+  attachment_too_large: "attach_too_large",
+  attachment_unsafe: "attach_unsafe",
+  attachment_invalid: "attach_unsafe",
+  attachment_empty: "attach_empty",
+  attachments_disabled: "attach_off",
+  too_many_attachments: "attach_too_many",
+};
+
+function uploadOne(file, conversation) {
+  return uploadAttachment({
+    url: env.BASE + "/api/v1/widget/attachments/",
+    file,
+    conversation,
+    headers: { Authorization: "Visitor " + state.token },
+    credentials: "omit",
+  });
+}
+
+function showError(code, name) {
+  el.attachError.textContent = t(REASONS[code] || "attach_failed", { name });
+  el.attachError.hidden = false;
+}
+
+/** Adds the paperclip; ``send(attachments)`` queues the message that carries them. */
+export function attachButton(send, conversationId) {
+  const input = document.createElement("input");
+  input.type = "file";
+  input.multiple = true;
+  input.hidden = true;
+  input.setAttribute("data-testid", "parley-file");
+  input.tabIndex = -1;
+  const toggle = document.createElement("button");
+  toggle.type = "button";
+  toggle.className = "emoji-toggle attach-toggle";
+  toggle.textContent = "📎";
+  toggle.setAttribute("aria-label", t("attach"));
+  toggle.setAttribute("data-testid", "parley-attach");
+  const alert = document.createElement("div");
+  alert.className = "attach-error";
+  alert.setAttribute("role", "alert");
+  alert.setAttribute("data-testid", "parley-attach-error");
+  alert.hidden = true;
+  el.attachError = alert;
+  toggle.addEventListener("click", () => input.click());
+  input.addEventListener("change", async () => {
+    const files = Array.from(input.files || []);
+    input.value = "";
+    if (!files.length || !state.token) return;
+    alert.hidden = true;
+    toggle.disabled = true;
+    toggle.setAttribute("aria-busy", "true");
+    const done = [];
+    for (const file of files) {
+      const r = await uploadOne(file, conversationId());
+      if (r.ok) done.push(r.attachment);
+      else showError(r.code, file.name);
+    }
+    toggle.disabled = false;
+    toggle.removeAttribute("aria-busy");
+    if (done.length) send(done);
+    el.input.focus();
+  });
+  el.form.insertBefore(input, el.input);
+  el.form.insertBefore(toggle, el.input);
+  el.form.parentNode.insertBefore(alert, el.form);
+}
+
+/** An attachment in a message: an image's thumbnail (a link to the full image) or a file's
+ * link. Links are signed by the server and expire; a reload gets fresh ones. */
+export function attachmentNode(a) {
+  const link = document.createElement("a");
+  link.href = a.url || "#";
+  link.target = "_blank";
+  link.rel = "noopener noreferrer";
+  link.className = "attachment " + a.kind;
+  if (a.kind === "image" && a.thumbnail_url) {
+    const img = document.createElement("img");
+    img.src = a.thumbnail_url;
+    img.alt = a.name;
+    img.loading = "lazy";
+    img.setAttribute("data-testid", "parley-attachment-image");
+    link.appendChild(img);
+  } else {
+    link.setAttribute("data-testid", "parley-attachment-file");
+    link.textContent = "📎 " + a.name + " (" + sizeLabel(a.size) + ")";
+  }
+  return link;
+}
