@@ -22,7 +22,7 @@ from routing.services import conversation_assign
 from tests.browser.conftest import asgi_server, server_env  # noqa: F401  (fixtures)
 from tests.factories import agent_actor, customer_actor, make_agent, make_customer, make_site
 
-pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(420)]
 
 EXAMPLES = 15  # per operation
 CHECKS = ",".join(
