@@ -159,6 +159,12 @@ else:
         }
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+    # Behind PgBouncer in transaction mode: QuerySet.iterator() outside a transaction
+    # declares a WITH HOLD cursor and fetches from it in later transactions, which
+    # PgBouncer may send to another server connection ("cursor ... does not exist").
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery broker ----------------------------------------

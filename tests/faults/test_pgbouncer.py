@@ -1,8 +1,9 @@
 """Parley behind PgBouncer in transaction mode, with the documented settings
 (docs/operations.md "PgBouncer"): Debian's pgbouncer on a port of the test's own in front
 of the machine's PostgreSQL, a daphne process whose DATABASE_URL points at it with
-DATABASE_POOL_MAX_SIZE=0 and ROUTING_PREPARED_STATEMENTS=false. Sends, routing (offer,
-accept) and the REST API all go through it, and PgBouncer's own counters say so."""
+DATABASE_POOL_MAX_SIZE=0, ROUTING_PREPARED_STATEMENTS=false and
+DATABASE_DISABLE_SERVER_SIDE_CURSORS=true. Sends, routing (offer, accept), the REST API and
+the report rollup all go through it, and PgBouncer's own counters say so."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -27,13 +29,20 @@ from chat import services
 from chat.models import Message
 from config.embedded import die_with_parent
 from routing.models import Queue
+from supervision.models import ReportDay
 from tests.browser.conftest import AsgiServer
 from tests.chat.test_consumers import _session_cookie
 from tests.factories import make_agent, make_customer, make_site
 from tests.faults.conftest import PORT_BASE, _free_port
 
-pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.live,
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.timeout(300),  # a daphne, a pgbouncer and a rollup on a shared machine
+]
 PGBOUNCER = "/usr/sbin/pgbouncer"
+ROOT = Path(__file__).resolve().parents[2]
 WAIT = 20
 
 
@@ -129,6 +138,7 @@ def server_behind_pgbouncer(pgbouncer, tmp_path):
         "DATABASE_POOL_MAX_SIZE": "0",
         "CONN_MAX_AGE": "0",
         "ROUTING_PREPARED_STATEMENTS": "false",
+        "DATABASE_DISABLE_SERVER_SIDE_CURSORS": "true",
         "DEBUG": "false",
         "PARLEY_DATA_DIR": str(tmp_path / "data"),
         "LOG_LEVEL": "WARNING",
@@ -220,6 +230,14 @@ def test_sends_routing_and_the_api_work_through_pgbouncer_in_transaction_mode(
     # Every database call of the server crossed PgBouncer, as whole transactions.
     assert _xacts(pgbouncer, dbname) - before >= 20
     assert "prepared statement" not in server.log() and "Traceback" not in server.log()
+    # Beat's report rollup (it iterates over the day's rows) through PgBouncer too.
+    rollup = subprocess.run(
+        [sys.executable, "manage.py", "reports_rollup", "--days", "1"], cwd=ROOT,
+        env=server.env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert rollup.returncode == 0, rollup.stdout + rollup.stderr
+    queue = Queue.objects.get(name="Support")
+    assert ReportDay.objects.filter(queue_id=queue.pk).exists()
 
 
 def _token_of(conversation: int) -> str:
