@@ -7,6 +7,7 @@ the production one; only the addresses differ.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
 import secrets
@@ -165,6 +166,21 @@ else:
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
         "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
     )
+# A PostgreSQL read replica for the supervisor's reports (supervision/selectors.py): they
+# read rollups and names only, which tolerate a replica's lag. Everything else reads its
+# own writes (a send, then a resume by seq) and stays on the primary.
+DATABASE_REPLICA_URL = "" if EMBEDDED_DATABASE else env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **env.db_url_config(DATABASE_REPLICA_URL),
+        **{
+            k: v
+            for k, v in copy.deepcopy(DATABASES["default"]).items()
+            if k not in ("NAME", "USER", "PASSWORD", "HOST", "PORT")
+        },
+        "TEST": {"MIRROR": "default"},
+    }
+REPORTS_DATABASE = "replica" if DATABASE_REPLICA_URL else "default"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery broker ----------------------------------------
