@@ -28,6 +28,9 @@ install-test: $(VENV)/bin/activate
 	@test -x /usr/sbin/haproxy || { \
 	  echo "Installing Debian's haproxy for the topology test (deploy/install.sh)…"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
+	@test -x /usr/sbin/pgbouncer || { \
+	  echo "Installing Debian's pgbouncer for the transaction-pooling test…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; }
 
 # Install and run Parley (embedded SQLite and Redis unless DATABASE_URL / REDIS_URL are set).
 run: install

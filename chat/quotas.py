@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 import redis
 from django.conf import settings
 
+from config import redis_conn
+
 log = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
@@ -160,12 +162,12 @@ class _Store:
         self._refusing_logged = False
 
     def script(self):
-        url = settings.REDIS_URL
+        url = redis_conn.identity()
         with self._lock:
             if url not in self._clients:
                 timeout = settings.PARLEY["QUOTA_REDIS_TIMEOUT"]
-                client = redis.Redis.from_url(
-                    url, socket_timeout=timeout, socket_connect_timeout=timeout
+                client = redis_conn.sync_client(
+                    socket_timeout=timeout, socket_connect_timeout=timeout
                 )
                 self._clients[url] = (client, client.register_script(_LUA))
             return self._clients[url][1]

@@ -24,6 +24,8 @@ from django.conf import settings
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
+from config import redis_conn
+
 logger = logging.getLogger(__name__)
 
 LEASE = 120.0  # seconds; several heartbeats, so a live socket always renews in time
@@ -61,14 +63,13 @@ def _client() -> aioredis.Redis:
     """One client per event loop (redis.asyncio connections belong to the loop)."""
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
-    if client is None or client.parley_url != settings.REDIS_URL:
-        client = aioredis.Redis.from_url(
-            settings.REDIS_URL,
+    if client is None or client.parley_url != redis_conn.identity():
+        client = redis_conn.async_client(
             socket_connect_timeout=1.0,  # a handshake waits at most this for a dead Redis
             socket_timeout=2.0,
             max_connections=200,
         )
-        client.parley_url = settings.REDIS_URL
+        client.parley_url = redis_conn.identity()
         _clients[loop] = client
     return client
 

@@ -7,6 +7,7 @@ the production one; only the addresses differ.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
 import secrets
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONCE, NONE, SELF
+
+from config.redis_conn import celery_broker, layer_host, parse_sentinels
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -25,7 +28,13 @@ DATA_DIR = Path(env.str("PARLEY_DATA_DIR", default=str(BASE_DIR / "var")))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 EMBEDDED_DATABASE = not env.str("DATABASE_URL", default="")
-EMBEDDED_REDIS = not env.str("REDIS_URL", default="")
+# Redis Sentinel (config/redis_conn.py): the master's name and "host:port,host:port" of
+# the sentinels. Set, every Redis user follows the master they name; REDIS_URL then gives
+# only the db number and password.
+REDIS_SENTINELS = env.list("REDIS_SENTINELS", default=[])
+REDIS_SENTINEL_MASTER = env.str("REDIS_SENTINEL_MASTER", default="mymaster")
+REDIS_SENTINEL_PASSWORD = env.str("REDIS_SENTINEL_PASSWORD", default="")
+EMBEDDED_REDIS = not env.str("REDIS_URL", default="") and not REDIS_SENTINELS
 EMBEDDED_REDIS_SOCKET = DATA_DIR / "redis.sock"
 
 DEBUG = env.bool("DEBUG", default=EMBEDDED_DATABASE)
@@ -151,10 +160,34 @@ else:
         }
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+    # Behind PgBouncer in transaction mode: QuerySet.iterator() outside a transaction
+    # declares a WITH HOLD cursor and fetches from it in later transactions, which
+    # PgBouncer may send to another server connection ("cursor ... does not exist").
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
+    )
+# A PostgreSQL read replica for the supervisor's reports (supervision/selectors.py): they
+# read rollups and names only, which tolerate a replica's lag. Everything else reads its
+# own writes (a send, then a resume by seq) and stays on the primary.
+DATABASE_REPLICA_URL = "" if EMBEDDED_DATABASE else env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **env.db_url_config(DATABASE_REPLICA_URL),
+        **{
+            k: v
+            for k, v in copy.deepcopy(DATABASES["default"]).items()
+            if k not in ("NAME", "USER", "PASSWORD", "HOST", "PORT")
+        },
+        "TEST": {"MIRROR": "default"},
+    }
+REPORTS_DATABASE = "replica" if DATABASE_REPLICA_URL else "default"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery broker ----------------------------------------
-REDIS_URL = env.str("REDIS_URL", default="") or f"unix://{EMBEDDED_REDIS_SOCKET}"
+REDIS_URL = env.str("REDIS_URL", default="") or (
+    "redis:///0" if REDIS_SENTINELS else f"unix://{EMBEDDED_REDIS_SOCKET}"
+)
+REDIS_SENTINELS = parse_sentinels(",".join(REDIS_SENTINELS))
 # Everything Parley keeps in Redis (cache, channel layer, Celery's queues) starts with
 # this, so deployments (or test runs) sharing one Redis keep apart.
 REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="parley")
@@ -190,7 +223,7 @@ if CHANNEL_LAYER_BACKEND not in _LAYER_BACKENDS:
 CHANNEL_LAYERS = {"default": {"BACKEND": _LAYER_BACKENDS[CHANNEL_LAYER_BACKEND]}}
 if CHANNEL_LAYER_BACKEND != "memory":
     CHANNEL_LAYERS["default"]["CONFIG"] = {
-        "hosts": [{"address": REDIS_URL, **_redis_kwargs()}],
+        "hosts": [layer_host(REDIS_URL, REDIS_SENTINELS, REDIS_SENTINEL_MASTER, _redis_kwargs())],
         "prefix": env.str("CHANNEL_LAYER_PREFIX", default=REDIS_KEY_PREFIX),
     }
     if CHANNEL_LAYER_BACKEND == "core":
@@ -203,18 +236,21 @@ CACHES = {
         "KEY_PREFIX": REDIS_KEY_PREFIX,
     }
 }
+if REDIS_SENTINELS:
+    CACHES["default"]["OPTIONS"] = {"pool_class": "config.redis_conn.SentinelCachePool"}
 
 
-def _celery_broker(url: str) -> str:
-    # kombu spells a redis unix socket "redis+socket://"; redis-py spells it "unix://".
-    return "redis+socket://" + url[len("unix://") :] if url.startswith("unix://") else url
-
-
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_celery_broker(REDIS_URL))
-if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "redis+socket://")):
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=celery_broker(REDIS_URL, REDIS_SENTINELS))
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "redis+socket://", "sentinel://")):
     # Queues, unacked sets and control keys too: two deployments on one Redis must not
     # take each other's tasks.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:"}
+    if CELERY_BROKER_URL.startswith("sentinel://"):
+        CELERY_BROKER_TRANSPORT_OPTIONS["master_name"] = REDIS_SENTINEL_MASTER
+        _sentinel_opts = {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}
+        if REDIS_SENTINEL_PASSWORD:
+            _sentinel_opts["password"] = REDIS_SENTINEL_PASSWORD
+        CELERY_BROKER_TRANSPORT_OPTIONS["sentinel_kwargs"] = _sentinel_opts
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"

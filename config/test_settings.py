@@ -47,6 +47,19 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
     DATABASES["default"]["ENGINE"] = "tests.pg_backend"  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("PARLEY_TEST_DB_NAME", "test_parley")}  # noqa: F405
+    # DATABASE_REPLICA_URL's alias, as a mirror of the test database (no pool: a test that
+    # uses it closes it, so nothing holds the database when the run drops it). Reports
+    # read the primary unless a test sets REPORTS_DATABASE (tests/supervision/).
+    DATABASES["replica"] = {  # noqa: F405
+        **{k: v for k, v in DATABASES["default"].items() if k != "OPTIONS"},  # noqa: F405
+        "OPTIONS": {
+            k: v
+            for k, v in DATABASES["default"].get("OPTIONS", {}).items()  # noqa: F405
+            if k != "pool"
+        },
+        "CONN_MAX_AGE": 0,
+        "TEST": {"MIRROR": "default"},
+    }
     # Keep DB_THREADS under the pool (README): each socket database thread can hold a pooled
     # connection, and a test's own threads need one too (runs set a small pool to share
     # PostgreSQL's 100 connections).

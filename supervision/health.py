@@ -24,6 +24,7 @@ from health_check.exceptions import ServiceUnavailable, ServiceWarning
 from redis.asyncio import Redis as RedisClient
 
 from chat.tasks import WORKER_HEARTBEAT_KEY
+from config import redis_conn
 from supervision.signals import BEAT_HEARTBEAT_KEY
 
 State = Literal["up", "degraded", "down"]
@@ -75,7 +76,7 @@ class Migrations(HealthCheck):
 
 
 def _redis_client() -> RedisClient:
-    return RedisClient.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    return redis_conn.async_client(socket_connect_timeout=2, socket_timeout=2)
 
 
 # The component names the status page and /healthz's detail use, in order.

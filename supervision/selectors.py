@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Sum
 
@@ -62,17 +63,25 @@ LABELS = {
 }
 
 
+def _reports_db() -> str:
+    """The reports read rollups and names only, which tolerate a replica's lag: the
+    replica when DATABASE_REPLICA_URL is set (docs/operations.md), else the primary."""
+    return settings.REPORTS_DATABASE
+
+
 def _ratio(part: float, whole: float, digits: int = 4) -> float | None:
     return round(part / whole, digits) if whole else None
 
 
 def _names(group: Group, keys: list) -> dict[Any, str]:
     if group == "queue":
-        names = dict(Queue.objects.filter(pk__in=keys).values_list("pk", "name"))
+        names = dict(
+            Queue.objects.using(_reports_db()).filter(pk__in=keys).values_list("pk", "name")
+        )
         names[0] = "(no queue)"
         return names
     if group == "agent":
-        users = get_user_model().objects.filter(pk__in=keys)
+        users = get_user_model().objects.using(_reports_db()).filter(pk__in=keys)
         names = {u.pk: (u.get_full_name() or u.get_username()) for u in users}
         names[0] = "(unassigned)"
         return names
@@ -83,7 +92,8 @@ def report_rows(*, group: Group, first: dt.date, last: dt.date) -> list[dict[str
     """One row per queue, agent or day in ``[first, last]``, ordered by key."""
     column = GROUPS[group]
     sums = (
-        ReportDay.objects.filter(day__gte=first, day__lte=last)
+        ReportDay.objects.using(_reports_db())
+        .filter(day__gte=first, day__lte=last)
         .values(column)
         .annotate(**{name: Sum(name) for name in SUMMED})
         .order_by(column)
@@ -120,12 +130,17 @@ VARIANT_COLUMNS = ("flow", "node", "variant", "sessions", "converted", "conversi
 def variant_rows(*, first: dt.date, last: dt.date) -> list[dict[str, Any]]:
     """Conversion per flow variant in ``[first, last]``."""
     sums = list(
-        VariantDay.objects.filter(day__gte=first, day__lte=last)
+        VariantDay.objects.using(_reports_db())
+        .filter(day__gte=first, day__lte=last)
         .values("flow_id", "node", "variant")
         .annotate(sessions=Sum("sessions"), converted=Sum("converted"))
         .order_by("flow_id", "node", "variant")
     )
-    flows = dict(Flow.objects.filter(pk__in={r["flow_id"] for r in sums}).values_list("pk", "name"))
+    flows = dict(
+        Flow.objects.using(_reports_db())
+        .filter(pk__in={r["flow_id"] for r in sums})
+        .values_list("pk", "name")
+    )
     return [
         {
             "flow": flows.get(row["flow_id"], str(row["flow_id"])),

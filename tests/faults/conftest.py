@@ -65,3 +65,106 @@ def own_redis(tmp_path):
         yield server
     finally:
         server.stop()
+
+
+class SentinelGroup:
+    """A master, a replica and three sentinels watching them, each a process of this
+    test's own on its own loopback port (the redis-server binary runs as a sentinel with
+    --sentinel). Short timeouts, so that a failover takes seconds."""
+
+    MASTER_NAME = "parley-test"
+
+    def __init__(self, ports: list[int], workdir: Path) -> None:
+        self.master_port, self.replica_port, *self.sentinel_ports = ports
+        self.workdir = workdir
+        self.procs: dict[int, subprocess.Popen] = {}
+
+    @property
+    def sentinels(self) -> str:
+        return ",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports)
+
+    def _spawn(self, port: int, *args: str) -> None:
+        log = str(self.workdir / f"redis-{port}.log")
+        self.procs[port] = subprocess.Popen(
+            [redis_server_binary(), *args, "--logfile", log], preexec_fn=die_with_parent,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        common = ("--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                  "--dir", str(self.workdir))  # fmt: skip
+        self._spawn(self.master_port, "--port", str(self.master_port), *common)
+        self._spawn(self.replica_port, "--port", str(self.replica_port), *common,
+                    "--replicaof", "127.0.0.1", str(self.master_port))  # fmt: skip
+        for port in self.sentinel_ports:
+            conf = self.workdir / f"sentinel-{port}.conf"
+            conf.write_text(
+                f"port {port}\nbind 127.0.0.1\ndir {self.workdir}\n"
+                f"sentinel monitor {self.MASTER_NAME} 127.0.0.1 {self.master_port} 2\n"
+                f"sentinel down-after-milliseconds {self.MASTER_NAME} 1000\n"
+                f"sentinel failover-timeout {self.MASTER_NAME} 5000\n"
+                f"sentinel parallel-syncs {self.MASTER_NAME} 1\n"
+            )
+            self._spawn(port, str(conf), "--sentinel")
+        # Ready when the replica is in sync and every sentinel knows the replica and the
+        # two other sentinels (a sentinel alone cannot reach the quorum of 2).
+        self.wait_for(self._ready, "sentinels to see the replica and each other")
+
+    def _ready(self) -> bool:
+        replica = redis.Redis(host="127.0.0.1", port=self.replica_port, socket_timeout=1)
+        if replica.info("replication").get("master_link_status") != "up":
+            return False
+        for port in self.sentinel_ports:
+            sentinel = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
+            master = sentinel.sentinel_master(self.MASTER_NAME)
+            if master.get("num-slaves") != 1 or master.get("num-other-sentinels") != 2:
+                return False
+        return True
+
+    def master_port_now(self) -> int | None:
+        """The master's port as a majority of the sentinels name it."""
+        votes: dict[int, int] = {}
+        for port in self.sentinel_ports:
+            try:
+                sentinel = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
+                _, master = sentinel.sentinel_get_master_addr_by_name(self.MASTER_NAME)
+            except (redis.RedisError, TypeError):
+                continue
+            votes[int(master)] = votes.get(int(master), 0) + 1
+        return next((p for p, n in votes.items() if n >= 2), None)
+
+    def kill_master(self) -> None:
+        proc = self.procs.pop(self.master_port)
+        proc.kill()
+        proc.wait()
+
+    def wait_for(self, condition, what: str, within: float = 60.0) -> None:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            try:
+                if condition():
+                    return
+            except redis.RedisError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"timed out after {within} s waiting for {what}")
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            proc.kill()
+            proc.wait()
+        self.procs.clear()
+
+
+@pytest.fixture
+def sentinel_group(tmp_path):
+    ports, start = [], PORT_BASE + 50
+    for _ in range(5):
+        ports.append(_free_port(start))
+        start = ports[-1] + 1
+    group = SentinelGroup(ports, tmp_path)
+    try:
+        group.start()
+        yield group
+    finally:
+        group.stop()
