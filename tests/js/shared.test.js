@@ -234,3 +234,39 @@ describe("a message in the tabs' shared outbox", () => {
     expect([a.seen.hellos, b.seen.hellos]).toEqual([2, 2]);
   });
 });
+
+describe("a SharedWorker whose script never loads", () => {
+  it("leaves its tab on a socket of its own instead of waiting for a hub forever", () => {
+    const sockets = [];
+    let worker = null;
+    class DeadWorker {
+      constructor() {
+        worker = this;
+        this.onerror = null;
+        this.port = { onmessage: null, postMessage: () => {} }; // nobody on the other end
+      }
+    }
+    class Plain {
+      constructor(url) {
+        return new ServerSocket(url, sockets);
+      }
+    }
+    const Transport = sharedSocket({ workerUrl: "w.js", SharedWorker: DeadWorker, WebSocket: Plain, onPageHide: () => {} });
+    let hellos = 0;
+    const client = ParleyClient.createClient({
+      url: () => "ws://test/ws/widget/",
+      WebSocket: Transport,
+      now: () => Date.now(),
+      random: () => 0.5,
+      hooks: { hello: () => (hellos += 1), message: () => {}, receiptWanted: () => null },
+    });
+    client.connect();
+    expect(sockets).toHaveLength(0); // waiting on the hub
+    worker.onerror({});
+    for (let t = 0; t < 300 && !sockets.length; t++) vi.advanceTimersByTime(100); // its back-off
+    expect(sockets).toHaveLength(1); // then a socket of its own
+    sockets[0].readyState = 1; // the client needs no onopen: the hello says it is up
+    sockets[0].push({ type: "hello", heartbeat_interval: 5, conversations: [] });
+    expect(hellos).toBe(1);
+  });
+});

@@ -19,7 +19,26 @@ export function sharedSocket(opts) {
   } catch (e) {
     return null; // a CSP that forbids workers, a browser without module workers
   }
-  return transportOver(worker.port, opts.onPageHide);
+  const Shared = transportOver(worker.port, opts.onPageHide);
+  // A worker whose script never loads (blocked by a proxy, lost by a deploy) says so only
+  // through `error`: its tabs then fall back to a socket each instead of waiting forever on
+  // a hub that is not there. An error after the hub has spoken is the worker's own affair.
+  const Plain = opts.WebSocket || globalThis.WebSocket;
+  let alive = false;
+  let failed = false;
+  const deliver = worker.port.onmessage;
+  worker.port.onmessage = (ev) => {
+    alive = true;
+    deliver(ev);
+  };
+  worker.onerror = () => {
+    if (alive || failed) return;
+    failed = true;
+    Shared.lost();
+  };
+  return function SharedOrOwnSocket(url) {
+    return failed ? new Plain(url) : new Shared(url);
+  };
 }
 
 /** The WebSocket-like class over a port to a hub (a SharedWorker's, or a leader tab's). */
@@ -57,6 +76,15 @@ export function transportOver(port, onPageHide) {
 
     _detach() {
       this.readyState = CLOSED;
+    }
+
+    /** The hub is gone for good: the socket in use closes as a dropped one would. */
+    static lost() {
+      const socket = current;
+      current = null;
+      if (!socket || socket.readyState === CLOSED) return;
+      socket.readyState = CLOSED;
+      if (socket.onclose) socket.onclose({ code: 1006, reason: "the shared worker failed" });
     }
 
     _fromHub(msg) {
