@@ -99,11 +99,16 @@ def floor_prepare(prefix: str, agents: int, capacity: int) -> tuple[str, list[Ag
 
 
 def visitor_make(site_key: str, origin: str, name: str) -> str:
+    from django.db import connection
+
     from chat import services
 
-    return services.visitor_session_create(
-        site_key=site_key, origin=origin, name=name, locale="en"
-    )[1]
+    try:
+        return services.visitor_session_create(
+            site_key=site_key, origin=origin, name=name, locale="en"
+        )[1]
+    finally:
+        connection.close()  # back to the pool: callers run this in any thread
 
 
 # --- the ledger --------------------------------------------------------------------------
@@ -134,6 +139,9 @@ class Ledger:
     offers_accepted_first: int = 0
     offers_failed: Counter = field(default_factory=Counter)
     offers_unanswered: int = 0  # the socket dropped before the accept's answer: not healthy
+    offer_log: list[tuple[float, str, str]] = field(default_factory=list)  # (t, agent, outcome)
+    offers_ended: Counter = field(default_factory=Counter)  # expired, revoked (frames)
+    set_away: int = 0  # agents set away for missed offers (they set themselves online again)
     max_load: dict[str, int] = field(default_factory=dict)
     capacity: int = 0
     visitors_done: int = 0
@@ -217,7 +225,8 @@ class Conn:
                 self.up.set()
                 return
             except Exception as exc:
-                self.ledger.errors[f"{self.role} connect: {type(exc).__name__}"] += 1
+                status = getattr(getattr(exc, "response", None), "status_code", "")
+                self.ledger.errors[f"{self.role} connect: {type(exc).__name__} {status}"] += 1
                 if self.closing or now() > deadline:
                     raise Disconnected("gave up connecting") from exc
                 cap = min(8.0, 0.5 * 2**attempt)
@@ -345,6 +354,10 @@ class Agent:
         self.tasks: list[asyncio.Task] = []
 
     def on_hello(self, hello: dict) -> None:
+        # A reconnecting console gets its open offers back: answer them.
+        for offer in hello.get("offers", []):
+            if offer.get("state") == "offered":
+                spawn(self.accept(offer))
         # An accept whose answer was lost with the socket may have won: the snapshot of the
         # agent's own conversations says so.
         for c in hello.get("conversations", []):
@@ -364,6 +377,14 @@ class Agent:
         kind = frame["type"]
         if kind == "reservation.offered":
             spawn(self.accept(frame["reservation"]))
+        elif kind in ("reservation.expired", "reservation.revoked"):
+            self.ledger.offers_ended[kind.split(".")[1]] += 1
+        elif kind == "agent.presence":
+            presence = frame["presence"]
+            if presence.get("status") == "away" and presence.get("reason") == "missed_offers":
+                # As a person would: read the message, set themselves online again.
+                self.ledger.set_away += 1
+                spawn(self.back_online())
         elif kind == "message.new":
             m = frame["message"]
             view = self.convs.get(m["conversation"])
@@ -382,18 +403,28 @@ class Agent:
             ):  # fmt: skip
                 view.open = False  # given to someone else (our console was lost too long)
 
+    async def back_online(self) -> None:
+        await asyncio.sleep(2.0)
+        with contextlib.suppress(Disconnected, TimeoutError):
+            await self.conn.request({"type": "presence.set", "status": "online"})
+
     async def accept(self, reservation: dict) -> None:
         self.ledger.offers += 1
+        t = now()
         try:
             reply = await self.conn.request(
                 {"type": "reservation.accept", "reservation": reservation["id"]}, wait=20
             )
         except (Disconnected, TimeoutError):
             self.ledger.offers_unanswered += 1
+            self.ledger.offer_log.append((t, self.cred.username, "unanswered"))
             return
         if reply.get("type") != "ack":
-            self.ledger.offers_failed[reply.get("code", reply.get("type"))] += 1
+            code = reply.get("code", reply.get("type"))
+            self.ledger.offers_failed[code] += 1
+            self.ledger.offer_log.append((t, self.cred.username, code))
             return
+        self.ledger.offer_log.append((t, self.cred.username, "ok"))
         self.ledger.offers_accepted_first += 1
         conv = reservation["conversation"]["id"]
         view = self.convs.setdefault(conv, ConvView("agent"))

@@ -253,7 +253,8 @@ def main() -> int:
     print(f"messages: {msgs}")
     print(f"offers: {ledger.offers}, accepted on the first try {ledger.offers_accepted_first} "
           f"({100 * ledger.offers_accepted_first / max(1, offers):.2f}% of answered), failed "
-          f"{dict(ledger.offers_failed)}, unanswered (socket cut) {ledger.offers_unanswered}")  # fmt: skip
+          f"{dict(ledger.offers_failed)}, unanswered (socket cut) {ledger.offers_unanswered}; "
+          f"offers ended {dict(ledger.offers_ended)}; set away for missed offers {ledger.set_away}")  # fmt: skip
     print(f"unrouted conversations: {len(checks['unrouted'])}; errors {dict(ledger.errors)}")
     print(f"memory after warm-up: {mem}")
     print(
