@@ -25,7 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 HEARTBEAT = 20.0
-ACK_TIMEOUT = 5.0
+# Parley's client resends an unanswered frame after every hello and once its answer is two
+# heartbeats late (static/parley/client/outbox.js), not sooner: a busy server is not a
+# lost frame, and resends only fill the socket's inbox.
+ACK_TIMEOUT = 2 * HEARTBEAT
 
 
 def now() -> float:
@@ -488,7 +491,7 @@ class Agent:
 
     async def resender(self) -> None:
         while not self.conn.closing:
-            await asyncio.sleep(ACK_TIMEOUT)
+            await asyncio.sleep(5.0)
             for rec in list(self.replies.values()):
                 if rec.accepted_seq is None and now() - rec.sent_at > ACK_TIMEOUT:
                     rec.sent_at = now()
@@ -498,6 +501,10 @@ class Agent:
                 del self.convs[cid]
 
     async def on_reconnect(self) -> None:
+        for rec in list(self.replies.values()):
+            if rec.accepted_seq is None:  # after every hello, as the client's outbox does
+                rec.sent_at = now()
+                spawn(self.send(rec))
         for conv, view in list(self.convs.items()):
             if view.open:
                 await self.catch_up(conv, view)
