@@ -389,6 +389,11 @@ def main() -> int:
           f"{ledger.retries}, duplicate deliveries dropped by seq {ledger.duplicate_deliveries}")  # fmt: skip
     print(f"client errors {dict(ledger.errors)}")
     print(f"messages: {msgs}")
+    unseen = {i: st for i, st in checks["offers"].items() if i not in ledger.offers_seen}
+    print(
+        f"offers in the database {len(checks['offers'])}, never reached a console "
+        f"{len(unseen)} (by final state {dict(Counter(unseen.values()))})"
+    )
     print(f"routing: unrouted in the database {checks['unrouted'][:20]} "
           f"({len(checks['unrouted'])}); visitors never assigned {never}")  # fmt: skip
     print(f"capacity: over capacity in samples {result['over_capacity'][:10]}; as the agents "

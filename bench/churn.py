@@ -144,6 +144,7 @@ class Ledger:
     offers_unanswered: int = 0  # the socket dropped before the accept's answer: not healthy
     offer_log: list[tuple[float, str, str]] = field(default_factory=list)  # (t, agent, outcome)
     offers_ended: Counter = field(default_factory=Counter)  # expired, revoked (frames)
+    offers_seen: set[int] = field(default_factory=set)  # reservation ids that reached a console
     set_away: int = 0  # agents set away for missed offers (they set themselves online again)
     max_load: dict[str, int] = field(default_factory=dict)
     capacity: int = 0
@@ -355,8 +356,10 @@ class Agent:
         self.conn.on_reconnect = self.on_reconnect
         self.conn.on_hello = self.on_hello
         self.tasks: list[asyncio.Task] = []
+        self.returning = False
 
     def on_hello(self, hello: dict) -> None:
+        self.on_push({"type": "agent.presence", "presence": hello.get("presence") or {}})
         # A reconnecting console gets its open offers back: answer them.
         for offer in hello.get("offers", []):
             if offer.get("state") == "offered":
@@ -384,9 +387,12 @@ class Agent:
             self.ledger.offers_ended[kind.split(".")[1]] += 1
         elif kind == "agent.presence":
             presence = frame["presence"]
-            if presence.get("status") == "away" and presence.get("reason") == "missed_offers":
-                # As a person would: read the message, set themselves online again.
+            mine = presence.get("agent") in (None, self.cred.user_id)
+            if mine and presence.get("status") == "away" and not self.returning:
+                # Set away for missed offers (or given that status back with a reconnected
+                # console): as a person would, they read the message and come back online.
                 self.ledger.set_away += 1
+                self.returning = True
                 spawn(self.back_online())
         elif kind == "message.new":
             m = frame["message"]
@@ -407,11 +413,17 @@ class Agent:
                 view.open = False  # given to someone else (our console was lost too long)
 
     async def back_online(self) -> None:
-        await asyncio.sleep(2.0)
-        with contextlib.suppress(Disconnected, TimeoutError):
-            await self.conn.request({"type": "presence.set", "status": "online"})
+        try:
+            await asyncio.sleep(2.0)
+            with contextlib.suppress(Disconnected, TimeoutError):
+                await self.conn.request({"type": "presence.set", "status": "online"})
+        finally:
+            self.returning = False
 
     async def accept(self, reservation: dict) -> None:
+        if reservation["id"] in self.ledger.offers_seen:
+            return  # from hello and from the push: one answer
+        self.ledger.offers_seen.add(reservation["id"])
         self.ledger.offers += 1
         t = now()
         try:

@@ -33,6 +33,7 @@ import random
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -255,6 +256,11 @@ def main() -> int:
           f"({100 * ledger.offers_accepted_first / max(1, offers):.2f}% of answered), failed "
           f"{dict(ledger.offers_failed)}, unanswered (socket cut) {ledger.offers_unanswered}; "
           f"offers ended {dict(ledger.offers_ended)}; set away for missed offers {ledger.set_away}")  # fmt: skip
+    unseen = {i: st for i, st in checks["offers"].items() if i not in ledger.offers_seen}
+    print(
+        f"offers in the database {len(checks['offers'])}, never reached a console "
+        f"{len(unseen)} (by final state {dict(Counter(unseen.values()))})"
+    )
     print(f"unrouted conversations: {len(checks['unrouted'])}; errors {dict(ledger.errors)}")
     print(f"memory after warm-up: {mem}")
     print(

@@ -7,6 +7,7 @@ database. Loopback only."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import itertools
 import os
 import signal
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+PR_SET_PDEATHSIG = 1
 
 
 def wait_port(port: int, timeout: float) -> bool:
@@ -43,6 +45,14 @@ def healthy(base: str, timeout: float) -> bool:
     return False
 
 
+def _own_group_dying_with_parent() -> None:
+    """A process group of its own (the bench stops it whole), and SIGTERM when the bench
+    dies, however it dies (runparley's children die with runparley in turn)."""
+    os.setsid()
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class Parley:
     """runparley and its children (setsid: the bench stops the whole group, by its id)."""
 
@@ -59,7 +69,7 @@ class Parley:
         self.log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(
             args, cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            stdin=subprocess.DEVNULL, preexec_fn=_own_group_dying_with_parent,
         )  # fmt: skip
         ports = [self.balancer] + [self.port + i for i in range(self.processes)]
         if not all(healthy(f"http://127.0.0.1:{p}", 120) for p in ports):
@@ -204,7 +214,13 @@ def db_checks(site_key: str, conversations: set[int]) -> dict[str, Any]:
             "user__username", "load", "capacity"
         )
     )
-    return {"rows": rows, "unrouted": unrouted, "dup_seq": dup_seq, "presence": over}
+    from routing.models import Reservation
+
+    offers = dict(
+        Reservation.objects.filter(conversation_id__in=conversations).values_list("id", "state")
+    )
+    return {"rows": rows, "unrouted": unrouted, "dup_seq": dup_seq, "presence": over,
+            "offers": offers}  # fmt: skip
 
 
 def verdict_messages(ledger, rows: list[tuple]) -> dict[str, int]:
