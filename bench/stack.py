@@ -72,7 +72,7 @@ class Parley:
             stdin=subprocess.DEVNULL, preexec_fn=_own_group_dying_with_parent,
         )  # fmt: skip
         ports = [self.balancer] + [self.port + i for i in range(self.processes)]
-        if not all(healthy(f"http://127.0.0.1:{p}", 120) for p in ports):
+        if not all(healthy(f"http://127.0.0.1:{p}", 900) for p in ports):
             self.stop()
             raise SystemExit(f"Parley did not come up: see {self.log_path}")
         time.sleep(5)  # the workers and beat connect to the broker
