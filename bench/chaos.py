@@ -72,6 +72,39 @@ class OwnRedis:
             self.proc = None
 
 
+class PgBouncer:
+    """Debian's PgBouncer in session mode on a port of the bench's own, in front of the
+    machine's PostgreSQL (trusting loopback as it does): Parley's path to the database, and
+    what the bench pauses (SIGSTOP, then SIGCONT). C, so it adds nothing measurable on a
+    loaded machine; bench/tcp_proxy.py (Python) added seconds per request there."""
+
+    def __init__(self, port: int, workdir: Path) -> None:
+        self.port, self.dir = port, workdir / "pgbouncer"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.chmod(0o755)
+        (self.dir / "userlist.txt").write_text('"postgres" ""\n')
+        (self.dir / "pgbouncer.ini").write_text(
+            "[databases]\n* = host=127.0.0.1 port=5432\n[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            f"auth_type = trust\nauth_file = {self.dir / 'userlist.txt'}\n"
+            "pool_mode = session\nmax_client_conn = 200\ndefault_pool_size = 40\n"
+            "max_db_connections = 40\nignore_startup_parameters = extra_float_digits,options\n"
+        )
+        for path in self.dir.iterdir():
+            path.chmod(0o644)
+        args = ["/usr/sbin/pgbouncer", str(self.dir / "pgbouncer.ini")]
+        if os.geteuid() == 0:
+            args[1:1] = ["-u", "postgres"]  # PgBouncer refuses to run as root
+        self.proc = subprocess.Popen(
+            args, stdout=(self.dir / "log").open("wb"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        self.pid = self.proc.pid
+
+
 class Chaos:
     def __init__(self, args, parley: Parley, redis: OwnRedis, proxy: subprocess.Popen):
         self.args, self.parley, self.redis, self.proxy = args, parley, redis, proxy
@@ -294,6 +327,8 @@ def main() -> int:
     p.add_argument("--pause", type=float, default=5.0, help="PostgreSQL pause, seconds")
     p.add_argument("--redis-down", type=float, default=3.0)
     p.add_argument("--drop", type=float, default=0.10, help="share of sockets cut")
+    p.add_argument("--pg-proxy", choices=("pgbouncer", "python"), default="pgbouncer",
+                   help="what stands between Parley and PostgreSQL, paused by the bench")  # fmt: skip
     p.add_argument("--port-base", type=int, default=8720)
     p.add_argument("--db", default="parley_chaos")
     p.add_argument("--json", help="write every figure to this file")
@@ -332,17 +367,22 @@ def main() -> int:
           f"{args.capacity}, faults {list(FAULTS)} x {args.rounds}")  # fmt: skip
     redis = OwnRedis(redis_port, data)
     redis.start()
-    proxy = subprocess.Popen(
-        [sys.executable, str(REPO / "bench" / "tcp_proxy.py"), "--listen", str(proxy_port)],
-        stdout=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+    if args.pg_proxy == "pgbouncer":
+        bouncer = PgBouncer(proxy_port, data)
+        bouncer.start()
+        proxy = bouncer.proc
+    else:
+        proxy = subprocess.Popen(
+            [sys.executable, str(REPO / "bench" / "tcp_proxy.py"), "--listen", str(proxy_port)],
+            stdout=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
     parley = Parley(server_env, first, args.balancer_port, 2, 2, data / "runparley.log")
     try:
         if not wait_port(proxy_port, 10):
-            raise SystemExit("tcp_proxy did not start")
+            raise SystemExit(f"{args.pg_proxy} did not start on {proxy_port}")
         parley.start()
         print(f"runparley pid {parley.proc.pid}; children {parley.pids()}; redis pid "
-              f"{redis.proc.pid}; tcp_proxy pid {proxy.pid}")  # fmt: skip
+              f"{redis.proc.pid}; {args.pg_proxy} pid {proxy.pid}")  # fmt: skip
         sys.path.insert(0, str(REPO))
         import django
 
