@@ -361,7 +361,7 @@ def main() -> int:
                        "SECRET_KEY", "DEBUG", "PARLEY_DATA_DIR", "DATABASE_POOL_MAX_SIZE")},
                        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{args.db}"})  # fmt: skip
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    createdb(args.db)
+    createdb(args.db, fresh=True)
     print(f"chaos: {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC, duration "
           f"{args.duration:.0f} s, {args.rate}/s conversations, {args.agents} agents x "
           f"{args.capacity}, faults {list(FAULTS)} x {args.rounds}")  # fmt: skip

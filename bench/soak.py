@@ -67,9 +67,14 @@ def server_env(args) -> dict[str, str]:
     }
 
 
-def createdb(name: str) -> None:
+def createdb(name: str, *, fresh: bool = False) -> None:
+    """The bench's own database; `fresh`: dropped first, so that no conversation of an
+    earlier run holds the agents' capacity."""
     if not name.startswith("parley_"):
         raise SystemExit("--db must start with parley_")
+    if fresh:
+        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", name],
+                       check=True)  # fmt: skip
     exists = subprocess.run(
         ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc",
          f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
