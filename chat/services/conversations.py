@@ -28,9 +28,19 @@ def conversation_lock(conversation_id: int, *, customer_id: int | None = None) -
     if customer_id is not None:
         qs = qs.filter(customer_id=customer_id)
     try:
-        return qs.get(pk=conversation_id)
+        conversation = qs.get(pk=conversation_id)
     except Conversation.DoesNotExist as exc:
         raise NotFound("No such conversation.") from exc
+    # After waiting for the lock, PostgreSQL returns the row's newest version but re-checks
+    # the joined rows as the statement first saw them (READ COMMITTED): an agent or queue
+    # set by the transaction we waited for comes back as an id without its row (the
+    # payload then failed). Load those again; only in that race, so no query otherwise.
+    for name in ("queue", "assignee"):
+        field = Conversation._meta.get_field(name)
+        cached = field.get_cached_value(conversation, default=None)
+        if getattr(conversation, field.attname) != (cached.pk if cached else None):
+            field.delete_cached_value(conversation)
+    return conversation
 
 
 def conversation_rev_bump(conversation: Conversation) -> int:
@@ -145,7 +155,16 @@ def conversation_open(
     """
     if actor.kind != "customer":
         raise PermissionDenied("Only a customer starts a conversation.")
-    customer = Customer.objects.select_for_update().select_related("site").get(pk=actor.customer.pk)
+    # The customer's row only, and FOR NO KEY UPDATE: a start that retried, or a second
+    # tab, waits here, then for the conversation's lock. FOR UPDATE of the joined site row
+    # serialised every start of a site and, with the plain FOR UPDATE, blocked the foreign
+    # key checks (FOR KEY SHARE) of transactions that hold the conversation's lock and
+    # write a row naming this customer: a deadlock under load (bench/soak.py found it).
+    customer = (
+        Customer.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("site")
+        .get(pk=actor.customer.pk)
+    )
     current = (
         Conversation.objects.filter(customer=customer, status__in=Conversation.OPEN_STATUSES)
         .order_by("-id")

@@ -25,7 +25,12 @@ def prechat_submit(*, actor: Actor, values: Any) -> Customer:
     customer's attributes (``prechat``), which agents see."""
     if actor.kind != "customer":
         raise PermissionDenied("Only a visitor fills in the pre-chat form.")
-    customer = Customer.objects.select_for_update().select_related("site").get(pk=actor.customer.pk)
+    customer = (
+        # Not the site's row, and not against foreign-key checks (see conversation_open).
+        Customer.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("site")
+        .get(pk=actor.customer.pk)
+    )
     form = customer.site.prechat_form
     if not form or not form.get("fields"):
         raise Conflict("This site has no pre-chat form.", code="no_prechat_form")
