@@ -244,6 +244,8 @@ class Conn:
                 async for raw in ws:
                     frame = json.loads(raw)
                     ref = frame.get("ref")
+                    if frame["type"] == "pong" and self.on_push is not None:
+                        self.on_push(frame)  # its last_seq heals a lost push, as the client's
                     if ref is not None and ref in self.pending:
                         fut = self.pending.pop(ref)
                         if not fut.done():
@@ -381,7 +383,14 @@ class Agent:
 
     def on_push(self, frame: dict) -> None:
         kind = frame["type"]
-        if kind == "reservation.offered":
+        if kind == "pong":
+            # Parley's client rule: a conversation whose last_seq is past what is held has
+            # lost a push (a Redis outage no ping saw): resume it.
+            for conv, top in (frame.get("last_seq") or {}).items():
+                view = self.convs.get(int(conv))
+                if view is not None and view.open and top > view.last:
+                    spawn(self.catch_up(int(conv), view))
+        elif kind == "reservation.offered":
             spawn(self.accept(frame["reservation"]))
         elif kind in ("reservation.expired", "reservation.revoked"):
             self.ledger.offers_ended[kind.split(".")[1]] += 1
@@ -544,7 +553,11 @@ class Visitor:
 
     def on_push(self, frame: dict) -> None:
         kind = frame["type"]
-        if kind == "message.new" and frame["message"]["conversation"] == self.conv:
+        if kind == "pong":
+            top = (frame.get("last_seq") or {}).get(str(self.conv), 0)
+            if self.conv and top > self.view.last:
+                spawn(self.on_reconnect())  # a lost push: resume, as the client does
+        elif kind == "message.new" and frame["message"]["conversation"] == self.conv:
             self.ledger.on_seq(self.view, frame["message"], pushed=True)
             self.news.set()
         elif kind == "conversation.updated" and frame["conversation"]["id"] == self.conv:
