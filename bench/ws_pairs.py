@@ -271,7 +271,11 @@ def http_json(
         request.add_header(name, value)
     try:
         with _opener.open(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read() or b"null")
+            raw = response.read()
+            try:
+                return response.status, json.loads(raw or b"null")
+            except ValueError:  # /healthz answers text
+                return response.status, raw.decode(errors="replace")
     except urllib.error.HTTPError as exc:
         try:
             payload = json.loads(exc.read() or b"null")
