@@ -359,10 +359,14 @@ def main() -> None:
           f"resynced with a gap: {sum(1 for c in resynced if c['gap'])}; seqs delivered "
           f"twice and dropped by seq: {sum(c['duplicates'] for c in clients)}")  # fmt: skip
     n = max(1, len(dropped))
-    server = sum(usage.get(r, 0.0) for r in ("daphne",))
+    # The restarted process's CPU is mostly its start-up: count the survivors' alone.
+    survivors = c0["roles"].get("daphne", set()) - {victim}
+    server = sum(max(0.0, c1["cpu"].get(p, 0.0) - c0["cpu"].get(p, 0.0)) for p in survivors)
+    restarted = usage.get("daphne", 0.0) - server
     db_s = sum(v for r, v in usage.items() if r.startswith("db_"))
     print(f"CPU from the kill to the last resync ({last - kill_at:.1f} s), per reconnect: "
-          f"daphne {1000 * server / n:.2f} ms, PostgreSQL {1000 * db_s / n:.2f} ms, "
+          f"surviving daphne {1000 * server / n:.2f} ms (the restarted one, start-up "
+          f"included: {restarted:.1f} s in all), PostgreSQL {1000 * db_s / n:.2f} ms, "
           f"Redis {1000 * usage.get('redis', 0.0) / n:.2f} ms, balancer and runner "
           f"{1000 * usage.get('runner', 0.0) / n:.2f} ms (the away posts included); "
           f"load {os.getloadavg()}")  # fmt: skip
