@@ -24,6 +24,12 @@ CPU). Each client process freezes its heap once its sockets are open (``gc.freez
 so that its own full collections do not show up as late pongs, and reports its longest
 collection pause beside the pong figures.
 
+Each proxied socket costs HAProxy two file descriptors, and a process may hold 20,000
+here (the hard limit cannot be raised in this container): one HAProxy holds about 9,900
+sockets, so ``--also`` spreads the sockets over more balancers in front of the same ASGI
+processes (started by hand from the same template, config/balancer.py). ``--reuse``
+gives earlier runs' visitors a fresh token each instead of making new ones.
+
 Run it with the server's environment (``DATABASE_URL``, ``REDIS_URL``, ``SECRET_KEY``).
 Only 127.0.0.1 / localhost; sockets, hold time and rates are bounded.
 
