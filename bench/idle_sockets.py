@@ -35,8 +35,9 @@ Only 127.0.0.1 / localhost; sockets, hold time and rates are bounded.
 
     .venv/bin/python bench/idle_sockets.py --url http://127.0.0.1:8100 --sockets 1000 --hold 60
     # 20,000 mixed, through the balancer of `runparley --processes 2 --balancer-port 8910`
+    # (and two more HAProxy instances on 8913 and 8914 in front of the same processes)
     .venv/bin/python bench/idle_sockets.py --url http://127.0.0.1:8910 --sockets 20000 \
-        --consoles 2000 --procs 2 --hold 600
+        --also http://127.0.0.1:8913,http://127.0.0.1:8914 --consoles 2000 --procs 2 --hold 600
 """
 
 from __future__ import annotations
