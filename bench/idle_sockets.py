@@ -303,6 +303,7 @@ def run_bench(args, fronts, cookie_name, creds, meter, server_pids) -> dict[str,
             args=(args, fronts, cookie_name, creds[i :: args.procs], child_end),
         )
         proc.start()
+        child_end.close()  # a child that dies then shows as EOFError here, not a hang
         children.append((proc, parent_end))
     out["subs_before"] = layer_subscriptions()
     mem0 = rss_total(server_pids)

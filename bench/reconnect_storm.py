@@ -113,7 +113,7 @@ class Client:
 
     async def frame(self, *types: str) -> dict:
         while True:
-            f = json.loads(await asyncio.wait_for(self.ws.recv(), 30))
+            f = json.loads(await asyncio.wait_for(self.ws.recv(), 120))  # a starved host
             if f["type"] == "message.new":
                 self.note(f["message"]["seq"])
             if f["type"] in types:
@@ -312,6 +312,7 @@ def main() -> None:
             args=(args, base, ws_base, tokens[i :: args.procs], child_end, share),
         )
         proc.start()
+        child_end.close()  # a child that dies then shows as EOFError here, not a hang
         children.append((proc, parent_end))
     ready = [conn.recv() for _, conn in children]
     print(f"{sum(r['ready'] for r in ready)} sockets open with a conversation each in "
