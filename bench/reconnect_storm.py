@@ -212,13 +212,16 @@ async def client_main(args, base: str, ws_base: str, tokens: list[str], conn, sh
     deadline = await loop.run_in_executor(None, conn.recv)  # the watch begins
     watchers = [asyncio.create_task(c.watch(deadline)) for c in clients]
     kill_at = await loop.run_in_executor(None, conn.recv)  # killed now
-    # The drops arrive within a moment (HAProxy closes the clients' side at once): wait
-    # until no new one has come for half a second.
-    settled, count = time.monotonic(), -1
-    while time.monotonic() - settled < 0.5 and time.monotonic() - kill_at < 10:
+    # The drops arrive within a moment (HAProxy closes the clients' side once it sees the
+    # process gone; seconds on a starved host): wait for the first, then until no new one
+    # has come for a second (at most 15 s).
+    settled, count = time.monotonic(), 0
+    while time.monotonic() - kill_at < 15:
         n = sum(1 for c in clients if c.dropped_at is not None)
         if n != count:
             settled, count = time.monotonic(), n
+        elif n and time.monotonic() - settled >= 1.0:
+            break
         await asyncio.sleep(0.05)
     dropped = [c for c in clients if c.dropped_at is not None]
     random.shuffle(dropped)
