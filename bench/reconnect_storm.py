@@ -87,6 +87,8 @@ def pid_listening(port: int) -> int:
 
 
 class Client:
+    drops_assigned = False  # set once the sample of away messages has been drawn
+
     def __init__(self, ws_base: str, base: str, token: str, origin: str) -> None:
         self.ws_base, self.base, self.token, self.origin = ws_base, base, token, origin
         self.ws = None
@@ -97,6 +99,7 @@ class Client:
         self.setup_retries = 0
         self.closing = False  # the bench closes the survivors at the end: not a drop
         self.want = 0  # the last seq it must hold (the away message's, for the sample)
+        self.sampled = False
         self.dropped_at: float | None = None
         self.resynced_at: float | None = None
         self.hello_at: float | None = None
@@ -151,6 +154,18 @@ class Client:
         for m in batch["messages"]:
             self.note(m["seq"])
 
+    async def resync(self, deadline: float) -> None:
+        await self.connect()
+        self.hello_at = self.hello_at or time.monotonic()
+        while self.want == 0 or self.last_seq < self.want:
+            if self.want == 0:
+                if Client.drops_assigned and not self.sampled:
+                    self.want = self.last_seq  # it dropped after the sample was drawn
+                    continue
+                await asyncio.sleep(0.1)  # the away message is not stored yet
+                continue
+            await self.resume()
+
     async def watch(self, deadline: float) -> None:
         """Wait for the socket to drop (or not); if it does, reconnect and resync."""
         import websockets
@@ -170,13 +185,9 @@ class Client:
             await asyncio.sleep(cap / 2 + random.random() * cap / 2)
             attempt += 1
             try:
-                await self.connect()
-                self.hello_at = self.hello_at or time.monotonic()
-                while self.want == 0 or self.last_seq < self.want:
-                    if self.want == 0:
-                        await asyncio.sleep(0.1)  # the away message is not stored yet
-                        continue
-                    await self.resume()
+                # Bounded: a handshake the starved server never answers must not hold
+                # this client past the deadline.
+                await asyncio.wait_for(self.resync(deadline), max(0.1, deadline - time.monotonic()))
                 self.resynced_at = time.monotonic()
                 await self.ws.close()
                 return
@@ -226,8 +237,11 @@ async def client_main(args, base: str, ws_base: str, tokens: list[str], conn, sh
     dropped = [c for c in clients if c.dropped_at is not None]
     random.shuffle(dropped)
     sample = dropped[:share] if share else dropped
+    for c in sample:
+        c.sampled = True
     for c in dropped[len(sample) :]:
         c.want = c.last_seq  # nothing new: resynced once its resume has answered
+    Client.drops_assigned = True
     posting = ThreadPoolExecutor(16)
     posted_at = time.monotonic()
     statuses = await asyncio.gather(
