@@ -9,6 +9,8 @@ import sys
 from django.conf import settings
 
 APPLICATION = "config.asgi:application"
+# Connects waiting to be accepted (the kernel caps it at net.core.somaxconn, 4096 here).
+LISTEN_BACKLOG = 2048
 
 
 def daphne_command(host: str, port: int) -> list[str]:
@@ -19,7 +21,12 @@ def daphne_command(host: str, port: int) -> list[str]:
     # A mass close (thousands of sockets at once) queues their layer unsubscribes for
     # seconds; daphne kills handlers still running after this long (chat/layer_exit.py).
     # config.daphne_main: daphne without Twisted's own multipart parsing (see there).
-    args = [sys.executable, "-m", "config.daphne_main", "-b", host, "-p", str(port),
+    # The listen backlog is LISTEN_BACKLOG, not Twisted's 50 (daphne's -b/-p cannot set it):
+    # when a process dies its thousands of sockets reconnect to the others at once, and
+    # connects past a full backlog are dropped and retried by TCP 1, 3 and 7 s later.
+    interface = host.strip("[]").replace(":", r"\:")  # as daphne's -b escapes it
+    endpoint = f"tcp:port={int(port)}:interface={interface}"
+    args = [sys.executable, "-m", "config.daphne_main", "-e", f"{endpoint}:backlog={LISTEN_BACKLOG}",
             "--websocket-max-message-size", limit, "--websocket-max-frame-size", limit,
             "--application-close-timeout", "60"]  # fmt: skip
     # No --proxy-headers: daphne would believe X-Forwarded-For from anyone. The app believes

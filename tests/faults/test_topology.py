@@ -96,7 +96,7 @@ def test_two_processes_behind_haproxy_share_sockets_and_survive_a_kill(tmp_path)
         while json.loads(await sockets[0].recv())["type"] != "conversation.started":
             pass
 
-        victim = next(p for p, cmd in _children(runner.pid).items() if f"-p {first} " in cmd)
+        victim = next(p for p, cmd in _children(runner.pid).items() if f"port={first}:" in cmd)
         os.kill(victim, signal.SIGKILL)
         # Its clients reconnect through the balancer (to the survivor, or the restarted
         # process) and resume; a send then goes through.
