@@ -117,7 +117,7 @@ def test_two_processes_behind_haproxy_share_sockets_and_survive_a_kill(tmp_path)
             await ws.close()
         # The runner notices the death and starts the process again on its port.
         for _ in range(60):
-            if any(f"-p {first} " in cmd and pid != victim
+            if any(f"port={first}:" in cmd and pid != victim
                    for pid, cmd in _children(runner.pid).items()):  # fmt: skip
                 break
             await asyncio.sleep(0.5)
