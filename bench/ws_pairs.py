@@ -271,7 +271,10 @@ def http_json(
         request.add_header(name, value)
     try:
         with _opener.open(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read() or b"null")
+            raw = response.read()
+            if not response.headers.get_content_type().endswith("json"):
+                return response.status, raw.decode(errors="replace")  # /healthz: plain text
+            return response.status, json.loads(raw or b"null")
     except urllib.error.HTTPError as exc:
         try:
             payload = json.loads(exc.read() or b"null")
