@@ -52,8 +52,9 @@ def _store_quiet(message_ids: list[int]) -> list[int]:
     return the others' ids (in the given order) for the one-by-one path."""
     messages = {
         m.pk: m
+        # The agent's profile too: an agent's languages are the detection's fallback.
         for m in Message.objects.select_related(
-            "conversation", "sender__customer", "sender__user"
+            "conversation", "sender__customer", "sender__user__agent_profile"
         ).filter(pk__in=message_ids)
     }
     site_ids = {m.conversation.site_id for m in messages.values()}
