@@ -158,6 +158,7 @@ def operations(ops: Ops) -> dict[str, Any]:
     from chat import consumers, selectors, services
     from chat.actors import Actor
     from chat.services.pipeline import message_pipeline_process
+    from chat.services.pipeline_batch import message_pipeline_process_many
 
     def send(state, who):
         actor = state["customer_actor"] if who == "c" else state["agent_actor"]
@@ -179,6 +180,15 @@ def operations(ops: Ops) -> dict[str, Any]:
                 earlier = send(state, who)
                 message_pipeline_process(message_id=earlier.pk)
             state["message"] = send(state, who)
+            return state
+
+        return prepare
+
+    def burst(who, size):
+        def prepare():
+            state = sent(who)()  # the language settled: a steady-state burst
+            message_pipeline_process(message_id=state["message"].pk)
+            state["burst"] = [send(state, who).pk for _ in range(size)]
             return state
 
         return prepare
@@ -243,6 +253,16 @@ def operations(ops: Ops) -> dict[str, Any]:
         "send_a2c": (ops.pair, lambda s: send(s, "a")),
         "pipeline_c2a": (sent("c"), lambda s: message_pipeline_process(message_id=s["message"].pk)),
         "pipeline_a2c": (sent("a"), lambda s: message_pipeline_process(message_id=s["message"].pk)),
+        # A burst of 10 as the worker gets it (one message_pipeline_run_many task): the
+        # figures are for the whole burst (divide by 10 for one message).
+        "pipeline_burst10_c2a": (
+            burst("c", 10),
+            lambda s: message_pipeline_process_many(message_ids=s["burst"]),
+        ),
+        "pipeline_burst10_a2c": (
+            burst("a", 10),
+            lambda s: message_pipeline_process_many(message_ids=s["burst"]),
+        ),
         # As the Celery worker runs it: celery's Django fixup closes the database connection
         # before and after every task (CELERY_DB_REUSE_MAX unset), so each task connects,
         # and its backend starts with cold caches. Backend CPU here is the new backend's

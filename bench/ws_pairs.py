@@ -272,10 +272,9 @@ def http_json(
     try:
         with _opener.open(request, timeout=timeout) as response:
             raw = response.read()
-            try:
-                return response.status, json.loads(raw or b"null")
-            except ValueError:  # /healthz answers plain text ("up")
-                return response.status, raw.decode(errors="replace")
+            if not response.headers.get_content_type().endswith("json"):
+                return response.status, raw.decode(errors="replace")  # /healthz: plain text
+            return response.status, json.loads(raw or b"null")
     except urllib.error.HTTPError as exc:
         try:
             payload = json.loads(exc.read() or b"null")

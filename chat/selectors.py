@@ -201,15 +201,23 @@ def participant_get_for_actor(*, actor: Actor, conversation: Conversation) -> Pa
     qs = Participant.objects.select_related("customer", "user").filter(
         conversation_id=conversation.pk, left_at__isnull=True
     )
-    if actor.kind == "customer":
-        p = qs.filter(customer_id=actor.customer.pk).first()
-    elif actor.kind == "agent":
-        p = qs.filter(user_id=actor.user.pk, role=Participant.Role.AGENT).first()
-    else:
-        p = None
-    if p is None:
-        raise PermissionDenied("You are not a participant of this conversation.")
-    return p
+    return participant_pick_for_actor(actor=actor, participants=qs)
+
+
+def participant_pick_for_actor(*, actor: Actor, participants) -> Participant:
+    """The participant an actor writes as, among a conversation's active participants (a
+    sender that has them already, for its fan-out, reads them once). PermissionDenied if
+    none: a customer writes as their own participant, an agent as an agent participant."""
+    for p in participants:
+        if actor.kind == "customer" and p.customer_id == actor.customer.pk:
+            return p
+        if (
+            actor.kind == "agent"
+            and p.user_id == actor.user.pk
+            and p.role == Participant.Role.AGENT
+        ):
+            return p
+    raise PermissionDenied("You are not a participant of this conversation.")
 
 
 def messages_after(

@@ -11,7 +11,7 @@ from django.db import InterfaceError, OperationalError
 
 from chat.api import idempotency
 from chat.pipeline import detection
-from chat.services import attachments, pipeline
+from chat.services import attachments, pipeline, pipeline_batch
 
 WORKER_HEARTBEAT_KEY = "celery:heartbeat"
 
@@ -49,7 +49,7 @@ def message_pipeline_run(self, message_id: int) -> None:
 @shared_task(**PIPELINE_TASK_OPTIONS)
 def message_pipeline_run_many(self, message_ids: list[int]) -> None:
     """A burst of messages in one task (queued by the sending process's batcher)."""
-    pipeline.message_pipeline_process_many(message_ids=message_ids)
+    pipeline_batch.message_pipeline_process_many(message_ids=message_ids)
 
 
 @shared_task(ignore_result=True)

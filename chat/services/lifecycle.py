@@ -13,13 +13,18 @@ from django.utils import timezone
 from chat.actors import Actor
 from chat.exceptions import Conflict
 from chat.models import Conversation, Message
-from chat.selectors import conversation_get_for_actor, participant_get_for_actor
+from chat.selectors import (
+    conversation_get_for_actor,
+    participant_get_for_actor,
+    participant_pick_for_actor,
+)
 from chat.services import attachments as attachment_service
 from chat.services.conversations import (
     conversation_lock,
     conversation_publish,
     conversation_transition,
 )
+from chat.services.fanout import viewers
 from chat.services.messages import event_message_post, message_create
 from chat.services.validation import clean_body, clean_choice, clean_client_msg_id
 
@@ -61,11 +66,13 @@ def message_post(
     # two concurrent retries of one client_msg_id cannot both insert.
     if actor.kind == "customer":
         conversation = conversation_lock(conversation_id, customer_id=actor.customer.pk)
-        sender = participant_get_for_actor(actor=actor, conversation=conversation)
     else:
         conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
-        sender = participant_get_for_actor(actor=actor, conversation=conversation)
         conversation = conversation_lock(conversation.pk)
+    # One read of the active participants, under the lock (who takes part changes only
+    # under it): the sender is one of them, and message.new goes to them all.
+    audience = viewers(conversation=conversation)
+    sender = participant_pick_for_actor(actor=actor, participants=[p for p, _g, _v in audience])
     existing = Message.objects.filter(
         conversation=conversation, sender=sender, client_msg_id=client_msg_id
     ).first()
@@ -79,6 +86,7 @@ def message_post(
             )
         conversation_reopen_locked(conversation=conversation, actor=actor, reason="customer wrote")
         reopened = True
+        audience = None  # reopening changed who reads it: message_create reads them again
     files = attachment_service.attachments_for_send(
         actor=actor, conversation=conversation, ids=attachment_ids
     )
@@ -91,6 +99,7 @@ def message_post(
         body=body,
         client_msg_id=client_msg_id,
         data=data or None,
+        audience=audience,
     )
     attachment_service.attachments_link(attachments=files, message=message)
     return Posted(message, True, conversation, reopened, choice)

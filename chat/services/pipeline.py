@@ -36,19 +36,6 @@ logger = logging.getLogger(__name__)
 READER_ROLES = (Participant.Role.CUSTOMER, Participant.Role.AGENT)
 
 
-def message_pipeline_process_many(*, message_ids: list[int]) -> list[int]:
-    """Process a burst of messages in order; one that fails stays pending (the sweeper
-    queues it again) and does not hold up the others. Returns the ids that failed."""
-    failed = []
-    for message_id in message_ids:
-        try:
-            message_pipeline_process(message_id=message_id)
-        except Exception:
-            logger.exception("the pipeline failed for message %s; the sweeper retries", message_id)
-            failed.append(message_id)
-    return failed
-
-
 # --- the Celery steps ---------------------------------------------------------------------------
 def _load(message_id: int) -> Message | None:
     # Few joins on purpose: a wide select_related costs more to compile than the rows it

@@ -462,7 +462,7 @@ def test_a_web_process_can_queue_the_pipeline_task_by_name():
 
 
 def test_a_burst_is_processed_in_one_task_in_order(published, on_commit, pipeline_settings):
-    from chat.services.pipeline import message_pipeline_process_many
+    from chat.services.pipeline_batch import message_pipeline_process_many
 
     pipeline_settings(TRANSLATION_ENGINE="off")
     chat = make_chat(locale="fr", agent_languages=["en"])
