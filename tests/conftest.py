@@ -34,6 +34,11 @@ def _seen_notes_forgotten():
     """Customers' signs of life noted in memory (chat.services.seen) belong to one test:
     ids restart with each test database, so a leftover note would touch another row."""
     yield
+    from chat import realtime
+
+    # A test's frames still queued in the publisher thread must not reach the next test's
+    # layer (ids restart with each test database: the same group names recur).
+    realtime.flush()
     from agents import heartbeats
     from chat.services import api_keys, quota_notices, seen
 

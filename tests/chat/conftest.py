@@ -18,6 +18,9 @@ class LayerRecorder:
         self.channels: dict[str, str] = {}
 
     def listen(self, *groups: str) -> None:
+        # Frames published before listening (the set-up's own) leave asynchronously: let
+        # them go first, or a slow run hears them as the test's.
+        realtime.flush()
         for group in groups:
             channel = async_to_sync(self.layer.new_channel)()
             async_to_sync(self.layer.group_add)(group, channel)
