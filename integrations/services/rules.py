@@ -60,6 +60,21 @@ def _scalars(rule: Rule, values: dict[str, Any]) -> None:
         rule.owner_email = email
 
 
+def _no_nul(value: Any, field: str) -> None:
+    """PostgreSQL stores no NUL in text or jsonb: refuse it here, as a 400 naming the field,
+    rather than as the database's error."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValidationError(f"{field} must not contain NUL characters.", field=field)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key, field)
+            _no_nul(item, field)
+    elif isinstance(value, list):
+        for item in value:
+            _no_nul(item, field)
+
+
 @transaction.atomic
 def rule_save(*, rule: Rule | None = None, site: Site | None = None, **values: Any) -> Rule:
     """Create (with ``site``) or update a rule from raw values, validated as admin does."""
@@ -71,6 +86,8 @@ def rule_save(*, rule: Rule | None = None, site: Site | None = None, **values: A
         if missing:
             raise ValidationError(f"{', '.join(missing)} required.", field=missing[0])
         rule = Rule(site=site)
+    for name, value in values.items():
+        _no_nul(value, name)
     _scalars(rule, values)
     for name in ("event", "conditions", "actions"):
         if name in values:

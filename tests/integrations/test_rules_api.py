@@ -108,7 +108,11 @@ def test_the_api_refuses_what_the_admin_form_refuses_with_the_same_words(site):
         ({"time_budget": "forever"}, "time_budget"),
         ({"colour": "red"}, "colour"),
         ({"site": "1"}, "site"),
-        ({"name": "a\x00b", "event": "\x00"}, "event"),
+        ({"event": "\x00"}, "event"),
+        ({"name": "a\x00b"}, "name"),
+        ({"actions": [{"type": "transfer", "queue": "Bil\x00ling"}]}, "actions"),
+        ({"conditions": [{"field": "message.text", "op": "eq", "value": "\x00"}]}, "conditions"),
+        ({"owner_email": "a@b\x00"}, "owner_email"),
     ],
 )
 def test_bad_rule_bodies_are_400_with_the_field(site, change, field):
