@@ -46,6 +46,9 @@ def keyed(**fields) -> tuple[APIClient, object]:
 def test_a_visitor_token_cannot_post_faster_than_the_socket_allows(settings):
     """A probe posted 29 msg/s over REST, around the socket's 10/s: the same budget now."""
     assert settings.PARLEY["API_VISITOR_RATE"] == "30/3s"  # the socket's 10/s, burst 30
+    # The same budget over a window no loaded machine outlasts: 40 posts took more than 3 s
+    # under load, so the window slid and let more through (the count is what is tested).
+    settings.PARLEY = {**settings.PARLEY, "API_VISITOR_RATE": "30/300s"}
     customer = make_customer()
     conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
     client = visitor(customer)
