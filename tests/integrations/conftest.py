@@ -13,7 +13,7 @@ import pytest
 from chat.actors import Actor
 from chat.flows import flows
 from chat.services import quota_notices
-from integrations import connections
+from integrations import connections, kick
 from integrations.services.endpoints import endpoint_save
 from tests.factories import make_customer, make_site
 
@@ -86,8 +86,10 @@ class Receiver:
 
 @pytest.fixture(autouse=True)
 def _fresh_connections():
-    """Each test starts with no kept-alive webhook connection (ids and ports repeat)."""
+    """Each test starts with no kept-alive webhook connection (ids and ports repeat), and
+    with a kicker that is not backing off from an earlier test's failed publish."""
     connections.reset()
+    kick.forget()
     yield
     connections.reset()
 
