@@ -50,9 +50,14 @@ def django_setup() -> None:
     django.setup()
 
 
-def receiver(port: int, count) -> None:
+def receiver(port: int, count, connections) -> None:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self):  # once per TCP connection
+            super().setup()
+            with connections.get_lock():
+                connections.value += 1
 
         def do_POST(self):
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -69,6 +74,17 @@ def receiver(port: int, count) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     server.serve_forever()
+
+
+def http_line(after_id: int, connections: int) -> str:
+    """The POST's own time (each attempt's logged duration: connect, send, answer) and the
+    TCP connections the receiver accepted, for the deliveries logged after ``after_id``."""
+    from django.db.models import Avg
+
+    from integrations.models import WebhookAttempt
+
+    mean = WebhookAttempt.objects.filter(pk__gt=after_id).aggregate(m=Avg("duration_ms"))["m"]
+    return f"POST mean {mean or 0:.2f} ms, {connections} TCP connection(s)"
 
 
 def pct(values: list[float], p: float) -> float:
@@ -103,12 +119,13 @@ def main() -> None:
     from chat.actors import Actor
     from chat.flows import flows
     from chat.models import Conversation, Customer, Site
-    from integrations.models import HookEvent, Rule, WebhookDelivery
+    from integrations.models import HookEvent, Rule, WebhookAttempt, WebhookDelivery
     from integrations.services import delivery
     from integrations.services.endpoints import endpoint_save, site_hooks_refresh
 
     count = Value("i", 0)
-    proc = Process(target=receiver, args=(args.port, count), daemon=True)
+    opened = Value("i", 0)
+    proc = Process(target=receiver, args=(args.port, count, opened), daemon=True)
     proc.start()
     time.sleep(0.5)
     url = f"http://127.0.0.1:{args.port}/hook"
@@ -234,7 +251,8 @@ def main() -> None:
         lanes: queue.SimpleQueue = queue.SimpleQueue()
         for lane in pending.values_list("lane", flat=True).distinct():
             lanes.put(lane)
-        before = count.value
+        before, conns_before = count.value, opened.value
+        attempts_after = WebhookAttempt.objects.order_by("-id").values_list("id", flat=True).first()
 
         def work(lanes=lanes):
             from django.db import connection
@@ -259,18 +277,21 @@ def main() -> None:
         print(
             f"  {workers} worker thread(s): {sent} deliveries over "
             f"{pending.values('lane').distinct().count()} lanes in {elapsed:.2f} s = "
-            f"{sent / elapsed:.0f}/s (undelivered {left} of {total})"
+            f"{sent / elapsed:.0f}/s (undelivered {left} of {total}); "
+            + http_line(attempts_after or 0, opened.value - conns_before)
         )
     one_lane = conversations[0].pk
     in_lane = pending.filter(lane=one_lane)
     in_lane.update(state="pending", attempts=0, next_attempt_at=timezone.now())
-    before = count.value
+    before, conns_before = count.value, opened.value
+    attempts_after = WebhookAttempt.objects.order_by("-id").values_list("id", flat=True).first()
     started = time.perf_counter()
     delivery.lane_run(endpoint_id=endpoint.pk, lane=one_lane, max_sends=10_000)
     elapsed = time.perf_counter() - started
     sent = count.value - before
     print(
-        f"  one lane (one conversation, in order): {sent} in {elapsed:.2f} s = {sent / elapsed:.0f}/s"
+        f"  one lane (one conversation, in order): {sent} in {elapsed:.2f} s = "
+        f"{sent / elapsed:.0f}/s; " + http_line(attempts_after or 0, opened.value - conns_before)
     )
 
     # Leave nothing open for a server's sweepers on this database.

@@ -22,6 +22,7 @@ RESOURCES = (
     "flows",
     "webhooks",
     "reports",
+    "rules",
 )
 # "conversations:read", "conversations:write", ...: write implies nothing about read.
 SCOPES = tuple(f"{resource}:{access}" for resource in RESOURCES for access in ("read", "write"))

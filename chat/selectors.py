@@ -272,19 +272,45 @@ def session_snapshot(*, actor: Actor) -> dict:
     return snapshot
 
 
+def messages_filtered_for_actor(
+    *, actor: Actor, conversation_id: int, **filters: Any
+) -> tuple[Conversation, QuerySet[Message]]:
+    """The REST list: a conversation's messages the actor may read, filtered (validated by
+    the caller): after_seq, before_seq (exclusive), sender_type (list of roles), since and
+    until (created time, until exclusive). Unordered: the caller's cursor orders."""
+    conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
+    lookups = {
+        "after_seq": "seq__gt",
+        "before_seq": "seq__lt",
+        "sender_type": "sender__role__in",
+        "since": "created_at__gte",
+        "until": "created_at__lt",
+    }
+    qs = Message.objects.filter(conversation_id=conversation.pk)
+    for name, lookup in lookups.items():
+        value = filters.get(name)
+        if value not in (None, [], ""):
+            qs = qs.filter(**{lookup: value})
+    qs = qs.select_related("sender__customer", "sender__user").prefetch_related("translations")
+    return conversation, qs
+
+
+def messages_payload(*, actor: Actor, conversation: Conversation, messages: list) -> list[dict]:
+    """Each message as this actor may see it (the same shape as message.new)."""
+    viewer = viewer_for_actor(actor=actor, conversation=conversation)
+    enabled = engine_name() != "off"
+    return [message_payload(m, viewer=viewer, translation_enabled=enabled) for m in messages]
+
+
 def resume_page(*, actor: Actor, conversation_id: int, after_seq: int, limit: int) -> dict:
     """The messages after a seq, in order, plus the conversation's current state; each
     message as this actor may see it (the same shape as message.new)."""
     conversation, messages = messages_after(
         actor=actor, conversation_id=conversation_id, after_seq=after_seq, limit=limit
     )
-    viewer = viewer_for_actor(actor=actor, conversation=conversation)
-    enabled = engine_name() != "off"
     return {
         "conversation": conversation_payload(conversation),
-        "messages": [
-            message_payload(m, viewer=viewer, translation_enabled=enabled) for m in messages
-        ],
+        "messages": messages_payload(actor=actor, conversation=conversation, messages=messages),
         "has_more": bool(messages) and messages[-1].seq < conversation.last_seq,
     }
 

@@ -593,6 +593,8 @@ if PARLEY["ROUTING_DISPATCH"] not in ("inline", "celery"):
 # --- Webhooks and automation rules (integrations/; README "Configuration") -----------------
 PARLEY_INTEGRATIONS = {
     "WEBHOOK_TIMEOUT": env.float("WEBHOOK_TIMEOUT", default=10.0),
+    "WEBHOOK_POOL_HOSTS": env.int("WEBHOOK_POOL_HOSTS", default=100),
+    "WEBHOOK_POOL_PER_HOST": env.int("WEBHOOK_POOL_PER_HOST", default=10),
     "WEBHOOK_LOG_MAX_BYTES": env.int("WEBHOOK_LOG_MAX_BYTES", default=4096),
     "WEBHOOK_DISABLE_AFTER_DAYS": env.float("WEBHOOK_DISABLE_AFTER_DAYS", default=5.0),
     "WEBHOOK_ALLOW_PRIVATE": env.bool("WEBHOOK_ALLOW_PRIVATE", default=False),

@@ -27,6 +27,8 @@ urlpatterns = [
     path("api/v1/queues/", include("routing.api.urls")),
     path("api/v1/agents/", include("agents.api.urls")),
     path("api/v1/webhooks/", include("integrations.api.urls")),
+    path("api/v1/rules/", include("integrations.api.rule_urls")),
+    path("api/v1/reports/", include("supervision.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),

@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from chat.events import HOOK_EVENTS
 from chat.exceptions import ParleyError
-from integrations import rules as rule_format
 from integrations.models import HookEvent, Rule, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from integrations.services.delivery import delivery_replay
 from integrations.services.endpoints import (
@@ -19,6 +18,7 @@ from integrations.services.endpoints import (
     endpoint_delete,
     site_hooks_refresh,
 )
+from integrations.services.rules import RULE_LIMITS, rule_problems
 
 
 class EndpointForm(forms.ModelForm):
@@ -142,13 +142,12 @@ class RuleForm(forms.ModelForm):
         data = super().clean()
         if self.errors:
             return data
-        problems = rule_format.validate(
-            event=data.get("event"), conditions=data.get("conditions"), actions=data.get("actions")
+        problems = rule_problems(
+            event=data.get("event"),
+            conditions=data.get("conditions"),
+            actions=data.get("actions"),
+            limits={k: data.get(k, "") for k in RULE_LIMITS},
         )
-        try:
-            clean_limits({k: data.get(k, "") for k in ("rate", "daily_requests", "time_budget")})
-        except ParleyError as exc:
-            problems.append(f"{exc.field}: {exc}")
         for problem in problems:
             self.add_error(None, problem)
         return data

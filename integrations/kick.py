@@ -83,5 +83,12 @@ class _Kicker:
 _kicker = _Kicker()
 
 
+def forget() -> None:
+    """Tests: a failed publish in one test (its broker backoff) must not swallow the next
+    test's kicks for BROKER_BACKOFF seconds."""
+    with _kicker._lock:
+        _kicker._down_until = 0.0
+
+
 def kick(task: str, *args) -> None:
     _kicker.put(task, args)

@@ -7,11 +7,12 @@ from django.db import models
 
 
 class ReportDay(models.Model):
-    """One day's figures for one (queue, agent) pair; 0 stands for "none" (a conversation
+    """One day's figures for one (site, queue, agent); 0 stands for "none" (a conversation
     the bot kept, or one never assigned). Sums and counts, never averages, so any range
     and any grouping adds up exactly. Rebuilt a whole day at a time (idempotent)."""
 
     day = models.DateField()
+    site_id = models.BigIntegerField(default=0)
     queue_id = models.BigIntegerField(default=0)
     agent_id = models.BigIntegerField(default=0)
     conversations = models.PositiveIntegerField(default=0)
@@ -31,12 +32,12 @@ class ReportDay(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "queue_id", "agent_id"], name="reportday_unique_key"
+                fields=["day", "site_id", "queue_id", "agent_id"], name="reportday_unique_site_key"
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.day} q{self.queue_id} a{self.agent_id}"
+        return f"{self.day} s{self.site_id} q{self.queue_id} a{self.agent_id}"
 
 
 class VariantDay(models.Model):

@@ -5,7 +5,7 @@ is idempotent and a report never sees half a day. Beat rebuilds the last
 day's cost is that day's traffic); ``manage.py reports_rollup --days N`` backfills.
 
 Definitions (docs/operations.md, "Reports"): a conversation counts on the UTC day it was
-created, in its last queue and with its last assignee.
+created, in its site, its last queue and with its last assignee.
 - first response: from its first entry in a queue to the first message of an agent;
 - handle time: from its (last) assignment to its resolution;
 - resolution: resolved / conversations; abandoned counted apart;
@@ -34,7 +34,7 @@ from routing.models import QueueEntry
 from supervision.csat import csat_scores
 from supervision.models import ReportDay, VariantDay
 
-Key = tuple[dt.date, int, int]
+Key = tuple[dt.date, int, int, int]  # day, site, queue, agent
 ROLLUP_LOCK = 0x5EB0_0001  # the advisory lock serialising rebuilds
 
 
@@ -71,6 +71,7 @@ def _conversation_sums(start: dt.datetime, end: dt.datetime, sums: dict[Key, _Su
         .values_list(
             "id",
             "created_at",
+            "site_id",
             "queue_id",
             "assignee_id",
             "status",
@@ -85,6 +86,7 @@ def _conversation_sums(start: dt.datetime, end: dt.datetime, sums: dict[Key, _Su
     for (
         pk,
         created_at,
+        site_id,
         queue_id,
         agent_id,
         status,
@@ -94,7 +96,7 @@ def _conversation_sums(start: dt.datetime, end: dt.datetime, sums: dict[Key, _Su
         first_agent_at,
         first_queued_at,
     ) in rows.iterator(chunk_size=5000):
-        row = sums[(_day(created_at), queue_id or 0, agent_id or 0)]
+        row = sums[(_day(created_at), site_id, queue_id or 0, agent_id or 0)]
         row.add("conversations")
         if status == Conversation.Status.RESOLVED:
             row.add("resolved")
@@ -122,15 +124,23 @@ def _sla_sums(
     start: dt.datetime, end: dt.datetime, now: dt.datetime, sums: dict[Key, _Sums]
 ) -> None:
     rows = QueueEntry.objects.filter(enqueued_at__gte=start, enqueued_at__lt=end).values_list(
-        "enqueued_at", "queue_id", "assigned_agent_id", "state", "assigned_at", "sla_due_at"
+        "enqueued_at",
+        "conversation__site_id",
+        "queue_id",
+        "assigned_agent_id",
+        "state",
+        "assigned_at",
+        "sla_due_at",
     )
-    for enqueued_at, queue_id, agent_id, state, assigned_at, due in rows.iterator(chunk_size=5000):
+    for enqueued_at, site_id, queue_id, agent_id, state, assigned_at, due in rows.iterator(
+        chunk_size=5000
+    ):
         if state == QueueEntry.State.CANCELLED:
             continue
         answered = state == QueueEntry.State.ASSIGNED and assigned_at is not None
         if not answered and state in QueueEntry.OPEN_STATES and due > now:
             continue  # still waiting, not late yet: not decided
-        row = sums[(_day(enqueued_at), queue_id, agent_id or 0)]
+        row = sums[(_day(enqueued_at), site_id, queue_id, agent_id or 0)]
         row.add("sla_count")
         if answered and assigned_at <= due:
             row.add("sla_met")
@@ -161,6 +171,7 @@ def rollup_days(*, first: dt.date, last: dt.date) -> int:
     report_rows = [
         ReportDay(
             day=day,
+            site_id=site_id,
             queue_id=queue_id,
             agent_id=agent_id,
             **{
@@ -168,7 +179,7 @@ def rollup_days(*, first: dt.date, last: dt.date) -> int:
                 for name, v in s.fields.items()
             },
         )
-        for (day, queue_id, agent_id), s in sums.items()
+        for (day, site_id, queue_id, agent_id), s in sums.items()
     ]
     variant_rows = [
         VariantDay(

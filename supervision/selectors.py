@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Sum
 
 from bots.models import Flow
+from chat.exceptions import ValidationError
 from routing.models import Queue
 from supervision.models import ReportDay, VariantDay
 
@@ -69,6 +70,24 @@ def _reports_db() -> str:
     return settings.REPORTS_DATABASE
 
 
+MAX_REPORT_DAYS = 3660
+DEFAULT_REPORT_DAYS = 7
+
+
+def report_range(*, first: dt.date | None, last: dt.date | None) -> tuple[dt.date, dt.date]:
+    """A report's days, both inclusive: ``last`` defaults to today (UTC), ``first`` to the
+    week ending on ``last``. The page and the API share it."""
+    if last is None:
+        last = dt.datetime.now(dt.UTC).date()
+    if first is None:
+        first = last - dt.timedelta(days=min(DEFAULT_REPORT_DAYS - 1, (last - dt.date.min).days))
+    if first > last:
+        raise ValidationError("from is after to.", field="from")
+    if (last - first).days > MAX_REPORT_DAYS:
+        raise ValidationError(f"At most {MAX_REPORT_DAYS} days per report.", field="from")
+    return first, last
+
+
 def _ratio(part: float, whole: float, digits: int = 4) -> float | None:
     return round(part / whole, digits) if whole else None
 
@@ -88,40 +107,80 @@ def _names(group: Group, keys: list) -> dict[Any, str]:
     return {key: key.isoformat() for key in keys}
 
 
-def report_rows(*, group: Group, first: dt.date, last: dt.date) -> list[dict[str, Any]]:
-    """One row per queue, agent or day in ``[first, last]``, ordered by key."""
+def _figures(row: dict[str, Any]) -> dict[str, Any]:
+    """The report's columns from one group's sums (ratios worked out here)."""
+    return {
+        "conversations": row["conversations"] or 0,
+        "resolved": row["resolved"] or 0,
+        "abandoned": row["abandoned"] or 0,
+        "resolution_rate": _ratio(row["resolved"] or 0, row["conversations"] or 0),
+        "first_response_avg_s": _ratio(
+            row["first_response_seconds"] or 0, row["first_response_count"] or 0, 1
+        ),
+        "handle_avg_s": _ratio(row["handle_seconds"] or 0, row["handle_count"] or 0, 1),
+        "sla_attainment": _ratio(row["sla_met"] or 0, row["sla_count"] or 0),
+        "bot_containment": _ratio(row["bot_contained"] or 0, row["bot_count"] or 0),
+        "csat_avg": _ratio(row["csat_sum"] or 0, row["csat_count"] or 0, 2),
+        "csat_count": row["csat_count"] or 0,
+    }
+
+
+def _days(
+    first: dt.date,
+    last: dt.date,
+    site_id: int | None = None,
+    queue_id: int | None = None,
+    agent_id: int | None = None,
+):
+    qs = ReportDay.objects.using(_reports_db()).filter(day__gte=first, day__lte=last)
+    for column, value in (("site_id", site_id), ("queue_id", queue_id), ("agent_id", agent_id)):
+        if value is not None:
+            qs = qs.filter(**{column: value})
+    return qs
+
+
+def report_rows(
+    *,
+    group: Group,
+    first: dt.date,
+    last: dt.date,
+    site_id: int | None = None,
+    queue_id: int | None = None,
+    agent_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """One row per queue, agent or day in ``[first, last]``, ordered by key; ``site_id``,
+    ``queue_id`` and ``agent_id`` narrow it (0: none, as in the rollups)."""
     column = GROUPS[group]
-    sums = (
-        ReportDay.objects.using(_reports_db())
-        .filter(day__gte=first, day__lte=last)
+    sums = list(
+        _days(first, last, site_id, queue_id, agent_id)
         .values(column)
         .annotate(**{name: Sum(name) for name in SUMMED})
         .order_by(column)
     )
-    sums = list(sums)
     names = _names(group, [row[column] for row in sums])
-    rows = []
-    for row in sums:
-        key = row[column]
-        rows.append(
-            {
-                "key": key.isoformat() if isinstance(key, dt.date) else key,
-                "name": names.get(key, str(key)),
-                "conversations": row["conversations"],
-                "resolved": row["resolved"],
-                "abandoned": row["abandoned"],
-                "resolution_rate": _ratio(row["resolved"], row["conversations"]),
-                "first_response_avg_s": _ratio(
-                    row["first_response_seconds"], row["first_response_count"], 1
-                ),
-                "handle_avg_s": _ratio(row["handle_seconds"], row["handle_count"], 1),
-                "sla_attainment": _ratio(row["sla_met"], row["sla_count"]),
-                "bot_containment": _ratio(row["bot_contained"], row["bot_count"]),
-                "csat_avg": _ratio(row["csat_sum"], row["csat_count"], 2),
-                "csat_count": row["csat_count"],
-            }
-        )
-    return rows
+    return [
+        {
+            "key": row[column].isoformat() if isinstance(row[column], dt.date) else row[column],
+            "name": names.get(row[column], str(row[column])),
+            **_figures(row),
+        }
+        for row in sums
+    ]
+
+
+def report_totals(
+    *,
+    first: dt.date,
+    last: dt.date,
+    site_id: int | None = None,
+    queue_id: int | None = None,
+    agent_id: int | None = None,
+) -> dict[str, Any]:
+    """The same figures over the whole range, every group together."""
+    sums = _days(first, last, site_id, queue_id, agent_id).aggregate(
+        **{name: Sum(name) for name in SUMMED}
+    )
+    return _figures(sums)
 
 
 VARIANT_COLUMNS = ("flow", "node", "variant", "sessions", "converted", "conversion_rate")

@@ -12,7 +12,6 @@ from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from chat.exceptions import ValidationError
@@ -63,24 +62,12 @@ class _Echo:
 
 
 def _report_range(request: HttpRequest) -> tuple[dt.date, dt.date]:
-    today = timezone.now().astimezone(dt.UTC).date()
     try:
-        last = dt.date.fromisoformat(request.GET["to"]) if request.GET.get("to") else today
-        first = (
-            dt.date.fromisoformat(request.GET["from"])
-            if request.GET.get("from")
-            else last - dt.timedelta(days=6)
-        )
+        last = dt.date.fromisoformat(request.GET["to"]) if request.GET.get("to") else None
+        first = dt.date.fromisoformat(request.GET["from"]) if request.GET.get("from") else None
     except ValueError as exc:
         raise ValidationError("from and to are dates: YYYY-MM-DD.", field="from") from exc
-    if first > last:
-        raise ValidationError("from is after to.", field="from")
-    if (last - first).days > MAX_REPORT_DAYS:
-        raise ValidationError(f"At most {MAX_REPORT_DAYS} days per report.", field="from")
-    return first, last
-
-
-MAX_REPORT_DAYS = 3660
+    return selectors.report_range(first=first, last=last)
 
 
 def _bad_request(exc: ValidationError) -> JsonResponse:

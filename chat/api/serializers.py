@@ -14,6 +14,17 @@ NOT_BLANK = r"\S"
 LOCALE = LOCALE_RE.pattern + "|^$"
 
 
+class Moment(serializers.DateTimeField):
+    """An ISO 8601 time, and only that: Python's parser takes ``2026-01-01T00:00:00\\x00``
+    (any character stands for the ``T``, a trailing one is dropped), so control characters
+    are refused before it sees them."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and not value.isprintable():
+            self.fail("invalid", format="ISO 8601")
+        return super().to_internal_value(value)
+
+
 class Text(serializers.CharField):
     """A string, and only a string: DRF's CharField turns 30645 into "30645" (a probe's
     integer body was stored as text); the schema says string, so anything else is a 400.
@@ -181,7 +192,9 @@ class ConversationStartRequest(serializers.Serializer):
 class MessagePageOut(serializers.Serializer):
     conversation = ConversationOut()
     messages = MessageOut(many=True)
-    has_more = serializers.BooleanField()
+    has_more = serializers.BooleanField(help_text="Another page follows (next is not null).")
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page, or null.")
 
 
 class MessageSendRequest(serializers.Serializer):
@@ -262,16 +275,34 @@ class EventOut(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+SEQ_MAX = 2**31 - 1
+
+
 class MessagesQuery(serializers.Serializer):
     after_seq = serializers.IntegerField(
         min_value=0,
-        max_value=2**31 - 1,
+        max_value=SEQ_MAX,
         required=False,
         help_text="Only messages with a greater seq (default 0).",
+    )
+    before_seq = serializers.IntegerField(
+        min_value=1, max_value=SEQ_MAX, required=False, help_text="Only messages with a lower seq."
+    )
+    sender_type = serializers.ListField(
+        child=serializers.ChoiceField(["customer", "agent", "bot", "system"]),
+        required=False,
+        max_length=4,
+        help_text="Only messages from these kinds of sender (repeat the parameter for several).",
+    )
+    since = Moment(required=False, help_text="Only messages created at or after this time.")
+    until = Moment(required=False, help_text="Only messages created before this time.")
+    ordering = serializers.ChoiceField(
+        ["seq", "-seq"], required=False, help_text="Default seq (oldest first)."
     )
     limit = serializers.IntegerField(
         min_value=1, max_value=200, required=False, help_text="At most this many (default 200)."
     )
+    cursor = serializers.CharField(required=False, help_text="From a page's next/previous link.")
 
 
 class ErrorBody(serializers.Serializer):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from chat.api.serializers import LOCALE, ConversationOut, Text
+from chat.api.serializers import LOCALE, ConversationOut, Moment, Text
 from chat.models import SCOPES, Conversation
 
 LIMIT_HELP = "Page size, 1-200 (default 50)."
@@ -29,8 +29,8 @@ class ConversationFilter(serializers.Serializer):
         required=False,
         help_text="Only conversations with every tag given.",
     )
-    created_after = serializers.DateTimeField(required=False)
-    created_before = serializers.DateTimeField(required=False)
+    created_after = Moment(required=False)
+    created_before = Moment(required=False)
     ordering = serializers.ChoiceField(
         ["-created_at", "created_at", "-id", "id"], required=False, help_text="Default -created_at."
     )

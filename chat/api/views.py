@@ -11,13 +11,16 @@ from rest_framework.response import Response
 from chat import selectors, services
 from chat.api import serializers as s
 from chat.api.authentication import actor_for_request
-from chat.api.base import ApiView
+from chat.api.base import ApiView, Cursor
+from chat.api.conversations import query
 from chat.exceptions import PermissionDenied
 from chat.flows import flows
-from chat.payloads import message_payload
+from chat.payloads import conversation_payload, message_payload
 from chat.pipeline.payloads import Viewer
 from chat.services.translation_requests import message_translation_request
 
+MESSAGE_ORDERINGS = {"seq": ("seq",), "-seq": ("-seq",)}
+MESSAGE_PAGE_DEFAULT = 200
 ERRORS = {400: s.ErrorOut, 401: s.ErrorOut, 403: s.ErrorOut, 404: s.ErrorOut, 409: s.ErrorOut}
 
 
@@ -86,18 +89,34 @@ class MessageListView(ApiView):
         parameters=[s.MessagesQuery],
         responses={200: s.MessagePageOut, **ERRORS},
         tags=["messages"],
-        summary="Messages after a sequence number, in order",
+        summary="A conversation's messages: filters, seq ordering, cursor pages",
+        description="Oldest first by default (`ordering=-seq`: newest first). `after_seq` "
+        "resumes after a seq the caller holds; follow `next` until it is null.",
         operation_id="messages_list",
     )
     def get(self, request, conversation_id: int):
-        params = _valid(s.MessagesQuery, request.query_params)
-        page = selectors.resume_page(
-            actor=actor_for_request(request),
+        actor = actor_for_request(request)
+        filters = query(s.MessagesQuery, request, many=("sender_type",))
+        conversation, qs = selectors.messages_filtered_for_actor(
+            actor=actor,
             conversation_id=conversation_id,
-            after_seq=params.get("after_seq", 0),
-            limit=params.get("limit", 200),
+            **{k: v for k, v in filters.items() if k not in ("ordering", "limit", "cursor")},
         )
-        return Response(page)
+        cursor = Cursor(MESSAGE_ORDERINGS, "seq")
+        cursor.page_size = MESSAGE_PAGE_DEFAULT
+        rows = cursor.page(qs, request, self)
+        envelope = cursor.envelope(
+            selectors.messages_payload(actor=actor, conversation=conversation, messages=rows)
+        )
+        return Response(
+            {
+                "conversation": conversation_payload(conversation),
+                "messages": envelope["results"],
+                "has_more": envelope["next"] is not None,
+                "next": envelope["next"],
+                "previous": envelope["previous"],
+            }
+        )
 
     @extend_schema(
         request=s.MessagePostRequest,

@@ -13,11 +13,10 @@ import datetime as dt
 import json
 import logging
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import urllib3
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
@@ -26,7 +25,7 @@ from standardwebhooks import Webhook
 
 from chat import metrics
 from chat.exceptions import Conflict
-from integrations import conf
+from integrations import conf, connections
 from integrations.models import HookEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from integrations.services import metering
 from integrations.services.endpoints import private_address, site_hooks_refresh
@@ -51,14 +50,6 @@ class Response:
         return self.status is not None and 200 <= self.status < 300
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # a 3xx is an answer, not a detour
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
 def _cut(text: str) -> str:
     limit = conf.get("WEBHOOK_LOG_MAX_BYTES")
     raw = text.encode()
@@ -79,27 +70,57 @@ def http_post(url: str, body: str, headers: dict[str, str]) -> Response:
     if not conf.get("WEBHOOK_ALLOW_PRIVATE") and private_address(host):
         # Checked again at each send: the name may resolve elsewhere since it was saved.
         return Response(error=f"refused: {host} resolves to a private or loopback address")
-    request = urllib.request.Request(url, data=body.encode(), method="POST", headers=headers)
     limit = conf.get("WEBHOOK_LOG_MAX_BYTES")
+    seconds = conf.get("WEBHOOK_TIMEOUT")
     started = time.monotonic()
     try:
-        with _opener.open(request, timeout=conf.get("WEBHOOK_TIMEOUT")) as resp:
-            out = Response(
-                resp.status, dict(resp.headers), resp.read(limit + 1).decode(errors="replace")
-            )
-    except urllib.error.HTTPError as exc:
-        out = Response(
-            exc.code, dict(exc.headers or {}), exc.read(limit + 1).decode(errors="replace")
-        )
-    except (TimeoutError, OSError, ValueError) as exc:  # refused, reset, timed out, bad URL
-        reason = getattr(exc, "reason", exc)
-        kind = (
-            "timeout" if isinstance(reason, TimeoutError) or "timed out" in str(reason) else "error"
-        )
-        out = Response(error=f"{kind}: {reason}"[:300])
+        out = _post(url, body.encode(), headers, limit, seconds)
+    except urllib3.exceptions.ProtocolError:
+        # A kept-alive connection the receiver closed just as it was reused (before any
+        # answer): once more on a fresh one. Receivers deduplicate on webhook-id anyway.
+        try:
+            out = _post(url, body.encode(), headers, limit, seconds)
+        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            out = _failure(exc)
+    except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:  # refused, timed out
+        out = _failure(exc)
     out.duration_ms = int((time.monotonic() - started) * 1000)
     out.body = _cut(out.body)
     return out
+
+
+def _post(url: str, body: bytes, headers: dict[str, str], limit: int, seconds: float) -> Response:
+    resp = connections.pool().request(
+        "POST",
+        url,
+        body=body,
+        headers=headers,
+        timeout=urllib3.Timeout(connect=seconds, read=seconds),
+        retries=False,  # a 3xx is an answer, not a detour; retries are the lane's
+        redirect=False,
+        preload_content=False,
+    )
+    try:
+        data = resp.read(limit + 1)
+        if len(data) <= limit:
+            resp.release_conn()  # read to the end: the connection goes back to the pool
+        else:
+            # Not reading a large answer to its end: the connection is not reused.
+            resp.close()
+            resp.release_conn()
+    except BaseException:
+        resp.close()
+        resp.release_conn()
+        raise
+    return Response(resp.status, dict(resp.headers), data.decode(errors="replace"))
+
+
+def _failure(exc: BaseException) -> Response:
+    reason = getattr(exc, "reason", None) or exc
+    timed_out = isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError)) or (
+        "timed out" in str(reason)
+    )
+    return Response(error=f"{'timeout' if timed_out else 'error'}: {reason}"[:300])
 
 
 def _claim(endpoint_id: int, lane: int, now: dt.datetime) -> WebhookDelivery | None:

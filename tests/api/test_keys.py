@@ -160,4 +160,9 @@ def test_keys_are_managed_in_admin_with_scopes_and_the_secret_once(admin_client)
 
 
 def test_all_scopes_listed():
-    assert len(SCOPES) == 16 and "webhooks:write" in SCOPES and "reports:read" in SCOPES
+    assert (
+        len(SCOPES) == 18
+        and "rules:write" in SCOPES
+        and "webhooks:write" in SCOPES
+        and "reports:read" in SCOPES
+    )

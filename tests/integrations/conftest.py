@@ -13,18 +13,31 @@ import pytest
 from chat.actors import Actor
 from chat.flows import flows
 from chat.services import quota_notices
+from integrations import connections, kick
 from integrations.services.endpoints import endpoint_save
 from tests.factories import make_customer, make_site
 
 
 class Receiver:
+    """HTTP/1.1 with keep-alive, as real receivers are; ``connections`` counts the TCP
+    connections it accepted. A plan entry: a status, "timeout", or "close" (answer 200 and
+    close the connection without saying so, as an idle timeout on the receiver does)."""
+
     def __init__(self) -> None:
-        self.plan: list[int | str] = []  # per request: a status, or "timeout"
+        self.plan: list[int | str] = []
         self.requests: list[dict] = []
+        self.connections = 0
         self.lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                super().setup()
+                with receiver.lock:
+                    receiver.connections += 1
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver.lock:
@@ -39,13 +52,20 @@ class Receiver:
                 if answer == "timeout":
                     time.sleep(1.5)  # past the test's WEBHOOK_TIMEOUT (0.5 s)
                     answer = 200
+                silent_close = answer == "close"
+                if silent_close:
+                    answer = 200
+                payload = json.dumps({"got": answer}).encode()
                 try:
                     self.send_response(answer)
                     self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
-                    self.wfile.write(json.dumps({"got": answer}).encode())
+                    self.wfile.write(payload)
                 except OSError:
                     pass  # the sender gave up waiting
+                if silent_close:
+                    self.close_connection = True
 
             def log_message(self, *args):
                 pass
@@ -62,6 +82,16 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_connections():
+    """Each test starts with no kept-alive webhook connection (ids and ports repeat), and
+    with a kicker that is not backing off from an earlier test's failed publish."""
+    connections.reset()
+    kick.forget()
+    yield
+    connections.reset()
 
 
 @pytest.fixture

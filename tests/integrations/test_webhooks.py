@@ -362,7 +362,14 @@ def test_committed_events_reach_the_receiver_through_the_kick(start, send, endpo
     try:
         send(conversations[0], "second")
         deadline = time.monotonic() + 20
-        while len(receiver.requests) < 2 and time.monotonic() < deadline:
+
+        def done() -> bool:
+            # The receiver has the request before the sender has its answer and records the
+            # delivery: wait for both, not the request alone (a race on a loaded machine).
+            states = set(WebhookDelivery.objects.values_list("state", flat=True))
+            return len(receiver.requests) >= 2 and states == {State.DELIVERED}
+
+        while not done() and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
         current_app.conf.task_always_eager = was

@@ -1,0 +1,124 @@
+"""Automation rules: the one home of their validation (the admin form and the API both
+call ``rule_problems``), saving, deleting, enabling and pausing. Each change recomputes the
+site's listened events in the same transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from chat.exceptions import ParleyError, ValidationError
+from chat.models import Site
+from integrations import rules as rule_format
+from integrations.models import Rule
+from integrations.services.endpoints import clean_limits, site_hooks_refresh
+
+RULE_LIMITS = ("rate", "daily_requests", "time_budget")
+RULE_FIELDS = ("name", "event", "conditions", "actions", "enabled", "position", "owner_email",
+               *RULE_LIMITS)  # fmt: skip
+POSITION_MAX = 2**31 - 1
+
+
+def rule_problems(
+    *, event: Any, conditions: Any, actions: Any, limits: dict[str, Any]
+) -> list[str]:
+    """Every problem with a rule's format and limits, as "path: what is wrong"."""
+    problems = rule_format.validate(event=event, conditions=conditions, actions=actions)
+    try:
+        clean_limits({k: v for k, v in limits.items() if k in RULE_LIMITS})
+    except ParleyError as exc:
+        problems.append(f"{exc.field}: {exc}")
+    return problems
+
+
+def _scalars(rule: Rule, values: dict[str, Any]) -> None:
+    if "name" in values:
+        name = values["name"]
+        if not isinstance(name, str) or not name.strip() or len(name) > 120:
+            raise ValidationError("name: text of 1 to 120 characters.", field="name")
+        rule.name = name
+    if "enabled" in values:
+        if not isinstance(values["enabled"], bool):
+            raise ValidationError("enabled must be true or false.", field="enabled")
+        rule.enabled = values["enabled"]
+    if "position" in values:
+        position = values["position"]
+        if (
+            not isinstance(position, int)
+            or isinstance(position, bool)
+            or not 0 <= position <= POSITION_MAX
+        ):
+            raise ValidationError(
+                f"position must be an integer from 0 to {POSITION_MAX}.", field="position"
+            )
+        rule.position = position
+    if "owner_email" in values:
+        email = values["owner_email"]
+        if not isinstance(email, str) or (email and "@" not in email) or len(email) > 254:
+            raise ValidationError("owner_email must be an email address.", field="owner_email")
+        rule.owner_email = email
+
+
+def _no_nul(value: Any, field: str) -> None:
+    """PostgreSQL stores no NUL in text or jsonb: refuse it here, as a 400 naming the field,
+    rather than as the database's error."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValidationError(f"{field} must not contain NUL characters.", field=field)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key, field)
+            _no_nul(item, field)
+    elif isinstance(value, list):
+        for item in value:
+            _no_nul(item, field)
+
+
+@transaction.atomic
+def rule_save(*, rule: Rule | None = None, site: Site | None = None, **values: Any) -> Rule:
+    """Create (with ``site``) or update a rule from raw values, validated as admin does."""
+    unknown = set(values) - set(RULE_FIELDS)
+    if unknown:
+        raise ValidationError(f"unknown fields {sorted(unknown)}.", field=sorted(unknown)[0])
+    if rule is None:
+        missing = [name for name in ("name", "event", "actions") if name not in values]
+        if missing:
+            raise ValidationError(f"{', '.join(missing)} required.", field=missing[0])
+        rule = Rule(site=site)
+    for name, value in values.items():
+        _no_nul(value, name)
+    _scalars(rule, values)
+    for name in ("event", "conditions", "actions"):
+        if name in values:
+            setattr(rule, name, values[name])
+    limits = {name: values[name] for name in RULE_LIMITS if name in values}
+    problems = rule_problems(
+        event=rule.event, conditions=rule.conditions, actions=rule.actions, limits=limits
+    )
+    if problems:
+        raise ValidationError("; ".join(problems), field=problems[0].split(":")[0])
+    for name, value in clean_limits(limits).items():
+        setattr(rule, name, value)
+    rule.save()
+    site_hooks_refresh(site_id=rule.site_id)
+    return rule
+
+
+@transaction.atomic
+def rule_set_enabled(*, rule: Rule, enabled: bool) -> Rule:
+    """Pause (``enabled=False``) or enable a rule; enabling also lifts a quota pause, as
+    admin's "resume" does."""
+    rule.enabled = enabled
+    if enabled:
+        rule.paused_until = None
+    rule.save(update_fields=["enabled", "paused_until", "updated_at"])
+    site_hooks_refresh(site_id=rule.site_id)
+    return rule
+
+
+@transaction.atomic
+def rule_delete(*, rule: Rule) -> None:
+    site_id = rule.site_id
+    rule.delete()
+    site_hooks_refresh(site_id=site_id)
