@@ -26,7 +26,12 @@ from chat.prechat import validate_prechat_form
 
 
 def _site_key() -> str:
-    return secrets.token_urlsafe(12)
+    # Never a leading "-": the key is typed after options (`flow_import --site KEY`), where
+    # argparse would take it for an option (1 key in 32 did).
+    while True:
+        key = secrets.token_urlsafe(12)
+        if key[0].isalnum():
+            return key
 
 
 def _identity_secret() -> str:

@@ -158,3 +158,10 @@ async def test_an_agent_may_hold_only_so_many_console_sockets(settings):
     again, hello = await open_socket("/ws/agent/", headers)
     assert hello["type"] == "hello"
     await again.disconnect()
+
+
+def test_a_site_key_never_starts_like_a_command_line_option():
+    from chat.models import _site_key
+
+    # urlsafe base64 starts with "-" once in 64 draws: 2,000 draws would meet it.
+    assert all(_site_key()[0].isalnum() for _ in range(2000))
