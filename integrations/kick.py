@@ -42,6 +42,10 @@ class _Kicker:
             self._waiting.add((task, args))
         self._queue.put((task, args))
 
+    def forget(self) -> None:
+        with self._lock:
+            self._down_until = 0.0
+
     def _run(self) -> None:
         while True:
             batch = [self._queue.get()]
@@ -86,8 +90,7 @@ _kicker = _Kicker()
 def forget() -> None:
     """Tests: a failed publish in one test (its broker backoff) must not swallow the next
     test's kicks for BROKER_BACKOFF seconds."""
-    with _kicker._lock:
-        _kicker._down_until = 0.0
+    _kicker.forget()
 
 
 def kick(task: str, *args) -> None:

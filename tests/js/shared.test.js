@@ -4,42 +4,18 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createHub, tagRef, untagRef } from "../../static/parley/client/hub.js";
 import { sharedSocket } from "../../static/parley/client/shared.js";
-import { ParleyClient, conversation, message, useFakeTime } from "./harness.js";
+import { FakeSocket, ParleyClient, conversation, message, useFakeTime } from "./harness.js";
 
 beforeEach(useFakeTime);
 afterEach(() => vi.useRealTimers());
 
-/** The server's end of the one real socket. */
-class ServerSocket {
-  constructor(url, registry) {
-    this.url = url;
-    this.readyState = 0;
-    this.sent = [];
-    this.closed = false;
-    registry.push(this);
-  }
-  send(data) {
-    if (this.readyState !== 1) throw new Error("not open");
-    this.sent.push(JSON.parse(data));
-  }
-  close() {
-    this.closed = true;
-    this.readyState = 3;
-  }
+/** The server's end of the one real socket: the harness's, announcing its opening (the
+ * hub, unlike the client, waits for `onopen`). */
+class ServerSocket extends FakeSocket {
   accept() {
-    this.readyState = 1;
+    super.accept();
     this.onopen({});
     return this;
-  }
-  push(frame) {
-    this.onmessage({ data: JSON.stringify(frame) });
-  }
-  drop(code = 1006) {
-    this.readyState = 3;
-    this.onclose({ code });
-  }
-  frames(type) {
-    return this.sent.filter((f) => f.type === type);
   }
 }
 
@@ -156,9 +132,9 @@ describe("a shared socket", () => {
     const first = f.server().accept();
     first.push({ type: "hello", heartbeat_interval: 5, conversations: [] });
     f.hides[0]();
-    expect(first.closed).toBe(false);
+    expect(first.closedByClient).toBe(false);
     f.hides[1]();
-    expect(first.closed).toBe(true);
+    expect(first.closedByClient).toBe(true);
 
     const c = f.tab();
     c.client.connect();
@@ -181,7 +157,7 @@ describe("a SharedWorker whose script never loads", () => {
     }
     class Plain {
       constructor(url) {
-        return new ServerSocket(url, sockets);
+        return new FakeSocket(url, sockets);
       }
     }
     const Transport = sharedSocket({ workerUrl: "w.js", SharedWorker: DeadWorker, WebSocket: Plain, onPageHide: () => {} });
@@ -198,8 +174,7 @@ describe("a SharedWorker whose script never loads", () => {
     worker.onerror({});
     for (let t = 0; t < 300 && !sockets.length; t++) vi.advanceTimersByTime(100); // its back-off
     expect(sockets).toHaveLength(1); // then a socket of its own
-    sockets[0].readyState = 1; // the client needs no onopen: the hello says it is up
-    sockets[0].push({ type: "hello", heartbeat_interval: 5, conversations: [] });
+    sockets[0].accept().push({ type: "hello", heartbeat_interval: 5, conversations: [] });
     expect(hellos).toBe(1);
   });
 });
