@@ -28,6 +28,7 @@ from chat.inbox import Inbox, TokenBucket
 from chat.layer_exit import layer_leave
 from chat.models import Conversation
 from chat.payloads import conversation_payload
+from chat.peer import CONNECTION_GONE
 from chat.push import LayerTolerant
 from chat.services import seen
 from chat.socket_cap import SocketLease
@@ -44,6 +45,7 @@ class ParleyConsumer(LayerTolerant, AsyncWebsocketConsumer):
     """Shared protocol machinery: framing, limits, errors, resume, receipts, typing."""
 
     endpoint = "socket"  # the metrics' and logs' name for this kind of socket
+    peer_gone = False  # a send found the client gone: later frames are dropped
 
     handlers: dict[str, str] = {
         "ping": "on_ping",
@@ -197,7 +199,20 @@ class ParleyConsumer(LayerTolerant, AsyncWebsocketConsumer):
         await self._send_json(frame)
 
     async def _send_json(self, frame: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(frame, separators=(",", ":"), default=str))
+        if self.peer_gone:
+            return
+        try:
+            await self.send(text_data=json.dumps(frame, separators=(",", ":"), default=str))
+        except CONNECTION_GONE:
+            # The client left while this frame was being made (a hello it stopped waiting
+            # for, a pong after a tab closed): websocket.disconnect follows and cleans up.
+            self.peer_gone = True
+
+    async def close(self, code: Any = None, reason: str | None = None) -> None:
+        try:
+            await super().close(code=code, reason=reason)
+        except CONNECTION_GONE:
+            self.peer_gone = True  # closed already: what we meant to do
 
     async def send_error(self, code: str, message: str, ref: Any = None, field: str | None = None):
         frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
