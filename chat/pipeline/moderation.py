@@ -58,9 +58,15 @@ LEET = str.maketrans(
 )  # fmt: skip
 LEET_ALT = str.maketrans({"1": "l", "|": "i"})
 MAX_SPACED_RUN = 24  # single letters joined at most (bounds the O(n²) window scan)
+# Entries per memo of token lookups (four of them per process). Chat vocabulary repeats, so
+# a few thousand recent tokens catch most lookups; but names, e-mail addresses and order
+# numbers never repeat, and 65,536-entry memos grew every process by ~55 MB per 20,000
+# such messages before they filled (the 2-hour soak read it as a leak). ~2.5 kB a message
+# at most now, bounded at a few MB.
+MEMO_SIZE = 4096
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=MEMO_SIZE)
 def runs(word: str) -> tuple[str, tuple[int, ...]]:
     """Run-length form: 'coooon' → ('con', (1, 4, 1))."""
     letters: list[str] = []
@@ -156,7 +162,7 @@ class Lexicon:
 
     # --- tokens ---------------------------------------------------------------------------
     @staticmethod
-    @lru_cache(maxsize=65536)
+    @lru_cache(maxsize=MEMO_SIZE)
     def _variants(core: str) -> tuple[str, ...]:
         folded = fold(core)
         if not any(ch.isalpha() for ch in folded):
@@ -202,7 +208,7 @@ class Lexicon:
                 for entry in self._word_entries(variant) + self._wildcard_entries(variant):
                     found[entry.term] = entry
             cached = list(found.values())
-            if len(self._memo) > 50_000:  # chat vocabulary repeats; bound the memory anyway
+            if len(self._memo) >= MEMO_SIZE:
                 self._memo.clear()
             self._memo[token.variants] = cached
         return cached
@@ -213,7 +219,7 @@ class Lexicon:
         Memoised like the word lookups: chat vocabulary repeats."""
         if token.variants in self._stem_memo:
             return self._stem_memo[token.variants]
-        if len(self._stem_memo) > 50_000:
+        if len(self._stem_memo) >= MEMO_SIZE:
             self._stem_memo.clear()
         hit = self._stem_memo[token.variants] = self._stem_search(token.variants)
         return hit

@@ -173,3 +173,18 @@ def test_the_lexicon_is_built_from_the_shipped_lists_with_their_licence():
     assert len(lx.single) > 500
     for lang in ALL:
         assert (DATA_DIR / f"ldnoobw-{lang}.json").exists()
+
+
+def test_the_lookup_memos_stay_bounded_when_no_token_repeats():
+    """Order numbers, names and addresses never repeat: the memos hold at most MEMO_SIZE
+    entries each however many such messages pass, and a word found before the memo
+    emptied is still found after."""
+    from chat.pipeline.moderation import MEMO_SIZE, Lexicon
+
+    lx = lexicon(("en",))
+    for i in range(MEMO_SIZE + 500):
+        lx.moderate(f"order x{i}q{i * 7}z reference k{i}w", language="en")
+    assert len(lx._memo) <= MEMO_SIZE and len(lx._stem_memo) <= MEMO_SIZE
+    assert runs.cache_info().currsize <= MEMO_SIZE
+    assert Lexicon._variants.cache_info().currsize <= MEMO_SIZE
+    assert lx.moderate("what the fuck", language="en").matches
