@@ -21,7 +21,7 @@ def _columns(model) -> list[tuple[str, str, str]]:
     return out
 
 
-def from_json(model, row: dict[str, Any]) -> Any:
+def from_json(model, row: dict[str, Any], *, db: str | None = None) -> Any:
     """An instance as a queryset would give it: JSON columns arrive decoded, timestamps as
     ISO text (the only other conversion these models' columns need). A column missing
     from the row (a user's password) is deferred, as with ``only()``."""
@@ -36,4 +36,4 @@ def from_json(model, row: dict[str, Any]) -> Any:
             value = float(value)
         names.append(attname)
         values.append(value)
-    return model.from_db(connection.alias, names, values)
+    return model.from_db(db or connection.alias, names, values)

@@ -80,7 +80,8 @@ BEGIN
     v_moderation := 'clean';
   END IF;
   -- chat.services.fanout.viewers' read: the active participants (the audience), before
-  -- the sender's cursors move below.
+  -- the sender's cursors move below; only people (the bot and system participants have no
+  -- socket group: viewers drops them).
   SELECT coalesce(jsonb_agg(jsonb_build_object(
            'p', to_jsonb(p), 'customer', to_jsonb(cu), 'user', to_jsonb(u) - 'password',
            'profile', to_jsonb(ap)) ORDER BY p.id), '[]'::jsonb)
@@ -89,7 +90,8 @@ BEGIN
   LEFT JOIN chat_customer cu ON cu.id = p.customer_id
   LEFT JOIN {user_table} u ON u.id = p.user_id
   LEFT JOIN {profile_table} ap ON ap.user_id = p.user_id
-  WHERE p.conversation_id = c.id AND p.left_at IS NULL;
+  WHERE p.conversation_id = c.id AND p.left_at IS NULL
+    AND (p.customer_id IS NOT NULL OR p.user_id IS NOT NULL);
 
   -- chat.services.messages.message_create's insert (a text: no moderated copy, no flags).
   INSERT INTO chat_message (conversation_id, seq, sender_id, kind, body, body_moderated,
