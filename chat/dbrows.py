@@ -23,7 +23,7 @@ def _columns(model) -> list[tuple[str, str, str]]:
 
 def from_json(model, row: dict[str, Any], *, db: str | None = None) -> Any:
     """An instance as a queryset would give it: JSON columns arrive decoded, timestamps as
-    ISO text (the only other conversion these models' columns need). A column missing
+    ISO text (the only other conversion the core's and routing's models need). A column missing
     from the row (a user's password) is deferred, as with ``only()``."""
     names, values = [], []
     for attname, column, kind in _columns(model):
