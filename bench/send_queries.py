@@ -149,6 +149,31 @@ class Ops:
         }
 
 
+class ServerLoop:
+    """An event loop in a thread of its own, standing in for daphne's: an operation run
+    through ``on_loop`` is a database thread's call as the consumers make it (``chat.dbcalls``),
+    so the frames it publishes at commit hop onto this loop and leave through the layer's
+    asyncio connections (realtime's path inside the server), not the publisher thread's.
+    The caller waits for them, and the loop's CPU is this process's: it counts."""
+
+    def __init__(self) -> None:
+        import asyncio
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, name="server-loop", daemon=True).start()
+
+    def on_loop(self, fn):
+        from asgiref.sync import SyncToAsync
+
+        local = SyncToAsync.threadlocal
+        local.main_event_loop, local.main_event_loop_pid = self.loop, os.getpid()
+        try:
+            return fn()
+        finally:
+            local.main_event_loop = local.main_event_loop_pid = None
+
+
 def operations(ops: Ops) -> dict[str, Any]:
     """name -> (prepare() -> state, run(state)). prepare is not measured."""
     from actions.agents import agent_console_connect, conversation_assign
@@ -159,6 +184,8 @@ def operations(ops: Ops) -> dict[str, Any]:
     from chat.actors import Actor
     from chat.services.pipeline import message_pipeline_process
     from chat.services.pipeline_batch import message_pipeline_process_many
+
+    server = ServerLoop()
 
     def send(state, who):
         actor = state["customer_actor"] if who == "c" else state["agent_actor"]
@@ -251,6 +278,9 @@ def operations(ops: Ops) -> dict[str, Any]:
         "take": (take_prepare, take),
         "send_c2a": (ops.pair, lambda s: send(s, "c")),
         "send_a2c": (ops.pair, lambda s: send(s, "a")),
+        # The same sends with the frames leaving as inside the server (see ServerLoop).
+        "send_c2a_asgi": (ops.pair, lambda s: server.on_loop(lambda: send(s, "c"))),
+        "send_a2c_asgi": (ops.pair, lambda s: server.on_loop(lambda: send(s, "a"))),
         "pipeline_c2a": (sent("c"), lambda s: message_pipeline_process(message_id=s["message"].pk)),
         "pipeline_a2c": (sent("a"), lambda s: message_pipeline_process(message_id=s["message"].pk)),
         # A burst of 10 as the worker gets it (one message_pipeline_run_many task): the

@@ -528,6 +528,9 @@ PARLEY = {
     "ROUTING_DISPATCH": env.str("ROUTING_DISPATCH", default="inline"),
     "ROUTING_PREPARED_STATEMENTS": env.bool("ROUTING_PREPARED_STATEMENTS", default=True),
     "ROUTING_SERVER_DECISIONS": env.bool("ROUTING_SERVER_DECISIONS", default=True),
+    # On PostgreSQL, a customer's or an agent's text message is stored in one call of
+    # parley_message_send (chat/sql/message_send.sql); false: the ORM's statements.
+    "SERVER_SENDS": env.bool("SERVER_SENDS", default=True),
     "AGENT_HEARTBEAT_TIMEOUT": env.int("AGENT_HEARTBEAT_TIMEOUT", default=60),
     "HEARTBEAT_FLUSH_SECONDS": env.float("HEARTBEAT_FLUSH_SECONDS", default=5.0),
     "AGENT_MAX_MISSED_OFFERS": env.int("AGENT_MAX_MISSED_OFFERS", default=3),

@@ -15,6 +15,7 @@ and never anything else. Which one runs is a setting (``TRANSLATION_ENGINE``):
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import urllib.error
@@ -170,7 +171,11 @@ class DeepLEngine:
 
 
 # --- Argos ---------------------------------------------------------------------------------
+@functools.cache
 def argos_installed() -> bool:
+    # Once per process: every message's payload asks which engine is in effect, and the
+    # import system's search cost ~0.5 ms a send (docs/benchmarks.md). Installing Argos
+    # needs a restart to be seen, as any new package does.
     return importlib.util.find_spec("argostranslate") is not None
 
 

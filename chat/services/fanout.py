@@ -24,10 +24,16 @@ logger = logging.getLogger(__name__)
 # --- fan-out: each viewer gets their own payload ------------------------------------------------
 def viewers(*, conversation: Conversation) -> list[tuple[Participant, str, Viewer]]:
     """(participant, principal group, viewer) for the conversation's active participants."""
-    out = []
     participants = Participant.objects.filter(
         conversation_id=conversation.pk, left_at__isnull=True
     ).select_related("customer", "user__agent_profile")
+    return viewers_of(participants, conversation)
+
+
+def viewers_of(participants, conversation: Conversation) -> list[tuple[Participant, str, Viewer]]:
+    """``viewers()`` from participants read already (with their customer, user and agent
+    profile): the send's server path reads them in its one call."""
+    out = []
     for p in participants:
         group = recipients.participant_group(p)
         if group is None:

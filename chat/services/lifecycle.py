@@ -19,6 +19,7 @@ from chat.selectors import (
     participant_pick_for_actor,
 )
 from chat.services import attachments as attachment_service
+from chat.services import send_server
 from chat.services.conversations import (
     conversation_lock,
     conversation_publish,
@@ -62,6 +63,18 @@ def message_post(
     body = "" if attachment_ids and body in (None, "") else clean_body(body)
     client_msg_id = clean_client_msg_id(client_msg_id)
     choice = clean_choice(choice)
+    if not attachment_ids and send_server.server_sends():
+        # The common send in one PostgreSQL call; it hands back what it does not take.
+        stored = send_server.message_store_on_server(
+            actor=actor,
+            conversation_id=conversation_id,
+            body=body,
+            client_msg_id=client_msg_id,
+            choice=choice,
+        )
+        if stored is not None:
+            message, created, conversation = stored
+            return Posted(message, created, conversation, False, choice)
     # The row lock serialises senders of one conversation: seq order is commit order, and
     # two concurrent retries of one client_msg_id cannot both insert.
     if actor.kind == "customer":

@@ -91,6 +91,17 @@ def message_create(
     )
     if outcome.moderation == Message.Moderation.FLAGGED:
         moderation.message_flag_record(message=message)
+    message_created(message=message, conversation=conversation, sender=sender, audience=audience)
+    return message
+
+
+def message_created(
+    *, message: Message, conversation: Conversation, sender: Participant, audience: list | None
+) -> None:
+    """What follows a stored message, whichever path stored it (message_create's statements
+    or the send's one server call, chat/services/send_server.py): message.new after commit,
+    the pipeline's queue, the counter, the integrations' event."""
+    kind = message.kind
     # Each participant gets their own view (the sender their text, the others the moderated
     # copy); consoles in the waiting list get the others' view for the live preview.
     fanout.message_publish(
@@ -111,7 +122,6 @@ def message_create(
             event=HOOK_MESSAGE_CREATED,
             message=message_hook_payload(message, sender),
         )
-    return message
 
 
 def message_hook_payload(message: Message, sender: Participant) -> dict[str, Any]:

@@ -4,19 +4,18 @@ its JSON answer read back into the rows the Python pick returns."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from typing import Any
 
 import psycopg
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import ProgrammingError, connection
+from django.db import ProgrammingError
 
+from chat.dbrows import from_json
 from chat.models import Conversation
 from routing.models import Queue, QueueEntry
 from routing.services.sql import (
     CANDIDATE_KEYS,
-    _attnames,
     _fetch,
     _json,
     _ts,
@@ -75,24 +74,3 @@ def candidate_rows_from_json(rows: list[list[Any]]) -> list[dict[str, Any]]:
             row["idle_since"] = dt.datetime.fromisoformat(row["idle_since"]).astimezone(dt.UTC)
         row["occupancy"] = float(row["occupancy"])
     return out
-
-
-@functools.cache
-def _json_fields(model) -> tuple[list[str], list[tuple[str, bool]]]:
-    from django.db.models import DateTimeField
-
-    fields = model._meta.concrete_fields
-    return _attnames(model), [(f.column, isinstance(f, DateTimeField)) for f in fields]
-
-
-def from_json(model, row: dict[str, Any]) -> Any:
-    """A model instance from ``to_jsonb(row)``: JSON columns arrive decoded, timestamps as
-    ISO text (the only other conversion the routing models' columns need)."""
-    attnames, columns = _json_fields(model)
-    values = []
-    for column, is_datetime in columns:
-        value = row.get(column)
-        if is_datetime and isinstance(value, str):
-            value = dt.datetime.fromisoformat(value)
-        values.append(value)
-    return model.from_db(connection.alias, attnames, values)

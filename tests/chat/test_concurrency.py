@@ -37,6 +37,14 @@ def run_threads(target, args_list):
     return results, errors
 
 
+@pytest.fixture(params=["server", "orm"])
+def send_path(request, settings):
+    """The send both ways: one call of parley_message_send, and the ORM's statements."""
+    settings.PARLEY = {**settings.PARLEY, "SERVER_SENDS": request.param == "server"}
+    return request.param
+
+
+@pytest.mark.usefixtures("send_path")
 def test_concurrent_senders_get_unique_gapless_seqs():
     customer = make_customer()
     conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
@@ -60,6 +68,7 @@ def test_concurrent_senders_get_unique_gapless_seqs():
     assert Conversation.objects.get(pk=conversation.pk).last_seq == base + 16
 
 
+@pytest.mark.usefixtures("send_path")
 def test_concurrent_retries_of_one_message_create_one_row():
     customer = make_customer()
     conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
