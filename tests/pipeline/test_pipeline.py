@@ -471,3 +471,32 @@ def test_a_burst_is_processed_in_one_task_in_order(published, on_commit, pipelin
     assert message_pipeline_process_many(message_ids=[m.pk for m in burst] + [10**12]) == []
     stored = Message.objects.filter(pk__in=[m.pk for m in burst])
     assert {(m.pipeline, m.language) for m in stored} == {("done", "fr")}
+
+
+def test_a_busy_process_gathers_its_messages_into_a_few_tasks_in_order():
+    """Messages arriving faster than one per MIN_INTERVAL share tasks: at most one task per
+    interval (plus the first and the last), every id once, in commit order."""
+    import threading
+    import time
+
+    from chat.services import pipeline_queue
+
+    batches: list[list[int]] = []
+    done = threading.Event()
+
+    def record(ids: list[int]) -> bool:
+        batches.append(list(ids))
+        if sum(map(len, batches)) == 300:
+            done.set()
+        return True
+
+    batcher = pipeline_queue._Batcher(send=record)
+    started = time.monotonic()
+    for n in range(300):
+        batcher.add(n)
+        time.sleep(0.001)
+    elapsed = time.monotonic() - started
+    assert done.wait(10)
+    assert [i for batch in batches for i in batch] == list(range(300))
+    assert len(batches) <= elapsed / pipeline_queue.MIN_INTERVAL + 2
+    assert max(map(len, batches)) > 1
