@@ -144,7 +144,10 @@ class Parley:
     def daphne_for_port(self, port: int) -> int | None:
         for p in self.children().get("daphne", []):
             with contextlib.suppress(Exception):
-                if str(port) in p.cmdline():
+                # daphne listens through an endpoint string ("-e tcp:port=P:...", for the
+                # backlog), or "-p P" as before
+                args = p.cmdline()
+                if str(port) in args or any(f"tcp:port={port}:" in a for a in args):
                     return p.pid
         return None
 
