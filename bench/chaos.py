@@ -333,6 +333,9 @@ def main() -> int:
     p.add_argument("--db", default="parley_chaos")
     p.add_argument("--json", help="write every figure to this file")
     args = p.parse_args()
+    # SIGTERM ends the run through the finally blocks: the servers, Redis and the database
+    # proxy this bench started stop with it (killed outright, they outlived it).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if not 120 <= args.duration <= MAX_DURATION or not 0 < args.rate <= 5:
         p.error(f"--duration 120..{MAX_DURATION}, --rate (0, 5]")
     if not 0 < args.drop <= 0.5 or not 0 < args.pause <= 30 or not 0 < args.redis_down <= 30:

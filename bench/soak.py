@@ -30,6 +30,7 @@ import asyncio
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -212,6 +213,9 @@ def main() -> int:
     p.add_argument("--prefix", default="chaos-soak")
     p.add_argument("--json", help="write every figure to this file")
     args = p.parse_args()
+    # SIGTERM ends the run through the finally blocks: the servers, Redis and the database
+    # proxy this bench started stop with it (killed outright, they outlived it).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if not 60 <= args.duration <= MAX_DURATION or not 1 <= args.visitors <= MAX_VISITORS:
         p.error(f"--duration 60..{MAX_DURATION}, --visitors 1..{MAX_VISITORS}")
     if args.agents * args.capacity < args.visitors:
