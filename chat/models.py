@@ -389,74 +389,6 @@ class Message(models.Model):
         return self.body
 
 
-class MessageTranslation(models.Model):
-    """One message in one reader's language; made by the pipeline from the moderated text."""
-
-    class State(models.TextChoices):
-        PENDING = "pending"
-        DONE = "done"
-        UNAVAILABLE = "unavailable"  # the engine failed; retried later by the sweeper
-
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="translations")
-    language = models.CharField(max_length=16)
-    source_language = models.CharField(max_length=16)
-    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
-    body = models.TextField(blank=True)
-    engine = models.CharField(max_length=32, blank=True)
-    error = models.CharField(max_length=300, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["message", "language"]
-        constraints = [
-            # Processing a message twice gives one translation per language.
-            models.UniqueConstraint(
-                fields=["message", "language"], name="message_translation_unique_language"
-            )
-        ]
-        indexes = [
-            models.Index(
-                fields=["next_attempt_at"],
-                condition=Q(state="unavailable"),
-                name="translation_retry_due",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.message} → {self.language} ({self.state})"
-
-
-class BlockedMessage(models.Model):
-    """A message refused by the "block" moderation policy: never delivered, never given a
-    seq, kept here for supervisors and audit (admin only: agents' timelines don't show it)."""
-
-    conversation = models.ForeignKey(
-        Conversation, on_delete=models.CASCADE, related_name="blocked_messages"
-    )
-    sender = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="+")
-    body = models.TextField()
-    flags = models.JSONField(default=list, blank=True)
-    client_msg_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
-    attempts = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["conversation", "sender", "client_msg_id"],
-                condition=Q(client_msg_id__isnull=False),
-                name="blocked_message_unique_client_msg_id",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"blocked in #{self.conversation_id}"
-
-
 class ConversationEvent(models.Model):
     """The lifecycle timeline: one row per state change, with why it happened."""
 
@@ -478,7 +410,8 @@ class ConversationEvent(models.Model):
 
 # Internal notes live in their own module (this one is long enough); imported here so that
 # Django registers the model with the chat app.
-# CSAT ratings, the same way (chat/csat_models.py).
+# CSAT ratings, attachments, translations and blocked messages, the same way.
 from chat.attachment_models import Attachment  # noqa: E402, F401
 from chat.csat_models import CsatRating  # noqa: E402, F401
 from chat.note_models import Note  # noqa: E402, F401
+from chat.pipeline_models import BlockedMessage, MessageTranslation  # noqa: E402, F401
