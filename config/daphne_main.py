@@ -13,6 +13,11 @@
    event loop for one to several seconds (pong p99 1.2 s; config/gc_tuning.py, measured
    with gc.callbacks in docs/benchmarks.md). The sweep below does the same work over the
    keys alone.
+3. autobahn formats its whole configuration for a debug line at every connection. Its
+   ``_connectionMade`` calls ``pformat`` on about 40 settings eagerly, and the debug
+   logger then drops the text: 7 % of daphne's CPU during a burst of widget connects
+   (py-spy, docs/benchmarks.md "The connect's CPU"). The module's ``pformat`` is made
+   lazy below: the text is made only if a debug line is really written.
 
 Then it runs daphne's own command line. Nothing else changes.
 """
@@ -23,7 +28,9 @@ import asyncio
 import logging
 import time
 from concurrent.futures import CancelledError
+from pprint import pformat
 
+from autobahn.websocket import protocol as autobahn_protocol
 from daphne import http_protocol
 from daphne import server as daphne_server
 from daphne.cli import CommandLineInterface
@@ -85,6 +92,29 @@ class Server(daphne_server.Server):
 
 
 CommandLineInterface.server_class = Server
+
+
+class LazyPformat:
+    """``pformat(obj)`` made when the log line is formatted, never when it is dropped."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj, *args, **kwargs):
+        self.obj = obj
+
+    def __str__(self) -> str:
+        return pformat(self.obj)
+
+    __repr__ = __str__
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+# autobahn calls its module's ``pformat`` only for log arguments, and in Timings.__str__,
+# which must return a str: that one keeps the real function.
+autobahn_protocol.pformat = LazyPformat
+autobahn_protocol.Timings.__str__ = lambda self: pformat(self._timings)
 
 if __name__ == "__main__":
     CommandLineInterface.entrypoint()

@@ -143,3 +143,33 @@ def test_the_young_generation_is_raised(monkeypatch):
     monkeypatch.setattr(gc, "set_threshold", lambda *t: calls.append(t))
     gc_tuning.tune()
     assert calls == [(gc_tuning.YOUNG_THRESHOLD, 10, 10)]
+
+
+def test_a_connection_does_not_format_autobahns_settings_for_a_dropped_debug_line(monkeypatch):
+    """autobahn pformats its ~40 settings at every connection for a debug line that the
+    logger drops (7 % of daphne's CPU in a burst of connects): daphne_main makes it lazy."""
+    import pprint
+
+    from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+    from twisted.internet.testing import StringTransport
+
+    from config.daphne_main import LazyPformat
+
+    calls = []
+    real = pprint.PrettyPrinter.pformat
+    monkeypatch.setattr(
+        pprint.PrettyPrinter, "pformat", lambda self, obj: calls.append(obj) or real(self, obj)
+    )
+    factory = WebSocketServerFactory("ws://127.0.0.1:1")
+    factory.protocol = WebSocketServerProtocol  # daphne's is a subclass of this one
+    protocol = factory.buildProtocol(None)
+    protocol.makeConnection(StringTransport())
+    assert protocol.openHandshakeTimeout == factory.openHandshakeTimeout  # it did run
+    assert calls == []  # debug is off: nothing formatted
+    settings = [("openHandshakeTimeout", 5, "x")]
+    assert (
+        f"{LazyPformat(settings)}"
+        == str(LazyPformat(settings))
+        == real(pprint.PrettyPrinter(), settings)
+    )
+    assert len(calls) == 2
