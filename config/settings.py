@@ -142,6 +142,10 @@ if EMBEDDED_DATABASE:
 else:
     DATABASES = {"default": env.db_url("DATABASE_URL")}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # The same backend, whose pool checks a connection it hands out by polling its
+        # socket instead of a round trip at every borrowing (config/postgresql/base.py).
+        DATABASES["default"]["ENGINE"] = "config.postgresql"
     # Under ASGI every request's sync code runs on a thread of its own, and Django's
     # persistent connections (CONN_MAX_AGE) are per thread: they leaked until PostgreSQL
     # refused everyone ("too many clients"). A pool per process bounds them instead; a

@@ -9,7 +9,9 @@ Content types and permissions are reference data that no test changes; keeping t
 the post-migrate handlers re-inserting them after every flush.
 """
 
-from django.db.backends.postgresql import base, operations
+from django.db.backends.postgresql import operations
+
+from config.postgresql import base
 
 KEEP = {"django_content_type", "auth_permission"}
 
