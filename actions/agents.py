@@ -19,6 +19,7 @@ from agents.models import AgentPresence
 from chat import selectors as chat_selectors
 from chat.actors import Actor
 from chat.exceptions import PermissionDenied
+from chat.snapshot import session_snapshot
 from routing import selectors as routing_selectors
 from routing.models import Queue
 from routing.services import (
@@ -136,9 +137,7 @@ def agent_presence_set(
 
 def console_snapshot(*, actor: Actor) -> dict[str, Any]:
     """A console's hello: its conversations, and its open offers and presence back."""
-    return chat_selectors.session_snapshot(actor=actor) | routing_selectors.agent_console_snapshot(
-        user=actor.user
-    )
+    return session_snapshot(actor=actor) | routing_selectors.agent_console_snapshot(user=actor.user)
 
 
 def transfer_targets(*, actor: Actor, conversation_id: int) -> dict[str, Any]:

@@ -184,6 +184,7 @@ def operations(ops: Ops) -> dict[str, Any]:
     from chat.actors import Actor
     from chat.services.pipeline import message_pipeline_process
     from chat.services.pipeline_batch import message_pipeline_process_many
+    from chat.snapshot import session_snapshot
 
     server = ServerLoop()
 
@@ -225,14 +226,14 @@ def operations(ops: Ops) -> dict[str, Any]:
         # memory and stored in batches; the queue place only while waiting).
         customer = selectors.customer_get_from_token(token=state["token"])
         actor = Actor.for_customer(customer)
-        selectors.session_snapshot(actor=actor)
+        session_snapshot(actor=actor)
         if state.get("waiting"):
             queue_positions(actor=actor)
 
     def agent_connect(state):
         # AgentConsumer.connect after the session middleware's two reads (session, user).
         selectors.user_is_agent(ops.user)
-        selectors.session_snapshot(actor=state["agent_actor"])
+        session_snapshot(actor=state["agent_actor"])
         agent_console_connect(user=ops.user, channel_name=state["channel"])
 
     def agent_prepare():

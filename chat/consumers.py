@@ -31,6 +31,7 @@ from chat.payloads import conversation_payload
 from chat.peer import CONNECTION_GONE
 from chat.push import LayerTolerant
 from chat.services import seen
+from chat.snapshot import session_snapshot
 from chat.socket_cap import SocketLease
 
 logger = logging.getLogger(__name__)
@@ -294,7 +295,7 @@ class ParleyConsumer(LayerTolerant, AsyncWebsocketConsumer):
 
     def snapshot_sync(self) -> dict[str, Any]:
         """What hello carries beside the protocol's fields (subclasses add theirs)."""
-        return selectors.session_snapshot(actor=self.actor)
+        return session_snapshot(actor=self.actor)
 
     def ping_sync(self) -> dict[str, Any]:
         """A ping's database work, in one hop: subclasses add their bookkeeping and their

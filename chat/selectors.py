@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from chat import recipients
 from chat.actors import Actor
+from chat.compiled import CompiledQuery
 from chat.exceptions import AuthenticationFailed, NotFound, PermissionDenied
 from chat.models import (
     ApiKey,
@@ -27,7 +28,6 @@ from chat.models import (
 )
 from chat.payloads import conversation_payload, message_payload
 from chat.pipeline.engines import engine_name
-from chat.pipeline.health import translation_status
 from chat.pipeline.selectors import viewer_for_actor
 
 VISITOR_TOKEN_SALT = "parley.visitor"
@@ -48,14 +48,30 @@ def customer_get_from_token(*, token: str) -> Customer:
     except signing.BadSignature as exc:
         raise AuthenticationFailed("The visitor token is invalid.", code="token_invalid") from exc
     try:
-        customer = Customer.objects.select_related("site").get(pk=data["c"], site_id=data["s"])
-    except (Customer.DoesNotExist, KeyError, TypeError) as exc:
+        customer_id, site_id = data["c"], data["s"]
+    except (KeyError, TypeError) as exc:
         raise AuthenticationFailed("The visitor token is invalid.", code="token_invalid") from exc
+    if type(customer_id) is not int or type(site_id) is not int:  # signed by us: never
+        raise AuthenticationFailed("The visitor token is invalid.", code="token_invalid")
+    found = _customer_by_token(customer=customer_id, site=site_id)
+    if not found:
+        raise AuthenticationFailed("The visitor token is invalid.", code="token_invalid")
+    customer = found[0]
     if not visitor_token_current(customer=customer, generation=data.get("g", 0)):
         raise AuthenticationFailed(
             "The visitor token was replaced by a newer one.", code="token_revoked"
         )
     return customer
+
+
+# Every widget connect reads it: compiled once (chat/compiled.py).
+_customer_by_token = CompiledQuery(
+    lambda customer, site: Customer.objects.select_related("site").filter(
+        pk=customer, site_id=site
+    )[:1],
+    "customer",
+    "site",
+)
 
 
 def visitor_token_current(*, customer: Customer, generation: object) -> bool:
@@ -131,19 +147,31 @@ def conversation_get_for_actor(*, actor: Actor, conversation_id: int) -> Convers
 def conversation_list_for_actor(
     *, actor: Actor, statuses: list[str] | None = None, limit: int = 100
 ) -> list[Conversation]:
+    qs = conversation_list_queryset(actor=actor, statuses=statuses, limit=limit)
+    return list(qs.prefetch_related(_participants()))
+
+
+def conversation_list_queryset(
+    *, actor: Actor, statuses: list[str] | None = None, limit: int = 100
+) -> QuerySet[Conversation]:
+    """conversation_list_for_actor's statement, without the participants."""
     qs = _visible_conversations(actor).select_related("customer", "queue", "assignee")
     if statuses:
         qs = qs.filter(status__in=statuses)
     elif actor.kind == "agent":
         qs = qs.filter(status__in=Conversation.OPEN_STATUSES)
-    qs = qs.order_by("-priority", "queued_at", "-id").prefetch_related(_participants())
-    return list(qs[:limit])
+    return qs.order_by("-priority", "queued_at", "-id")[:limit]
+
+
+def participants_queryset() -> QuerySet[Participant]:
+    """Participants with their customer and user in one statement, not three, in the order
+    they joined (a payload's list is the same at every read)."""
+    return Participant.objects.select_related("customer", "user").order_by("id")
 
 
 def _participants() -> Prefetch:
-    """Participants with their customer and user in one statement, not three: every
-    socket's hello reads them, and a reconnect storm runs thousands of hellos at once."""
-    return Prefetch("participants", queryset=Participant.objects.select_related("customer", "user"))
+    # Every socket's hello reads them, and a reconnect storm runs thousands at once.
+    return Prefetch("participants", queryset=participants_queryset())
 
 
 def conversations_filtered_for_actor(*, actor: Actor, **filters) -> QuerySet[Conversation]:
@@ -257,19 +285,6 @@ def participant_groups(*, conversation_id: int) -> list[str]:
             "customer_id", "user_id", "left_at"
         )
     )
-
-
-def session_snapshot(*, actor: Actor) -> dict:
-    """What a socket sends in its hello frame: the actor's open conversations."""
-    conversations = conversation_list_for_actor(actor=actor)
-    snapshot = {
-        "conversations": [
-            conversation_payload(c, list(c.participants.all())) for c in conversations
-        ],
-        # Says whether translation is on, so a client can tell "off" from "not yet".
-        "translation": translation_status(),
-    }
-    return snapshot
 
 
 def messages_filtered_for_actor(

@@ -1,0 +1,93 @@
+"""A queryset that Django compiles once: for the hottest reads of a socket's connect.
+
+Building and compiling a queryset costs more CPU than running it: in a burst of widget
+connects Django's SQL compiler alone took 29 % of the database threads' samples, and the
+statements are the same each time but for an id or two (docs/benchmarks.md "What a
+reconnect costs"). A ``CompiledQuery`` asks Django for the SQL once per database alias,
+with a sentinel in place of each varying value, then runs that SQL with the real values and
+builds the model instances as Django's own ModelIterable does (``from_db``, the
+select_related populators, the fields' converters). The SQL is Django's, for whichever
+database runs (PostgreSQL or the embedded SQLite): there is no second copy to keep equal.
+tests/chat/test_compiled.py holds the results equal to the plain querysets'.
+
+Only for querysets whose shape does not depend on the values (no ``__in`` of a list of
+varying length, no optional filters): ``build`` is called once, with the sentinels.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connections
+from django.db.models import QuerySet
+from django.db.models.query import get_related_populators
+
+# Values no real id takes; each varying parameter gets its own.
+_SENTINEL_BASE = -7_340_000_000_000
+
+
+class CompiledQuery:
+    def __init__(self, build: Callable[..., QuerySet], *names: str) -> None:
+        self._build = build
+        self._sentinels = {name: _SENTINEL_BASE - k for k, name in enumerate(names)}
+        self._plans: dict[str, _Plan] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, *, using: str = "default", **values: Any) -> list:
+        plan = self._plans.get(using)
+        if plan is None:
+            with self._lock:
+                plan = self._plans.get(using) or self._compile(using)
+                self._plans[using] = plan
+        return plan.run(using, values)
+
+    def _compile(self, using: str) -> _Plan:
+        qs = self._build(**self._sentinels).using(using)
+        compiler = qs.query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        by_value = {v: name for name, v in self._sentinels.items()}
+        slots = [(by_value.get(p) if type(p) is int else None, p) for p in params]
+        missing = set(self._sentinels) - {name for name, _ in slots if name}
+        if missing:
+            raise ValueError(f"parameters not in the compiled SQL: {sorted(missing)}")
+        return _Plan(qs, compiler, sql, slots)
+
+
+class _Plan:
+    """The compiled SQL and what turns its rows into instances (ModelIterable's steps)."""
+
+    def __init__(self, qs: QuerySet, compiler, sql: str, slots: list) -> None:
+        self.sql, self.slots = sql, slots
+        select, klass_info = compiler.select, compiler.klass_info
+        if compiler.annotation_col_map or qs._known_related_objects or compiler.has_extra_select:
+            raise ValueError("annotations and extra selects are not supported")
+        self.model = klass_info["model"]
+        fields = klass_info["select_fields"]
+        self.start, self.end = fields[0], fields[-1] + 1
+        self.init_list = [f[0].target.attname for f in select[self.start : self.end]]
+        self.populators = get_related_populators(klass_info, select, qs.db)
+        # {position: (converters, expression)}; each is called with the running thread's
+        # connection (the compiler's belongs to the thread that compiled).
+        self.converters = list(compiler.get_converters([s[0] for s in select]).items())
+
+    def run(self, using: str, values: dict[str, Any]) -> list:
+        params = [values[name] if name else constant for name, constant in self.slots]
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            rows = cursor.fetchall()
+        objects = []
+        for raw in rows:
+            row = list(raw)
+            for pos, (convs, expression) in self.converters:
+                value = row[pos]
+                for converter in convs:
+                    value = converter(value, expression, connection)
+                row[pos] = value
+            obj = self.model.from_db(using, self.init_list, row[self.start : self.end])
+            for populator in self.populators:
+                populator.populate(row, obj)
+            objects.append(obj)
+        return objects
