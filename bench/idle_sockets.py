@@ -89,25 +89,36 @@ def rss_kb(pid: int) -> dict[str, int]:
     return out
 
 
-def customers_make(count: int, origin: str, reuse: bool = False) -> list[str]:
+def customers_make(
+    count: int, origin: str, reuse: bool = False, conversations: bool = False
+) -> list[str]:
     """Visitors of the bench's site and a token each. With ``reuse``, the visitors earlier
     runs made get a fresh token each (as a page reload does: no database write), and only
-    the shortfall is made (making 10,000 took 7 minutes on a loaded machine)."""
+    the shortfall is made (making 10,000 took 7 minutes on a loaded machine). With
+    ``conversations`` (a site of their own), each new visitor has had a conversation, started
+    and resolved here: their hello then carries it and its participants, as after a chat,
+    without a waiting line for the router to walk."""
+    from actions import conversations as flows
     from chat import services
+    from chat.actors import Actor
     from chat.models import Customer, Site
 
-    site, _ = Site.objects.get_or_create(key=SITE_KEY, defaults={"name": "bench idle sockets"})
+    key = f"{SITE_KEY}-conv" if conversations else SITE_KEY
+    site, _ = Site.objects.get_or_create(key=key, defaults={"name": "bench idle sockets"})
     tokens = []
     if reuse:
         for customer in Customer.objects.filter(site=site).order_by("id")[:count]:
             tokens.append(services.visitor_token_issue(customer=customer))
     tag = os.urandom(3).hex()
-    tokens += [
-        services.visitor_session_create(
-            site_key=SITE_KEY, origin=origin, name=f"Idle {tag} #{i}", locale="en"
-        )[1]
-        for i in range(count - len(tokens))
-    ]
+    for i in range(count - len(tokens)):
+        customer, token = services.visitor_session_create(
+            site_key=key, origin=origin, name=f"Idle {tag} #{i}", locale="en"
+        )
+        if conversations:
+            actor = Actor.for_customer(customer)
+            conversation, _ = flows.conversation_start(actor=actor, subject="idle")
+            flows.conversation_resolve(actor=actor, conversation_id=conversation.pk)
+        tokens.append(token)
     return tokens
 
 
@@ -384,6 +395,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--connect-concurrency", type=int, default=32)
     p.add_argument("--connect-timeout", type=float, default=30.0)
     p.add_argument("--reuse", action="store_true", help="reuse earlier runs' visitors")
+    p.add_argument(
+        "--conversations", action="store_true", help="visitors who had a (resolved) conversation"
+    )
     p.add_argument("--also", default="", help="more balancers' URLs (comma-separated)")
     p.add_argument("--json", help="also write the results to this file")
     args = p.parse_args(argv)
@@ -416,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     if not server:
         raise SystemExit("the ASGI server process was not found by its port")
     t = now()
-    tokens = customers_make(args.sockets - args.consoles, base, args.reuse)
+    tokens = customers_make(args.sockets - args.consoles, base, args.reuse, args.conversations)
     agents = agents_prepare(args.consoles) if args.consoles else []
     # Interleaved, so that each client process and each server process gets its share.
     kinds = [("widget", tok) for tok in tokens]
