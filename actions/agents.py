@@ -19,7 +19,7 @@ from agents.models import AgentPresence
 from chat import selectors as chat_selectors
 from chat.actors import Actor
 from chat.exceptions import PermissionDenied
-from chat.snapshot import session_snapshot
+from chat.socket_reads import session_snapshot
 from routing import selectors as routing_selectors
 from routing.models import Queue
 from routing.services import (

@@ -184,7 +184,7 @@ def operations(ops: Ops) -> dict[str, Any]:
     from chat.actors import Actor
     from chat.services.pipeline import message_pipeline_process
     from chat.services.pipeline_batch import message_pipeline_process_many
-    from chat.snapshot import session_snapshot
+    from chat.socket_reads import session_snapshot
 
     server = ServerLoop()
 

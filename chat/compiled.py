@@ -24,14 +24,16 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.db.models.query import get_related_populators
 
-# Values no real id takes; each varying parameter gets its own.
-_SENTINEL_BASE = -7_340_000_000_000
+# Each varying parameter gets its own value while Django compiles: one inside every integer
+# column's range (Django drops a condition that a value past the range decides, such as
+# ``seq > -1`` on a positive field) and unlike any constant of these statements.
+_SENTINEL_BASE = 2_147_000_000
 
 
 class CompiledQuery:
     def __init__(self, build: Callable[..., QuerySet], *names: str) -> None:
         self._build = build
-        self._sentinels = {name: _SENTINEL_BASE - k for k, name in enumerate(names)}
+        self._sentinels = {name: _SENTINEL_BASE + k for k, name in enumerate(names)}
         self._plans: dict[str, _Plan] = {}
         self._lock = threading.Lock()
 
@@ -48,7 +50,12 @@ class CompiledQuery:
         compiler = qs.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
         by_value = {v: name for name, v in self._sentinels.items()}
-        slots = [(by_value.get(p) if type(p) is int else None, p) for p in params]
+        slots = []
+        for p in params:
+            # Django may wrap an integer for its driver (psycopg's Int4 for a lookup on an
+            # integer column): the real value goes in the same wrapper.
+            name = by_value.get(int(p)) if isinstance(p, int) and not isinstance(p, bool) else None
+            slots.append((name, type(p) if name else p))
         missing = set(self._sentinels) - {name for name, _ in slots if name}
         if missing:
             raise ValueError(f"parameters not in the compiled SQL: {sorted(missing)}")
@@ -56,7 +63,9 @@ class CompiledQuery:
 
 
 class _Plan:
-    """The compiled SQL and what turns its rows into instances (ModelIterable's steps)."""
+    """The compiled SQL and what turns its rows into instances (ModelIterable's steps).
+    ``slots``: each parameter as ``(name, wrapper type)`` of a varying one or ``(None,
+    value)`` of a constant."""
 
     def __init__(self, qs: QuerySet, compiler, sql: str, slots: list) -> None:
         self.sql, self.slots = sql, slots
@@ -73,7 +82,7 @@ class _Plan:
         self.converters = list(compiler.get_converters([s[0] for s in select]).items())
 
     def run(self, using: str, values: dict[str, Any]) -> list:
-        params = [values[name] if name else constant for name, constant in self.slots]
+        params = [wrap(values[name]) if name else wrap for name, wrap in self.slots]
         connection = connections[using]
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)

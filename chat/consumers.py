@@ -31,8 +31,8 @@ from chat.payloads import conversation_payload
 from chat.peer import CONNECTION_GONE
 from chat.push import LayerTolerant
 from chat.services import seen
-from chat.snapshot import session_snapshot
 from chat.socket_cap import SocketLease
+from chat.socket_reads import resume_page, session_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -332,7 +332,7 @@ class ParleyConsumer(LayerTolerant, AsyncWebsocketConsumer):
         conversation_id = field_int(frame, "conversation")
         after_seq = field_int(frame, "after_seq")
         limit = settings.PARLEY["RESUME_PAGE_SIZE"]
-        payload = await db(selectors.resume_page)(
+        payload = await db(resume_page)(
             actor=self.actor, conversation_id=conversation_id, after_seq=after_seq, limit=limit
         )
         await self.send_frame({"type": "messages.batch", "ref": ref, **payload})

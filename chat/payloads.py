@@ -31,7 +31,7 @@ def conversation_payload(
     c: Conversation, participants: list[Participant] | None = None
 ) -> dict[str, Any]:
     if participants is None:
-        participants = list(c.participants.select_related("customer", "user"))
+        participants = list(c.participants.select_related("customer", "user").order_by("id"))
     assignee = None
     if c.assignee_id:
         user = c.assignee

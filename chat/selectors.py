@@ -132,13 +132,14 @@ def _visible_conversations(actor: Actor) -> QuerySet[Conversation]:
     ).distinct()
 
 
+def conversation_for_actor_queryset(*, actor: Actor) -> QuerySet[Conversation]:
+    """conversation_get_for_actor's statement, before its id."""
+    return _visible_conversations(actor).select_related("customer", "queue", "assignee", "site")
+
+
 def conversation_get_for_actor(*, actor: Actor, conversation_id: int) -> Conversation:
     try:
-        return (
-            _visible_conversations(actor)
-            .select_related("customer", "queue", "assignee", "site")
-            .get(pk=conversation_id)
-        )
+        return conversation_for_actor_queryset(actor=actor).get(pk=conversation_id)
     except Conversation.DoesNotExist as exc:
         # Same answer for "missing" and "not yours": ids must not be probeable.
         raise NotFound("No such conversation.") from exc
@@ -252,13 +253,19 @@ def messages_after(
     *, actor: Actor, conversation_id: int, after_seq: int, limit: int
 ) -> tuple[Conversation, list[Message]]:
     conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
-    messages = list(
-        Message.objects.filter(conversation_id=conversation.pk, seq__gt=after_seq)
+    messages = messages_after_queryset(
+        conversation_id=conversation.pk, after_seq=after_seq, limit=limit
+    ).prefetch_related("translations")  # the per-viewer payload shows them
+    return conversation, list(messages)
+
+
+def messages_after_queryset(*, conversation_id: int, after_seq: int, limit: int) -> QuerySet:
+    """messages_after's statement, without the translations."""
+    return (
+        Message.objects.filter(conversation_id=conversation_id, seq__gt=after_seq)
         .select_related("sender__customer", "sender__user")
-        .prefetch_related("translations")  # the per-viewer payload shows them
         .order_by("seq")[:limit]
     )
-    return conversation, messages
 
 
 def open_conversation_tops(*, actor: Actor, limit: int = 100) -> dict[str, int]:

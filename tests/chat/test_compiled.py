@@ -10,9 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from actions import conversations as conversation_actions
 from chat import selectors, services
 from chat.compiled import CompiledQuery
-from chat.models import Customer
+from chat.exceptions import NotFound
+from chat.models import Customer, Message, MessageTranslation
 from chat.payloads import conversation_payload
-from chat.snapshot import customer_conversation_payloads, session_snapshot
+from chat.socket_reads import customer_conversation_payloads, resume_page, session_snapshot
 from routing.services import conversation_assign
 from tests.factories import agent_actor, customer_actor, make_agent, make_customer, make_site
 
@@ -94,3 +95,49 @@ def test_each_run_reads_its_own_rows():
     assert [c.name for c in by_id(pk=a.pk)] == ["A"]
     assert [c.name for c in by_id(pk=b.pk)] == ["B"]
     assert by_id(pk=-1) == []
+
+
+def test_a_resume_matches_the_orm(settings):
+    settings.PARLEY_PIPELINE = {**settings.PARLEY_PIPELINE, "TRANSLATION_ENGINE": "fake"}
+    customer, agent = make_customer(), make_agent()
+    conversation_id = _start(customer)
+    conversation_assign(actor=agent_actor(agent), conversation_id=conversation_id)
+    for k in range(5):
+        actor = customer_actor(customer) if k % 2 == 0 else agent_actor(agent)
+        conversation_actions.message_send(
+            actor=actor, conversation_id=conversation_id, body=f"m{k}", client_msg_id=f"c{k}"
+        )
+    for m in Message.objects.filter(conversation_id=conversation_id).order_by("seq")[1:3]:
+        for language in ("fr", "de"):
+            MessageTranslation.objects.create(
+                message=m, language=language, source_language="en", state="done", body="x"
+            )
+    actor = customer_actor(customer)
+    top = Message.objects.filter(conversation_id=conversation_id).count()
+    pages, translated = 0, 0
+    for after_seq in (0, 1, 2, top, top + 5):
+        for limit in (2, 200):
+            plain = selectors.resume_page(
+                actor=actor, conversation_id=conversation_id, after_seq=after_seq, limit=limit
+            )
+            compiled = resume_page(
+                actor=actor, conversation_id=conversation_id, after_seq=after_seq, limit=limit
+            )
+            assert compiled == plain
+            pages += bool(plain["messages"])
+            translated += sum(bool(m["translations"]) for m in plain["messages"])
+    assert pages >= 6 and translated >= 4  # pages with messages, translated ones, empty ones
+    agent_page = resume_page(
+        actor=agent_actor(agent), conversation_id=conversation_id, after_seq=0, limit=200
+    )  # an agent's: the plain selectors
+    assert len(agent_page["messages"]) == top
+
+
+def test_a_resume_of_someone_elses_conversation_is_not_found():
+    mine, theirs = make_customer(), make_customer()
+    _start(mine)
+    other = _start(theirs)
+    with pytest.raises(NotFound):
+        resume_page(actor=customer_actor(mine), conversation_id=other, after_seq=0, limit=10)
+    with pytest.raises(NotFound):
+        resume_page(actor=customer_actor(mine), conversation_id=10**9, after_seq=0, limit=10)

@@ -22,7 +22,7 @@ from chat.models import (
 )
 from chat.selectors import resume_page
 from chat.services.pipeline import message_pipeline_process, pipeline_sweep
-from chat.snapshot import session_snapshot
+from chat.socket_reads import session_snapshot
 from routing.models import Queue
 from tests.factories import agent_actor, customer_actor
 from tests.pipeline.helpers import make_chat
