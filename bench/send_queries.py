@@ -184,7 +184,7 @@ def operations(ops: Ops) -> dict[str, Any]:
     from chat.actors import Actor
     from chat.services.pipeline import message_pipeline_process
     from chat.services.pipeline_batch import message_pipeline_process_many
-    from chat.socket_reads import session_snapshot
+    from chat.socket_reads import resume_page, session_snapshot
 
     server = ServerLoop()
 
@@ -230,6 +230,15 @@ def operations(ops: Ops) -> dict[str, Any]:
         if state.get("waiting"):
             queue_positions(actor=actor)
 
+    def widget_resume(state):
+        # A widget that missed the agent's last message (after a reconnect): one page.
+        resume_page(
+            actor=state["customer_actor"],
+            conversation_id=state["conversation"],
+            after_seq=state["message"].seq - 1,
+            limit=200,
+        )
+
     def agent_connect(state):
         # AgentConsumer.connect after the session middleware's two reads (session, user).
         selectors.user_is_agent(ops.user)
@@ -274,6 +283,7 @@ def operations(ops: Ops) -> dict[str, Any]:
         "widget_connect": (ops.pair, widget_connect),
         "agent_connect": (agent_prepare, agent_connect),
         "widget_ping": (ops.pair, widget_ping),
+        "widget_resume": (sent("a"), widget_resume),
         "agent_ping": (agent_prepare, agent_ping),
         "start": (start_prepare, start),
         "take": (take_prepare, take),
