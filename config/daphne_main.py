@@ -16,7 +16,7 @@
 3. autobahn formats its whole configuration for a debug line at every connection. Its
    ``_connectionMade`` calls ``pformat`` on about 40 settings eagerly, and the debug
    logger then drops the text: 7 % of daphne's CPU during a burst of widget connects
-   (py-spy, docs/benchmarks.md "The connect's CPU"). The module's ``pformat`` is made
+   (py-spy, docs/benchmarks.md "The connect's CPU, cut"). The module's ``pformat`` is made
    lazy below: the text is made only if a debug line is really written.
 
 Then it runs daphne's own command line. Nothing else changes.
