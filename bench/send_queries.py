@@ -180,7 +180,7 @@ def operations(ops: Ops) -> dict[str, Any]:
     from actions.conversations import conversation_start, message_send
     from actions.widget import queue_positions
     from agents.consumers import AgentConsumer
-    from chat import consumers, selectors, services
+    from chat import selectors, services, widget_consumer
     from chat.actors import Actor
     from chat.services.pipeline import message_pipeline_process
     from chat.services.pipeline_batch import message_pipeline_process_many
@@ -252,7 +252,7 @@ def operations(ops: Ops) -> dict[str, Any]:
         return state
 
     def widget_ping(state):
-        consumer = consumers.WidgetConsumer()
+        consumer = widget_consumer.WidgetConsumer()
         consumer.actor = state["customer_actor"]
         consumer.ping_sync()  # a widget with an open conversation; without one, no call
 

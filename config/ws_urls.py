@@ -2,8 +2,8 @@ from channels.auth import AuthMiddlewareStack
 from django.urls import path
 
 from agents.consumers import AgentConsumer
-from chat.consumers import WidgetConsumer
 from chat.origins import SameOriginValidator
+from chat.widget_consumer import WidgetConsumer
 from supervision.consumers import FloorConsumer
 
 websocket_urlpatterns = [

@@ -34,7 +34,7 @@ def _protocol_sections() -> dict[str, str]:
 
 def _client_frame_types() -> set[str]:
     from agents.consumers import AgentConsumer
-    from chat.consumers import WidgetConsumer
+    from chat.widget_consumer import WidgetConsumer
     from supervision.consumers import FloorConsumer
 
     return set(WidgetConsumer.handlers) | set(AgentConsumer.handlers) | set(FloorConsumer.handlers)
