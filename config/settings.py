@@ -479,7 +479,7 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
+        "chat.api.anon_throttle.AnonThrottle",
         "chat.api.throttles.QuotaThrottle",
     ],
     # The client's address is REMOTE_ADDR, which the trusted-proxy middleware set; DRF must
@@ -553,6 +553,7 @@ PARLEY = {
     # this long, then are refused until it answers; it is probed this often meanwhile.
     "QUOTA_FAIL_OPEN_SECONDS": env.float("QUOTA_FAIL_OPEN_SECONDS", default=300.0),
     "QUOTA_PROBE_SECONDS": env.float("QUOTA_PROBE_SECONDS", default=2.0),
+    "THROTTLE_FAIL_OPEN_SECONDS": env.float("THROTTLE_FAIL_OPEN_SECONDS", default=60.0),
     "QUOTA_REDIS_TIMEOUT": env.float("QUOTA_REDIS_TIMEOUT", default=0.5),
     # REST limits (chat/api/throttles.py): per API key (a key may set its own in admin),
     # per visitor (the socket's send rate: 30 frames per 3 s is 10/s with a burst of 30),

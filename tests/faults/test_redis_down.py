@@ -135,12 +135,20 @@ async def test_a_socket_that_joined_before_the_outage_gets_pushes_after_it(on_ow
     await widget.disconnect()
 
 
-def test_rest_starts_resumes_and_sends_while_redis_is_down(on_own_redis, monkeypatch):
-    # The anonymous throttle on session creation reads the cache (Redis): its fail-open
-    # is the REST throttles' own change. Here it is off, to show everything else works.
-    from chat.api.views import WidgetSessionView
+@pytest.fixture
+def fresh_outage():
+    """The anonymous throttle's outage state is per process: each test starts with none."""
+    from chat.api import anon_throttle
 
-    monkeypatch.setattr(WidgetSessionView, "throttle_classes", [])
+    anon_throttle.outage.recovered()
+    anon_throttle._local.clear()
+    yield anon_throttle
+    anon_throttle.outage.recovered()
+    anon_throttle._local.clear()
+
+
+def test_rest_starts_resumes_and_sends_while_redis_is_down(on_own_redis, fresh_outage):
+    # The anonymous throttle reads Redis too: it fails open (chat/api/anon_throttle.py).
     site = make_site()
     on_own_redis.stop()
     client = Client()
@@ -164,3 +172,29 @@ def test_rest_starts_resumes_and_sends_while_redis_is_down(on_own_redis, monkeyp
     page = client.get(f"/api/v1/conversations/{cid}/messages/?after_seq=0", **auth)
     assert page.status_code == 200
     assert "Hello from REST" in [m["body"] for m in page.json()["messages"]]
+
+
+def test_the_anonymous_throttle_fails_open_then_counts_per_process(
+    on_own_redis, fresh_outage, settings, monkeypatch
+):
+    """Redis down: no 500; anonymous callers pass uncounted for THROTTLE_FAIL_OPEN_SECONDS,
+    then the same rate is counted in the process; Redis back: counted there again."""
+    from rest_framework.throttling import AnonRateThrottle
+
+    monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", {"anon": "3/min"})
+    settings.PARLEY = {**settings.PARLEY, "THROTTLE_FAIL_OPEN_SECONDS": 3600.0,
+                       "QUOTA_PROBE_SECONDS": 0.0}  # fmt: skip
+    site = make_site()
+    client = Client()
+
+    def session() -> int:
+        return client.post("/api/v1/widget/sessions/", {"site_key": site.key},
+                           content_type="application/json").status_code  # fmt: skip
+
+    on_own_redis.stop()
+    assert [session() for _ in range(5)] == [200] * 5  # open: over the rate, uncounted
+    settings.PARLEY = {**settings.PARLEY, "THROTTLE_FAIL_OPEN_SECONDS": 0.0}
+    assert [session() for _ in range(4)] == [200, 200, 200, 429]  # past the bound: local
+    on_own_redis.start()
+    codes = [session() for _ in range(4)]
+    assert codes == [200, 200, 200, 429]  # Redis again: its own count, from zero
