@@ -132,6 +132,9 @@ export function start() {
   const node = document.getElementById("parley-config");
   configure(JSON.parse(node.textContent));
   build(env.TITLE);
+  // Shown at once, but no client until the host's init arrives (mount): a message written
+  // before it would have nothing to go through (the composer opens in render.connection).
+  el.input.disabled = el.send.disabled = true;
   listen();
   window.addEventListener("message", fromHost);
   toHost({
