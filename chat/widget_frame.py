@@ -15,6 +15,7 @@ import re
 
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
+from django.templatetags.static import static
 from django.utils import translation
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.gzip import gzip_page
@@ -74,6 +75,8 @@ def widget_frame(request):
             "title": request.GET.get("title", "")[:80],
             "texts": widget_texts(),
             "prechat": prechat_config(site, language),
+            # One socket for all of the site's tabs (static/parley/client/tabs.js).
+            "sharedWorkerUrl": static("parley/client/sharedworker.js"),
         }
         response = render(
             request,

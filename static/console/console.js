@@ -6,8 +6,7 @@
 //   state.js (records, selection), conversations.js (what frames change), offers.js (offers,
 //   presence), lists.js (sidebar), transcript.js (chat pane), dom.js (elements, toast).
 import { createClient, storedOutbox } from "../parley/client/index.js";
-import { leaderSocket } from "../parley/client/leader.js";
-import { sharedSocket } from "../parley/client/shared.js";
+import { tabSocket } from "../parley/client/tabs.js";
 import { resyncBanner, showTranslation } from "./banner.js";
 import { installShortcuts, step } from "./keys.js";
 import { onResults, onSearchInput, openResult } from "./search.js";
@@ -57,10 +56,12 @@ function every(ms, fn) {
 // wraps WebSocket, as some tests do, sets parleyOwnSocket to keep its own).
 // Without SharedWorker, the tabs elect a leader whose socket they share (leader.js).
 const hubName = `parley-console-${ME}`;
-const SharedTransport = window.parleyOwnSocket
-  ? null
-  : sharedSocket({ workerUrl: cfg.sharedWorkerUrl, name: hubName }) || leaderSocket({ name: hubName });
-window.parleySharedSocket = SharedTransport ? (window.SharedWorker ? "worker" : "leader") : false;
+const { Transport: SharedTransport, kind: sharedKind } = tabSocket({
+  own: window.parleyOwnSocket,
+  workerUrl: cfg.sharedWorkerUrl,
+  name: hubName,
+});
+window.parleySharedSocket = sharedKind;
 
 const client = createClient({
   WebSocket: SharedTransport || undefined,

@@ -504,6 +504,7 @@ def test_a_site_that_refuses_the_origin_says_so(asgi_server, browser, shop):
 # stops retrying on an auth close and tells the widget, which gets a new token and reconnects.
 SPOILED_FIRST_TOKEN = """
 (() => {
+  window.parleyOwnSocket = true;  // the widget keeps its own socket, so this wrapper sees it
   const Native = window.WebSocket;
   window.parleySocketUrls = [];
   window.WebSocket = class SpoilingWebSocket extends Native {

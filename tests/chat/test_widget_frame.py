@@ -43,6 +43,8 @@ def test_the_frame_may_be_framed_by_the_origin_it_names_only():
     config = config_of(response)
     assert config["site"] == site.key and config["hostOrigin"] == "https://shop.example"
     assert config["bot"] is False
+    # The module of the SharedWorker whose one socket the site's tabs share.
+    assert config["sharedWorkerUrl"].endswith("parley/client/sharedworker.js")
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,9 @@
 // fake server socket. Ports deliver synchronously (a structured clone, as postMessage).
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createHub, tagRef, untagRef } from "../../static/parley/client/hub.js";
+import { storedOutbox } from "../../static/parley/client/outbox.js";
 import { sharedSocket } from "../../static/parley/client/shared.js";
-import { FakeSocket, ParleyClient, conversation, message, useFakeTime } from "./harness.js";
+import { FakeSocket, ParleyClient, conversation, fakeStorage, message, useFakeTime } from "./harness.js";
 
 beforeEach(useFakeTime);
 afterEach(() => vi.useRealTimers());
@@ -37,7 +38,8 @@ function floor() {
       this.port = tab;
     }
   }
-  function tab() {
+  /** A tab; `storage`: an outbox kept there, shared by the tabs given the same one. */
+  function tab(storage) {
     const seen = { messages: [], hellos: 0, outbox: [] };
     const Transport = sharedSocket({ workerUrl: "w.js", SharedWorker: FakeSharedWorker, onPageHide: (fn) => hides.push(fn) });
     const client = ParleyClient.createClient({
@@ -45,6 +47,7 @@ function floor() {
       WebSocket: Transport,
       now: () => Date.now(),
       random: () => 0.5,
+      outbox: storage ? storedOutbox(storage, "parley:outbox") : undefined,
       hooks: {
         hello: () => (seen.hellos += 1),
         message: (id, m) => seen.messages.push([id, m.seq]),
@@ -144,6 +147,70 @@ describe("a shared socket", () => {
     expect(c.client.stopped).toBe(true);
   });
 });
+
+describe("a message in the tabs' shared outbox", () => {
+  function twoTabs() {
+    const f = floor();
+    const storage = fakeStorage();
+    const a = f.tab(storage);
+    const b = f.tab(storage);
+    a.client.connect();
+    b.client.connect();
+    const server = f.server().accept();
+    server.push({ type: "hello", heartbeat_interval: 5, conversations: [conversation(1, { last_seq: 0 })] });
+    return { f, a, b, server };
+  }
+  const accepted = (sent, seq) => ({
+    type: "message.accepted", ref: sent.id, conversation: 1, client_msg_id: sent.client_msg_id,
+    message_id: seq, seq, created_at: "t", duplicate: false,
+  });
+
+  it("goes to the server once however many tabs send it, and its answer reaches each", () => {
+    const { a, b, server } = twoTabs();
+    const entry = a.client.enqueue({ conversation: 1, body: "hi" });
+    b.client.flush(); // b finds it in the outbox too (as after its own hello)
+    const sent = server.frames("message.send");
+    expect(sent).toHaveLength(1);
+    expect(untagRef(sent[0].id)[0]).toBe(1);
+    expect(sent[0].client_msg_id).toBe(entry.client_msg_id);
+
+    server.push(accepted(sent[0], 1));
+    expect(a.client.outbox()).toEqual([]);
+    expect(a.seen.outbox.at(-1)).toBe(1);
+    expect(b.seen.outbox.at(-1)).toBe(1); // b heard the answer to its copy
+    b.client.flush();
+    expect(server.frames("message.send")).toHaveLength(1); // nothing left to send
+  });
+
+  it("goes again from a tab still waiting when the tab whose copy went leaves", () => {
+    const { f, a, b, server } = twoTabs();
+    const entry = a.client.enqueue({ conversation: 1, body: "hi" });
+    b.client.flush();
+    expect(server.frames("message.send")).toHaveLength(1);
+    f.hides[0](); // a's tab goes before the answer: it withdraws its copy
+    const sent = server.frames("message.send");
+    expect(sent).toHaveLength(2);
+    expect(untagRef(sent[1].id)[0]).toBe(2); // b's copy, same message
+    expect(sent[1].client_msg_id).toBe(entry.client_msg_id);
+
+    server.push(accepted(sent[1], 1));
+    expect(b.client.outbox()).toEqual([]);
+    expect(b.seen.outbox.at(-1)).toBe(1);
+  });
+
+  it("is sent afresh after the socket drops, the first copy from any tab", () => {
+    const { f, a, b, server } = twoTabs();
+    a.client.enqueue({ conversation: 1, body: "hi" });
+    b.client.flush();
+    server.drop(1006);
+    vi.advanceTimersByTime(1000);
+    const next = f.server().accept();
+    next.push({ type: "hello", heartbeat_interval: 5, conversations: [conversation(1, { last_seq: 0 })] });
+    expect(next.frames("message.send")).toHaveLength(1); // both tabs flushed it: one went
+    expect([a.seen.hellos, b.seen.hellos]).toEqual([2, 2]);
+  });
+});
+
 describe("a SharedWorker whose script never loads", () => {
   it("leaves its tab on a socket of its own instead of waiting for a hub forever", () => {
     const sockets = [];

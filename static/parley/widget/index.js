@@ -96,6 +96,16 @@ function listen() {
     else if (state.convId) client.resume(state.convId, true); // background tabs miss pushes
     afterArrival();
   });
+  // The tabs share one socket (client/tabs.js), which outlives this tab: what this tab
+  // started, it withdraws as it goes (registered before the transport's own pagehide, which
+  // tells the hub this tab is gone).
+  window.addEventListener("pagehide", () => {
+    if (client) client.typingStop();
+  });
+  window.addEventListener("pageshow", (ev) => {
+    // Back from the back/forward cache: this tab left the shared socket's hub at pagehide.
+    if (ev.persisted) location.reload();
+  });
   window.addEventListener("online", () => {
     if (client && !state.blocked) client.wake(); // connect now, with a fresh back-off
   });
@@ -122,6 +132,9 @@ export function start() {
   const node = document.getElementById("parley-config");
   configure(JSON.parse(node.textContent));
   build(env.TITLE);
+  // Shown at once, but no client until the host's init arrives (mount): a message written
+  // before it would have nothing to go through (the composer opens in render.connection).
+  el.input.disabled = el.send.disabled = true;
   listen();
   window.addEventListener("message", fromHost);
   toHost({

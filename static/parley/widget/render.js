@@ -234,7 +234,7 @@ export const render = {
     else if (state.service && state.service.state !== "up") text = state.service.message;
     el.banner.hidden = !text;
     el.banner.textContent = text;
-    el.input.disabled = el.send.disabled = Boolean(state.blocked);
+    el.input.disabled = el.send.disabled = Boolean(state.blocked) || !client;
     if (state.blocked) el.empty.hidden = true;
   },
 };

@@ -1,18 +1,39 @@
 // The widget's session: its visitor token (fetched from the server, refreshed once per page
-// load and after a 4401) and the shared protocol client, wired to the widget's hooks.
+// load and after a 4401) and the shared protocol client, wired to the widget's hooks. All
+// of a site's tabs (one host site: the browser partitions this frame's storage, workers and
+// locks by it) share one socket (client/tabs.js) and one outbox (localStorage).
 import { createClient, storedOutbox } from "../client/index.js";
+import { keyedSocket, tabSocket } from "../client/tabs.js";
 import { applyMessage, handle, isReading, onError, onHello, onUpdated, resetConversation, setConversation } from "./conversation.js";
 import { el } from "./dom.js";
 import { renderPrechat } from "./prechat.js";
 import { render } from "./render.js";
-import { client, env, isMine, isOpenConversation, local, startFrame, state, t, useClient } from "./state.js";
+import { client, env, isMine, isOpenConversation, local, sharedStorage, startFrame, state, t, useClient } from "./state.js";
 
 const IDENTITY = [["externalId", "external_id"], ["userHash", "user_hash"], ["name", "name"], ["email", "email"]];
 let needToken = true; // every page load refreshes its token once
+let refused = null; // the token a 4401 refused: another tab may have replaced it already
 
-async function refreshToken() {
+// The tabs refresh one at a time: when the shared socket closes 4401 every tab hears it,
+// and refreshes at once would revoke one another's tokens (a token outlives only the next
+// one, for VISITOR_TOKEN_GRACE). The first refreshes; the others find its token stored.
+function refreshToken() {
+  // Without shared storage there is nothing to share (and the Locks API is refused too).
+  const locks = sharedStorage && navigator.locks;
+  if (!locks || typeof locks.request !== "function") return fetchToken();
+  return locks.request(env.KEY + ":token", fetchToken);
+}
+
+async function fetchToken() {
   // Another tab's refresh revoked this tab's token and stored its own: use that one.
-  state.token = local.get("token", null) || state.token;
+  const stored = local.get("token", null);
+  if (refused && stored && stored !== refused) {
+    state.token = stored;
+    refused = null;
+    needToken = false;
+    return;
+  }
+  state.token = stored || state.token;
   const body = { site_key: env.SITE };
   if (state.token) body.token = state.token;
   for (const [attr, field] of IDENTITY) if (env.identity[attr]) body[field] = String(env.identity[attr]);
@@ -37,6 +58,7 @@ async function refreshToken() {
   renderPrechat();
   local.set("token", data.token);
   needToken = false;
+  refused = null;
   if (data.customer && local.get("customer", null) !== data.customer.id) {
     // A different visitor (the old token was refused): forget the old one's conversation.
     local.set("customer", data.customer.id);
@@ -59,14 +81,32 @@ export function identify(who, reconnect) {
   }
 }
 
+/** One hub per site and visitor: a tab whose host page identifies another customer must
+ * not join this one's socket. Without shared storage each tab is a visitor of its own
+ * (its token in memory), so it keeps its own socket; so does a page that wraps WebSocket
+ * (some tests set window.parleyOwnSocket). */
+const SharedSocket = keyedSocket(
+  () => (env.identity.externalId ? "id:" + env.identity.externalId : "visitor"),
+  (who) =>
+    tabSocket({
+      own: window.parleyOwnSocket || !sharedStorage,
+      workerUrl: env.WORKER,
+      name: `parley-widget:${env.SITE}:${who}`,
+    }),
+);
+
 /** Make the protocol client (client/index.js) the rest of the widget uses. */
 export function makeClient() {
+  window.parleySharedSocket = SharedSocket.kind(); // "worker", "leader" or false: for tests
   const made = createClient({
     async url() {
       if (needToken || !state.token) await refreshToken();
+      // The freshest token any tab stored: the shared socket may open with this tab's URL.
+      else state.token = local.get("token", null) || state.token;
       return env.WS_BASE + "/ws/widget/?token=" + encodeURIComponent(state.token);
     },
-    outbox: storedOutbox(window.localStorage, env.KEY + ":outbox"),
+    WebSocket: SharedSocket,
+    outbox: storedOutbox(sharedStorage, env.KEY + ":outbox"), // null: this tab's memory
     hooks: {
       status(name) {
         if (name !== "online") state.starting = false;
@@ -77,6 +117,7 @@ export function makeClient() {
       },
       authFailed({ code, reason }) {
         if (code === 4401) {
+          refused = state.token;
           needToken = true; // the token expired or is bad: get a fresh one, then reconnect
           client.retry();
         } else {

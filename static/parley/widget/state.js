@@ -8,7 +8,7 @@ export const LOCALE_RE = /^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$/;
 
 /** From the frame page's config (configure): SITE, BASE (this origin), WS_BASE, TITLE, KEY
  * (the storage prefix), HOST (the embedding page's origin), LANG, BOT (the site runs a bot
- * flow), TEXTS; identity ({externalId, userHash, name, email}) comes from the host page. */
+ * flow), TEXTS, WORKER (the shared socket's SharedWorker module); identity ({externalId, userHash, name, email}) comes from the host page. */
 export const env = { identity: {}, VISIT: {} };
 
 /** conversation.start, with where the customer is when we know it. */
@@ -29,7 +29,22 @@ export function t(key, vars) {
   return text.replace(/%\((\w+)\)s/g, (m, name) => (vars && name in vars ? String(vars[name]) : m));
 }
 
-// --- storage: localStorage is shared by tabs, sessionStorage follows one tab's navigation
+// --- storage: localStorage is shared by tabs, sessionStorage follows one tab's navigation.
+// A browser that blocks third-party storage (an incognito window, strict tracking
+// protection) refuses both to this frame on another site's page: the widget then keeps
+// what it knows in memory, as a visitor of this one page, and its tabs share nothing.
+function probe(kind) {
+  try {
+    const s = window[kind];
+    s.setItem("parley:probe", "1");
+    s.removeItem("parley:probe");
+    return s;
+  } catch (e) {
+    return null;
+  }
+}
+/** localStorage, or null where the browser refuses it to this frame. */
+export const sharedStorage = probe("localStorage");
 const memory = {};
 function storage(kind) {
   return {
@@ -74,6 +89,7 @@ export function configure(config) {
   env.BOT = Boolean(config.bot);
   env.PRECHAT = config.prechat || [];
   env.KEY = "parley:" + env.SITE;
+  env.WORKER = config.sharedWorkerUrl || "";
   Object.assign(state, {
     token: local.get("token", null),
     convId: local.get("conv", null), // the conversation this customer last had
