@@ -380,7 +380,12 @@ def main() -> int:
             [sys.executable, str(REPO / "bench" / "tcp_proxy.py"), "--listen", str(proxy_port)],
             stdout=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
-    parley = Parley(server_env, first, args.balancer_port, 2, 2, data / "runparley.log")
+    # A fresh log per run: the verdicts read restarts and 500s from it (an earlier run's
+    # lines in the same data directory were counted as this run's).
+    run_log = data / "runparley.log"
+    if run_log.exists():
+        run_log.replace(data / "runparley.previous.log")
+    parley = Parley(server_env, first, args.balancer_port, 2, 2, run_log)
     try:
         if not wait_port(proxy_port, 10):
             raise SystemExit(f"{args.pg_proxy} did not start on {proxy_port}")
