@@ -229,8 +229,10 @@ def db_checks(site_key: str, conversations: set[int]) -> dict[str, Any]:
 def verdict_messages(ledger, rows: list[tuple]) -> dict[str, int]:
     """Lost: sent and accepted (or still unconfirmed) but not stored, or stored but never
     seen by the other side. Duplicated: a client_msg_id stored twice. Out of order: one
-    sender's messages stored in another order than sent, plus pushes that arrived after
-    a later seq of the same conversation."""
+    sender's messages stored in another order than sent (the verdicts' figure). Pushes
+    that arrived after a later seq of the same conversation are counted apart
+    (``out_of_order_pushes``): clients hold messages by seq and resume a gap
+    (docs/protocol.md), so no one sees them out of order."""
     from collections import Counter, defaultdict
 
     stored = Counter(cmid for _, _, cmid, _ in rows if cmid)

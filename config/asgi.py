@@ -10,7 +10,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from bots.intents import warm_up_in_background  # noqa: E402
-from config import gc_tuning  # noqa: E402
+from config import gc_tuning, malloc_trim  # noqa: E402
 from config.proxies import TrustedProxyMiddleware, parse_networks  # noqa: E402
 from config.ws_urls import websocket_urlpatterns  # noqa: E402
 
@@ -19,6 +19,8 @@ warm_up = warm_up_in_background()
 # Thousands of idle sockets make full collections long: config/gc_tuning.py.
 gc_tuning.tune()
 gc_tuning.freeze_after(warm_up)
+# The heap's high-water marks, given back: config/malloc_trim.py.
+malloc_trim.start(settings.PARLEY["MALLOC_TRIM_INTERVAL"])
 
 # Outermost, so that everything inside sees the client as the trusted proxies report it.
 application = TrustedProxyMiddleware(

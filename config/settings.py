@@ -554,6 +554,9 @@ PARLEY = {
     "QUOTA_FAIL_OPEN_SECONDS": env.float("QUOTA_FAIL_OPEN_SECONDS", default=300.0),
     "QUOTA_PROBE_SECONDS": env.float("QUOTA_PROBE_SECONDS", default=2.0),
     "THROTTLE_FAIL_OPEN_SECONDS": env.float("THROTTLE_FAIL_OPEN_SECONDS", default=60.0),
+    # Server processes and worker children give freed heap pages back this often
+    # (config/malloc_trim.py); 0 never.
+    "MALLOC_TRIM_INTERVAL": env.float("MALLOC_TRIM_INTERVAL", default=60.0),
     "QUOTA_REDIS_TIMEOUT": env.float("QUOTA_REDIS_TIMEOUT", default=0.5),
     # REST limits (chat/api/throttles.py): per API key (a key may set its own in admin),
     # per visitor (the socket's send rate: 30 frames per 3 s is 10/s with a burst of 30),
