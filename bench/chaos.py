@@ -43,7 +43,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from churn import Agent, Ledger, Visitor, floor_prepare, now, spawn, visitor_make
 from soak import createdb
-from stack import REPO, Parley, db_checks, established, verdict_messages, wait_port
+from stack import (
+    REPO,
+    AutovacuumStandIn,
+    Parley,
+    db_checks,
+    established,
+    verdict_messages,
+    wait_port,
+)
 from ws_pairs import http_json
 
 MAX_DURATION = 3 * 3600
@@ -392,6 +400,8 @@ def main() -> int:
         parley.start()
         print(f"runparley pid {parley.proc.pid}; children {parley.pids()}; redis pid "
               f"{redis.proc.pid}; {args.pg_proxy} pid {proxy.pid}")  # fmt: skip
+        if AutovacuumStandIn(args.db).start():  # straight to PostgreSQL, past the proxy
+            print("PostgreSQL's autovacuum is off here: VACUUM ANALYZE every 60 s in its place")
         sys.path.insert(0, str(REPO))
         import django
 

@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from churn import Agent, Ledger, Visitor, floor_prepare, now, visitor_make
 from stack import (
+    AutovacuumStandIn,
     Parley,
     db_checks,
     established,
@@ -243,6 +244,9 @@ def main() -> int:
                     Path(env["PARLEY_DATA_DIR"]) / "runparley.log")  # fmt: skip
     parley.start()
     print(f"runparley pid {parley.proc.pid} (process group); children {parley.pids()}")
+    vacuum = AutovacuumStandIn(args.db)
+    if vacuum.start():
+        print("PostgreSQL's autovacuum is off here: VACUUM ANALYZE every 60 s in its place")
     try:
         django.setup()
         site_key, creds = floor_prepare(args.prefix, args.agents, args.capacity)
