@@ -88,18 +88,14 @@ def _store_quiet(message_ids: list[int]) -> list[int]:
 def _quiet(message: Message, site: tuple[tuple[str, ...], int] | None) -> bool:
     """Detect the language into ``message`` and say whether that is all its pipeline does:
     translation is off (checked by the caller), the message is untouched, its moderation
-    stays as it is, and it cannot settle its conversation's language."""
+    stays as it is, and it cannot settle its conversation's language (it is not a
+    customer's confident detection in a conversation still unsettled)."""
     if (
         message.kind not in TRANSLATABLE_KINDS
         or message.language_source
         or message.pipeline != Message.Pipeline.PENDING
     ):
         return False
-    if (
-        message.sender.role == Participant.Role.CUSTOMER
-        and message.conversation.language_settled_at is None
-    ):
-        return False  # a customer's detection may settle the conversation's language
     languages, min_length = site or detection.site_detection_settings(None, None)
     found = detection.detect(
         message.body,
@@ -107,6 +103,16 @@ def _quiet(message: Message, site: tuple[tuple[str, ...], int] | None) -> bool:
         languages=languages,
         min_length=min_length,
     )
+    if (
+        found.source == "detected"
+        and message.sender.role == Participant.Role.CUSTOMER
+        and message.conversation.language_settled_at is None
+    ):
+        # A customer's confident detection may settle the conversation's language. Only a
+        # confident one: settling counts detected messages alone, so a short or unclear
+        # text ("ok", a code, a typo) cannot, and it would otherwise pay the one-by-one
+        # path (seven statements) for as long as the customer writes nothing clearer.
+        return False
     # The second moderation pass (pipeline._moderation_step) runs on a detected language:
     # quiet only if it finds the text clean and the message was clean already.
     second_pass = found.source == "detected" and message.moderation != Message.Moderation.SKIPPED

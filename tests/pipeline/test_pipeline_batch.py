@@ -37,10 +37,20 @@ FIELDS = (
 )
 
 
-def _say(chat, n: int, tag: str):
+# A customer who writes nothing a detector can be sure of: the conversation's language
+# cannot settle on these (settling counts confident detections alone).
+UNCLEAR = [
+    ("customer", "ok"),
+    ("customer", "bench c2a #3 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
+    ("customer", "DIY-1234567"),
+    ("agent", "Thank you for waiting, I am checking it with the carrier now"),
+]
+
+
+def _say(chat, n: int, tag: str, burst=BURST):
     return [
         (chat.customer_says if who == "customer" else chat.agent_says)(body, f"{tag}{n}.{i}")
-        for i, (who, body) in enumerate(BURST)
+        for i, (who, body) in enumerate(burst)
     ]
 
 
@@ -53,7 +63,7 @@ def _frames(published, chat) -> list:
     return out
 
 
-def _run(published, on_commit, batched: bool):
+def _run(published, on_commit, batched: bool, burst=BURST):
     chat = make_chat(locale="fr", agent_languages=["en"])
     published.listen(chat.customer_group, chat.agent_group)
     states, statements = [], []
@@ -61,9 +71,9 @@ def _run(published, on_commit, batched: bool):
     # customer's lines go one by one), in the second it is (everything may be batched).
     for n in range(2):
         with on_commit(execute=False):
-            burst = _say(chat, n, "batch" if batched else "single")
+            sent = _say(chat, n, "batch" if batched else "single", burst)
         _frames(published, chat)  # the sends' own frames are not the pipeline's
-        ids = [m.pk for m in burst]
+        ids = [m.pk for m in sent]
         with CaptureQueriesContext(connection) as queries:
             if batched:
                 assert message_pipeline_process_many(message_ids=ids) == []
@@ -116,3 +126,19 @@ def test_a_batch_leaves_a_message_another_run_finished(published, on_commit, pip
     assert message_pipeline_process_many(message_ids=[message.pk]) == []
     message.refresh_from_db()
     assert (message.language, message.pipeline) == ("de", "done")
+
+
+def test_unclear_lines_in_an_unsettled_conversation_are_batched(
+    published, on_commit, pipeline_settings
+):
+    """A customer's lines that no detector is sure of cannot settle the language, so they
+    take the batched path too (they went one by one, seven statements each, for as long
+    as the customer wrote nothing clearer), and end as they do one by one."""
+    pipeline_settings(TRANSLATION_ENGINE="off")
+    single, single_statements = _run(published, on_commit, batched=False, burst=UNCLEAR)
+    batched, batched_statements = _run(published, on_commit, batched=True, burst=UNCLEAR)
+    assert batched == single
+    assert all(state["conversation"] == ("fr", False) for state in single)  # never settled
+    for state in single:  # the customer's three lines fell back to the widget's locale
+        assert [m[3] for m in state["messages"]] == ["fallback"] * 3 + ["detected"]
+    assert all(b < s / 2 for b, s in zip(batched_statements, single_statements, strict=True))
