@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db.models import Q
+from django.db import connection
 from django.utils import timezone
 
 from chat.models import Message, Participant, Site
@@ -76,13 +76,42 @@ def _store_quiet(message_ids: list[int]) -> list[int]:
             quiet.append(message)
         else:
             slow.append(message_id)
-    if quiet:
-        # Conditional on the state read above: a row another run has touched since is
-        # left alone, as the one-by-one path's conditional updates would leave it.
-        Message.objects.filter(
-            Q(language_source="") & Q(pipeline=Message.Pipeline.PENDING)
-        ).bulk_update(quiet, _FIELDS)
+    for start in range(0, len(quiet), _CHUNK):
+        _store(quiet[start : start + _CHUNK], now)
     return slow
+
+
+_CHUNK = 500  # rows per statement: 2,000 parameters, far under SQLite's limit
+
+
+def _store(quiet: list[Message], now) -> None:
+    """One UPDATE for the burst, from a VALUES list the database joins. Django's
+    bulk_update builds a CASE with a When per message and field in Python: it was 60 % of
+    the worker's CPU at 250 msg/s (py-spy). Conditional on the state read above: a row
+    another run has touched since is left alone, as the one-by-one path's conditional
+    updates would leave it. VALUES columns are column1… in PostgreSQL and SQLite alike
+    (SQLite has UPDATE … FROM since 3.33)."""
+    if not quiet:
+        return
+    qn = connection.ops.quote_name
+    col = {f: qn(Message._meta.get_field(f).column) for f in _FIELDS}
+    table, pk = qn(Message._meta.db_table), qn(Message._meta.pk.column)
+    row = "(CAST(%s AS bigint), CAST(%s AS varchar), CAST(%s AS double precision), CAST(%s AS varchar))"
+    params: list = []
+    for m in quiet:
+        params += [m.pk, m.language, m.language_confidence, m.language_source]
+    sql = (
+        f"UPDATE {table} SET {col['language']} = v.column2, "
+        f"{col['language_confidence']} = v.column3, {col['language_source']} = v.column4, "
+        f"{col['pipeline']} = %s, {col['pipeline_done_at']} = %s "
+        f"FROM (VALUES {', '.join([row] * len(quiet))}) AS v "
+        f"WHERE {table}.{pk} = v.column1 AND {table}.{col['language_source']} = '' "
+        f"AND {table}.{col['pipeline']} = %s"
+    )
+    done_at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        # Parameters in the statement's order: SET, then VALUES, then WHERE.
+        cursor.execute(sql, [Message.Pipeline.DONE, done_at, *params, Message.Pipeline.PENDING])
 
 
 def _quiet(message: Message, site: tuple[tuple[str, ...], int] | None) -> bool:
