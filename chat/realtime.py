@@ -64,14 +64,15 @@ def _send_many(batch: list[tuple[list[str], dict[str, Any]]]) -> None:
     _publisher().submit(batch)
 
 
-async def _send_batch(
-    batch: list[tuple[list[str], dict[str, Any]]], *, pipelined: bool = False
-) -> None:
+async def _send_batch(batch: list[tuple[list[str], dict[str, Any]]]) -> None:
     layer = get_channel_layer()
-    # Pipelined only from the publisher thread, whose batches queue up under load: on
-    # the ASGI server's loop a pipeline per small batch measured slower than plain
-    # group_sends (queued-to-offer p50 18 ms against 13.5 ms, docs/benchmarks.md).
-    if pipelined and isinstance(layer, RedisPubSubChannelLayer):
+    # Pipelined on the server's loop too: a message's frames go to two or three groups,
+    # and one round trip for them (one shard lock, no per-command connection checkout)
+    # took daphne from 2.0 to 1.9 ms of CPU per message and held 400 msg/s at p99 19 ms
+    # where plain group_sends queued to p99 415 ms (bench/ws_pairs.py, docs/benchmarks.md).
+    # (An earlier routing run had measured it slower there, queued-to-offer p50 18 against
+    # 13.5 ms, on a shared machine; not re-run since.)
+    if isinstance(layer, RedisPubSubChannelLayer):
         try:
             await _publish_pipelined(layer, batch)
         except Exception:  # the layer is down: clients recover by resuming from seq
@@ -156,7 +157,7 @@ class _Publisher:
                 batches.append(self.queue.get_nowait())
             batch = [item for queued in batches for item in queued]
             try:
-                await _send_batch(batch, pipelined=True)
+                await _send_batch(batch)
             except Exception:
                 logger.warning("publish of %s frames failed", len(batch), exc_info=True)
             finally:

@@ -173,3 +173,28 @@ def test_a_connection_does_not_format_autobahns_settings_for_a_dropped_debug_lin
         == real(pprint.PrettyPrinter(), settings)
     )
     assert len(calls) == 2
+
+
+def test_a_frame_sent_colours_nothing_for_a_dropped_debug_line(monkeypatch):
+    """autobahn colours values (click.style) for a debug line at every frame it sends and
+    reads, and the logger drops the line: daphne_main makes them lazy."""
+    import click
+    from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+    from autobahn.util import hlval
+    from twisted.internet.testing import StringTransport
+
+    from config.daphne_main import LazyHighlight
+
+    calls = []
+    real = click.style
+    monkeypatch.setattr(click, "style", lambda *a, **k: calls.append(a) or real(*a, **k))
+    factory = WebSocketServerFactory("ws://127.0.0.1:1")
+    factory.protocol = WebSocketServerProtocol
+    protocol = factory.buildProtocol(None)
+    transport = StringTransport()
+    protocol.makeConnection(transport)
+    protocol.sendData(b"frame")
+    protocol.dataReceived(b"GET / HTTP/1.1\r\n")  # half a handshake: read, not answered yet
+    assert transport.value() == b"frame"  # it did send
+    assert calls == []
+    assert str(LazyHighlight(hlval, 42)) == f"{LazyHighlight(hlval, 42)}" == hlval(42)
