@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import threading
+import time
 
 logger = logging.getLogger(__name__)
 
 
+@functools.cache  # find_library runs ldconfig: once per process
 def _libc_trim():
     name = ctypes.util.find_library("c")
     if not name:
@@ -50,10 +53,10 @@ def start(interval: float) -> threading.Thread | None:
     trim = _libc_trim()
     if interval <= 0 or trim is None:
         return None
-    stop = threading.Event()
 
     def loop() -> None:
-        while not stop.wait(interval):
+        while True:
+            time.sleep(interval)
             try:
                 trim(0)
             except Exception:  # never take the process down for a memory hint
@@ -61,6 +64,5 @@ def start(interval: float) -> threading.Thread | None:
                 return
 
     thread = threading.Thread(target=loop, name="malloc-trim", daemon=True)
-    thread.stop = stop  # type: ignore[attr-defined]  # for tests
     thread.start()
     return thread
