@@ -12,6 +12,7 @@ tests/chat/test_compiled.py holds the results equal to the plain querysets'.
 
 Only for querysets whose shape does not depend on the values (no ``__in`` of a list of
 varying length, no optional filters): ``build`` is called once, with the sentinels.
+A text parameter is named in ``texts``; its sentinel is a string no caller sends.
 """
 
 from __future__ import annotations
@@ -28,12 +29,16 @@ from django.db.models.query import get_related_populators
 # column's range (Django drops a condition that a value past the range decides, such as
 # ``seq > -1`` on a positive field) and unlike any constant of these statements.
 _SENTINEL_BASE = 2_147_000_000
+_TEXT_SENTINEL = "\x1fcompiled-query-parameter-{}\x1f"
 
 
 class CompiledQuery:
-    def __init__(self, build: Callable[..., QuerySet], *names: str) -> None:
+    def __init__(
+        self, build: Callable[..., QuerySet], *names: str, texts: tuple[str, ...] = ()
+    ) -> None:
         self._build = build
-        self._sentinels = {name: _SENTINEL_BASE + k for k, name in enumerate(names)}
+        self._sentinels: dict[str, Any] = {name: _SENTINEL_BASE + k for k, name in enumerate(names)}
+        self._sentinels.update({name: _TEXT_SENTINEL.format(k) for k, name in enumerate(texts)})
         self._plans: dict[str, _Plan] = {}
         self._lock = threading.Lock()
 
@@ -54,7 +59,12 @@ class CompiledQuery:
         for p in params:
             # Django may wrap an integer for its driver (psycopg's Int4 for a lookup on an
             # integer column): the real value goes in the same wrapper.
-            name = by_value.get(int(p)) if isinstance(p, int) and not isinstance(p, bool) else None
+            if isinstance(p, str):
+                name = by_value.get(p)
+            elif isinstance(p, int) and not isinstance(p, bool):
+                name = by_value.get(int(p))
+            else:
+                name = None
             slots.append((name, type(p) if name else p))
         missing = set(self._sentinels) - {name for name, _ in slots if name}
         if missing:
@@ -100,3 +110,77 @@ class _Plan:
                 populator.populate(row, obj)
             objects.append(obj)
         return objects
+
+
+# --- writes -------------------------------------------------------------------------------------
+# The send's own writes, in statements made once per table and set of columns: Django
+# compiling an INSERT or UPDATE for every message cost more than SQLite running it. The
+# values are prepared by each field as the ORM prepares them (pre_save, get_db_prep_save),
+# so what is stored is what Model.save and QuerySet.update store. Not for models with
+# signal receivers or database defaults: nothing here sends signals.
+_statements: dict[tuple, str] = {}
+
+
+def _sql(key: tuple, make: Callable[[Any], str], connection) -> str:
+    sql = _statements.get(key)
+    if sql is None:
+        sql = _statements.setdefault(key, make(connection.ops.quote_name))
+    return sql
+
+
+def insert(obj: Any, *, using: str = "default") -> Any:
+    """``obj.save()`` of a new row with an automatic primary key, in one INSERT …
+    RETURNING (Model.save when the database cannot return the key)."""
+    connection = connections[using]
+    if not connection.features.can_return_columns_from_insert:
+        obj.save(using=using, force_insert=True)
+        return obj
+    meta = type(obj)._meta
+    fields = [f for f in meta.concrete_fields if f is not meta.pk]
+
+    def make(qn) -> str:
+        columns = ", ".join(qn(f.column) for f in fields)
+        marks = ", ".join(["%s"] * len(fields))
+        return (
+            f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES ({marks}) "
+            f"RETURNING {qn(meta.pk.column)}"
+        )
+
+    sql = _sql(("insert", connection.vendor, meta.label), make, connection)
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        obj.pk = cursor.fetchone()[0]
+    obj._state.adding, obj._state.db = False, using
+    return obj
+
+
+def update(
+    model: Any, pk: Any, values: dict[str, Any], *, below: tuple[str, Any] | None = None,
+    using: str = "default",
+) -> int:  # fmt: skip
+    """``model.objects.filter(pk=pk).update(**values)``, with ``below=(name, value)`` the
+    filter ``name__lt=value`` beside it; the number of rows changed."""
+    connection = connections[using]
+    meta = model._meta
+    fields = [meta.get_field(name) for name in values]
+    guard = meta.get_field(below[0]) if below else None
+
+    def make(qn) -> str:
+        sets = ", ".join(f"{qn(f.column)} = %s" for f in fields)
+        where = f"{qn(meta.pk.column)} = %s"
+        if guard is not None:
+            where += f" AND {qn(guard.column)} < %s"
+        return f"UPDATE {qn(meta.db_table)} SET {sets} WHERE {where}"
+
+    key = ("update", connection.vendor, meta.label, tuple(values), below and below[0])
+    sql = _sql(key, make, connection)
+    params = [
+        f.get_db_prep_save(v, connection) for f, v in zip(fields, values.values(), strict=True)
+    ]
+    params.append(pk)
+    if guard is not None:
+        params.append(guard.get_db_prep_value(below[1], connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount

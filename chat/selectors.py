@@ -124,11 +124,16 @@ def _visible_conversations(actor: Actor) -> QuerySet[Conversation]:
         return qs.filter(site_id=site_id) if site_id else qs
     if actor.is_supervisor:
         return qs
-    # An agent sees the waiting room and the conversations they take part in.
-    return qs.filter(
+    return agent_visible_conversations(user_id=actor.user.pk)
+
+
+def agent_visible_conversations(*, user_id: int) -> QuerySet[Conversation]:
+    """An agent (not a supervisor) sees the waiting room and the conversations they take
+    part in."""
+    return Conversation.objects.filter(
         Q(status__in=Conversation.WAITING_STATUSES)
-        | Q(participants__user_id=actor.user.pk)
-        | Q(assignee_id=actor.user.pk)
+        | Q(participants__user_id=user_id)
+        | Q(assignee_id=user_id)
     ).distinct()
 
 

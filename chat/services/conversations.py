@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from chat import events, hooks, realtime, recipients
+from chat import events, hooks, realtime, recipients, send_reads
 from chat.actors import Actor
 from chat.exceptions import NotFound, PermissionDenied
 from chat.models import Conversation, ConversationEvent, Customer, Participant
@@ -22,15 +22,9 @@ def conversation_lock(conversation_id: int, *, customer_id: int | None = None) -
     ``customer_id``: lock it only if it is that customer's (a customer sees nothing else),
     so a customer's send checks and locks in one statement; NotFound otherwise, the same
     answer as for a missing id."""
-    qs = Conversation.objects.select_for_update(of=("self",)).select_related(
-        "customer", "queue", "assignee", "site"
-    )
-    if customer_id is not None:
-        qs = qs.filter(customer_id=customer_id)
-    try:
-        conversation = qs.get(pk=conversation_id)
-    except Conversation.DoesNotExist as exc:
-        raise NotFound("No such conversation.") from exc
+    conversation = send_reads.locked_conversation(conversation_id, customer_id)
+    if conversation is None:
+        raise NotFound("No such conversation.")
     # After waiting for the lock, PostgreSQL returns the row's newest version but re-checks
     # the joined rows as the statement first saw them (READ COMMITTED): an agent or queue
     # set by the transaction we waited for comes back as an id without its row (the

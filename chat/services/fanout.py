@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from chat import realtime, recipients
+from chat import realtime, recipients, send_reads
 from chat.models import (
     Conversation,
     Message,
@@ -24,10 +24,7 @@ logger = logging.getLogger(__name__)
 # --- fan-out: each viewer gets their own payload ------------------------------------------------
 def viewers(*, conversation: Conversation) -> list[tuple[Participant, str, Viewer]]:
     """(participant, principal group, viewer) for the conversation's active participants."""
-    participants = Participant.objects.filter(
-        conversation_id=conversation.pk, left_at__isnull=True
-    ).select_related("customer", "user__agent_profile")
-    return viewers_of(participants, conversation)
+    return viewers_of(send_reads.active_participants(conversation.pk), conversation)
 
 
 def viewers_of(participants, conversation: Conversation) -> list[tuple[Participant, str, Viewer]]:

@@ -10,8 +10,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from chat import send_reads
 from chat.actors import Actor
-from chat.exceptions import Conflict
+from chat.exceptions import Conflict, NotFound
 from chat.models import Conversation, Message
 from chat.selectors import (
     conversation_get_for_actor,
@@ -80,15 +81,19 @@ def message_post(
     if actor.kind == "customer":
         conversation = conversation_lock(conversation_id, customer_id=actor.customer.pk)
     else:
-        conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
-        conversation = conversation_lock(conversation.pk)
+        visible = (
+            send_reads.agent_visible_conversation(conversation_id, actor.user.pk)
+            if actor.kind == "agent" and not actor.is_supervisor
+            else conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
+        )
+        if visible is None:
+            raise NotFound("No such conversation.")  # missing or not theirs: one answer
+        conversation = conversation_lock(visible.pk)
     # One read of the active participants, under the lock (who takes part changes only
     # under it): the sender is one of them, and message.new goes to them all.
     audience = viewers(conversation=conversation)
     sender = participant_pick_for_actor(actor=actor, participants=[p for p, _g, _v in audience])
-    existing = Message.objects.filter(
-        conversation=conversation, sender=sender, client_msg_id=client_msg_id
-    ).first()
+    existing = send_reads.retried_message(conversation.pk, sender.pk, client_msg_id)
     if existing is not None:
         return Posted(existing, False, conversation, False, choice)
     reopened = False
