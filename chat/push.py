@@ -18,6 +18,7 @@ Clients poll `resume` while `push` is false (static/parley/client/index.js).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -81,8 +82,46 @@ def probe() -> _Probe:
     return found
 
 
+class SocketQueue:
+    """The pub/sub layer's queue for one socket's channel, in place of its asyncio.Queue:
+    that layer only calls ``put_nowait`` and ``get`` on it, and a channel has one reader
+    (its socket's receive loop). An asyncio.Queue holds four deques from the start (its
+    items, getters, putters and the event of ``join``), 1.5 kB for every idle socket; this
+    one holds a deque only while a push waits to be read."""
+
+    __slots__ = ("items", "waiter")
+
+    def __init__(self) -> None:
+        self.items: collections.deque | None = None
+        self.waiter: asyncio.Future | None = None
+
+    def put_nowait(self, item) -> None:
+        if self.items is None:
+            self.items = collections.deque()
+        self.items.append(item)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def get(self):
+        while not self.items:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        item = self.items.popleft()
+        if not self.items:
+            self.items = None
+        return item
+
+    def qsize(self) -> int:
+        return len(self.items) if self.items else 0
+
+
 class PushLink:
     """The channel and groups of one socket, joined now or as soon as Redis answers."""
+
+    __slots__ = ("channel_name", "channel_ok", "closed", "groups", "joined", "layer", "retry_task")
 
     def __init__(self, layer) -> None:
         self.layer = layer
@@ -160,7 +199,7 @@ class PushLink:
         loop_layer = self._loop_layer()
         if loop_layer is None:  # the core layer: receiving is polling, nothing to subscribe
             return
-        loop_layer.channels.setdefault(self.channel_name, asyncio.Queue())
+        loop_layer.channels.setdefault(self.channel_name, SocketQueue())
         await loop_layer._get_shard(self.channel_name).subscribe(self.channel_name)
 
     def _start_retry(self) -> None:
