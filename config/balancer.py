@@ -21,12 +21,19 @@ def haproxy_config(listen: str, backends: list[tuple[str, int]]) -> str:
     servers = "\n".join(
         f"    server asgi{i + 1} {host}:{port} check" for i, (host, port) in enumerate(backends)
     )
+    # The same processes again, unchecked, as backups: used only while every checked one
+    # counts as down (the template says why).
+    fallbacks = "\n".join(
+        f"    server asgi{i + 1}-fallback {host}:{port} backup"
+        for i, (host, port) in enumerate(backends)
+    )
     # A proxied connection costs HAProxy two descriptors: stay within this host's limit.
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     fit = (hard - 200) // 2 if hard != resource.RLIM_INFINITY else PER_PROCESS_MAXCONN * 64
     return TEMPLATE.read_text().format(
         listen=listen,
         servers=servers,
+        fallbacks=fallbacks,
         maxconn=max(100, min(PER_PROCESS_MAXCONN * len(backends), fit)),
         per_server_maxconn=PER_PROCESS_MAXCONN,
     )

@@ -46,6 +46,10 @@ def test_the_haproxy_config_lists_every_process_and_checks_health():
     assert "server asgi1 127.0.0.1:8001 check" in text
     assert "server asgi2 127.0.0.1:8002 check" in text
     assert "option httpchk GET /healthz" in text and "balance leastconn" in text
+    # Fail open: the same processes, unchecked, as backups for when all checks fail.
+    assert "server asgi1-fallback 127.0.0.1:8001 backup" in text
+    assert "server asgi2-fallback 127.0.0.1:8002 backup" in text
+    assert "option allbackups" in text
     assert "{" not in text.replace("{ ssl_fc }", "")  # every placeholder filled
 
 
@@ -136,3 +140,62 @@ def test_two_processes_behind_haproxy_share_sockets_and_survive_a_kill(tmp_path)
             out, _ = runner.communicate()
     # The runner noticed the death (and restarts it, after its pause).
     assert f"daphne 1 (port {first}) exited with code -9" in out, out[-3000:]
+
+
+def test_the_balancer_fails_open_when_every_process_is_too_busy_for_its_check(tmp_path):
+    """Processes that answer their sockets but not /healthz within its 5 s (a storm's
+    load) all count as down; HAProxy still sends new connections to them (the unchecked
+    backups) instead of answering 503 to everyone."""
+    import http.server
+    import threading
+    import time
+    import urllib.request
+
+    from config.balancer import haproxy_binary
+
+    if not Path("/usr/sbin/haproxy").exists():
+        pytest.skip("haproxy is not installed (deploy/install.sh)")
+    release = threading.Event()
+
+    class Busy(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path == "/healthz":
+                release.wait(20)  # never answers the check in time
+            body = b"served"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    front = _free_port(PORT_BASE + 40)
+    backends = [_free_port(front + 1)]
+    backends.append(_free_port(backends[0] + 1))
+    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", p), Busy) for p in backends]
+    for server in servers:
+        server.daemon_threads = True
+        server.handle_error = lambda *args: None  # HAProxy drops the checks it gave up on
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(haproxy_config(f"127.0.0.1:{front}", [("127.0.0.1", p) for p in backends]))
+    proxy = subprocess.Popen(
+        [haproxy_binary(), "-db", "-f", str(config)], stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, preexec_fn=die_with_parent,
+    )  # fmt: skip
+    try:
+        # Both checks time out (5 s) twice: both primaries are down within about 12 s.
+        down_by = time.monotonic() + 40
+        log = ""
+        while " 0 active " not in log and time.monotonic() < down_by:
+            log += proxy.stdout.readline()
+        assert " 0 active " in log, log  # "0 active and 2 backup servers left"
+        with urllib.request.urlopen(f"http://127.0.0.1:{front}/page", timeout=10) as reply:
+            assert reply.status == 200 and reply.read() == b"served"
+    finally:
+        release.set()
+        proxy.terminate()
+        proxy.wait(10)
+        for server in servers:
+            server.shutdown()
