@@ -20,7 +20,7 @@ from chat import selectors as chat_selectors
 from chat.actors import Actor
 from chat.exceptions import PermissionDenied
 from chat.socket_reads import session_snapshot
-from routing import selectors as routing_selectors
+from routing import console as routing_console
 from routing.models import Queue
 from routing.services import (
     agent_offers_revoke_on_commit,
@@ -98,7 +98,7 @@ def agent_heartbeat_soon(*, user, channel_name: str) -> dict[str, Any]:
     """A console ping from a socket: noted for the next batch (no write of its own), and
     the pong's list of the agent's open offers (see agent_heartbeat)."""
     heartbeats.buffer.note(user_id=user.pk, channel_name=channel_name)
-    return {"offers": routing_selectors.agent_console_offers(user_id=user.pk)}
+    return {"offers": routing_console.agent_console_offers(user_id=user.pk)}
 
 
 def agent_heartbeat(*, user, channel_name: str, now: dt.datetime | None = None) -> dict[str, Any]:
@@ -109,7 +109,7 @@ def agent_heartbeat(*, user, channel_name: str, now: dt.datetime | None = None) 
         presence = agents.agent_heartbeat(user=user, channel_name=channel_name, now=now)
         if presence.pk is not None and presence.status == Status.ONLINE:  # it reconnected
             _route_on_commit(user.pk)
-    return {"offers": routing_selectors.agent_console_offers(user_id=user.pk, now=now)}
+    return {"offers": routing_console.agent_console_offers(user_id=user.pk, now=now)}
 
 
 @transaction.atomic
@@ -137,7 +137,7 @@ def agent_presence_set(
 
 def console_snapshot(*, actor: Actor) -> dict[str, Any]:
     """A console's hello: its conversations, and its open offers and presence back."""
-    return session_snapshot(actor=actor) | routing_selectors.agent_console_snapshot(user=actor.user)
+    return session_snapshot(actor=actor) | routing_console.agent_console_snapshot(user=actor.user)
 
 
 def transfer_targets(*, actor: Actor, conversation_id: int) -> dict[str, Any]:

@@ -21,14 +21,12 @@ from django.db.models import (
     Q,
     Sum,
 )
-from django.utils import timezone
 
 from agents.models import AgentPresence, AgentProfile
-from agents.services import presence_payload
 from chat.actors import Actor
+from chat.compiled import CompiledQuery
 from chat.exceptions import PermissionDenied
 from routing.models import Queue, QueueEntry, Reservation
-from routing.payloads import reservation_payload
 
 ONLINE = AgentPresence.Status.ONLINE
 WAITING = QueueEntry.State.WAITING
@@ -341,8 +339,10 @@ def queue_position_for_conversation(*, conversation_id: int, now: dt.datetime) -
         .filter(conversation_id=conversation_id, state__in=[WAITING, OFFERED])
         .first()
     )
-    if entry is None:
-        return None
+    return _position_frame(entry, now) if entry is not None else None
+
+
+def _position_frame(entry: QueueEntry, now: dt.datetime) -> dict[str, Any]:
     position = entry_position(entry=entry) if entry.mode == LIVE else None
     rate = service_rate(queue=entry.queue, now=now)
     return queue_position_frame(
@@ -350,56 +350,20 @@ def queue_position_for_conversation(*, conversation_id: int, now: dt.datetime) -
     )
 
 
+# Read by every waiting customer's socket as it connects (a reconnect storm is thousands at
+# once): compiled once (chat/compiled.py), as the socket's other connect reads are.
+_customer_open_entries = CompiledQuery(
+    lambda customer: (
+        QueueEntry.objects.select_related("queue")
+        .filter(conversation__customer_id=customer, state__in=[WAITING, OFFERED])
+        .order_by("pk")[:10]
+    ),
+    "customer",
+)
+
+
 def queue_positions_for_customer(*, actor: Actor, now: dt.datetime) -> list[dict]:
     """Position frames for the customer's own waiting conversations (sent after hello)."""
     if actor.kind != "customer":
         raise PermissionDenied("Only a customer has queue positions.")
-    ids = QueueEntry.objects.filter(
-        conversation__customer_id=actor.customer.pk, state__in=[WAITING, OFFERED]
-    ).values_list("conversation_id", flat=True)
-    frames = [queue_position_for_conversation(conversation_id=i, now=now) for i in ids[:10]]
-    return [f for f in frames if f]
-
-
-def queue_waiting_list(*, queue_id: int) -> list[dict[str, Any]]:
-    """The live waiting entries of a queue in serving order (for position broadcasts)."""
-    return list(
-        QueueEntry.objects.filter(queue_id=queue_id, state__in=[WAITING, OFFERED], mode=LIVE)
-        .order_by(*ENTRY_ORDER[1:])
-        .values("id", "conversation_id", "conversation__customer_id", "state")[:5000]
-    )
-
-
-# --- the console's view -------------------------------------------------------------------------
-def agent_open_offers(*, user_id: int) -> list[Reservation]:
-    return list(
-        Reservation.objects.filter(agent_id=user_id, state=Reservation.State.OFFERED)
-        .select_related(
-            "queue",
-            "entry",
-            "conversation__customer",
-            "conversation__queue",
-            "conversation__assignee",
-        )
-        .order_by("offered_at")
-    )
-
-
-def agent_console_offers(*, user_id: int, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """The agent's open offers as the console shows them, with the time left on each."""
-    now = now or timezone.now()
-    return [
-        reservation_payload(r, now=now) | {"note": r.entry.note}
-        for r in agent_open_offers(user_id=user_id)
-    ]
-
-
-def agent_console_snapshot(*, user, now: dt.datetime | None = None) -> dict[str, Any]:
-    """What a (re)connecting console gets in hello beside its conversations: its open
-    offers, with the time left on each, and its presence."""
-    now = now or timezone.now()
-    presence = AgentPresence.objects.filter(user_id=user.pk).first()
-    return {
-        "offers": agent_console_offers(user_id=user.pk, now=now),
-        "presence": presence_payload(presence, now=now) if presence else None,
-    }
+    return [_position_frame(e, now) for e in _customer_open_entries(customer=actor.customer.pk)]

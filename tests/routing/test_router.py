@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from actions import conversations as conversation_actions
 from agents.models import AgentPresence
-from chat.exceptions import ValidationError
+from chat.exceptions import PermissionDenied, ValidationError
 from chat.models import Conversation
 from routing import selectors
 from routing.models import Queue, QueueEntry, Reservation
@@ -24,7 +24,7 @@ from routing.services import (
     routing_sweep,
     waiting_sweep,
 )
-from tests.factories import agent_actor, customer_actor, make_customer, make_site
+from tests.factories import agent_actor, customer_actor, make_agent, make_customer, make_site
 
 from .conftest import (
     console,
@@ -433,6 +433,32 @@ def test_positions_and_eta_from_the_recent_service_rate():
     frame = selectors.queue_position_for_conversation(conversation_id=people[2].pk, now=now)
     assert frame["position"] == 3 and frame["eta_seconds"] == 30
     assert "number 3" in frame["message"]
+
+
+def test_a_customers_positions_on_connect_match_each_conversations_own():
+    """queue_positions_for_customer reads the customer's open entries in one compiled
+    statement: the frames are those of queue_position_for_conversation, theirs only."""
+    queue = make_queue()
+    now = timezone.now()
+    ahead = [waiting(queue) for _ in range(2)]
+    mine = waiting(queue)
+    second = Conversation.objects.create(site=mine.site, customer=mine.customer, status="queued")
+    QueueEntry.objects.create(
+        conversation=second, queue=make_queue(), state="waiting", enqueued_at=now, sla_due_at=now
+    )
+    actor = customer_actor(mine.customer)
+    frames = selectors.queue_positions_for_customer(actor=actor, now=now)
+    expected = [
+        selectors.queue_position_for_conversation(conversation_id=c.pk, now=now)
+        for c in (mine, second)
+    ]
+    assert frames == expected and len(frames) == 2
+    assert frames[0]["position"] == 3 and frames[1]["position"] == 1
+    assert selectors.queue_positions_for_customer(
+        actor=customer_actor(ahead[0].customer), now=now
+    ) == [selectors.queue_position_for_conversation(conversation_id=ahead[0].pk, now=now)]
+    with pytest.raises(PermissionDenied):
+        selectors.queue_positions_for_customer(actor=agent_actor(make_agent()), now=now)
 
 
 def test_without_history_the_eta_comes_from_staffing(settings):
