@@ -23,12 +23,10 @@ rolled-back rows, and a cache keyed by flow version id served one test's model t
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import math
-import os
 import re
 import threading
 import unicodedata
@@ -214,15 +212,6 @@ def warm_up(*, intent_nodes: list[dict[str, Any]] = ()) -> None:
 
 def warm_up_in_background() -> threading.Thread:
     """warm_up() in a daemon thread: a server starts answering at once."""
-    thread = threading.Thread(target=_warm_up_behind, name="intent-warm-up", daemon=True)
+    thread = threading.Thread(target=warm_up, name="intent-warm-up", daemon=True)
     thread.start()
     return thread
-
-
-def _warm_up_behind() -> None:
-    # A process restarted in a reconnect storm gets thousands of handshakes while it loads
-    # the encoder (seconds of CPU, most of it holding the GIL in the tokenizer). At the
-    # lowest priority (Linux niceness is per thread) the event loop's thread wins the CPU.
-    with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-    warm_up()

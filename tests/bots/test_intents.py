@@ -159,22 +159,3 @@ def test_models_are_cached_by_their_examples_and_backend():
 def test_an_unknown_backend_falls_back_to_the_default(caplog):
     assert isinstance(build_model({"a": ["x"]}, "bogus"), EncoderIntentModel)
     assert "bogus" in caplog.text
-
-
-def test_the_background_warm_up_runs_at_the_lowest_priority(monkeypatch):
-    """A process restarted in a reconnect storm loads the encoder behind its sockets."""
-    import os
-    import threading
-
-    from bots import intents
-
-    seen: dict[str, int] = {}
-
-    def observed(**kwargs) -> None:
-        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-    monkeypatch.setattr(intents, "warm_up", observed)  # the encoder itself is not the point
-    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    intents.warm_up_in_background().join(10)
-    assert seen["nice"] == 19 != before
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before  # this thread
