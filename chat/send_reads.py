@@ -8,6 +8,11 @@ compiling these four querysets cost more of daphne's CPU than anything else of t
 (docs/benchmarks.md, "The embedded send path"). The statements are Django's own, from the
 same querysets as the plain selectors'; tests/chat/test_send_reads.py holds the results
 equal on both databases.
+
+Used on SQLite only, for now: on PostgreSQL, where a plain send is one server call, a ramp
+with them in the rest of the writers (the bot's, the pipeline's) measured more CPU per
+message, not less (docs/benchmarks.md, "The embedded send path"), unexplained yet; there
+the ORM's querysets run as before.
 """
 
 from __future__ import annotations
@@ -57,9 +62,18 @@ _retried = CompiledQuery(
 )
 
 
+def compiled_here() -> bool:
+    return connection.vendor == "sqlite"
+
+
 def locked_conversation(conversation_id: int, customer_id: int | None) -> Conversation | None:
     """The conversation row, locked for the transaction (only a customer's own with
     ``customer_id``), with what every writer reads beside it; None if there is none."""
+    if not compiled_here():
+        qs = _locking().filter(pk=conversation_id)
+        if customer_id is not None:
+            qs = qs.filter(customer_id=customer_id)
+        return qs.first()
     # The ORM refuses a locking read outside a transaction; the compiled one must too, or
     # it would read without locking and the seq order would be lost without an error.
     if connection.features.has_select_for_update and connection.get_autocommit():
@@ -75,6 +89,13 @@ def locked_conversation(conversation_id: int, customer_id: int | None) -> Conver
 
 def agent_visible_conversation(conversation_id: int, user_id: int) -> Conversation | None:
     """selectors.conversation_get_for_actor for an agent who is not a supervisor."""
+    if not compiled_here():
+        return (
+            agent_visible_conversations(user_id=user_id)
+            .select_related(*LOCK_RELATED)
+            .filter(pk=conversation_id)
+            .first()
+        )
     found = _agent_visible(conversation=conversation_id, user=user_id)
     return found[0] if found else None
 
@@ -82,10 +103,20 @@ def agent_visible_conversation(conversation_id: int, user_id: int) -> Conversati
 def active_participants(conversation_id: int) -> list[Participant]:
     """fanout.viewers' participants: the active ones, with their customer, user and
     agent profile."""
+    if not compiled_here():
+        return list(
+            Participant.objects.filter(
+                conversation_id=conversation_id, left_at__isnull=True
+            ).select_related("customer", "user__agent_profile")
+        )
     return _participants(conversation=conversation_id)
 
 
 def retried_message(conversation_id: int, sender_id: int, client_msg_id: str) -> Message | None:
     """The message a sender stored already under this client_msg_id (a retry)."""
+    if not compiled_here():
+        return Message.objects.filter(
+            conversation_id=conversation_id, sender_id=sender_id, client_msg_id=client_msg_id
+        ).first()
     found = _retried(conversation=conversation_id, sender=sender_id, client_msg_id=client_msg_id)
     return found[0] if found else None

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from chat import compiled, hooks, metrics
+from chat import compiled, hooks, metrics, send_reads
 from chat.actors import Actor
 from chat.events import HOOK_MESSAGE_CREATED
 from chat.exceptions import PermissionDenied, ValidationError
@@ -78,18 +78,27 @@ def message_create(
         pipeline_queued_at=timezone.now() if state == Message.Pipeline.PENDING else None,
         **outcome.fields(),
     )
-    compiled.insert(message)  # Message.objects.create's row, in a statement made once
+    if send_reads.compiled_here():
+        compiled.insert(message)  # Message.objects.create's row, in a statement made once
+    else:
+        message.save(force_insert=True)
     conversation.last_seq = seq
     conversation.last_message_at = message.created_at
     changed = {"last_seq": seq, "last_message_at": message.created_at}
     awaiting = _awaiting_since(conversation, sender, kind, message.created_at)
     if awaiting != conversation.awaiting_since:
         conversation.awaiting_since = changed["awaiting_since"] = awaiting
-    compiled.update(Conversation, conversation.pk, changed)
-    # The sender has seen their own message.
-    compiled.update(
-        Participant, sender.pk, {"read_seq": seq, "delivered_seq": seq}, below=("read_seq", seq)
-    )
+    if send_reads.compiled_here():
+        compiled.update(Conversation, conversation.pk, changed)
+        # The sender has seen their own message.
+        compiled.update(
+            Participant, sender.pk, {"read_seq": seq, "delivered_seq": seq}, below=("read_seq", seq)
+        )
+    else:
+        Conversation.objects.filter(pk=conversation.pk).update(**changed)
+        Participant.objects.filter(pk=sender.pk, read_seq__lt=seq).update(
+            read_seq=seq, delivered_seq=seq
+        )
     if outcome.moderation == Message.Moderation.FLAGGED:
         moderation.message_flag_record(message=message)
     message_created(message=message, conversation=conversation, sender=sender, audience=audience)
