@@ -42,6 +42,10 @@ class CompiledQuery:
         self._plans: dict[str, _Plan] = {}
         self._lock = threading.Lock()
 
+    def queryset(self, **values: Any) -> QuerySet:
+        """The plain queryset for these values (the ORM's path, uncompiled)."""
+        return self._build(**values)
+
     def __call__(self, *, using: str = "default", **values: Any) -> list:
         plan = self._plans.get(using)
         if plan is None:

@@ -40,7 +40,7 @@ _locked_of_customer = CompiledQuery(
 _agent_visible = CompiledQuery(
     lambda conversation, user: (
         agent_visible_conversations(user_id=user)
-        .select_related("customer", "queue", "assignee", "site")
+        .select_related(*LOCK_RELATED)
         .filter(pk=conversation)[:1]
     ),
     "conversation",
@@ -66,14 +66,14 @@ def compiled_here() -> bool:
     return connection.vendor == "sqlite"
 
 
+def _rows(query: CompiledQuery, **values) -> list:
+    """The compiled statement's rows on SQLite; elsewhere the same queryset, uncompiled."""
+    return query(**values) if compiled_here() else list(query.queryset(**values))
+
+
 def locked_conversation(conversation_id: int, customer_id: int | None) -> Conversation | None:
     """The conversation row, locked for the transaction (only a customer's own with
     ``customer_id``), with what every writer reads beside it; None if there is none."""
-    if not compiled_here():
-        qs = _locking().filter(pk=conversation_id)
-        if customer_id is not None:
-            qs = qs.filter(customer_id=customer_id)
-        return qs.first()
     # The ORM refuses a locking read outside a transaction; the compiled one must too, or
     # it would read without locking and the seq order would be lost without an error.
     if connection.features.has_select_for_update and connection.get_autocommit():
@@ -81,42 +81,27 @@ def locked_conversation(conversation_id: int, customer_id: int | None) -> Conver
             "select_for_update cannot be used outside of a transaction."
         )
     if customer_id is None:
-        found = _locked(conversation=conversation_id)
+        found = _rows(_locked, conversation=conversation_id)
     else:
-        found = _locked_of_customer(conversation=conversation_id, customer=customer_id)
+        found = _rows(_locked_of_customer, conversation=conversation_id, customer=customer_id)
     return found[0] if found else None
 
 
 def agent_visible_conversation(conversation_id: int, user_id: int) -> Conversation | None:
     """selectors.conversation_get_for_actor for an agent who is not a supervisor."""
-    if not compiled_here():
-        return (
-            agent_visible_conversations(user_id=user_id)
-            .select_related(*LOCK_RELATED)
-            .filter(pk=conversation_id)
-            .first()
-        )
-    found = _agent_visible(conversation=conversation_id, user=user_id)
+    found = _rows(_agent_visible, conversation=conversation_id, user=user_id)
     return found[0] if found else None
 
 
 def active_participants(conversation_id: int) -> list[Participant]:
     """fanout.viewers' participants: the active ones, with their customer, user and
     agent profile."""
-    if not compiled_here():
-        return list(
-            Participant.objects.filter(
-                conversation_id=conversation_id, left_at__isnull=True
-            ).select_related("customer", "user__agent_profile")
-        )
-    return _participants(conversation=conversation_id)
+    return _rows(_participants, conversation=conversation_id)
 
 
 def retried_message(conversation_id: int, sender_id: int, client_msg_id: str) -> Message | None:
     """The message a sender stored already under this client_msg_id (a retry)."""
-    if not compiled_here():
-        return Message.objects.filter(
-            conversation_id=conversation_id, sender_id=sender_id, client_msg_id=client_msg_id
-        ).first()
-    found = _retried(conversation=conversation_id, sender=sender_id, client_msg_id=client_msg_id)
+    found = _rows(
+        _retried, conversation=conversation_id, sender=sender_id, client_msg_id=client_msg_id
+    )
     return found[0] if found else None
