@@ -182,6 +182,11 @@ class AutovacuumStandIn:
         self.thread.start()
         return True
 
+    def analyze(self) -> None:
+        """One pass now, for a bench that has just filled its tables."""
+        with self._connect() as conn:
+            conn.execute("ANALYZE")
+
     def _loop(self) -> None:
         while not self.stop.wait(self.interval):
             with contextlib.suppress(Exception), self._connect() as conn:
