@@ -362,7 +362,10 @@ def main() -> None:
         # waiting?" read (2-4 ms at 5,000 waiting), a cost a live database does not pay.
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+            statements = _statements_reset(cursor)
         connection.close()
+    else:
+        statements = False
     counts = established_by_port(backends)
     print(f"established per backend port: {counts}")
     victim_port = max(counts, key=counts.get)
@@ -416,6 +419,36 @@ def main() -> None:
           f"Redis {1000 * usage.get('redis', 0.0) / n:.2f} ms, balancer and runner "
           f"{1000 * usage.get('runner', 0.0) / n:.2f} ms (the away posts included); "
           f"load {os.getloadavg()}")  # fmt: skip
+    if statements:
+        _statements_print(n)
+
+
+def _statements_reset(cursor) -> bool:
+    """Where PostgreSQL's pg_stat_statements is loaded and installed in the bench's
+    database, count the storm's statements alone (from here), to say which cost what."""
+    cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'")
+    if cursor.fetchone() is None:
+        return False
+    cursor.execute("SELECT pg_stat_statements_reset()")
+    return True
+
+
+def _statements_print(reconnects: int, top: int = 12) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT calls, total_exec_time, rows, query FROM pg_stat_statements "
+            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "ORDER BY total_exec_time DESC LIMIT %s",
+            [top],
+        )
+        rows = cursor.fetchall()
+    print(f"PostgreSQL's statements since the kill (pg_stat_statements), top {top} by time:")
+    for calls, total_ms, nrows, query in rows:
+        text = " ".join(query.split())[:150]
+        print(f"  {total_ms:9.0f} ms {calls:7d} calls {total_ms / max(1, calls):7.3f} ms/call "
+              f"{total_ms / reconnects:6.3f} ms/reconnect {nrows:8d} rows  {text}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chat import events, inbound, logcontext, metrics, realtime, selectors, services
+from chat import connect_gate, events, inbound, logcontext, metrics, realtime, selectors, services
 from chat.actors import Actor
 from chat.dbcalls import db
 from chat.exceptions import AuthenticationFailed, ParleyError, PermissionDenied, ValidationError
@@ -66,6 +66,17 @@ class ParleyConsumer(LayerTolerant, AsyncWebsocketConsumer):
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        # The whole connect, a subclass's part included, holds one of the process's
+        # connect slots (chat/connect_gate.py: a reconnect storm is served first come,
+        # first served, and what daphne already gave up on is not run).
+        async with connect_gate.admitted(self.endpoint) as ok:
+            if not ok:
+                self.actor = None
+                await self.close()  # before accept: the handshake is refused (403)
+                return
+            await super().websocket_connect(message)
 
     async def authenticate(self) -> Actor:
         raise NotImplementedError

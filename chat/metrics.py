@@ -43,6 +43,12 @@ OFFERS = Counter(
     ["outcome"],
 )
 TASK_FAILURES = Counter("parley_celery_task_failures", "Celery tasks that raised.", ["task"])
+CONNECTS_LATE = Counter(
+    "parley_ws_connects_late",
+    "Socket connects refused unrun: they waited for a connect slot past the handshake's "
+    "deadline (chat/connect_gate.py).",
+    ["endpoint"],
+)
 RATE_LIMITED = Counter(
     "parley_rate_limited", "Frames or requests refused by a rate limit.", ["endpoint"]
 )

@@ -28,7 +28,8 @@ def daphne_command(host: str, port: int) -> list[str]:
     endpoint = f"tcp:port={int(port)}:interface={interface}"
     args = [sys.executable, "-m", "config.daphne_main", "-e", f"{endpoint}:backlog={LISTEN_BACKLOG}",
             "--websocket-max-message-size", limit, "--websocket-max-frame-size", limit,
-            "--application-close-timeout", "60"]  # fmt: skip
+            "--application-close-timeout", "60",
+            "--websocket_connect_timeout", str(settings.PARLEY["WS_CONNECT_TIMEOUT"])]  # fmt: skip
     # No --proxy-headers: daphne would believe X-Forwarded-For from anyone. The app believes
     # it only from TRUSTED_PROXIES (config/proxies.py).
     return [*args, APPLICATION]

@@ -519,6 +519,11 @@ PARLEY = {
     # daphne's own limit (runparley passes it; docs/operations.md): above Parley's, so a
     # frame between the two gets `too_large` instead of a dropped socket.
     "WS_SERVER_MAX_BYTES": env.int("WS_SERVER_MAX_BYTES", default=4 * 1024 * 1024),
+    # A handshake the app has not accepted after this many seconds is refused (daphne's
+    # --websocket_connect_timeout, which runparley passes); chat/connect_gate.py.
+    "WS_CONNECT_TIMEOUT": env.int("WS_CONNECT_TIMEOUT", default=20),
+    # Sockets of a process running their connect at once; the rest wait their turn.
+    "WS_CONNECT_CONCURRENCY": env.int("WS_CONNECT_CONCURRENCY", default=16),
     "WS_RATE_PER_SECOND": env.float("WS_RATE_PER_SECOND", default=10.0),
     "WS_RATE_BURST": env.int("WS_RATE_BURST", default=30),
     "WS_FLOOD_CLOSE_AFTER": env.int("WS_FLOOD_CLOSE_AFTER", default=100),

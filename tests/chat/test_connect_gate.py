@@ -1,0 +1,78 @@
+"""A process runs only WS_CONNECT_CONCURRENCY connects at once, first come first served,
+and a connect that waited past its handshake's deadline is refused without running
+(chat/connect_gate.py): through the real ASGI app."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from chat import connect_gate, metrics, services
+from config.asgi import application
+from tests.factories import make_customer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TIMEOUT = 5
+
+
+async def widget_path() -> str:
+    customer = await database_sync_to_async(make_customer)()
+    token = await database_sync_to_async(services.visitor_token_issue)(customer=customer)
+    return f"/ws/widget/?token={token}"
+
+
+async def hello(comm: WebsocketCommunicator) -> dict:
+    connected, _ = await comm.connect(timeout=TIMEOUT)
+    assert connected
+    return await comm.receive_json_from(timeout=TIMEOUT)
+
+
+def late_count() -> float:
+    return metrics.CONNECTS_LATE.labels(endpoint="widget")._value.get()
+
+
+async def test_a_connect_waits_while_every_slot_is_taken_then_runs(settings):
+    settings.PARLEY = {**settings.PARLEY, "WS_CONNECT_CONCURRENCY": 2}
+    paths = [await widget_path() for _ in range(5)]
+    async with connect_gate.admitted("test"), connect_gate.admitted("test"):
+        waiting = WebsocketCommunicator(application, paths[0])
+        pending = asyncio.create_task(hello(waiting))
+        await asyncio.sleep(0.5)
+        assert not pending.done()  # both slots are held: not even the token is read
+    assert (await asyncio.wait_for(pending, TIMEOUT))["type"] == "hello"
+    # More connects than slots at once: each waits its turn, none is refused.
+    comms = [WebsocketCommunicator(application, path) for path in paths[1:]]
+    frames = await asyncio.gather(*(hello(comm) for comm in comms))
+    assert [f["type"] for f in frames] == ["hello"] * 4
+    for comm in [waiting, *comms]:
+        await comm.disconnect()
+
+
+async def test_a_connect_that_waited_past_the_handshake_deadline_is_refused_unrun(settings):
+    # A 2 s handshake timeout leaves a connect 1 s to get its slot (daphne checks its
+    # handshakes' age once a second). One socket a visitor: a refused connect that had
+    # taken the visitor's place would keep the next one out.
+    settings.PARLEY = {
+        **settings.PARLEY,
+        "WS_CONNECT_CONCURRENCY": 1,
+        "WS_CONNECT_TIMEOUT": 2,
+        "WS_MAX_SOCKETS_PER_VISITOR": 1,
+    }
+    path = await widget_path()
+    before = late_count()
+    late = WebsocketCommunicator(application, path)
+    async with connect_gate.admitted("test"):
+        pending = asyncio.create_task(late.connect(timeout=TIMEOUT))
+        await asyncio.sleep(1.3)
+    connected, _ = await asyncio.wait_for(pending, TIMEOUT)
+    assert not connected  # closed before accept: the handshake is refused
+    assert late_count() == before + 1
+    # Nothing of it stayed behind: the visitor's one socket opens at once.
+    comm = WebsocketCommunicator(application, path)
+    assert (await hello(comm))["type"] == "hello"
+    assert late_count() == before + 1
+    await comm.disconnect()
