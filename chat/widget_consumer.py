@@ -54,18 +54,24 @@ class WidgetConsumer(ParleyConsumer):
         self.waiting = any(
             c["status"] in Conversation.WAITING_STATUSES for c in snapshot["conversations"]
         )
+        # A waiting customer who connects sees their place in line at once: read in the
+        # snapshot's own database call (in a reconnect storm every hop a connect saves is
+        # thousands), sent after hello.
+        if self.connecting and self.waiting:
+            self.positions = flows.queue_positions(actor=self.actor)
         return snapshot
 
     async def connect(self) -> None:
         self.open_conversations: set[int] = set()
         self.waiting = False
+        self.connecting, self.positions = True, []
         await super().connect()
+        self.connecting = False
         if self.actor is not None:
             seen.customer_seen_soon(customer_id=self.actor.customer.pk)
-            if self.waiting:  # a waiting customer sees their place in line at once
-                positions = db(flows.queue_positions)
-                for position in await positions(actor=self.actor):
-                    await self.send_frame(position)
+            for position in self.positions:
+                await self.send_frame(position)
+            self.positions = []
 
     async def disconnect(self, code: int) -> None:
         # Groups first: a handler killed at daphne's close timeout must not leave its
