@@ -12,7 +12,9 @@ client and 6 % were back within 15 s (docs/benchmarks.md).
 
 So a connect first waits for one of ``WS_CONNECT_CONCURRENCY`` slots, in arrival order
 (asyncio's semaphore wakes its waiters first in, first out): the first to arrive are
-served first, each in a fraction of a second, and those behind wait at no cost. One that
+served first, and those behind wait at no cost. A connect's time is mostly waits (its
+database calls, Redis), so the slots outnumber the database threads (64: in a storm, 16
+left the process short of its core, 256 measured as 64). One that
 waited past its handshake's deadline (daphne's ``--websocket_connect_timeout``, which
 ``config/server.py`` sets to ``WS_CONNECT_TIMEOUT``) is refused at once without any
 database work: daphne has rejected it or is about to, and its client has retried.

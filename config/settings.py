@@ -523,7 +523,7 @@ PARLEY = {
     # --websocket_connect_timeout, which runparley passes); chat/connect_gate.py.
     "WS_CONNECT_TIMEOUT": env.int("WS_CONNECT_TIMEOUT", default=20),
     # Sockets of a process running their connect at once; the rest wait their turn.
-    "WS_CONNECT_CONCURRENCY": env.int("WS_CONNECT_CONCURRENCY", default=16),
+    "WS_CONNECT_CONCURRENCY": env.int("WS_CONNECT_CONCURRENCY", default=64),
     "WS_RATE_PER_SECOND": env.float("WS_RATE_PER_SECOND", default=10.0),
     "WS_RATE_BURST": env.int("WS_RATE_BURST", default=30),
     "WS_FLOOD_CLOSE_AFTER": env.int("WS_FLOOD_CLOSE_AFTER", default=100),
