@@ -38,6 +38,8 @@ MAX_FOLLOWED = 10
 
 class FloorConsumer(ParleyConsumer):
     endpoint = "supervisor"
+    # A connect refused before it ran (chat/connect_gate.py) still gets its disconnect.
+    pusher: asyncio.Task | None = None
     handlers = {
         "ping": "on_ping",
         "resume": "on_resume",  # a followed conversation's gap (the shared client asks)
