@@ -39,3 +39,12 @@ def customer_actor(customer: Customer) -> Actor:
 
 def agent_actor(user) -> Actor:
     return Actor.for_agent(user)
+
+
+def session_cookie(user) -> str:
+    """The value of a Django session cookie for ``user``, logged in (a console's socket)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value

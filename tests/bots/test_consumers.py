@@ -9,13 +9,12 @@ import itertools
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 
 from bots.demo import demo_flow_install
 from chat import services
 from chat.models import Customer
 from config.asgi import application
-from tests.factories import make_agent, make_customer, make_site
+from tests.factories import make_agent, make_customer, make_site, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TIMEOUT = 5
@@ -63,12 +62,6 @@ async def send(comm, conversation_id: int, body: str, choice: str | None = None)
     return await recv(comm, "message.accepted", "error")
 
 
-def _session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-
 @database_sync_to_async
 def demo_customer(language: str = "en"):
     flow = demo_flow_install()
@@ -86,7 +79,7 @@ async def open_widget(token: str):
 
 
 async def open_console(user):
-    sid = await database_sync_to_async(_session_cookie)(user)
+    sid = await database_sync_to_async(session_cookie)(user)
     comm = WebsocketCommunicator(
         application,
         "/ws/agent/",

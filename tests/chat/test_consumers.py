@@ -8,14 +8,20 @@ import json
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 
 from actions import conversations as conversation_actions
 from chat import recipients, services
 from chat.models import Conversation, Message, Participant
 from config.asgi import application
 from routing.services import conversation_assign
-from tests.factories import agent_actor, customer_actor, make_agent, make_customer, make_site
+from tests.factories import (
+    agent_actor,
+    customer_actor,
+    make_agent,
+    make_customer,
+    make_site,
+    session_cookie,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,14 +51,8 @@ async def widget(customer, origin: bytes | None = None):
     return comm, hello
 
 
-def _session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-
 async def console(user):
-    sid = await database_sync_to_async(_session_cookie)(user)
+    sid = await database_sync_to_async(session_cookie)(user)
     comm = WebsocketCommunicator(
         application,
         "/ws/agent/",
@@ -148,7 +148,7 @@ async def test_console_needs_a_logged_in_agent(django_user_model):
     plain = await database_sync_to_async(django_user_model.objects.create_user)(
         "plain", password="pw"
     )
-    sid = await database_sync_to_async(_session_cookie)(plain)
+    sid = await database_sync_to_async(session_cookie)(plain)
     headers = [(b"cookie", f"sessionid={sid}".encode()), (b"origin", b"http://127.0.0.1")]
     await assert_closed_with(
         WebsocketCommunicator(application, "/ws/agent/", headers=headers), 4403, "forbidden"
@@ -157,7 +157,7 @@ async def test_console_needs_a_logged_in_agent(django_user_model):
 
 async def test_console_refuses_a_foreign_origin():
     agent = await new_agent()
-    sid = await database_sync_to_async(_session_cookie)(agent)
+    sid = await database_sync_to_async(session_cookie)(agent)
     comm = WebsocketCommunicator(
         application,
         "/ws/agent/",

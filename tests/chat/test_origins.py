@@ -6,20 +6,13 @@ from __future__ import annotations
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 
 from chat.origins import origin_allowed
 from config.asgi import application
 from config.proxies import TrustedProxyMiddleware, parse_networks
-from tests.factories import make_agent
+from tests.factories import make_agent, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
 
 
 # A balancer at 10.0.0.5 that TRUSTED_PROXIES lists: only its X-Forwarded-Proto counts.
@@ -30,7 +23,7 @@ async def connects(
     origin: bytes | None, host: bytes | None = None, app=application, peer=None, **extra: bytes
 ) -> bool:
     agent = await database_sync_to_async(make_agent)()
-    sid = await database_sync_to_async(_cookie)(agent)
+    sid = await database_sync_to_async(session_cookie)(agent)
     headers = [(b"cookie", f"sessionid={sid}".encode())]
     if origin is not None:
         headers.append((b"origin", origin))

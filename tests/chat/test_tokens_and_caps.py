@@ -16,7 +16,7 @@ from chat.exceptions import AuthenticationFailed
 from chat.models import Customer
 from chat.selectors import customer_get_from_token
 from config.asgi import application
-from tests.factories import make_agent, make_customer, make_site
+from tests.factories import make_agent, make_customer, make_site, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -140,16 +140,10 @@ async def test_a_visitor_may_hold_only_so_many_sockets(settings):
         await comm.disconnect()
 
 
-def _session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-
 async def test_an_agent_may_hold_only_so_many_console_sockets(settings):
     settings.PARLEY = {**settings.PARLEY, "WS_MAX_SOCKETS_PER_AGENT": 1}
     agent = await database_sync_to_async(make_agent)()
-    sid = await database_sync_to_async(_session_cookie)(agent)
+    sid = await database_sync_to_async(session_cookie)(agent)
     headers = [(b"cookie", f"sessionid={sid}".encode()), (b"origin", b"http://127.0.0.1")]
     first, hello = await open_socket("/ws/agent/", headers)
     assert hello["type"] == "hello" and hello["role"] == "agent"

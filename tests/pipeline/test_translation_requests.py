@@ -15,7 +15,7 @@ from chat.pipeline.glossary import protect, restore
 from chat.services.pipeline import message_pipeline_process
 from chat.services.translation_requests import message_translation_request
 from config.asgi import application
-from tests.factories import agent_actor, customer_actor, make_agent
+from tests.factories import agent_actor, customer_actor, make_agent, session_cookie
 from tests.pipeline.helpers import make_chat
 
 
@@ -137,18 +137,12 @@ def test_rest_translate(pipeline_settings, stub, on_commit):
     assert missing.status_code == 404
 
 
-def _session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-
 @pytest.mark.django_db(transaction=True)
 async def test_the_console_frame_is_acknowledged_and_errors_are_frames(pipeline_settings, stub):
     pipeline_settings(TRANSLATION_ENGINE="libretranslate", LIBRETRANSLATE_URL=stub.url)
     chat = await database_sync_to_async(make_chat)(locale="fr", agent_languages=["en"])
     other = await database_sync_to_async(make_agent)(languages=["en"])
-    sid = await database_sync_to_async(_session_cookie)(chat.agent)
+    sid = await database_sync_to_async(session_cookie)(chat.agent)
     comm = WebsocketCommunicator(
         application,
         "/ws/agent/",

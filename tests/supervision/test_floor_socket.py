@@ -7,7 +7,6 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
-from django.test import Client
 
 from actions import conversations as conversation_actions
 from agents.models import AgentPresence
@@ -15,7 +14,7 @@ from chat import events
 from config.asgi import application
 from routing.models import Queue
 from tests.chat.test_consumers import recv
-from tests.factories import customer_actor, make_agent, make_customer, make_site
+from tests.factories import customer_actor, make_agent, make_customer, make_site, session_cookie
 from tests.routing.conftest import make_queue, online_agent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,14 +28,8 @@ def _quick_floor(settings):
     }  # fmt: skip
 
 
-def _cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-
 async def floor_socket(user, expect_hello: bool = True):
-    sid = await database_sync_to_async(_cookie)(user)
+    sid = await database_sync_to_async(session_cookie)(user)
     comm = WebsocketCommunicator(
         application,
         "/ws/floor/",
