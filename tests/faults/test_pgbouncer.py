@@ -31,8 +31,7 @@ from config.embedded import die_with_parent
 from routing.models import Queue
 from supervision.models import ReportDay
 from tests.browser.conftest import AsgiServer
-from tests.chat.test_consumers import _session_cookie
-from tests.factories import make_agent, make_customer, make_site
+from tests.factories import make_agent, make_customer, make_site, session_cookie
 from tests.faults.conftest import PORT_BASE, _free_port
 
 pytestmark = [
@@ -162,7 +161,7 @@ def _floor():
     agent = make_agent()
     AgentProfile.objects.get(user=agent).queues.add(queue)
     token = services.visitor_token_issue(customer=make_customer(site=site))
-    return token, _session_cookie(agent)
+    return token, session_cookie(agent)
 
 
 async def _next(ws, *types: str) -> dict:

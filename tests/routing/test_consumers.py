@@ -13,14 +13,14 @@ from agents.models import AgentPresence, AgentProfile
 from chat.models import Conversation
 from config.asgi import application
 from routing.models import Queue, Reservation
-from tests.chat.test_consumers import TIMEOUT, _session_cookie, recv, start, widget
-from tests.factories import make_agent, make_customer, make_site
+from tests.chat.test_consumers import TIMEOUT, recv, start, widget
+from tests.factories import make_agent, make_customer, make_site, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def console(user, tab: str = "1"):
-    sid = await database_sync_to_async(_session_cookie)(user)
+    sid = await database_sync_to_async(session_cookie)(user)
     comm = WebsocketCommunicator(
         application,
         "/ws/agent/",
