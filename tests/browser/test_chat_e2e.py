@@ -179,9 +179,22 @@ def login(page: Page, base: str, username: str = "alice") -> None:
 
 
 def write(page: Page, text: str) -> None:
-    widget(page).get_by_test_id("parley-input").fill(text)
-    widget(page).get_by_test_id("parley-input").press("Enter")
-    expect(widget(page).get_by_test_id("parley-input")).to_have_value("")
+    """Type `text` in the widget's composer and send it with Enter, as a customer does.
+
+    Playwright types through the page's keyboard, which Chromium routes to the frame it
+    believes focused. On a host page of another site (tests/browser/test_widget_tabs.py)
+    the widget is an out-of-process frame, and focus given to it from a script reaches
+    the browser asynchronously: on a loaded machine the text went to the host page, the
+    frame saw no input event at all, and the test waited 30 s for a message never sent
+    (tests/browser/test_widget_tabs.py failed in 2 of 10 runs beside the fast tier; 0 of
+    12 with the click). A click moves focus the way a customer's does, in the browser
+    itself; the text is checked in the composer before Enter, so a lost fill fails here."""
+    box = widget(page).get_by_test_id("parley-input")
+    box.click()
+    box.fill(text)
+    expect(box).to_have_value(text)
+    box.press("Enter")
+    expect(box).to_have_value("")
 
 
 def test_customer_and_agent_chat_end_to_end(asgi_server, browser, shop):
