@@ -178,22 +178,40 @@ def login(page: Page, base: str, username: str = "alice") -> None:
     expect(page.get_by_test_id("console-connection")).to_have_text("Online")
 
 
+# Sets the composer's text from the frame's own script, as typing it would (an input event).
+PUT_TEXT = (
+    "(el, text) => { el.value = text; el.dispatchEvent(new Event('input', {bubbles: true})); }"
+)
+
+
 def write(page: Page, text: str) -> None:
     """Type `text` in the widget's composer and send it with Enter, as a customer does.
 
-    Playwright types through the page's keyboard, which Chromium routes to the frame it
-    believes focused. On a host page of another site (tests/browser/test_widget_tabs.py)
-    the widget is an out-of-process frame, and focus given to it from a script reaches
-    the browser asynchronously: on a loaded machine the text went to the host page, the
-    frame saw no input event at all, and the test waited 30 s for a message never sent
-    (tests/browser/test_widget_tabs.py failed in 2 of 10 runs beside the fast tier; 0 of
-    12 with the click). A click moves focus the way a customer's does, in the browser
-    itself; the text is checked in the composer before Enter, so a lost fill fails here."""
+    Playwright types by focusing the element from a script in its frame, then sending the
+    keys to the page, and Chromium gives them to the frame it believes focused. On a host
+    page of another site (tests/browser/test_widget_tabs.py) the widget is an
+    out-of-process frame, whose news that it took focus reaches the browser on another
+    channel than the keys: on a loaded machine the keys sometimes won that race and went
+    to the host page (the frame saw no input event at all; that file failed in about 1
+    run in 6 beside the fast tier). Clicking into the frame first, or bringing its tab to
+    the front, did not close the race. So when the text is not in the composer, it is put
+    there from the frame's script and sent with the Send button: a click goes where the
+    pointer is, whatever the browser believes focused. Nothing can be sent twice: a late
+    Enter in the emptied composer sends nothing."""
     box = widget(page).get_by_test_id("parley-input")
-    box.click()
+    send = widget(page).get_by_test_id("parley-send")
     box.fill(text)
-    expect(box).to_have_value(text)
-    box.press("Enter")
+    try:
+        expect(box).to_have_value(text, timeout=5_000)
+    except AssertionError:  # the keys went to the host page
+        box.evaluate(PUT_TEXT, text)
+        send.click()
+    else:
+        box.press("Enter")
+        try:
+            expect(box).to_have_value("", timeout=10_000)
+        except AssertionError:  # so did the Enter
+            send.click()
     expect(box).to_have_value("")
 
 
