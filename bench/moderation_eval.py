@@ -1,6 +1,6 @@
 """The profanity filter on the labelled set (chat/pipeline/evaluation/moderation.json).
 
-    .venv/bin/python bench/moderation_eval.py [-v] [--time]
+    .venv/bin/python bench/moderation_eval.py [-v] [--time] [--blind]
 
 Prints precision and recall per language (every list loaded, the message's language
 known), and with -v the misses and the false alarms. --time also prints the time per
@@ -24,7 +24,7 @@ import django
 
 django.setup()
 
-from chat.pipeline.evaluation import scores  # noqa: E402
+from chat.pipeline.evaluation import BLIND_SET_PATH, SET_PATH, scores  # noqa: E402
 from chat.pipeline.moderation import moderate  # noqa: E402
 
 
@@ -52,9 +52,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--time", action="store_true")
+    parser.add_argument(
+        "--blind", action="store_true", help="the blind set (evaluation/moderation_blind.json)"
+    )
     args = parser.parse_args()
     print("language  n    precision  recall")
-    for s in scores():
+    for s in scores(BLIND_SET_PATH if args.blind else SET_PATH):
         print(f"{s.language:8}  {s.n:<4} {s.precision:9.3f}  {s.recall:6.3f}")
         if args.verbose:
             for text in s.false_negatives:

@@ -9,7 +9,9 @@ How a message is matched
 1. Tokens are runs of letters, digits and the leetspeak symbols ``@ $ ! | + * €``. Each
    token is casefolded (``ß`` → ``ss``), stripped of diacritics (``enculé`` → ``encule``)
    and tried as written *and* with leetspeak undone (``sh1t`` → ``shit``, ``@ss`` → ``ass``;
-   ``1`` and ``|`` are tried as both ``i`` and ``l``).
+   ``1`` and ``|`` are tried as both ``i`` and ``l``). Invisible characters (soft hyphen,
+   zero-width space) are dropped inside a token, and Cyrillic or Greek look-alikes in a
+   token with Latin letters read as Latin (a Cyrillic "\\u0441" in "fuck").
 2. Repeated letters: a token matches a listed word when both have the same letters once
    runs are collapsed, and every run in the token is at least as long as in the word:
    ``coooon`` matches ``con``, ``fuuuck`` matches ``fuck``, but ``as`` does not match
@@ -17,15 +19,21 @@ How a message is matched
 3. Spacing: a run of single-character tokens (``f u c k``, ``f.u.c.k``) is joined and tried
    as one token.
 4. Masked letters: a token with ``*`` inside (``f*ck``) matches a listed word of the same
-   length where the stars stand for letters.
+   length where the stars stand for letters, as long as two letters show (``f***ing``,
+   ``m***e``).
 5. Phrases (``fils de pute``) match consecutive tokens.
 
 6. Stems (data/curation.json), per language: ``compound_stems`` anywhere inside a word,
    for compounds ("Scheißkerl", "verfickte", "incazzato", "emmerdeur"); ``prefix_stems``
    at a word's start only, for inflections ("connards", "salopard", "coñazo", "Kackservice")
    whose stem is innocent inside other words ("dispute", "Marsch"). A stem is spared where
-   a ``safe_words`` entry covers its position ("Marschall", "cazzuola", "salopette").
-7. Abbreviations (data/abbreviations.json) each have a policy: ``mask``,
+   a ``safe_words`` entry covers its position ("Marschall", "cazzuola", "salopette"). A
+   stem's doubled letters must be there ("cazz" is not in "cazuela", "wixx" not in "Wix"),
+   and a stem found inside a word of a message in another language does not count (German
+   "Zimmerdecke" holds French "merd"), English stems excepted ("abgefuckt").
+7. Plurals: each listed single word also matches in its regular plural ("cons", "salauds",
+   "idiotas", "troie", "Arschgeigen"), see ``inflections`` in moderation_lists.py.
+8. Abbreviations (data/abbreviations.json) each have a policy: ``mask``,
    ``mask-in-language`` (only in a message of that language: French "tg") or ``allow``
    ("pos" is a point-of-sale terminal; "lmao" laughs).
 
@@ -36,7 +44,7 @@ Words that are innocent in one language but listed in another (French "con" is S
 for "with") are allowed when the message is known to be in that language
 (``innocent_in``), and the safe phrases ("cul-de-sac", "bite d'amarrage", "ball cock")
 are always allowed. Spanish "ñ" folds to "ny", so "coño" is not "cono" (a cone).
-Measured on a labelled set of 332 messages: chat/pipeline/evaluation/.
+Measured on two labelled sets, 332 and 200 messages: chat/pipeline/evaluation/.
 """
 
 from __future__ import annotations
@@ -47,43 +55,21 @@ from functools import lru_cache
 
 from chat.pipeline import conf
 from chat.pipeline.moderation_lists import LIST_LANGUAGES, fold, load
+from chat.pipeline.moderation_text import (
+    CONFUSABLES,
+    DROP_INVISIBLE,
+    EDGE_PUNCT,
+    INVISIBLE,
+    LEET,
+    LEET_ALT,
+    MAX_SPACED_RUN,
+    MEMO_SIZE,
+    TOKEN_RE,
+    covers,
+    runs,
+)
 
 __all__ = ["LIST_LANGUAGES", "Lexicon", "Verdict", "fold", "lexicon", "mask", "moderate", "runs"]
-
-TOKEN_RE = re.compile(r"(?:[^\W_]|[@$!|+*€])+")
-EDGE_PUNCT = "!|+*"  # stripped from a token's ends: "merde!!!", "**bold**"
-LEET = str.maketrans(
-    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
-     "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e"}
-)  # fmt: skip
-LEET_ALT = str.maketrans({"1": "l", "|": "i"})
-MAX_SPACED_RUN = 24  # single letters joined at most (bounds the O(n²) window scan)
-# Entries per memo of token lookups (four of them per process). Chat vocabulary repeats, so
-# a few thousand recent tokens catch most lookups; but names, e-mail addresses and order
-# numbers never repeat, and 65,536-entry memos grew every process by ~55 MB per 20,000
-# such messages before they filled (the 2-hour soak read it as a leak). ~2.5 kB a message
-# at most now, bounded at a few MB.
-MEMO_SIZE = 4096
-
-
-@lru_cache(maxsize=MEMO_SIZE)
-def runs(word: str) -> tuple[str, tuple[int, ...]]:
-    """Run-length form: 'coooon' → ('con', (1, 4, 1))."""
-    letters: list[str] = []
-    counts: list[int] = []
-    for ch in word:
-        if letters and letters[-1] == ch:
-            counts[-1] += 1
-        else:
-            letters.append(ch)
-            counts.append(1)
-    return "".join(letters), tuple(counts)
-
-
-def _covers(token_counts: tuple[int, ...], word_counts: tuple[int, ...]) -> bool:
-    """Every run as long as the word's, and a longer run only when stretched (three or
-    more): 'coooon' and 'fuuuck' are stretched, but German 'bitte' is not French 'bite'."""
-    return all(t == w or t >= max(w + 1, 3) for t, w in zip(token_counts, word_counts, strict=True))
 
 
 @dataclass(frozen=True)
@@ -101,6 +87,7 @@ class Match:
     languages: tuple[str, ...]
     first_token: int = -1  # token indices (-1 for an emoji entry matched as a substring)
     last_token: int = -1
+    inside: bool = False  # a compound stem found inside a word, not at its start
 
     def as_flag(self, text: str) -> dict:
         return {
@@ -155,7 +142,7 @@ class Lexicon:
         self.allow_by_first: dict[str, list[tuple]] = {}
         for phrase in self.allow_phrases:
             self.allow_by_first.setdefault(phrase[0][0], []).append(phrase)
-        self.stems = [(runs(s.stem)[0], s.language, s.prefix) for s in lists.stems]
+        self.stems = [(*runs(s.stem), s.language, s.prefix) for s in lists.stems]
         self.safe_fragments = [runs(w)[0] for w in lists.safe_fragments]
         self._memo: dict[tuple[str, ...], list[Entry]] = {}
         self._stem_memo: dict[tuple[str, ...], tuple[str, str] | None] = {}
@@ -165,6 +152,8 @@ class Lexicon:
     @lru_cache(maxsize=MEMO_SIZE)
     def _variants(core: str) -> tuple[str, ...]:
         folded = fold(core)
+        if not folded.isascii() and any("a" <= ch <= "z" for ch in folded):
+            folded = folded.translate(CONFUSABLES)
         if not any(ch.isalpha() for ch in folded):
             return ()  # numbers and stray symbols are never words here
         if folded.isalpha():
@@ -177,25 +166,28 @@ class Lexicon:
         out = []
         for m in TOKEN_RE.finditer(text):
             raw, start = m.group(), m.start()
-            core = raw.strip(EDGE_PUNCT)
+            core = raw.strip(EDGE_PUNCT + INVISIBLE)
             if not core:
                 continue
-            start += len(raw) - len(raw.lstrip(EDGE_PUNCT))
-            variants = self._variants(core)
+            start += len(raw) - len(raw.lstrip(EDGE_PUNCT + INVISIBLE))
+            visible = core.translate(DROP_INVISIBLE)
+            variants = self._variants(visible)
             if variants:
-                out.append(_Token(start, start + len(core), variants, len(core) == 1))
+                out.append(_Token(start, start + len(core), variants, len(visible) == 1))
         return out
 
     # --- matching -------------------------------------------------------------------------
     def _word_entries(self, variant: str) -> list[Entry]:
         key, counts = runs(variant)
-        return [e for e in self.single.get(key, ()) if _covers(counts, e.words[0][1])]
+        return [e for e in self.single.get(key, ()) if covers(counts, e.words[0][1])]
 
     def _wildcard_entries(self, variant: str) -> list[Entry]:
         if "*" not in variant:
             return []
         inner = variant.strip("*")
-        if "*" not in inner or sum(ch.isalpha() for ch in variant) < 2 or variant.count("*") > 2:
+        # At least two letters shown, the first and the last: "f***ing", "m***e", "sh**ty".
+        stars = variant.count("*")
+        if "*" not in inner or sum(ch.isalpha() for ch in variant) < 2 or stars > len(variant) - 2:
             return []
         pattern = re.compile(re.escape(variant).replace(r"\*", "[a-z]"))
         return [e for e in self.by_length.get(len(variant), ()) if pattern.fullmatch(e.term)]
@@ -213,7 +205,7 @@ class Lexicon:
             self._memo[token.variants] = cached
         return cached
 
-    def _stem_hit(self, token: _Token) -> tuple[str, str] | None:
+    def _stem_hit(self, token: _Token) -> tuple[str, str, bool] | None:
         """A listed stem inside a word ("Scheißkerl", "incazzato", "emmerdeur"), unless a
         safe word of some language covers that spot ("Marsch", "cazzuola", "salopette").
         Memoised like the word lookups: chat vocabulary repeats."""
@@ -224,14 +216,20 @@ class Lexicon:
         hit = self._stem_memo[token.variants] = self._stem_search(token.variants)
         return hit
 
-    def _stem_search(self, variants: tuple[str, ...]) -> tuple[str, str] | None:
+    def _stem_search(self, variants: tuple[str, ...]) -> tuple[str, str, bool] | None:
         for variant in variants:
-            word = runs(variant)[0]
-            for stem, lang, prefix in self.stems:
+            word, counts = runs(variant)
+            for stem, stem_counts, lang, prefix in self.stems:
                 at = word.find(stem)
                 while at >= 0 and not (prefix and at > 0):
-                    if not self._safe_at(word, at, len(stem)):
-                        return stem, lang
+                    # A stem's doubled letters must be there ("cazz" is not in "cazuela",
+                    # "wixx" not in "Wix", "puttan" not in "disputan"), as for whole words.
+                    doubled = all(
+                        c >= s
+                        for c, s in zip(counts[at : at + len(stem)], stem_counts, strict=True)
+                    )
+                    if doubled and not self._safe_at(word, at, len(stem)):
+                        return stem, lang, at > 0
                     at = word.find(stem, at + 1)
         return None
 
@@ -248,7 +246,7 @@ class Lexicon:
     def _words_match(token: _Token, word: tuple[str, tuple[int, ...]]) -> bool:
         for variant in token.variants:
             key, counts = runs(variant)
-            if key == word[0] and _covers(counts, word[1]):
+            if key == word[0] and covers(counts, word[1]):
                 return True
         return False
 
@@ -264,7 +262,9 @@ class Lexicon:
             if not entries:
                 stem = self._stem_hit(token)
                 if stem:
-                    matches.append(Match(token.start, token.end, stem[0], (stem[1],), i, i))
+                    matches.append(
+                        Match(token.start, token.end, stem[0], (stem[1],), i, i, inside=stem[2])
+                    )
             starts = {runs(v)[0] for v in token.variants}
             for key in starts:
                 for entry in self.phrases.get(key, ()):
@@ -352,6 +352,10 @@ class Lexicon:
                 continue
             if m.term in self.own_language_only and language not in m.languages:
                 continue  # a short abbreviation, ordinary outside its language ("tg")
+            if m.inside and language and language not in m.languages and "en" not in m.languages:
+                # Another language's stem inside a word: German "Zimmerdecke" is not French
+                # "merd". English stems are borrowed everywhere ("abgefuckt", "Shitstorm").
+                continue
             if m.first_token >= 0 and any(
                 a <= m.first_token and m.last_token <= b for a, b in allowed
             ):

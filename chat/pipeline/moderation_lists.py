@@ -69,12 +69,39 @@ def _abbreviations() -> dict[str, dict[str, dict[str, str]]]:
     return out
 
 
+def inflections(term: str, lang: str) -> tuple[str, ...]:
+    """Regular plurals of a listed single word, which the lists mostly give only in the
+    singular ("cons", "salauds", "idiotas", "troie", "Idioten"): English and French add -s
+    (English -es after a sibilant), Spanish -s after a vowel and -es after a consonant,
+    Italian turns a final -o or -e into -i and -a into -e, German adds -n after -e, -el and
+    -er, and -e or -en after anything else. Folded forms in, folded forms out."""
+    if len(term) < 3 or not term.isalpha():
+        return ()
+    if lang == "en":
+        return (term + "es",) if term.endswith(("s", "sh", "ch", "x", "z")) else (term + "s",)
+    if lang == "fr":
+        return () if term.endswith(("s", "x", "z")) else (term + "s",)
+    if lang == "es":
+        if term[-1] in "aeiou":
+            return (term + "s",)
+        return () if term.endswith("s") else (term + "es",)
+    if lang == "it":
+        plural = {"o": "i", "e": "i", "a": "e"}.get(term[-1])
+        return (term[:-1] + plural,) if plural else ()
+    if lang == "de":
+        if term.endswith(("e", "el", "er")):
+            return (term + "n",)
+        return () if term.endswith("en") else (term + "e", term + "en")
+    return ()
+
+
 @lru_cache(maxsize=8)
 def load(languages: tuple[str, ...]) -> Lists:
     curation = json.loads((DATA_DIR / "curation.json").read_text())
     abbreviations = _abbreviations()
     terms: dict[str, set[str]] = {}
     own_language_only: set[str] = set()
+    listed: list[tuple[str, str]] = []  # (single word, language): the words to inflect
     for lang in languages:
         if lang not in LIST_LANGUAGES:
             continue
@@ -85,12 +112,26 @@ def load(languages: tuple[str, ...]) -> Lists:
                 k = key(variant)
                 if k and key(raw) not in excluded:
                     terms.setdefault(k, set()).add(lang)
+                    if " " not in k:
+                        listed.append((k, lang))
         for abbreviation, entry in abbreviations.get(lang, {}).items():
             if entry["policy"] == "allow":
                 continue
             terms.setdefault(key(abbreviation), set()).add(lang)
             if entry["policy"] == "mask-in-language":
                 own_language_only.add(key(abbreviation))
+    # Plurals of the listed words, unless the plural is an everyday word of its own
+    # ("tetti" = roofs, "fressen" = to eat: curation.json "not_inflected") or excluded.
+    not_inflected = {key(w) for w in curation.get("not_inflected", [])}
+    everywhere_excluded = {key(w) for words in curation["exclude"].values() for w in words}
+    inflected_from: dict[str, str] = {}
+    listed_terms = set(terms)  # a plural found in two languages' lists is both languages'
+    for word, lang in listed:
+        for form in inflections(word, lang):
+            if form in listed_terms or form in not_inflected or form in everywhere_excluded:
+                continue
+            terms.setdefault(form, set()).add(lang)
+            inflected_from.setdefault(form, word)
     stems = tuple(
         Stem(key(stem), lang, prefix)
         for field, prefix in (("compound_stems", False), ("prefix_stems", True))
@@ -101,12 +142,13 @@ def load(languages: tuple[str, ...]) -> Lists:
     safe_phrases = [*curation["allow_phrases"]]
     for phrases in curation["safe_phrases"].values():
         safe_phrases.extend(phrases)
+    innocent_in = {lang: {key(w) for w in words} for lang, words in curation["innocent_in"].items()}
+    for innocent in innocent_in.values():  # "cons" is as English as "con", "bites" as "bite"
+        innocent |= {form for form, word in inflected_from.items() if word in innocent}
     return Lists(
         terms=terms,
         own_language_only=frozenset(own_language_only),
-        innocent_in={
-            lang: {key(w) for w in words} for lang, words in curation["innocent_in"].items()
-        },
+        innocent_in=innocent_in,
         safe_phrases=tuple(key(p) for p in safe_phrases),
         stems=stems,
         safe_fragments=frozenset(

@@ -11,6 +11,8 @@ from pathlib import Path
 from chat.pipeline.moderation import LIST_LANGUAGES, moderate
 
 SET_PATH = Path(__file__).resolve().parent / "moderation.json"
+# A second set, written blind by a reviewer who had not read the lists (its "about" says more).
+BLIND_SET_PATH = Path(__file__).resolve().parent / "moderation_blind.json"
 
 
 @dataclass(frozen=True)
@@ -23,8 +25,8 @@ class Scores:
     false_negatives: tuple[str, ...]
 
 
-def messages() -> dict[str, list[dict]]:
-    return json.loads(SET_PATH.read_text())["messages"]
+def messages(path: Path = SET_PATH) -> dict[str, list[dict]]:
+    return json.loads(path.read_text())["messages"]
 
 
 def score(language: str, cases: list[dict]) -> Scores:
@@ -49,5 +51,5 @@ def score(language: str, cases: list[dict]) -> Scores:
     )
 
 
-def scores() -> list[Scores]:
-    return [score(language, cases) for language, cases in messages().items()]
+def scores(path: Path = SET_PATH) -> list[Scores]:
+    return [score(language, cases) for language, cases in messages(path).items()]

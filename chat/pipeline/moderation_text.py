@@ -1,0 +1,56 @@
+"""The characters of moderation (chat/pipeline/moderation.py): what a token is, the
+look-alikes and leetspeak undone before matching, and the run-length form that lets a
+stretched word ("fuuuck") match its listed one."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# Invisible characters (soft hyphen, zero-width space/joiners, word joiner, BOM) do not end a
+# token and are dropped before matching: "f\u200buck" is "fuck", and "con\u00adtent"
+# (hyphenation pasted from a web page) is "content", not "con" + "tent".
+INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+DROP_INVISIBLE = str.maketrans(dict.fromkeys(INVISIBLE))
+TOKEN_RE = re.compile(rf"(?:[^\W_]|[@$!|+*€])(?:[^\W_]|[@$!|+*€{INVISIBLE}])*")
+EDGE_PUNCT = "!|+*"  # stripped from a token's ends: "merde!!!", "**bold**"
+# Cyrillic and Greek letters that look Latin (written as escapes: they are the point),
+# undone in a token that mixes them with Latin letters ("fu\u0441k" with a Cyrillic es);
+# a token wholly in another script is left alone.
+CONFUSABLES = str.maketrans(
+    "\u0430\u0432\u0435\u043a\u043c\u043d\u043e\u0440\u0441\u0442\u0443\u0445"
+    "\u0456\u0458\u0455\u03b1\u03b5\u03b9\u03ba\u03bd\u03bf\u03c1\u03c4\u03c5",
+    "abekmhopctyxijsaeikvoptu",
+)
+LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
+     "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e"}
+)  # fmt: skip
+LEET_ALT = str.maketrans({"1": "l", "|": "i"})
+MAX_SPACED_RUN = 24  # single letters joined at most (bounds the O(n²) window scan)
+# Entries per memo of token lookups (four of them per process). Chat vocabulary repeats, so
+# a few thousand recent tokens catch most lookups; but names, e-mail addresses and order
+# numbers never repeat, and 65,536-entry memos grew every process by ~55 MB per 20,000
+# such messages before they filled (the 2-hour soak read it as a leak). ~2.5 kB a message
+# at most now, bounded at a few MB.
+MEMO_SIZE = 4096
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def runs(word: str) -> tuple[str, tuple[int, ...]]:
+    """Run-length form: 'coooon' → ('con', (1, 4, 1))."""
+    letters: list[str] = []
+    counts: list[int] = []
+    for ch in word:
+        if letters and letters[-1] == ch:
+            counts[-1] += 1
+        else:
+            letters.append(ch)
+            counts.append(1)
+    return "".join(letters), tuple(counts)
+
+
+def covers(token_counts: tuple[int, ...], word_counts: tuple[int, ...]) -> bool:
+    """Every run as long as the word's, and a longer run only when stretched (three or
+    more): 'coooon' and 'fuuuck' are stretched, but German 'bitte' is not French 'bite'."""
+    return all(t == w or t >= max(w + 1, 3) for t, w in zip(token_counts, word_counts, strict=True))
