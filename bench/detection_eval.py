@@ -39,10 +39,14 @@ def main() -> None:
     parser.add_argument(
         "--short", action="store_true", help="chat/pipeline/evaluation/short_messages.json"
     )
+    parser.add_argument(
+        "--file", type=Path, help="another set in the same shape, e.g. the blind one: "
+        "chat/pipeline/evaluation/detection_blind.json",
+    )  # fmt: skip
     args = parser.parse_args()
     languages = tuple(args.languages.split(","))
-    if args.short:
-        data = json.loads(SHORT_PATH.read_text())
+    if args.short or args.file:
+        data = json.loads((args.file or SHORT_PATH).read_text())
         phrases = [Case(lang, None, text) for lang in languages for text in data[lang]]
     else:
         phrases = [c for c in cases(args.split) if c.lang in languages]
