@@ -64,16 +64,18 @@ def canned_save(
     body: Any,
     title: Any = "",
     reply_id: int | None = None,
-    shared: bool = False,
+    shared: Any = False,
     site_id: int | None = None,
 ) -> CannedReply:
     """Create (no ``reply_id``) or edit a canned reply. Personal by default; shared ones
     (``shared``) only by a supervisor."""
     _agent(actor)
-    if not isinstance(shortcut, str) or not SHORTCUT_RE.match(shortcut):
+    if not isinstance(shortcut, str) or not SHORTCUT_RE.fullmatch(shortcut):
         raise ValidationError("shortcut must be 1-32 letters, digits, - or _.", field="shortcut")
     body = _clean(body, "body", limit=BODY_MAX)
     title = _clean(title, "title", limit=120, required=False)
+    if not isinstance(shared, bool):
+        raise ValidationError("shared must be true or false.", field="shared")
     if shared and not actor.is_supervisor:
         raise PermissionDenied("Only a supervisor shares canned replies.")
     site = None

@@ -138,7 +138,7 @@ class AgentConsumer(ParleyConsumer):
         reservation = await db(flows.reservation_decline)(
             actor=self.actor,
             reservation_id=field_int(frame, "reservation"),
-            reason=frame.get("reason") or "",
+            reason=frame.get("reason"),
         )
         await self.send_frame(
             {
@@ -156,7 +156,7 @@ class AgentConsumer(ParleyConsumer):
             conversation_id=field_int(frame, "conversation"),
             to_agent_id=field_int(frame, "to_agent", required=False),
             to_queue_id=field_int(frame, "to_queue", required=False),
-            note=frame.get("note") or "",
+            note=frame.get("note"),
         )
         await self.send_frame(
             {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation.pk}
@@ -229,9 +229,9 @@ class AgentConsumer(ParleyConsumer):
             actor=self.actor,
             reply_id=field_int(frame, "reply", required=False),
             shortcut=frame.get("shortcut"),
-            title=frame.get("title") or "",
+            title=frame.get("title"),
             body=frame.get("body"),
-            shared=frame.get("shared") is True,
+            shared=frame.get("shared", False),
             site_id=field_int(frame, "site", required=False),
         )
         await self.send_frame(

@@ -220,14 +220,15 @@ def _clean_status(status: Any) -> str:
 
 @transaction.atomic
 def _clean_away_reason(status: str, value: Any) -> str:
-    """Why an agent is away (lunch, training…): only with status away; empty otherwise."""
-    if status != Status.AWAY or value in (None, ""):
+    """Why an agent is away (lunch, training…): kept only with status away, but checked
+    with any status (a bad value is an error whatever it came with)."""
+    if value is None or value == "":
         return ""
-    if value not in dict(AWAY_REASONS):
+    if not isinstance(value, str) or value not in dict(AWAY_REASONS):
         raise ValidationError(
             f"away_reason must be one of {', '.join(dict(AWAY_REASONS))}.", field="away_reason"
         )
-    return value
+    return value if status == Status.AWAY else ""
 
 
 def agent_presence_set(

@@ -52,7 +52,7 @@ class _Checker:
             self.err(path, "must be a string or an object of texts by language.")
             return
         for lang, text in value.items():
-            if not isinstance(lang, str) or not LANG_RE.match(lang):
+            if not isinstance(lang, str) or not LANG_RE.fullmatch(lang):
                 self.err(f"{path}.{lang}", "is not a language code like 'en' or 'fr-ca'.")
             if not isinstance(text, str) or not text.strip():
                 self.err(f"{path}.{lang}", "must be a non-empty string.")
@@ -60,7 +60,7 @@ class _Checker:
                 self.err(f"{path}.{lang}", f"is longer than {MAX_TEXT} characters.")
 
     def ident(self, path: str, value: Any) -> bool:
-        if not isinstance(value, str) or not ID_RE.match(value):
+        if not isinstance(value, str) or not ID_RE.fullmatch(value):
             self.err(path, "must be an id of 1-64 characters of A-Z a-z 0-9 _ . : -")
             return False
         return True
@@ -98,7 +98,7 @@ def validate_graph(graph: Any) -> list[dict[str, str]]:
     if not isinstance(start, str) or start not in nodes:
         c.err("start", f"must be the id of a node; {start!r} is not one.")
     lang = graph.get("default_language", "en")
-    if not isinstance(lang, str) or not LANG_RE.match(lang):
+    if not isinstance(lang, str) or not LANG_RE.fullmatch(lang):
         c.err("default_language", "must be a language code like 'en'.")
     typing_ms = graph.get("typing_ms", 0)
     if isinstance(typing_ms, bool) or not isinstance(typing_ms, int) or not 0 <= typing_ms <= 5000:
@@ -388,7 +388,7 @@ def _check_examples(c: _Checker, path: str, examples: Any) -> None:
         c.err(path, 'must be an object of example phrases by language: {"en": ["…"]}.')
         return
     for lang, phrases in examples.items():
-        if not isinstance(lang, str) or not LANG_RE.match(lang):
+        if not isinstance(lang, str) or not LANG_RE.fullmatch(lang):
             c.err(f"{path}.{lang}", "is not a language code like 'en'.")
         if (
             not isinstance(phrases, list)

@@ -233,7 +233,7 @@ class ParleyConsumer(LayerTolerant, AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """One frame from the socket's queue (charged and size-checked on arrival)."""
         try:
-            frame = json.loads(text_data)
+            frame = json.loads(text_data, parse_int=inbound.parse_int)
         except RecursionError:
             exc = inbound.too_deep(inbound.max_depth())
             await self.send_error(exc.code, exc.message)

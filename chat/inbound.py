@@ -39,6 +39,16 @@ def loads(text: str | bytes, **kwargs: Any) -> Any:
     return value
 
 
+# Python refuses to read an integer of more than 4,300 digits (a ValueError, which would
+# answer `bad_json` for valid JSON); anything that long stands in as a value past 64 bits,
+# so `check` names the field like any other out-of-range integer.
+_LONGEST_INT = 40
+
+
+def parse_int(digits: str) -> int:
+    return int(digits) if len(digits) <= _LONGEST_INT else INT_MAX + 1
+
+
 def check(value: Any, limit: int | None = None) -> None:
     """Raise ValidationError for the first thing in ``value`` (parsed JSON) that Parley
     cannot store or push: nesting deeper than ``limit``, a string with NUL or an unpaired

@@ -45,7 +45,7 @@ def json_formatter() -> structlog.stdlib.ProcessorFormatter:
 
 def request_id_from(header: str | None) -> str:
     """A proxy's X-Request-ID when it has a safe shape, else a new one."""
-    if header and _REQUEST_ID.match(header):
+    if header and _REQUEST_ID.fullmatch(header):
         return header
     return uuid.uuid4().hex
 

@@ -54,7 +54,7 @@ def validate_prechat_form(value: Any) -> None:
                 f"{where}: an object with name, type, label, required, options."
             )
         name = field.get("name")
-        if not isinstance(name, str) or not NAME_RE.match(name) or name in seen:
+        if not isinstance(name, str) or not NAME_RE.fullmatch(name) or name in seen:
             raise DjangoValidationError(f"{where}.name: a unique lower-case identifier.")
         seen.add(name)
         kind = field.get("type", BUILT_IN.get(name, "text"))

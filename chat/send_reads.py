@@ -105,3 +105,17 @@ def retried_message(conversation_id: int, sender_id: int, client_msg_id: str) ->
         _retried, conversation=conversation_id, sender=sender_id, client_msg_id=client_msg_id
     )
     return found[0] if found else None
+
+
+def retried_by_former_sender(
+    conversation_id: int, *, customer_id: int | None, user_id: int | None, client_msg_id: str
+) -> Message | None:
+    """A message stored under this client_msg_id by the actor as any participant of the
+    conversation, active or not: a retry from an outbox whose sender has since left (or
+    transferred the chat) is still a duplicate, not a refusal. Rare: uncompiled."""
+    by = {"sender__customer_id": customer_id} if customer_id else {"sender__user_id": user_id}
+    return (
+        Message.objects.filter(conversation_id=conversation_id, client_msg_id=client_msg_id, **by)
+        .select_related("sender")
+        .first()
+    )

@@ -57,5 +57,5 @@ def demo_page(request, site_key: str):
     # ?lang=fr plays a French page (the widget follows the page's <html lang>).
     lang = request.GET.get("lang", "en")
     return render(
-        request, "demo.html", {"site": site, "page_lang": lang if LANG_RE.match(lang) else "en"}
+        request, "demo.html", {"site": site, "page_lang": lang if LANG_RE.fullmatch(lang) else "en"}
     )

@@ -112,7 +112,7 @@ class WidgetConsumer(ParleyConsumer):
             conversation, created = flows.conversation_start(
                 actor=self.actor,
                 language=frame.get("language"),
-                subject=frame.get("subject") or "",
+                subject=frame.get("subject"),
                 visit=visit,
             )
             return {"conversation": conversation_payload(conversation), "created": created}

@@ -32,7 +32,7 @@ LANG_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
 def frame_language(requested: str) -> str:
     """The supported language closest to the page's or browser's (``fr-CA`` reads ``fr``),
     else the default."""
-    if requested and LANG_RE.match(requested):
+    if requested and LANG_RE.fullmatch(requested):
         try:
             return translation.get_supported_language_variant(requested.replace("_", "-").lower())
         except LookupError:
@@ -63,7 +63,7 @@ def prechat_config(site: Site, language: str) -> list[dict]:
 def widget_frame(request):
     site = get_object_or_404(Site, key=request.GET.get("site", "")[:64])
     host_origin = request.GET.get("origin", "")
-    if not ORIGIN_RE.match(host_origin):
+    if not ORIGIN_RE.fullmatch(host_origin):
         return HttpResponseBadRequest("origin must be the embedding page's origin.")
     language = frame_language(request.GET.get("lang", ""))
     with translation.override(language):

@@ -42,7 +42,7 @@ def validate_business_hours(value) -> None:
             if (
                 not isinstance(span, (list, tuple))
                 or len(span) != 2
-                or not all(isinstance(t, str) and _HHMM.match(t) for t in span)
+                or not all(isinstance(t, str) and _HHMM.fullmatch(t) for t in span)
             ):
                 raise ValidationError(f'{day}: each span is ["HH:MM", "HH:MM"].')
             if _minutes(span[0]) >= _minutes(span[1]):

@@ -154,7 +154,7 @@ class FloorConsumer(ParleyConsumer):
             actor=self.actor,
             conversation_id=field_int(frame, "conversation"),
             to_agent_id=field_int(frame, "to_agent"),
-            note=frame.get("note") or "",
+            note=frame.get("note"),
         )
         await self._done(frame, ref, conversation=conversation.pk)
 

@@ -34,7 +34,7 @@ def validate_input(validator: dict[str, Any] | None, body: str) -> tuple[bool, A
         digits = _PHONE_STRIP.sub("", value)
         if digits.startswith("00"):
             digits = "+" + digits[2:]
-        return (True, digits) if PHONE_RE.match(digits) else (False, None)
+        return (True, digits) if PHONE_RE.fullmatch(digits) else (False, None)
     if kind == "number":
         try:
             number = float(value.replace(",", ".").replace(" ", ""))

@@ -12,7 +12,7 @@ from chat.actors import Actor
 from chat.exceptions import NotFound, PermissionDenied
 from chat.models import Conversation, ConversationEvent, Customer, Participant
 from chat.payloads import conversation_payload
-from chat.services.validation import clean_locale
+from chat.services.validation import clean_locale, clean_subject
 
 
 def conversation_lock(conversation_id: int, *, customer_id: int | None = None) -> Conversation:
@@ -149,6 +149,10 @@ def conversation_open(
     """
     if actor.kind != "customer":
         raise PermissionDenied("Only a customer starts a conversation.")
+    # Checked before the lookup: a start that finds its conversation open must refuse a
+    # bad field all the same, or what a client may send depends on what it already has.
+    language = clean_locale(language, field="language")
+    subject = clean_subject(subject)
     # The customer's row only, and FOR NO KEY UPDATE: a start that retried, or a second
     # tab, waits here, then for the conversation's lock. FOR UPDATE of the joined site row
     # serialised every start of a site and, with the plain FOR UPDATE, blocked the foreign
@@ -166,13 +170,13 @@ def conversation_open(
     )
     if current is not None:
         return conversation_lock(current.pk), False
-    language = clean_locale(language) or customer.locale
+    language = language or customer.locale
     conversation = Conversation.objects.create(
         site=customer.site,
         customer=customer,
         status=Conversation.Status.BOT,
         language=language,
-        subject=str(subject or "")[:200],
+        subject=subject,
         visit=visit or {},
     )
     Participant.objects.create(

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from chat import send_reads
 from chat.actors import Actor
-from chat.exceptions import Conflict, NotFound
+from chat.exceptions import Conflict, NotFound, PermissionDenied
 from chat.models import Conversation, Message
 from chat.selectors import (
     conversation_get_for_actor,
@@ -92,7 +92,22 @@ def message_post(
     # One read of the active participants, under the lock (who takes part changes only
     # under it): the sender is one of them, and message.new goes to them all.
     audience = viewers(conversation=conversation)
-    sender = participant_pick_for_actor(actor=actor, participants=[p for p, _g, _v in audience])
+    try:
+        sender = participant_pick_for_actor(actor=actor, participants=[p for p, _g, _v in audience])
+    except PermissionDenied:
+        if actor.kind not in ("customer", "agent"):
+            raise
+        # An outbox retrying a message stored before its sender left gets the stored
+        # message (docs/protocol.md "Idempotent sends"), not a refusal it cannot act on.
+        existing = send_reads.retried_by_former_sender(
+            conversation.pk,
+            customer_id=actor.customer.pk if actor.customer is not None else None,
+            user_id=actor.user.pk if actor.user is not None else None,
+            client_msg_id=client_msg_id,
+        )
+        if existing is None:
+            raise
+        return Posted(existing, False, conversation, False, choice)
     existing = send_reads.retried_message(conversation.pk, sender.pk, client_msg_id)
     if existing is not None:
         return Posted(existing, False, conversation, False, choice)

@@ -41,7 +41,7 @@ def clean_visit(*, page_url: Any = None, referrer: Any = None, user_agent: Any =
         if (
             not isinstance(value, str)
             or len(value) > URL_MAX
-            or not re.match(r"^https?://[^\s]+$", value)
+            or not re.fullmatch(r"https?://[^\s]+", value)
         ):
             raise ValidationError(
                 f"{field} must be an http(s) URL of at most {URL_MAX} characters.",
@@ -56,7 +56,7 @@ def clean_visit(*, page_url: Any = None, referrer: Any = None, user_agent: Any =
 def clean_client_msg_id(value: Any, *, required: bool = True) -> str | None:
     if value is None and not required:
         return None
-    if not isinstance(value, str) or not CLIENT_MSG_ID_RE.match(value):
+    if not isinstance(value, str) or not CLIENT_MSG_ID_RE.fullmatch(value):
         raise ValidationError(
             "client_msg_id must be 1-64 characters of A-Z a-z 0-9 _ . : -",
             code="invalid_field",
@@ -76,9 +76,23 @@ def clean_choice(value: Any) -> str | None:
     return value
 
 
-def clean_locale(value: Any) -> str:
+def clean_locale(value: Any, *, field: str = "locale") -> str:
     if value in (None, ""):
         return ""
-    if not isinstance(value, str) or not LOCALE_RE.match(value):
-        raise ValidationError("locale must look like 'en' or 'fr-CA'.", field="locale")
+    if not isinstance(value, str) or not LOCALE_RE.fullmatch(value):
+        raise ValidationError(f"{field} must look like 'en' or 'fr-CA'.", field=field)
     return value.replace("_", "-").lower()
+
+
+SUBJECT_MAX = 200
+
+
+def clean_subject(value: Any) -> str:
+    """A conversation's subject: text of at most 200 characters, or nothing."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > SUBJECT_MAX:
+        raise ValidationError(
+            f"subject must be text of at most {SUBJECT_MAX} characters.", field="subject"
+        )
+    return value.strip()

@@ -612,3 +612,43 @@ async def test_an_idle_widgets_ping_writes_nothing_and_its_sign_of_life_is_store
     )()
     assert stored is not None
     await cust.disconnect()
+
+
+async def test_conversation_start_checks_its_fields_even_when_one_is_open():
+    customer = await database_sync_to_async(make_customer)()
+    comm, _ = await widget(customer)
+    cases = [
+        ({"subject": [1, 2]}, "subject"),
+        ({"subject": True}, "subject"),
+        ({"subject": "x" * 201}, "subject"),
+        ({"language": 5}, "language"),
+        ({"language": "en\n"}, "language"),  # `$` matches before a final newline
+        ({"page_url": "https://a.example/\n"}, "page_url"),
+    ]
+    for opened in (False, True):  # before and after the customer has a conversation
+        for fields, field in cases:
+            await comm.send_json_to({"type": "conversation.start", "id": "s", **fields})
+            error = await recv(comm, "error", "conversation.started")
+            assert (error["type"], error.get("field")) == ("error", field), (fields, error)
+            assert error["code"] == "invalid_field"
+        if not opened:
+            conversation = await start(comm)
+    await comm.send_json_to({"type": "conversation.start", "id": "s", "subject": " Order 7 "})
+    again = (await recv(comm, "conversation.started"))["conversation"]
+    assert again["id"] == conversation["id"]
+    for cmid in ("abc\n", "a" * 64 + "\n"):
+        refused = await send(comm, conversation["id"], "hi", cmid)
+        assert (refused["type"], refused.get("field")) == ("error", "client_msg_id"), refused
+    await comm.disconnect()
+
+
+async def test_an_integer_too_long_for_python_is_out_of_range_not_bad_json():
+    customer = await database_sync_to_async(make_customer)()
+    comm, _ = await widget(customer)
+    for digits in (4000, 5000, 10_000):  # Python reads at most 4,300 digits
+        await comm.send_to(text_data='{"type": "ping", "id": "p", "t": ' + "9" * digits + "}")
+        error = await recv(comm, "error", "pong")
+        assert (error["type"], error["code"], error.get("field")) == ("error", "invalid_field", "t")
+    await comm.send_json_to({"type": "ping", "id": "p", "t": 12})
+    assert (await recv(comm, "pong"))["t"] == 12
+    await comm.disconnect()

@@ -78,5 +78,13 @@ async def test_an_invited_agent_chats_then_leaves():
     assert left is not None
     await bobs.send_json_to({"type": "conversation.leave", "id": "l", "conversation": cid})
     assert (await recv(bobs, "error"))["code"] in ("not_participant", "not_found")
+
+    # Bob's outbox retries the message he sent before leaving: it gets the stored one, as
+    # any retry does, not a refusal (which it could only give up on, or retry forever).
+    again = await send(bobs, cid, "Bob here, from billing.", "b1")
+    assert again["type"] == "message.accepted", again
+    assert (again["duplicate"], again["seq"]) == (True, accepted["seq"])
+    fresh = await send(bobs, cid, "one more thing", "b2")
+    assert fresh["type"] == "error" and fresh["code"] == "forbidden", fresh
     for comm in (cust, mine, bobs):
         await comm.disconnect()
