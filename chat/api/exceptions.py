@@ -44,6 +44,8 @@ def exception_handler(exc, context):
             body["retry_after"] = int(exc.wait)
         if getattr(exc, "limit", None):
             body["limit"] = exc.limit
+        if code == "throttled":  # DRF's own throttles (the anonymous one): Parley's shape
+            body["code"], body["limit"] = "rate_limited", "rate"
         response.data = {"error": body}
     return response
 

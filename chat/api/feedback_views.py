@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from chat import selectors, services
 from chat.api import serializers as s
 from chat.api.authentication import actor_for_request
-from chat.api.base import ApiView
+from chat.api.base import ApiView, body_fields
 from chat.exceptions import ValidationError
 from chat.services.feedback import csat_payload
 
@@ -63,8 +63,8 @@ class CsatView(ApiView):
         rating = services.csat_submit(
             actor=actor_for_request(request),
             conversation_id=conversation_id,
-            score=request.data.get("score"),
-            comment=request.data.get("comment", ""),
+            score=body_fields(request).get("score"),
+            comment=body_fields(request).get("comment", ""),
         )
         return Response(csat_payload(rating), status=status.HTTP_201_CREATED)
 
@@ -83,7 +83,7 @@ class TranscriptView(ApiView):
         email = services.transcript_email_send(
             actor=actor_for_request(request),
             conversation_id=conversation_id,
-            email=request.data.get("email"),
+            email=body_fields(request).get("email"),
         )
         return Response({"email": email}, status=status.HTTP_202_ACCEPTED)
 
@@ -104,7 +104,7 @@ class PrechatView(ApiView):
     )
     def post(self, request):
         customer = services.prechat_submit(
-            actor=actor_for_request(request), values=request.data.get("values")
+            actor=actor_for_request(request), values=body_fields(request).get("values")
         )
         return Response(
             {"id": customer.pk, "name": customer.name, "email": customer.email,
@@ -126,7 +126,7 @@ class OfflineContactView(ApiView):
         customer = services.offline_contact_leave(
             actor=actor_for_request(request),
             conversation_id=conversation_id,
-            email=request.data.get("email"),
+            email=body_fields(request).get("email"),
         )
         return Response({"email": customer.email})
 

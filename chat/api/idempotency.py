@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.http.request import RawPostDataException
 from django.utils import timezone
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
@@ -49,7 +50,19 @@ def principal(request) -> str | None:
 def _fingerprint(request) -> str:
     digest = hashlib.sha256()
     digest.update(request.method.encode() + b" " + request.get_full_path().encode() + b"\n")
-    digest.update(request._request.body)  # read here, so DRF parses it from this copy
+    try:
+        digest.update(request._request.body)  # read here, so DRF parses it from this copy
+    except RawPostDataException:
+        # A session's CSRF check read a multipart body as a stream before this (Django keeps
+        # no copy then): fingerprint what it parsed, the fields and each file's bytes.
+        raw = request._request
+        for name, values in sorted(raw.POST.lists()):
+            digest.update(f"{name}={values!r}\n".encode())
+        for name, upload in sorted(raw.FILES.items()):
+            digest.update(f"{name}:{upload.name}:{upload.size}\n".encode())
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
     return digest.hexdigest()
 
 

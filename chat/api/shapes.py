@@ -10,6 +10,8 @@ from chat.models import SCOPES, Conversation
 
 LIMIT_HELP = "Page size, 1-200 (default 50)."
 
+BIGINT_MAX = 2**63 - 1
+
 
 class Page(serializers.Serializer):
     next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
@@ -175,5 +177,10 @@ class ApiKeyRequest(serializers.Serializer):
     rate_limit = Text(
         required=False, allow_blank=True, max_length=32, help_text="e.g. 600/min; empty: default."
     )
-    daily_requests = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    daily_bytes = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    # PostgreSQL's bigint: a larger limit failed at the INSERT (a 500), not here.
+    daily_requests = serializers.IntegerField(
+        min_value=0, max_value=BIGINT_MAX, required=False, allow_null=True
+    )
+    daily_bytes = serializers.IntegerField(
+        min_value=0, max_value=BIGINT_MAX, required=False, allow_null=True
+    )

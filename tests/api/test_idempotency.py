@@ -213,3 +213,49 @@ def test_a_response_with_dates_is_kept_and_replayed(admin_client):
     from chat.models import ApiKey
 
     assert ApiKey.objects.filter(name="crm").count() == 1
+
+
+def test_a_session_upload_with_a_key_is_fingerprinted_from_its_parsed_parts():
+    # The session's CSRF check reads a multipart body as a stream before the key is
+    # claimed, so Django keeps no copy of it: this was a 500 (RawPostDataException).
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.factories import make_agent
+
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(make_agent("uploader"))
+    token = "a" * 32
+    client.cookies["csrftoken"] = token
+    url = "/api/v1/conversations/999999/attachments/"
+
+    def upload(content: bytes):
+        return client.post(
+            url,
+            {"file": SimpleUploadedFile("f.txt", content, content_type="text/plain")},
+            format="multipart",
+            HTTP_X_CSRFTOKEN=token,
+            HTTP_IDEMPOTENCY_KEY="up-1",
+        )
+
+    first, again = upload(b"hello"), upload(b"hello")
+    assert first.status_code == again.status_code == 404, first.content
+    assert again["Idempotent-Replayed"] == "true"
+    other = upload(b"other bytes")
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "idempotency_key_reused"
+
+
+@pytest.mark.parametrize("body", ["5", '"x"', "[]", "null"])
+def test_a_body_that_is_not_an_object_is_a_400_on_the_widget_forms(body):
+    site = make_site()
+    customer = make_customer(site=site)
+    client = visitor_client(customer)
+    for url in (
+        "/api/v1/conversations/1/csat/",
+        "/api/v1/conversations/1/transcript/",
+        "/api/v1/conversations/1/offline-contact/",
+        "/api/v1/widget/prechat/",
+    ):
+        response = client.post(url, body, content_type="application/json")
+        assert response.status_code == 400, (url, response.content)
+        assert response.json()["error"]["code"] == "invalid_field"

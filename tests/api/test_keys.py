@@ -166,3 +166,14 @@ def test_all_scopes_listed():
         and "webhooks:write" in SCOPES
         and "reports:read" in SCOPES
     )
+
+
+def test_a_daily_limit_past_postgresqls_bigint_is_a_400(admin_client):
+    for field in ("daily_requests", "daily_bytes"):
+        response = admin_client.post(
+            "/api/v1/api-keys/",
+            {"name": "big", "scopes": ["conversations:read"], field: 2**63},
+            content_type="application/json",
+        )
+        assert response.status_code == 400, response.content
+        assert response.json()["error"]["field"] == field

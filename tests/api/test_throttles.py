@@ -12,7 +12,7 @@ from actions import conversations as conversation_actions
 from chat import quotas, services
 from chat.models import Message, QuotaNotice
 from chat.services import quota_notices
-from tests.factories import customer_actor, make_agent, make_customer
+from tests.factories import customer_actor, make_agent, make_customer, make_site
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
@@ -136,3 +136,21 @@ def test_a_quota_store_down_past_the_bound_gets_503_with_retry_after(settings):
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "quota_unavailable"
     assert int(response["Retry-After"]) >= 1
+
+
+def test_the_anonymous_limit_answers_in_the_documented_shape(monkeypatch):
+    # DRF's own throttle said `throttled` without `limit`; the docs promise the codes
+    # `rate_limited` / `quota_exceeded` and the limit's name on every 429.
+    from chat.api.anon_throttle import AnonThrottle
+
+    monkeypatch.setattr(AnonThrottle, "THROTTLE_RATES", {"anon": "2/min"})
+    site = make_site()
+    client = APIClient()
+    for _ in range(4):
+        response = client.post("/api/v1/widget/sessions/", {"site_key": site.key}, format="json")
+        if response.status_code == 429:
+            break
+    assert response.status_code == 429
+    error = response.json()["error"]
+    assert (error["code"], error["limit"]) == ("rate_limited", "rate")
+    assert error["retry_after"] >= 1 and int(response["Retry-After"]) >= 1
