@@ -476,6 +476,11 @@ REST_FRAMEWORK = {
     # JSON only, bounded (chat/api/parsers.py): the API takes nothing else, and the schema
     # says so (a form or multipart body is a 415 in the error shape).
     "DEFAULT_PARSER_CLASSES": ["chat.api.parsers.JSONParser"],
+    # And JSON out: the browsable API answered `Accept: text/html` with a page the schema
+    # does not describe, and `?format=xml` with DRF's bare 404 {"detail"}; without the
+    # format override an unknown `format` is just an unused query parameter.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "URL_FORMAT_OVERRIDE": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [

@@ -56,6 +56,14 @@ outage = _Outage()
 
 
 class AnonThrottle(AnonRateThrottle):
+    def wait(self) -> float:
+        # DRF gives no wait (so no Retry-After) once the window holds more requests than
+        # the rate (a lowered rate, several processes): the oldest one's expiry is it.
+        waited = super().wait()
+        if waited is None and getattr(self, "history", None):
+            waited = self.duration - (self.now - self.history[-1])
+        return max(1.0, waited if waited is not None else float(self.duration))
+
     def allow_request(self, request, view) -> bool:
         now = time.monotonic()
         if outage.since is None or now >= outage.next_try:

@@ -23,6 +23,8 @@ def _target_for(actor: Actor, conversation, language: object) -> str:
         if not isinstance(language, str):
             raise ValidationError("language must be a language code.", field="language")
         return base_language(language)
+    if actor.user is None:  # an API key has no language of its own
+        raise ValidationError("Say which language to translate into.", field="language")
     participant = Participant.objects.filter(conversation=conversation, user=actor.user).first()
     if participant is not None:
         langs = reader_languages(participant, conversation)
@@ -41,8 +43,8 @@ def message_translation_request(
 ) -> str:
     """Queue the translation of message ``seq`` into ``language`` (default: the agent's
     first language). Returns "done" when it exists already, else "queued"."""
-    if actor.kind != "agent":
-        raise PermissionDenied("Only agents ask for translations.")
+    if actor.kind not in ("agent", "service"):  # the agents, and keys (messages:write)
+        raise PermissionDenied("Only agents and API keys ask for translations.")
     conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
     message = Message.objects.filter(conversation=conversation, seq=seq).first()
     if message is None:

@@ -259,3 +259,13 @@ def test_a_body_that_is_not_an_object_is_a_400_on_the_widget_forms(body):
         response = client.post(url, body, content_type="application/json")
         assert response.status_code == 400, (url, response.content)
         assert response.json()["error"]["code"] == "invalid_field"
+
+
+def test_the_api_answers_json_whatever_format_or_accept_asks():
+    client, _ = key_client()
+    for query, accept in (("?format=xml", "application/json"), ("?format=api", "text/html")):
+        response = client.get(f"/api/v1/conversations/{query}", HTTP_ACCEPT=accept)
+        assert response["Content-Type"].startswith("application/json"), query
+    assert client.get("/api/v1/conversations/?format=xml").status_code == 200
+    refused = client.get("/api/v1/conversations/", HTTP_ACCEPT="text/html")
+    assert refused.status_code == 406 and refused.json()["error"]["code"] == "not_acceptable"

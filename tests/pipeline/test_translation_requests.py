@@ -15,6 +15,7 @@ from chat.pipeline.glossary import protect, restore
 from chat.services.pipeline import message_pipeline_process
 from chat.services.translation_requests import message_translation_request
 from config.asgi import application
+from tests.api.conftest import key_client
 from tests.factories import agent_actor, customer_actor, make_agent, session_cookie
 from tests.pipeline.helpers import make_chat
 
@@ -135,6 +136,14 @@ def test_rest_translate(pipeline_settings, stub, on_commit):
         url.replace(f"/{message.seq}/", "/99/"), {}, content_type="application/json"
     )
     assert missing.status_code == 404
+
+    # An API key with messages:write asks too (docs/api.md); it has no language of its own.
+    keyed, _ = key_client(site=chat.conversation.site)
+    with on_commit(execute=True):
+        answer = keyed.post(url, {"language": "de"}, format="json")
+    assert answer.status_code == 202 and answer.json() == {"status": "queued"}
+    unsaid = keyed.post(url, {}, format="json")
+    assert unsaid.status_code == 400 and unsaid.json()["error"]["field"] == "language"
 
 
 @pytest.mark.django_db(transaction=True)
