@@ -8,13 +8,13 @@ A rule: ``event`` (one of chat.events.HOOK_EVENTS), ``conditions`` (all must hol
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from bots.models import BotSession
 from chat.events import HOOK_EVENTS
 from chat.models import Conversation
+from integrations import rule_regex
 from routing.models import Queue
 
 FIELDS = {
@@ -129,13 +129,22 @@ def _condition(path: str, cond: Any, errors: list[str], *, nested: bool) -> None
         )
         if not ok:
             errors.append(f"{path}.value: must be a list of 1 to 100 {_kind_name(kind)}.")
-    elif op == "matches":
+    elif op == "matches":  # RE2 syntax (integrations.rule_regex): linear-time matching
+        if not isinstance(value, str) or len(value) > 200:
+            errors.append(
+                f"{path}.value: not a regular expression (not a string of at most 200 characters)."
+            )
+            return
         try:
-            if not isinstance(value, str) or len(value) > 200:
-                raise re.error("not a string of at most 200 characters")
-            re.compile(value)
-        except re.error as exc:
-            errors.append(f"{path}.value: not a regular expression ({exc}).")
+            rule_regex.compile(value)
+        except rule_regex.error as exc:
+            reason = exc.args[0] if exc.args else exc
+            if isinstance(reason, bytes):
+                reason = reason.decode("utf-8", "replace")
+            errors.append(
+                f"{path}.value: not a regular expression RE2 accepts ({reason}); "
+                "RE2 has no backreferences nor lookarounds."
+            )
     elif kind == "bool":
         if not isinstance(value, bool):
             errors.append(f"{path}.value: must be true or false.")
@@ -298,7 +307,12 @@ def _holds(cond: dict[str, Any], ctx: Context) -> bool:
         case "not_contains":
             return got is None or want not in got
         case "matches":
-            return got is not None and re.search(cond["value"], got, re.I) is not None
+            if got is None:
+                return False
+            try:  # RE2: linear in len(got), whatever the pattern (no backtracking)
+                return rule_regex.search(cond["value"], got)
+            except rule_regex.error:  # saved before RE2 and not valid under it: never holds
+                return False
         case "gt" | "gte" | "lt" | "lte":
             if not isinstance(got, int | float):
                 return False
