@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from chat.actors import Actor
@@ -137,13 +137,43 @@ def customer_export(*, customer: Customer) -> dict[str, Any]:
     }
 
 
+def _conversations_key_shared(customer_id: int) -> list[int]:
+    """The customer's conversation ids, their rows held FOR KEY SHARE in id order (the ORM
+    knows FOR UPDATE and FOR NO KEY UPDATE only); a plain read where rows are not locked."""
+    qs = Conversation.objects.filter(customer_id=customer_id).order_by("id")
+    if connection.vendor != "postgresql":
+        return list(qs.values_list("id", flat=True))
+    sql, params = qs.values_list("id").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} FOR KEY SHARE", params)
+        return [row[0] for row in cursor.fetchall()]
+
+
 @transaction.atomic
 def customer_erase(*, actor: Actor, customer: Customer) -> dict[str, int]:
     """Erase a customer's personal data (GDPR art. 17): their record is blanked and what
     they wrote is replaced by "[erased]" (translations and blocked attempts deleted). The
     conversations stay, with the agents' side and the timeline, so that reports add up; each
     gets an ``customer.erased`` timeline entry. Idempotent."""
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    # One order for every writer: the customer's row, then its conversations (by id), as
+    # conversation_open does. The writers of a conversation (resolve, reopen, tags, sends)
+    # hold its row FOR UPDATE and touch the customer's only through the deferred foreign
+    # key checks, FOR KEY SHARE at their commit (a conversation row updated twice in one
+    # transaction is checked again). So the customer is locked FOR NO KEY UPDATE, which
+    # lets those checks through: the plain FOR UPDATE blocked them while this erase waited
+    # at its own commit for the conversations' rows (the events below name them), and
+    # PostgreSQL broke the cycle with a 500. Locking the conversations first instead would
+    # reverse conversation_open's order (customer, then conversation): a deadlock with a
+    # widget starting. The erased external_id is in a partial unique index only, so the
+    # save below stays a no-key update; a full unique index there would bring this back.
+    customer = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
+    # The conversations' rows FOR KEY SHARE, in id order, before any message is touched:
+    # it is what the timeline events need anyway, taken here rather than at commit. An
+    # action holding one of them (FOR UPDATE) finishes first, so none of its rows is ours
+    # when it needs them; and it does not wait on the pipeline, which updates a message
+    # and takes the same share of its conversation. No conversation can start meanwhile
+    # (conversation_open waits for the customer's row), so the list is complete.
+    conversation_ids = _conversations_key_shared(customer.pk)
     customer.name, customer.email, customer.locale = "", "", ""
     customer.external_id = None
     customer.identity_verified = False
@@ -155,9 +185,6 @@ def customer_erase(*, actor: Actor, customer: Customer) -> dict[str, int]:
     erased = written.update(body=ERASED, body_moderated="", data={}, moderation_flags=[])
     blocked, _ = BlockedMessage.objects.filter(sender__in=senders).delete()
     attachments_erase_for(actor=Actor.for_customer(customer))  # their files go too
-    conversation_ids = list(
-        Conversation.objects.filter(customer=customer).values_list("id", flat=True)
-    )
     ConversationEvent.objects.bulk_create(
         ConversationEvent(
             conversation_id=cid,
