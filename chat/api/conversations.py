@@ -14,7 +14,7 @@ from chat.api import serializers as s
 from chat.api import shapes
 from chat.api.authentication import actor_for_request
 from chat.api.base import ApiView, Cursor
-from chat.exceptions import PermissionDenied
+from chat.exceptions import ValidationError
 from chat.flows import flows
 from chat.models import Conversation
 from chat.payloads import conversation_payload
@@ -99,7 +99,10 @@ class ConversationListView(ApiView):
         if actor.kind == "customer":
             starter = actor
         elif "customer" not in data:
-            raise PermissionDenied("Give the customer to start a conversation for.")
+            raise ValidationError(
+                "customer is required: the customer to start a conversation for.",
+                field="customer",
+            )
         else:
             customer = selectors.customer_get_for_actor(actor=actor, customer_id=data["customer"])
             starter = Actor.for_customer(customer)

@@ -105,8 +105,8 @@ class RuleListView(ApiView):
         if limited_to is not None and site_id != limited_to:
             raise PermissionDenied("This API key is limited to another site.")
         site = Site.objects.filter(pk=site_id).first() if 0 < site_id < 2**63 else None
-        if site is None:
-            raise NotFound("No such site.", code="site_not_found")
+        if site is None:  # a field of the body, as on POST /api-keys/: bad input
+            raise ValidationError("No such site.", field="site")
         rule = rule_save(site=site, **values)
         return Response(rule_out(rule), status=status.HTTP_201_CREATED)
 

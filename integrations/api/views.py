@@ -148,8 +148,8 @@ class WebhookListView(ApiView):
         if isinstance(site_id, bool) or not isinstance(site_id, int):
             raise ValidationError("site must be a site's id.", field="site")
         site = Site.objects.filter(pk=site_id).first()
-        if site is None:
-            raise NotFound("No such site.", code="site_not_found")
+        if site is None:  # a field of the body, as on POST /api-keys/: bad input
+            raise ValidationError("No such site.", field="site")
         endpoint = endpoint_save(site=site, **values)
         return Response(endpoint_out(endpoint), status=status.HTTP_201_CREATED)
 

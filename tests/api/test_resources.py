@@ -319,3 +319,10 @@ def test_tags_are_added_removed_and_filtered_on():
         .status_code
         == 403
     )
+
+
+def test_a_key_starting_a_conversation_without_its_customer_gets_a_400():
+    client, _ = key_client()
+    response = client.post("/api/v1/conversations/", {}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "customer"

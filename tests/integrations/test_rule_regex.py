@@ -17,6 +17,7 @@ from django.test import TestCase
 from integrations import rule_regex
 from integrations import rules as rule_format
 from integrations.models import Rule
+from tests.api.conftest import key_client
 from tests.integrations.test_rules_api import REFUND, client_for
 
 pytestmark = pytest.mark.django_db
@@ -136,3 +137,12 @@ def test_a_stored_pattern_re2_refuses_never_holds():
     """A rule saved before RE2 with, say, a backreference: it does not match, nor raise."""
     assert holds(r"(a)\1", "aa") is False
     assert holds("(unclosed", "(unclosed") is False
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/rules/", "/api/v1/webhooks/"])
+def test_an_unknown_site_in_the_body_is_a_400_naming_it(path):
+    client, _ = key_client()
+    response = client.post(path, {"site": 999_999, "name": "x"}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["field"] == "site"
