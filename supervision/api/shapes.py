@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 ID_MAX = 2**63 - 1
@@ -63,8 +64,18 @@ class Figures(serializers.Serializer):
     csat_count = serializers.IntegerField()
 
 
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string", "format": "date"}]})
+class ReportKey(serializers.Field):
+    """A row's key as the report gives it: an id (0 for "no queue"), or a day."""
+
+    def to_representation(self, value):
+        return value
+
+
 class ReportRow(Figures):
-    key = serializers.CharField(help_text="The queue's or agent's id, or the day (YYYY-MM-DD).")
+    key = ReportKey(
+        help_text="The queue's or agent's id (an integer; 0: no queue), or the day (YYYY-MM-DD)."
+    )
     name = serializers.CharField()
 
 
