@@ -45,6 +45,7 @@ def _semaphore() -> asyncio.Semaphore:
     if gate is None or gate[0] != size:
         for old in [known for known in _gates if known.is_closed()]:
             del _gates[old]  # the test suite's loops, one per test
+            _queued.pop(old, None)
         gate = _gates[loop] = (size, asyncio.Semaphore(size))
     return gate[1]
 
@@ -54,13 +55,29 @@ def budget() -> float:
     return max(0.0, settings.PARLEY["WS_CONNECT_TIMEOUT"] - CHECK_INTERVAL)
 
 
+_queued: dict[asyncio.AbstractEventLoop, int] = {}
+
+
+def waiting() -> int:
+    """Connects of this process (its running loop) waiting for a slot now."""
+    return _queued.get(asyncio.get_running_loop(), 0)
+
+
 @contextlib.asynccontextmanager
 async def admitted(endpoint: str) -> AsyncIterator[bool]:
     """``async with admitted("widget") as ok:`` holds a slot; ``ok`` is False when the
     connect waited too long to be worth running."""
     arrived = time.monotonic()
-    async with _semaphore():
+    gate, loop = _semaphore(), asyncio.get_running_loop()
+    _queued[loop] = _queued.get(loop, 0) + 1
+    try:
+        await gate.acquire()
+    finally:
+        _queued[loop] -= 1
+    try:
         ok = time.monotonic() - arrived <= budget()
         if not ok:
             metrics.CONNECTS_LATE.labels(endpoint=endpoint).inc()
         yield ok
+    finally:
+        gate.release()

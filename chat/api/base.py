@@ -3,17 +3,22 @@
 
 from __future__ import annotations
 
+from base64 import b64decode
 from datetime import datetime
 from typing import Any
+from urllib import parse
 
-from rest_framework.exceptions import NotFound
-from rest_framework.pagination import CursorPagination
+from django.core import signing
+from rest_framework.pagination import Cursor as DrfCursor
+from rest_framework.pagination import CursorPagination, _positive_int
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from chat.api import idempotency
 from chat.exceptions import ValidationError
 
 PAGE_DEFAULT = 50
+_CURSORS = signing.Signer(salt="parley.api.cursor")
 PAGE_MAX = 200
 
 
@@ -86,12 +91,28 @@ class Cursor(CursorPagination):
             raise ValidationError(f"limit must be an integer from 1 to {PAGE_MAX}.", field="limit")
         return int(raw)
 
+    def encode_cursor(self, cursor):
+        # DRF's cursor is base64 of its position: anything decodable passed for one ("foo"
+        # read as the first page). Signed, a cursor is only ever one this API handed out.
+        url = super().encode_cursor(cursor)
+        encoded = parse.parse_qs(parse.urlsplit(url).query)[self.cursor_query_param][0]
+        return replace_query_param(url, self.cursor_query_param, _CURSORS.sign(encoded))
+
     def decode_cursor(self, request):
+        raw = request.query_params.get(self.cursor_query_param)
+        if raw is None:
+            return None
         try:
-            cursor = super().decode_cursor(request)
-        except NotFound as exc:
+            querystring = b64decode(_CURSORS.unsign(raw).encode("ascii")).decode("ascii")
+            tokens = parse.parse_qs(querystring, keep_blank_values=True)
+            cursor = DrfCursor(
+                offset=_positive_int(tokens.get("o", ["0"])[0], cutoff=self.offset_cutoff),
+                reverse=bool(int(tokens.get("r", ["0"])[0])),
+                position=tokens.get("p", [None])[0],
+            )
+        except (signing.BadSignature, TypeError, ValueError) as exc:
             raise ValidationError("cursor is invalid.", field="cursor") from exc
-        if cursor is not None and cursor.position is not None:
+        if cursor.position is not None:
             # A cursor is only base64: a forged position must be a 400, not a database error.
             field = self.ordering[0].lstrip("-")
             try:

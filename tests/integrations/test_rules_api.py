@@ -143,7 +143,7 @@ def test_scopes_and_site_limits(site):
     wrong_site = api.post("/api/v1/rules/", {**REFUND, "site": other.pk}, format="json")
     assert wrong_site.status_code == 403
     missing = client_for().post("/api/v1/rules/", {**REFUND, "site": 2**62}, format="json")
-    assert missing.status_code == 404
+    assert (missing.status_code, missing.json()["error"]["field"]) == (400, "site")
     reader = client_for(site, scopes=["rules:read"])
     assert reader.get("/api/v1/rules/").status_code == 200
     refused = reader.post("/api/v1/rules/", REFUND, format="json")
