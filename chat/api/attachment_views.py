@@ -79,8 +79,13 @@ class AttachmentUploadView(ApiView):
             raise attachment_service.TooLarge(
                 "The file is larger than this server accepts.", field="file"
             )
+        named = _conversation_field(request.data.get("conversation"))
         if conversation_id is None:
-            conversation_id = _conversation_field(request.data.get("conversation"))
+            conversation_id = named
+        elif named is not None and named != conversation_id:
+            raise ValidationError(
+                "conversation is the path's; leave it out of the body.", field="conversation"
+            )
         attachment = attachment_service.attachment_upload(
             actor=actor, upload=request.FILES.get("file"), conversation_id=conversation_id
         )
@@ -114,7 +119,9 @@ class AttachmentFileView(ApiView):
         parameters=[
             OpenApiParameter("s", OpenApiTypes.STR, description="The link's signature."),
         ],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **ERRORS},
+        # The file's own sniffed type (image/png, application/pdf, text/plain…; a thumbnail
+        # is image/webp): any of the types a site may accept, so a range.
+        responses={(200, "*/*"): OpenApiTypes.BINARY, **ERRORS},
         tags=["messages"],
         summary="Download an attachment or its thumbnail (signed link or access)",
         operation_id="attachments_file",

@@ -18,7 +18,7 @@ ERRORS = {400: s.ErrorOut, 401: s.ErrorOut, 403: s.ErrorOut, 404: s.ErrorOut, 40
 
 
 class CsatIn(serializers.Serializer):
-    score = serializers.IntegerField(help_text="1 (poor) to 5 (great).")
+    score = serializers.IntegerField(min_value=1, max_value=5, help_text="1 (poor) to 5 (great).")
     comment = s.Text(required=False, allow_blank=True, max_length=2000)
 
 
@@ -46,7 +46,7 @@ class CsatReportOut(serializers.Serializer):
 
 
 class TranscriptIn(serializers.Serializer):
-    email = s.Text(max_length=254)
+    email = serializers.EmailField(max_length=254)
 
 
 class CsatView(ApiView):
@@ -135,7 +135,13 @@ class CsatReportView(ApiView):
     scope_resource = "reports"
 
     @extend_schema(
-        parameters=[OpenApiParameter("site", int, description="Only this site's ratings.")],
+        parameters=[
+            OpenApiParameter(
+                "site",
+                {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                description="Only this site's ratings.",
+            )
+        ],
         responses={200: CsatReportOut, **ERRORS},
         tags=["reports"],
         summary="CSAT after agents' chats: count, average, scores, per agent",

@@ -118,7 +118,10 @@ class AttachmentOut(serializers.Serializer):
 class AttachmentUploadRequest(serializers.Serializer):
     file = serializers.FileField(help_text="The file (multipart/form-data).")
     conversation = serializers.IntegerField(
-        required=False, help_text="Required for agents and API keys; optional for customers."
+        required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="Required for agents and API keys; optional for customers.",
     )
 
 
