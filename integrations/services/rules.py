@@ -8,10 +8,11 @@ from typing import Any
 
 from django.db import transaction
 
+from agents.models import AgentProfile
 from chat.exceptions import ParleyError, ValidationError
 from chat.models import Site
 from integrations import rules as rule_format
-from integrations.models import Rule
+from integrations.models import Rule, WebhookEndpoint
 from integrations.services.endpoints import clean_limits, site_hooks_refresh
 
 RULE_LIMITS = ("rate", "daily_requests", "time_budget")
@@ -29,6 +30,26 @@ def rule_problems(
         clean_limits({k: v for k, v in limits.items() if k in RULE_LIMITS})
     except ParleyError as exc:
         problems.append(f"{exc.field}: {exc}")
+    return problems
+
+
+def _reference_problems(*, site_id: int, actions: list[Any]) -> list[str]:
+    """What the actions name must exist when the rule is saved: a webhook endpoint of the
+    rule's site, an active agent. A rule naming neither would only fail when it fires."""
+    problems = []
+    for i, action in enumerate(actions):
+        kind = action.get("type")
+        if kind == "webhook":
+            endpoint = action["endpoint"]
+            if not WebhookEndpoint.objects.filter(pk=endpoint, site_id=site_id).exists():
+                problems.append(
+                    f"actions[{i}].endpoint: no webhook endpoint {endpoint} on this site."
+                )
+        elif kind == "assign":
+            agent = action["agent"]
+            known = AgentProfile.objects.filter(user__username=agent, user__is_active=True)
+            if not known.exists():
+                problems.append(f"actions[{i}].agent: no active agent {agent!r}.")
     return problems
 
 
@@ -95,7 +116,7 @@ def rule_save(*, rule: Rule | None = None, site: Site | None = None, **values: A
     limits = {name: values[name] for name in RULE_LIMITS if name in values}
     problems = rule_problems(
         event=rule.event, conditions=rule.conditions, actions=rule.actions, limits=limits
-    )
+    ) or _reference_problems(site_id=rule.site_id, actions=rule.actions)
     if problems:
         raise ValidationError("; ".join(problems), field=problems[0].split(":")[0])
     for name, value in clean_limits(limits).items():

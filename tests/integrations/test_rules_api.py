@@ -201,3 +201,29 @@ def test_cursor_pages_filters_and_orderings(site):
         response = api.get(f"/api/v1/rules/?{urlencode(params)}")
         assert response.status_code == 400, (params, response.content)
         assert response.json()["error"]["field"].startswith(field)
+
+
+@pytest.mark.django_db
+def test_what_an_action_names_must_exist_when_the_rule_is_saved():
+    from integrations.services.endpoints import endpoint_save
+    from tests.factories import make_agent
+
+    site, other = make_site(), make_site()
+    theirs = endpoint_save(site=other, url="https://hooks.example/x", events=["message.created"])
+    api = client_for(site)
+    cases = [
+        ({"type": "webhook", "endpoint": 99_999}, "actions[0].endpoint"),
+        ({"type": "webhook", "endpoint": theirs.pk}, "actions[0].endpoint"),  # another site's
+        ({"type": "assign", "agent": "nobody"}, "actions[0].agent"),
+    ]
+    for action, field in cases:
+        response = api.post("/api/v1/rules/", {**REFUND, "actions": [action]}, format="json")
+        assert response.status_code == 400, (action, response.content)
+        assert response.json()["error"]["field"] == field
+    mine = endpoint_save(site=site, url="https://hooks.example/y", events=["message.created"])
+    agent = make_agent("rule_target")
+    for action in ({"type": "webhook", "endpoint": mine.pk},
+                   {"type": "assign", "agent": agent.username}):  # fmt: skip
+        response = api.post("/api/v1/rules/", {**REFUND, "actions": [action]}, format="json")
+        assert response.status_code == 201, response.content
+    assert Rule.objects.filter(site=site).count() == 2
