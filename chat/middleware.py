@@ -27,8 +27,14 @@ class WidgetCorsMiddleware:
         else:
             response = self.get_response(request)
         response["Access-Control-Allow-Origin"] = origin
-        response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-        response["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        # Every method and header the API documents: an integrator's browser code may
+        # PATCH and DELETE with its key, and retry POSTs with an Idempotency-Key (no
+        # cookie rides along cross-origin, so this grants nothing a key does not).
+        response["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+        response["Access-Control-Allow-Headers"] = (
+            "Authorization, Content-Type, Idempotency-Key, X-Request-ID"
+        )
+        response["Access-Control-Expose-Headers"] = "Retry-After, Idempotent-Replayed, X-Request-ID"
         response["Access-Control-Max-Age"] = "600"
         response["Vary"] = "Origin"
         return response

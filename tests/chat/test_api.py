@@ -74,6 +74,10 @@ def test_widget_session_origin_and_cors():
     )
     assert preflight.status_code == 204
     assert "Authorization" in preflight["Access-Control-Allow-Headers"]
+    # An integrator's browser code uses every documented method and header with its key.
+    assert "Idempotency-Key" in preflight["Access-Control-Allow-Headers"]
+    assert {"PATCH", "DELETE"} <= set(preflight["Access-Control-Allow-Methods"].split(", "))
+    assert "Access-Control-Allow-Credentials" not in preflight  # never cookies
 
 
 def test_bad_json_body_is_a_clear_400():
