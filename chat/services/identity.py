@@ -47,7 +47,11 @@ def visitor_token_issue(*, customer: Customer) -> str:
 def visitor_token_rotate(*, customer: Customer) -> str:
     """A new token that revokes the previous one (after VISITOR_TOKEN_GRACE). The row is
     locked, so two refreshes at once get two generations, never the same one twice."""
-    locked = Customer.objects.select_for_update().only("token_generation").get(pk=customer.pk)
+    # FOR NO KEY UPDATE: serialises refreshes as well, without holding up the foreign key
+    # checks (FOR KEY SHARE) that conversation writers take on the customer at commit.
+    locked = (
+        Customer.objects.select_for_update(no_key=True).only("token_generation").get(pk=customer.pk)
+    )
     customer.token_generation = locked.token_generation + 1
     customer.token_rotated_at = timezone.now()
     Customer.objects.filter(pk=customer.pk).update(
