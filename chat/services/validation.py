@@ -14,6 +14,12 @@ LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
 
 
 def clean_body(body: Any) -> str:
+    if body is None:
+        raise ValidationError(
+            "body is required (it may be left out only with attachments).",
+            code="invalid_field",
+            field="body",
+        )
     if not isinstance(body, str):
         raise ValidationError("body must be a string.", code="invalid_field", field="body")
     body = body.strip()

@@ -36,10 +36,16 @@ class RuleIn(serializers.Serializer):
         min_value=0, max_value=2**31 - 1, required=False, help_text="Rules run in this order."
     )
     owner_email = serializers.EmailField(required=False, allow_blank=True)
-    rate = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    daily_requests = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    rate = serializers.CharField(max_length=32, required=False, allow_blank=True, allow_null=True)
+    daily_requests = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, allow_null=True
+    )
     time_budget = serializers.CharField(
-        max_length=32, required=False, allow_blank=True, help_text="Milliseconds, e.g. 2000/min."
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="Milliseconds, e.g. 2000/min.",
     )
 
 

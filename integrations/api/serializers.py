@@ -21,10 +21,14 @@ class WebhookIn(serializers.Serializer):
     enabled = serializers.BooleanField(required=False)
     owner_email = serializers.EmailField(required=False, allow_blank=True)
     rate = serializers.CharField(
-        max_length=32, required=False, allow_blank=True, help_text="e.g. 600/min"
+        max_length=32, required=False, allow_blank=True, allow_null=True, help_text="e.g. 600/min"
     )
-    daily_requests = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    daily_bytes = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    daily_requests = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, allow_null=True
+    )
+    daily_bytes = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, allow_null=True
+    )
 
 
 class WebhookPatch(WebhookIn):
