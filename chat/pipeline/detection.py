@@ -8,8 +8,12 @@ sender's known language (locale or profile) is used and marked as a fallback.
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from chat.pipeline import conf
 
@@ -64,7 +68,8 @@ def detect(
     threshold = conf.cfg("DETECTION_THRESHOLD") if threshold is None else threshold
     min_length = int(conf.cfg("DETECTION_MIN_LENGTH")) if min_length is None else min_length
     values = []
-    if sum(ch.isalpha() for ch in text) >= max(min_length, 1):
+    long_enough = sum(ch.isalpha() for ch in text) >= max(min_length, 1)
+    if long_enough:
         values = _detector(tuple(languages)).compute_language_confidence_values(text)
     scores = {v.language.iso_code_639_1.name.lower(): v.value for v in values}
     if values:
@@ -72,6 +77,13 @@ def detect(
         code = top.language.iso_code_639_1.name.lower()
         if top.value >= threshold or _clear_lead(text, values):
             return Detection(code, round(top.value, 3), "detected")
+    # Too short for lingua ("merci", "danke schön", "no gracias") and no locale to fall
+    # back to: the chat words decide. With a locale, the locale does, as before: a first
+    # message settles the conversation's language, and "merci" from a Swiss German or
+    # "hola" on a French shop says less about the customer than their browser does.
+    by_words = chat_words_language(text, languages) if long_enough and not fallback else ""
+    if by_words:
+        return Detection(by_words, round(scores.get(by_words, 0.0), 3), "detected")
     if fallback:
         confidence = scores.get(fallback)
         return Detection(
@@ -95,6 +107,43 @@ def _clear_lead(text: str, values: list) -> bool:
         and sum(ch.isalpha() for ch in text) >= LEAD_MIN_LETTERS
         and values[0].value - values[1].value >= LEAD_MARGIN
     )
+
+
+NEUTRAL_WORDS = frozenset({"ok", "okay", "k", "kk"})
+_TOKEN = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*")  # "d'accord", typed or curly
+
+
+@lru_cache(maxsize=1)
+def _chat_words() -> dict[str, frozenset[str]]:
+    """Each chat word (data/chat_words.json) and the languages it belongs to."""
+    data = json.loads((Path(__file__).parent / "data" / "chat_words.json").read_text())
+    owners: dict[str, set[str]] = {}
+    for language, words in data.items():
+        if language != "about":
+            for word in words:
+                owners.setdefault(word.casefold(), set()).add(language)
+    return {word: frozenset(langs) for word, langs in owners.items()}
+
+
+def chat_words_language(text: str, languages: tuple[str, ...]) -> str:
+    """The language of a message made only of chat words ("merci", "no gracias", "ok
+    danke") when its deciding words all point to one of ``languages``; else ''."""
+    words = [w.casefold().replace("\u2019", "'") for w in _TOKEN.findall(text)]
+    if not words or len(words) > 6:
+        return ""
+    known = _chat_words()
+    candidates = set(languages)
+    decided = False
+    for word in words:
+        if word in NEUTRAL_WORDS:
+            continue
+        owners = known.get(word)
+        if owners is None:
+            return ""  # a word of its own: not a chat formula
+        if len(owners) == 1:
+            decided = True
+        candidates &= owners
+    return next(iter(candidates)) if decided and len(candidates) == 1 else ""
 
 
 def warm_up() -> None:
