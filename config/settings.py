@@ -89,6 +89,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "chat.api.errors.ApiErrorShapeMiddleware",
+    "config.bad_input.BadInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "chat.logcontext.RequestLogContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

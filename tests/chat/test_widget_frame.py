@@ -38,7 +38,11 @@ def test_the_frame_may_be_framed_by_the_origin_it_names_only():
     site = make_site()
     response = frame(Client(), site=site.key, origin="https://shop.example", lang="en")
     assert response.status_code == 200
-    assert response["Content-Security-Policy"] == "frame-ancestors https://shop.example"
+    policy = response["Content-Security-Policy"]
+    assert "frame-ancestors https://shop.example" in policy
+    assert "'none'" not in policy.split("frame-ancestors")[1].split(";")[0]
+    # ...and the rest of the site's policy, on the page that shows untrusted chat text.
+    assert "script-src 'self'" in policy and "object-src 'none'" in policy
     assert "X-Frame-Options" not in response  # the CSP governs framing
     config = config_of(response)
     assert config["site"] == site.key and config["hostOrigin"] == "https://shop.example"

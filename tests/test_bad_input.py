@@ -1,0 +1,44 @@
+"""Bad input Django would answer with a 500 gets a 400 (config/bad_input.py): NUL in a URL
+on public pages, the API and admin filters; values Django's admin converts unchecked."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.factories import make_customer, make_site
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/status/%00/",
+        "/demo/%00/",
+        "/widget/frame/?site=%00&origin=http%3A%2F%2F127.0.0.1%3A8000",
+        "/api/v1/conversations/?status=%00",
+        "/healthz?x=%00",
+    ],
+)
+def test_a_nul_in_a_url_is_a_400(url):
+    response = Client().get(url)
+    assert response.status_code == 400, (url, response.status_code)
+    if url.startswith("/api/"):
+        assert response.json()["error"]["code"] == "invalid_field"
+
+
+def test_admin_filters_and_actions_with_values_django_cannot_use_are_400s(admin_client):
+    make_customer(site=make_site())
+    for url in (
+        "/admin/chat/conversation/?status__exact=%00",
+        "/admin/chat/conversation/?created_at__year=18446744073709551616",
+        "/admin/chat/customer/?locale=%00",
+    ):
+        response = admin_client.get(url)
+        assert response.status_code == 400, (url, response.status_code)
+    response = admin_client.post(
+        "/admin/chat/customer/", {"action": "delete_selected", "_selected_action": "abc"}
+    )
+    assert response.status_code == 400
+    assert admin_client.get("/admin/chat/conversation/").status_code == 200
