@@ -13,6 +13,8 @@ from django.db.models import F, Q
 from django.db.models.expressions import OrderBy
 from django.db.models.functions import Cast
 
+from chat.model_checks import word_list
+
 
 class AgentProfile(models.Model):
     """A human agent: skills, languages, capacity and the queues they serve."""
@@ -33,6 +35,10 @@ class AgentProfile(models.Model):
     @property
     def language(self) -> str:
         return self.languages[0] if self.languages else "en"
+
+    def clean(self) -> None:
+        word_list(self.languages, "languages")
+        word_list(self.skills, "skills")
 
 
 def tag_list(values) -> str:

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from chat import services
+from chat import admin_json, services
 from chat.exceptions import ParleyError
 from chat.models import (
     SCOPES,
@@ -21,6 +21,9 @@ from chat.models import (
     Site,
 )
 from chat.services.api_keys import clean_rate
+
+# Before any ModelAdmin below (or of the apps after chat) is made.
+admin_json.install()
 
 
 @admin.register(Site)

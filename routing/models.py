@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from chat.model_checks import word_list
 from chat.models import Conversation, ModerationPolicy
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -137,7 +138,8 @@ class Queue(models.Model):
 
     def clean(self) -> None:
         self.language = (self.language or "").strip().lower()
-        self.required_skills = sorted({s.strip().lower() for s in self.required_skills or []})
+        skills = word_list(self.required_skills or [], "required_skills")
+        self.required_skills = sorted({s.strip().lower() for s in skills})
         if self.offer_timeout_seconds < 1:
             raise ValidationError({"offer_timeout_seconds": "At least one second."})
 
