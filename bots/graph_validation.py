@@ -3,7 +3,6 @@ where it is, so an editor can fix them all at once."""
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from typing import Any
 
@@ -22,6 +21,7 @@ from bots.graph import (
     node_edges,
     node_view,
 )
+from chat import safe_regex
 
 
 class GraphError(Exception):
@@ -354,10 +354,11 @@ def _check_pattern(c: _Checker, path: str, pattern: Any) -> None:
     if not isinstance(pattern, str) or not 0 < len(pattern) <= 200:
         c.err(path, "must be a regular expression of 1-200 characters.")
         return
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        c.err(path, f"is not a valid regular expression: {exc}.")
+    try:  # RE2 (chat.safe_regex): a flow's pattern cannot backtrack a worker to a halt
+        safe_regex.compile(pattern)
+    except safe_regex.error as exc:
+        c.err(path, f"is not a valid regular expression for RE2 (no backreferences or "
+                    f"lookarounds): {exc}.")  # fmt: skip
 
 
 def _check_validator(c: _Checker, path: str, validator: Any) -> None:

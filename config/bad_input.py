@@ -24,16 +24,22 @@ ADMIN_PREFIX = "/admin/"
 API_PREFIX = "/api/"
 
 
-def _has_nul(request) -> bool:
+def _nul_at(request) -> str | None:
+    """Where a NUL is: "" in the path, a query parameter's name, or None."""
     if "\x00" in request.path:
-        return True
-    return any("\x00" in key or "\x00" in value for key, values in request.GET.lists()
-               for value in values)  # fmt: skip
+        return ""
+    for key, values in request.GET.lists():
+        if "\x00" in key or any("\x00" in value for value in values):
+            return key.replace("\x00", "")
+    return None
 
 
-def _bad_request(request, message: str):
+def _bad_request(request, message: str, field: str = ""):
     if request.path.startswith(API_PREFIX):
-        return JsonResponse({"error": {"code": "invalid_field", "message": message}}, status=400)
+        error = {"code": "invalid_field", "message": message}
+        if field:
+            error["field"] = field
+        return JsonResponse({"error": error}, status=400)
     return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
 
 
@@ -42,8 +48,9 @@ class BadInputMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if _has_nul(request):
-            return _bad_request(request, "A URL may not contain NUL characters.")
+        where = _nul_at(request)
+        if where is not None:
+            return _bad_request(request, "A URL may not contain NUL characters.", where)
         return self.get_response(request)
 
     def process_exception(self, request, exception):

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bots.models import BotSession
+from chat import safe_regex
 from chat.events import HOOK_EVENTS
 from chat.models import Conversation
-from integrations import rule_regex
 from routing.models import Queue
 
 FIELDS = {
@@ -129,15 +129,15 @@ def _condition(path: str, cond: Any, errors: list[str], *, nested: bool) -> None
         )
         if not ok:
             errors.append(f"{path}.value: must be a list of 1 to 100 {_kind_name(kind)}.")
-    elif op == "matches":  # RE2 syntax (integrations.rule_regex): linear-time matching
+    elif op == "matches":  # RE2 syntax (chat.safe_regex): linear-time matching
         if not isinstance(value, str) or len(value) > 200:
             errors.append(
                 f"{path}.value: not a regular expression (not a string of at most 200 characters)."
             )
             return
         try:
-            rule_regex.compile(value)
-        except rule_regex.error as exc:
+            safe_regex.compile(value, ignore_case=True)
+        except safe_regex.error as exc:
             reason = exc.args[0] if exc.args else exc
             if isinstance(reason, bytes):
                 reason = reason.decode("utf-8", "replace")
@@ -310,8 +310,8 @@ def _holds(cond: dict[str, Any], ctx: Context) -> bool:
             if got is None:
                 return False
             try:  # RE2: linear in len(got), whatever the pattern (no backtracking)
-                return rule_regex.search(cond["value"], got)
-            except rule_regex.error:  # saved before RE2 and not valid under it: never holds
+                return safe_regex.search(cond["value"], got, ignore_case=True)
+            except safe_regex.error:  # saved before RE2 and not valid under it: never holds
                 return False
         case "gt" | "gte" | "lt" | "lte":
             if not isinstance(got, int | float):

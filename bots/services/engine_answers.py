@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 
 from bots.intents import normalize
+from chat import safe_regex
 
 PHONE_RE = re.compile(r"^\+?\d{6,15}$")
 _PHONE_STRIP = re.compile(r"[\s\-.()/]")
@@ -47,9 +48,9 @@ def validate_input(validator: dict[str, Any] | None, body: str) -> tuple[bool, A
             return False, None
         return True, int(number) if number.is_integer() else number
     if kind == "regex":
-        try:
-            matched = re.fullmatch(validator["pattern"], value)
-        except re.error:
+        try:  # RE2: linear time, whatever the flow's author wrote (chat.safe_regex)
+            matched = safe_regex.fullmatch(validator["pattern"], value)
+        except safe_regex.error:  # saved before RE2 and not valid under it
             return False, None
         return (True, value) if matched else (False, None)
     low = (validator or {}).get("min_length", 1)
@@ -116,7 +117,12 @@ def condition_holds(cond: dict[str, Any], values: dict[str, Any]) -> bool:
             return expected.lower() in actual.lower()
         return isinstance(actual, list) and expected in actual
     if op == "matches":
-        return isinstance(actual, str) and re.search(expected, actual) is not None
+        if not isinstance(actual, str):
+            return False
+        try:
+            return safe_regex.search(expected, actual)
+        except safe_regex.error:
+            return False
     if isinstance(actual, bool) or not isinstance(actual, (int, float)):
         return False
     return {

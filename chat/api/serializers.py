@@ -319,7 +319,13 @@ class ErrorOut(serializers.Serializer):
 
 
 class TranslateRequest(serializers.Serializer):
-    language = Text(required=False, allow_blank=True, max_length=16, pattern=LOCALE)
+    # The schema is made from the running settings: it names this server's languages.
+    language = serializers.ChoiceField(
+        choices=list(settings.PARLEY_PIPELINE["LANGUAGES"]),
+        required=False,
+        allow_blank=True,
+        help_text="One of PIPELINE_LANGUAGES; left out: the agent's own.",
+    )
 
 
 class TranslateOut(serializers.Serializer):

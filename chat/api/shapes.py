@@ -171,7 +171,12 @@ class ApiKeyPageOut(Page):
 class ApiKeyRequest(serializers.Serializer):
     name = Text(max_length=120)
     site = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    scopes = serializers.ListField(child=serializers.ChoiceField(SCOPES), max_length=len(SCOPES))
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(SCOPES),
+        max_length=len(SCOPES),
+        required=False,
+        help_text="Left out: every scope (docs/api.md).",
+    )
     owner = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
     rate_limit = Text(

@@ -177,3 +177,13 @@ def test_a_daily_limit_past_postgresqls_bigint_is_a_400(admin_client):
         )
         assert response.status_code == 400, response.content
         assert response.json()["error"]["field"] == field
+
+
+def test_a_key_created_without_scopes_gets_every_scope(admin_client):
+    from chat.models import SCOPES
+
+    response = admin_client.post(
+        "/api/v1/api-keys/", {"name": "all"}, content_type="application/json"
+    )
+    assert response.status_code == 201, response.content
+    assert set(response.json()["scopes"]) == set(SCOPES)  # as docs/api.md says

@@ -122,6 +122,9 @@ def test_a_flow_that_can_never_finish_is_reported():
         ({"type": "input", "text": "x", "attribute": "a", "next": "d",
           "validator": {"type": "regex", "pattern": "(unclosed"}}, "nodes.n.validator.pattern",
          "not a valid regular expression"),
+        ({"type": "input", "text": "x", "attribute": "a", "next": "d",
+          "validator": {"type": "regex", "pattern": "(a)\\1"}}, "nodes.n.validator.pattern",
+         "not a valid regular expression"),  # a backreference: RE2 runs none
         ({"type": "input", "text": "x", "attribute": "a", "next": "d", "max_retries": 99},
          "nodes.n.max_retries", "0 to 10"),
         ({"type": "intent", "text": "x", "intents": [], "fallback": "d"}, "nodes.n.intents",
@@ -202,3 +205,22 @@ def test_text_for_picks_exact_then_base_then_default_then_any():
     assert text_for(texts, "de") == "Hi"
     assert text_for({"it": "Ciao"}, "de") == "Ciao"
     assert text_for("plain", "de") == "plain"
+
+
+def test_a_flows_patterns_run_in_linear_time_whatever_they_are():
+    # (a+)+$ backtracks exponentially under Python's re: 29 characters held a worker 36 s
+    # (a rule's probe; flows ran the same re). Under RE2 these return at once: a hang would
+    # show as the test's timeout, not as a figure asserted here.
+    from bots.services.engine_answers import condition_holds, validate_input
+
+    evil = "(a+)+$"
+    text = "a" * 10_000 + "!"
+    assert validate_input({"type": "regex", "pattern": evil}, text) == (False, None)
+    assert validate_input({"type": "regex", "pattern": evil}, "aaa") == (True, "aaa")
+    cond = {"attribute": "x", "op": "matches", "value": evil}
+    assert condition_holds(cond, {"x": text}) is False  # it ends with "!"
+    assert condition_holds(cond, {"x": "b" + "a" * 10_000}) is True
+    # Flows' patterns match as written (case counts), rules' ignore case.
+    assert (
+        condition_holds({"attribute": "x", "op": "matches", "value": "^VIP"}, {"x": "vip"}) is False
+    )

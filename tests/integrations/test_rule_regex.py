@@ -1,4 +1,4 @@
-"""The ``matches`` condition under RE2 (integrations.rule_regex): a pattern that backtracks
+"""The ``matches`` condition under RE2 (chat.safe_regex): a pattern that backtracks
 catastrophically under Python's ``re`` is matched in linear time, patterns RE2 cannot run
 (backreferences, lookarounds) are a 400 naming the field, and ordinary patterns match as they
 did under ``re``. No timings: the inputs are ones backtracking would never finish, so a
@@ -14,7 +14,7 @@ import unicodedata
 import pytest
 from django.test import TestCase
 
-from integrations import rule_regex
+from chat import safe_regex as rule_regex
 from integrations import rules as rule_format
 from integrations.models import Rule
 from tests.api.conftest import key_client

@@ -1,6 +1,7 @@
-"""The ``matches`` condition's patterns, run by RE2 (google-re2): linear in the text's length
-whatever the pattern, so no rule can hold a worker by catastrophic backtracking (``(a+)+$``
-on "aaaa…!" took Python's ``re`` seconds per extra character).
+"""Patterns that integrators and flow authors write, run by RE2 (google-re2): linear in the
+text's length whatever the pattern, so no automation rule (``matches``) and no bot flow (a
+``matches`` condition, a ``regex`` answer check) can hold a worker by catastrophic
+backtracking (``(a+)+$`` on "aaaa…!" took Python's ``re`` seconds per extra character).
 
 RE2 has no backreferences nor lookarounds: such a pattern does not compile, and the rule is
 refused when it is saved. Python's Unicode meanings of ``\\d``, ``\\w``, ``\\s`` (and their
@@ -32,9 +33,10 @@ _OUTSIDE = {
 _INSIDE = {"d": r"\p{Nd}", "D": r"\P{Nd}", "w": _WORD, "s": _SPACE}
 
 
-def _options() -> re2.Options:
+def _options(ignore_case: bool) -> re2.Options:
     options = re2.Options()
-    options.case_sensitive = False  # as re.I, which rules have always matched with
+    # Rules have always matched as re.I; flows' patterns, as written.
+    options.case_sensitive = not ignore_case
     options.log_errors = False  # a refused pattern is the caller's 400, not a log line
     return options
 
@@ -82,11 +84,16 @@ def translate(pattern: str) -> str:
 
 
 @functools.lru_cache(maxsize=512)
-def compile(pattern: str) -> re2._Regexp:  # as re.compile
-    """The pattern compiled for RE2, case-insensitive; raises ``error`` when RE2 cannot."""
-    return re2.compile(translate(pattern), _options())
+def compile(pattern: str, ignore_case: bool = False) -> re2._Regexp:  # as re.compile
+    """The pattern compiled for RE2; raises ``error`` when RE2 cannot."""
+    return re2.compile(translate(pattern), _options(ignore_case))
 
 
-def search(pattern: str, text: str) -> bool:
-    """Whether ``pattern`` is found anywhere in ``text`` (case-insensitive), in linear time."""
-    return compile(pattern).search(text) is not None
+def search(pattern: str, text: str, ignore_case: bool = False) -> bool:
+    """Whether ``pattern`` is found anywhere in ``text``, in linear time."""
+    return compile(pattern, ignore_case).search(text) is not None
+
+
+def fullmatch(pattern: str, text: str) -> bool:
+    """Whether ``pattern`` matches the whole of ``text``, in linear time."""
+    return compile(pattern).fullmatch(text) is not None
