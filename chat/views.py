@@ -7,16 +7,19 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.views.decorators.http import require_safe
 
 from chat.models import Site
 from chat.selectors import user_is_agent
 from chat.widget_frame import LANG_RE
 
 
+@require_safe
 def home(request):
     return redirect("console" if request.user.is_authenticated else "demo-default")
 
 
+@require_safe
 @login_required
 def console(request):
     if not user_is_agent(request.user):
@@ -43,6 +46,7 @@ def console(request):
     )
 
 
+@require_safe
 def demo_default(request):
     site = Site.objects.order_by("id").first()
     if site is None:
@@ -50,6 +54,7 @@ def demo_default(request):
     return redirect("demo", site_key=site.key)
 
 
+@require_safe
 def demo_page(request, site_key: str):
     site = Site.objects.filter(key=site_key).first()
     if site is None:

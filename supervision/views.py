@@ -13,6 +13,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_safe
 
 from chat.exceptions import ValidationError
 from chat.models import Site
@@ -26,6 +27,7 @@ async def _is_staff(request: HttpRequest) -> bool:
     return bool(user.is_authenticated and user.is_staff)
 
 
+@require_safe
 async def healthz(request: HttpRequest) -> HttpResponse:
     """django-health-check's checks. A balancer (anyone not staff) gets a plain ``up`` or
     ``degraded`` (200) or ``down`` (503); staff get each component's state and message."""
@@ -42,6 +44,7 @@ async def healthz(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@require_safe
 def metrics(request: HttpRequest) -> HttpResponse:
     if not scrape.scrape_allowed(
         authorization=request.headers.get("Authorization", ""),
@@ -89,6 +92,7 @@ def _csv_response(filename: str, columns: tuple[str, ...], rows) -> StreamingHtt
     return response
 
 
+@require_safe
 @staff_member_required
 def reports(request: HttpRequest) -> HttpResponse:
     """Per queue, agent or day (?group=), over ?from= to ?to=; ?format=csv streams it."""
@@ -128,6 +132,7 @@ def reports(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 @staff_member_required
 def reports_variants_csv(request: HttpRequest) -> HttpResponse:
     try:
@@ -139,6 +144,7 @@ def reports_variants_csv(request: HttpRequest) -> HttpResponse:
 
 
 # --- the floor dashboard ------------------------------------------------------------------
+@require_safe
 @staff_member_required
 def floor_page(request: HttpRequest) -> HttpResponse:
     """The live floor (static/floor/): everything arrives over /ws/floor/, nothing polls."""
@@ -161,6 +167,7 @@ def floor_page(request: HttpRequest) -> HttpResponse:
 
 
 # --- the public status page -----------------------------------------------------------------
+@require_safe
 async def status_page(request: HttpRequest, site_key: str | None = None) -> HttpResponse:
     """Public: each component up, degraded or down, and the open incidents (?format=json)."""
     site = None

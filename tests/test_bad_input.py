@@ -89,3 +89,12 @@ def test_an_agents_languages_in_the_admin_save_when_they_are_words(admin_client)
     else:
         agent.agent_profile.refresh_from_db()
         assert agent.agent_profile.languages == ["fr", "de"]
+
+
+@pytest.mark.parametrize("method", ["put", "delete", "post"])
+def test_pages_answer_only_get_and_head(method):
+    site = make_site()
+    client = Client()
+    for url in ("/healthz", "/status/", f"/demo/{site.key}/", "/console/", "/supervision/"):
+        assert getattr(client, method)(url).status_code == 405, (method, url)
+    assert client.head(f"/demo/{site.key}/").status_code == 200
