@@ -1,13 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import (
-    SpectacularAPIView,
-    SpectacularRedocView,
-    SpectacularSwaggerSplitView,
-)
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
 from chat import views, widget_frame
+from config.schema import SchemaView
 from supervision import views as supervision_views
 
 urlpatterns = [
@@ -29,7 +26,7 @@ urlpatterns = [
     path("api/v1/webhooks/", include("integrations.api.urls")),
     path("api/v1/rules/", include("integrations.api.rule_urls")),
     path("api/v1/reports/", include("supervision.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
 ]

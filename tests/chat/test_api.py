@@ -232,6 +232,20 @@ def test_schema_and_docs_pages_are_served(client):
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
 
 
+def test_schema_format_parameter_picks_json_or_yaml(client):
+    as_json = client.get("/api/schema/?format=json")
+    assert as_json.status_code == 200
+    assert as_json["Content-Type"].startswith("application/vnd.oai.openapi+json")
+    assert as_json.json()["openapi"].startswith("3.")
+    as_yaml = client.get("/api/schema/?format=yaml")
+    assert as_yaml["Content-Type"].startswith("application/vnd.oai.openapi")
+    assert as_yaml.content.startswith(b"openapi:")
+    # No parameter, or one it does not know: the Accept header decides, YAML by default.
+    assert client.get("/api/schema/?format=xml").content.startswith(b"openapi:")
+    by_accept = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert by_accept.json()["openapi"].startswith("3.")
+
+
 @pytest.mark.redis  # the Redis check pings a real server
 def test_healthz(client):
     # No worker runs here: degraded (200), not down; tests/supervision covers the rest.
