@@ -3,6 +3,7 @@ where it is, so an editor can fix them all at once."""
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Any
 
@@ -371,17 +372,34 @@ def _check_validator(c: _Checker, path: str, validator: Any) -> None:
     if kind == "regex":
         _check_pattern(c, f"{path}.pattern", validator.get("pattern"))
     if kind == "number":
-        for bound in ("min", "max"):
-            value = validator.get(bound)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, (int, float))
-            ):
-                c.err(f"{path}.{bound}", "must be a number.")
+        _check_range(c, path, validator, ("min", "max"), "must be a number.", (int, float))
     if kind == "text":
-        for bound in ("min_length", "max_length"):
-            value = validator.get(bound)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                c.err(f"{path}.{bound}", "must be an integer.")
+        _check_range(c, path, validator, ("min_length", "max_length"),
+                     "must be an integer of 0 or more.", (int,), floor=0)  # fmt: skip
+
+
+def _check_range(c: _Checker, path: str, validator: dict, names: tuple[str, str], message: str,
+                 types: tuple[type, ...], floor: float = -math.inf) -> None:  # fmt: skip
+    """Both bounds of the right type, and the lower not above the upper: a step whose
+    range is empty (min 10, max 1) could never be answered, and its customer would be
+    asked again and again."""
+    bounds = []
+    for name in names:
+        value = validator.get(name)
+        if value is None:
+            bounds.append(None)
+        elif (
+            isinstance(value, bool)
+            or not isinstance(value, types)
+            or not (floor <= value and math.isfinite(value))
+        ):
+            c.err(f"{path}.{name}", message)
+            return
+        else:
+            bounds.append(value)
+    low, high = bounds
+    if low is not None and high is not None and low > high:
+        c.err(f"{path}.{names[0]}", f"must not be greater than {names[1]} ({high}).")
 
 
 def _check_examples(c: _Checker, path: str, examples: Any) -> None:

@@ -125,6 +125,17 @@ def test_a_flow_that_can_never_finish_is_reported():
         ({"type": "input", "text": "x", "attribute": "a", "next": "d",
           "validator": {"type": "regex", "pattern": "(a)\\1"}}, "nodes.n.validator.pattern",
          "not a valid regular expression"),  # a backreference: RE2 runs none
+        ({"type": "input", "text": "x", "attribute": "a", "next": "d",
+          "validator": {"type": "number", "min": 10, "max": 1}}, "nodes.n.validator.min",
+         "not be greater than max"),  # an empty range: the customer re-asked for ever
+        ({"type": "input", "text": "x", "attribute": "a", "next": "d",
+          "validator": {"type": "number", "min": "1"}}, "nodes.n.validator.min", "a number"),
+        ({"type": "input", "text": "x", "attribute": "a", "next": "d",
+          "validator": {"type": "text", "min_length": 20, "max_length": 5}},
+         "nodes.n.validator.min_length", "not be greater than max_length"),
+        ({"type": "input", "text": "x", "attribute": "a", "next": "d",
+          "validator": {"type": "text", "max_length": -1}}, "nodes.n.validator.max_length",
+         "0 or more"),
         ({"type": "input", "text": "x", "attribute": "a", "next": "d", "max_retries": 99},
          "nodes.n.max_retries", "0 to 10"),
         ({"type": "intent", "text": "x", "intents": [], "fallback": "d"}, "nodes.n.intents",
@@ -161,6 +172,14 @@ def test_node_errors(node, path, fragment):
     errors = paths(graph)
     assert path in errors, errors
     assert fragment in errors[path]
+
+
+def test_a_number_range_of_one_value_is_fine():
+    graph = copy.deepcopy(BASE)
+    graph["nodes"]["a"]["next"] = "n"
+    graph["nodes"]["n"] = {"type": "input", "text": "x", "attribute": "a", "next": "b",
+                           "validator": {"type": "number", "min": 2.5, "max": 2.5}}  # fmt: skip
+    assert validate_graph(graph) == []
 
 
 def test_variants_are_validated_like_their_node():
