@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -16,6 +15,8 @@ from chat.services import quota_notices
 from integrations import connections, kick
 from integrations.services.endpoints import endpoint_save
 from tests.factories import make_customer, make_site
+
+STALL = 10.0  # seconds a "timeout" answer stalls: well past WEBHOOK_TIMEOUT (2 s, below)
 
 
 class Receiver:
@@ -28,6 +29,7 @@ class Receiver:
         self.requests: list[dict] = []
         self.connections = 0
         self.lock = threading.Lock()
+        self.released = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -50,7 +52,8 @@ class Receiver:
                         }
                     )
                 if answer == "timeout":
-                    time.sleep(1.5)  # past the test's WEBHOOK_TIMEOUT (0.5 s)
+                    # Past the sender's WEBHOOK_TIMEOUT, until the test ends at most.
+                    receiver.released.wait(STALL)
                     answer = 200
                 silent_close = answer == "close"
                 if silent_close:
@@ -80,6 +83,7 @@ class Receiver:
         return [json.loads(r["body"]) for r in self.requests]
 
     def close(self) -> None:
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -103,7 +107,10 @@ def receiver():
 
 @pytest.fixture(autouse=True)
 def _fast_webhooks(settings):
-    settings.PARLEY_INTEGRATIONS = {**settings.PARLEY_INTEGRATIONS, "WEBHOOK_TIMEOUT": 0.5}
+    # Not shorter: the receiver answers from a thread of this process, and a loaded CI
+    # machine (three tiers at once) held a plain 200 past 0.5 s, which turned a delivery
+    # into a retry minutes away and failed a test that waited for it.
+    settings.PARLEY_INTEGRATIONS = {**settings.PARLEY_INTEGRATIONS, "WEBHOOK_TIMEOUT": 2.0}
     quota_notices.forget_told()
     yield
     quota_notices.forget_told()
