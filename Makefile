@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test test-fast test-slow test-suites test-js test-embedded install install-test lint format
+.PHONY: run test test-fast test-slow test-browser test-live test-suites test-js test-embedded install install-test lint format
 
 # Each tier of the suite gets its own test database, ports and data directory, so the
 # three can run side by side (`make test`) or beside a developer's other run.
@@ -44,11 +44,12 @@ test: install-test
 	$(MAKE) test-js
 	$(MAKE) test-suites
 
-# The three tiers at once, each tier's output printed whole when it ends. The CPU-bound
-# tiers run niced: the slow tier's browsers and live servers wait on timers and sockets,
+# The four tiers at once, each tier's output printed whole when it ends (the slow tier's
+# two halves side by side: most of their time is spent waiting on servers and browsers).
+# The CPU-bound tiers run niced: the browsers and live servers wait on timers and sockets,
 # and must not starve behind them (their deadlines are real time, not CPU time).
 test-suites:
-	$(MAKE) -j3 --output-sync=target --no-print-directory test-slow test-fast test-embedded NICE="nice -n 10"
+	$(MAKE) -j4 --output-sync=target --no-print-directory test-browser test-live test-fast test-embedded NICE="nice -n 10"
 
 # The browser protocol client's unit tests (static/parley/client/; tests/js/), in Node
 # with vitest, pinned by package-lock.json. Needs node (>= 20.19) and npm.
@@ -66,9 +67,16 @@ test-embedded:
 test-fast:
 	$(call TIER,fast,100) $(NICE) $(PY) -m pytest -p no:cacheprovider -m "not browser and not live" $(PYTEST_ARGS)
 
-# The slow tier: real Chromium, live servers, worker processes and stress runs.
+# The slow tier: real Chromium, live servers, worker processes and stress runs, in two
+# halves that run side by side.
 test-slow:
-	$(call TIER,slow,0) $(PY) -m pytest -p no:cacheprovider -m "browser or live" $(PYTEST_ARGS)
+	$(MAKE) -j2 --output-sync=target --no-print-directory test-browser test-live
+
+test-browser:
+	$(call TIER,browser,0) $(PY) -m pytest -p no:cacheprovider -m "browser" $(PYTEST_ARGS)
+
+test-live:
+	$(call TIER,live,300) $(PY) -m pytest -p no:cacheprovider -m "live and not browser" $(PYTEST_ARGS)
 
 lint:
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports
