@@ -3,7 +3,6 @@ where it is, so an editor can fix them all at once."""
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from typing import Any
 
@@ -11,18 +10,22 @@ from bots.graph import (
     AUTO_TYPES,
     COMMON_KEYS,
     CONDITION_OPS,
-    ID_RE,
     LANG_RE,
     MAX_NODES,
-    MAX_TEXT,
     NODE_KEYS,
     NODE_TYPES,
-    VALIDATOR_KINDS,
     VARIANT_KEYS,
     node_edges,
     node_view,
 )
-from chat import safe_regex
+from bots.graph_checks import (
+    Checker,
+    check_examples,
+    check_pattern,
+    check_priority,
+    check_retries,
+    check_validator,
+)
 
 
 class GraphError(Exception):
@@ -33,58 +36,9 @@ class GraphError(Exception):
         super().__init__("; ".join(f"{e['path']}: {e['message']}" for e in errors[:5]))
 
 
-class _Checker:
-    def __init__(self) -> None:
-        self.errors: list[dict[str, str]] = []
-
-    def err(self, path: str, message: str) -> None:
-        self.errors.append({"path": path, "message": message})
-
-    def text(self, path: str, value: Any, *, required: bool = True) -> None:
-        if value is None or value == "" or value == {}:
-            if required:
-                self.err(path, "is required (a string, or an object of texts by language).")
-            return
-        if isinstance(value, str):
-            if len(value) > MAX_TEXT:
-                self.err(path, f"is longer than {MAX_TEXT} characters.")
-            return
-        if not isinstance(value, dict):
-            self.err(path, "must be a string or an object of texts by language.")
-            return
-        for lang, text in value.items():
-            if not isinstance(lang, str) or not LANG_RE.fullmatch(lang):
-                self.err(f"{path}.{lang}", "is not a language code like 'en' or 'fr-ca'.")
-            if not isinstance(text, str) or not text.strip():
-                self.err(f"{path}.{lang}", "must be a non-empty string.")
-            elif len(text) > MAX_TEXT:
-                self.err(f"{path}.{lang}", f"is longer than {MAX_TEXT} characters.")
-
-    def ident(self, path: str, value: Any) -> bool:
-        if not isinstance(value, str) or not ID_RE.fullmatch(value):
-            self.err(path, "must be an id of 1-64 characters of A-Z a-z 0-9 _ . : -")
-            return False
-        return True
-
-    def target(self, path: str, value: Any, nodes: dict, *, required: bool = True) -> None:
-        if value is None or value == "":
-            if required:
-                self.err(path, "is required: the id of the next node.")
-            return
-        if not isinstance(value, str) or value not in nodes:
-            self.err(path, f"points to {value!r}, which is not a node (dangling edge).")
-
-    def attribute(self, path: str, value: Any, *, required: bool) -> None:
-        if value is None:
-            if required:
-                self.err(path, "is required: the attribute that stores the answer.")
-            return
-        self.ident(path, value)
-
-
 def validate_graph(graph: Any) -> list[dict[str, str]]:
     """Every problem of a graph, each as {"path", "message"}; an empty list means valid."""
-    c = _Checker()
+    c = Checker()
     if not isinstance(graph, dict):
         c.err("", "The graph must be a JSON object.")
         return c.errors
@@ -149,7 +103,7 @@ def validate_graph(graph: Any) -> list[dict[str, str]]:
                 continue
             # Check the node as the variant shows it, but report only what the variant
             # overrides: the rest was reported once for the node itself.
-            sub = _Checker()
+            sub = Checker()
             _check_node(sub, vpath, node_view(node, variant.get("id")), nodes)
             own = tuple(f"{vpath}.{key}" for key in variant if key != "id")
             c.errors.extend(e for e in sub.errors if own and e["path"].startswith(own))
@@ -210,7 +164,7 @@ def _find_cycle(auto: set[str], nodes: dict) -> list[str] | None:
     return None
 
 
-def _check_node(c: _Checker, path: str, node: dict, nodes: dict) -> None:
+def _check_node(c: Checker, path: str, node: dict, nodes: dict) -> None:
     kind = node["type"]
     if kind == "message":
         c.text(f"{path}.text", node.get("text"))
@@ -239,15 +193,15 @@ def _check_node(c: _Checker, path: str, node: dict, nodes: dict) -> None:
         c.target(f"{path}.fallback", node.get("fallback"), nodes, required=False)
         c.target(f"{path}.on_fail", node.get("on_fail"), nodes, required=False)
         c.text(f"{path}.retry_text", node.get("retry_text"), required=False)
-        _check_retries(c, path, node)
+        check_retries(c, path, node)
     elif kind == "input":
         c.text(f"{path}.text", node.get("text"))
         c.attribute(f"{path}.attribute", node.get("attribute"), required=True)
-        _check_validator(c, f"{path}.validator", node.get("validator"))
+        check_validator(c, f"{path}.validator", node.get("validator"))
         c.text(f"{path}.retry_text", node.get("retry_text"), required=False)
         c.target(f"{path}.next", node.get("next"), nodes)
         c.target(f"{path}.on_fail", node.get("on_fail"), nodes, required=False)
-        _check_retries(c, path, node)
+        check_retries(c, path, node)
     elif kind == "intent":
         c.text(f"{path}.text", node.get("text"))
         c.attribute(f"{path}.attribute", node.get("attribute"), required=False)
@@ -266,7 +220,7 @@ def _check_node(c: _Checker, path: str, node: dict, nodes: dict) -> None:
                         c.err(f"{ipath}.id", f"repeats the intent id {intent['id']!r}.")
                     ids.add(intent["id"])
                 c.text(f"{ipath}.label", intent.get("label"))
-                _check_examples(c, f"{ipath}.examples", intent.get("examples"))
+                check_examples(c, f"{ipath}.examples", intent.get("examples"))
                 c.target(f"{ipath}.next", intent.get("next"), nodes)
         threshold = node.get("threshold")  # absent: the intent backend's default
         is_number = isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
@@ -297,7 +251,7 @@ def _check_node(c: _Checker, path: str, node: dict, nodes: dict) -> None:
                 ):
                     c.err(f"{rpath}.if.value", f"must be a number for {op}.")
                 elif op == "matches":
-                    _check_pattern(c, f"{rpath}.if.value", cond.get("value"))
+                    check_pattern(c, f"{rpath}.if.value", cond.get("value"))
                 c.target(f"{rpath}.next", rule.get("next"), nodes)
         c.target(f"{path}.else", node.get("else"), nodes)
     elif kind == "action":
@@ -314,7 +268,7 @@ def _check_node(c: _Checker, path: str, node: dict, nodes: dict) -> None:
             isinstance(t, str) and 0 < len(t) <= 40 for t in tags
         ):
             c.err(f"{path}.tags", "must be a list of tags of 1-40 characters.")
-        _check_priority(c, f"{path}.priority", node.get("priority"))
+        check_priority(c, f"{path}.priority", node.get("priority"))
         if not any(k in node for k in ("set", "tags", "priority")):
             c.err(path, "an action must set an attribute, a tag or a priority.")
         c.target(f"{path}.next", node.get("next"), nodes)
@@ -324,7 +278,7 @@ def _check_node(c: _Checker, path: str, node: dict, nodes: dict) -> None:
         queue = node.get("queue")
         if queue is not None and (not isinstance(queue, str) or not 0 < len(queue) <= 120):
             c.err(f"{path}.queue", "must be a queue name of 1-120 characters.")
-        _check_priority(c, f"{path}.priority", node.get("priority"))
+        check_priority(c, f"{path}.priority", node.get("priority"))
         skills = node.get("skills", [])
         if not isinstance(skills, list) or not all(
             isinstance(s, str) and 0 < len(s) <= 40 for s in skills
@@ -336,82 +290,3 @@ def _check_node(c: _Checker, path: str, node: dict, nodes: dict) -> None:
             c.err(f"{path}.csat", "must be true or false.")
         c.text(f"{path}.csat_text", node.get("csat_text"), required=False)
         c.text(f"{path}.thanks_text", node.get("thanks_text"), required=False)
-
-
-def _check_retries(c: _Checker, path: str, node: dict) -> None:
-    value = node.get("max_retries", 2)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
-        c.err(f"{path}.max_retries", "must be an integer from 0 to 10.")
-
-
-def _check_priority(c: _Checker, path: str, value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or not -100 <= value <= 100:
-        c.err(path, "must be an integer from -100 to 100.")
-
-
-def _check_pattern(c: _Checker, path: str, pattern: Any) -> None:
-    if not isinstance(pattern, str) or not 0 < len(pattern) <= 200:
-        c.err(path, "must be a regular expression of 1-200 characters.")
-        return
-    try:  # RE2 (chat.safe_regex): a flow's pattern cannot backtrack a worker to a halt
-        safe_regex.compile(pattern)
-    except safe_regex.error as exc:
-        c.err(path, f"is not a valid regular expression for RE2 (no backreferences or "
-                    f"lookarounds): {exc}.")  # fmt: skip
-
-
-def _check_validator(c: _Checker, path: str, validator: Any) -> None:
-    if validator is None:
-        return
-    if not isinstance(validator, dict) or validator.get("type") not in VALIDATOR_KINDS:
-        c.err(f"{path}.type", f"must be one of {', '.join(VALIDATOR_KINDS)}.")
-        return
-    kind = validator["type"]
-    if kind == "regex":
-        _check_pattern(c, f"{path}.pattern", validator.get("pattern"))
-    if kind == "number":
-        _check_range(c, path, validator, ("min", "max"), "must be a number.", (int, float))
-    if kind == "text":
-        _check_range(c, path, validator, ("min_length", "max_length"),
-                     "must be an integer of 0 or more.", (int,), floor=0)  # fmt: skip
-
-
-def _check_range(c: _Checker, path: str, validator: dict, names: tuple[str, str], message: str,
-                 types: tuple[type, ...], floor: float = -math.inf) -> None:  # fmt: skip
-    """Both bounds of the right type, and the lower not above the upper: a step whose
-    range is empty (min 10, max 1) could never be answered, and its customer would be
-    asked again and again."""
-    bounds = []
-    for name in names:
-        value = validator.get(name)
-        if value is None:
-            bounds.append(None)
-        elif (
-            isinstance(value, bool)
-            or not isinstance(value, types)
-            or not (floor <= value and math.isfinite(value))
-        ):
-            c.err(f"{path}.{name}", message)
-            return
-        else:
-            bounds.append(value)
-    low, high = bounds
-    if low is not None and high is not None and low > high:
-        c.err(f"{path}.{names[0]}", f"must not be greater than {names[1]} ({high}).")
-
-
-def _check_examples(c: _Checker, path: str, examples: Any) -> None:
-    if not isinstance(examples, dict) or not examples:
-        c.err(path, 'must be an object of example phrases by language: {"en": ["…"]}.')
-        return
-    for lang, phrases in examples.items():
-        if not isinstance(lang, str) or not LANG_RE.fullmatch(lang):
-            c.err(f"{path}.{lang}", "is not a language code like 'en'.")
-        if (
-            not isinstance(phrases, list)
-            or not phrases
-            or not all(isinstance(p, str) and 0 < len(p.strip()) <= 300 for p in phrases)
-        ):
-            c.err(f"{path}.{lang}", "must be a non-empty list of phrases (1-300 characters).")
