@@ -4,7 +4,8 @@ the same function, so no caller can forget the check."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core import signing
@@ -29,6 +30,9 @@ from chat.models import (
 from chat.payloads import conversation_payload, message_payload
 from chat.pipeline.engines import engine_name
 from chat.pipeline.selectors import viewer_for_actor
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 VISITOR_TOKEN_SALT = "parley.visitor"
 
@@ -106,7 +110,7 @@ def api_key_has_scope(*, key: ApiKey, resource: str, write: bool) -> bool:
     return f"{resource}:{'write' if write else 'read'}" in (key.scopes or [])
 
 
-def user_is_agent(user) -> bool:
+def user_is_agent(user: AbstractBaseUser | AnonymousUser | None) -> bool:
     return bool(
         user is not None
         and user.is_authenticated
@@ -238,7 +242,7 @@ def participant_get_for_actor(*, actor: Actor, conversation: Conversation) -> Pa
     return participant_pick_for_actor(actor=actor, participants=qs)
 
 
-def participant_pick_for_actor(*, actor: Actor, participants) -> Participant:
+def participant_pick_for_actor(*, actor: Actor, participants: Iterable[Participant]) -> Participant:
     """The participant an actor writes as, among a conversation's active participants (a
     sender that has them already, for its fan-out, reads them once). PermissionDenied if
     none: a customer writes as their own participant, an agent as an agent participant."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db.models import (
@@ -130,10 +131,11 @@ def excluded_agents(*, entry: QueueEntry, now: dt.datetime) -> set[int]:
 
 # --- queue statistics (cached per process for a few seconds) ----------------------------------
 _stats_cache: dict[tuple, tuple[float, Any]] = {}
+T = TypeVar("T")
 STATS_TTL = 5.0
 
 
-def _cached(key: tuple, compute):
+def _cached(key: tuple, compute: Callable[[], T]) -> T:
     hit = _stats_cache.get(key)
     stamp = time.monotonic()
     if hit is not None and stamp - hit[0] < STATS_TTL:

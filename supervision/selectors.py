@@ -5,11 +5,11 @@ queue, agent or day, with the ratios worked out here. A report reads at most one
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 
 from bots.models import Flow
 from chat.exceptions import ValidationError
@@ -33,6 +33,9 @@ SUMMED = (
     "csat_count",
     "csat_sum",
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 # The columns of a report, in order (the CSV export's header).
 COLUMNS = (
     "key",
@@ -131,7 +134,7 @@ def _days(
     site_id: int | None = None,
     queue_id: int | None = None,
     agent_id: int | None = None,
-):
+) -> QuerySet[ReportDay]:
     qs = ReportDay.objects.using(_reports_db()).filter(day__gte=first, day__lte=last)
     for column, value in (("site_id", site_id), ("queue_id", queue_id), ("agent_id", agent_id)):
         if value is not None:
@@ -213,7 +216,7 @@ def variant_rows(*, first: dt.date, last: dt.date) -> list[dict[str, Any]]:
     ]
 
 
-def user_can_supervise(user) -> bool:
+def user_can_supervise(user: AbstractBaseUser | AnonymousUser) -> bool:
     """The floor dashboard and its actions: staff who may see every conversation."""
     return bool(
         user is not None

@@ -21,7 +21,12 @@ CSAT_BUTTONS = [{"id": str(n), "label": str(n)} for n in range(1, 6)]
 
 
 def enqueue(
-    *, conversation: Conversation, reason: str, queue, priority: int, skills: list[str]
+    *,
+    conversation: Conversation,
+    reason: str,
+    queue: Queue | None,
+    priority: int,
+    skills: list[str],
 ) -> bool:
     """Hand the conversation to routing (on the row the caller locked); True: routing
     stored the priority."""

@@ -115,7 +115,7 @@ class Step(StepEndings):
             return self.handoff({}, reason=f"bot flow: no valid answer at {self.session.node}")
         self.say(self.text(node.get("retry_text"), default_key), data)
 
-    def intent(self, node_id: str, node: dict[str, Any], *, body: str, choice: str | None):
+    def intent(self, node_id: str, node: dict[str, Any], *, body: str, choice: str | None) -> None:
         attribute = node.get("attribute") or "intent"
         by_id = {i["id"]: i for i in node["intents"]}
         if choice in by_id:  # a click on a clarifying question's button

@@ -7,6 +7,7 @@ import secrets
 import threading
 import time
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.db.models import Q
 from django.utils import timezone
@@ -14,6 +15,9 @@ from django.utils import timezone
 from chat.exceptions import ValidationError
 from chat.models import SCOPES, ApiKey, Site, hash_api_key
 from chat.quotas import Limit
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
 
 # Seconds between two stores of one key's last_used_at (per process, and in the database).
 TOUCH_EVERY = 60.0
@@ -49,7 +53,7 @@ def api_key_create(
     name: str,
     site: Site | None = None,
     scopes: list[str] | None = None,
-    owner=None,
+    owner: AbstractBaseUser | None = None,
     expires_at: datetime | None = None,
     rate_limit: str = "",
     daily_requests: int | None = None,

@@ -107,7 +107,12 @@ def conversation_transition(
 
 
 def event_record(
-    *, conversation: Conversation, type: str, reason: str = "", actor: str = "", data=None
+    *,
+    conversation: Conversation,
+    type: str,
+    reason: str = "",
+    actor: str = "",
+    data: dict[str, Any] | None = None,
 ) -> ConversationEvent:
     record = ConversationEvent.objects.create(
         conversation=conversation, type=type, reason=reason, actor=actor, data=data or {}

@@ -4,6 +4,7 @@ moderated copy, each in the languages they read), after commit, in one trip to t
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from chat import realtime, recipients, send_reads
@@ -27,7 +28,9 @@ def viewers(*, conversation: Conversation) -> list[tuple[Participant, str, Viewe
     return viewers_of(send_reads.active_participants(conversation.pk), conversation)
 
 
-def viewers_of(participants, conversation: Conversation) -> list[tuple[Participant, str, Viewer]]:
+def viewers_of(
+    participants: Iterable[Participant], conversation: Conversation
+) -> list[tuple[Participant, str, Viewer]]:
     """``viewers()`` from participants read already (with their customer, user and agent
     profile): the send's server path reads them in its one call."""
     out = []

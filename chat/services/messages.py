@@ -3,6 +3,7 @@ in-process first, and is announced (message.new) only after commit."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import transaction
@@ -25,7 +26,9 @@ def system_participant(conversation: Conversation, role: str) -> Participant:
     return participant
 
 
-def _awaiting_since(conversation: Conversation, sender: Participant, kind: str, at):
+def _awaiting_since(
+    conversation: Conversation, sender: Participant, kind: str, at: dt.datetime
+) -> dt.datetime | None:
     """Since when the customer has waited for an answer, after this message: their text
     starts the clock (if it is not running), an agent's or the bot's reply stops it."""
     if sender.role == Participant.Role.CUSTOMER and kind == Message.Kind.TEXT:
@@ -148,7 +151,11 @@ def message_hook_payload(message: Message, sender: Participant) -> dict[str, Any
 
 
 def event_message_post(
-    *, conversation: Conversation, body: str, data=None, audience: list | None = None
+    *,
+    conversation: Conversation,
+    body: str,
+    data: dict[str, Any] | None = None,
+    audience: list | None = None,
 ) -> Message:
     """A timeline line in the transcript ("Ana joined"), on a locked conversation."""
     return message_create(

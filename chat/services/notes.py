@@ -4,7 +4,7 @@ to the conversation's agents after commit."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -17,13 +17,16 @@ from chat.selectors import conversation_get_for_actor
 from chat.services.conversations import conversation_lock
 from chat.services.validation import clean_body, clean_client_msg_id
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
 
 def note_create(
     *,
     conversation: Conversation,
     body: str,
     kind: str = Note.Kind.NOTE,
-    author=None,
+    author: AbstractBaseUser | None = None,
     author_name: str = "",
     data: dict[str, Any] | None = None,
     client_note_id: str | None = None,

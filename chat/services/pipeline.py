@@ -7,7 +7,7 @@ the sweeper) gives one result. ``message_pipeline_queue`` queues it after commit
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Count
@@ -47,7 +47,7 @@ def _load(message_id: int) -> Message | None:
     )
 
 
-def message_pipeline_process(*, message_id: int, now=None) -> None:
+def message_pipeline_process(*, message_id: int, now: datetime | None = None) -> None:
     """Detection, moderation with the detected language, the conversation's language, then
     translations; each outcome stored, then pushed as message.updated."""
     message = _load(message_id)
@@ -161,7 +161,7 @@ def _moderation_step(message: Message) -> bool:
     return bool(updated)
 
 
-def conversation_language_settle(*, conversation_id: int, now=None) -> bool:
+def conversation_language_settle(*, conversation_id: int, now: datetime | None = None) -> bool:
     """Settle the conversation's language from the customer's confident detections: the
     widget's locale confirmed once, or any language seen LANGUAGE_SETTLE_COUNT times. Set
     once (conditional update), recorded on the timeline, shown to consoles."""
@@ -231,7 +231,7 @@ def translation_targets(
 def conversation_translations_run(
     *,
     conversation: Conversation,
-    now=None,
+    now: datetime | None = None,
     audience: list[tuple[Participant, str, Viewer]] | None = None,
     message_id: int | None = None,
 ) -> int:
@@ -304,7 +304,10 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def _engine_call(
-    engine, message: Message, row: MessageTranslation, glossary: list[str]
+    engine: engines.TranslationEngine,
+    message: Message,
+    row: MessageTranslation,
+    glossary: list[str],
 ) -> str | engines.EngineError:
     source = row.source_language or base_language(message.language)
     text, kept = protect(message.recipient_body, glossary)
@@ -315,7 +318,11 @@ def _engine_call(
 
 
 def _translation_store(
-    engine, row: MessageTranslation, outcome: str | engines.EngineError, *, now=None
+    engine: engines.TranslationEngine,
+    row: MessageTranslation,
+    outcome: str | engines.EngineError,
+    *,
+    now: datetime | None = None,
 ) -> bool:
     """Store one result with a conditional update on the pending state: of two racing
     runs, the first wins and the second changes nothing."""
@@ -349,7 +356,7 @@ def _translation_store(
 
 
 # --- the sweeper (beat) ----------------------------------------------------------------------
-def pipeline_sweep(*, now=None, limit: int = 200) -> dict[str, int]:
+def pipeline_sweep(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
     """Re-queue what fell through: messages whose task never ran (broker down when they
     were sent, a worker killed mid-task) and translations whose retry time has come.
     Each claim is a conditional update, so two sweepers never queue one message twice."""

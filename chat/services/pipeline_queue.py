@@ -8,6 +8,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 
 from celery import current_app
 from django.db import transaction
@@ -36,7 +37,7 @@ BATCH_MAX = 100
 
 
 class _Batcher:
-    def __init__(self, send=None) -> None:
+    def __init__(self, send: Callable[[list[int]], None] | None = None) -> None:
         self._lock = threading.Lock()
         self._ids: list[int] = []
         self._wake = threading.Event()

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from chat.actors import Actor
 from chat.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
-from chat.models import Message, MessageTranslation, Participant
+from chat.models import Conversation, Message, MessageTranslation, Participant
 from chat.pipeline import conf
 from chat.pipeline.health import translation_status
 from chat.pipeline.languages import base_language, reader_languages
@@ -18,7 +18,7 @@ from chat.selectors import conversation_get_for_actor
 from chat.services.pipeline_queue import enqueue
 
 
-def _target_for(actor: Actor, conversation, language: object) -> str:
+def _target_for(actor: Actor, conversation: Conversation, language: object) -> str:
     if language not in (None, ""):
         if not isinstance(language, str):
             raise ValidationError("language must be a language code.", field="language")

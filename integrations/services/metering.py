@@ -20,7 +20,7 @@ def parse(name: str, spec: str) -> quotas.Limit | None:
     return quotas.Limit.parse(name, spec, measure)
 
 
-def _limits(owner, names: tuple[str, ...]) -> list[quotas.Limit | None]:
+def _limits(owner: Rule | WebhookEndpoint, names: tuple[str, ...]) -> list[quotas.Limit | None]:
     out = []
     for name in names:
         try:

@@ -19,7 +19,7 @@ from chat.hooks import conversation_hook_payload
 from chat.models import Conversation
 from chat.services import event_record
 from integrations import conf, kick
-from integrations.models import HookEvent, WebhookDelivery, WebhookEndpoint
+from integrations.models import HookEvent, Rule, WebhookDelivery, WebhookEndpoint
 
 LANE_TASK = "integrations.tasks.webhook_lane"
 RULES_TASK = "actions.tasks.rules_run"
@@ -103,7 +103,7 @@ def _rules_after_commit(event_id: int) -> None:
         kick.kick(RULES_TASK, event_id)
 
 
-def rule_webhook_send(*, rule, conversation: Conversation, endpoint_id: int) -> str:
+def rule_webhook_send(*, rule: Rule, conversation: Conversation, endpoint_id: int) -> str:
     """A rule's webhook action: a ``rule.fired`` event to one endpoint of the rule's site
     (whatever it subscribes to), in the rule's transaction."""
     endpoint = WebhookEndpoint.objects.filter(

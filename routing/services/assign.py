@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import partial
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -29,13 +30,16 @@ from routing.services.dispatch import router_kick_agent
 from routing.services.offers import _publish_outcome
 from routing.services.router import default_queue
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
 Status = Conversation.Status
 
 
 def assign_waiting_locked(
     *,
     conversation: Conversation,
-    user,
+    user: AbstractBaseUser,
     via: str,
     actor_label: str,
     now: dt.datetime,

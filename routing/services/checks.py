@@ -3,7 +3,7 @@ shared by a take, a transfer and a supervisor's reassignment."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 
@@ -12,6 +12,9 @@ from agents.services import agent_presence_ensure
 from chat.actors import Actor
 from chat.exceptions import NotFound, PermissionDenied, ValidationError
 from chat.selectors import user_is_agent
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
 
 
 def require_agent(actor: Actor) -> None:
@@ -40,7 +43,7 @@ def clean_id(value: Any, field: str) -> int | None:
     return value
 
 
-def target_agent(user_id: int):
+def target_agent(user_id: int) -> AbstractBaseUser:
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     if user is None or not AgentProfile.objects.filter(user_id=user_id).exists():
         raise NotFound("No such agent.", code="agent_not_found")

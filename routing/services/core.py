@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import F
 
@@ -20,6 +20,9 @@ from chat.models import Conversation, Participant
 from chat.payloads import conversation_payload
 from chat.services import conversation_rev_bump, event_record
 from routing.services.sql import participants_with_names
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
 
 logger = logging.getLogger("routing")
 
@@ -70,7 +73,7 @@ def slots_in_order(*, take: int | None, release: int | None, now: dt.datetime,
     return True
 
 
-def agent_name(user) -> str:
+def agent_name(user: AbstractBaseUser | None) -> str:
     if user is None:
         return "nobody"
     return user.get_full_name() or user.get_username()
@@ -127,7 +130,7 @@ def decision_record(
     )
 
 
-def participant_join(*, conversation: Conversation, user) -> Participant:
+def participant_join(*, conversation: Conversation, user: AbstractBaseUser) -> Participant:
     participant, created = Participant.objects.get_or_create(
         conversation=conversation, user=user, defaults={"role": Participant.Role.AGENT}
     )

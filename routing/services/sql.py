@@ -13,12 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psycopg
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import Model
 from django.utils.dateparse import parse_datetime
 
 from chat.models import Conversation, Customer, Participant
@@ -180,18 +182,18 @@ def lock_for_decision(
 
 
 @functools.cache
-def _attnames(model) -> list[str]:
+def _attnames(model: type[Model]) -> list[str]:
     return [f.attname for f in model._meta.concrete_fields]
 
 
-def _columns(model) -> list[str]:
+def _columns(model: type[Model]) -> list[str]:
     return [f.column for f in model._meta.concrete_fields]
 
 
 _converters: dict[tuple[type, str], list[tuple[int, list, Any]]] = {}
 
 
-def _from_row(model, values: tuple) -> Any:
+def _from_row(model: type[Model], values: tuple) -> Any:
     """A model instance from a row of its concrete columns, through the same converters a
     queryset applies (JSON text, SQLite's timestamps), without a queryset's overhead."""
     key = (model, connection.vendor)
@@ -245,7 +247,7 @@ def _rank() -> str:
     return f"{_occupancy()}, p.load, p.idle_since NULLS FIRST, p.user_id"
 
 
-def _candidate_rows(rows) -> list[dict[str, Any]]:
+def _candidate_rows(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
     out = [dict(zip(CANDIDATE_KEYS, row[: len(CANDIDATE_KEYS)], strict=True)) for row in rows]
     for row in out:
         if isinstance(row["idle_since"], str):  # SQLite hands timestamps back as text

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -30,13 +30,16 @@ from routing.services.dispatch import router_kick_agent
 from routing.services.release import requeue_locked
 from routing.services.router import default_queue
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
 Status = Conversation.Status
 
 
 def transfer_to_agent_locked(
     *,
     conversation: Conversation,
-    target,
+    target: AbstractBaseUser,
     actor: Actor,
     note: str,
     now: dt.datetime,
