@@ -37,6 +37,12 @@ How a message is matched
    ``mask-in-language`` (only in a message of that language: French "tg") or ``allow``
    ("pos" is a point-of-sale terminal; "lmao" laughs).
 
+9. Names (``proper_names``): a listed word that is also a person's or a place's name
+   ("Dick", "Troia", "Bitche") is left alone when written as a name (a capital, then lower
+   case) inside a sentence: "pass this to Dick in accounting", "we ship to Troia". At a
+   sentence's start, in capitals, or after an article or "you" of the message's language
+   (``not_a_name_after``: "what a Dick", "sei una Troia") it is masked.
+
 The Scunthorpe problem: words match whole tokens, so "Scunthorpe", "assistant", "classic",
 "Cockburn", "analysis", "therapist", "contact" and "conseil" are never touched; the stems
 are chosen so that no common word holds them, with the safe words for those that do.
@@ -66,7 +72,9 @@ from chat.pipeline.moderation_text import (
     MEMO_SIZE,
     TOKEN_RE,
     covers,
+    name_cased,
     runs,
+    starts_sentence,
 )
 
 __all__ = ["LIST_LANGUAGES", "Lexicon", "Verdict", "fold", "lexicon", "mask", "moderate", "runs"]
@@ -144,6 +152,13 @@ class Lexicon:
             self.allow_by_first.setdefault(phrase[0][0], []).append(phrase)
         self.stems = [(*runs(s.stem), s.language, s.prefix) for s in lists.stems]
         self.safe_fragments = [runs(w)[0] for w in lists.safe_fragments]
+        self.proper_names = lists.proper_names
+        # Without a known language, the words of every language count ("a" is English's
+        # article and Italian's "to": "a Troia" is masked until the language is known).
+        self.not_a_name_after = {
+            "": frozenset().union(*lists.not_a_name_after.values()),
+            **lists.not_a_name_after,
+        }
         self._memo: dict[tuple[str, ...], list[Entry]] = {}
         self._stem_memo: dict[tuple[str, ...], tuple[str, str] | None] = {}
 
@@ -345,9 +360,12 @@ class Lexicon:
         if not matches:
             return Verdict(text)
         innocent = self.innocent_in.get(language, set())
-        allowed = self._allowed_ranges(self.tokens(text)) if self.allow_phrases else []
+        tokens = self.tokens(text)
+        allowed = self._allowed_ranges(tokens) if self.allow_phrases else []
         kept = []
         for m in matches:
+            if self._a_name(text, tokens, m, language):
+                continue
             if language and language not in m.languages and m.term in innocent:
                 continue
             if m.term in self.own_language_only and language not in m.languages:
@@ -363,6 +381,26 @@ class Lexicon:
             kept.append(m)
         kept = _dedupe(kept, language)
         return Verdict(mask(text, kept), kept)
+
+    def _a_name(self, text: str, tokens: list[_Token], m: Match, language: str) -> bool:
+        """A listed word that is also a name, written as one inside a sentence: "pass this
+        to Dick in accounting", "we ship to Troia". At a sentence's start, or after an
+        article or "you" ("what a Dick"), it is masked."""
+        if m.first_token < 0 or m.first_token != m.last_token:
+            return False
+        token = tokens[m.first_token]
+        if not self.proper_names.intersection(token.variants[:1]):
+            return False
+        if not name_cased(text[token.start : token.end]):
+            return False
+        i = m.first_token
+        before = tokens[i - 1] if i else None
+        after = self.not_a_name_after.get(language, self.not_a_name_after[""])
+        if before is not None and after.intersection(before.variants[:1]):
+            return False  # "what a Dick", "sei una Troia"
+        return not starts_sentence(
+            text, before and before.end, token.start, bool(before and before.single)
+        )
 
 
 def _dedupe(matches: list[Match], language: str) -> list[Match]:

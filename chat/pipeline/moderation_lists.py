@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -57,6 +57,9 @@ class Lists:
     stems: tuple[Stem, ...]
     safe_fragments: frozenset[str]  # a stem inside one of these is not a hit
     abbreviations: dict[str, dict[str, dict[str, str]]]  # lang -> abbreviation -> entry
+    proper_names: frozenset[str] = frozenset()  # folded words that are also names
+    # language -> words ("a", "you") after which a name-cased listed word is no name
+    not_a_name_after: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def _abbreviations() -> dict[str, dict[str, dict[str, str]]]:
@@ -155,4 +158,9 @@ def load(languages: tuple[str, ...]) -> Lists:
             key(w) for words in curation["safe_words"].values() for w in words
         ),
         abbreviations=abbreviations,
+        proper_names=frozenset(key(w) for w in curation.get("proper_names", [])),
+        not_a_name_after={
+            lang: frozenset(key(w) for w in words)
+            for lang, words in curation.get("not_a_name_after", {}).items()
+        },
     )

@@ -54,3 +54,17 @@ def covers(token_counts: tuple[int, ...], word_counts: tuple[int, ...]) -> bool:
     """Every run as long as the word's, and a longer run only when stretched (three or
     more): 'coooon' and 'fuuuck' are stretched, but German 'bitte' is not French 'bite'."""
     return all(t == w or t >= max(w + 1, 3) for t, w in zip(token_counts, word_counts, strict=True))
+
+
+def name_cased(word: str) -> bool:
+    """Written as a name is: a capital, then lower case ("Dick", "Maricá"; not "DICK")."""
+    return len(word) > 1 and word[0].isupper() and word[1:].islower()
+
+
+def starts_sentence(text: str, previous_end: int | None, start: int, previous_single: bool) -> bool:
+    """Whether the token at ``start`` opens a sentence: the text's first token, or one after
+    a line break, "!", "?" or a "." that does not follow an initial ("Philip K. Dick")."""
+    if previous_end is None:
+        return True
+    gap = text[previous_end:start]
+    return any(c in gap for c in "!?\n") or ("." in gap and not previous_single)

@@ -79,6 +79,36 @@ def test_safe_words_and_phrases_are_left_alone(text, language):
     assert masked(text, language) == text
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Please forward my complaint to Dick Jones", "en"),
+        ("Please forward my complaint to Dick Jones", ""),
+        ("il libro di Philip K. Dick è arrivato rotto", "it"),
+        ("Livraison au 3 rue Haute, 57230 Bitche", "fr"),
+        ("Abbiamo un negozio a Troia e uno a Lucera", "it"),
+        ("Vivo en Putaendo y el envío no llega", "es"),
+        ("O pedido foi para Maricá", "es"),
+    ],
+)
+def test_a_listed_word_written_as_a_name_inside_a_sentence_is_a_name(text, language):
+    assert masked(text, language) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("Dick. Fix it now", "en", "D***. Fix it now"),  # a sentence's first word
+        ("you are such a Dick", "en", "you are such a D***"),  # after an article
+        ("you DICK", "en", "you D***"),  # not written as a name
+        ("sei proprio una Troia", "it", "sei proprio una T****"),
+        ("Abbiamo un negozio a Troia", "", "Abbiamo un negozio a T****"),  # "a": English too
+    ],
+)
+def test_a_name_shaped_insult_is_still_masked(text, language, expected):
+    assert masked(text, language) == expected
+
+
 def _abbreviations() -> list[tuple[str, str, str]]:
     data = json.loads((DATA_DIR / "abbreviations.json").read_text())
     return [
