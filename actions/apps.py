@@ -8,7 +8,7 @@ class ActionsConfig(AppConfig):
     def ready(self) -> None:
         # The entry points of the apps below call these through chat.flows (they may not
         # import this package). Here, not at the top: the flows import services and models.
-        from actions import agents, conversations, rules, tasks, widget
+        from actions import agents, conversations, customers, rules, tasks, widget
         from chat.flows import flows
         from supervision import status
 
@@ -33,6 +33,7 @@ class ActionsConfig(AppConfig):
             reservation_accept=agents.reservation_accept,
             reservation_decline=agents.reservation_decline,
             rules_run=rules.rules_run,
+            customer_erase=customers.customer_erase,
             service_notice=status.widget_notice,
         )
         del tasks  # imported to register the Celery tasks in every process

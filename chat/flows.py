@@ -40,6 +40,8 @@ NAMES = frozenset(
         "reservation_decline",
         # integrations: an event's automation rules, after its commit (actions.rules)
         "rules_run",
+        # a customer's GDPR erasure, the core's and integrations' copies (actions.customers)
+        "customer_erase",
         # the widget's service notice (supervision.status, bound by actions)
         "service_notice",
     }

@@ -11,6 +11,7 @@ from chat.api import shapes
 from chat.api.authentication import actor_for_request
 from chat.api.base import ApiView, Cursor
 from chat.api.conversations import query, valid
+from chat.flows import flows
 from chat.services import customers as customer_services
 
 ORDERINGS = {"-id": ("-id",), "id": ("id",)}
@@ -110,4 +111,4 @@ class CustomerEraseView(ApiView):
     def post(self, request, customer_id: int):
         actor = actor_for_request(request)
         customer = selectors.customer_get_for_actor(actor=actor, customer_id=customer_id)
-        return Response(customer_services.customer_erase(actor=actor, customer=customer))
+        return Response(flows.customer_erase(actor=actor, customer=customer))

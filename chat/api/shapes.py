@@ -128,6 +128,9 @@ class EraseOut(serializers.Serializer):
     messages = serializers.IntegerField()
     blocked = serializers.IntegerField()
     conversations = serializers.IntegerField()
+    webhook_events = serializers.IntegerField(
+        help_text="Webhook events of their conversations blanked, with their delivery log."
+    )
 
 
 class ApiKeyOut(serializers.Serializer):
