@@ -52,8 +52,18 @@ class WebhookOut(serializers.Serializer):
     rate = serializers.CharField()
     daily_requests = serializers.CharField()
     daily_bytes = serializers.CharField()
-    secret = serializers.CharField(help_text="The Standard Webhooks signing secret (whsec_…).")
+    secret_prefix = serializers.CharField(
+        help_text="The signing secret's first 10 characters, to tell secrets apart."
+    )
     created_at = serializers.DateTimeField()
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret = serializers.CharField(
+        allow_null=True,
+        help_text="The Standard Webhooks signing secret (whsec_…), in the answer that made it "
+        "only (null in a replay of it under the same Idempotency-Key).",
+    )
 
 
 class WebhookListOut(Page):
@@ -66,7 +76,12 @@ class AttemptOut(serializers.Serializer):
     response_status = serializers.IntegerField(allow_null=True)
     error = serializers.CharField()
     duration_ms = serializers.IntegerField()
+    url = serializers.CharField(help_text="Where it was sent (the endpoint's URL then).")
+    request_headers = serializers.DictField(
+        child=serializers.CharField(), help_text="As sent, without webhook-signature."
+    )
     request_body = serializers.CharField()
+    response_headers = serializers.DictField(child=serializers.CharField())
     response_body = serializers.CharField()
 
 

@@ -7,6 +7,11 @@ urlpatterns = [
     path("event-types/", views.EventTypesView.as_view(), name="api-webhook-event-types"),
     path("<int:webhook_id>/", views.WebhookDetailView.as_view(), name="api-webhook"),
     path(
+        "<int:webhook_id>/rotate-secret/",
+        views.WebhookSecretView.as_view(),
+        name="api-webhook-rotate-secret",
+    ),
+    path(
         "<int:webhook_id>/deliveries/",
         views.DeliveryListView.as_view(),
         name="api-webhook-deliveries",

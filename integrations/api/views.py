@@ -21,7 +21,7 @@ from chat.models import Site
 from integrations.api import serializers as s
 from integrations.models import WebhookDelivery, WebhookEndpoint
 from integrations.services.delivery import delivery_replay
-from integrations.services.endpoints import endpoint_delete, endpoint_save
+from integrations.services.endpoints import endpoint_delete, endpoint_save, endpoint_secret_rotate
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 429: ErrorOut}
 ENDPOINT_ORDERINGS = {"id": ("id",), "-id": ("-id",)}
@@ -64,14 +64,19 @@ def _body(request) -> dict[str, Any]:
     return dict(request.data)
 
 
-def endpoint_out(e: WebhookEndpoint) -> dict[str, Any]:
-    return {
+def endpoint_out(e: WebhookEndpoint, *, secret: bool = False) -> dict[str, Any]:
+    """The signing secret only where it is made (creation, rotation), as an API key's: a
+    key that may read webhooks must not be able to sign deliveries in Parley's name."""
+    out = {
         "id": e.pk, "site": e.site_id, "url": e.url, "events": e.events,
         "description": e.description, "enabled": e.enabled,
         "disabled_reason": e.disabled_reason, "failing_since": e.failing_since,
         "owner_email": e.owner_email, "rate": e.rate, "daily_requests": e.daily_requests,
-        "daily_bytes": e.daily_bytes, "secret": e.secret, "created_at": e.created_at,
+        "daily_bytes": e.daily_bytes, "secret_prefix": e.secret[:10], "created_at": e.created_at,
     }  # fmt: skip
+    if secret:
+        out["secret"] = e.secret
+    return out
 
 
 def delivery_out(d: WebhookDelivery, *, log: bool = False) -> dict[str, Any]:
@@ -90,7 +95,10 @@ def delivery_out(d: WebhookDelivery, *, log: bool = False) -> dict[str, Any]:
                 "response_status": a.response_status,
                 "error": a.error,
                 "duration_ms": a.duration_ms,
+                "url": a.url,
+                "request_headers": a.request_headers,
                 "request_body": a.request_body,
+                "response_headers": a.response_headers,
                 "response_body": a.response_body,
             }
             for a in d.log.all()
@@ -119,6 +127,7 @@ class EventTypesView(ApiView):
 
 class WebhookListView(ApiView):
     scope_resource = "webhooks"
+    idempotency_redact = ("secret",)  # a replayed creation answers null: rotate to see one
 
     @extend_schema(
         parameters=[shapes.PageQuery],
@@ -134,9 +143,9 @@ class WebhookListView(ApiView):
 
     @extend_schema(
         request=s.WebhookIn,
-        responses={201: s.WebhookOut, **ERRORS},
+        responses={201: s.WebhookCreatedOut, **ERRORS},
         tags=["webhooks"],
-        summary="Subscribe an endpoint to events",
+        summary="Subscribe an endpoint to events (the signing secret is in this answer only)",
         operation_id="webhooks_create",
     )
     def post(self, request):
@@ -151,7 +160,7 @@ class WebhookListView(ApiView):
         if site is None:  # a field of the body, as on POST /api-keys/: bad input
             raise ValidationError("No such site.", field="site")
         endpoint = endpoint_save(site=site, **values)
-        return Response(endpoint_out(endpoint), status=status.HTTP_201_CREATED)
+        return Response(endpoint_out(endpoint, secret=True), status=status.HTTP_201_CREATED)
 
 
 class WebhookDetailView(ApiView):
@@ -177,6 +186,19 @@ class WebhookDetailView(ApiView):
     def delete(self, request, webhook_id: int):
         endpoint_delete(endpoint=_endpoint(request, webhook_id, write=True))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookSecretView(ApiView):
+    scope_resource = "webhooks"
+    idempotency_redact = ("secret",)
+
+    @extend_schema(request=None, responses={200: s.WebhookCreatedOut, **ERRORS},
+                   tags=["webhooks"],
+                   summary="Rotate the signing secret (the new one is in this answer only)",
+                   operation_id="webhooks_rotate_secret")  # fmt: skip
+    def post(self, request, webhook_id: int):
+        endpoint = endpoint_secret_rotate(endpoint=_endpoint(request, webhook_id, write=True))
+        return Response(endpoint_out(endpoint, secret=True))
 
 
 class DeliveryListView(ApiView):

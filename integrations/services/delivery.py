@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -56,6 +57,9 @@ def _cut(text: str) -> str:
     return text if len(raw) <= limit else raw[:limit].decode(errors="ignore") + "…"
 
 
+_POOL_PREFIX = re.compile(r"^(?:<[\w.]+ object at 0x[0-9a-f]+>|[\w.]+\([^)]*\)): ")
+
+
 def sign(*, secret: str, msg_id: str, timestamp: dt.datetime, body: str) -> dict[str, str]:
     """The Standard Webhooks headers for one request."""
     return {
@@ -81,9 +85,9 @@ def http_post(url: str, body: str, headers: dict[str, str]) -> Response:
         try:
             out = _post(url, body.encode(), headers, limit, seconds)
         except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-            out = _failure(exc)
+            out = _failure(exc, seconds)
     except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:  # refused, timed out
-        out = _failure(exc)
+        out = _failure(exc, seconds)
     out.duration_ms = int((time.monotonic() - started) * 1000)
     out.body = _cut(out.body)
     return out
@@ -115,12 +119,21 @@ def _post(url: str, body: bytes, headers: dict[str, str], limit: int, seconds: f
     return Response(resp.status, dict(resp.headers), data.decode(errors="replace"))
 
 
-def _failure(exc: BaseException) -> Response:
+def _failure(exc: BaseException, seconds: float) -> Response:
     reason = getattr(exc, "reason", None) or exc
-    timed_out = isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError)) or (
-        "timed out" in str(reason)
+    # urllib3's NewConnectionError (refused, unreachable) subclasses its ConnectTimeoutError
+    # for old callers' sake: a refusal is not a timeout.
+    timed_out = not isinstance(exc, urllib3.exceptions.NewConnectionError) and (
+        isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError))
+        or "timed out" in str(reason)
     )
-    return Response(error=f"{'timeout' if timed_out else 'error'}: {reason}"[:300])
+    if timed_out:
+        return Response(error=f"timeout: no answer within {seconds:g} s")
+    # urllib3 prefixes its messages with the connection object's repr
+    # ("HTTPConnection(host='…', port=…): Failed to establish…"): the receiver's owner
+    # wants the cause ("connection refused"), not our client's internals.
+    text = _POOL_PREFIX.sub("", str(reason))
+    return Response(error=f"error: {text}"[:300])
 
 
 def _claim(endpoint_id: int, lane: int, now: dt.datetime) -> WebhookDelivery | None:

@@ -13,7 +13,7 @@ from chat.events import HOOK_EVENTS
 from chat.exceptions import ValidationError
 from chat.models import Site
 from integrations import conf
-from integrations.models import Rule, WebhookEndpoint
+from integrations.models import Rule, WebhookEndpoint, webhook_secret
 from integrations.services import metering
 
 LIMIT_FIELDS = ("rate", "daily_requests", "daily_bytes")
@@ -142,3 +142,12 @@ def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
     site_id = endpoint.site_id
     endpoint.delete()
     site_hooks_refresh(site_id=site_id)
+
+
+def endpoint_secret_rotate(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """A new signing secret, at once: every delivery sent after this commit is signed with
+    it (one signed with the old secret and refused by the receiver is retried, and then
+    verifies). The secret is shown in this answer and at creation only."""
+    endpoint.secret = webhook_secret()
+    endpoint.save(update_fields=["secret", "updated_at"])
+    return endpoint

@@ -156,6 +156,6 @@ def send(customer):
 @pytest.fixture
 def endpoint(site, receiver):
     def _make(events=("message.created",), **values):
-        return endpoint_save(site=site, url=receiver.url, events=list(events), **values)
+        return endpoint_save(site=site, **{"url": receiver.url, "events": list(events), **values})
 
     return _make

@@ -40,6 +40,11 @@ def test_create_list_update_and_delete(site, receiver):
     ]
     listed = api.get("/api/v1/webhooks/").json()
     assert [e["id"] for e in listed["results"]] == [body["id"]] and listed["next"] is None
+    # The secret is shown where it is made, never on a read: a key that may read webhooks
+    # must not be able to sign deliveries in Parley's name.
+    fetched = api.get(f"/api/v1/webhooks/{body['id']}/").json()
+    assert "secret" not in fetched and "secret" not in listed["results"][0]
+    assert fetched["secret_prefix"] == body["secret"][:10] == body["secret_prefix"]
     patched = api.patch(f"/api/v1/webhooks/{body['id']}/", {"enabled": False}, format="json")
     assert patched.status_code == 200 and patched.json()["enabled"] is False
     assert Site.objects.get(pk=site.pk).hook_events["webhooks"] == []
@@ -106,7 +111,12 @@ def test_the_delivery_log_and_replay(site, start, send, endpoint, receiver):
     [row] = listed["results"]
     assert row["last_status"] == 500 and row["attempts"] == 1
     detail = api.get(f"/api/v1/webhooks/{hook.pk}/deliveries/{row['id']}/").json()
-    assert detail["log"][0]["response_status"] == 500
+    [attempt] = detail["log"]
+    assert attempt["response_status"] == 500 and attempt["url"] == receiver.url
+    # The headers as sent, without the signature (it is the secret's proof), and as answered.
+    assert attempt["request_headers"]["webhook-id"] == detail["event_id"]
+    assert "webhook-signature" not in attempt["request_headers"]
+    assert attempt["response_headers"]["Content-Type"] == "application/json"
     replay = api.post(f"/api/v1/webhooks/{hook.pk}/deliveries/{row['id']}/replay/")
     assert replay.status_code == 202 and replay.json()["replay_of"] == row["id"]
     assert WebhookDelivery.objects.count() == 2
@@ -139,6 +149,35 @@ def test_a_post_takes_an_idempotency_key(site, receiver):
     other = api.post("/api/v1/webhooks/", {**body, "events": ["message.created"]},
                      format="json", HTTP_IDEMPOTENCY_KEY="k-1")  # fmt: skip
     assert other.status_code == 409
+    # The secret is not kept for a replay (as an API key's): rotate to see a new one.
+    assert first.json()["secret"].startswith("whsec_") and again.json()["secret"] is None
+
+
+def test_rotating_the_secret_signs_the_next_deliveries_with_the_new_one(
+    site, start, send, endpoint, receiver
+):
+    from standardwebhooks import Webhook
+
+    hook = endpoint()
+    old_secret = hook.secret
+    api = client_for(site)
+    rotated = api.post(f"/api/v1/webhooks/{hook.pk}/rotate-secret/")
+    assert rotated.status_code == 200, rotated.content
+    new_secret = rotated.json()["secret"]
+    assert new_secret.startswith("whsec_") and new_secret != old_secret
+    assert "secret" not in api.get(f"/api/v1/webhooks/{hook.pk}/").json()
+    conversation = start()
+    send(conversation, "after the rotation")
+    assert delivery.lane_run(endpoint_id=hook.pk, lane=conversation.pk) == 1
+    [request] = receiver.requests
+    raw, headers = request["body"].encode(), request["headers"]
+    assert (
+        Webhook(new_secret).verify(raw, headers)["data"]["message"]["body"] == "after the rotation"
+    )
+    with pytest.raises(Exception, match="signature"):
+        Webhook(old_secret).verify(raw, headers)
+    reader = client_for(site, scopes=["webhooks:read"])
+    assert reader.post(f"/api/v1/webhooks/{hook.pk}/rotate-secret/").status_code == 403
 
 
 def test_event_types_are_the_registry(site):

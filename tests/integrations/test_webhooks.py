@@ -144,6 +144,22 @@ def test_a_timeout_is_a_failure_and_is_logged(start, send, endpoint, receiver):
     assert d.log.get().error.startswith("timeout")
 
 
+def test_a_refused_connection_is_logged_as_its_cause(start, send, endpoint):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    hook = endpoint(url=f"http://127.0.0.1:{port}/hook")
+    conversation = start()
+    send(conversation)
+    assert run_lane(conversation, hook) == 0
+    error = WebhookDelivery.objects.get().last_error
+    # The cause, without urllib3's connection object ("HTTPConnection(host=…): …").
+    assert error.startswith("error: ") and "refused" in error.lower()
+    assert "HTTPConnection" not in error and "object at" not in error
+
+
 def test_other_conversations_do_not_wait_for_a_failing_one(
     start, send, endpoint, receiver, customer
 ):
