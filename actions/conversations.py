@@ -17,12 +17,17 @@ from routing.services import conversation_enqueue, conversation_released
 
 @transaction.atomic
 def conversation_start(
-    *, actor: Actor, language: str | None = None, subject: str = "", visit: dict | None = None
+    *,
+    actor: Actor,
+    language: str | None = None,
+    subject: str = "",
+    visit: dict | None = None,
+    started_by: Actor | None = None,
 ) -> tuple[Conversation, bool]:
     """The customer's open conversation, or a new one greeted by the site's bot (or queued
     at once when the site has none). Idempotent (see chat.services.conversation_open)."""
     conversation, created = chat.conversation_open(
-        actor=actor, language=language, subject=subject, visit=visit
+        actor=actor, language=language, subject=subject, visit=visit, started_by=started_by
     )
     if not created:
         return conversation, False

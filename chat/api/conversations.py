@@ -118,6 +118,7 @@ class ConversationListView(ApiView):
             language=data.get("language"),
             subject=data.get("subject") or "",
             visit=visit,
+            started_by=None if actor.kind == "customer" else actor,
         )
         return Response(
             conversation_out(conversation),

@@ -144,9 +144,16 @@ def _timeline_hook(conversation: Conversation, type: str, data: dict[str, Any]) 
 
 @transaction.atomic(savepoint=False)  # no savepoint round trips inside an action
 def conversation_open(
-    *, actor: Actor, language: str | None = None, subject: str = "", visit: dict | None = None
+    *,
+    actor: Actor,
+    language: str | None = None,
+    subject: str = "",
+    visit: dict | None = None,
+    started_by: Actor | None = None,
 ) -> tuple[Conversation, bool]:
     """Return the customer's open conversation (locked), or create one in the bot stage.
+    ``started_by``: who started it for the customer (an API key, a supervisor), named on
+    the timeline's ``created`` entry instead of the customer.
 
     Idempotent: a widget that retries, or two tabs starting at once, get the same
     conversation, because the customer row is locked while we look. What happens next
@@ -190,5 +197,7 @@ def conversation_open(
         customer=customer,
         language=language,
     )
-    event_record(conversation=conversation, type="created", actor=actor.label, reason="widget")
+    by = started_by or actor
+    via = {"customer": "widget", "service": "api", "agent": "agent"}[by.kind]
+    event_record(conversation=conversation, type="created", actor=by.label, reason=via)
     return conversation_lock(conversation.pk), True

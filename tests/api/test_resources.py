@@ -100,13 +100,16 @@ def test_bad_list_parameters_are_400_with_the_field(params, field):
 def test_a_key_creates_a_conversation_for_a_customer_of_its_site():
     site = make_site()
     customer = make_customer(site=site)
-    client, _ = key_client(site=site)
+    client, key = key_client(site=site)
     created = client.post(
         "/api/v1/conversations/", {"customer": customer.pk, "subject": "Order 7"}, format="json"
     )
     assert created.status_code == 201, created.content
     body = created.json()
     assert body["customer"]["id"] == customer.pk and body["subject"] == "Order 7"
+    # The timeline names the key that started it, not the customer (docs/api.md).
+    created_event = ConversationEvent.objects.get(conversation_id=body["id"], type="created")
+    assert (created_event.actor, created_event.reason) == (f"service:{key.name}", "api")
     again = client.post("/api/v1/conversations/", {"customer": customer.pk}, format="json")
     assert (again.status_code, again.json()["id"]) == (200, body["id"])  # the open one
     stranger = make_customer(site=make_site())
