@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand
 from config import embedded
 from config.balancer import start_haproxy
 from config.server import celery_beat_command, celery_worker_command, daphne_command
+from config.static import collected_is_stale
 from config.supervisor import Supervisor
 
 
@@ -81,6 +82,11 @@ class Command(BaseCommand):
                 )
                 self.stdout.write(f"Embedded Redis on {settings.EMBEDDED_REDIS_SOCKET}")
             call_command("migrate", interactive=False, verbosity=0)
+            if not settings.WHITENOISE_USE_FINDERS and collected_is_stale():
+                # Production mode serves only what collectstatic wrote: without it the
+                # widget's loader was a 404 and the demo page had no chat at all.
+                self.stdout.write("Collecting static files (after an install or upgrade)…")
+                call_command("collectstatic", interactive=False, verbosity=0)
             demo = demo_wanted(demo=opts["demo"], no_demo=opts["no_demo"])
             if demo:
                 call_command("loaddemo")
