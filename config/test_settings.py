@@ -22,6 +22,10 @@ os.environ.setdefault(
     "REDIS_KEY_PREFIX",
     f"t-{os.environ.get('PARLEY_TEST_DB_NAME', 'parley')}-{uuid.uuid4().hex[:8]}",
 )
+# Servers the tests start (runparley, daphne) serve static files from the sources: they
+# would otherwise run collectstatic (half a minute of compression) in every temporary data
+# folder (tests/test_static.py covers when runparley collects).
+os.environ.setdefault("STATIC_FROM_FINDERS", "true")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
 # live_server runs the ORM from the browser test's thread; Django refuses that by default.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
