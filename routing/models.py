@@ -143,6 +143,13 @@ class Queue(models.Model):
         if self.offer_timeout_seconds < 1:
             raise ValidationError({"offer_timeout_seconds": "At least one second."})
 
+    @property
+    def closed_to_new(self) -> bool:
+        """Closed to new live chats by a supervisor (the floor's Close: a fixed waiting
+        limit of 0): a new arrival gets the offline fallback even with an agent free,
+        while the conversations already waiting are still served."""
+        return self.limit_mode == self.LimitMode.FIXED and self.max_waiting == 0
+
     def is_open(self, now: dt.datetime) -> bool:
         if not self.business_hours:
             return True

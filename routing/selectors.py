@@ -239,7 +239,7 @@ def handoff_outlook(*, queue: Queue, skills: list[str], now: dt.datetime) -> str
     """What a conversation handed to ``queue`` now will get: "" (an agent, live), or the
     offline reason the router's first decision will give it ("closed", "no_agents",
     "over_limit"), so that the bot promises nothing the queue banner then contradicts."""
-    if not queue.is_open(now):
+    if not queue.is_open(now) or queue.closed_to_new:
         return "closed"
     # The entry's requirements, as enqueue_locked sets them.
     needs = sorted({*(queue.required_skills or []), *skills})

@@ -90,7 +90,8 @@ def _route_on_server(*, entry_id: int, now: dt.datetime, skip_locked: bool) -> D
         return Decision("skipped", entry_id, code=result["code"])
     conversation, entry = sql_server.decision_rows_from_json(result)
     if result["outcome"] == "decide":
-        # Closed, or in a time zone PostgreSQL does not know: Python's zoneinfo decides.
+        # Closed (by its hours or by a supervisor, to a new arrival), or in a time zone
+        # PostgreSQL does not know: Python decides.
         return _decide(conversation=conversation, entry=entry, now=now)
     rows = sql_server.candidate_rows_from_json(result["rows"])
     sticky_id = entry.sticky_agent_id if result["sticky_skipped"] else None
@@ -134,6 +135,17 @@ def _decide(*, conversation: Conversation, entry: QueueEntry, now: dt.datetime) 
             now=now,
             code="queue_closed",
             text=f"{queue.name} is outside its business hours",
+            offline_reason="closed",
+        )
+    if queue.closed_to_new and entry.mode == LIVE and entry.last_routed_at is None:
+        # Only a new arrival: the first decision (what was waiting when the supervisor
+        # closed the queue is still served, as the floor says).
+        return _nobody(
+            conversation=conversation,
+            entry=entry,
+            now=now,
+            code="queue_closed",
+            text=f"{queue.name} is closed to new chats by a supervisor",
             offline_reason="closed",
         )
     rule = language.rule_for(

@@ -37,7 +37,8 @@ $$;
 -- Returns {"outcome": "skipped", "code"} (locked elsewhere with p_skip_locked, gone, not
 -- waiting), else the locked rows the Python side goes on with (conversation, participants,
 -- entry, queue) and one of:
---   "decide": the queue is closed, or its time zone is unknown here: Python decides;
+--   "decide": the queue is closed (by its hours, or by a supervisor to a new arrival), or
+--     its time zone is unknown here: Python decides;
 --   "picked": "agent" got a chat slot (load + 1), "sticky" says whether as the previous agent;
 --   "nobody": no slot taken (nobody eligible, or every free slot raced away).
 -- with "rows" (the ranked candidates), "excluded" and "sticky_skipped" (the previous agent
@@ -108,7 +109,11 @@ BEGIN
     END;
   END IF;
 
-  IF v_open IS NOT TRUE THEN
+  -- routing.models.Queue.closed_to_new, for a new arrival only (its first decision):
+  -- Python's _decide gives it the offline fallback.
+  IF v_open IS NOT TRUE
+     OR (q.limit_mode = 'fixed' AND q.max_waiting = 0 AND e.mode = 'live'
+         AND e.last_routed_at IS NULL) THEN
     v_outcome := 'decide';
   ELSE
     -- selectors.excluded_agents

@@ -358,6 +358,34 @@ def test_dynamic_limit_follows_littles_law(settings):
     assert (entry_of(over).mode, entry_of(over).mode_reason) == ("offline", "over_limit")
 
 
+def test_a_queue_closed_on_the_floor_takes_no_new_live_chat_but_serves_those_waiting():
+    from routing.services.supervise import queue_close
+
+    queue = make_queue()
+    agent = online_agent(queue, capacity=1)
+    AgentPresence.objects.filter(user=agent).update(load=1)  # busy: the next one waits
+    before = waiting(queue)  # waiting, live, when the supervisor closes the queue
+    assert entry_of(before).mode == "live"
+    boss = make_agent()
+    boss.is_superuser = True
+    boss.save()
+    queue_close(actor=agent_actor(boss), queue_id=queue.pk)
+    AgentPresence.objects.filter(user=agent).update(load=0)  # the agent is free again
+    # A new arrival, with the agent free: the offline fallback, not an offer.
+    after = waiting(queue)
+    assert (entry_of(after).mode, entry_of(after).mode_reason) == ("offline", "closed")
+    assert open_offer(after) is None
+    queue.refresh_from_db()
+    assert selectors.handoff_outlook(queue=queue, skills=[], now=timezone.now()) == "closed"
+    # The one who was waiting is offered to the agent.
+    routing_sweep(now=later(30))
+    assert open_offer(before) is not None and entry_of(before).mode == "live"
+    # Opened again: back to the dynamic limit (Little's law decides again).
+    queue_close(actor=agent_actor(boss), queue_id=queue.pk, closed=False)
+    queue.refresh_from_db()
+    assert not queue.closed_to_new and queue.limit_mode == Queue.LimitMode.DYNAMIC
+
+
 def test_outside_business_hours_the_conversation_becomes_an_offline_message():
     now = timezone.now()
     day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[now.weekday()]

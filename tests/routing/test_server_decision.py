@@ -507,6 +507,19 @@ def _scenario(name: str, now: dt.datetime):
         tomorrow = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[(now.weekday() + 1) % 7]
         _q, a, entry = _floor(1, queue_kw={"business_hours": {tomorrow: [["00:00", "24:00"]]}})
         return entry, "nobody", "queue_closed", "outside its business hours"
+    if name == "closed_by_supervisor":  # the floor's Close: a new arrival, an agent free
+        _q, a, entry = _floor(1, queue_kw={"limit_mode": "fixed", "max_waiting": 0})
+        # As if it arrived now, with its agent free (the floor routed it with them away).
+        QueueEntry.objects.filter(pk=entry.pk).update(
+            last_routed_at=None, mode="live", mode_reason=""
+        )
+        return entry, "nobody", "queue_closed", "closed to new chats by a supervisor"
+    if name == "closed_by_supervisor_already_waiting":  # waiting before it closed: served
+        _q, a, entry = _floor(1, queue_kw={"limit_mode": "fixed", "max_waiting": 0})
+        QueueEntry.objects.filter(pk=entry.pk).update(
+            last_routed_at=now - dt.timedelta(seconds=30), mode="live", mode_reason=""
+        )
+        return entry, "offered", a[0], "the only eligible agent"
     if name == "open_hours_elsewhere":
         local = now.astimezone(zoneinfo.ZoneInfo("Asia/Kolkata"))
         day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
@@ -526,7 +539,8 @@ SCENARIOS = [
     "at_capacity", "all_at_capacity", "away_and_offline", "heartbeat_lost", "no_live_console",
     "not_a_member", "declined_recently", "expired_long_ago", "handed_over",
     "everyone_declined", "sticky", "sticky_full", "sticky_declined", "sticky_only_and_away",
-    "closed", "open_hours_elsewhere", "not_waiting",
+    "closed", "closed_by_supervisor", "closed_by_supervisor_already_waiting",
+    "open_hours_elsewhere", "not_waiting",
 ]  # fmt: skip
 
 
