@@ -29,9 +29,11 @@ def conversation_reassign(
     *, actor: Actor, conversation_id: int, to_agent_id: int, note: str = "",
     now: dt.datetime | None = None,
 ) -> Conversation:  # fmt: skip
-    """A supervisor assigns an open conversation to an agent (from admin): a waiting one
-    directly, an assigned one as a transfer. The agent needs a free slot (no agent goes
-    over capacity, not even on a supervisor's word) but need not be online."""
+    """A supervisor assigns an open conversation to an agent (the floor, admin): a waiting
+    one directly, an assigned one as a transfer. The agent must be online with a live
+    console and a free slot, as for the router's offers: a chat given to an agent who is
+    away or offline showed the customer "You are chatting with Alice" while nobody was
+    there (a walkthrough); no agent goes over capacity, not even on a supervisor's word."""
     require_supervisor(actor)
     note = clean_note(note)
     now = now or timezone.now()
@@ -47,7 +49,7 @@ def conversation_reassign(
                 actor=actor,
                 note=note,
                 now=now,
-                require_online=False,
+                require_online=True,
                 via=QueueEntry.Via.REASSIGN,
             )
         if conversation.status not in Conversation.WAITING_STATUSES:
@@ -58,7 +60,7 @@ def conversation_reassign(
             via=QueueEntry.Via.REASSIGN,
             actor_label=actor.label,
             now=now,
-            require_online=False,
+            require_online=True,
             reason=f"reassigned by a supervisor{': ' + note if note else ''}",
         )
 

@@ -82,7 +82,13 @@ function agentSelect(agents, conversation) {
   const select = document.createElement("select");
   select.dataset.reassignFor = conversation;
   select.append(new Option("—", ""));
-  for (const a of agents) select.append(new Option(`${a.name} (${a.load}/${a.capacity})`, a.id));
+  // Only agents who can take a chat now: online with a live console and a free slot (the
+  // server refuses the others, as a chat given to someone absent waits on nobody).
+  for (const a of agents) {
+    if (a.status === "online" && a.live && a.load < a.capacity) {
+      select.append(new Option(`${a.name} (${a.load}/${a.capacity})`, a.id));
+    }
+  }
   td.append(select);
   return td;
 }

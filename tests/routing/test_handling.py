@@ -156,7 +156,13 @@ def test_supervisor_reassigns_a_waiting_or_an_assigned_conversation(boss):
     ana = online_agent(queue)
     offered = waiting(queue)
     offer = open_offer(offered)
-    bob = make_agent()  # offline, but with free slots: a supervisor's call
+    absent = make_agent()  # offline, with free slots: nobody would answer the customer
+    with pytest.raises(Conflict, match="not available"):
+        conversation_reassign(
+            actor=agent_actor(boss), conversation_id=offered.pk, to_agent_id=absent.pk
+        )
+    assert Reservation.objects.get(pk=offer.pk).state == "offered"  # nothing changed
+    bob = online_agent(make_queue())  # online in another queue: a supervisor's call
     conversation_reassign(
         actor=agent_actor(boss), conversation_id=offered.pk, to_agent_id=bob.pk, note="VIP"
     )
