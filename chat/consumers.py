@@ -16,6 +16,7 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from chat import connect_gate, events, inbound, logcontext, metrics, realtime, selectors, services
 from chat.actors import Actor
@@ -34,6 +35,9 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+# The database is unavailable: try again later (RFC 6455's 1013 says the same, but a
+# server may send only 1000 or 3000-4999, and autobahn refuses the others).
+CLOSE_TRY_AGAIN = 4503
 CLOSE_FLOOD = 4429
 CLOSE_TOO_MANY_SOCKETS = 4409
 
@@ -85,6 +89,24 @@ class ParleyConsumer(LayerTolerant, AsyncWebsocketConsumer):
         raise NotImplementedError
 
     async def connect(self) -> None:
+        try:
+            await self._connect()
+        except (OperationalError, InterfaceError):
+            # The database is unreachable (a restart, a failover, a full pool): say so and
+            # close with 4503 "try again later", which clients treat as any network close
+            # (back off, reconnect, resume). It was a bare HTTP 500 on the handshake.
+            logger.warning("socket connect: database unavailable", exc_info=True)
+            if not getattr(self, "accepted", False):
+                await self.accept()  # then close: a bare refusal reads as a 403 (see below)
+            await self.send_frame({"type": "error", "code": "unavailable",
+                                   "message": "The service is unavailable for a moment; retrying."})  # fmt: skip
+            await self.close(code=CLOSE_TRY_AGAIN)
+
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        self.accepted = True
+        await super().accept(subprotocol, headers)
+
+    async def _connect(self) -> None:
         self.actor: Actor | None = None
         self.lease: SocketLease | None = None
         self.typing_targets: dict[int, dict[str, Any]] = {}

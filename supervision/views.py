@@ -10,6 +10,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
@@ -172,8 +173,11 @@ async def status_page(request: HttpRequest, site_key: str | None = None) -> Http
     """Public: each component up, degraded or down, and the open incidents (?format=json)."""
     site = None
     if site_key is not None:
-        site = await Site.objects.filter(key=site_key).afirst()
-        if site is None:
+        try:
+            site = await Site.objects.filter(key=site_key).afirst()
+        except (OperationalError, InterfaceError):  # the database is down: the whole page
+            site_key = None
+        if site is None and site_key is not None:
             return JsonResponse(
                 {"error": {"code": "not_found", "message": "No such site.", "field": None}},
                 status=404,

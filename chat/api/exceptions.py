@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http.multipartparser import MultiPartParserError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -21,6 +22,15 @@ def exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
         message = "The request body is too large."
         return Response({"error": {"code": "too_large", "message": message}}, status=413)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database refused, dropped or timed out (a restart, a failover, a full pool)
+        # or a transaction lost a deadlock: transient, so a 503 the client retries, not a
+        # 500 (a fault probe's refused connections were 500s). A POST is retried safely
+        # with its Idempotency-Key.
+        message = "The database is unavailable for a moment; retry shortly."
+        response = Response({"error": {"code": "unavailable", "message": message}}, status=503)
+        response["Retry-After"] = "5"
+        return response
     if isinstance(exc, MultiPartParserError):
         message = f"The multipart body could not be read: {exc}"
         return Response({"error": {"code": "invalid_body", "message": message}}, status=400)
