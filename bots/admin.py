@@ -13,9 +13,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from bots.diagram import flow_svg
-from bots.graph_validation import validate_graph
 from bots.models import BotSession, Flow, FlowVersion, VariantStat
-from bots.services import FlowInvalid, flow_export, flow_publish
+from bots.services import FlowInvalid, flow_export, flow_publish, flow_validate
 
 
 class PrettyJSONWidget(forms.Textarea):
@@ -43,7 +42,7 @@ class FlowForm(forms.ModelForm):
 
     def clean_draft(self):
         graph = self.cleaned_data["draft"]
-        errors = validate_graph(graph)
+        errors = flow_validate(graph=graph)  # the services' check: the API's messages
         if errors:
             raise forms.ValidationError(
                 [f"{e['path'] or 'graph'}: {e['message']}" for e in errors[:50]]
@@ -121,7 +120,10 @@ class FlowAdmin(admin.ModelAdmin):
         try:
             version = flow_publish(flow=flow, published_by=request.user.get_username())
         except FlowInvalid as exc:
-            self.message_user(request, f"{flow}: {exc.message}", messages.ERROR)
+            # Every problem, as the form lists them: the draft may have been valid when it
+            # was saved and not now (a queue it hands off to was deleted since).
+            problems = "; ".join(f"{e['path'] or 'graph'}: {e['message']}" for e in exc.errors[:10])
+            self.message_user(request, f"{flow} was not published: {problems}", messages.ERROR)
             return
         self.message_user(
             request,

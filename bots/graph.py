@@ -3,8 +3,11 @@ data (texts by language, a node as a variant shows it, edges, the diagram's laye
 the admin, the REST API, the import command and the engine all share one definition.
 Validation is in bots.graph_validation.
 
-A graph is an object with ``start`` (a node id), ``default_language``, ``typing_ms`` and
-``nodes`` (node id -> node, each with a ``type`` and its fields). docs/architecture.md
+A graph is an object with ``start`` (a node id), ``default_language``, ``typing_ms``,
+``handoff_on_request`` and ``nodes`` (node id -> node, each with a ``type`` and its
+fields). ``handoff_on_request`` (true unless set to false) lets a customer reach a person
+from any question: a typed request for one hands off, and a clarifying question or a
+choice's re-ask shows a "Talk to someone" button (bots.person_request). docs/architecture.md
 ("Bots") describes every node type and its fields; bots/flows/ has a full example.
 """
 
@@ -45,8 +48,18 @@ NODE_KEYS = {
     "end": {"text", "csat", "csat_text", "thanks_text"},
 }
 COMMON_KEYS = {"type", "variants", "note"}
+GRAPH_KEYS = {
+    "start", "nodes", "default_language", "typing_ms", "handoff_on_request", "description",
+    "schema",
+}  # fmt: skip
+
 MAX_NODES = 500
 MAX_TEXT = 2000
+
+
+def handoff_on_request(graph: dict[str, Any]) -> bool:
+    """Whether a customer can ask for a person at any question (the default)."""
+    return graph.get("handoff_on_request", True) is not False
 
 
 def text_for(value: Any, language: str, default_language: str = "en") -> str:

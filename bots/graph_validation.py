@@ -10,6 +10,7 @@ from bots.graph import (
     AUTO_TYPES,
     COMMON_KEYS,
     CONDITION_OPS,
+    GRAPH_KEYS,
     LANG_RE,
     MAX_NODES,
     NODE_KEYS,
@@ -58,10 +59,11 @@ def validate_graph(graph: Any) -> list[dict[str, str]]:
     typing_ms = graph.get("typing_ms", 0)
     if isinstance(typing_ms, bool) or not isinstance(typing_ms, int) or not 0 <= typing_ms <= 5000:
         c.err("typing_ms", "must be an integer from 0 to 5000.")
-    known = {"start", "nodes", "default_language", "typing_ms", "description", "schema"}
+    if not isinstance(graph.get("handoff_on_request", True), bool):
+        c.err("handoff_on_request", "must be true or false.")
     for key in graph:
-        if key not in known:
-            c.err(key, f"is not a graph field (expected one of {sorted(known)}).")
+        if key not in GRAPH_KEYS:
+            c.err(key, f"is not a graph field (expected one of {sorted(GRAPH_KEYS)}).")
 
     for node_id, node in nodes.items():
         path = f"nodes.{node_id}"

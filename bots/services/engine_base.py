@@ -14,8 +14,9 @@ from typing import Any
 from django.utils import translation
 from django.utils.translation import gettext_noop
 
-from bots.graph import node_view, text_for
+from bots.graph import handoff_on_request, node_view, text_for
 from bots.models import BotSession, Flow, FlowVersion
+from bots.person_request import BUTTON_LABEL, PERSON_BUTTON_ID
 from bots.services.leads import customer_attributes_store, lead_contact
 from bots.services.variants import variant_pick, variants_convert
 from chat import realtime
@@ -47,6 +48,13 @@ def system_text(key: str, language: str) -> str:
     """One of the bot's own texts in ``language`` (its base: fr-ca reads fr)."""
     with translation.override(language.split("-")[0].lower() or "en"):
         return translation.gettext(DEFAULT_TEXTS[key])
+
+
+def choice_ids(node: dict[str, Any]) -> set[str]:
+    """The ids a click can name at a node: its buttons' and its intents'."""
+    return {b["id"] for b in node.get("buttons") or []} | {
+        i["id"] for i in node.get("intents") or []
+    }
 
 
 SESSION_FIELDS = [
@@ -144,6 +152,14 @@ class StepBase:
 
     def intent_buttons(self, node: dict[str, Any]) -> list[dict[str, str]]:
         return [{"id": i["id"], "label": self.text(i["label"])} for i in node["intents"]]
+
+    def person_buttons(self, node: dict[str, Any]) -> list[dict[str, str]]:
+        """The "Talk to someone" button a re-asked question adds (a customer the bot did
+        not understand always has a way to a person), unless the flow opted out or has a
+        button or intent of that id itself."""
+        if not handoff_on_request(self.graph) or PERSON_BUTTON_ID in choice_ids(node):
+            return []
+        return [{"id": PERSON_BUTTON_ID, "label": self.text(BUTTON_LABEL)}]
 
     # --- state -----------------------------------------------------------------------------
     def view(self, node_id: str) -> dict[str, Any]:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bots.handoff_queues import handoff_queue_find
 from bots.models import BotSession, Flow
+from bots.person_request import HANDOFF_TEXT
 from bots.services.engine_answers import handoff_summary, rating
 from bots.services.engine_base import ACTOR, StepBase
 from chat.models import Conversation, Note
@@ -18,6 +20,7 @@ from routing.services import conversation_enqueue
 logger = logging.getLogger(__name__)
 
 CSAT_BUTTONS = [{"id": str(n), "label": str(n)} for n in range(1, 6)]
+PERSON_REASON = "customer asked for a person"
 
 
 def enqueue(
@@ -40,10 +43,19 @@ class StepEndings(StepBase):
     """The endings of a step (the step machine, engine_step, decides when)."""
 
     def handoff_queue(self, node: dict[str, Any]) -> Queue | None:
+        """The active queue the node names. Saving a flow refuses a name that matches none,
+        but a published version outlives its queues: when one was deleted or deactivated
+        since, the handoff still happens, to the conversation's or the site's default queue
+        (enqueue with None), and the server log says why."""
         if node.get("queue"):
-            queue = Queue.objects.filter(name=node["queue"]).first()
+            queue = handoff_queue_find(node["queue"])
             if queue is None:
-                logger.warning("bot flow names a missing queue %r", node["queue"])
+                logger.warning(
+                    "bot flow %s names a missing or inactive queue %r: handing off to the "
+                    "default queue",
+                    self.session.version,
+                    node["queue"],
+                )
             return queue
         return None
 
@@ -102,6 +114,13 @@ class StepEndings(StepBase):
             },
         )
         self.status_changed = True
+
+    def person_handoff(self) -> None:
+        """The customer asked for a person: the handoff a node without a queue makes (the
+        conversation's queue, else the site's default), with the same outlook-aware
+        goodbye, summary note and timeline entry as any handoff."""
+        self.say(self.handoff_text({"text": HANDOFF_TEXT}))
+        self.handoff({}, reason=PERSON_REASON)
 
     def end(self, node_id: str, node: dict[str, Any]) -> None:
         self.say(self.text(node["text"]))

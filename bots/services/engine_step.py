@@ -6,15 +6,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bots.graph import handoff_on_request
 from bots.intents import classify, threshold_for
 from bots.models import BotSession
+from bots.person_request import PERSON_BUTTON_ID, asks_for_person
 from bots.services.engine_answers import (
     condition_holds,
     input_hint,
     match_button,
     validate_input,
 )
-from bots.services.engine_base import ACTOR
+from bots.services.engine_base import ACTOR, choice_ids
 from bots.services.engine_endings import StepEndings
 from bots.smalltalk import is_greeting
 from chat.services import event_record
@@ -69,6 +71,8 @@ class Step(StepEndings):
             return self.handoff({}, reason="bot flow: no active step")
         node = self.view(node_id)
         kind = node["type"]
+        if self.person_asked(node, body=body, choice=choice):
+            return self.person_handoff()
         if choice is None and session.awaiting == "answer" and is_greeting(body):
             return self.greet_back(node)
         if kind == "choice":
@@ -79,7 +83,8 @@ class Step(StepEndings):
                 return self.enter(button["next"])
             if node.get("fallback"):
                 return self.enter(node["fallback"])
-            return self.retry(node, "retry_choice", {"buttons": self.buttons(node)})
+            buttons = self.buttons(node) + self.person_buttons(node)
+            return self.retry(node, "retry_choice", {"buttons": buttons})
         if kind == "input":
             ok, value = validate_input(node.get("validator"), body)
             if ok:
@@ -91,6 +96,19 @@ class Step(StepEndings):
         if kind == "end" and session.awaiting == "csat":
             return self.csat(node, body=body, choice=choice)
         self.handoff({}, reason=f"bot flow: {kind} node {node_id} cannot take an answer")
+
+    def person_asked(self, node: dict[str, Any], *, body: str, choice: str | None) -> bool:
+        """At a question waiting for the customer (a choice, an input, an intent, its
+        clarifying question), a click on "Talk to someone" or a typed request for a person
+        (bots.person_request). The flow's own buttons and intents come first: a choice
+        whose button says "Talk to an agent" follows that button's edge."""
+        if node["type"] not in ("choice", "input", "intent") or not handoff_on_request(self.graph):
+            return False
+        if choice is not None:
+            return choice == PERSON_BUTTON_ID and choice not in choice_ids(node)
+        if node["type"] == "choice" and match_button(node["buttons"], body=body, choice=None):
+            return False
+        return asks_for_person(body)
 
     def greet_back(self, node: dict[str, Any]) -> None:
         """A greeting is not a wrong answer: say hello and ask the question again (no retry
@@ -146,9 +164,10 @@ class Step(StepEndings):
             return self.enter(picked["next"])
         if self.session.awaiting == "answer":
             # Low confidence: ask once, offering the intents as buttons, before falling back.
+            buttons = self.intent_buttons(node) + self.person_buttons(node)
             self.say(
                 self.text(node.get("clarify_text"), "clarify"),
-                {"buttons": self.intent_buttons(node), "clarify": True},
+                {"buttons": buttons, "clarify": True},
             )
             return self.wait(node_id, "clarify")
         self.collect(attribute, None)

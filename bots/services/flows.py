@@ -12,6 +12,7 @@ from django.db.models import Max
 from django.utils.text import slugify
 
 from bots.graph_validation import validate_graph
+from bots.handoff_queues import graph_queue_errors
 from bots.models import Flow, FlowVersion
 from chat.exceptions import NotFound, ValidationError
 
@@ -33,12 +34,15 @@ class FlowInvalid(ValidationError):
 
 
 def flow_validate(*, graph: Any) -> list[dict[str, str]]:
-    """Every problem of a graph (an empty list when it is valid)."""
-    return validate_graph(graph)
+    """Every problem of a graph (an empty list when it is valid): its form
+    (bots.graph_validation, pure) and what needs the database, a handoff's queue that does
+    not exist or is inactive (bots.handoff_queues). Admin, the REST API and import all
+    validate here, so each refuses the same flows with the same messages."""
+    return validate_graph(graph) + graph_queue_errors(graph)
 
 
 def _check(graph: Any) -> None:
-    errors = validate_graph(graph)
+    errors = flow_validate(graph=graph)
     if errors:
         raise FlowInvalid(errors)
 

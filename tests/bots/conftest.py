@@ -13,12 +13,18 @@ from bots.intents import warm_up
 from bots.models import Flow
 from bots.services import flow_create, flow_publish
 from chat.models import Conversation, Message
+from routing.models import Queue
 from tests.factories import customer_actor, make_customer, make_site
 
 _ids = itertools.count(1)
 
 
 def make_flow(graph: dict, *, goal: str = Flow.Goal.LEAD_CAPTURED, publish: bool = True) -> Flow:
+    """Create (and publish) a flow, after creating the queues its handoffs name, as
+    loaddemo does: saving a flow refuses a handoff to a queue that does not exist."""
+    for node in graph["nodes"].values():
+        if node.get("type") == "handoff" and node.get("queue"):
+            Queue.objects.get_or_create(name=node["queue"])
     flow = flow_create(name=f"Flow {next(_ids)}", graph=graph, goal=goal)
     if publish:
         flow_publish(flow=flow, published_by="test")

@@ -98,7 +98,8 @@ def test_an_unknown_answer_re_asks_with_the_buttons_then_hands_off():
     chat = Chat(make_flow(CHOICE_GRAPH))
     replies = chat.send("what?")
     assert [m.body for m in replies] == ["Please pick one."]
-    assert len(replies[0].data["buttons"]) == 2
+    # The flow's buttons again, and a way to a person (bots.person_request).
+    assert [b["id"] for b in replies[0].data["buttons"]] == ["order", "product", "parley:person"]
     assert chat.session.retries == 1 and chat.conversation.status == "bot"
     replies = chat.send("still no")
     # No on_fail edge: after max_retries the bot hands off to a person rather than loop.
@@ -276,6 +277,7 @@ def test_a_low_confidence_asks_a_clarifying_question_and_a_click_settles_it(queu
     assert replies[0].data["buttons"] == [
         {"id": "late", "label": "Late delivery"},
         {"id": "refund", "label": "A refund"},
+        {"id": "parley:person", "label": "Talk to someone"},
     ]
     assert chat.session.awaiting == "clarify"
     chat.click("refund")
@@ -426,10 +428,21 @@ def test_handoff_enters_routing_with_queue_priority_and_skills():
     assert transition.from_status == "bot" and "handoff at out" in transition.reason
 
 
-def test_a_missing_queue_falls_back_to_the_site_default_queue():
+@pytest.mark.parametrize("gone", ["deleted", "deactivated"])
+def test_a_published_handoff_whose_queue_is_gone_falls_back_to_the_site_default_queue(gone, caplog):
+    # Saving refuses a missing queue (test_handoff_queues.py), but a published version
+    # outlives its queues: it still hands off, to the site's default, with a warning.
     g = graph({"hello": msg("hi", "out"), "out": handoff(queue="Nowhere")})
-    chat = Chat(make_flow(g))
-    assert chat.refresh().queue == chat.site.default_queue
+    flow = make_flow(g)  # creates Nowhere
+    nowhere = Queue.objects.get(name="Nowhere")
+    if gone == "deleted":
+        nowhere.delete()
+    else:
+        Queue.objects.filter(pk=nowhere.pk).update(is_active=False)
+    chat = Chat(flow)
+    assert chat.refresh().status == "queued"
+    assert chat.conversation.queue == chat.site.default_queue
+    assert "names a missing or inactive queue 'Nowhere'" in caplog.text
 
 
 def test_lead_capture_updates_the_customer_and_records_one_event():

@@ -21,6 +21,7 @@ from bots.services import (
 )
 from chat.exceptions import NotFound, ValidationError
 from chat.services import api_key_create, visitor_token_issue
+from routing.models import Queue
 from tests.factories import make_agent, make_customer, make_site
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +34,12 @@ SMALL = {
     },
 }
 BROKEN = {"start": "a", "nodes": {"a": {"type": "message", "text": "Hi", "next": "ghost"}}}
+
+
+@pytest.fixture(autouse=True)
+def general_queue():
+    """SMALL hands off to General: a flow saves only when its queues exist."""
+    Queue.objects.get_or_create(name="General")
 
 
 def test_create_refuses_an_invalid_graph_with_every_error():
