@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from bots.services import bot_session_advance, bot_session_start
+from chat import hooks
 from chat import services as chat
 from chat.actors import Actor
 from chat.models import Conversation, Message
@@ -68,8 +69,13 @@ def message_send(
         conversation_enqueue(conversation=conversation, reason="reopened")
         chat.conversation_publish(conversation=conversation)
     if conversation.status == Conversation.Status.BOT and actor.kind == "customer":
-        # One bot step per customer action, in this transaction, under this row lock.
-        bot_session_advance(conversation=conversation, message=posted.message, choice=posted.choice)
+        # One bot step per customer action, in this transaction, under this row lock. Its
+        # reply is caused by the customer's message: one level deeper for the rules, so a
+        # chain of rules through the bot's reply counts on instead of starting again.
+        with hooks.caused_by(depth=hooks.current_depth() + 1, rule_id=None):
+            bot_session_advance(
+                conversation=conversation, message=posted.message, choice=posted.choice
+            )
     return posted.message, True
 
 

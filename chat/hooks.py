@@ -41,9 +41,15 @@ def connect(sink: Sink) -> None:
         _sinks.append(sink)
 
 
+def current_depth() -> int:
+    """How many causes deep the events emitted here are (0: a person or the system)."""
+    return _cause.get()[0]
+
+
 @contextlib.contextmanager
-def caused_by(*, depth: int, rule_id: int) -> Iterator[None]:
-    """Events emitted inside are one level deeper than the event that ran the rule."""
+def caused_by(*, depth: int, rule_id: int | None) -> Iterator[None]:
+    """Events emitted inside are one level deeper than the event that caused them: a rule's
+    actions (``rule_id``), or the bot's reply to a customer's message (no rule)."""
     token = _cause.set((depth, rule_id))
     try:
         yield

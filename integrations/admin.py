@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.utils import timezone
 
 from chat.events import HOOK_EVENTS
 from chat.exceptions import ParleyError
@@ -18,11 +17,16 @@ from integrations.services.endpoints import (
     endpoint_delete,
     site_hooks_refresh,
 )
-from integrations.services.rules import RULE_LIMITS, rule_problems
+from integrations.services.rules import RULE_LIMITS, rule_problems, rules_resume
 
 
 class EndpointForm(forms.ModelForm):
     url = forms.URLField(max_length=500, assume_scheme="https")
+    # [] is valid (an endpoint only rules' webhook actions send to); the model field's form
+    # field would call it "required".
+    events = forms.JSONField(
+        required=False, help_text='Event types, e.g. ["message.created"]; [] for rules only.'
+    )
 
     class Meta:
         model = WebhookEndpoint
@@ -31,6 +35,8 @@ class EndpointForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if "events" in data and data["events"] is None:
+            data["events"] = []
         for name, check in (("url", clean_url), ("events", clean_events)):
             if name in data:
                 try:
@@ -182,5 +188,5 @@ class RuleAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resume the selected paused rules")
     def resume(self, request, queryset):
-        count = queryset.filter(paused_until__gt=timezone.now()).update(paused_until=None)
+        count = rules_resume(rule_ids=list(queryset.values_list("pk", flat=True)))
         messages.success(request, f"{count} rules resumed.")

@@ -121,7 +121,7 @@ class ReservationAdmin(ReadOnlyAdmin):
 class ReassignForm(forms.Form):
     agent = forms.ModelChoiceField(
         queryset=get_user_model().objects.filter(agent_profile__isnull=False, is_active=True),
-        help_text="Needs a free chat slot.",
+        help_text="Online, with the console open and a free chat slot.",
     )
     note = forms.CharField(required=False, widget=forms.Textarea, max_length=1000)
 

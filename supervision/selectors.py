@@ -47,6 +47,7 @@ COLUMNS = (
     "first_response_avg_s",
     "handle_avg_s",
     "sla_attainment",
+    "sla_count",
     "bot_containment",
     "csat_avg",
     "csat_count",
@@ -61,6 +62,7 @@ LABELS = {
     "first_response_avg_s": "First response (avg s)",
     "handle_avg_s": "Handle time (avg s)",
     "sla_attainment": "SLA attainment",
+    "sla_count": "SLA entries",
     "bot_containment": "Bot containment",
     "csat_avg": "CSAT (1-5)",
     "csat_count": "CSAT answers",
@@ -122,6 +124,11 @@ def _figures(row: dict[str, Any]) -> dict[str, Any]:
         ),
         "handle_avg_s": _ratio(row["handle_seconds"] or 0, row["handle_count"] or 0, 1),
         "sla_attainment": _ratio(row["sla_met"] or 0, row["sla_count"] or 0),
+        # SLA counts queue entries (in the queue they waited in, with the agent who answered,
+        # on the day they were queued), not the row's conversations: a row can have entries
+        # and no conversation (one transferred on, or created the day before). The count
+        # says what the ratio is over, as csat_count does for csat_avg.
+        "sla_count": row["sla_count"] or 0,
         "bot_containment": _ratio(row["bot_contained"] or 0, row["bot_count"] or 0),
         "csat_avg": _ratio(row["csat_sum"] or 0, row["csat_count"] or 0, 2),
         "csat_count": row["csat_count"] or 0,

@@ -21,7 +21,12 @@ from chat.models import Site
 from integrations.api import serializers as s
 from integrations.models import WebhookDelivery, WebhookEndpoint
 from integrations.services.delivery import delivery_replay
-from integrations.services.endpoints import endpoint_delete, endpoint_save, endpoint_secret_rotate
+from integrations.services.endpoints import (
+    SUBSCRIBABLE,
+    endpoint_delete,
+    endpoint_save,
+    endpoint_secret_rotate,
+)
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 429: ErrorOut}
 ENDPOINT_ORDERINGS = {"id": ("id",), "-id": ("-id",)}
@@ -119,7 +124,12 @@ class EventTypesView(ApiView):
         _access(request, write=False)
         return Response(
             [
-                {"name": e.name, "description": e.description, "fields": sorted(e.data)}
+                {
+                    "name": e.name,
+                    "description": e.description,
+                    "fields": sorted(e.data),
+                    "subscribable": e.name in SUBSCRIBABLE,
+                }
                 for e in HOOK_EVENTS.values()
             ]
         )

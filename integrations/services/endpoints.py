@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from django.db import transaction
 
-from chat.events import HOOK_EVENTS
+from chat.events import HOOK_EVENTS, HOOK_RULE_FIRED
 from chat.exceptions import ValidationError
 from chat.models import Site
 from integrations import conf
@@ -19,14 +19,28 @@ from integrations.services import metering
 LIMIT_FIELDS = ("rate", "daily_requests", "daily_bytes")
 
 
+# What an endpoint may subscribe to. rule.fired is addressed, not broadcast: a rule's webhook
+# action names its endpoint, as a Zendesk trigger names its target. Subscribing to it used
+# to be accepted and then delivered nothing; sending it to every subscriber instead would
+# hand one rule's notice (meant for, say, a Slack relay) to every other receiver of the site.
+SUBSCRIBABLE = tuple(sorted(set(HOOK_EVENTS) - {HOOK_RULE_FIRED.name}))
+RULE_FIRED_REFUSED = (
+    "rule.fired cannot be subscribed to: it is sent to the endpoint a rule's webhook action "
+    "names, whatever that endpoint subscribes to. Name this endpoint in the rule's webhook "
+    'action; an endpoint that only receives rules\' deliveries subscribes to "events": [].'
+)
+
+
 def clean_events(value: Any, *, field: str = "events") -> list[str]:
-    if not isinstance(value, list) or not value:
-        raise ValidationError("events must be a non-empty list of event types.", field=field)
-    unknown = [v for v in value if not isinstance(v, str) or v not in HOOK_EVENTS]
+    """The subscribed event types; an empty list is an endpoint only rules send to."""
+    if not isinstance(value, list):
+        raise ValidationError("events must be a list of event types.", field=field)
+    if HOOK_RULE_FIRED.name in value:
+        raise ValidationError(RULE_FIRED_REFUSED, field=field)
+    unknown = [v for v in value if not isinstance(v, str) or v not in SUBSCRIBABLE]
     if unknown:
         raise ValidationError(
-            f"unknown event types {unknown!r}; known: {', '.join(sorted(HOOK_EVENTS))}.",
-            field=field,
+            f"unknown event types {unknown!r}; known: {', '.join(SUBSCRIBABLE)}.", field=field
         )
     return sorted(set(value))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from agents.models import AgentProfile
 from chat.exceptions import ParleyError, ValidationError
@@ -132,10 +133,22 @@ def rule_set_enabled(*, rule: Rule, enabled: bool) -> Rule:
     admin's "resume" does."""
     rule.enabled = enabled
     if enabled:
-        rule.paused_until = None
-    rule.save(update_fields=["enabled", "paused_until", "updated_at"])
+        # The episode is over: its reason and time go with the pause, else a rule that
+        # runs again still reads "rate limit reached" in the API and in admin.
+        rule.paused_until, rule.limited_at, rule.limited_reason = None, None, ""
+    rule.save(
+        update_fields=["enabled", "paused_until", "limited_at", "limited_reason", "updated_at"]
+    )
     site_hooks_refresh(site_id=rule.site_id)
     return rule
+
+
+def rules_resume(*, rule_ids: list[int]) -> int:
+    """Lift the quota pause of these rules (admin's "resume"), with its reason; returns how
+    many were paused."""
+    return Rule.objects.filter(pk__in=rule_ids, paused_until__gt=timezone.now()).update(
+        paused_until=None, limited_at=None, limited_reason=""
+    )
 
 
 @transaction.atomic

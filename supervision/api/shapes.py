@@ -57,6 +57,10 @@ class Figures(serializers.Serializer):
     sla_attainment = serializers.FloatField(
         allow_null=True, help_text="Queue entries answered by their SLA due time."
     )
+    sla_count = serializers.IntegerField(
+        help_text="The queue entries sla_attainment is over (queued in the range, in this "
+        "queue, answered by this agent): not the same set as conversations."
+    )
     bot_containment = serializers.FloatField(
         allow_null=True, help_text="Bot sessions that ended without a handoff."
     )

@@ -58,7 +58,7 @@ def test_create_list_update_and_delete(site, receiver):
         ({"url": "ftp://x.example/", "events": ["message.created"]}, "url"),
         ({"url": 30645, "events": ["message.created"]}, "url"),
         ({"url": "https://x.example/", "events": ["message.sent"]}, "events"),
-        ({"url": "https://x.example/", "events": []}, "events"),
+        ({"url": "https://x.example/", "events": "message.created"}, "events"),
         ({"url": "https://x.example/", "events": ["message.created"], "rate": "lots"}, "rate"),
         ({"url": "https://x.example/", "events": ["message.created"], "enabled": "yes"}, "enabled"),
         ({"url": "https://x.example/", "events": ["message.created"], "colour": "red"}, "colour"),

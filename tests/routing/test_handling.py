@@ -271,7 +271,7 @@ def test_admin_pages_and_actions(client, boss):
         "/admin/routing/reservation/", {"action": "withdraw", "_selected_action": [offer.pk]}
     )
     assert Reservation.objects.get(pk=offer.pk).state == "revoked"
-    bob = make_agent()
+    bob = online_agent(make_queue())  # online elsewhere: a supervisor's call
     page = client.post(
         "/admin/routing/routedconversation/",
         {"action": "reassign", "_selected_action": [conversation.pk]},

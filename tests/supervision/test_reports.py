@@ -8,6 +8,7 @@ import io
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 from bots.models import BotSession, Flow, FlowVersion
 from chat.models import Conversation, ConversationEvent, Message, Participant
@@ -119,6 +120,16 @@ def world() -> World:
     return w
 
 
+def report_api_rows(agent, queue) -> list[dict]:
+    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
+    client = Client()
+    client.force_login(user)
+    url = f"/api/v1/reports/agents/?queue={queue.pk}&from={D}&to={D}"
+    response = client.get(url)
+    assert response.status_code == 200, response.content
+    return response.json()["rows"]
+
+
 def by_name(rows):
     return {row["name"]: row for row in rows}
 
@@ -128,17 +139,17 @@ def test_per_queue(world):
     assert rows["A"] | {"key": 0} == {
         "key": 0, "name": "A", "conversations": 4, "resolved": 3, "abandoned": 1,
         "resolution_rate": 0.75, "first_response_avg_s": 66.7, "handle_avg_s": 400.0,
-        "sla_attainment": 0.5, "bot_containment": 0.0, "csat_avg": 4.0, "csat_count": 2,
+        "sla_attainment": 0.5, "sla_count": 4, "bot_containment": 0.0, "csat_avg": 4.0, "csat_count": 2,
     }  # fmt: skip
     assert rows["B"] | {"key": 0} == {
         "key": 0, "name": "B", "conversations": 3, "resolved": 2, "abandoned": 0,
         "resolution_rate": 0.6667, "first_response_avg_s": 52.5, "handle_avg_s": 60.0,
-        "sla_attainment": 1.0, "bot_containment": None, "csat_avg": 4.0, "csat_count": 1,
+        "sla_attainment": 1.0, "sla_count": 2, "bot_containment": None, "csat_avg": 4.0, "csat_count": 1,
     }  # fmt: skip
     assert rows["(no queue)"] == {
         "key": 0, "name": "(no queue)", "conversations": 1, "resolved": 1, "abandoned": 0,
         "resolution_rate": 1.0, "first_response_avg_s": None, "handle_avg_s": None,
-        "sla_attainment": None, "bot_containment": 1.0, "csat_avg": None, "csat_count": 0,
+        "sla_attainment": None, "sla_count": 0, "bot_containment": 1.0, "csat_avg": None, "csat_count": 0,
     }  # fmt: skip
 
 
@@ -209,3 +220,27 @@ def test_bad_report_input_is_a_clear_400(client, query):
     response = client.get(f"/supervision/reports/?{query}")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_field"
+
+
+def test_a_row_s_sla_is_over_its_entries_which_it_counts(world):
+    """The probe's row: cat answered an entry in queue A in time, then the conversation went
+    on to queue B and bob. Filtered to queue A, cat's row has no conversation (it counts in
+    B, with bob) but one entry answered in time: 1.0 over one entry, not 0/0, and the row
+    says so."""
+    cat = make_agent("cat")
+    c = world.conversation(D, queue=world.qb, agent=world.bob, status="assigned",
+                           queued="14:00:00", assigned="14:00:20", entry=("assigned", None))  # fmt: skip
+    QueueEntry.objects.create(
+        conversation=c, queue=world.qa, state="assigned", enqueued_at=at(D, "13:30:00"),
+        sla_due_at=at(D, "13:31:00"), assigned_at=at(D, "13:30:30"), assigned_agent=cat,
+    )  # fmt: skip
+    rollups.rollup_days(first=D, last=D)
+    rows = by_name(selectors.report_rows(group="agent", first=D, last=D, queue_id=world.qa.pk))
+    row = rows["Cat"]
+    assert (row["conversations"], row["resolution_rate"], row["handle_avg_s"]) == (0, None, None)
+    assert (row["sla_attainment"], row["sla_count"]) == (1.0, 1)
+    totals = selectors.report_totals(first=D, last=D, queue_id=world.qa.pk)
+    assert totals["sla_count"] == sum(r["sla_count"] for r in rows.values()) == 5
+    # Over the API too, where the schema declares it.
+    api_row = next(r for r in report_api_rows(cat, world.qa) if r["name"] == "Cat")
+    assert api_row == row
