@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from chat import model_checks
 from chat.attachment_files import validate_types
 
 # API keys, quota notices and idempotency records live in their own module (this one's size);
@@ -136,6 +137,11 @@ class Site(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        model_checks.origin_list(self.allowed_origins, "allowed_origins")
+        model_checks.at_most(self.attachment_max_bytes, settings.PARLEY["ATTACHMENT_MAX_BYTES_CEILING"],
+                             "attachment_max_bytes", "ATTACHMENT_MAX_BYTES_CEILING")  # fmt: skip
 
     def origin_allowed(self, origin: str | None) -> bool:
         if not self.allowed_origins:

@@ -98,3 +98,34 @@ def test_pages_answer_only_get_and_head(method):
     for url in ("/healthz", "/status/", f"/demo/{site.key}/", "/console/", "/supervision/"):
         assert getattr(client, method)(url).status_code == 405, (method, url)
     assert client.head(f"/demo/{site.key}/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("allowed_origins", '["shop.example.com"]'),  # no scheme: never matched a request
+     ("allowed_origins", '["https://shop.example.com/checkout"]'),  # a path
+     ("allowed_origins", '["ftp://shop.example.com"]'),
+     ("allowed_origins", '["https://shop.example.com:99999"]'),
+     ("allowed_origins", '"https://shop.example.com"'),  # not a list
+     ("attachment_max_bytes", "999999999")],  # over ATTACHMENT_MAX_BYTES_CEILING
+)  # fmt: skip
+def test_a_sites_origins_and_attachment_size_are_checked_in_the_admin(admin_client, field, value):
+    site = make_site()
+    url = f"/admin/chat/site/{site.pk}/change/"
+    data = _admin_form(admin_client, url)
+    data[field] = value
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors.get(field), field
+
+
+def test_a_sites_good_origins_save(admin_client):
+    site = make_site()
+    url = f"/admin/chat/site/{site.pk}/change/"
+    data = _admin_form(admin_client, url)
+    data["allowed_origins"] = '["https://shop.example.com", "http://localhost:8080/"]'
+    data["attachment_max_bytes"] = "1048576"
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    site.refresh_from_db()
+    assert site.origin_allowed("http://localhost:8080") and site.attachment_max_bytes == 1048576
