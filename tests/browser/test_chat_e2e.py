@@ -517,14 +517,20 @@ def test_a_site_that_refuses_the_origin_says_so(asgi_server, browser, shop):
     shop.allowed_origins = ["https://shop.example"]
     shop.save(update_fields=["allowed_origins"])
     context = browser.new_context(viewport=VIEWPORT)
+    shop.prechat_form = {"fields": [{"name": "email", "required": True}]}
+    shop.save(update_fields=["prechat_form"])
     try:
         page = context.new_page()
+        warnings: list[str] = []
+        page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
         open_widget(page, f"{asgi_server.url}/demo/{shop.key}/")
         banner = widget(page).get_by_test_id("parley-banner")
-        expect(banner).to_have_text(
-            "Chat unavailable: This origin may not embed the widget.", timeout=15_000
-        )
+        # The customer reads a plain sentence; the reason is for the site's owner, in the
+        # console. No pre-chat form leads nowhere under it (a walkthrough saw one).
+        expect(banner).to_have_text("This chat cannot be used on this page.", timeout=15_000)
         expect(widget(page).get_by_test_id("parley-input")).to_be_disabled()
+        expect(widget(page).get_by_test_id("parley-prechat")).to_have_count(0)
+        assert any("This origin may not embed the widget." in w for w in warnings), warnings
         # The refusal may come before the panel's opening animation ends: shot at its end.
         page.screenshot(path=SCREENSHOTS.format("demo_refused"), animations="disabled")
     finally:

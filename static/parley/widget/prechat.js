@@ -9,7 +9,8 @@ let form = null;
 
 /** Whether the form stands between the visitor and the chat. */
 export function prechatPending() {
-  return env.PRECHAT.length > 0 && !state.prechatDone && !isOpenConversation();
+  // Not on a page where the chat cannot run: a form that leads nowhere contradicts the banner.
+  return env.PRECHAT.length > 0 && !state.prechatDone && !isOpenConversation() && !state.blocked;
 }
 
 function field(f) {

@@ -229,7 +229,9 @@ export const render = {
   connection() {
     let text = "";
     el.banner.classList.toggle("error", Boolean(state.blocked));
-    if (state.blocked) text = t("unavailable", { reason: state.blocked });
+    // The customer reads a plain sentence; the server's reason ("This origin may not embed
+    // the widget.") is for the site's owner, in the browser console (session.js block()).
+    if (state.blocked) text = t("cannot_use");
     else if (!client.ready && client.everConnected) text = t("reconnecting");
     else if (state.service && state.service.state !== "up") text = state.service.message;
     el.banner.hidden = !text;

@@ -173,6 +173,8 @@ export function makeClient() {
 
 function block(reason) {
   state.blocked = reason;
+  console.warn(`Parley: the chat cannot run on this page: ${reason}`); // for the site's owner
   client.stop();
   render.connection();
+  renderPrechat();
 }
