@@ -27,7 +27,11 @@ function unreadCount(r) {
 
 function previewOf(r) {
   if (r.typing) return { text: `${r.typing.name} is typing…`, typing: true };
-  const last = [...r.msgs].reverse().find((m) => m.kind !== "event") || r.msgs[r.msgs.length - 1];
+  const newestFirst = [...r.msgs].reverse();
+  // A waiting or offered chat shows what the customer last wrote (the bot's handoff line
+  // says nothing about the request); an open one, whoever spoke last.
+  const customer = isWaiting(r) && newestFirst.find((m) => m.kind === "text" && m.sender && m.sender.role === "customer");
+  const last = customer || newestFirst.find((m) => m.kind !== "event") || r.msgs[r.msgs.length - 1];
   if (!last) return { text: r.c && r.c.last_seq ? "…" : "No messages yet" };
   const files = (last.attachments || []).map((a) => `📎 ${a.name}`).join(" ");
   const text = [translationOf(last) || last.body, files].filter(Boolean).join(" ");

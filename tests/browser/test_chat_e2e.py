@@ -646,6 +646,10 @@ def test_the_bot_qualifies_the_customer_and_the_router_offers_the_chat(
         offer = console.get_by_test_id("offer")
         expect(offer).to_have_count(1)
         expect(offer).to_contain_text("Orders")
+        # The customer's last words, not the bot's handoff line.
+        expect(offer.get_by_test_id("conversation-preview")).to_have_text(
+            "my parcel is late, it has not arrived"
+        )
         expect(offer.get_by_test_id("offer-countdown")).to_have_text(re.compile(r"^\d+ s$"))
         console.screenshot(path=SCREENSHOTS.format("console_offer"))
         offer.get_by_test_id("offer-accept").click()
