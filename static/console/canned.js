@@ -4,7 +4,7 @@
 // and after each change; the dialog adds and deletes the agent's own replies.
 import { el, toast } from "./dom.js";
 import { MY_NAME, client, convs, ui } from "./state.js";
-import { expand, matching } from "./template.js";
+import { expand, matching, unfilled } from "./template.js";
 import { contextOf } from "./context.js";
 
 let replies = [];
@@ -25,7 +25,9 @@ function vars() {
   const panel = contextOf(ui.selectedId);
   const customer = panel ? panel.customer : {};
   return {
-    customer: { name: customer.name || (r && r.c ? r.c.customer.name : ""), email: customer.email || "" },
+    // The name only: a customer with none leaves {{customer.name}} for the agent to fill
+    // (the conversation's label falls back to the email, and "Hi zoe@example.com" read badly).
+    customer: { name: customer.name || "", email: customer.email || "" },
     agent: { name: MY_NAME },
     collected: (panel && panel.collected && panel.collected.answers) || {},
   };
@@ -76,7 +78,20 @@ export function insert(i) {
   el.input.value = expand(reply.body, vars());
   closePicker();
   el.input.focus();
+  const [first] = unfilled(el.input.value);
+  if (first) el.input.setSelectionRange(first.start, first.end); // type to fill it
   el.input.dispatchEvent(new Event("input"));
+}
+
+/** True (and the first one selected, and a toast) when the composer still holds a canned
+ * reply's variable nobody filled ("{{order_number}}"): the customer would read the braces. */
+export function refuseUnfilled() {
+  const missing = unfilled(el.input.value);
+  if (!missing.length) return false;
+  el.input.focus();
+  el.input.setSelectionRange(missing[0].start, missing[0].end);
+  toast(`Fill in ${missing.map((v) => v.text).join(", ")} before sending.`);
+  return true;
 }
 
 /** Keys while the picker is open; true if the key was the picker's. */

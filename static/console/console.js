@@ -26,7 +26,7 @@ import {
 } from "./conversations.js";
 import { installAttachments } from "./attachments.js";
 import { el, toast } from "./dom.js";
-import { closePicker, fetchCanned, openPicker, insert, onCannedError, onComposerInput, onManagerClick, onReplies, onSaved, openManager, pickerKey, saveFromForm } from "./canned.js";
+import { closePicker, fetchCanned, openPicker, insert, onCannedError, onComposerInput, onManagerClick, onReplies, onSaved, openManager, pickerKey, refuseUnfilled, saveFromForm } from "./canned.js";
 import { onContext, onPastTranscript, openPast, renderContext } from "./context.js";
 import { renderLists, renderSoon, tickSla } from "./lists.js";
 import { answerOffer, offerSet, onOpenOffers, renderOffers, setPresence } from "./offers.js";
@@ -244,6 +244,7 @@ function submit(text) {
   if (ui.composerMode === "note") return sendNote(r, text);
   const body = text.trim();
   if (!r || !body || !isMine(r) || !isOpen(r)) return false;
+  if (refuseUnfilled()) return false;
   client.typingStop();
   client.enqueue({ conversation: r.id, body });
   return true;

@@ -1,7 +1,8 @@
 // Canned replies' variables, filled in when a reply is inserted: {{customer.name}},
 // {{customer.email}}, {{agent.name}}, and the fields the bot collected, as {{order_number}}
 // or {{collected.order_number}}. An unknown or empty variable stays as written, so the
-// agent sees what is missing before sending. Pure: unit-tested in tests/js/canned.test.js.
+// agent sees what is missing, and the composer will not send a reply that still holds one
+// (unfilled). Pure: unit-tested in tests/js/canned.test.js.
 
 function lookup(vars, key) {
   let value = vars;
@@ -12,13 +13,20 @@ function lookup(vars, key) {
   return value;
 }
 
+const VARIABLE = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;
+
 export function expand(body, vars) {
-  return String(body).replace(/\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g, (whole, key) => {
+  return String(body).replace(VARIABLE, (whole, key) => {
     let value = lookup(vars, key);
     if (value === undefined && !key.includes(".")) value = lookup(vars.collected || {}, key);
     if (value === undefined || value === null || value === "" || typeof value === "object") return whole;
     return String(value);
   });
+}
+
+/** The variables a reply still holds, in order, with where each is: [{text, start, end}]. */
+export function unfilled(text) {
+  return [...String(text).matchAll(VARIABLE)].map((m) => ({ text: m[0], start: m.index, end: m.index + m[0].length }));
 }
 
 /** The replies a `/query` at the start of the composer offers, for a conversation's site. */

@@ -377,6 +377,26 @@ def test_canned_replies_with_their_variables(asgi_server, browser, shop):
         expect(composer).to_have_value(f"Bye Zoé {XSS}")
         composer.press("Escape")
         assert console.evaluate("window.__xss") is None
+
+        # A variable nobody filled is selected, and the reply is not sent until it is.
+        console.get_by_test_id("canned-manage").click()
+        dialog.get_by_test_id("canned-shortcut").fill("track")
+        dialog.get_by_test_id("canned-body").fill("Tracking: {{tracking}}. Thanks!")
+        dialog.get_by_test_id("canned-save").click()
+        expect(dialog.get_by_test_id("canned-item")).to_have_count(4)
+        dialog.get_by_test_id("canned-close").click()
+        composer.fill("/tr")
+        expect(picker.get_by_test_id("canned-option")).to_have_count(1)
+        composer.press("Enter")
+        expect(composer).to_have_value("Tracking: {{tracking}}. Thanks!")
+        composer.press("Enter")  # refused: the braces stay with the agent
+        expect(console.get_by_test_id("toast")).to_contain_text("Fill in {{tracking}}")
+        sent = transcript(tab, "parley-messages")
+        expect(sent.last).to_have_text(filled)
+        composer.press_sequentially("1Z999")  # typed over the selected variable
+        expect(composer).to_have_value("Tracking: 1Z999. Thanks!")
+        composer.press("Enter")
+        expect(sent.last).to_have_text("Tracking: 1Z999. Thanks!")
     finally:
         customer.close()
         agent.close()

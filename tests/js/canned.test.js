@@ -1,6 +1,6 @@
 // Canned replies' variables and the /shortcut picker's matching (static/console/template.js).
 import { describe, expect, it } from "vitest";
-import { expand, matching } from "../../static/console/template.js";
+import { expand, matching, unfilled } from "../../static/console/template.js";
 
 const vars = {
   customer: { name: "Zoé", email: "zoe@example.com" },
@@ -22,6 +22,17 @@ describe("expand", () => {
   it("inserts values as they are (the composer is a textarea: text, never HTML)", () => {
     const evil = { customer: { name: "<img src=x onerror=alert(1)>" } };
     expect(expand("Hi {{customer.name}}", evil)).toBe("Hi <img src=x onerror=alert(1)>");
+  });
+});
+
+describe("unfilled", () => {
+  it("finds the variables left, with where they are, so the composer can select one", () => {
+    const text = expand("Hi {{customer.name}}, order {{order_number}}: {{ tracking }}", vars);
+    expect(unfilled(text)).toEqual([{ text: "{{ tracking }}", start: 27, end: 41 }]);
+    expect(unfilled("Hi {{customer.phone}} and {{x}}").map((v) => v.text)).toEqual(["{{customer.phone}}", "{{x}}"]);
+  });
+  it("ignores braces that are not a variable", () => {
+    expect(unfilled("{} {{}} {{a b}} { {x} }")).toEqual([]);
   });
 });
 
