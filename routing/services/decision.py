@@ -21,7 +21,7 @@ from django.utils import timezone
 from chat import realtime, recipients
 from chat.models import Conversation
 from routing import selectors
-from routing.models import QueueEntry, Reservation
+from routing.models import Queue, QueueEntry, Reservation
 from routing.payloads import reservation_payload
 from routing.services import language, sql, sql_offer, sql_server
 from routing.services.core import ROUTER, conversation_payload_fast, decision_record
@@ -355,6 +355,17 @@ def _nobody(
                 f"; {waiting} already waiting, limit {limit} ({queue.limit_mode}): "
                 "offline message, answered later"
             )
+    elif (
+        entry.mode == LIVE
+        and code == "no_agent_online"
+        and queue.limit_mode == Queue.LimitMode.DYNAMIC
+    ):
+        # Waiting live when the last agent of the queue left (went offline, or their
+        # console went silent past its grace): nobody will answer soon, so the customer is
+        # offered to leave a message instead of watching "you're next in line" for good (a
+        # walkthrough). Still routed, after the live ones, when someone comes back.
+        entry.mode, entry.mode_reason, mode_changed = OFFLINE, "no_agents", True
+        text += "; nobody online any more: offline message, answered later"
     fields = ["last_routed_at", "last_nobody_reason", "mode", "mode_reason"]
     if entry.mode == LIVE and entry.eta_seconds is None:
         position = selectors.entry_position(entry=entry)

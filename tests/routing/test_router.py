@@ -386,6 +386,26 @@ def test_a_queue_closed_on_the_floor_takes_no_new_live_chat_but_serves_those_wai
     assert not queue.closed_to_new and queue.limit_mode == Queue.LimitMode.DYNAMIC
 
 
+def test_a_customer_waiting_when_the_last_agent_leaves_is_offered_to_leave_a_message():
+    queue = make_queue(limit_mode=Queue.LimitMode.DYNAMIC)  # the default of a real queue
+    agent = online_agent(queue, capacity=10)
+    AgentPresence.objects.filter(user=agent).update(load=10)  # busy: the customer waits
+    conversation = waiting(queue)
+    assert entry_of(conversation).mode == "live"
+    AgentPresence.objects.filter(user=agent).update(status="offline")  # the last one leaves
+    routing_sweep(now=later(30))
+    entry = entry_of(conversation)
+    assert (entry.mode, entry.mode_reason, entry.state) == ("offline", "no_agents", "waiting")
+    frame = selectors.queue_position_for_conversation(
+        conversation_id=conversation.pk, now=timezone.now()
+    )
+    assert frame["mode"] == "offline" and "Leave your message" in frame["message"]
+    # Someone comes back: the conversation is still offered (after the live ones).
+    AgentPresence.objects.filter(user=agent).update(status="online", load=0, live_until=later(120))
+    routing_sweep(now=later(60))
+    assert open_offer(conversation) is not None
+
+
 def test_outside_business_hours_the_conversation_becomes_an_offline_message():
     now = timezone.now()
     day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[now.weekday()]
