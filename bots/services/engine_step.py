@@ -50,6 +50,11 @@ class Step(StepEndings):
                 self.say(self.text(node["text"]), {"buttons": self.buttons(node)})
                 return self.wait(node_id)
             elif kind == "input":
+                known = self.known_answer(node)
+                if known is not None:  # asked before (the pre-chat form, an earlier chat)
+                    self.collect(node["attribute"], known)
+                    node_id = node["next"]
+                    continue
                 self.say(self.text(node["text"]), {"input": input_hint(node)})
                 return self.wait(node_id)
             elif kind == "intent":
@@ -62,6 +67,24 @@ class Step(StepEndings):
                 return self.end(node_id, node)
         logger.error("bot flow %s loops at %s", self.session.version, node_id)
         self.handoff({}, reason="bot flow: too many steps without an answer")
+
+    def known_answer(self, node: dict[str, Any]) -> Any:
+        """The answer to an input question the customer gave already, if it passes the
+        question's validator: this session's, or the customer's record (the pre-chat form
+        fills name and email; an earlier chat's answers are in its attributes). Intercom's
+        bots do not ask again, and a walkthrough was asked for its email three times."""
+        name = node["attribute"]
+        customer = self.conversation.customer
+        for value in (
+            self.session.attributes.get(name),
+            getattr(customer, name, None) if name in ("email", "name") else None,
+            (customer.attributes or {}).get(name),
+        ):
+            if isinstance(value, str) and value.strip():
+                ok, clean = validate_input(node.get("validator"), value)
+                if ok:
+                    return clean
+        return None
 
     def answer(self, *, body: str, choice: str | None) -> None:
         """Consume the customer's action at the waiting node."""

@@ -492,7 +492,8 @@ def test_a_verified_customers_email_is_not_overwritten():
                 "type": "input",
                 "attribute": "email",
                 "text": "Email?",
-                "validator": {"type": "email"},
+                # The known address does not pass this question's check: it is asked.
+                "validator": {"type": "regex", "pattern": ".+@example\\.com"},
                 "next": "out",
             },
             "out": handoff(),
@@ -502,6 +503,29 @@ def test_a_verified_customers_email_is_not_overwritten():
     chat.send("typed@example.com")
     assert chat.customer.email == "known@shop.example"
     assert chat.customer.attributes["email"] == "typed@example.com"
+
+
+def test_a_question_whose_answer_is_known_is_not_asked_again():
+    """The pre-chat form's email (on the customer), or an answer of this session: the bot
+    goes on with it instead of asking a third time; a known value its check refuses is
+    asked for."""
+    g = graph(
+        {
+            "hello": {"type": "input", "attribute": "email", "text": "Email?",
+                      "validator": {"type": "email"}, "next": "order"},
+            "order": {"type": "input", "attribute": "order", "text": "Order number?",
+                      "next": "out"},
+            "out": handoff(),
+        }
+    )  # fmt: skip
+    chat = Chat(make_flow(g), email="zoe@example.com")
+    bodies = [m.body for m in chat.bot_messages()]
+    assert "Email?" not in bodies and bodies[-1] == "Order number?"
+    chat.send("DIY-1")
+    assert chat.conversation.status == "queued"
+
+    stranger = Chat(make_flow(g), email="not an address")
+    assert [m.body for m in stranger.bot_messages()][-1] == "Email?"
 
 
 # --- end and CSAT ----------------------------------------------------------------------------
