@@ -11,21 +11,28 @@ concurrent callers (processes, threads) cannot both pass the last unit, and a ca
 by one limit is counted by none (all or nothing). Time is Redis's clock, the same for every
 process.
 
-When Redis cannot be reached, callers are let through (fail open) for
-``QUOTA_FAIL_OPEN_SECONDS`` and the outage is logged; past that they are refused until Redis
-answers again: an outage long enough to matter must not turn into unlimited use. During an
-outage Redis is probed at most once per ``QUOTA_PROBE_SECONDS``, so no caller waits on a
-dead server's timeouts.
+When Redis cannot be reached, callers are let through uncounted (fail open) and the outage
+is logged. A bounded caller (``charge``'s default: API keys, webhook endpoints, rules) is let
+through for ``QUOTA_FAIL_OPEN_SECONDS`` of the outage, then refused until Redis answers
+again: an outage long enough to matter must not turn into unlimited use. An unbounded one
+(``bounded=False``: visitors and agents, whose sockets and tokens bound them elsewhere) is let
+through however long it lasts. During an outage Redis is tried at most once per
+``QUOTA_PROBE_SECONDS`` by a call, and a thread of the process pings it at that interval, so
+no caller waits on a dead server's timeouts and the outage ends when Redis answers, whether
+or not a call came meanwhile: two outages with Redis up between them are two outages, each
+with its own bound. The outage state is per process and guarded by a lock (daphne runs sync
+code on threads); ``store.clock`` is the time it is measured by (tests set it).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import redis
@@ -154,14 +161,19 @@ return out
 class _Store:
     """One Redis client per URL, and the outage state of this process."""
 
-    def __init__(self) -> None:
+    # The watcher never pings more often than this, whatever QUOTA_PROBE_SECONDS says.
+    MIN_PING_INTERVAL = 0.05
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
         self._lock = threading.Lock()
         self._clients: dict[str, tuple[redis.Redis, object]] = {}
         self.down_since: float | None = None
         self._next_probe = 0.0
         self._refusing_logged = False
+        self._watcher: tuple[threading.Thread, threading.Event] | None = None
 
-    def script(self):
+    def _entry(self) -> tuple[redis.Redis, object]:
         url = redis_conn.identity()
         with self._lock:
             if url not in self._clients:
@@ -170,7 +182,10 @@ class _Store:
                     socket_timeout=timeout, socket_connect_timeout=timeout
                 )
                 self._clients[url] = (client, client.register_script(_LUA))
-            return self._clients[url][1]
+            return self._clients[url]
+
+    def script(self):
+        return self._entry()[1]
 
     def may_try(self, now: float) -> bool:
         return self.down_since is None or now >= self._next_probe
@@ -181,10 +196,18 @@ class _Store:
             if self.down_since is None:
                 self.down_since = now
                 log.warning(
-                    "quota store unreachable (%s): callers pass uncounted for %s s",
+                    "quota store unreachable (%s): callers pass uncounted, bounded ones "
+                    "(API keys, webhooks, rules) for %s s",
                     exc,
                     settings.PARLEY["QUOTA_FAIL_OPEN_SECONDS"],
                 )
+            if self._watcher is None or not self._watcher[0].is_alive():
+                stop = threading.Event()
+                thread = threading.Thread(
+                    target=self._watch, args=(stop,), name="quota-store-watch", daemon=True
+                )
+                self._watcher = (thread, stop)
+                thread.start()
 
     def recovered(self) -> None:
         if self.down_since is None:
@@ -192,33 +215,69 @@ class _Store:
         with self._lock:
             if self.down_since is not None:
                 log.warning(
-                    "quota store reachable again after %.0f s", time.monotonic() - self.down_since
+                    "quota store reachable again after %.0f s", self.clock() - self.down_since
                 )
             self.down_since = None
             self._refusing_logged = False
+            if self._watcher is not None:
+                self._watcher[1].set()
+                self._watcher = None
 
-    def degraded(self, now: float) -> Decision:
+    def _watch(self, stop: threading.Event) -> None:
+        """While the store is unreachable, ping it every QUOTA_PROBE_SECONDS so that the
+        outage ends when it answers, even if no call comes to see it."""
+        interval = max(self.MIN_PING_INTERVAL, settings.PARLEY["QUOTA_PROBE_SECONDS"])
+        while not stop.wait(interval):
+            try:
+                self._entry()[0].ping()
+            except redis.RedisError as exc:
+                if not stop.is_set():
+                    self.failed(self.clock(), exc)
+                continue
+            if not stop.is_set():
+                self.recovered()
+            return
+
+    def degraded(self, now: float, *, bounded: bool = True) -> Decision:
+        since = self.down_since  # read once: another thread may end the outage meanwhile
         bound = settings.PARLEY["QUOTA_FAIL_OPEN_SECONDS"]
-        if self.down_since is not None and now - self.down_since > bound:
+        if bounded and since is not None and now - since > bound:
             if not self._refusing_logged:
                 self._refusing_logged = True
-                log.error("quota store unreachable for over %s s: refusing metered callers", bound)
+                log.error("quota store unreachable for over %s s: refusing bounded callers", bound)
             wait = max(1.0, self._next_probe - now)
             return Decision(allowed=False, retry_after=wait, limit=UNAVAILABLE, degraded=True)
         return Decision(allowed=True, degraded=True)
 
+    def _forget_outage(self) -> None:
+        if self._watcher is not None:
+            self._watcher[1].set()
+        self._watcher = None
+        self.down_since = None
+        self._next_probe = 0.0
+        self._refusing_logged = False
+
     def reset(self) -> None:
         """Forget the outage and the clients (tests, and settings that changed)."""
         with self._lock:
+            watcher = self._watcher
             for client, _ in self._clients.values():
                 client.close()
             self._clients.clear()
-            self.down_since = None
-            self._next_probe = 0.0
-            self._refusing_logged = False
+            self._forget_outage()
+        if watcher is not None and watcher[0] is not threading.current_thread():
+            watcher[0].join(timeout=5)
+
+    def after_fork(self) -> None:
+        """A forked child (a Celery worker's) starts with no outage and no watcher: the
+        parent's thread is not in it, and its lock may have been held at the fork."""
+        self._lock = threading.Lock()
+        self._forget_outage()
 
 
 store = _Store()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=store.after_fork)
 
 
 def key(kind: str, owner: object, limit: Limit) -> str:
@@ -232,17 +291,20 @@ def charge(
     usage: Mapping[str, int] | None = None,
     *,
     force: bool = False,
+    bounded: bool = True,
 ) -> Decision:
     """Count ``usage`` (``{"requests": 1, "bytes": 512}``; default one request) against
     every limit, or refuse the call and count nothing. ``force`` counts it even over a limit
-    (for usage known only after the fact) and still reports the limit it went over."""
+    (for usage known only after the fact) and still reports the limit it went over.
+    ``bounded=False`` lets the call through uncounted however long Redis is unreachable
+    (callers limited elsewhere); otherwise only for ``QUOTA_FAIL_OPEN_SECONDS``."""
     active = [limit for limit in limits if limit is not None]
     if not active:
         return Decision(allowed=True)
     usage = {"requests": 1} if usage is None else usage
-    now = time.monotonic()
+    now = store.clock()
     if not store.may_try(now):
-        return store.degraded(now)
+        return store.degraded(now, bounded=bounded)
     args: list[object] = ["1" if force else "0"]
     for limit in active:
         cost = int(usage.get(limit.measure, 0))
@@ -253,7 +315,7 @@ def charge(
         )
     except redis.RedisError as exc:
         store.failed(now, exc)
-        return store.degraded(now)
+        return store.degraded(now, bounded=bounded)
     store.recovered()
     counts = {limit.name: int(n) for limit, n in zip(active, used, strict=True)}
     if worst == 0:

@@ -66,6 +66,15 @@ def components_state(checks: dict[str, dict], incidents: list[Incident]) -> dict
     return out
 
 
+def overall_state(components: dict[str, dict]) -> str:
+    """The page's one word: ``down`` only when customers cannot chat (the ``chat``
+    component is down); routing or processing down alone is ``degraded``, as on /healthz
+    (a dead worker or beat makes chat slower, not impossible)."""
+    chat = components["chat"]["state"]
+    others = [c["state"] for name, c in components.items() if name != "chat"]
+    return _worst(chat, *("degraded" for state in others if state != "up"))
+
+
 async def status_page(*, site: Site | None) -> dict[str, Any]:
     """What the public status page shows (runs the health checks)."""
     checks = await health.run_checks()
@@ -78,7 +87,7 @@ async def status_page(*, site: Site | None) -> dict[str, Any]:
     components = components_state(checks, incidents)
     return {
         "site": site.name if site else None,
-        "state": _worst(*(c["state"] for c in components.values())),
+        "state": overall_state(components),
         "components": components,
         "incidents": [_incident_payload(i) for i in incidents],
     }

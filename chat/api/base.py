@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from base64 import b64decode
 from datetime import datetime
+from hashlib import sha256
 from typing import Any
 from urllib import parse
 
@@ -15,6 +16,7 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from chat.api import idempotency
+from chat.api.parsers import JSONParser, require_object
 from chat.exceptions import ValidationError
 
 PAGE_DEFAULT = 50
@@ -31,6 +33,21 @@ class ApiView(APIView):
         super().initial(request, *args, **kwargs)
         if request.method == "POST":
             self._idempotency = idempotency.claim(request)
+        self._check_body(request)
+
+    def _check_body(self, request) -> None:
+        """Parse a JSON body now, after authentication, scopes and throttles and before the
+        handler, so that a body that is not a JSON object is the same 400 on every endpoint
+        (field ``body``), whatever the handler looks up first and even where it reads no
+        body. After the idempotency claim, which fingerprints the raw bytes. A method the
+        view does not take stays a 405; a body of another type is the handler's business
+        (a 415 where it reads one)."""
+        method = request.method.lower()
+        if method not in ("post", "put", "patch") or not hasattr(self, method):
+            return
+        parser = request.negotiator.select_parser(request, request.parsers)
+        if isinstance(parser, JSONParser):
+            request.data  # noqa: B018 (parsing raises the 400)
 
     def handle_exception(self, exc):
         if isinstance(exc, idempotency.Replay):
@@ -55,13 +72,10 @@ class ApiView(APIView):
 
 
 def body_fields(request) -> dict[str, Any]:
-    """The request's JSON body as an object, for a view that reads its fields one by one
-    (the others go through a serializer, which checks the same): a body of ``5`` or
-    ``[]`` is a 400, not an AttributeError."""
-    data = request.data
-    if not isinstance(data, dict):
-        raise ValidationError("The body must be a JSON object.", code="invalid_field")
-    return data
+    """The request's JSON body as an object, for a view that reads its fields one by one.
+    The JSON parser already refuses anything else (chat/api/parsers.py); this only says so
+    to the type checker and covers a body no parser read (none: ``{}``)."""
+    return require_object(request.data)
 
 
 class Cursor(CursorPagination):
@@ -81,6 +95,7 @@ class Cursor(CursorPagination):
             raise ValidationError(
                 f"ordering must be one of {', '.join(self.orderings)}.", field="ordering"
             )
+        self.ordering_name = name
         return self.orderings[name]
 
     def get_page_size(self, request):
@@ -91,26 +106,58 @@ class Cursor(CursorPagination):
             raise ValidationError(f"limit must be an integer from 1 to {PAGE_MAX}.", field="limit")
         return int(raw)
 
+    # A cursor is signed with the ordering and the filters of the page it came from:
+    # ``ordering=id``'s cursor replayed with ``ordering=-id`` (or another filter) was
+    # accepted and returned other rows. ``limit`` and ``cursor`` may change between pages.
+    _UNBOUND = ("cursor", "limit", "ordering")
+
+    def _filters(self, request) -> str:
+        pairs = sorted(
+            (name, value)
+            for name, values in request.query_params.lists()
+            if name not in self._UNBOUND
+            for value in values
+        )
+        return sha256(parse.urlencode(pairs).encode()).hexdigest()[:16]
+
     def encode_cursor(self, cursor):
         # DRF's cursor is base64 of its position: anything decodable passed for one ("foo"
-        # read as the first page). Signed, a cursor is only ever one this API handed out.
+        # read as the first page). Signed, a cursor is only ever one this API handed out,
+        # for the ordering and filters it was handed out with.
         url = super().encode_cursor(cursor)
         encoded = parse.parse_qs(parse.urlsplit(url).query)[self.cursor_query_param][0]
-        return replace_query_param(url, self.cursor_query_param, _CURSORS.sign(encoded))
+        bound = f"{self.ordering_name}~{self._filters(self.request)}~{encoded}"
+        return replace_query_param(url, self.cursor_query_param, _CURSORS.sign(bound))
 
     def decode_cursor(self, request):
         raw = request.query_params.get(self.cursor_query_param)
         if raw is None:
             return None
         try:
-            querystring = b64decode(_CURSORS.unsign(raw).encode("ascii")).decode("ascii")
+            ordering, filters, encoded = _CURSORS.unsign(raw).split("~", 2)
+        except (signing.BadSignature, ValueError) as exc:
+            raise ValidationError("cursor is invalid.", field="cursor") from exc
+        if ordering != self.ordering_name:
+            raise ValidationError(
+                f"cursor belongs to another ordering ({ordering}): follow the `next` or "
+                "`previous` link as given, or start again without a cursor.",
+                field="cursor",
+            )
+        if filters != self._filters(request):
+            raise ValidationError(
+                "cursor belongs to other filters: follow the `next` or `previous` link as "
+                "given, or start again without a cursor.",
+                field="cursor",
+            )
+        try:
+            querystring = b64decode(encoded.encode("ascii")).decode("ascii")
             tokens = parse.parse_qs(querystring, keep_blank_values=True)
             cursor = DrfCursor(
                 offset=_positive_int(tokens.get("o", ["0"])[0], cutoff=self.offset_cutoff),
                 reverse=bool(int(tokens.get("r", ["0"])[0])),
                 position=tokens.get("p", [None])[0],
             )
-        except (signing.BadSignature, TypeError, ValueError) as exc:
+        except (TypeError, ValueError) as exc:
             raise ValidationError("cursor is invalid.", field="cursor") from exc
         if cursor.position is not None:
             # A cursor is only base64: a forged position must be a 400, not a database error.

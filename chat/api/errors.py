@@ -33,6 +33,12 @@ MESSAGES = {
 }
 
 
+def throttled_message(wait: int, over: str = "Too many requests") -> str:
+    """Every 429's message, one sentence: what was exceeded, and when to retry (DRF's
+    Throttled appends "Expected available in N seconds." to its detail: not used)."""
+    return f"{over}: retry in {wait} s."
+
+
 def is_api(request) -> bool:
     return request.path.startswith(API_PREFIXES)
 

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from chat import metrics
+from chat.api.errors import throttled_message
 from chat.exceptions import ParleyError
 
 
@@ -56,6 +57,8 @@ def exception_handler(exc, context):
             body["limit"] = exc.limit
         if code == "throttled":  # DRF's own throttles (the anonymous one): Parley's shape
             body["code"], body["limit"] = "rate_limited", "rate"
+            # DRF's detail is "Request was throttled. Expected available in N seconds."
+            body["message"] = throttled_message(int(exc.wait or 1))
         response.data = {"error": body}
     return response
 

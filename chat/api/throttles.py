@@ -9,6 +9,11 @@
 
 Over a limit: 429 with Retry-After. The anonymous throttle (DRF's, by client address) stays
 for calls without credentials.
+
+While Redis (the quota store) is unreachable, calls pass uncounted: an API key's for
+QUOTA_FAIL_OPEN_SECONDS of the outage, then 503 quota_unavailable until Redis answers; a
+visitor's or an agent's however long it lasts (chat needs only the database, and they are
+bounded per socket and per token elsewhere).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from rest_framework.throttling import BaseThrottle
 
 from chat import quotas
 from chat.actors import Actor
+from chat.api.errors import throttled_message
 from chat.quotas import Limit
 from chat.services.quota_notices import owner_notify_once
 
@@ -35,6 +41,9 @@ class Meter:
     owner: object
     limits: tuple[Limit, ...]
     recipients: tuple[str, ...] = ()
+    # Refused (503) once the quota store has been unreachable past QUOTA_FAIL_OPEN_SECONDS;
+    # otherwise let through uncounted for the whole outage.
+    bounded: bool = False
 
     @property
     def volume(self) -> Limit | None:
@@ -59,7 +68,7 @@ def meter_for(request) -> Meter | None:
             ),
         )
         owner_email = key.owner.email if key.owner_id and key.owner else ""
-        return Meter("api_key", key.pk, tuple(x for x in limits if x), (owner_email,))
+        return Meter("api_key", key.pk, tuple(x for x in limits if x), (owner_email,), bounded=True)
     if actor is not None and actor.kind == "customer":
         rate = Limit.parse("rate", _default("API_VISITOR_RATE"))
         return Meter("visitor", actor.customer.pk, (rate,) if rate else ())
@@ -80,13 +89,13 @@ class RateLimited(exceptions.Throttled):
     def __init__(self, decision: quotas.Decision) -> None:
         limit = decision.limit
         code = "rate_limited" if limit.name == "rate" else "quota_exceeded"
-        super().__init__(
-            wait=math.ceil(decision.retry_after),
-            detail=f"Over the {limit.name} limit ({limit.amount} {limit.measure} per "
-            f"{_period(limit.window)}). Retry after {math.ceil(decision.retry_after)} s.",
-            code=code,
+        wait = math.ceil(decision.retry_after)
+        over = (
+            f"Over the {limit.name} limit ({limit.amount} {limit.measure} per "
+            f"{_period(limit.window)})"
         )
-        self.limit = limit.name
+        super().__init__(detail=throttled_message(wait, over), code=code)
+        self.wait, self.limit = wait, limit.name
 
 
 class QuotaUnavailable(exceptions.APIException):
@@ -114,7 +123,11 @@ class QuotaThrottle(BaseThrottle):
             return True
         size = int(request.META.get("CONTENT_LENGTH") or 0)
         decision = quotas.charge(
-            meter.kind, meter.owner, meter.limits, {"requests": 1, "bytes": size}
+            meter.kind,
+            meter.owner,
+            meter.limits,
+            {"requests": 1, "bytes": size},
+            bounded=meter.bounded,
         )
         # The response's bytes are counted after it is rendered (chat.middleware).
         request._request.parley_meter = meter
@@ -146,4 +159,11 @@ def charge_response(request, response) -> None:
         return
     size = len(response.content)
     if size:
-        quotas.charge(meter.kind, meter.owner, [meter.volume], {"bytes": size}, force=True)
+        quotas.charge(
+            meter.kind,
+            meter.owner,
+            [meter.volume],
+            {"bytes": size},
+            force=True,
+            bounded=meter.bounded,
+        )

@@ -13,14 +13,14 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from chat.actors import Actor
-from chat.api.base import ApiView, Cursor
+from chat.api.base import ApiView, Cursor, body_fields
 from chat.api.conversations import query
 from chat.api.serializers import ErrorOut
 from chat.exceptions import NotFound, PermissionDenied, ValidationError
 from chat.models import Site
 from integrations.api import rule_shapes as s
 from integrations.models import Rule
-from integrations.services.rules import rule_delete, rule_save, rule_set_enabled
+from integrations.services.rules import rule_delete, rule_error, rule_save, rule_set_enabled
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 429: ErrorOut}
 ORDERINGS = {"position": ("position", "id"), "id": ("id",), "-id": ("-id",)}
@@ -54,9 +54,20 @@ def _rule(request, pk: int, write: bool) -> Rule:
 
 
 def _body(request) -> dict[str, Any]:
-    if not isinstance(request.data, dict):
-        raise ValidationError("The body must be a JSON object.", field="body")
-    return dict(request.data)
+    return dict(body_fields(request))
+
+
+class RuleApiView(ApiView):
+    """A rule's fields are named in one style, ``conditions[0].value``, in every error: the
+    JSON checks of the parser (an integer past 64 bits, an unstorable character) name them
+    ``conditions.0.value``, as every other endpoint's fields."""
+
+    scope_resource = "rules"
+
+    def handle_exception(self, exc):
+        if isinstance(exc, ValidationError):
+            exc = rule_error(exc)
+        return super().handle_exception(exc)
 
 
 def rule_out(r: Rule) -> dict[str, Any]:
@@ -70,9 +81,7 @@ def rule_out(r: Rule) -> dict[str, Any]:
     }  # fmt: skip
 
 
-class RuleListView(ApiView):
-    scope_resource = "rules"
-
+class RuleListView(RuleApiView):
     @extend_schema(
         parameters=[s.RuleFilter],
         responses={200: s.RuleListOut, **ERRORS},
@@ -111,9 +120,7 @@ class RuleListView(ApiView):
         return Response(rule_out(rule), status=status.HTTP_201_CREATED)
 
 
-class RuleDetailView(ApiView):
-    scope_resource = "rules"
-
+class RuleDetailView(RuleApiView):
     @extend_schema(responses={200: s.RuleOut, **ERRORS}, tags=["rules"],
                    summary="Get a rule", operation_id="rules_get")  # fmt: skip
     def get(self, request, rule_id: int):
@@ -136,9 +143,7 @@ class RuleDetailView(ApiView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class RulePauseView(ApiView):
-    scope_resource = "rules"
-
+class RulePauseView(RuleApiView):
     @extend_schema(request=None, responses={200: s.RuleOut, **ERRORS}, tags=["rules"],
                    summary="Pause a rule (enabled false; idempotent)",
                    operation_id="rules_pause")  # fmt: skip
@@ -147,9 +152,7 @@ class RulePauseView(ApiView):
         return Response(rule_out(rule))
 
 
-class RuleEnableView(ApiView):
-    scope_resource = "rules"
-
+class RuleEnableView(RuleApiView):
     @extend_schema(request=None, responses={200: s.RuleOut, **ERRORS}, tags=["rules"],
                    summary="Enable a rule, lifting a quota pause (idempotent)",
                    operation_id="rules_enable")  # fmt: skip

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from chat.actors import Actor
 from chat.api import shapes
-from chat.api.base import ApiView, Cursor
+from chat.api.base import ApiView, Cursor, body_fields
 from chat.api.serializers import ErrorOut
 from chat.events import HOOK_EVENTS
 from chat.exceptions import NotFound, PermissionDenied, ValidationError
@@ -64,9 +64,7 @@ def _endpoint(request, pk: int, write: bool) -> WebhookEndpoint:
 
 
 def _body(request) -> dict[str, Any]:
-    if not isinstance(request.data, dict):
-        raise ValidationError("The body must be a JSON object.", field="body")
-    return dict(request.data)
+    return dict(body_fields(request))
 
 
 def endpoint_out(e: WebhookEndpoint, *, secret: bool = False) -> dict[str, Any]:

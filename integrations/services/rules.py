@@ -4,6 +4,7 @@ site's listened events in the same transaction."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db import transaction
@@ -82,19 +83,37 @@ def _scalars(rule: Rule, values: dict[str, Any]) -> None:
         rule.owner_email = email
 
 
-def _no_nul(value: Any, field: str) -> None:
-    """PostgreSQL stores no NUL in text or jsonb: refuse it here, as a 400 naming the field,
-    rather than as the database's error."""
+_INDEX = re.compile(r"\.(\d+)(?=\.|$)")  # a list's index in a dotted path: ".0" before "." or end
+
+
+def rule_path(path: str) -> str:
+    """A field's path in a rule's one style, ``conditions[0].any[1].value`` (as the format's
+    messages write it), from the dotted style of the JSON checks (``conditions.0.value``:
+    chat/inbound.py, whose paths serve every endpoint)."""
+    return _INDEX.sub(r"[\1]", path)
+
+
+def rule_error(exc: ValidationError) -> ValidationError:
+    """``exc`` with its field and message in rule paths (the same error when it names none)."""
+    if not exc.field or rule_path(exc.field) == exc.field:
+        return exc
+    path = rule_path(exc.field)
+    return ValidationError(exc.message.replace(exc.field, path, 1), code=exc.code, field=path)
+
+
+def _no_nul(value: Any, path: str) -> None:
+    """PostgreSQL stores no NUL in text or jsonb: refuse it here, as a 400 naming the field
+    by its rule path (``conditions[0].value``), rather than as the database's error."""
     if isinstance(value, str):
         if "\x00" in value:
-            raise ValidationError(f"{field} must not contain NUL characters.", field=field)
+            raise ValidationError(f"{path} must not contain NUL characters.", field=path)
     elif isinstance(value, dict):
         for key, item in value.items():
-            _no_nul(key, field)
-            _no_nul(item, field)
+            _no_nul(key, path)
+            _no_nul(item, f"{path}.{key}")
     elif isinstance(value, list):
-        for item in value:
-            _no_nul(item, field)
+        for i, item in enumerate(value):
+            _no_nul(item, f"{path}[{i}]")
 
 
 @transaction.atomic

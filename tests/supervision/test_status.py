@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from chat.tasks import WORKER_HEARTBEAT_KEY, worker_heartbeat
+from supervision import status
 from supervision.models import Incident
 from supervision.signals import BEAT_HEARTBEAT_KEY, beat_heartbeat_write
 from tests.chat.test_consumers import widget
@@ -45,6 +46,8 @@ def test_all_up_then_a_stale_worker_degrades_processing_only(client, beats):
     page = client.get(f"/status/{site.key}/", {"format": "json"}).json()
     assert page["components"]["processing"]["state"] == "down"
     assert page["components"]["chat"]["state"] == "up"
+    # Customers still chat: the page says degraded, as /healthz does, not down.
+    assert page["state"] == "degraded"
     html = client.get(f"/status/{site.key}/").content.decode()
     assert "Shop: service status" in html and "Translation and moderation" in html
 
@@ -107,3 +110,40 @@ def test_incidents_are_entered_and_resolved_in_admin(client):
     assert response.status_code == 302
     created.refresh_from_db()
     assert created.resolved_at is not None and created.status == "resolved"
+
+
+@pytest.mark.redis  # the status page runs the Redis check
+def test_the_page_is_down_only_when_customers_cannot_chat(client, beats):
+    site = make_site(name="Shop")
+    cache.delete_many([WORKER_HEARTBEAT_KEY, BEAT_HEARTBEAT_KEY])  # worker and beat dead
+    page = client.get(f"/status/{site.key}/", {"format": "json"}).json()
+    assert {n: c["state"] for n, c in page["components"].items()} == {
+        "chat": "up", "routing": "down", "processing": "down"
+    }  # fmt: skip
+    assert page["state"] == "degraded"
+    incident(site=site, impact="down", components=["chat"], message="Chat is down.")
+    page = client.get(f"/status/{site.key}/", {"format": "json"}).json()
+    assert page["state"] == "down"
+
+
+@pytest.mark.parametrize(
+    ("checks", "impacts", "overall"),
+    [
+        ({}, [], "up"),
+        ({"worker": "down"}, [], "degraded"),
+        ({"beat": "down", "worker": "down"}, [], "degraded"),
+        ({"disk": "degraded", "worker": "degraded"}, [], "degraded"),
+        ({"redis": "down"}, [], "down"),
+        ({"database": "down", "worker": "down"}, [], "down"),
+        ({"migrations": "degraded"}, [], "degraded"),
+        ({}, [("down", ["processing", "routing"])], "degraded"),
+        ({}, [("down", ["chat"])], "down"),
+        ({}, [("down", [])], "down"),  # an incident naming no component: all of Parley
+        ({}, [("degraded", [])], "degraded"),
+    ],
+)
+def test_the_overall_state_follows_chat_and_caps_the_rest_at_degraded(checks, impacts, overall):
+    names = ("database", "redis", "migrations", "beat", "worker", "disk")
+    ran = {name: {"state": checks.get(name, "up")} for name in names}
+    incidents = [Incident(title="t", impact=i, components=c) for i, c in impacts]
+    assert status.overall_state(status.components_state(ran, incidents)) == overall
