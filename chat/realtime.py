@@ -15,6 +15,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,6 +29,11 @@ from chat import events, metrics
 logger = logging.getLogger(__name__)
 
 EVENT_HANDLER = "parley.event"  # dispatched to Consumer.parley_event
+# A publish from the ASGI server gives up after this long (a healthy one takes a
+# millisecond), and then none is tried for STALL_PAUSE seconds.
+PUBLISH_TIMEOUT = 2.0
+STALL_PAUSE = 5.0
+_stall = {"until": 0.0}
 
 
 def publish_on_commit(groups: Iterable[str], frame: dict[str, Any]) -> None:
@@ -56,12 +62,28 @@ def _send_many(batch: list[tuple[list[str], dict[str, Any]]]) -> None:
     if not batch or get_channel_layer() is None:
         return
     if getattr(SyncToAsync.threadlocal, "main_event_loop", None) is not None:
-        try:  # inside the ASGI server: its loop, its connections
-            async_to_sync(_send_batch)(batch)
+        # Inside the ASGI server: its loop, its connections. The caller (a socket's
+        # database thread, at commit) waits for it, so the wait is bounded: a Redis that
+        # accepts connections and never answers held every database thread for the
+        # layer's socket timeout (60 s), and the sockets' sends with them (a fault probe).
+        if time.monotonic() < _stall["until"]:
+            return  # Redis stalled a moment ago: clients resume by seq meanwhile
+        try:
+            async_to_sync(_send_batch_bounded)(batch)
+        except TimeoutError:
+            _stall["until"] = time.monotonic() + STALL_PAUSE
+            logger.warning(
+                "publish of %s frames took over %s s: Redis is stalled; not publishing for "
+                "%s s (clients resume by seq)", len(batch), PUBLISH_TIMEOUT, STALL_PAUSE,
+            )  # fmt: skip
         except Exception:
             logger.warning("publish of %s frames failed", len(batch), exc_info=True)
         return
     _publisher().submit(batch)
+
+
+async def _send_batch_bounded(batch: list[tuple[list[str], dict[str, Any]]]) -> None:
+    await asyncio.wait_for(_send_batch(batch), PUBLISH_TIMEOUT)
 
 
 async def _send_batch(batch: list[tuple[list[str], dict[str, Any]]]) -> None:
