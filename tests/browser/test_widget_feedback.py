@@ -150,3 +150,28 @@ def test_an_offline_message_asks_where_to_answer(asgi_server, browser, shop):  #
     finally:
         context.close()
     assert Customer.objects.get().email == "zoe@example.com"
+
+
+def test_an_address_the_visitor_gave_in_the_pre_chat_form_is_not_asked_again(
+    asgi_server, browser, shop
+):  # noqa: F811
+    expect.set_options(timeout=15_000)
+    shop.prechat_form = {"fields": [{"name": "email", "required": True}]}
+    shop.save(update_fields=["prechat_form"])
+    shop.default_queue.business_hours = {"mon": []}  # closed all week: the offline form
+    shop.default_queue.save(update_fields=["business_hours"])
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        tab = context.new_page()
+        open_widget(tab, f"{asgi_server.url}/demo/{shop.key}/")
+        chat = widget(tab)
+        form = chat.get_by_test_id("parley-prechat")
+        form.locator("input").fill("ana@example.com")
+        chat.get_by_test_id("parley-prechat-send").click()
+        expect(form).to_have_count(0)
+        write(tab, "Can I return a drill without the box?")
+        expect(chat.get_by_test_id("parley-queue")).to_contain_text("We're closed right now")
+        # Already filled in: one click sends it.
+        expect(chat.get_by_test_id("parley-offline-email")).to_have_value("ana@example.com")
+    finally:
+        context.close()

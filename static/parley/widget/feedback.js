@@ -87,7 +87,7 @@ function transcriptForm() {
   form.setAttribute("data-testid", "parley-transcript");
   const input = document.createElement("input");
   Object.assign(input, { type: "email", id: "pw-transcript", required: true, autocomplete: "email" });
-  input.value = env.identity.email || "";
+  input.value = env.identity.email || state.email || "";
   input.setAttribute("data-testid", "parley-transcript-email");
   const label = document.createElement("label");
   label.htmlFor = input.id;

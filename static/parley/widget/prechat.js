@@ -64,6 +64,7 @@ async function send(ev) {
   const data = res ? await res.json().catch(() => ({})) : {};
   if (res && res.ok) {
     state.prechatDone = true;
+    if (values.email) state.email = values.email; // the offline and transcript forms need not ask again
     renderPrechat();
     if (onDone) onDone();
     return;

@@ -55,6 +55,7 @@ async function fetchToken() {
   const data = await res.json();
   state.token = data.token;
   state.prechatDone = Boolean(data.prechat_done);
+  state.email = (data.customer && data.customer.email) || state.email; // for the forms that ask it
   renderPrechat();
   local.set("token", data.token);
   needToken = false;

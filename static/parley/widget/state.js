@@ -102,6 +102,7 @@ export function configure(config) {
     queue: null, // the last queue.position frame of the current conversation
     open: false, // the host page says (init, open, close)
     prechatDone: false, // the visitor answered the site's pre-chat form (the session says)
+    email: "", // the visitor's address, known from the session or the pre-chat form
     seen: 0, // the last seq shown while the panel was open and the tab visible
     liveFrom: null, // messages past this seq arrived while the page was here: told to the host
     blocked: null, // why the chat cannot run here (close 4403)
