@@ -153,8 +153,10 @@ def test_an_offline_message_asks_where_to_answer(asgi_server, browser, shop):  #
 
 
 def test_an_address_the_visitor_gave_in_the_pre_chat_form_is_not_asked_again(
-    asgi_server, browser, shop
-):  # noqa: F811
+    asgi_server,
+    browser,
+    shop,  # noqa: F811
+):
     expect.set_options(timeout=15_000)
     shop.prechat_form = {"fields": [{"name": "email", "required": True}]}
     shop.save(update_fields=["prechat_form"])
