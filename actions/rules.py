@@ -250,7 +250,11 @@ def _resolve(rule, conversation, action, now) -> str:
         actor=f"rule:{rule.pk}",
         resolved_at=now,
     )
-    chat.event_message_post(conversation=conversation, body="Conversation resolved automatically.")
+    chat.event_message_post(
+        conversation=conversation,
+        body="Conversation resolved automatically.",
+        data={"line": "resolved_plain"},
+    )
     chat.conversation_publish(conversation=conversation)
     conversation_released(conversation=conversation, from_status=from_status, reason="resolved")
     return ""

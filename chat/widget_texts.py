@@ -92,6 +92,19 @@ TEXTS = {
     "tick_delivered": _("Delivered"),
     "tick_read": _("Read"),
     "tick_failed": _("Not sent"),
+    # Timeline lines (a message of kind "event" whose data.line names one of these): said in
+    # the customer's language; the stored body is the English the agents read.
+    "line_joined": _("%(name)s joined the conversation."),
+    "line_left": _("%(name)s left the conversation."),
+    "line_transferred": _("Your conversation was transferred to %(to)s."),
+    "line_transferred_team": _("Your conversation was transferred to another team."),
+    "line_resolved": _("Conversation resolved by %(by)s."),
+    "line_resolved_you": _("You closed the conversation."),
+    "line_resolved_bot": _("Conversation closed by the assistant."),
+    "line_resolved_plain": _("Conversation resolved."),
+    "line_reopened": _("Conversation reopened."),
+    "line_left_queue": _("You left the queue."),
+    "line_closed_left": _("Conversation closed: you left."),
 }
 
 

@@ -163,7 +163,11 @@ class StepEndings(StepBase):
             actor=ACTOR,
             resolved_at=self.now,
         )
-        event_message_post(conversation=self.conversation, body="Conversation resolved by the bot.")
+        event_message_post(
+            conversation=self.conversation,
+            body="Conversation resolved by the bot.",
+            data={"line": "resolved_bot"},
+        )
         self.status_changed = True
         if self.flow.goal == Flow.Goal.RESOLVED:
             self.goal()

@@ -162,7 +162,14 @@ def conversation_resolve(
         resolved_at=timezone.now(),
     )
     who = "the customer" if actor.kind == "customer" else actor_name(actor)
-    event_message_post(conversation=conversation, body=f"Conversation resolved by {who}.")
+    # data.line: the widget says it in the customer's language (docs/protocol.md); who
+    # resolved it is named only when it is an agent (not an API key's name).
+    line = {"customer": {"line": "resolved_you"}, "agent": {"line": "resolved", "by": who}}
+    event_message_post(
+        conversation=conversation,
+        body=f"Conversation resolved by {who}.",
+        data=line.get(actor.kind, {"line": "resolved_plain"}),
+    )
     conversation_publish(conversation=conversation)
     return conversation, from_status
 
@@ -177,7 +184,9 @@ def conversation_reopen_locked(*, conversation: Conversation, actor: Actor, reas
         resolved_at=None,
         assignee=None,
     )
-    event_message_post(conversation=conversation, body="Conversation reopened.")
+    event_message_post(
+        conversation=conversation, body="Conversation reopened.", data={"line": "reopened"}
+    )
 
 
 @transaction.atomic(savepoint=False)

@@ -99,7 +99,9 @@ def assign_waiting_locked(
     )
     participant_join(conversation=conversation, user=user)
     event_message_post(
-        conversation=conversation, body=f"{agent_name(user)} joined the conversation."
+        conversation=conversation,
+        body=f"{agent_name(user)} joined the conversation.",
+        data={"line": "joined", "name": agent_name(user)},
     )
     decision_record(
         conversation=conversation,

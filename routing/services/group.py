@@ -55,7 +55,9 @@ def conversation_invite(
             raise Conflict(f"{agent_name(guest)} is already in it.", code="already_in")
         participant_join(conversation=conversation, user=guest)
         event_message_post(
-            conversation=conversation, body=f"{agent_name(guest)} joined the conversation."
+            conversation=conversation,
+            body=f"{agent_name(guest)} joined the conversation.",
+            data={"line": "joined", "name": agent_name(guest)},
         )
         event_record(
             conversation=conversation,
@@ -89,7 +91,9 @@ def conversation_leave(
             raise Conflict("You are not in this conversation.", code="not_participant")
         participant_leave(conversation=conversation, user_id=actor.user.pk, now=now)
         event_message_post(
-            conversation=conversation, body=f"{agent_name(actor.user)} left the conversation."
+            conversation=conversation,
+            body=f"{agent_name(actor.user)} left the conversation.",
+            data={"line": "left", "name": agent_name(actor.user)},
         )
         event_record(
             conversation=conversation,

@@ -199,7 +199,9 @@ def reservation_accept(
             AgentPresence.objects.filter(user_id=user.pk).update(missed_in_a_row=0)
             participant_join(conversation=conversation, user=user)
             event_message_post(
-                conversation=conversation, body=f"{agent_name(user)} joined the conversation."
+                conversation=conversation,
+                body=f"{agent_name(user)} joined the conversation.",
+                data={"line": "joined", "name": agent_name(user)},
             )
             payload, groups = conversation_payload_fast(conversation=conversation)
             realtime.publish_many_on_commit(

@@ -95,7 +95,11 @@ def conversation_abandon(
         conversation_transition(
             conversation=conversation, to_status=Status.ABANDONED, reason=reason, actor="timer"
         )
-        event_message_post(conversation=conversation, body="The customer left the queue.")
+        event_message_post(
+            conversation=conversation,
+            body="The customer left the queue.",
+            data={"line": "left_queue"},
+        )
         conversation_publish_all(conversation=conversation)
     return True
 
@@ -121,7 +125,9 @@ def conversation_customer_left(
             conversation=conversation, from_status=Status.ASSIGNED, reason=reason, now=now
         )
         event_message_post(
-            conversation=conversation, body="Conversation closed: the customer left."
+            conversation=conversation,
+            body="Conversation closed: the customer left.",
+            data={"line": "closed_left"},
         )
         conversation_publish_all(conversation=conversation)
     return True

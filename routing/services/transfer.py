@@ -83,6 +83,7 @@ def transfer_to_agent_locked(
     event_message_post(
         conversation=conversation,
         body=f"{who} transferred the conversation to {agent_name(target)}.",
+        data={"line": "transferred", "to": agent_name(target)},
     )
     event_record(
         conversation=conversation,
@@ -179,7 +180,9 @@ def conversation_transfer(
             exclude_agent_id=from_id,
         )
         event_message_post(
-            conversation=conversation, body=f"{who} transferred the conversation to {queue.name}."
+            conversation=conversation,
+            body=f"{who} transferred the conversation to {queue.name}.",
+            data={"line": "transferred_team"},
         )
         event_record(
             conversation=conversation,

@@ -312,6 +312,25 @@ def test_the_interface_in_french(asgi_server, browser, bot_shop):  # noqa: F811
         expect(body).to_have_text("مرحبا، أين طلبي؟")
         assert body.evaluate("b => getComputedStyle(b).direction") == "rtl"
         assert widget_frame(page).evaluate("document.documentElement.lang") == "fr"
+        # A timeline line (stored in English for the agents) reads in French here: the
+        # conversation resolved over the API by a key ("Conversation resolved.").
+        import json
+        import urllib.request
+
+        from chat.models import Conversation
+        from chat.services import api_key_create
+
+        _key, raw = api_key_create(name="ops", site=bot_shop)
+        conversation = Conversation.objects.get(site=bot_shop)
+        request = urllib.request.Request(
+            f"{asgi_server.url}/api/v1/conversations/{conversation.pk}/resolve/",
+            data=json.dumps({}).encode(),
+            headers={"Authorization": f"Bearer {raw}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=15) as resp:
+            assert resp.status == 200
+        line = chat.get_by_test_id("parley-messages").locator("li[data-kind=event]").last
+        expect(line).to_have_text("Conversation résolue.")
         page.screenshot(path="/tmp/parley_e2e_widget_fr.png")
     finally:
         context.close()

@@ -5,7 +5,7 @@ import { attachmentNode } from "./attach.js";
 import { el, nearBottom, scrollDown } from "./dom.js";
 import { renderFeedback } from "./feedback.js";
 import { TICKS } from "./styles.js";
-import { WAITING, client, isMine, me, state, t, toHost } from "./state.js";
+import { WAITING, client, env, isMine, me, state, t, toHost } from "./state.js";
 
 let shownQuestion = 0;
 let lastUnread = 0;
@@ -28,7 +28,9 @@ export function messageNode(m, status, prev) {
   if (m.seq) li.dataset.seq = m.seq;
   if (m.kind === "event") {
     li.className = "event";
-    li.textContent = m.body;
+    // A known timeline line in the visitor's language; the body (English) otherwise.
+    const key = m.data && typeof m.data.line === "string" ? "line_" + m.data.line : "";
+    li.textContent = key && env.TEXTS && env.TEXTS[key] ? t(key, m.data) : m.body;
     return li;
   }
   const mine = status ? true : isMine(m);
