@@ -30,8 +30,26 @@ import select
 from django.db.backends.postgresql import base
 from psycopg import OperationalError, pq
 from psycopg_pool import ConnectionPool
+from psycopg_pool.base import AttemptWithBackoff
 
 _IDLE = pq.TransactionStatus.IDLE
+
+# psycopg_pool retries a failed connect with a doubling delay (1, 2, 4, … s) for its whole
+# reconnect_timeout (5 minutes): after a 40 s database outage its next attempt came 23 s
+# after the database was back, and every request failed meanwhile (a fault probe). Capped,
+# a pool notices within RECONNECT_DELAY_MAX of the return; an attempt every 2 s during an
+# outage costs nothing worth saving. The class is the pool's own (pool.py looks it up in
+# base.py at each attempt), so the cap applies to the reconnects and to getconn's re-checks.
+RECONNECT_DELAY_MAX = 2.0
+_update_delay = AttemptWithBackoff.update_delay
+
+
+def _capped_update_delay(self: AttemptWithBackoff, now: float) -> None:
+    _update_delay(self, now)
+    self.delay = min(self.delay, RECONNECT_DELAY_MAX)
+
+
+AttemptWithBackoff.update_delay = _capped_update_delay
 
 
 def check_connection(conn) -> None:
