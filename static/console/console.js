@@ -230,7 +230,7 @@ function setConnection(stateName) {
   if (stateName === "offline" && client.everConnected) resyncBanner(null);
   const labels = {
     connecting: "Connecting…",
-    online: "Online",
+    online: "Connected", // the socket; "Online" is the agent's status, beside it
     offline: client.everConnected ? "Reconnecting…" : "Connecting…",
     blocked: ui.blocked || "Unavailable",
   };

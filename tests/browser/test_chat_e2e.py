@@ -175,7 +175,7 @@ def login(page: Page, base: str, username: str = "alice") -> None:
     page.get_by_test_id("login-password").fill(PASSWORD)
     page.get_by_test_id("login-submit").click()
     expect(page).to_have_url(f"{base}/console/")
-    expect(page.get_by_test_id("console-connection")).to_have_text("Online")
+    expect(page.get_by_test_id("console-connection")).to_have_text("Connected")
 
 
 # Sets the composer's text from the frame's own script, as typing it would (an input event).
@@ -307,7 +307,7 @@ def test_customer_and_agent_chat_end_to_end(asgi_server, browser, shop):
         expect(transcript(tab1, "parley-messages")).to_have_text(everything)
         expect(widget(tab1).get_by_test_id("parley-messages").locator("li.mine")).to_have_count(2)
         expect(widget(tab1).get_by_test_id("parley-pending").locator("li")).to_have_count(0)
-        expect(console.get_by_test_id("console-connection")).to_have_text("Online")
+        expect(console.get_by_test_id("console-connection")).to_have_text("Connected")
         expect(
             console.get_by_test_id("mine-list").get_by_test_id("conversation-item")
         ).to_have_count(1)
@@ -415,7 +415,7 @@ def test_messages_written_while_the_server_is_down_arrive_after_it_restarts(
         expect(transcript(tab, "parley-messages")).to_have_text([first, offline], timeout=back)
         expect(pending).to_have_count(0)
         expect(widget(tab).get_by_test_id("parley-banner")).to_be_hidden()
-        expect(console.get_by_test_id("console-connection")).to_have_text("Online", timeout=back)
+        expect(console.get_by_test_id("console-connection")).to_have_text("Connected", timeout=back)
         expect(listing).to_have_count(1)
         expect(preview).to_have_text(offline)
 
@@ -486,7 +486,7 @@ def test_an_offer_whose_push_was_lost_shows_up_with_the_next_heartbeat(
     try:
         console = watch_errors(agent.new_page(), errors)
         login(console, base)
-        expect(console.get_by_test_id("console-connection")).to_have_text("Online")
+        expect(console.get_by_test_id("console-connection")).to_have_text("Connected")
         console.evaluate("window.parleyDeaf = true")
         tab = watch_errors(customer.new_page(), errors)
         open_widget(tab, f"{base}/demo/{shop.key}/")

@@ -299,9 +299,9 @@ def test_a_transfer_with_its_note_seen_on_both_sides(asgi_server, browser, shop)
         expect(bobs.get_by_test_id("transcript")).to_contain_text(
             "Alice Martin transferred the conversation to Bob Stone."
         )
-        # The customer sees who has them now, never the note.
+        # The customer sees who has them now (in the widget's words), never the note.
         expect(e2e.widget(tab).get_by_test_id("parley-messages")).to_contain_text(
-            "Alice Martin transferred the conversation to Bob Stone."
+            "Your conversation was transferred to Bob Stone."
         )
         expect(e2e.widget(tab).get_by_test_id("parley-messages")).not_to_contain_text("Invoice 42")
         for page in (alice, bobs):
@@ -439,11 +439,11 @@ def test_two_tabs_share_one_socket_and_a_hidden_tab_notifies(asgi_server, browse
         first.wait_for_function("window.parleyAsked === 1")
         second = watch_errors(agent.new_page(), errors)
         second.goto(f"{base}/console/")
-        expect(second.get_by_test_id("console-connection")).to_have_text("Online")
+        expect(second.get_by_test_id("console-connection")).to_have_text("Connected")
         second.get_by_test_id("chat-empty").click()
         alice = AgentConnection.objects.filter(user__username="alice")
         # Two tabs, one server socket (each console socket registers one connection).
-        expect(second.get_by_test_id("console-connection")).to_have_text("Online")
+        expect(second.get_by_test_id("console-connection")).to_have_text("Connected")
         assert alice.count() == 1
         assert second.evaluate("window.parleyAsked") == 0  # asked once, in the first tab
         assert second.evaluate("window.parleySharedSocket") == "worker"
@@ -495,7 +495,7 @@ def test_without_shared_worker_the_tabs_share_a_leader_tabs_socket(asgi_server, 
         assert first.evaluate("window.parleySharedSocket") == "leader"
         second = watch_errors(agent.new_page(), errors)
         second.goto(f"{base}/console/")
-        expect(second.get_by_test_id("console-connection")).to_have_text("Online")
+        expect(second.get_by_test_id("console-connection")).to_have_text("Connected")
         tab = watch_errors(customer.new_page(), errors)
         open_widget(tab, f"{base}/demo/{shop.key}/")
         write(tab, "Hello from a browser without SharedWorker")
@@ -513,7 +513,7 @@ def test_without_shared_worker_the_tabs_share_a_leader_tabs_socket(asgi_server, 
         expect(
             second.get_by_test_id("mine-list").get_by_test_id("conversation-item")
         ).to_have_count(1)
-        expect(second.get_by_test_id("console-connection")).to_have_text("Online")
+        expect(second.get_by_test_id("console-connection")).to_have_text("Connected")
     finally:
         customer.close()
         agent.close()
