@@ -128,26 +128,16 @@ def _route_locked(*, entry_id: int, now: dt.datetime, skip_locked: bool) -> Deci
 
 def _decide(*, conversation: Conversation, entry: QueueEntry, now: dt.datetime) -> Decision:
     queue = entry.queue
+    closed = ""
     if not queue.is_open(now):
-        return _nobody(
-            conversation=conversation,
-            entry=entry,
-            now=now,
-            code="queue_closed",
-            text=f"{queue.name} is outside its business hours",
-            offline_reason="closed",
-        )
-    if queue.closed_to_new and entry.mode == LIVE and entry.last_routed_at is None:
+        closed = f"{queue.name} is outside its business hours"
+    elif queue.closed_to_new and entry.mode == LIVE and entry.last_routed_at is None:
         # Only a new arrival: the first decision (what was waiting when the supervisor
         # closed the queue is still served, as the floor says).
-        return _nobody(
-            conversation=conversation,
-            entry=entry,
-            now=now,
-            code="queue_closed",
-            text=f"{queue.name} is closed to new chats by a supervisor",
-            offline_reason="closed",
-        )
+        closed = f"{queue.name} is closed to new chats by a supervisor"
+    if closed:
+        return _nobody(conversation=conversation, entry=entry, now=now, code="queue_closed",
+                       text=closed, offline_reason="closed")  # fmt: skip
     rule = language.rule_for(
         language=conversation.language,
         settled=conversation.language_settled_at is not None,
