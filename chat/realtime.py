@@ -15,7 +15,6 @@ import atexit
 import logging
 import os
 import threading
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,10 +29,8 @@ logger = logging.getLogger(__name__)
 
 EVENT_HANDLER = "parley.event"  # dispatched to Consumer.parley_event
 # A publish from the ASGI server gives up after this long (a healthy one takes a
-# millisecond), and then none is tried for STALL_PAUSE seconds.
+# millisecond).
 PUBLISH_TIMEOUT = 2.0
-STALL_PAUSE = 5.0
-_stall = {"until": 0.0}
 
 
 def publish_on_commit(groups: Iterable[str], frame: dict[str, Any]) -> None:
@@ -66,15 +63,15 @@ def _send_many(batch: list[tuple[list[str], dict[str, Any]]]) -> None:
         # database thread, at commit) waits for it, so the wait is bounded: a Redis that
         # accepts connections and never answers held every database thread for the
         # layer's socket timeout (60 s), and the sockets' sends with them (a fault probe).
-        if time.monotonic() < _stall["until"]:
-            return  # Redis stalled a moment ago: clients resume by seq meanwhile
+        # No circuit breaker on top: one skipped publishes after Redis was back while the
+        # sockets' pongs already said push: true, so clients had stopped polling (a
+        # Sentinel failover test caught it).
         try:
             async_to_sync(_send_batch_bounded)(batch)
         except TimeoutError:
-            _stall["until"] = time.monotonic() + STALL_PAUSE
             logger.warning(
-                "publish of %s frames took over %s s: Redis is stalled; not publishing for "
-                "%s s (clients resume by seq)", len(batch), PUBLISH_TIMEOUT, STALL_PAUSE,
+                "publish of %s frames took over %s s: Redis is stalled (clients resume by seq)",
+                len(batch), PUBLISH_TIMEOUT,
             )  # fmt: skip
         except Exception:
             logger.warning("publish of %s frames failed", len(batch), exc_info=True)

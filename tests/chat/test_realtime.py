@@ -153,16 +153,14 @@ def test_a_frame_the_registry_does_not_declare_is_refused_where_it_is_built():
 async def test_a_stalled_redis_holds_a_sockets_commit_only_briefly(monkeypatch, caplog):
     """Inside the ASGI server a socket's database thread waits for its frames' publish at
     commit: a Redis that accepts connections and never answers held it for the layer's
-    socket timeout (60 s), with every send behind it (a fault probe). Now the wait is
-    PUBLISH_TIMEOUT, and for STALL_PAUSE after that nothing waits at all."""
+    socket timeout (60 s), with every send behind it (a fault probe). Now each waits
+    PUBLISH_TIMEOUT at most."""
     from asgiref.sync import sync_to_async
     from channels_redis.pubsub import RedisPubSubChannelLayer
 
     if not isinstance(get_channel_layer(), RedisPubSubChannelLayer):
         pytest.skip("the Redis pub/sub layer only")
     monkeypatch.setattr(realtime, "PUBLISH_TIMEOUT", 0.5)
-    monkeypatch.setattr(realtime, "STALL_PAUSE", 30.0)
-    monkeypatch.setitem(realtime._stall, "until", 0.0)
     admin = redis.Redis.from_url(settings.REDIS_URL)
 
     def publish() -> float:
@@ -178,5 +176,5 @@ async def test_a_stalled_redis_holds_a_sockets_commit_only_briefly(monkeypatch, 
     finally:
         admin.client_unpause()
     # Generous bounds (not speed targets): the 10 s pause was not waited out.
-    assert first < 5.0 and second < 0.5, (first, second)
+    assert first < 5.0 and second < 5.0, (first, second)
     assert "Redis is stalled" in caplog.text
