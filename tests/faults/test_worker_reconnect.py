@@ -11,7 +11,10 @@ from django.db import connection
 
 from tests.faults.test_db_pool import _terminate
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+# In the live tier, a process of its own: it kills a backend of the test process's pool,
+# and in one loaded CI run the fast tier's tests after it could not get a pooled
+# connection for 10 s (not reproduced alone; kept apart rather than guessed at).
+pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def test_the_task_after_a_dropped_connection_runs_on_a_fresh_one():
