@@ -72,6 +72,19 @@ def on_commit(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
+def fresh_quotas():
+    """Quota windows and "told once" notices start empty: they live in Redis (or the
+    process) and outlast a test's transaction."""
+    from chat import quotas
+    from chat.services import quota_notices
+
+    quotas.store.reset()
+    quota_notices.forget_told()
+    yield
+    quotas.store.reset()
+
+
+@pytest.fixture
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 

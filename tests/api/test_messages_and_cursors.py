@@ -11,19 +11,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from actions import conversations as conversation_actions
-from chat import quotas, services
-from chat.services import quota_notices
+from chat import services
 from tests.factories import customer_actor, make_customer, make_site
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh():
-    quotas.store.reset()
-    quota_notices.forget_told()
-    yield
-    quotas.store.reset()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_quotas")]
 
 
 def keyed(**fields) -> APIClient:

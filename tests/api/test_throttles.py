@@ -9,20 +9,11 @@ from django.core import mail
 from rest_framework.test import APIClient
 
 from actions import conversations as conversation_actions
-from chat import quotas, services
+from chat import services
 from chat.models import Message, QuotaNotice
-from chat.services import quota_notices
 from tests.factories import customer_actor, make_agent, make_customer, make_site
 
-pytestmark = [pytest.mark.django_db, pytest.mark.redis]
-
-
-@pytest.fixture(autouse=True)
-def _fresh():
-    quotas.store.reset()
-    quota_notices.forget_told()
-    yield
-    quotas.store.reset()
+pytestmark = [pytest.mark.django_db, pytest.mark.redis, pytest.mark.usefixtures("fresh_quotas")]
 
 
 def visitor(customer) -> APIClient:

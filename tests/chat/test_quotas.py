@@ -18,13 +18,7 @@ from chat.quotas import Limit
 from chat.services import quota_notices
 from config import embedded
 
-
-@pytest.fixture(autouse=True)
-def _fresh_store():
-    quotas.store.reset()
-    quota_notices.forget_told()
-    yield
-    quotas.store.reset()
+pytestmark = pytest.mark.usefixtures("fresh_quotas")
 
 
 def owner() -> str:
