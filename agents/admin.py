@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from agents.models import AgentConnection, AgentPresence, AgentProfile, CannedReply
 from agents.services import agent_profile_sync
 from chat.actors import Actor
+from chat.admin_json import TEXTS, JSONShapes
 from chat.exceptions import ParleyError
 from chat.flows import flows
 
@@ -34,11 +35,12 @@ class PresenceInline(admin.StackedInline):
 
 
 @admin.register(AgentProfile)
-class AgentProfileAdmin(admin.ModelAdmin):
+class AgentProfileAdmin(JSONShapes, admin.ModelAdmin):
     list_display = ["__str__", "user", "max_concurrent_chats", "languages", "skills"]
     list_filter = ["queues"]
     search_fields = ["display_name", "user__username", "user__email"]
     filter_horizontal = ["queues"]
+    json_shapes = {"languages": TEXTS, "skills": TEXTS}
     inlines = [PresenceInline]
 
     def save_related(self, request, form, formsets, change):

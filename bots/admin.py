@@ -15,23 +15,12 @@ from django.utils.safestring import mark_safe
 from bots.diagram import flow_svg
 from bots.models import BotSession, Flow, FlowVersion, VariantStat
 from bots.services import FlowInvalid, flow_export, flow_publish, flow_validate
-
-
-class PrettyJSONWidget(forms.Textarea):
-    def format_value(self, value):
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                return value  # invalid JSON typed by the user: give it back as it was
-        return json.dumps(value, indent=2, ensure_ascii=False)
+from chat.admin_json import OBJECT, StoredJSONField
 
 
 class FlowForm(forms.ModelForm):
-    draft = forms.JSONField(
-        widget=PrettyJSONWidget(
-            attrs={"rows": 40, "cols": 110, "style": "font-family: monospace; font-size: 12px"}
-        ),
+    draft = StoredJSONField(
+        shape=OBJECT,
         help_text="The graph as JSON. It is validated when you save; "
         "“Save and publish” makes it the version new conversations start.",
     )

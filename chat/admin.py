@@ -1,8 +1,13 @@
+from urllib.parse import urljoin
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.html import escape
 
 from chat import admin_json, services
+from chat.admin_json import TEXTS, JSONShapes
 from chat.exceptions import ParleyError
 from chat.models import (
     SCOPES,
@@ -26,8 +31,19 @@ from chat.services.api_keys import clean_rate
 admin_json.install()
 
 
+def embed_snippet(request, site: Site) -> str:
+    """The tag a site pastes into its pages. The loader's plain URL (not the hashed name
+    collectstatic also writes), so that a release reaches every site's pages; absolute, on
+    the host and scheme this admin was reached by (a proxy's X-Forwarded-Proto included)."""
+    src = request.build_absolute_uri(urljoin(settings.STATIC_URL, "parley/widget.js"))
+    return f'<script src="{escape(src)}" data-site="{escape(site.key)}" async></script>'
+
+
 @admin.register(Site)
-class SiteAdmin(admin.ModelAdmin):
+class SiteAdmin(JSONShapes, admin.ModelAdmin):
+    """A site's page begins with its embed snippet (templates/admin/chat/site/)."""
+
+    change_form_template = "admin/chat/site/change_form.html"
     list_display = [
         "name",
         "key",
@@ -39,6 +55,24 @@ class SiteAdmin(admin.ModelAdmin):
     list_filter = ["require_identity", "default_queue", "moderation_policy"]
     search_fields = ["name", "key"]
     readonly_fields = ["created_at"]
+    json_shapes = {
+        name: TEXTS
+        for name in ("allowed_origins", "translation_glossary", "languages", "attachment_types")
+    }
+
+    class Media:
+        css = {"all": ["parley/admin/admin.css"]}
+        js = ["parley/admin/copy.js"]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk:
+            # As saved: a form sent back with errors carries the values it refused.
+            saved = Site.objects.get(pk=obj.pk)
+            context["embed"] = {
+                "snippet": embed_snippet(request, saved),
+                "origins": saved.allowed_origins,
+            }
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -49,7 +83,7 @@ class SiteAdmin(admin.ModelAdmin):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(JSONShapes, admin.ModelAdmin):
     list_display = [
         "__str__",
         "site",

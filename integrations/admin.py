@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
+from chat.admin_json import TEXTS, JSONShapes, StoredJSONField
 from chat.events import HOOK_EVENTS
 from chat.exceptions import ParleyError
 from integrations.models import HookEvent, Rule, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -24,8 +25,10 @@ class EndpointForm(forms.ModelForm):
     url = forms.URLField(max_length=500, assume_scheme="https")
     # [] is valid (an endpoint only rules' webhook actions send to); the model field's form
     # field would call it "required".
-    events = forms.JSONField(
-        required=False, help_text='Event types, e.g. ["message.created"]; [] for rules only.'
+    events = StoredJSONField(
+        shape=TEXTS,
+        required=False,
+        help_text='Event types, e.g. ["message.created"]; [] for rules only.',
     )
 
     class Meta:
@@ -35,8 +38,6 @@ class EndpointForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if "events" in data and data["events"] is None:
-            data["events"] = []
         for name, check in (("url", clean_url), ("events", clean_events)):
             if name in data:
                 try:
@@ -160,7 +161,7 @@ class RuleForm(forms.ModelForm):
 
 
 @admin.register(Rule)
-class RuleAdmin(admin.ModelAdmin):
+class RuleAdmin(JSONShapes, admin.ModelAdmin):
     form = RuleForm
     list_display = ["name", "site", "event", "enabled", "position", "runs", "paused_until",
                     "limited_reason"]  # fmt: skip

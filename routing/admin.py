@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.template.response import TemplateResponse
 
 from chat.actors import Actor
+from chat.admin_json import TEXTS, JSONShapes
 from chat.exceptions import ParleyError
 from chat.flows import flows
 from chat.models import Conversation
@@ -18,7 +19,7 @@ from routing.models import Queue, QueueEntry, Reservation, RoutedConversation
 
 
 @admin.register(Queue)
-class QueueAdmin(admin.ModelAdmin):
+class QueueAdmin(JSONShapes, admin.ModelAdmin):
     list_display = [
         "name",
         "priority",
@@ -32,6 +33,7 @@ class QueueAdmin(admin.ModelAdmin):
     ]
     list_filter = ["is_active", "limit_mode", "moderation_policy"]
     search_fields = ["name"]
+    json_shapes = {"required_skills": TEXTS}
     fieldsets = [
         (None, {"fields": ["name", "priority", "is_active"]}),
         ("Who may serve it", {"fields": ["required_skills", "language"]}),

@@ -5,14 +5,16 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils import timezone
 
+from chat.admin_json import TEXTS, JSONShapes
 from supervision.models import Incident
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(JSONShapes, admin.ModelAdmin):
     list_display = ["title", "site", "impact", "status", "started_at", "resolved_at"]
     list_filter = ["impact", "status", "site"]
     search_fields = ["title", "message"]
+    json_shapes = {"components": TEXTS}
     actions = ["resolve"]
 
     def get_changeform_initial_data(self, request):
