@@ -10,7 +10,12 @@ raised (HTTP 500) when Redis was down, and `group_add` did the same. Here:
 - the socket's receive loop never dies of a layer error: it waits and tries again;
 - one probe per process (a Redis PING every PROBE_SECONDS) tells whether pushes can flow
   at all, so that sockets that joined before Redis went away also report `push: false`.
-  redis-py's pub/sub connection subscribes again to what it had when Redis comes back.
+  redis-py's pub/sub connection subscribes again to what it had when Redis comes back;
+- a Redis that hangs (accepts connections, never answers) is treated as one that is down:
+  each subscribe gives up after JOIN_TIMEOUT, well inside the handshake's
+  WS_CONNECT_TIMEOUT, where it would otherwise wait for REDIS_SOCKET_TIMEOUT (60 s) and
+  the socket would be refused; while the probe says Redis is unreachable no attempt is
+  made at all.
 
 Clients poll `resume` while `push` is false (static/parley/client/index.js).
 """
@@ -36,6 +41,10 @@ logger = logging.getLogger(__name__)
 
 RETRY_SECONDS = 3.0
 PROBE_SECONDS = 2.0
+# One subscribe (or group_add) gives up after this long; a healthy one takes a millisecond,
+# and a handshake may make two of them (its channel, then its groups) and still be well
+# inside WS_CONNECT_TIMEOUT.
+JOIN_TIMEOUT = 2.0
 
 
 class _Probe:
@@ -80,6 +89,12 @@ def probe() -> _Probe:
     if found is None:
         found = _probes[loop] = _Probe()
     return found
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"did not answer within {JOIN_TIMEOUT} s (stalled)"
+    return "unreachable"
 
 
 class SocketQueue:
@@ -148,11 +163,14 @@ class PushLink:
             self.channel_ok = True
             return self.channel_name
         self.channel_name = f"{loop_layer.prefix}specific.{uuid.uuid4().hex}"
+        if not probe().healthy:
+            # join() finds the channel missing and starts the retry task.
+            return self.channel_name
         try:
             await self._subscribe_channel()
             self.channel_ok = True
-        except Exception:
-            logger.warning("channel layer unreachable at connect: no live pushes for now")
+        except Exception as exc:
+            logger.warning("channel layer %s at connect: no live pushes for now", _why(exc))
         return self.channel_name
 
     def _loop_layer(self):
@@ -179,6 +197,10 @@ class PushLink:
         return self.live
 
     async def _join_missing(self) -> None:
+        if not probe().healthy:
+            # Known down or hung: an attempt would only wait out JOIN_TIMEOUT. The retry
+            # task (started by the caller) tries again once the probe sees Redis answer.
+            return
         if not self.channel_ok:
             try:
                 await self._subscribe_channel()
@@ -189,9 +211,9 @@ class PushLink:
             if group in self.joined:
                 continue
             try:
-                await self.layer.group_add(group, self.channel_name)
-            except Exception:
-                logger.info("group_add %s failed: Redis unreachable", group)
+                await asyncio.wait_for(self.layer.group_add(group, self.channel_name), JOIN_TIMEOUT)
+            except Exception as exc:
+                logger.info("group_add %s failed: Redis %s", group, _why(exc))
                 return
             self.joined.append(group)
 
@@ -200,7 +222,15 @@ class PushLink:
         if loop_layer is None:  # the core layer: receiving is polling, nothing to subscribe
             return
         loop_layer.channels.setdefault(self.channel_name, SocketQueue())
-        await loop_layer._get_shard(self.channel_name).subscribe(self.channel_name)
+        # Cancelling at the timeout is safe to retry: channels_redis.pubsub's shard
+        # subscribe adds the name to its _subscribed_to only after redis-py's SUBSCRIBE
+        # returned (read in channels_redis 4.3.0, RedisSingleShardConnection.subscribe),
+        # and its lock is released by `async with` on the cancellation, so the next
+        # attempt sends SUBSCRIBE again (harmless if the first one did reach Redis).
+        # group_add is the same: it records the channel in the layer's groups first, then
+        # calls the shard's subscribe.
+        shard = loop_layer._get_shard(self.channel_name)
+        await asyncio.wait_for(shard.subscribe(self.channel_name), JOIN_TIMEOUT)
 
     def _start_retry(self) -> None:
         if self.closed or (self.retry_task is not None and not self.retry_task.done()):

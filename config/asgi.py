@@ -6,9 +6,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Django must be set up before anything imports models (as get_asgi_application does).
 django.setup(set_prefix=False)
 
+from config.deadline import ResponseDeadline  # noqa: E402
 from config.http_body import BodyLengthASGIHandler  # noqa: E402
 
-django_asgi_app = BodyLengthASGIHandler()
+# A stalled database must not hold a request forever: config/deadline.py.
+django_asgi_app = ResponseDeadline(BodyLengthASGIHandler())
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402

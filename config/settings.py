@@ -234,15 +234,25 @@ if CHANNEL_LAYER_BACKEND != "memory":
     if CHANNEL_LAYER_BACKEND == "core":
         CHANNEL_LAYERS["default"]["CONFIG"].update({"capacity": 1000, "expiry": 60})
 
+# Django passes OPTIONS on to redis-py's pool (pool_class.from_url). Left out, a cache
+# call on a Redis that accepts connections and never answers (a stopped process) waited
+# for redis-py's default: none before redis-py 8, 5 s since. Cache calls are short, so the
+# cache gets its own short bound rather than REDIS_SOCKET_TIMEOUT, which must outlast the
+# channel layer's idle reads.
+REDIS_CACHE_TIMEOUT = env.float("REDIS_CACHE_TIMEOUT", default=2.0)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": REDIS_KEY_PREFIX,
+        "OPTIONS": {
+            "socket_timeout": REDIS_CACHE_TIMEOUT,
+            "socket_connect_timeout": REDIS_CACHE_TIMEOUT,
+        },
     }
 }
 if REDIS_SENTINELS:
-    CACHES["default"]["OPTIONS"] = {"pool_class": "config.redis_conn.SentinelCachePool"}
+    CACHES["default"]["OPTIONS"]["pool_class"] = "config.redis_conn.SentinelCachePool"
 
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=celery_broker(REDIS_URL, REDIS_SENTINELS))
@@ -522,6 +532,8 @@ PARLEY = {
     "WS_MAX_FRAME_BYTES": env.int("WS_MAX_FRAME_BYTES", default=16384),
     # Nesting allowed in a socket frame or a REST body (deeper gets `too_deep`).
     "JSON_MAX_DEPTH": env.int("JSON_MAX_DEPTH", default=32),
+    # Seconds from a request's last body byte to its response's start (config/deadline.py).
+    "HTTP_RESPONSE_TIMEOUT": env.float("HTTP_RESPONSE_TIMEOUT", default=30.0),
     # daphne's own limit (runparley passes it; docs/operations.md): above Parley's, so a
     # frame between the two gets `too_large` instead of a dropped socket.
     "WS_SERVER_MAX_BYTES": env.int("WS_SERVER_MAX_BYTES", default=4 * 1024 * 1024),

@@ -4,6 +4,7 @@ and start again (never the shared one): the redis-server binary bundled in redis
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -50,8 +51,21 @@ class OwnRedis:
                 time.sleep(0.05)
         raise RuntimeError("own redis-server did not answer")
 
+    def pause(self) -> None:
+        """A hung Redis: the kernel still accepts connections and buffers commands, but
+        nothing answers (a stopped process, a full disk)."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.proc is not None:
+            # A test that failed while Redis was paused still ends here: resumed first,
+            # so that no stopped process is left behind whatever the kill does to it.
+            self.resume()
             self.proc.kill()
             self.proc.wait()
             self.proc = None
