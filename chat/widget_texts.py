@@ -26,6 +26,9 @@ TEXTS = {
     "powered": _("Powered by Parley"),
     "system": _("System"),
     "answers": _("Answers"),
+    # The bot's "Talk to someone" button (id parley:person), redrawn in the widget's language
+    # after Parley.setLocale(); the same words as bots/data/person_request.json's button_label.
+    "button_person": _("Talk to someone"),
     "show_original": _("Show original"),
     "show_translation": _("Show translation"),
     "masked": _("Some words were hidden"),

@@ -5,6 +5,7 @@
 // with the server's reason.
 import { sizeLabel, uploadAttachment } from "../parley/client/attachments.js";
 import { el, toast } from "./dom.js";
+import { icon } from "./icons.js";
 import { client, convs, isMine, isOpen, ui } from "./state.js";
 
 function csrf() {
@@ -24,7 +25,7 @@ export function installAttachments() {
   button.dataset.testid = "composer-attach";
   button.title = "Attach files";
   button.setAttribute("aria-label", "Attach files");
-  button.textContent = "📎";
+  button.appendChild(icon("clip"));
   button.addEventListener("click", () => input.click());
   input.addEventListener("change", async () => {
     const files = Array.from(input.files || []);
@@ -72,7 +73,7 @@ export function attachmentsNode(m) {
       link.appendChild(img);
     } else {
       link.dataset.testid = "transcript-attachment-file";
-      link.textContent = `📎 ${a.name} (${sizeLabel(a.size)})`;
+      link.append(icon("clip", "Attachment:"), ` ${a.name} (${sizeLabel(a.size)})`);
     }
     box.appendChild(link);
   }

@@ -31,5 +31,5 @@ export function showTranslation(t) {
   chip.dataset.state = t.state || (t.enabled ? "ready" : "off");
   const label = { ready: `Translation: ${t.engine}`, unavailable: "Translation unavailable", off: "Translation off" };
   chip.textContent = label[chip.dataset.state] || "Translation";
-  chip.title = t.reason || "";
+  chip.title = t.reason ? `${chip.textContent}: ${t.reason}` : chip.textContent; // the chip may be cut short
 }

@@ -33,6 +33,7 @@ import { answerOffer, offerSet, onOpenOffers, renderOffers, setPresence } from "
 import { ME, OUTBOX_KEY, cfg, convs, isMine, isMyMessage, isOpen, offers, rec, ui, useClient } from "./state.js";
 import { onNote, onNotesBatch, sendNote, setComposerMode } from "./notes.js";
 import { renderChat, renderPending } from "./transcript.js";
+import { flushResolve, resolve, undoResolve } from "./resolve.js";
 import { onTargets, onTransferAck, onTransferError, openTransfer, submitTransfer } from "./transfer.js";
 
 // The ping is also the agent's heartbeat (no ping for AGENT_HEARTBEAT_TIMEOUT: no offers).
@@ -236,6 +237,7 @@ function setConnection(stateName) {
   };
   el.connection.dataset.state = stateName;
   el.connection.textContent = labels[stateName];
+  el.connection.title = labels[stateName]; // the chip may be cut short on a narrow screen
 }
 
 // --- sending -------------------------------------------------------------------------------
@@ -254,9 +256,6 @@ function take(id) {
   client.send({ type: "conversation.take", id: `t:${id}`, conversation: id }, true);
 }
 
-function resolve(id) {
-  client.send({ type: "conversation.resolve", id: `x:${id}`, conversation: id }, true);
-}
 
 // --- events --------------------------------------------------------------------------------
 // The lists and offer cards are redrawn often: their clicks are caught here, by data-testid.
@@ -331,6 +330,8 @@ el.presenceSelect.addEventListener("change", () => {
   }
 });
 el.resolveBtn.addEventListener("click", () => ui.selectedId && resolve(ui.selectedId));
+el.undoButton.addEventListener("click", undoResolve);
+window.addEventListener("pagehide", flushResolve); // a resolve waiting for its Undo goes out now
 el.transferBtn.addEventListener("click", () => openTransfer("transfer"));
 el.inviteBtn.addEventListener("click", () => openTransfer("invite"));
 el.leaveBtn.addEventListener("click", () => ui.selectedId && client.send({ type: "conversation.leave", id: `l:${ui.selectedId}`, conversation: ui.selectedId }, true));
@@ -350,6 +351,7 @@ installShortcuts({
   reply: () => !el.form.hidden && el.input.focus(),
   canned: openPicker,
   resolve: () => ui.selectedId && !el.resolveBtn.hidden && resolve(ui.selectedId),
+  undo: () => !el.undoToast.hidden && undoResolve(),
 });
 el.transferSubmit.addEventListener("click", submitTransfer);
 document.addEventListener("visibilitychange", () => {

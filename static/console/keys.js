@@ -1,6 +1,6 @@
 // Keyboard shortcuts (single keys, ignored while typing in a field; Escape leaves the
 // reply box): a accept the first offer, j / k next / previous chat, r reply box, c canned
-// replies, e resolve, ? this list.
+// replies, e resolve, z undo the resolve, ? this list.
 import { el } from "./dom.js";
 import { ui } from "./state.js";
 
@@ -11,6 +11,7 @@ export const SHORTCUTS = [
   ["r", "Focus the reply box"],
   ["c", "Canned replies (type to filter)"],
   ["e", "Resolve the open chat"],
+  ["z", "Undo the resolve (while its toast shows)"],
   ["Esc", "Leave the reply box, close a dialog"],
   ["?", "Show this list"],
 ];
@@ -44,6 +45,7 @@ export function installShortcuts(actions) {
       r: actions.reply,
       c: actions.canned,
       e: actions.resolve,
+      z: actions.undo || (() => {}),
       "?": () => el.helpDialog.showModal(),
     }[ev.key];
     if (!run) return;

@@ -4,6 +4,7 @@
 import { arrange } from "./arrange.js";
 import { coalesce } from "./schedule.js";
 import { clock, el, translationOf } from "./dom.js";
+import { icon } from "./icons.js";
 import { paintSla, sla } from "./sla.js";
 import { STATUS_LABEL, convs, isMine, isMyMessage, isOpen, isWaiting, offers, ui } from "./state.js";
 
@@ -33,18 +34,37 @@ function previewOf(r) {
   const customer = isWaiting(r) && newestFirst.find((m) => m.kind === "text" && m.sender && m.sender.role === "customer");
   const last = customer || newestFirst.find((m) => m.kind !== "event") || r.msgs[r.msgs.length - 1];
   if (!last) return { text: r.c && r.c.last_seq ? "…" : "No messages yet" };
-  const files = (last.attachments || []).map((a) => `📎 ${a.name}`).join(" ");
-  const text = [translationOf(last) || last.body, files].filter(Boolean).join(" ");
-  return { text: (isMyMessage(r, last) ? "You: " : "") + text };
+  const files = (last.attachments || []).map((a) => a.name);
+  return { text: (isMyMessage(r, last) ? "You: " : "") + (translationOf(last) || last.body || ""), files };
+}
+
+/** A preview's text, then each file with a paperclip icon (icons.js) that says "Attachment". */
+function fillPreview(span, preview) {
+  span.replaceChildren(preview.text);
+  for (const name of preview.files || []) {
+    if (span.textContent) span.append(" ");
+    span.append(icon("clip", "Attachment:"), name);
+  }
+  span.classList.toggle("typing", Boolean(preview.typing));
 }
 
 function paintPreview(li) {
   const r = convs.get(Number(li.dataset.conversation));
   const span = li.querySelector("[data-testid=conversation-preview]");
   if (!span) return;
-  const preview = r && r.c ? previewOf(r) : { text: "" };
-  span.textContent = preview.text;
-  span.classList.toggle("typing", Boolean(preview.typing));
+  fillPreview(span, r && r.c ? previewOf(r) : { text: "" });
+}
+
+/** A heading's count badge: the number, what it counts for the pointer ("2 open chats")
+ * and, in the heading's name, for screen readers ("My chats: 2 open chats"); data-count
+ * for styles (an empty list's badge is quieter). */
+function paintCount(badge, n, what) {
+  badge.textContent = n;
+  badge.dataset.count = n;
+  const label = `${n} ${what} chat${n === 1 ? "" : "s"}`;
+  badge.title = label;
+  const heading = badge.closest("h2");
+  if (heading) heading.setAttribute("aria-label", `${heading.firstChild.textContent.trim()}: ${label}`);
 }
 
 /** Redraw the lists on the next frame (many changes in one frame: one redraw). */
@@ -52,7 +72,10 @@ export const renderSoon = coalesce(() => renderLists());
 
 function listItem(r) {
   const li = document.createElement("li");
-  li.className = "item" + (r.id === ui.selectedId ? " selected" : "") + (isOpen(r) ? "" : " closed");
+  // Resolved by me, Undo still offered: greyed as closed, still counted (not sent yet).
+  const resolving = ui.resolving === r.id && isOpen(r);
+  li.className = "item" + (r.id === ui.selectedId ? " selected" : "") + (isOpen(r) && !resolving ? "" : " closed");
+  if (resolving) li.dataset.resolving = "true";
   li.dataset.testid = "conversation-item";
   li.dataset.conversation = r.id;
   li.dataset.status = r.c.status;
@@ -76,9 +99,7 @@ function listItem(r) {
   timer.dataset.testid = "conversation-sla";
   paintSla(timer, r, Date.now());
   open.querySelector(".item-top").appendChild(timer);
-  const pv = open.querySelector(".item-preview");
-  pv.textContent = preview.text;
-  pv.classList.toggle("typing", Boolean(preview.typing));
+  fillPreview(open.querySelector(".item-preview"), preview);
   if (!isOpen(r)) {
     const chip = document.createElement("span");
     chip.className = "chip";
@@ -153,7 +174,7 @@ function drawOffers(cards) {
   }
   for (const li of items) paintPreview(li);
   el.offersSection.hidden = items.length === 0;
-  el.offersCount.textContent = items.length;
+  paintCount(el.offersCount, items.length, "incoming");
   if (items.length && !offerTimer) offerTimer = setInterval(() => Array.from(el.offers.children).forEach(updateCountdown), 1000);
   if (!items.length && offerTimer) {
     clearInterval(offerTimer);
@@ -177,8 +198,8 @@ export function renderLists() {
   drawOffers(sections.offers);
   el.waiting.replaceChildren(...waitingItems);
   el.mine.replaceChildren(...mineItems);
-  el.waitingCount.textContent = waiting.length;
-  el.mineCount.textContent = mine.filter(isOpen).length;
+  paintCount(el.waitingCount, waiting.length, "waiting");
+  paintCount(el.mineCount, mine.filter(isOpen).length, "open");
   el.waitingEmpty.hidden = waiting.length > 0;
   el.mineEmpty.hidden = mine.length > 0;
   // My load as the router counts it: assigned chats plus open offers, against my capacity.

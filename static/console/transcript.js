@@ -2,15 +2,17 @@
 // typing line. It reads the state and draws; it changes none of it.
 import { attachmentsNode } from "./attachments.js";
 import { clock, el, translationOf } from "./dom.js";
+import { icon } from "./icons.js";
 import { merged, noteNode } from "./notes.js";
 import { STATUS_LABEL, client, convs, isAssignee, isGuest, isMine, isMyMessage, isOpen, isWaiting, ui } from "./state.js";
 
+// Each status's icon (icons.js, never an emoji font's glyph) and what it says.
 const TICKS = {
-  sending: ["◷", "Sending"],
-  sent: ["✓", "Sent"],
-  delivered: ["✓✓", "Delivered"],
-  read: ["✓✓", "Read"],
-  failed: ["!", "Not sent"],
+  sending: ["clock", "Sending"],
+  sent: ["check", "Sent"],
+  delivered: ["checks", "Delivered"],
+  read: ["checks", "Read"],
+  failed: ["alert", "Not sent"],
 };
 
 export function renderChat() {
@@ -48,10 +50,12 @@ export function renderChatHead() {
   if (c.language) bits.push(c.language.toUpperCase());
   if (c.assignee && !isMine(r)) bits.push(`with ${c.assignee.name}`);
   el.meta.textContent = bits.join(" · ");
-  el.status.textContent = STATUS_LABEL[c.status] || c.status;
-  el.status.dataset.status = c.status;
+  // Resolved by me a moment ago, with Undo still offered (console.js): not sent yet.
+  const resolving = ui.resolving === r.id && isOpen(r);
+  el.status.textContent = resolving ? "Resolving…" : STATUS_LABEL[c.status] || c.status;
+  el.status.dataset.status = resolving ? "resolving" : c.status;
   el.takeBtn.hidden = !isWaiting(r);
-  el.resolveBtn.hidden = !(isAssignee(r) && isOpen(r));
+  el.resolveBtn.hidden = resolving || !(isAssignee(r) && isOpen(r));
   el.transferBtn.hidden = !(isAssignee(r) && c.status === "assigned");
   el.inviteBtn.hidden = el.transferBtn.hidden;
   el.leaveBtn.hidden = !isGuest(r);
@@ -159,9 +163,8 @@ function tickStatus(r, seq) {
 function setTick(li, tick, status) {
   li.dataset.status = status;
   tick.dataset.status = status;
-  tick.textContent = TICKS[status][0];
+  tick.replaceChildren(icon(...TICKS[status])); // the icon, and its meaning as hidden text
   tick.title = TICKS[status][1];
-  tick.setAttribute("aria-label", TICKS[status][1]);
 }
 
 export function renderTicks(r) {

@@ -537,7 +537,7 @@ def test_keyboard_shortcuts_and_the_help_overlay(asgi_server, browser, shop):
         console.locator("body").press("?")
         help_dialog = console.get_by_test_id("help-dialog")
         expect(help_dialog).to_be_visible()
-        expect(help_dialog.locator("li")).to_have_count(8)
+        expect(help_dialog.locator("li")).to_have_count(9)
         console.keyboard.press("Escape")
         expect(help_dialog).to_be_hidden()
 

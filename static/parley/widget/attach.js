@@ -6,6 +6,7 @@
 import { sizeLabel, uploadAttachment } from "../client/attachments.js";
 import { el } from "./dom.js";
 import { env, state, t } from "./state.js";
+import { ICONS } from "./styles.js";
 
 const REASONS = {
   attachment_type: "attach_type",
@@ -43,7 +44,7 @@ export function attachButton(send, conversationId) {
   const toggle = document.createElement("button");
   toggle.type = "button";
   toggle.className = "emoji-toggle attach-toggle";
-  toggle.textContent = "📎";
+  toggle.innerHTML = ICONS.clip;
   toggle.setAttribute("aria-label", t("attach"));
   toggle.setAttribute("data-testid", "parley-attach");
   const alert = document.createElement("div");
@@ -93,7 +94,8 @@ export function attachmentNode(a) {
     link.appendChild(img);
   } else {
     link.setAttribute("data-testid", "parley-attachment-file");
-    link.textContent = "📎 " + a.name + " (" + sizeLabel(a.size) + ")";
+    link.innerHTML = ICONS.clip; // decorative: the name says what it is
+    link.append(" " + a.name + " (" + sizeLabel(a.size) + ")");
   }
   return link;
 }

@@ -3,6 +3,7 @@
 // closes it and gives the focus back to the composer.
 import { el } from "./dom.js";
 import { t } from "./state.js";
+import { ICONS } from "./styles.js";
 
 const EMOJI = ("😀 😂 🙂 😉 😍 🤔 😅 😢 😮 😡 👍 👎 👏 🙏 👌 💪 🎉 ❤️ 🔥 ✅ ❌ ⭐ 📦 🚚 🛒 💳 🧾 🔧 🔨 🪛 🧰 🪚 🎨 🖌️ 🌱 🌻 💡 🔌 🚿 🏠").split(" ");
 
@@ -10,7 +11,7 @@ export function emojiPicker(onInput) {
   const toggle = document.createElement("button");
   toggle.type = "button";
   toggle.className = "emoji-toggle";
-  toggle.textContent = "🙂";
+  toggle.innerHTML = ICONS.smile; // the same face on every system (aria-label below)
   toggle.setAttribute("aria-label", t("emoji"));
   toggle.setAttribute("aria-expanded", "false");
   toggle.setAttribute("aria-controls", "pw-emoji");

@@ -4,6 +4,7 @@
 // again.
 import { el } from "./dom.js";
 import { env, local, state, t } from "./state.js";
+import { ICONS } from "./styles.js";
 
 const CLOSED = ["resolved", "abandoned"];
 let shownFor = null;
@@ -47,9 +48,12 @@ function csatForm(c) {
     input.setAttribute("data-testid", "parley-csat-" + n);
     const label = document.createElement("label");
     label.htmlFor = id;
-    label.textContent = "★";
+    label.innerHTML = ICONS.star; // decorative: the hidden text names the score
     label.title = t(n === 1 ? "star_one" : "stars", { count: n });
-    label.setAttribute("aria-label", label.title);
+    const name = document.createElement("span");
+    name.className = "sr-only";
+    name.textContent = label.title;
+    label.appendChild(name);
     stars.append(input, label);
   }
   set.appendChild(stars);

@@ -3,6 +3,7 @@
 // connection banner. It reads the state; it changes none of it.
 import { attachmentNode } from "./attach.js";
 import { el, nearBottom, scrollDown } from "./dom.js";
+import { buttonLabel } from "./labels.js";
 import { renderFeedback } from "./feedback.js";
 import { TICKS } from "./styles.js";
 import { WAITING, client, env, isMine, me, state, t, toHost } from "./state.js";
@@ -67,7 +68,9 @@ export function messageNode(m, status, prev) {
       const btn = document.createElement("button");
       btn.type = "button";
       btn.setAttribute("data-testid", "parley-choice");
-      btn.textContent = b.label;
+      // In the widget's language when it can be (labels.js): the click sends what it shows.
+      btn.textContent = buttonLabel(b, env.LANG, env.TEXTS);
+      if (m.data.csat && /^[1-5]$/.test(String(b.id))) btn.setAttribute("aria-label", t(b.id === "1" ? "star_one" : "stars", { count: b.id }));
       btn.dataset.choice = String(b.id); // answered by index.js (a click on the list)
       choices.appendChild(btn);
     }
@@ -138,9 +141,12 @@ function translationOf(m) {
 function setTick(li, tick, status) {
   li.dataset.status = status;
   tick.dataset.status = status;
-  tick.textContent = TICKS[status].text;
+  tick.innerHTML = TICKS[status].icon; // our own markup (styles.js), no text of anyone's
   tick.title = t("tick_" + status);
-  tick.setAttribute("aria-label", t("tick_" + status));
+  const said = document.createElement("span"); // what the icon means, for screen readers
+  said.className = "sr-only";
+  said.textContent = tick.title;
+  tick.appendChild(said);
 }
 
 export const render = {

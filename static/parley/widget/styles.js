@@ -1,17 +1,24 @@
 // The widget's look: its style sheet (inside its Shadow DOM), icons and tick marks.
 
+// Inline SVG, never an emoji font's glyph (they differ per system, and some have none):
+// decorative (aria-hidden), the element that holds one says what it means (aria-label).
+const svg = (d, attrs) => '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="' + d + '" ' + attrs + "/></svg>";
+const line = (d) => svg(d, 'fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"');
 export const ICONS = {
-  chat: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z" fill="currentColor"/></svg>',
-  close: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" fill="none"/></svg>',
-  send: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3.4 20.6 21 12 3.4 3.4 3.4 10l12.6 2-12.6 2z" fill="currentColor"/></svg>',
+  chat: svg("M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z", 'fill="currentColor"'),
+  close: svg("M6 6l12 12M18 6L6 18", 'stroke="currentColor" stroke-width="2.2" stroke-linecap="round" fill="none"'),
+  send: svg("M3.4 20.6 21 12 3.4 3.4 3.4 10l12.6 2-12.6 2z", 'fill="currentColor"'),
+  clip: line("M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9"),
+  smile: line("M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zM8.5 14.5a4.5 4.5 0 0 0 7 0M9 9.5v.5M15 9.5v.5"),
+  star: svg("M12 2.8l2.8 5.9 6.4.8-4.7 4.4 1.2 6.4L12 17.2l-5.7 3.1 1.2-6.4-4.7-4.4 6.4-.8z", 'fill="currentColor"'),
 };
-// Tick marks; their labels are texts (tick_sent, …: chat/widget_texts.py).
+// Tick marks, drawn as icons; their labels are texts (tick_sent, …: chat/widget_texts.py).
 export const TICKS = {
-  sending: { text: "◷" },
-  sent: { text: "✓" },
-  delivered: { text: "✓✓" },
-  read: { text: "✓✓" },
-  failed: { text: "!" },
+  sending: { icon: line("M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zM12 7v5l3 2") },
+  sent: { icon: line("M5 12.5l4.5 4.5L19 7.5") },
+  delivered: { icon: line("M2 12.5l4.5 4.5L16 7.5M11 16l1 1 9.5-9.5") },
+  read: { icon: line("M2 12.5l4.5 4.5L16 7.5M11 16l1 1 9.5-9.5") },
+  failed: { icon: line("M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zM12 7.5v5.5M12 16.5v.5") },
 };
 
 // Colours meet WCAG AA contrast (4.5:1 for text) in both schemes; dark follows the system.
@@ -71,9 +78,10 @@ li.mine .bubble { background: var(--brand); color: var(--on-brand); border-radiu
 li.bot .bubble { background: var(--bot); border: 1px solid var(--bot-line); }
 li.system .bubble { background: var(--bg); border: 1px solid var(--line); font-size: 13px; }
 .meta { font-size: 12px; color: var(--muted); margin: 3px 6px 0; display: flex; gap: 6px; align-items: center; }
-.tick { letter-spacing: -3px; padding-right: 3px; font-weight: 700; font-size: 12px; }
+.tick { display: inline-flex; padding-right: 3px; }
+.tick svg, .attachment.file svg { width: 14px; height: 14px; vertical-align: -2px; }
 .tick[data-status="read"] { color: var(--link); }
-.tick[data-status="failed"] { color: var(--error-ink); letter-spacing: 0; }
+.tick[data-status="failed"] { color: var(--error-ink); }
 li.failed .bubble { background: var(--error); color: var(--error-ink); }
 li.event { text-align: center; color: var(--muted); font-size: 12px; margin: 10px 12px; }
 .typing { padding: 0 16px 6px; font-size: 12px; color: var(--muted); background: var(--scroll); min-height: 18px; flex: none; }
@@ -106,7 +114,9 @@ textarea::placeholder { color: var(--muted); opacity: 1; }
 .prechat input[type=text], .prechat input[type=email], .prechat select { border: 1px solid var(--muted);
   border-radius: 8px; padding: 7px 8px; font: inherit; color: inherit; background: var(--bg); }
 .prechat input[type=checkbox] { width: 18px; height: 18px; margin: 1px 0 0; flex: none; }
-.emoji-toggle { width: 40px; height: 40px; border: 0; border-radius: 12px; background: transparent; font-size: 20px; flex: none; }
+.emoji-toggle { width: 40px; height: 40px; border: 0; border-radius: 12px; background: transparent; font-size: 20px; flex: none;
+  color: var(--muted); display: grid; place-items: center; }
+.emoji-toggle svg { width: 22px; height: 22px; }
 .emoji-toggle:hover { background: var(--bubble); }
 .emoji-grid { display: grid; grid-template-columns: repeat(8, 1fr); gap: 2px; padding: 6px 10px; border-top: 1px solid var(--line);
   background: var(--bg); flex: none; }
@@ -121,7 +131,8 @@ textarea::placeholder { color: var(--muted); opacity: 1; }
 .attachment.file { color: var(--link); word-break: break-all; }
 .stars { display: inline-flex; flex-direction: row-reverse; gap: 2px; }
 .stars input { position: absolute; opacity: 0; width: 1px; height: 1px; }
-.stars label { font-size: 24px; line-height: 1; color: var(--muted); cursor: pointer; padding: 2px; }
+.stars label { line-height: 0; color: var(--muted); cursor: pointer; padding: 2px; }
+.stars svg { width: 26px; height: 26px; }
 .stars input:checked ~ label, .stars label:hover, .stars label:hover ~ label { color: #a36a00; }
 .stars input:focus-visible + label { outline: 3px solid var(--focus); border-radius: 4px; }
 @media (prefers-color-scheme: dark) { .stars input:checked ~ label { color: #ffc44d; } }
