@@ -197,6 +197,12 @@ class ParleyConsumer(LayerTolerant, AsyncWebsocketConsumer):
     async def refuse(self, text_data: str | None) -> None:
         self.refusals += 1
         metrics.RATE_LIMITED.labels(endpoint=self.endpoint).inc()
+        # Every refused frame is told so, the last one too, before the close.
+        await self.send_error(
+            "rate_limited",
+            "Too many frames; slow down and retry.",
+            inbound.frame_id(text_data, self.max_bytes),
+        )
         if self.refusals >= settings.PARLEY["WS_FLOOD_CLOSE_AFTER"]:
             self.inbox.close()  # what the flood queued is dropped unhandled
             await self.close(code=CLOSE_FLOOD)
@@ -204,11 +210,6 @@ class ParleyConsumer(LayerTolerant, AsyncWebsocketConsumer):
         # What it queued waits until it has kept within its rate long enough to refill the
         # burst, instead of taking the database thread from everyone else meanwhile.
         self.inbox.pause(self.bucket.time_to_full())
-        await self.send_error(
-            "rate_limited",
-            "Too many frames; slow down and retry.",
-            inbound.frame_id(text_data, self.max_bytes),
-        )
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         if self.actor is not None:
@@ -268,7 +269,11 @@ class ParleyConsumer(LayerTolerant, AsyncWebsocketConsumer):
             return
         ref = frame.get("id")
         if ref is not None and (not isinstance(ref, (str, int)) or isinstance(ref, bool)):
-            ref = None
+            # Run anyway, its reply could not be matched to it: the client would wait on it.
+            await self.send_error(
+                "invalid_field", "A frame's 'id' is a string or an integer.", None, "id"
+            )
+            return
         try:
             inbound.check(frame)  # depth, unstorable characters, integers past 64 bits
         except ValidationError as exc:

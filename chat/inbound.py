@@ -16,7 +16,8 @@ from django.conf import settings
 
 from chat.exceptions import ValidationError
 
-INT_MIN, INT_MAX = -(2**63), 2**64 - 1  # what msgpack (the channel layer) can encode
+# Signed 64 bits: what PostgreSQL's bigint holds (ids, seqs) and msgpack (the layer) carries.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 

@@ -171,7 +171,7 @@ class FloorConsumer(ParleyConsumer):
         await db(routing_services.queue_close)(
             actor=self.actor, queue_id=field_int(frame, "queue"), closed=closed
         )
-        await self._done(frame, ref)
+        await self._done(frame, ref, status="closed" if closed else "open")
 
     async def _done(self, frame: dict, ref: Any, **fields: Any) -> None:
         await self.send_frame({"type": "ack", "ref": ref, "for": frame["type"], **fields})

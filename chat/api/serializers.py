@@ -234,6 +234,14 @@ class ServiceMessageRequest(serializers.Serializer):
     agent = serializers.IntegerField(min_value=1, required=False)
     data = serializers.DictField(required=False)
     attachments = serializers.ListField(child=Text(max_length=64), required=False, max_length=100)
+    # In the endpoint's published schema (MessagePostRequest), so checked, not ignored as
+    # an unknown field would be: a key that sends it expects a bot to act on it.
+    choice = Text(required=False, min_length=1, max_length=64)
+
+    def validate_choice(self, value: str) -> str:
+        raise serializers.ValidationError(
+            "Only a customer's message carries `choice` (the bot button clicked)."
+        )
 
 
 ServiceMessageRequest._declared_fields["as"] = serializers.ChoiceField(

@@ -62,6 +62,11 @@ def clean_url(value: Any) -> str:
 def private_address(host: str) -> bool:
     """Whether the host is (or resolves to) an address inside the network: a webhook must
     not be a way to reach the server's neighbours."""
+    # A fully qualified name's trailing dot ("localhost.") names the same host, and every
+    # name under localhost is loopback (RFC 6761), resolvable here or not.
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
     try:
         infos = socket.getaddrinfo(host, None)
     except OSError:

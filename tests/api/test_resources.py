@@ -181,6 +181,21 @@ def test_a_key_posts_as_system_bot_or_a_taking_part_agent_and_lists_by_seq():
     assert {sent["bot"]["seq"], sent["agent"]["seq"]} <= set(seqs)
 
 
+def test_a_key_sending_a_choice_is_told_only_customers_click_bot_buttons():
+    conversation = start(make_customer())
+    client, _ = key_client(name="erp")
+    url = f"/api/v1/conversations/{conversation.pk}/messages/"
+    for n, choice in enumerate((5, "", "x" * 65, "order")):
+        response = client.post(
+            url, {"client_msg_id": f"c{n}", "body": "x", "choice": choice}, format="json"
+        )
+        error = response.json()["error"]
+        assert (response.status_code, error["code"], error["field"]) == (
+            400, "invalid_field", "choice"
+        ), choice  # fmt: skip
+    assert not Message.objects.filter(conversation=conversation, client_msg_id__startswith="c")
+
+
 def test_customers_lookup_get_update():
     site = make_site()
     alice = make_customer(site=site, external_id="crm-1", email="a@example.com")

@@ -70,10 +70,12 @@ def test_a_string_postgresql_cannot_store_gets_invalid_field_with_the_field(text
 
 
 def test_system_message_data_that_cannot_be_pushed_is_refused():
-    """An integer over 64 bits was stored, and then no publish could carry it."""
+    """An integer over 64 bits was stored, and then no publish could carry it. The range is
+    signed 64 bits, as PostgreSQL's bigint."""
     client, url = system_messages()
     for data, field in [
         ({"order": 2**64}, "data.order"),
+        ({"order": 2**63}, "data.order"),
         ({"ids": [1, -(2**63) - 1]}, "data.ids.1"),
     ]:
         body = json.dumps({"body": "Order shipped", "data": data})
@@ -82,5 +84,5 @@ def test_system_message_data_that_cannot_be_pushed_is_refused():
         error = response.json()["error"]
         assert (error["code"], error["field"]) == ("invalid_field", field)
     assert not Message.objects.filter(kind="system").exists()
-    body = json.dumps({"body": "Order shipped", "data": {"order": 2**64 - 1, "low": -(2**63)}})
+    body = json.dumps({"body": "Order shipped", "data": {"order": 2**63 - 1, "low": -(2**63)}})
     assert post_raw(client, url, body).status_code == 201

@@ -380,6 +380,27 @@ BAD_FRAMES = [
 ]
 
 
+async def test_a_frame_whose_id_is_not_a_string_or_integer_is_refused_not_run():
+    """Run, its reply could not be matched (ref null): the client would wait on it."""
+    comm, _ = await widget(await new_customer())
+    for bad in ({"a": 1}, 1.5, True, [1]):
+        await comm.send_json_to({"type": "ping", "id": bad, "t": 1})
+        frame = await recv(comm, "error", "pong")
+        assert frame == {"type": "error", "code": "invalid_field", "field": "id",
+                         "message": frame["message"]}, bad  # no ref: it could not be echoed  # fmt: skip
+    await comm.send_json_to({"type": "ping", "id": "ok", "t": 1})
+    assert (await recv(comm, "pong"))["ref"] == "ok"
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize("path", ["/ws/nope/", "/ws/", "/ws/widget/extra/", "/anything"])
+async def test_a_socket_to_an_unknown_path_is_refused_at_the_handshake(path):
+    comm = WebsocketCommunicator(application, path)
+    connected, _ = await comm.connect(timeout=TIMEOUT)
+    assert connected is False
+    await comm.disconnect()
+
+
 async def test_bad_frames_get_error_frames_and_the_socket_survives():
     customer = await new_customer()
     comm, _ = await widget(customer)
@@ -500,13 +521,15 @@ async def test_flood_gets_rate_limited_then_closed(settings):
     assert (limited["code"], limited["ref"]) == ("rate_limited", "p4")  # which one to resend
     for _ in range(4):
         await comm.send_json_to({"type": "ping"})
-    closing = None
+    closing, limited_after = None, 0
     for _ in range(10):
         out = await comm.receive_output(timeout=TIMEOUT)
         if out["type"] == "websocket.close":
             closing = out
             break
+        limited_after += json.loads(out["text"])["code"] == "rate_limited"
     assert closing == {"type": "websocket.close", "code": 4429}
+    assert 1 + limited_after == 5  # WS_FLOOD_CLOSE_AFTER refusals, each told, then the close
 
 
 async def test_agent_hello_has_the_waiting_room_and_own_chats():

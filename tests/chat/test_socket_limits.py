@@ -86,13 +86,13 @@ async def test_twenty_floods_are_limited_as_they_arrive_and_a_quiet_socket_is_an
         for comm in floods:
             for n in range(200):
                 await comm.send_json_to(resume(n))
-        # Charged on arrival: 30 frames take the burst, the next 99 are refused, the 100th
-        # refusal in a row closes the socket; all while no frame could be handled.
+        # Charged on arrival: 30 frames take the burst, the next 100 are refused, each told
+        # so, and the 100th refusal closes the socket; all while no frame could be handled.
         for comm in floods:
             frames, code = await frames_until_close(comm)
             assert code == 4429
-            assert [f["code"] for f in frames] == ["rate_limited"] * 99
-            assert [f["ref"] for f in frames] == list(range(30, 129))
+            assert [f["code"] for f in frames] == ["rate_limited"] * 100
+            assert [f["ref"] for f in frames] == list(range(30, 130))
         await quiet.send_json_to(resume("q", conversation))
     # The floods' queued frames were dropped with their sockets: the quiet frame waits
     # for at most the one frame each flood had in hand, and is never limited.
@@ -158,7 +158,8 @@ async def test_a_flood_that_refills_a_token_now_and_then_is_still_closed(setting
     frames, code = await frames_until_close(comm)
     # Some of the 20 take the refilled tokens; the refusals reach 20 all the same.
     assert code == 4429
-    assert refused + [f.get("code") for f in frames].count("rate_limited") == 19
+    # Each refused frame is told so, the one that reaches the count too (docs/protocol.md).
+    assert refused + [f.get("code") for f in frames].count("rate_limited") == 20
     await comm.disconnect()
 
 

@@ -73,11 +73,15 @@ def test_bad_input_is_a_clear_400(site, body, field):
 
 def test_a_private_address_is_refused_unless_allowed(site, settings):
     settings.PARLEY_INTEGRATIONS = {**settings.PARLEY_INTEGRATIONS, "WEBHOOK_ALLOW_PRIVATE": False}
-    response = client_for(site).post(
-        "/api/v1/webhooks/", {"url": "http://127.0.0.1:9/x", "events": ["message.created"]},
-        format="json",
-    )  # fmt: skip
-    assert response.status_code == 400 and "private" in response.json()["error"]["message"]
+    # Loopback by address, and by names that resolve to it or are defined to (RFC 6761),
+    # a fully qualified name's trailing dot included.
+    for url in ("http://127.0.0.1:9/x", "http://localhost.:9/a", "http://LocalHost/",
+                "http://api.localhost/", "http://[::1]:9/"):  # fmt: skip
+        response = client_for(site).post(
+            "/api/v1/webhooks/", {"url": url, "events": ["message.created"]}, format="json"
+        )
+        assert response.status_code == 400, url
+        assert "private" in response.json()["error"]["message"], url
 
 
 def test_keys_see_only_their_site_and_need_the_scope(site, endpoint):

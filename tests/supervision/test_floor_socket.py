@@ -117,7 +117,7 @@ async def test_follow_reads_a_conversation_live_and_actions_act():
     await comm.send_json_to({"type": "floor.agent_away", "id": "a", "agent": bob.pk})
     assert (await recv(comm, "ack"))["status"] == "away"
     await comm.send_json_to({"type": "floor.queue_close", "id": "q", "queue": queue.pk})
-    await recv(comm, "ack")
+    assert (await recv(comm, "ack"))["status"] == "closed"
 
     def state():
         conversation.refresh_from_db()
