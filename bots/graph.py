@@ -74,6 +74,40 @@ def text_for(value: Any, language: str, default_language: str = "en") -> str:
     return next((v for v in value.values() if v), "")
 
 
+# A node's fields that hold a text (a string, or texts by language); buttons and intents
+# hold theirs in ``label``.
+TEXT_KEYS = ("text", "retry_text", "clarify_text", "offline_text", "csat_text", "thanks_text")
+
+
+def graph_languages(graph: dict[str, Any]) -> tuple[str, ...]:
+    """Every language the flow has a text in (its default first, then sorted): the
+    languages a button's ``labels`` are given in (docs/protocol.md, "Bot messages")."""
+    default = str(graph.get("default_language") or "en").lower()
+    found: set[str] = set()
+    for node in (graph.get("nodes") or {}).values():
+        if not isinstance(node, dict):
+            continue
+        for view in [node, *(v for v in node.get("variants") or [] if isinstance(v, dict))]:
+            texts = [view.get(k) for k in TEXT_KEYS]
+            for item in (view.get("buttons") or []) + (view.get("intents") or []):
+                if isinstance(item, dict):
+                    texts.append(item.get("label"))
+            for value in texts:
+                if isinstance(value, dict):
+                    found.update(str(k).lower() for k, v in value.items() if v)
+    found.discard(default)
+    return (default, *sorted(found))
+
+
+def text_variants(value: Any, languages: tuple[str, ...], default_language: str) -> dict[str, str]:
+    """``value`` in each of ``languages``, as ``text_for`` picks it for a reader of that
+    language (fallbacks included), or {} when it reads the same in all of them (a plain
+    string) or the flow has one language: nothing to switch to."""
+    if not isinstance(value, dict) or len(languages) < 2:
+        return {}
+    return {lang: text_for(value, lang, default_language) for lang in languages}
+
+
 def node_view(node: dict[str, Any], variant_id: str | None) -> dict[str, Any]:
     """The node as one variant shows it (the variant's keys over the node's)."""
     if not variant_id:

@@ -56,7 +56,7 @@ def bot_session_start(
         )
         return None
     session = BotSession.objects.create(
-        conversation=conversation, version=version, node=version_graph(version)["start"]
+        conversation=conversation, version=version, node=version_graph(version)[0]["start"]
     )
     event_record(
         conversation=conversation,

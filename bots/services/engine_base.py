@@ -14,7 +14,7 @@ from typing import Any
 from django.utils import translation
 from django.utils.translation import gettext_noop
 
-from bots.graph import handoff_on_request, node_view, text_for
+from bots.graph import graph_languages, handoff_on_request, node_view, text_for, text_variants
 from bots.models import BotSession, Flow, FlowVersion
 from bots.person_request import BUTTON_LABEL, PERSON_BUTTON_ID
 from bots.services.leads import customer_attributes_store, lead_contact
@@ -61,21 +61,23 @@ SESSION_FIELDS = [
     "bot_participant", "node", "awaiting", "retries", "state", "attributes", "tags", "intent",
     "variants", "path", "steps", "goal_reached_at", "lead_captured_at", "updated_at",
 ]  # fmt: skip
-# Published versions never change, so their graphs are cached per process. The key is the
-# id with the creation time: an id alone can repeat (SQLite reuses the ids of rolled-back
-# rows, and the cache then served one test's graph to the next), the pair cannot.
-_graphs: dict[tuple[int, datetime], dict[str, Any]] = {}
+# Published versions never change, so their graphs (and the languages they have texts
+# in) are cached per process. The key is the id with the creation time: an id alone can
+# repeat (SQLite reuses the ids of rolled-back rows, and the cache then served one test's
+# graph to the next), the pair cannot.
+_graphs: dict[tuple[int, datetime], tuple[dict[str, Any], tuple[str, ...]]] = {}
 
 
-def version_graph(version: FlowVersion) -> dict[str, Any]:
+def version_graph(version: FlowVersion) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The version's graph and its languages (bots.graph.graph_languages)."""
     key = (version.pk, version.created_at)
-    graph = _graphs.get(key)
-    if graph is None:
+    cached = _graphs.get(key)
+    if cached is None:
         graph = FlowVersion.objects.values_list("graph", flat=True).get(pk=version.pk)
         if len(_graphs) > 512:
             _graphs.clear()
-        _graphs[key] = graph
-    return graph
+        cached = _graphs[key] = (graph, graph_languages(graph))
+    return cached
 
 
 class StepBase:
@@ -85,7 +87,7 @@ class StepBase:
         self.session = session
         self.conversation = conversation
         self.now = now
-        self.graph = version_graph(session.version)
+        self.graph, self.languages = version_graph(session.version)
         self.nodes: dict[str, Any] = self.graph["nodes"]
         self.default_language = self.graph.get("default_language", "en")
         self.language = (
@@ -147,19 +149,36 @@ class StepBase:
             self._audience = viewers(conversation=self.conversation)
         return self._audience
 
-    def buttons(self, node: dict[str, Any]) -> list[dict[str, str]]:
-        return [{"id": b["id"], "label": self.text(b["label"])} for b in node["buttons"]]
+    def button(self, id_: str, label: Any) -> dict[str, Any]:
+        """A button as the widget gets it: ``label`` in the conversation's language (what
+        an old client shows), and ``labels`` in every language of the flow, so that a
+        widget switched to another language (Parley.setLocale) redraws it in that one.
+        No ``labels`` when there is nothing to switch to (one language, a plain string):
+        every frame of a one-language flow stays as small as before."""
+        button: dict[str, Any] = {"id": id_, "label": self.text(label)}
+        labels = text_variants(label, self.languages, self.default_language)
+        if labels:
+            button["labels"] = labels
+        return button
 
-    def intent_buttons(self, node: dict[str, Any]) -> list[dict[str, str]]:
-        return [{"id": i["id"], "label": self.text(i["label"])} for i in node["intents"]]
+    def buttons(self, node: dict[str, Any]) -> list[dict[str, Any]]:
+        return [self.button(b["id"], b["label"]) for b in node["buttons"]]
 
-    def person_buttons(self, node: dict[str, Any]) -> list[dict[str, str]]:
+    def intent_buttons(self, node: dict[str, Any]) -> list[dict[str, Any]]:
+        return [self.button(i["id"], i["label"]) for i in node["intents"]]
+
+    def person_buttons(self, node: dict[str, Any]) -> list[dict[str, Any]]:
         """The "Talk to someone" button a re-asked question adds (a customer the bot did
         not understand always has a way to a person), unless the flow opted out or has a
         button or intent of that id itself."""
         if not handoff_on_request(self.graph) or PERSON_BUTTON_ID in choice_ids(node):
             return []
-        return [{"id": PERSON_BUTTON_ID, "label": self.text(BUTTON_LABEL)}]
+        button: dict[str, Any] = {"id": PERSON_BUTTON_ID, "label": self.text(BUTTON_LABEL)}
+        if len(self.languages) > 1:
+            # The built-in text's own languages (bots/data/person_request.json), whatever
+            # the flow's: a widget switched to any of them reads the button in it.
+            button["labels"] = dict(BUTTON_LABEL)
+        return [button]
 
     # --- state -----------------------------------------------------------------------------
     def view(self, node_id: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from routing.services import conversation_enqueue
 
 logger = logging.getLogger(__name__)
 
+# No ``labels`` (docs/protocol.md, "Bot messages"): a digit reads the same in every language.
 CSAT_BUTTONS = [{"id": str(n), "label": str(n)} for n in range(1, 6)]
 PERSON_REASON = "customer asked for a person"
 

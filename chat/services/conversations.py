@@ -201,3 +201,44 @@ def conversation_open(
     via = {"customer": "widget", "service": "api", "agent": "agent"}[by.kind]
     event_record(conversation=conversation, type="created", actor=by.label, reason=via)
     return conversation_lock(conversation.pk), True
+
+
+def conversation_language_follow(*, customer_id: int, language: str) -> list[int]:
+    """The customer's widget now reads ``language`` (Parley.setLocale, or a page in another
+    language: its visitor session reported a new locale): their open conversations follow,
+    so the bot's next texts, the translations made for the customer and the routing read
+    the language the customer now sees. Returns the ids of the conversations it changed.
+
+    A conversation whose language the pipeline settled follows too: the customer's own
+    choice of what to read is newer than what their messages looked like. Each
+    conversation in its own transaction with only its row locked, so this never waits on
+    the customer's row while a bot step that holds the conversation waits on it.
+    """
+    language = clean_locale(language)
+    if not language:
+        return []
+    changed = []
+    open_ids = Conversation.objects.filter(
+        customer_id=customer_id, status__in=Conversation.OPEN_STATUSES
+    ).values_list("pk", flat=True)
+    for conversation_id in list(open_ids):
+        with transaction.atomic():
+            conversation = conversation_lock(conversation_id)
+            previous = conversation.language
+            if conversation.status not in Conversation.OPEN_STATUSES or previous == language:
+                continue
+            conversation.language = language
+            conversation.save(update_fields=["language", "updated_at"])
+            Participant.objects.filter(
+                conversation_id=conversation_id, role=Participant.Role.CUSTOMER
+            ).update(language=language)
+            event_record(
+                conversation=conversation,
+                type="language.changed",
+                reason=f"the customer's widget switched to {language}",
+                actor=f"customer:{customer_id}",
+                data={"language": language, "previous": previous},
+            )
+            conversation_publish(conversation=conversation)
+            changed.append(conversation_id)
+    return changed

@@ -14,6 +14,7 @@ from django.utils import timezone
 from chat.exceptions import AuthenticationFailed, NotFound, PermissionDenied
 from chat.models import Customer, Site
 from chat.selectors import VISITOR_TOKEN_SALT, customer_get_from_token
+from chat.services.conversations import conversation_language_follow
 from chat.services.validation import clean_locale
 
 
@@ -126,6 +127,12 @@ def visitor_session_create(
         customer.name = str(name)[:200]
     if email:
         customer.email = str(email)[:254]
+    # The widget reports its locale at every load: a new one (Parley.setLocale, a page in
+    # another language) is the customer now reading another language, and their open
+    # conversation follows once this commits (docs/protocol.md, "Bot messages").
+    relocated = bool(
+        customer.pk and customer.locale and locale and locale != customer.locale.lower()
+    )
     if locale:
         customer.locale = locale
     customer.last_seen_at = timezone.now()
@@ -144,5 +151,14 @@ def visitor_session_create(
         existing_row = True
     if not existing_row:
         return customer, visitor_token_issue(customer=customer)
+    if relocated:
+        # After commit, in transactions of its own: it locks the conversation, which must
+        # never wait while this one holds the customer's row (a bot step locks the
+        # conversation first, then writes the customer: the other order deadlocks).
+        customer_id = customer.pk
+        transaction.on_commit(
+            lambda: conversation_language_follow(customer_id=customer_id, language=locale),
+            robust=True,
+        )
     # A refresh: the token it replaces (any earlier one) stops working.
     return customer, visitor_token_rotate(customer=customer)

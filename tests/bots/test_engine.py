@@ -8,6 +8,7 @@ import pytest
 from actions import conversations as conversation_actions
 from bots.intents import _cache as intent_cache
 from bots.models import BotSession, Flow
+from bots.person_request import BUTTON_LABEL
 from bots.services import engine, engine_base, flow_draft_save, flow_publish, validate_input
 from chat import services
 from chat.exceptions import ValidationError
@@ -60,9 +61,19 @@ def test_start_sends_the_message_then_the_choice_with_its_buttons():
     first, second = chat.bot_messages()
     assert (first.body, first.kind, first.sender.role) == ("Hi!", "bot", "bot")
     assert second.body == "Order or product?"
+    # The flow has texts in en, fr and de: each button says itself in all three (German
+    # falls back to the default language, as the bot would say it to a German reader).
     assert second.data["buttons"] == [
-        {"id": "order", "label": "An order"},
-        {"id": "product", "label": "A product"},
+        {
+            "id": "order",
+            "label": "An order",
+            "labels": {"en": "An order", "de": "An order", "fr": "Une commande"},
+        },
+        {
+            "id": "product",
+            "label": "A product",
+            "labels": {"en": "A product", "de": "A product", "fr": "Un produit"},
+        },
     ]
     assert chat.conversation.status == "bot"
     assert (chat.session.node, chat.session.awaiting) == ("pick", "answer")
@@ -277,7 +288,8 @@ def test_a_low_confidence_asks_a_clarifying_question_and_a_click_settles_it(queu
     assert replies[0].data["buttons"] == [
         {"id": "late", "label": "Late delivery"},
         {"id": "refund", "label": "A refund"},
-        {"id": "parley:person", "label": "Talk to someone"},
+        # The built-in text in its own languages: the flow has two (its hand-off's).
+        {"id": "parley:person", "label": "Talk to someone", "labels": BUTTON_LABEL},
     ]
     assert chat.session.awaiting == "clarify"
     chat.click("refund")
@@ -675,7 +687,11 @@ def test_bot_messages_are_published_as_message_new(published, on_commit):
     frames = published.frames(group)
     bot = [f["message"] for f in frames if f["type"] == "message.new"][-1]
     assert bot["kind"] == "bot" and bot["sender"]["role"] == "bot"
-    assert bot["data"]["buttons"][0] == {"id": "order", "label": "An order"}
+    assert bot["data"]["buttons"][0] == {
+        "id": "order",
+        "label": "An order",
+        "labels": {"en": "An order", "de": "An order", "fr": "Une commande"},
+    }
 
 
 def test_the_engine_ignores_conversations_that_left_the_bot():

@@ -178,7 +178,12 @@ def test_a_clarifying_question_offers_talk_to_someone_and_its_click_hands_off(la
     replies = chat.send("hmm, the thing")
     assert chat.session.awaiting == "clarify"
     button = replies[-1].data["buttons"][-1]
-    assert button == {"id": PERSON_BUTTON_ID, "label": BUTTON_LABEL[language]}
+    # In the conversation's language, and in the others for a widget switched later.
+    assert button == {
+        "id": PERSON_BUTTON_ID,
+        "label": BUTTON_LABEL[language],
+        "labels": BUTTON_LABEL,
+    }
     replies = chat.click(PERSON_BUTTON_ID)
     assert_handed_to_a_person(chat, replies, language)
 

@@ -1,8 +1,9 @@
 """Parley.setLocale() in the middle of a bot conversation, in a real Chromium: the widget
 redraws what it can in the new language (its chrome, the "Talk to someone" button it knows,
-and any button that carries variants), and a click on a redrawn button still answers the
-bot. The flow's own buttons arrive with one label, in the conversation's language
-(docs/protocol.md "Bot messages"): those stay as the server wrote them."""
+and every button of a flow that has the language: they carry `labels`, docs/protocol.md
+"Bot messages"), a click on a redrawn button still answers the bot, and the reloaded
+widget's session moves the conversation to the new language, so the bot's next question
+comes in it."""
 
 from __future__ import annotations
 
@@ -64,9 +65,9 @@ def test_set_locale_mid_chat_redraws_the_bot_buttons(asgi_server, browser, bot_s
             .locator("visible=true")
             .get_by_test_id("parley-choice")
         )
-        # The button the widget knows is in French; the flow's own came in English only.
+        # The demo flow has French: its own buttons are redrawn from their `labels`.
         expect(buttons).to_have_text(
-            ["An order", "A product", "Something else", "Parler à quelqu'un"]
+            ["Une commande", "Un produit", "Autre chose", "Parler à quelqu'un"]
         )
         page.screenshot(path="/tmp/ui-shots/widget_set_locale_fr.png")
 
@@ -80,4 +81,71 @@ def test_set_locale_mid_chat_redraws_the_bot_buttons(asgi_server, browser, bot_s
     assert conversation.status in ("queued", "offered", "assigned")  # handed to a person
     clicked = Message.objects.filter(conversation=conversation, body="Parler à quelqu'un").get()
     assert clicked.data.get("choice") == "parley:person"
+    assert errors == []
+
+
+TWO_LANGUAGES = {
+    "start": "pick",
+    "nodes": {
+        "pick": {
+            "type": "choice",
+            "attribute": "topic",
+            "text": {"en": "Order or product?", "fr": "Commande ou produit ?"},
+            "buttons": [
+                {"id": "order", "label": {"en": "An order", "fr": "Une commande"}, "next": "ask"},
+                {"id": "product", "label": {"en": "A product", "fr": "Un produit"}, "next": "ask"},
+            ],
+        },
+        "ask": {
+            "type": "input",
+            "attribute": "details",
+            "text": {"en": "Tell us more, please.", "fr": "Dites-nous en plus, s'il vous plaît."},
+            "next": "bye",
+        },
+        "bye": {"type": "handoff", "text": {"en": "Passing you on.", "fr": "Je vous passe."}},
+    },
+}
+
+
+def test_set_locale_redraws_a_two_language_flow_and_the_bot_follows(asgi_server, browser, shop):  # noqa: F811
+    from bots.services import flow_create, flow_publish
+    from chat.models import Conversation, Message
+
+    flow = flow_create(name="Two languages", graph=TWO_LANGUAGES)
+    flow_publish(flow=flow, published_by="test")
+    shop.default_flow = flow
+    shop.save(update_fields=["default_flow"])
+    expect.set_options(timeout=15_000)
+    errors: list[str] = []
+    context = browser.new_context(viewport=VIEWPORT, locale="en-US")
+    try:
+        page = watch_errors(context.new_page(), errors)
+        open_widget(page, f"{asgi_server.url}/demo/{shop.key}/")
+        chat = widget(page)
+        bot = chat.get_by_test_id("parley-messages").locator("li[data-kind=bot]")
+        expect(bot.first).to_contain_text("Order or product?")
+        buttons = chat.get_by_test_id("parley-choices").locator("visible=true")
+        expect(buttons.get_by_test_id("parley-choice")).to_have_text(["An order", "A product"])
+
+        page.evaluate("Parley.setLocale('fr'); Parley.open()")
+        chat = widget(page)  # a new frame, in French
+        buttons = (
+            chat.get_by_test_id("parley-choices")
+            .locator("visible=true")
+            .get_by_test_id("parley-choice")
+        )
+        # The question already asked keeps its text; its buttons speak French now.
+        expect(buttons).to_have_text(["Une commande", "Un produit"])
+        expect(chat.get_by_test_id("parley-messages")).to_contain_text("Order or product?")
+        buttons.first.click()
+        bot = chat.get_by_test_id("parley-messages").locator("li[data-kind=bot]")
+        # The bot's next question is in French: the reload reported the locale.
+        expect(bot.last).to_contain_text("Dites-nous en plus, s'il vous plaît.")
+        page.screenshot(path="/tmp/ui-shots/widget_set_locale_two_languages.png")
+    finally:
+        context.close()
+    conversation = Conversation.objects.get(site=shop)
+    assert conversation.language == "fr"
+    clicked = Message.objects.get(conversation=conversation, body="Une commande")
+    assert clicked.data.get("choice") == "order"
     assert errors == []

@@ -253,6 +253,34 @@ def test_a_detected_language_and_a_translation_are_pushed_to_each_viewer(publish
     assert got[customer_group(customer.pk)][0]["message"]["view"]["as"] == "sender"
 
 
+def test_a_new_widget_locale_moves_the_conversation_and_tells_every_viewer(published):
+    # The widget reloaded in French (Parley.setLocale) and its visitor session says so:
+    # the conversation's language follows, and the customer and its agent see it.
+    _, agent, customer = _floor(published)
+    customer.locale = "en"
+    customer.save(update_fields=["locale"])
+    conversation, _ = conversation_actions.conversation_start(
+        actor=customer_actor(customer), language="en"
+    )
+    reservation_accept(actor=agent_actor(agent), reservation_id=open_offer(conversation).pk)
+    got = verify_action(
+        published,
+        lambda: services.visitor_session_create(
+            site_key=customer.site.key,
+            origin=None,
+            token=services.visitor_token_issue(customer=customer),
+            locale="fr",
+        ),
+        {customer_group(customer.pk): ["conversation.updated"],
+         user_group(agent.pk): ["conversation.updated"]},
+    )  # fmt: skip
+    for frames in got.values():
+        snapshot = frames[0]["conversation"]
+        assert snapshot["id"] == conversation.pk and snapshot["language"] == "fr"
+        mine = [p for p in snapshot["participants"] if p["role"] == "customer"]
+        assert mine[0]["language"] == "fr"
+
+
 def test_a_note_goes_to_the_conversations_agents_and_never_to_the_customer(published):
     _, agent, customer = _floor(published)
     conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
