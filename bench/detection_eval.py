@@ -1,6 +1,7 @@
 """Language detection (lingua) on the held-out phrases of bots/evaluation/intents/.
 
     .venv/bin/python bench/detection_eval.py [--languages en,fr,it,es,de] [--split test]
+        [--short | --file PATH] [--locale none|right|wrong]
 
 Every phrase (in scope and out of scope) is detected among --languages, as the pipeline
 does: at the detection threshold, with each minimum length (letters) below which the
@@ -43,6 +44,14 @@ def main() -> None:
         "--file", type=Path, help="another set in the same shape, e.g. the blind one: "
         "chat/pipeline/evaluation/detection_blind.json",
     )  # fmt: skip
+    parser.add_argument(
+        "--locale",
+        default="none",
+        choices=["none", "right", "wrong"],
+        help="the sender's locale passed as the fallback: none, the phrase's own language, "
+        "or another one (the next in --languages): how often a wrong locale is overruled "
+        "rightly (cells then count only what overruled or confirmed the locale)",
+    )
     args = parser.parse_args()
     languages = tuple(args.languages.split(","))
     if args.short or args.file:
@@ -58,8 +67,17 @@ def main() -> None:
     for min_length in map(int, args.min_lengths.split(",")):
         right, decided, total = defaultdict(int), defaultdict(int), defaultdict(int)
         for case in phrases:
+            fallback = {
+                "none": "",
+                "right": case.lang,
+                "wrong": languages[(languages.index(case.lang) + 1) % len(languages)],
+            }[args.locale]
             found = detection.detect(
-                case.text, languages=languages, min_length=min_length, threshold=args.threshold
+                case.text,
+                fallback=fallback,
+                languages=languages,
+                min_length=min_length,
+                threshold=args.threshold,
             )
             total[case.lang] += 1
             if found.source == "detected":

@@ -13,6 +13,8 @@ DEFAULTS: dict[str, Any] = {
     "LANGUAGES": ["en", "fr", "it", "es", "de"],
     "DETECTION_THRESHOLD": 0.5,
     "DETECTION_MIN_LENGTH": 0,
+    "DETECTION_SHORT_LENGTH": 12,
+    "DETECTION_SHORT_THRESHOLD": 0.8,
     "LANGUAGE_SETTLE_COUNT": 2,
     "TRANSLATION_ENGINE": "auto",
     "TRANSLATION_TIMEOUT": 10.0,

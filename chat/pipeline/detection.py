@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from chat.pipeline import conf
+from chat.pipeline.moderation_context import votes
 
 _lock = threading.Lock()
 _detectors: dict[tuple[str, ...], object] = {}
@@ -67,21 +68,23 @@ def detect(
     languages = languages or conf.languages()
     threshold = conf.cfg("DETECTION_THRESHOLD") if threshold is None else threshold
     min_length = int(conf.cfg("DETECTION_MIN_LENGTH")) if min_length is None else min_length
+    prose = scrub(text)
+    letters = sum(ch.isalpha() for ch in prose)
     values = []
-    long_enough = sum(ch.isalpha() for ch in text) >= max(min_length, 1)
+    long_enough = letters >= max(min_length, 1)
     if long_enough:
-        values = _detector(tuple(languages)).compute_language_confidence_values(text)
+        values = _detector(tuple(languages)).compute_language_confidence_values(prose)
     scores = {v.language.iso_code_639_1.name.lower(): v.value for v in values}
     if values:
         top = values[0]
         code = top.language.iso_code_639_1.name.lower()
-        if top.value >= threshold or _clear_lead(text, values):
+        if _trusted(prose, letters, values, threshold, fallback):
             return Detection(code, round(top.value, 3), "detected")
     # Too short for lingua ("merci", "danke schön", "no gracias") and no locale to fall
     # back to: the chat words decide. With a locale, the locale does, as before: a first
     # message settles the conversation's language, and "merci" from a Swiss German or
     # "hola" on a French shop says less about the customer than their browser does.
-    by_words = chat_words_language(text, languages) if long_enough and not fallback else ""
+    by_words = chat_words_language(prose, languages) if long_enough and not fallback else ""
     if by_words:
         return Detection(by_words, round(scores.get(by_words, 0.0), 3), "detected")
     if fallback:
@@ -92,6 +95,28 @@ def detect(
     return Detection("", None, "unknown")
 
 
+# What lingua should not read: links, addresses, order and tracking codes, @handles and
+# #tags, and acronyms (in a text that is not all capitals). They are not words of any
+# language, yet a detector scores their letters ("SKU-4471-B" reads German, a URL English),
+# and they count as letters for the length rules.
+_NOT_PROSE = re.compile(
+    r"(?:https?://|www\.)\S+"  # links
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail addresses
+    r"|(?<!\w)[@#][\w-]+"  # handles and tags
+    r"|(?<![\w-])[\w-]*\d[\w-]*(?![\w-])"  # anything with a digit: codes, numbers, sizes
+    r"|(?<![\w/.])[\w-]+(?:\.[\w-]+)*\.[a-z]{2,6}/\S*"  # host/path: shop.example.com/o/1
+)
+_ACRONYM = re.compile(r"(?<!\w)[A-Z][A-Z-]*[A-Z](?!\w)")
+
+
+def scrub(text: str) -> str:
+    """The text with what is not prose blanked out (see _NOT_PROSE)."""
+    out = _NOT_PROSE.sub(" ", text)
+    if any(ch.islower() for ch in out):
+        out = _ACRONYM.sub(" ", out)
+    return " ".join(out.split())
+
+
 # A sentence gives lingua enough to rank the languages right even when its confidence is
 # spread below the threshold ("How do I reset my password?": en 0.37, it 0.32): on every
 # set measured, its first choice for a text of 15 letters or more leading the second by
@@ -99,14 +124,37 @@ def detect(
 # threshold: "non", "vale", "hallo" lead by as much and are wrong as often as right.
 LEAD_MIN_LETTERS = 15
 LEAD_MARGIN = 0.03
+# Against the sender's locale a narrow lead is not enough: a few loanwords, names or
+# product words in a sentence of the locale's language tip lingua's ranking. There the lead
+# counts only when the text's function words agree (more of them belong to lingua's first
+# choice than to the locale: "How do I reset my password?" from a German locale).
 
 
-def _clear_lead(text: str, values: list) -> bool:
-    return (
-        len(values) > 1
-        and sum(ch.isalpha() for ch in text) >= LEAD_MIN_LETTERS
-        and values[0].value - values[1].value >= LEAD_MARGIN
-    )
+def _trusted(prose: str, letters: int, values: list, threshold: float, fallback: str) -> bool:
+    """Whether lingua's first choice counts. A single word or a few letters ("thx!",
+    "moin", "nickel", "salut") is scored confidently and wrongly often enough that it needs
+    DETECTION_SHORT_THRESHOLD, and never overrules a known locale: it may only confirm it
+    (it would otherwise settle the conversation's language and the translations' source)."""
+    top = values[0]
+    code = top.language.iso_code_639_1.name.lower()
+    if _short(prose, letters):
+        if fallback and code != fallback:
+            return False
+        return top.value >= max(threshold, float(conf.cfg("DETECTION_SHORT_THRESHOLD")))
+    if top.value >= threshold:
+        return True
+    if len(values) < 2 or letters < LEAD_MIN_LETTERS:
+        return False
+    if top.value - values[1].value < LEAD_MARGIN:
+        return False
+    if fallback and code != fallback:
+        counted = votes(prose)
+        return counted.get(code, 0.0) > counted.get(fallback, 0.0)
+    return True
+
+
+def _short(prose: str, letters: int) -> bool:
+    return letters < int(conf.cfg("DETECTION_SHORT_LENGTH")) or len(prose.split()) < 2
 
 
 NEUTRAL_WORDS = frozenset({"ok", "okay", "k", "kk"})

@@ -10,8 +10,11 @@ How a message is matched
    token is casefolded (``ß`` → ``ss``), stripped of diacritics (``enculé`` → ``encule``)
    and tried as written *and* with leetspeak undone (``sh1t`` → ``shit``, ``@ss`` → ``ass``;
    ``1`` and ``|`` are tried as both ``i`` and ``l``). Invisible characters (soft hyphen,
-   zero-width space) are dropped inside a token, and Cyrillic or Greek look-alikes in a
-   token with Latin letters read as Latin (a Cyrillic "\\u0441" in "fuck").
+   zero-width space) are dropped inside a token, and look-alikes of any script (Unicode's
+   confusables, UTS #39) in a token with Latin letters read as Latin (a Cyrillic "\\u0441"
+   or a hooked "\\u0192" in "fuck"). Edge symbols that stand for letters ("+" and "|" at
+   either end, "!" leading) are tried as letters too ("sh!+"); a trailing "!" stays
+   punctuation.
 2. Repeated letters: a token matches a listed word when both have the same letters once
    runs are collapsed, and every run in the token is at least as long as in the word:
    ``coooon`` matches ``con``, ``fuuuck`` matches ``fuck``, but ``as`` does not match
@@ -20,7 +23,7 @@ How a message is matched
    as one token.
 4. Masked letters: a token with ``*`` inside (``f*ck``) matches a listed word of the same
    length where the stars stand for letters, as long as two letters show (``f***ing``,
-   ``m***e``).
+   ``m***e``), or a stem inside a longer word (``sh*tstorm``, ``megaf*cked``).
 5. Phrases (``fils de pute``) match consecutive tokens.
 
 6. Stems (data/curation.json), per language: ``compound_stems`` anywhere inside a word,
@@ -29,8 +32,12 @@ How a message is matched
    whose stem is innocent inside other words ("dispute", "Marsch"). A stem is spared where
    a ``safe_words`` entry covers its position ("Marschall", "cazzuola", "salopette"). A
    stem's doubled letters must be there ("cazz" is not in "cazuela", "wixx" not in "Wix"),
-   and a stem found inside a word of a message in another language does not count (German
-   "Zimmerdecke" holds French "merd"), English stems excepted ("abgefuckt").
+   and what follows it must be endings of its language (``stem_endings``: "cazz-ata",
+   "put-ada"; any tail in German compounds or after a long stem), so names and words that
+   merely start like an insult pass (moderation_stems.py). A stem of another language than
+   the message's, at a word's start or inside it, does not count (German "Zimmerdecke"
+   holds French "merd", English "spastic" German "spast"), English stems excepted
+   ("abgefuckt").
 7. Plurals: each listed single word also matches in its regular plural ("cons", "salauds",
    "idiotas", "troie", "Arschgeigen"), see ``inflections`` in moderation_lists.py.
 8. Abbreviations (data/abbreviations.json) each have a policy: ``mask``,
@@ -41,7 +48,14 @@ How a message is matched
    ("Dick", "Troia", "Bitche") is left alone when written as a name (a capital, then lower
    case) inside a sentence: "pass this to Dick in accounting", "we ship to Troia". At a
    sentence's start, in capitals, or after an article or "you" of the message's language
-   (``not_a_name_after``: "what a Dick", "sei una Troia") it is masked.
+   (``not_a_name_after``: "what a Dick", "sei una Troia") it is masked. Any listed word
+   written as a name reads as one after a place preposition or a title
+   (``name_introducers``: "near", "vicino", "Mr") or before ", Region".
+10. Languages: the message's own function words (moderation_context.py) decide which
+   languages' rules apply (``innocent_in``, stems, names) when they say something; the
+   given language (locale, detection) only when they say nothing or agree.
+11. Ambiguous words (``ambiguous``: a bird, a bud, a vixen) are masked only when aimed at
+   someone (``insult_cues`` near them), alone, or next to another listed word.
 
 The Scunthorpe problem: words match whole tokens, so "Scunthorpe", "assistant", "classic",
 "Cockburn", "analysis", "therapist", "contact" and "conseil" are never touched; the stems
@@ -56,80 +70,48 @@ Measured on two labelled sets, 332 and 200 messages: chat/pipeline/evaluation/.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import replace
 from functools import lru_cache
 
 from chat.pipeline import conf
+from chat.pipeline.moderation_context import (
+    MessageLanguages,
+    confirmed,
+    message_languages,
+)
 from chat.pipeline.moderation_lists import LIST_LANGUAGES, fold, load
+from chat.pipeline.moderation_names import NameReading
+from chat.pipeline.moderation_stems import StemIndex
 from chat.pipeline.moderation_text import (
-    CONFUSABLES,
-    DROP_INVISIBLE,
-    EDGE_PUNCT,
-    INVISIBLE,
-    LEET,
-    LEET_ALT,
     MAX_SPACED_RUN,
     MEMO_SIZE,
-    TOKEN_RE,
+    Token,
     covers,
-    name_cased,
     runs,
-    starts_sentence,
+    tokens,
 )
+from chat.pipeline.moderation_types import Entry, Match, Verdict, _dedupe, mask
 
-__all__ = ["LIST_LANGUAGES", "Lexicon", "Verdict", "fold", "lexicon", "mask", "moderate", "runs"]
-
-
-@dataclass(frozen=True)
-class Entry:
-    term: str  # folded form, words separated by one space
-    words: tuple[tuple[str, tuple[int, ...]], ...]  # run-length form of each word
-    languages: frozenset[str]
-
-
-@dataclass(frozen=True)
-class Match:
-    start: int  # character offsets in the original text
-    end: int
-    term: str
-    languages: tuple[str, ...]
-    first_token: int = -1  # token indices (-1 for an emoji entry matched as a substring)
-    last_token: int = -1
-    inside: bool = False  # a compound stem found inside a word, not at its start
-
-    def as_flag(self, text: str) -> dict:
-        return {
-            "term": self.term,
-            "languages": list(self.languages),
-            "start": self.start,
-            "end": self.end,
-            "text": text[self.start : self.end],
-        }
+__all__ = [
+    "LIST_LANGUAGES",
+    "Lexicon",
+    "Match",
+    "Verdict",
+    "fold",
+    "lexicon",
+    "mask",
+    "moderate",
+    "runs",
+]
+_Token = Token
 
 
-@dataclass
-class Verdict:
-    text: str  # the masked text (equal to the input when nothing matched)
-    matches: list[Match] = field(default_factory=list)
-
-    @property
-    def clean(self) -> bool:
-        return not self.matches
-
-
-@dataclass(frozen=True)
-class _Token:
-    start: int
-    end: int
-    variants: tuple[str, ...]  # folded forms to try: as written, leetspeak undone
-    single: bool  # one character: candidate for the spaced-letters rule
-
-
-class Lexicon:
+class Lexicon(NameReading):
     """The word lists of some languages, indexed for whole-token matching."""
 
     def __init__(self, languages: tuple[str, ...]) -> None:
         lists = load(languages)
+        self.languages = languages
         self.single: dict[str, list[Entry]] = {}
         self.phrases: dict[str, list[Entry]] = {}
         self.by_length: dict[int, list[Entry]] = {}
@@ -150,9 +132,14 @@ class Lexicon:
         self.allow_by_first: dict[str, list[tuple]] = {}
         for phrase in self.allow_phrases:
             self.allow_by_first.setdefault(phrase[0][0], []).append(phrase)
-        self.stems = [(*runs(s.stem), s.language, s.prefix) for s in lists.stems]
-        self.safe_fragments = [runs(w)[0] for w in lists.safe_fragments]
+        self.stems = StemIndex(
+            lists.stems, lists.safe_fragments, lists.stem_endings, lists.open_compounds
+        )
         self.proper_names = lists.proper_names
+        self.ambiguous = lists.ambiguous
+        self.insult_cues = lists.insult_cues
+        self.name_introducers = lists.name_introducers
+        self.place_prepositions = lists.place_prepositions
         # Without a known language, the words of every language count ("a" is English's
         # article and Italian's "to": "a Troia" is masked until the language is known).
         self.not_a_name_after = {
@@ -160,36 +147,12 @@ class Lexicon:
             **lists.not_a_name_after,
         }
         self._memo: dict[tuple[str, ...], list[Entry]] = {}
-        self._stem_memo: dict[tuple[str, ...], tuple[str, str] | None] = {}
+        self._stem_memo: dict[tuple[str, ...], tuple[str, str, bool] | None] = {}
 
     # --- tokens ---------------------------------------------------------------------------
     @staticmethod
-    @lru_cache(maxsize=MEMO_SIZE)
-    def _variants(core: str) -> tuple[str, ...]:
-        folded = fold(core)
-        if not folded.isascii() and any("a" <= ch <= "z" for ch in folded):
-            folded = folded.translate(CONFUSABLES)
-        if not any(ch.isalpha() for ch in folded):
-            return ()  # numbers and stray symbols are never words here
-        if folded.isalpha():
-            return (folded,)
-        out = [folded, folded.translate(LEET)]
-        out.append(folded.translate(LEET_ALT).translate(LEET))
-        return tuple(dict.fromkeys(out))
-
-    def tokens(self, text: str) -> list[_Token]:
-        out = []
-        for m in TOKEN_RE.finditer(text):
-            raw, start = m.group(), m.start()
-            core = raw.strip(EDGE_PUNCT + INVISIBLE)
-            if not core:
-                continue
-            start += len(raw) - len(raw.lstrip(EDGE_PUNCT + INVISIBLE))
-            visible = core.translate(DROP_INVISIBLE)
-            variants = self._variants(visible)
-            if variants:
-                out.append(_Token(start, start + len(core), variants, len(visible) == 1))
-        return out
+    def tokens(text: str) -> list[Token]:
+        return tokens(text)
 
     # --- matching -------------------------------------------------------------------------
     def _word_entries(self, variant: str) -> list[Entry]:
@@ -228,34 +191,11 @@ class Lexicon:
             return self._stem_memo[token.variants]
         if len(self._stem_memo) >= MEMO_SIZE:
             self._stem_memo.clear()
-        hit = self._stem_memo[token.variants] = self._stem_search(token.variants)
+        found = self.stems.search(token.variants)
+        hit = self._stem_memo[token.variants] = (
+            (found.stem, found.language, found.inside) if found else None
+        )
         return hit
-
-    def _stem_search(self, variants: tuple[str, ...]) -> tuple[str, str, bool] | None:
-        for variant in variants:
-            word, counts = runs(variant)
-            for stem, stem_counts, lang, prefix in self.stems:
-                at = word.find(stem)
-                while at >= 0 and not (prefix and at > 0):
-                    # A stem's doubled letters must be there ("cazz" is not in "cazuela",
-                    # "wixx" not in "Wix", "puttan" not in "disputan"), as for whole words.
-                    doubled = all(
-                        c >= s
-                        for c, s in zip(counts[at : at + len(stem)], stem_counts, strict=True)
-                    )
-                    if doubled and not self._safe_at(word, at, len(stem)):
-                        return stem, lang, at > 0
-                    at = word.find(stem, at + 1)
-        return None
-
-    def _safe_at(self, word: str, at: int, length: int) -> bool:
-        for fragment in self.safe_fragments:
-            start = word.find(fragment)
-            while start >= 0:
-                if start <= at and at + length <= start + len(fragment):
-                    return True
-                start = word.find(fragment, start + 1)
-        return False
 
     @staticmethod
     def _words_match(token: _Token, word: tuple[str, tuple[int, ...]]) -> bool:
@@ -278,7 +218,7 @@ class Lexicon:
                 stem = self._stem_hit(token)
                 if stem:
                     matches.append(
-                        Match(token.start, token.end, stem[0], (stem[1],), i, i, inside=stem[2])
+                        Match(token.start, token.end, stem[0], (stem[1],), i, i, stem[2], True)
                     )
             starts = {runs(v)[0] for v in token.variants}
             for key in starts:
@@ -354,82 +294,66 @@ class Lexicon:
         return ranges
 
     def moderate(self, text: str, *, language: str = "") -> Verdict:
-        """Mask what the lists match. ``language``: the message's language when known (the
-        sender's locale at send time, the detected language later), for ``innocent_in``."""
+        """Mask what the lists match. ``language``: the message's language as guessed (the
+        sender's locale at send time, the detected language later); the text's own function
+        words may overrule it (moderation_context.py), for ``innocent_in``, the names and
+        the stems of other languages."""
         matches = self.find(text)
         if not matches:
             return Verdict(text)
-        innocent = self.innocent_in.get(language, set())
         tokens = self.tokens(text)
+        langs = message_languages(
+            text, language, [(m.start, m.end) for m in matches], self.languages
+        )
         allowed = self._allowed_ranges(tokens) if self.allow_phrases else []
         kept = []
         for m in matches:
-            if self._a_name(text, tokens, m, language):
-                continue
-            if language and language not in m.languages and m.term in innocent:
-                continue
-            if m.term in self.own_language_only and language not in m.languages:
-                continue  # a short abbreviation, ordinary outside its language ("tg")
-            if m.inside and language and language not in m.languages and "en" not in m.languages:
-                # Another language's stem inside a word: German "Zimmerdecke" is not French
-                # "merd". English stems are borrowed everywhere ("abgefuckt", "Shitstorm").
-                continue
             if m.first_token >= 0 and any(
                 a <= m.first_token and m.last_token <= b for a, b in allowed
             ):
                 continue
-            kept.append(m)
-        kept = _dedupe(kept, language)
+            if self._a_name(text, tokens, m, langs) or self._innocent(m, langs.deciding):
+                continue
+            if m.term in self.own_language_only and not langs.deciding.intersection(m.languages):
+                continue  # a short abbreviation, ordinary outside its language ("tg")
+            if m.stem and self._foreign_stem(m, langs.deciding):
+                continue
+            kept.append(replace(m, doubtful=self._innocent_somewhere(m, langs)))
+        kept = self._ambiguous_confirmed(kept, tokens)
+        kept = _dedupe(kept, next(iter(sorted(langs.deciding)), language))
         return Verdict(mask(text, kept), kept)
 
-    def _a_name(self, text: str, tokens: list[_Token], m: Match, language: str) -> bool:
-        """A listed word that is also a name, written as one inside a sentence: "pass this
-        to Dick in accounting", "we ship to Troia". At a sentence's start, or after an
-        article or "you" ("what a Dick"), it is masked."""
-        if m.first_token < 0 or m.first_token != m.last_token:
-            return False
-        token = tokens[m.first_token]
-        if not self.proper_names.intersection(token.variants[:1]):
-            return False
-        if not name_cased(text[token.start : token.end]):
-            return False
-        i = m.first_token
-        before = tokens[i - 1] if i else None
-        after = self.not_a_name_after.get(language, self.not_a_name_after[""])
-        if before is not None and after.intersection(before.variants[:1]):
-            return False  # "what a Dick", "sei una Troia"
-        return not starts_sentence(
-            text, before and before.end, token.start, bool(before and before.single)
+    def _innocent(self, m: Match, deciding: frozenset[str]) -> bool:
+        """A word innocent in the message's language(s): in every one that decides."""
+        return bool(deciding) and all(
+            lang not in m.languages and m.term in self.innocent_in.get(lang, ())
+            for lang in deciding
         )
 
+    def _innocent_somewhere(self, m: Match, langs: MessageLanguages) -> bool:
+        return any(self._innocent(m, frozenset({lang})) for lang in langs.plausible)
 
-def _dedupe(matches: list[Match], language: str) -> list[Match]:
-    """One match per stretch of text: the longest, and of those the message language's."""
-    out: list[Match] = []
-    ordered = sorted(
-        matches, key=lambda m: (m.start, -(m.end - m.start), language not in m.languages)
-    )
-    for m in ordered:
-        if any(o.start <= m.start and m.end <= o.end for o in out):
-            continue  # inside a longer match ('puta' in 'p u t a i n')
-        out.append(m)
-    return out
+    @staticmethod
+    def _foreign_stem(m: Match, deciding: frozenset[str]) -> bool:
+        """Another language's stem, at a word's start or inside it: German "spast" in an
+        English "spastic", French "merd" in German "Zimmerdecke". English stems are
+        borrowed everywhere ("abgefuckt", "Shitstorm")."""
+        return bool(deciding) and not deciding.intersection(m.languages) and "en" not in m.languages
 
+    def _ambiguous_confirmed(self, kept: list[Match], tokens: list[Token]) -> list[Match]:
+        def ambiguous(m: Match) -> bool:
+            return not m.stem and m.first_token == m.last_token >= 0 and m.term in self.ambiguous
 
-def mask(text: str, matches: list[Match]) -> str:
-    """Keep the first visible character of each match, star the others: 'merde' → 'm****'.
-    Spaces stay, so 'f u c k' → 'f * * *' and phrases keep their shape."""
-    chars = list(text)
-    for m in matches:
-        first = m.first_token >= 0  # an emoji entry is starred whole
-        for k in range(m.start, m.end):
-            if chars[k].isspace():
-                continue
-            if first:
-                first = False
-                continue
-            chars[k] = "*"
-    return "".join(chars)
+        plain = [m for m in kept if not ambiguous(m)]
+        out = []
+        for m in kept:
+            if ambiguous(m):
+                i = m.first_token
+                near = [t.variants[0] for t in tokens[max(0, i - 3) : i] + tokens[i + 1 : i + 3]]
+                if not confirmed(near, self.insult_cues, len(tokens) == 1, bool(plain)):
+                    continue  # "a blue tit", "una zorra en el jardín": the animal
+            out.append(m)
+        return out
 
 
 @lru_cache(maxsize=8)

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-LIST_LANGUAGES = ("en", "fr", "it", "es", "de")
+LIST_LANGUAGES = ("en", "fr", "it", "es", "de", "pt")
 UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
 # "ñ" is a letter of its own: Spanish "coño" is an insult, "cono" a traffic cone. Folding it
 # to "ny" (as Catalan spells it) keeps the two apart; everything else loses its accents.
@@ -60,6 +60,12 @@ class Lists:
     proper_names: frozenset[str] = frozenset()  # folded words that are also names
     # language -> words ("a", "you") after which a name-cased listed word is no name
     not_a_name_after: dict[str, frozenset[str]] = field(default_factory=dict)
+    stem_endings: dict[str, frozenset[str]] = field(default_factory=dict)  # lang -> endings
+    open_compounds: frozenset[str] = frozenset()  # languages whose stems take any ending
+    ambiguous: frozenset[str] = frozenset()  # listed words with a common innocent meaning
+    insult_cues: frozenset[str] = frozenset()  # words that aim an ambiguous word at someone
+    name_introducers: dict[str, frozenset[str]] = field(default_factory=dict)
+    place_prepositions: frozenset[str] = frozenset()  # German: a place if ", Region" follows
 
 
 def _abbreviations() -> dict[str, dict[str, dict[str, str]]]:
@@ -75,7 +81,8 @@ def _abbreviations() -> dict[str, dict[str, dict[str, str]]]:
 def inflections(term: str, lang: str) -> tuple[str, ...]:
     """Regular plurals of a listed single word, which the lists mostly give only in the
     singular ("cons", "salauds", "idiotas", "troie", "Idioten"): English and French add -s
-    (English -es after a sibilant), Spanish -s after a vowel and -es after a consonant,
+    (English -es after a sibilant), Spanish and Portuguese -s after a vowel and -es after a
+    consonant,
     Italian turns a final -o or -e into -i and -a into -e, German adds -n after -e, -el and
     -er, and -e or -en after anything else. Folded forms in, folded forms out."""
     if len(term) < 3 or not term.isalpha():
@@ -84,7 +91,7 @@ def inflections(term: str, lang: str) -> tuple[str, ...]:
         return (term + "es",) if term.endswith(("s", "sh", "ch", "x", "z")) else (term + "s",)
     if lang == "fr":
         return () if term.endswith(("s", "x", "z")) else (term + "s",)
-    if lang == "es":
+    if lang in ("es", "pt"):
         if term[-1] in "aeiou":
             return (term + "s",)
         return () if term.endswith("s") else (term + "es",)
@@ -159,8 +166,25 @@ def load(languages: tuple[str, ...]) -> Lists:
         ),
         abbreviations=abbreviations,
         proper_names=frozenset(key(w) for w in curation.get("proper_names", [])),
-        not_a_name_after={
-            lang: frozenset(key(w) for w in words)
-            for lang, words in curation.get("not_a_name_after", {}).items()
+        not_a_name_after=_per_language(curation, "not_a_name_after"),
+        stem_endings={
+            lang: frozenset(fold(e) for e in ends)
+            for lang, ends in curation.get("stem_endings", {}).items()
+            if not lang.startswith("_")
         },
+        open_compounds=frozenset(curation.get("open_compounds", [])),
+        ambiguous=frozenset().union(*_per_language(curation, "ambiguous").values()),
+        insult_cues=frozenset().union(*_per_language(curation, "insult_cues").values()),
+        name_introducers=_per_language(curation, "name_introducers"),
+        place_prepositions=frozenset().union(
+            *_per_language(curation, "place_prepositions").values()
+        ),
     )
+
+
+def _per_language(curation: dict, name: str) -> dict[str, frozenset[str]]:
+    return {
+        lang: frozenset(key(w) for w in words)
+        for lang, words in curation.get(name, {}).items()
+        if not lang.startswith("_")
+    }

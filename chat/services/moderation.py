@@ -100,10 +100,17 @@ def message_moderate(
         return ModerationOutcome(Message.Moderation.CLEAN)
     policy = moderation_policy(conversation)
     flags = [m.as_flag(body) for m in verdict.matches]
+    blocked = policy == ModerationPolicy.BLOCK
+    if blocked and not verdict.blockable:
+        # Every word found is innocent in a language the text plausibly is in ("con",
+        # "bitte", "dick" from a sender whose locale may be wrong): a refusal could not be
+        # undone by the second pass, so the message goes out masked and flagged for review.
+        blocked = False
+        policy = ModerationPolicy.FLAG
     state = (
         Message.Moderation.FLAGGED if policy == ModerationPolicy.FLAG else Message.Moderation.MASKED
     )
-    return ModerationOutcome(state, verdict.text, flags, blocked=policy == ModerationPolicy.BLOCK)
+    return ModerationOutcome(state, verdict.text, flags, blocked=blocked)
 
 
 def blocked_message_record(*, blocked: MessageBlocked) -> BlockedMessage:

@@ -72,7 +72,7 @@ def test_profanity_is_masked_in_five_languages(text, language, expected):
         ("SCHEISSE", "scheisse"),
         ("f*ck", "fuck"),  # self-censored, still the word
         ("FUCKING", "fucking"),
-        ("motherfuckingcompany", "fuck"),  # the few compound stems
+        ("motherfuckingcompany", "motherf"),  # the few compound stems
     ],
 )
 def test_normalisation_catches_disguised_words(text, term):
@@ -126,20 +126,22 @@ def test_innocent_text_is_left_alone(text):
 
 
 @pytest.mark.parametrize(
-    ("text", "language"),
+    ("text", "language", "word"),
     [
-        ("café con leche", "es"),  # French 'con' is Spanish/Italian for 'with'
-        ("pizza con funghi", "it"),
-        ("Bitte helfen Sie mir", "de"),  # French 'bitte' is German for 'please'
-        ("das Buch ist sehr dick", "de"),  # German 'dick' is 'thick'
-        ("a con artist", "en"),
-        ("un coche negro", "es"),
+        ("café con leche", "es", "con"),  # French 'con' is Spanish/Italian for 'with'
+        ("pizza con funghi", "it", "con"),
+        ("Bitte helfen Sie mir", "de", "bitte"),  # French 'bitte' is German for 'please'
+        ("das Buch ist sehr dick", "de", "dick"),  # German 'dick' is 'thick'
+        ("a con artist", "en", "con"),
+        ("un coche negro", "es", "negro"),
     ],
 )
-def test_words_innocent_in_the_message_language_are_allowed(text, language):
+def test_words_innocent_in_the_message_language_are_allowed(text, language, word):
     assert masked(text, language) == text
-    # ...and are still caught when the message is in a language where they are not
-    assert masked(text, "fr") != text
+    # ...and are still caught in a language where they are not, when nothing in the text
+    # says otherwise (a text's own function words overrule the given language: see
+    # test_language_evidence.py)
+    assert masked(f"{word}!", "fr") != f"{word}!"
 
 
 def test_the_first_letter_is_kept_and_spaces_survive():
@@ -179,14 +181,15 @@ def test_the_lookup_memos_stay_bounded_when_no_token_repeats():
     """Order numbers, names and addresses never repeat: the memos hold at most MEMO_SIZE
     entries each however many such messages pass, and a word found before the memo
     emptied is still found after."""
-    from chat.pipeline.moderation import MEMO_SIZE, Lexicon
+    from chat.pipeline.moderation import MEMO_SIZE
+    from chat.pipeline.moderation_text import variants
 
     lx = lexicon(("en",))
     for i in range(MEMO_SIZE + 500):
         lx.moderate(f"order x{i}q{i * 7}z reference k{i}w", language="en")
     assert len(lx._memo) <= MEMO_SIZE and len(lx._stem_memo) <= MEMO_SIZE
     assert runs.cache_info().currsize <= MEMO_SIZE
-    assert Lexicon._variants.cache_info().currsize <= MEMO_SIZE
+    assert variants.cache_info().currsize <= MEMO_SIZE
     assert lx.moderate("what the fuck", language="en").matches
 
 
