@@ -28,18 +28,19 @@ def _values(*pairs):
         ("prego!", "es"),
     ],
 )
-def test_a_single_word_never_overrules_the_locale(text, locale):
+def test_a_single_word_below_the_short_threshold_does_not_overrule_the_locale(text, locale):
     found = detect(text, fallback=locale)
     assert found.source != "detected" or found.language == locale
 
 
-def test_a_short_text_needs_the_stricter_confidence():
-    # 0.7 passes the ordinary threshold but not the short-text one.
-    assert not _trusted("hallo", 5, _values(("DE", 0.7), ("EN", 0.2)), 0.5, "")
-    assert _trusted("hallo", 5, _values(("DE", 0.9), ("EN", 0.05)), 0.5, "")
-    # ...and may only confirm a locale, never contradict it.
-    assert not _trusted("hallo", 5, _values(("DE", 0.95), ("EN", 0.02)), 0.5, "fr")
-    assert _trusted("hallo", 5, _values(("DE", 0.95), ("EN", 0.02)), 0.5, "de")
+def test_a_short_text_needs_the_stricter_confidence_against_the_locale():
+    # 0.7 passes the ordinary threshold but not the short-text one: a locale stands.
+    assert not _trusted("hallo", 5, _values(("DE", 0.7), ("EN", 0.2)), 0.5, "fr")
+    assert _trusted("hallo", 5, _values(("DE", 0.95), ("EN", 0.02)), 0.5, "fr")
+    # With no locale, or agreeing with it, the ordinary threshold.
+    assert _trusted("hallo", 5, _values(("DE", 0.7), ("EN", 0.2)), 0.5, "")
+    assert _trusted("hallo", 5, _values(("DE", 0.7), ("EN", 0.2)), 0.5, "de")
+    assert not _trusted("hallo", 5, _values(("DE", 0.45), ("EN", 0.4)), 0.5, "")
 
 
 def test_a_narrow_lead_against_the_locale_needs_the_function_words_to_agree():
