@@ -17,6 +17,7 @@ class ActionsConfig(AppConfig):
             message_send=conversations.message_send,
             conversation_resolve=conversations.conversation_resolve,
             conversation_reopen=conversations.conversation_reopen,
+            conversation_unresolve=conversations.conversation_unresolve,
             queue_positions=widget.queue_positions,
             queue_position=widget.queue_position,
             console_snapshot=agents.console_snapshot,

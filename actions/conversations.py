@@ -3,6 +3,7 @@ follows in the same transaction, under the same row lock."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import transaction
@@ -13,7 +14,7 @@ from chat import services as chat
 from chat.actors import Actor
 from chat.models import Conversation, Message
 from chat.services.moderation import records_blocked
-from routing.services import conversation_enqueue, conversation_released
+from routing.services import conversation_enqueue, conversation_reclaimed, conversation_released
 
 
 @transaction.atomic
@@ -88,6 +89,25 @@ def conversation_resolve(*, actor: Actor, conversation_id: int, reason: str = ""
     )
     if from_status is not None:
         conversation_released(conversation=conversation, from_status=from_status, reason="resolved")
+    return conversation
+
+
+@transaction.atomic
+def conversation_unresolve(
+    *, actor: Actor, conversation_id: int, now: dt.datetime | None = None
+) -> Conversation:
+    """Undo a resolve from the console: assigned again to the same agent, who takes the
+    chat slot back, in one transaction under the conversation's row lock (the rules are
+    chat.services.conversation_unresolve's). Idempotent: a repeat changes nothing."""
+    conversation, undone = chat.conversation_unresolve(
+        actor=actor, conversation_id=conversation_id, now=now
+    )
+    if undone:
+        conversation_reclaimed(conversation=conversation)
+        # Last, after the participant is back: the snapshot lists who is in it now. Not to
+        # the agents' lobby: from resolved to assigned it never passes the waiting room,
+        # and its agent's consoles hear it on their own group.
+        chat.conversation_publish(conversation=conversation, to_agents=False)
     return conversation
 
 

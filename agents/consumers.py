@@ -1,6 +1,7 @@
 """The agent console's socket (Django session): the protocol of chat.consumers plus the
-console's own frames: take, presence, offers and transfers. What it does to routing goes
-through chat.flows, which actions/ binds to actions.agents at start-up."""
+console's own frames: take, the undo of a resolve, presence, offers and transfers. What it
+does to routing goes through chat.flows, which actions/ binds to actions.agents at
+start-up."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class AgentConsumer(ParleyConsumer):
     handlers = {
         **ParleyConsumer.handlers,
         "conversation.take": "on_conversation_take",
+        "conversation.unresolve": "on_conversation_unresolve",
         "presence.set": "on_presence_set",
         "reservation.accept": "on_reservation_accept",
         "reservation.decline": "on_reservation_decline",
@@ -62,6 +64,14 @@ class AgentConsumer(ParleyConsumer):
 
     async def on_conversation_take(self, frame: dict, ref: Any) -> None:
         conversation = await db(flows.conversation_take)(
+            actor=self.actor, conversation_id=field_int(frame, "conversation")
+        )
+        await self.send_frame(
+            {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation.pk}
+        )
+
+    async def on_conversation_unresolve(self, frame: dict, ref: Any) -> None:
+        conversation = await db(flows.conversation_unresolve)(
             actor=self.actor, conversation_id=field_int(frame, "conversation")
         )
         await self.send_frame(

@@ -21,6 +21,7 @@ NAMES = frozenset(
         "message_send",
         "conversation_resolve",
         "conversation_reopen",
+        "conversation_unresolve",
         # the widget's waiting line (actions.widget)
         "queue_positions",
         "queue_position",

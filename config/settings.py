@@ -568,6 +568,8 @@ PARLEY = {
     "ROUTING_DEFAULT_HANDLE_TIME": env.int("ROUTING_DEFAULT_HANDLE_TIME", default=300),
     "QUEUE_ABANDON_AFTER": env.int("QUEUE_ABANDON_AFTER", default=300),
     "CUSTOMER_LEFT_AFTER": env.int("CUSTOMER_LEFT_AFTER", default=1800),
+    # Seconds after a resolve during which its agent may undo it (conversation.unresolve).
+    "RESOLVE_UNDO_SECONDS": env.int("RESOLVE_UNDO_SECONDS", default=30),
     "CUSTOMER_SEEN_FLUSH_SECONDS": env.float("CUSTOMER_SEEN_FLUSH_SECONDS", default=5.0),
     # Threads per process that run sockets' database work (chat/dbcalls.py); each holds a
     # pooled connection while it works. SQLite has one writer at a time: one thread.
@@ -645,6 +647,10 @@ PARLEY_PIPELINE = {
     "LANGUAGES": env.list("PIPELINE_LANGUAGES", default=["en", "fr", "it", "es", "de"]),
     "DETECTION_THRESHOLD": env.float("LANGUAGE_DETECTION_THRESHOLD", default=0.5),
     "DETECTION_MIN_LENGTH": env.int("LANGUAGE_DETECTION_MIN_LENGTH", default=0),
+    # A text with fewer letters, or of one word, is "short": it overrules the sender's
+    # locale only at this confidence (chat/pipeline/detection.py).
+    "DETECTION_SHORT_LENGTH": env.int("LANGUAGE_DETECTION_SHORT_LENGTH", default=12),
+    "DETECTION_SHORT_THRESHOLD": env.float("LANGUAGE_DETECTION_SHORT_THRESHOLD", default=0.8),
     "LANGUAGE_SETTLE_COUNT": env.int("LANGUAGE_SETTLE_COUNT", default=2),
     "TRANSLATION_ENGINE": env.str("TRANSLATION_ENGINE", default="auto"),
     "TRANSLATION_TIMEOUT": env.float("TRANSLATION_TIMEOUT", default=10.0),

@@ -35,6 +35,7 @@ from chat.services.lifecycle import (
     conversation_reopen,
     conversation_reopen_locked,
     conversation_resolve,
+    conversation_unresolve,
     message_post,
 )
 from chat.services.messages import (
@@ -75,6 +76,7 @@ __all__ = [
     "conversation_resolve",
     "conversation_rev_bump",
     "conversation_transition",
+    "conversation_unresolve",
     "csat_submit",
     "customer_seen",
     "embedding_origin",

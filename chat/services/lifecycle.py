@@ -4,16 +4,19 @@ queue and chat slots) can follow in the same transaction: see actions/."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from chat import send_reads
 from chat.actors import Actor
+from chat.csat_models import CsatRating
 from chat.exceptions import Conflict, NotFound, PermissionDenied
-from chat.models import Conversation, Message
+from chat.models import Conversation, ConversationEvent, Message
 from chat.selectors import (
     conversation_get_for_actor,
     participant_get_for_actor,
@@ -199,6 +202,82 @@ def conversation_reopen(*, actor: Actor, conversation_id: int) -> Conversation:
         raise Conflict("Only a closed conversation can be reopened.", code="conversation_open")
     conversation_reopen_locked(conversation=conversation, actor=actor, reason="reopened")
     return conversation
+
+
+UNDO_REASON = "resolve undone"
+
+
+@transaction.atomic(savepoint=False)
+def conversation_unresolve(
+    *, actor: Actor, conversation_id: int, now: dt.datetime | None = None
+) -> tuple[Conversation, bool]:
+    """Take back a resolve the console just sent (its "Resolved · Undo" toast), on the
+    locked row: the conversation is assigned again to the agent who had it. Returns the
+    conversation and whether it changed (False: a retry of an undo that already ran).
+    Use actions.conversation_unresolve, which gives the agent's chat slot back in the same
+    transaction.
+
+    Only the agent who resolved it (or a supervisor), within RESOLVE_UNDO_SECONDS of the
+    resolve, and only if nothing happened since: every way a resolved conversation changes
+    (the customer writes, a reopen, a timer, another resolve) is a status change recorded
+    under this same row lock, so "the newest status change is this resolve" is the check."""
+    if actor.kind != "agent":
+        raise PermissionDenied("Only an agent's console undoes a resolve.")
+    now = now or timezone.now()
+    conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
+    conversation = conversation_lock(conversation.pk)
+    # Read under the lock: no status change of this conversation can commit in between.
+    last = (
+        ConversationEvent.objects.filter(conversation_id=conversation.pk, type="status_changed")
+        .order_by("-id")
+        .first()
+    )
+    if conversation.status != Conversation.Status.RESOLVED:
+        if (
+            last is not None
+            and conversation.status == Conversation.Status.ASSIGNED
+            and last.from_status == Conversation.Status.RESOLVED
+            and last.reason == UNDO_REASON
+            and last.actor == actor.label
+        ):
+            return conversation, False  # the same undo again (a retry): it is done
+        raise Conflict(
+            "The conversation is not resolved any more (the customer may have written).",
+            code="not_resolved",
+        )
+    if last is None or last.to_status != Conversation.Status.RESOLVED:
+        raise Conflict("The conversation is not resolved.", code="not_resolved")  # old data
+    if last.actor != actor.label and not actor.is_supervisor:
+        raise PermissionDenied("Only the agent who resolved it can undo that.", code="not_resolver")
+    if last.from_status != Conversation.Status.ASSIGNED or not conversation.assignee_id:
+        raise Conflict(
+            "It was not with an agent when it was resolved: reopen it instead.",
+            code="not_assigned",
+        )
+    window = settings.PARLEY["RESOLVE_UNDO_SECONDS"]
+    if (
+        conversation.resolved_at is None
+        or (now - conversation.resolved_at).total_seconds() > window
+    ):
+        raise Conflict(f"Too late to undo: over {window} s since the resolve.", code="undo_expired")
+    if CsatRating.objects.filter(conversation_id=conversation.pk).exists():
+        # The rating is final (one per conversation): an undo would leave it on a chat that
+        # goes on, and the customer could not rate its real end.
+        raise Conflict("The customer has rated the conversation already.", code="customer_rated")
+    conversation_transition(
+        conversation=conversation,
+        to_status=Conversation.Status.ASSIGNED,
+        reason=UNDO_REASON,
+        actor=actor.label,
+        data={"undo": last.pk, "agent": conversation.assignee_id},
+        resolved_at=None,
+    )
+    event_message_post(
+        conversation=conversation,
+        body=f"Conversation reopened by {actor_name(actor)}.",
+        data={"line": "reopened"},  # the widget says "Conversation reopened." in its language
+    )
+    return conversation, True
 
 
 def actor_name(actor: Actor) -> str:

@@ -17,6 +17,7 @@ from routing.services.offers import (
 from routing.services.release import (
     conversation_abandon,
     conversation_customer_left,
+    conversation_reclaimed,
     conversation_released,
 )
 from routing.services.router import (
@@ -57,6 +58,7 @@ __all__ = [
     "conversation_invite",
     "conversation_leave",
     "conversation_reassign",
+    "conversation_reclaimed",
     "conversation_released",
     "conversation_requeue",
     "conversation_transfer",

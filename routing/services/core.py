@@ -51,6 +51,12 @@ def load_take(*, user_id: int, now: dt.datetime, require_online: bool) -> bool:
     return bool(qs.update(**fields))
 
 
+def load_add(*, user_id: int) -> bool:
+    """Take one slot whatever the capacity (an undone resolve: the agent was just working
+    that chat, so it comes back even if the freed slot went to a new offer meanwhile)."""
+    return bool(AgentPresence.objects.filter(user_id=user_id).update(load=F("load") + 1))
+
+
 def load_release(*, user_id: int, now: dt.datetime) -> None:
     """Give back one slot (never below zero); the agent has been free since now."""
     AgentPresence.objects.filter(user_id=user_id, load__gt=0).update(

@@ -14,8 +14,10 @@ from chat.services import conversation_transition, event_message_post
 from routing.models import Queue, QueueEntry
 from routing.services.core import (
     conversation_publish_all,
+    load_add,
     load_release,
     lock_conversation,
+    participant_join,
     participant_leave,
 )
 from routing.services.dispatch import router_kick_agent
@@ -42,6 +44,27 @@ def conversation_released(
             closed_at__isnull=True,
         ).update(closed_at=now)
         transaction.on_commit(partial(router_kick_agent, user_id=conversation.assignee_id))
+
+
+def conversation_reclaimed(*, conversation: Conversation) -> None:
+    """An undone resolve (chat.services.conversation_unresolve): on the caller's locked
+    row, assigned again to its agent, the agent takes the chat slot the resolve gave back
+    and the assignment's queue entry, closed by the resolve, is open again (its handle time
+    goes on). The slot is taken even over capacity: see load_add."""
+    user = conversation.assignee
+    participant_join(conversation=conversation, user=user)
+    entry = (
+        QueueEntry.objects.filter(
+            conversation_id=conversation.pk,
+            state=QueueEntry.State.ASSIGNED,
+            assigned_agent_id=user.pk,
+        )
+        .order_by("-id")
+        .first()
+    )
+    if entry is not None and entry.closed_at is not None:
+        QueueEntry.objects.filter(pk=entry.pk).update(closed_at=None)
+    load_add(user_id=user.pk)  # the presence row last: the lock order of routing.services.core
 
 
 def requeue_locked(

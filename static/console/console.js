@@ -33,7 +33,7 @@ import { answerOffer, offerSet, onOpenOffers, renderOffers, setPresence } from "
 import { ME, OUTBOX_KEY, cfg, convs, isMine, isMyMessage, isOpen, offers, rec, ui, useClient } from "./state.js";
 import { onNote, onNotesBatch, sendNote, setComposerMode } from "./notes.js";
 import { renderChat, renderPending } from "./transcript.js";
-import { flushResolve, resolve, undoResolve } from "./resolve.js";
+import { onResolveReply, resolve, undoResolve } from "./resolve.js";
 import { onTargets, onTransferAck, onTransferError, openTransfer, submitTransfer } from "./transfer.js";
 
 // The ping is also the agent's heartbeat (no ping for AGENT_HEARTBEAT_TIMEOUT: no offers).
@@ -201,6 +201,7 @@ function onHello(f) {
 function onAck(f) {
   if (f.for === "conversation.transfer" || f.for === "conversation.invite") onTransferAck(f);
   if (f.for === "conversation.take" || f.for === "reservation.accept") select(f.conversation);
+  if (f.for === "conversation.unresolve") onResolveReply(f);
   if (f.for === "reservation.accept" || f.for === "reservation.decline") {
     offers.delete(f.reservation);
     renderOffers();
@@ -219,6 +220,7 @@ function onError(f) {
     return toast(f.message);
   }
   if (ref.startsWith("tr:") || ref.startsWith("to:")) return onTransferError(f);
+  if (ref.startsWith("x:") || ref.startsWith("u:")) return onResolveReply(f);
   if (ref === "cs" || ref === "cd" || ref === "cl") return onCannedError(f);
   if (ref === "q" || ref === "sg") return; // a refused query or suggestion: nothing to say
   if (ref.startsWith("t:")) {
@@ -255,7 +257,6 @@ function submit(text) {
 function take(id) {
   client.send({ type: "conversation.take", id: `t:${id}`, conversation: id }, true);
 }
-
 
 // --- events --------------------------------------------------------------------------------
 // The lists and offer cards are redrawn often: their clicks are caught here, by data-testid.
@@ -331,7 +332,6 @@ el.presenceSelect.addEventListener("change", () => {
 });
 el.resolveBtn.addEventListener("click", () => ui.selectedId && resolve(ui.selectedId));
 el.undoButton.addEventListener("click", undoResolve);
-window.addEventListener("pagehide", flushResolve); // a resolve waiting for its Undo goes out now
 el.transferBtn.addEventListener("click", () => openTransfer("transfer"));
 el.inviteBtn.addEventListener("click", () => openTransfer("invite"));
 el.leaveBtn.addEventListener("click", () => ui.selectedId && client.send({ type: "conversation.leave", id: `l:${ui.selectedId}`, conversation: ui.selectedId }, true));

@@ -72,10 +72,7 @@ export const renderSoon = coalesce(() => renderLists());
 
 function listItem(r) {
   const li = document.createElement("li");
-  // Resolved by me, Undo still offered: greyed as closed, still counted (not sent yet).
-  const resolving = ui.resolving === r.id && isOpen(r);
-  li.className = "item" + (r.id === ui.selectedId ? " selected" : "") + (isOpen(r) && !resolving ? "" : " closed");
-  if (resolving) li.dataset.resolving = "true";
+  li.className = "item" + (r.id === ui.selectedId ? " selected" : "") + (isOpen(r) ? "" : " closed");
   li.dataset.testid = "conversation-item";
   li.dataset.conversation = r.id;
   li.dataset.status = r.c.status;

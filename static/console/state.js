@@ -37,7 +37,6 @@ export const ui = {
   presence: null,
   composerMode: "reply", // or "note"
   translation: null, // hello.translation: {enabled, engine, state, reason}
-  resolving: null, // the conversation I resolved, while its Undo is offered (not sent yet)
 };
 
 export function setSelected(id) {

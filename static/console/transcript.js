@@ -50,12 +50,10 @@ export function renderChatHead() {
   if (c.language) bits.push(c.language.toUpperCase());
   if (c.assignee && !isMine(r)) bits.push(`with ${c.assignee.name}`);
   el.meta.textContent = bits.join(" · ");
-  // Resolved by me a moment ago, with Undo still offered (console.js): not sent yet.
-  const resolving = ui.resolving === r.id && isOpen(r);
-  el.status.textContent = resolving ? "Resolving…" : STATUS_LABEL[c.status] || c.status;
-  el.status.dataset.status = resolving ? "resolving" : c.status;
+  el.status.textContent = STATUS_LABEL[c.status] || c.status;
+  el.status.dataset.status = c.status;
   el.takeBtn.hidden = !isWaiting(r);
-  el.resolveBtn.hidden = resolving || !(isAssignee(r) && isOpen(r));
+  el.resolveBtn.hidden = !(isAssignee(r) && isOpen(r));
   el.transferBtn.hidden = !(isAssignee(r) && c.status === "assigned");
   el.inviteBtn.hidden = el.transferBtn.hidden;
   el.leaveBtn.hidden = !isGuest(r);

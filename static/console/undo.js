@@ -1,40 +1,55 @@
-// An action that waits before it is done, so that it can be undone (Resolve's "Undo"):
-// the server has no way for an agent to take a resolve back (REST's reopen queues the
-// conversation again for anyone, and the customer has already been told and asked to rate),
-// so the console holds the frame for a few seconds instead of sending it at once.
-// One at a time: starting another does the one waiting first (as a mail client's "Undo
-// send"). Pure (timers injected): tests/js/undo.test.js.
+// Resolve's "Undo": the resolve goes to the server at once, and Undo takes it back there
+// (conversation.unresolve, docs/protocol.md). What stays here is the console's side of it:
+// which resolve the toast offers to undo, for how long (UNDO_MS, shorter than the server's
+// RESOLVE_UNDO_SECONDS, so an Undo clicked in time is not refused as late), and what the
+// server's refusals mean to the agent. One at a time: a newer resolve replaces the offer.
+// Pure (timers injected): tests/js/undo.test.js.
 
 export const UNDO_MS = 6000;
 
 /**
- * Returns {start(key, run, ms), cancel(key), flush(), pending(key)}: `run` is called once,
- * `ms` after start unless cancelled; flush() runs the waiting one now (a page going away).
+ * Returns {offer(key, onEnd, ms), take(key), current()}: offer() makes `key` undoable for
+ * `ms` and calls onEnd(key) when that time is over (not when taken or replaced); take()
+ * returns true once, while `key` is offered, and ends the offer; current() the key offered.
  */
-export function deferrer({ setTimeout: set = globalThis.setTimeout, clearTimeout: clear = globalThis.clearTimeout } = {}) {
-  let waiting = null; // {key, run, timer}
-  const finish = () => {
-    const w = waiting;
-    waiting = null;
-    if (w) {
-      clear(w.timer);
-      w.run();
-    }
+export function undoWindow({ setTimeout: set = globalThis.setTimeout, clearTimeout: clear = globalThis.clearTimeout } = {}) {
+  let offered = null; // {key, timer}
+  const end = () => {
+    if (offered) clear(offered.timer);
+    offered = null;
   };
   return {
-    start(key, run, ms = UNDO_MS) {
-      if (waiting && waiting.key === key) return false; // already on its way
-      finish();
-      waiting = { key, run, timer: set(finish, ms) };
+    offer(key, onEnd = () => {}, ms = UNDO_MS) {
+      end();
+      const mine = {
+        key,
+        timer: set(() => {
+          if (offered !== mine) return;
+          offered = null;
+          onEnd(key);
+        }, ms),
+      };
+      offered = mine;
+    },
+    take(key) {
+      if (!offered || offered.key !== key) return false;
+      end();
       return true;
     },
-    cancel(key) {
-      if (!waiting || waiting.key !== key) return false;
-      clear(waiting.timer);
-      waiting = null;
-      return true;
-    },
-    flush: finish,
-    pending: (key) => Boolean(waiting && (key === undefined || waiting.key === key)),
+    current: () => (offered ? offered.key : null),
   };
+}
+
+const REASONS = {
+  undo_expired: "it is too late to undo",
+  not_resolved: "the conversation is not resolved any more (the customer may have written)",
+  not_resolver: "someone else resolved it",
+  customer_rated: "the customer has already rated it",
+  not_assigned: "it was not assigned when it was resolved",
+};
+
+/** The toast for a refused undo (an `error` frame answering conversation.unresolve). */
+export function undoRefusal(error) {
+  const why = REASONS[error && error.code] || String((error && error.message) || "the server refused").replace(/\.$/, "");
+  return `Could not undo: ${why}.`;
 }

@@ -4,6 +4,7 @@ Undo, the sidebar's counts. Helpers and fixtures come from test_chat_e2e."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -93,6 +94,18 @@ def test_the_top_bar_never_overlaps(asgi_server, browser, shop):
     assert errors == []
 
 
+def wait_for_status(conversation, status: str, *, within: float) -> None:
+    """Poll the database until the conversation has ``status``, failing after ``within``
+    seconds (what a customer's widget or an integrator would wait at most)."""
+    deadline = time.monotonic() + max(within, 0.0)
+    while True:
+        conversation.refresh_from_db()
+        if conversation.status == status:
+            return
+        assert time.monotonic() < deadline, f"still {conversation.status}, not {status}"
+        time.sleep(0.05)
+
+
 def test_resolve_can_be_undone_and_the_counts_follow(asgi_server, browser, shop):
     from agents.models import AgentProfile
     from chat.models import Conversation
@@ -127,42 +140,54 @@ def test_resolve_can_be_undone_and_the_counts_follow(asgi_server, browser, shop)
         expect(waiting).to_have_text("0")
         conversation = Conversation.objects.get()
 
-        # Resolve, then Undo: nothing reached the server, the chat is open and still hers.
+        # Resolve: it goes to the server at once (the customer sees it closed and is asked
+        # to rate), and the toast offers Undo.
         console.get_by_test_id("chat-resolve").click()
+        clicked = time.monotonic()
         undo = console.get_by_test_id("undo-toast")
         expect(undo).to_be_visible()
         expect(undo).to_contain_text("Resolved")
-        expect(console.get_by_test_id("chat-status")).to_have_text("Resolving…")
-        expect(console.get_by_test_id("chat-resolve")).to_be_hidden()
+        expect(console.get_by_test_id("chat-status")).to_have_text("Resolved", timeout=3_000)
+        wait_for_status(conversation, "resolved", within=3.0 - (time.monotonic() - clicked))
+        widget = e2e.widget(tab)
+        expect(widget.get_by_test_id("parley-csat")).to_be_visible()
         console.screenshot(path=SHOTS.format("console_resolve_undo_1440"))
+
+        # Undo takes it back on the server: open and hers again, the customer's rating card
+        # goes away and they can write on.
         console.get_by_test_id("undo-button").click()
         expect(undo).to_be_hidden()
+        expect(console.get_by_test_id("toast")).to_contain_text("Undone")
         expect(console.get_by_test_id("chat-status")).to_have_text("Open")
         expect(console.get_by_test_id("chat-resolve")).to_be_visible()
-        console.wait_for_timeout(7_500)  # past the undo time: still nothing sent
-        expect(console.get_by_test_id("chat-status")).to_have_text("Open")
         expect(console.get_by_test_id("composer")).to_be_visible()
         expect(mine).to_have_text("1")
-        conversation.refresh_from_db()
-        assert conversation.status == "assigned"
+        wait_for_status(conversation, "assigned", within=5.0)
         assert conversation.assignee.username == "alice"
         assert conversation.resolved_at is None
-        expect(e2e.widget(tab).get_by_test_id("parley-messages")).not_to_contain_text("resolved")
+        expect(widget.get_by_test_id("parley-csat")).to_have_count(0)
+        expect(widget.get_by_test_id("parley-messages")).to_contain_text("Conversation reopened.")
+        expect(widget.get_by_test_id("parley-status")).not_to_contain_text("Conversation closed")
+        write(tab, "Thanks, one more question")
+        expect(console.get_by_test_id("transcript")).to_contain_text("one more question")
+        conversation.refresh_from_db()
+        assert conversation.status == "assigned"  # the customer's message found it open
 
-        # Resolve with the keyboard and let the toast go: it is resolved, the count drops.
+        # Resolve with the keyboard and leave it: resolved at once, and it stays so.
         composer = console.get_by_test_id("composer-input")
-        expect(composer).to_be_focused()  # Undo hands the agent back to the reply box
         composer.press("Escape")
         console.locator("body").press("e")
+        pressed = time.monotonic()
         expect(undo).to_be_visible()
-        expect(console.get_by_test_id("chat-status")).to_have_text("Resolved")
+        expect(console.get_by_test_id("chat-status")).to_have_text("Resolved", timeout=3_000)
+        wait_for_status(conversation, "resolved", within=3.0 - (time.monotonic() - pressed))
+        expect(widget.get_by_test_id("parley-status")).to_contain_text(
+            "Conversation closed", timeout=3_000
+        )
         expect(undo).to_be_hidden()
         expect(mine).to_have_text("0")
         conversation.refresh_from_db()
         assert conversation.status == "resolved"
-        expect(e2e.widget(tab).get_by_test_id("parley-status")).to_contain_text(
-            "Conversation closed"
-        )
     finally:
         customer.close()
         agent.close()

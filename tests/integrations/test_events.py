@@ -94,3 +94,21 @@ def test_an_undeclared_event_or_field_is_refused(start):
     fake = HookEventType(name="made.up", data=frozenset(), description="")
     with pytest.raises(ValueError, match="not declared"):
         hooks.emit(conversation=conversation, event=fake)
+
+
+def test_an_undone_resolve_is_a_conversation_assigned(site, start, endpoint):
+    """The console's Undo (conversation.unresolve) tells integrations what any assignment
+    does, after the resolve they were told of: conversation.assigned, to the same agent."""
+    endpoint(events=["conversation.resolved", "conversation.assigned"])
+    agent = make_agent("bo")
+    agent.agent_profile.queues.add(site.default_queue)
+    flows.agent_console_connect(user=agent, channel_name="test.bo")
+    conversation = start()
+    flows.conversation_take(actor=Actor.for_agent(agent), conversation_id=conversation.pk)
+    flows.conversation_resolve(actor=Actor.for_agent(agent), conversation_id=conversation.pk)
+    flows.conversation_unresolve(actor=Actor.for_agent(agent), conversation_id=conversation.pk)
+    types = list(HookEvent.objects.order_by("id").values_list("type", flat=True))
+    assert types == ["conversation.assigned", "conversation.resolved", "conversation.assigned"]
+    undone = bodies("conversation.assigned")[-1]
+    assert check(undone, "conversation.assigned")["agent"]["id"] == agent.pk
+    assert undone["data"]["conversation"]["status"] == "assigned"
