@@ -4,11 +4,13 @@ import pytest
 from rest_framework.test import APIClient
 
 from chat import quotas, services
+from tests.conftest import quota_counts_forget
 
 
 @pytest.fixture(autouse=True)
 def _quota_store_fresh():
     quotas.store.reset()
+    quota_counts_forget()
     yield
     quotas.store.reset()
 
