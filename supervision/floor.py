@@ -9,6 +9,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.conf import settings
+from django.db import models
 from django.db.models import Count
 from django.utils import timezone
 
@@ -50,6 +51,7 @@ def queue_rows(now: dt.datetime) -> list[dict[str, Any]]:
             "sla_seconds": q.sla_seconds,
             "waiting": 0,
             "offline": 0,
+            "offline_oldest_s": None,
             "longest_wait_s": 0.0,
             "at_risk": 0,
             "past_sla": 0,
@@ -67,11 +69,14 @@ def queue_rows(now: dt.datetime) -> list[dict[str, Any]]:
         row = rows.get(queue_id)
         if row is None:
             continue
+        wait = (now - enqueued_at).total_seconds()
         if mode == QueueEntry.Mode.OFFLINE:
+            # An offline message is answered later, not a live wait: it has no SLA clock
+            # (README, "Supervising the floor"), only its age.
             row["offline"] += 1
+            row["offline_oldest_s"] = max(row["offline_oldest_s"] or 0.0, round(wait, 1))
             continue
         row["waiting"] += 1
-        wait = (now - enqueued_at).total_seconds()
         row["longest_wait_s"] = max(row["longest_wait_s"], round(wait, 1))
         sla = (due - enqueued_at).total_seconds()
         if due <= now:
@@ -130,6 +135,14 @@ def time_in_states(
     return out
 
 
+def _label(choices: type[models.TextChoices], value: str) -> str:
+    """A stored code's human label (an unknown code, from an older release, as it is)."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
 def agent_rows(now: dt.datetime) -> list[dict[str, Any]]:
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     offers: dict[int, dict[str, int]] = defaultdict(dict)
@@ -160,7 +173,10 @@ def agent_rows(now: dt.datetime) -> list[dict[str, Any]]:
                 "id": p.user_id,
                 "name": p.display_name or p.user.get_username(),
                 "status": p.status,
+                "status_label": _label(AgentPresence.Status, p.status),
                 "reason": p.reason,
+                # The admin's labels (AgentPresence.Reason), one mapping for both.
+                "reason_label": _label(AgentPresence.Reason, p.reason),
                 "live": live,
                 "load": p.load,
                 "capacity": p.capacity,
@@ -208,23 +224,33 @@ def technical_row() -> dict[str, Any]:
 
 
 def waiting_list(now: dt.datetime, limit: int = 50) -> list[dict[str, Any]]:
-    """The longest-waiting customers, for the dashboard's actions (follow, reassign)."""
+    """The waiting customers, for the dashboard's actions (follow, reassign): live chats
+    first, the longest wait first, then the offline messages, the oldest first. An
+    offline message is not a live wait: it is never past the SLA (``offline`` marks it,
+    ``wait_s`` is its age), as the queue row counts it under ``offline``, not ``waiting``."""
     rows = (
         QueueEntry.objects.filter(state__in=QueueEntry.OPEN_STATES)
         .order_by("enqueued_at")
         .values_list("conversation_id", "queue__name", "state", "mode", "enqueued_at", "sla_due_at")
-    )[:limit]
-    return [
-        {
-            "conversation": conversation_id,
-            "queue": queue_name,
-            "state": state,
-            "mode": mode,
-            "wait_s": round((now - enqueued_at).total_seconds(), 1),
-            "past_sla": due <= now,
-        }
-        for conversation_id, queue_name, state, mode, enqueued_at, due in rows
-    ]
+    )
+    live = list(rows.filter(mode=QueueEntry.Mode.LIVE)[:limit])
+    offline = list(rows.exclude(mode=QueueEntry.Mode.LIVE)[: max(0, limit - len(live))])
+    out = []
+    for conversation_id, queue_name, state, mode, enqueued_at, due in live + offline:
+        is_offline = mode != QueueEntry.Mode.LIVE
+        out.append(
+            {
+                "conversation": conversation_id,
+                "queue": queue_name,
+                "state": state,
+                "state_label": _label(QueueEntry.State, state),
+                "mode": mode,
+                "offline": is_offline,
+                "wait_s": round((now - enqueued_at).total_seconds(), 1),
+                "past_sla": not is_offline and due <= now,
+            }
+        )
+    return out
 
 
 def floor_snapshot(*, now: dt.datetime | None = None) -> dict[str, Any]:

@@ -194,6 +194,14 @@ def report_totals(
 
 
 VARIANT_COLUMNS = ("flow", "node", "variant", "sessions", "converted", "conversion_rate")
+VARIANT_LABELS = {
+    "flow": "Flow",
+    "node": "Node",
+    "variant": "Variant",
+    "sessions": "Sessions",
+    "converted": "Converted",
+    "conversion_rate": "Conversion rate",
+}
 
 
 def variant_rows(*, first: dt.date, last: dt.date) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from chat.exceptions import ValidationError
 from chat.models import Site
 from supervision import health, selectors, status
 from supervision import metrics as scrape
+from supervision.models import Incident
 from supervision.selectors import user_can_supervise
 
 
@@ -127,7 +128,7 @@ def reports(request: HttpRequest) -> HttpResponse:
             "last": last,
             "columns": [selectors.LABELS[c] for c in selectors.COLUMNS[1:]],
             "rows": rows,
-            "variant_columns": selectors.VARIANT_COLUMNS,
+            "variant_columns": [selectors.VARIANT_LABELS[c] for c in selectors.VARIANT_COLUMNS],
             "variants": variants,
         },
     )
@@ -168,6 +169,18 @@ def floor_page(request: HttpRequest) -> HttpResponse:
 
 
 # --- the public status page -----------------------------------------------------------------
+def _incident_shown(incident: dict) -> dict:
+    """An incident as the HTML page says it: its status's label and its start as a
+    datetime (shown in UTC, then in the reader's own zone by static/status/localtime.js;
+    the ISO value stays in the <time datetime> attribute and in ?format=json)."""
+    try:
+        label = Incident.Status(incident["status"]).label
+    except ValueError:
+        label = str(incident["status"]).capitalize()
+    started = dt.datetime.fromisoformat(incident["started_at"]).astimezone(dt.UTC)
+    return {**incident, "status_label": label, "started": started}
+
+
 @require_safe
 async def status_page(request: HttpRequest, site_key: str | None = None) -> HttpResponse:
     """Public: each component up, degraded or down, and the open incidents (?format=json)."""
@@ -186,6 +199,7 @@ async def status_page(request: HttpRequest, site_key: str | None = None) -> Http
     if request.GET.get("format") == "json":
         response: HttpResponse = JsonResponse(page)
     else:
-        response = await sync_to_async(render)(request, "supervision/status.html", {"page": page})
+        shown = {**page, "incidents": [_incident_shown(i) for i in page["incidents"]]}
+        response = await sync_to_async(render)(request, "supervision/status.html", {"page": shown})
     add_never_cache_headers(response)
     return response

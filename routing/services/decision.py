@@ -90,7 +90,7 @@ def _route_on_server(*, entry_id: int, now: dt.datetime, skip_locked: bool) -> D
         return Decision("skipped", entry_id, code=result["code"])
     conversation, entry = sql_server.decision_rows_from_json(result)
     if result["outcome"] == "decide":
-        # Closed (by its hours or by a supervisor, to a new arrival), or in a time zone
+        # Closed (by its hours, or by a supervisor to what arrived since), or in a time zone
         # PostgreSQL does not know: Python decides.
         return _decide(conversation=conversation, entry=entry, now=now)
     rows = sql_server.candidate_rows_from_json(result["rows"])
@@ -128,15 +128,14 @@ def _route_locked(*, entry_id: int, now: dt.datetime, skip_locked: bool) -> Deci
 
 def _decide(*, conversation: Conversation, entry: QueueEntry, now: dt.datetime) -> Decision:
     queue = entry.queue
-    closed = ""
+    closed, code = "", "queue_closed"
     if not queue.is_open(now):
         closed = f"{queue.name} is outside its business hours"
-    elif queue.closed_to_new and entry.mode == LIVE and entry.last_routed_at is None:
-        # Only a new arrival: the first decision (what was waiting when the supervisor
-        # closed the queue is still served, as the floor says).
+    elif queue.closed_to_new and _arrived_while_closed(entry):
         closed = f"{queue.name} is closed to new chats by a supervisor"
+        code = "closed_to_new"
     if closed:
-        return _nobody(conversation=conversation, entry=entry, now=now, code="queue_closed",
+        return _nobody(conversation=conversation, entry=entry, now=now, code=code,
                        text=closed, offline_reason="closed")  # fmt: skip
     rule = language.rule_for(
         language=conversation.language,
@@ -146,6 +145,21 @@ def _decide(*, conversation: Conversation, entry: QueueEntry, now: dt.datetime) 
     )
     pick = _pick(entry, now, rule)
     return _conclude(conversation=conversation, entry=entry, now=now, pick=pick)
+
+
+def _arrived_while_closed(entry: QueueEntry) -> bool:
+    """Whether a supervisor's Close (Queue.closed_to_new) holds this entry back.
+
+    A new arrival (its first decision) gets the offline fallback, and an entry kept as an
+    offline message because its queue was closed ("answered when the queue opens") stays
+    held on every later decision until the queue opens: holding it on the first one only
+    let the next sweep offer it to an agent, queue still closed (a walkthrough). What was
+    already waiting when the supervisor closed the queue (live, or moved offline later for
+    another reason) is still served, as the floor says. parley_route_pick asks the same.
+    """
+    if entry.mode == LIVE:
+        return entry.last_routed_at is None
+    return entry.mode_reason == "closed"
 
 
 def _pick(entry: QueueEntry, now: dt.datetime, rule: language.LanguageRule) -> Pick:

@@ -117,7 +117,9 @@ def enqueue_locked(
         queue=queue,
         queued_at=now,
         priority=priority,
-        **(fields or {}),
+        # Waiting again (sent back to the queue, declined after assignment, reopened): the
+        # last assignment's time no longer describes it (admin showed a stale "Assigned at").
+        **{"assigned_at": None, **(fields or {})},
     )
     transaction.on_commit(partial(router_kick_entry, entry_id=entry.pk, now=explicit_now))
     return entry
@@ -181,6 +183,7 @@ def waiting_sweep(
             "excluded",
             "raced",
             "language_required",  # about this entry, not its queue
+            "closed_to_new",  # arrived while closed: those waiting before are still served
         ):
             hopeless.add(key)
     return offers

@@ -116,8 +116,9 @@ def offer_withdraw(*, actor: Actor, reservation_id: int, now: dt.datetime | None
 def queue_close(*, actor: Actor, queue_id: int, closed: bool = True) -> Queue:
     """A supervisor closes a queue to new live chats (the dashboard): its waiting limit
     becomes 0, so a new arrival gets the offline fallback (leave a message, answered
-    later) while those already waiting are still served. Opening it again restores the
-    dynamic limit (Little's law)."""
+    once the queue opens: the router holds it until then) while those already waiting
+    are still served. Opening it again restores the dynamic limit (Little's law), and
+    the sweep routes what was held."""
     require_supervisor(actor)
     with transaction.atomic():
         queue = Queue.objects.select_for_update().filter(pk=queue_id).first()

@@ -37,7 +37,7 @@ $$;
 -- Returns {"outcome": "skipped", "code"} (locked elsewhere with p_skip_locked, gone, not
 -- waiting), else the locked rows the Python side goes on with (conversation, participants,
 -- entry, queue) and one of:
---   "decide": the queue is closed (by its hours, or by a supervisor to a new arrival), or
+--   "decide": the queue is closed (by its hours, or by a supervisor to what arrived since), or
 --     its time zone is unknown here: Python decides;
 --   "picked": "agent" got a chat slot (load + 1), "sticky" says whether as the previous agent;
 --   "nobody": no slot taken (nobody eligible, or every free slot raced away).
@@ -109,11 +109,14 @@ BEGIN
     END;
   END IF;
 
-  -- routing.models.Queue.closed_to_new, for a new arrival only (its first decision):
-  -- Python's _decide gives it the offline fallback.
+  -- routing.models.Queue.closed_to_new, for an entry that arrived while it was closed
+  -- (decision._arrived_while_closed): a new arrival (its first decision), or one kept as an
+  -- offline message because its queue was closed, held until the queue opens; Python's
+  -- _decide says no. What was waiting before the close is still served.
   IF v_open IS NOT TRUE
-     OR (q.limit_mode = 'fixed' AND q.max_waiting = 0 AND e.mode = 'live'
-         AND e.last_routed_at IS NULL) THEN
+     OR (q.limit_mode = 'fixed' AND q.max_waiting = 0
+         AND ((e.mode = 'live' AND e.last_routed_at IS NULL)
+              OR (e.mode = 'offline' AND e.mode_reason = 'closed'))) THEN
     v_outcome := 'decide';
   ELSE
     -- selectors.excluded_agents

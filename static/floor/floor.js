@@ -4,9 +4,12 @@
 // actions as frames. docs/protocol.md, "The floor dashboard".
 import { createClient } from "../parley/client/index.js";
 import { $, appendMessage, renderSnapshot, toast, transcriptBox } from "./render.js";
+import { actionText } from "./text.js";
 
 const cfg = JSON.parse(document.getElementById("floor-config").textContent);
 const following = new Set();
+const pending = new Map(); // an action frame's id -> the frame, to say what its ack did
+let lastSnapshot = null;
 
 function setConnection(state) {
   const el = $("#floor-connection");
@@ -28,13 +31,22 @@ const client = createClient({
       for (const id of following) follow(id);
     },
     frame(f) {
-      if (f.type === "floor.snapshot") renderSnapshot(f);
-      else if (f.type === "ack" && f.for !== "floor.follow" && f.for !== "floor.unfollow") toast(`Done: ${f.for.replace("floor.", "")}`);
+      if (f.type === "floor.snapshot") {
+        lastSnapshot = f;
+        renderSnapshot(f);
+      } else if (f.type === "ack" && f.for !== "floor.follow" && f.for !== "floor.unfollow") {
+        const action = pending.get(f.ref);
+        pending.delete(f.ref);
+        toast(actionText(action, lastSnapshot, f));
+      }
     },
     message: (id, m) => following.has(id) && appendMessage(id, m),
     unknownMessage() {},
     receiptWanted: () => null, // read-only: a supervisor's reading moves no cursor
-    error: (f) => toast(f.message || f.code),
+    error: (f) => {
+      pending.delete(f.ref);
+      toast(f.message || f.code);
+    },
   },
 });
 
@@ -57,7 +69,11 @@ document.addEventListener("click", (e) => {
   const b = e.target.closest("button[data-action]");
   if (!b) return;
   const d = b.dataset;
-  const send = (frame) => client.send({ id: client.nextId("a"), ...frame }, true);
+  const send = (frame) => {
+    const full = { id: client.nextId("a"), ...frame };
+    pending.set(full.id, full);
+    client.send(full, true);
+  };
   if (d.action === "queue") send({ type: "floor.queue_close", queue: Number(d.queue), closed: Boolean(d.closed) });
   else if (d.action === "away") send({ type: "floor.agent_away", agent: Number(d.agent) });
   else if (d.action === "follow") follow(Number(d.conversation));

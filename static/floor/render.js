@@ -2,6 +2,7 @@
 // chart (uPlot, vendored), the followed transcripts. No actions here: buttons carry data-*
 // attributes and floor.js catches their clicks with one delegated listener.
 import uPlot from "../vendor/uplot/uPlot.esm.js";
+import { waitingCells } from "./text.js";
 
 export const $ = (sel) => document.querySelector(sel);
 
@@ -42,10 +43,11 @@ function queueRows(snap) {
     tr.append(
       cell(q.name + (q.open ? "" : " (outside hours)")),
       cell(q.waiting),
-      cell(duration(q.longest_wait_s), q.past_sla ? "bad" : ""),
+      cell(q.waiting ? duration(q.longest_wait_s) : null, q.past_sla ? "bad" : ""),
       cell(q.at_risk, q.at_risk ? "bad" : ""),
       cell(q.past_sla, q.past_sla ? "bad" : ""),
-      cell(q.offline),
+      // Offline messages: answered later, no SLA clock; their count and the oldest's age.
+      cell(q.offline ? `${q.offline} (oldest ${duration(q.offline_oldest_s)})` : 0),
       cell(q.abandon_rate == null ? null : `${Math.round(q.abandon_rate * 100)} %`),
       cell(q.closed ? "0 (closed)" : q.waiting_limit == null ? "none" : q.waiting_limit),
       button(q.closed ? "Open" : "Close", { action: "queue", queue: q.id, closed: q.closed ? "" : "1" }),
@@ -63,11 +65,11 @@ function agentRows(snap) {
   return snap.agents.map((a) => {
     const tr = document.createElement("tr");
     tr.dataset.agent = a.id;
-    const state = a.status + (a.status === "online" && !a.live ? " (console silent)" : "");
+    const state = (a.status_label || a.status) + (a.status === "online" && !a.live ? " (console silent)" : "");
     tr.append(
       cell(a.name),
       cell(state, a.status === "online" && !a.live ? "bad" : ""),
-      cell(a.reason),
+      cell(a.reason_label || a.reason),
       cell(`${duration(a.in_state_s)} (today: ${todayText(a.today_s)})`),
       cell(`${a.load} / ${a.capacity}`, a.load >= a.capacity ? "bad" : ""),
       cell(`${a.offers.accepted} / ${a.offers.expired} / ${a.offers.declined}`),
@@ -97,11 +99,20 @@ function waitingRows(snap) {
   return snap.waiting.map((w) => {
     const tr = document.createElement("tr");
     tr.dataset.conversation = w.conversation;
+    const shown = waitingCells(w);
+    if (shown.badge) tr.dataset.offline = "1";
+    const state = cell(shown.state);
+    if (shown.badge) {
+      const badge = document.createElement("span");
+      badge.className = "floor-badge";
+      badge.textContent = shown.badge;
+      state.append(" ", badge);
+    }
     tr.append(
       cell(`#${w.conversation}`),
       cell(w.queue),
-      cell(w.mode === "offline" ? `${w.state} (offline)` : w.state),
-      cell(duration(w.wait_s), w.past_sla ? "bad" : ""),
+      state,
+      cell(duration(shown.wait), shown.bad ? "bad" : ""),
       agentSelect(snap.agents, w.conversation),
       button("Follow", { action: "follow", conversation: w.conversation }),
     );

@@ -188,6 +188,51 @@ def test_supervisor_sends_a_conversation_back_to_the_queue(boss):
     assert presence(ana).load == 0
 
 
+def test_a_conversation_back_in_the_queue_has_no_assigned_time(boss):
+    """Admin's Routing > Conversations showed the last assignment's "Assigned at" on a
+    conversation waiting again: sent back by a supervisor, transferred to a queue,
+    reopened. Each clears it; the next assignment sets it again."""
+    from actions import conversations as conversation_actions
+
+    queue = make_queue()
+    ana = online_agent(queue, capacity=5)
+
+    def back_to_waiting(conversation, send_back) -> Conversation:
+        assert Conversation.objects.get(pk=conversation.pk).assigned_at is not None
+        AgentPresence.objects.filter(user=ana).update(status="away")  # nobody to offer it to
+        send_back(conversation)
+        conversation.refresh_from_db()
+        AgentPresence.objects.filter(user=ana).update(status="online")
+        return conversation
+
+    requeued = back_to_waiting(
+        assigned(queue, ana),
+        lambda c: conversation_requeue(actor=agent_actor(boss), conversation_id=c.pk),
+    )
+    other = make_queue()
+    transferred = back_to_waiting(
+        assigned(queue, ana),
+        lambda c: conversation_transfer(
+            actor=agent_actor(ana), conversation_id=c.pk, to_queue_id=other.pk
+        ),
+    )
+
+    def resolve_and_reopen(c):
+        conversation_actions.conversation_resolve(actor=agent_actor(ana), conversation_id=c.pk)
+        conversation_actions.conversation_reopen(actor=agent_actor(ana), conversation_id=c.pk)
+
+    reopened = back_to_waiting(assigned(queue, ana), resolve_and_reopen)
+    for conversation in (requeued, transferred, reopened):
+        assert (conversation.status, conversation.assignee_id) == ("queued", None)
+        assert conversation.assigned_at is None, conversation.events.last().reason
+    # Assigned again: a fresh time.
+    t = timezone.now()
+    again = conversation_reassign(
+        actor=agent_actor(boss), conversation_id=requeued.pk, to_agent_id=ana.pk
+    )
+    assert again.assigned_at >= t
+
+
 # --- timers ------------------------------------------------------------------------------------
 def test_a_customer_who_left_the_queue_is_abandoned_but_offline_messages_stay():
     queue = make_queue()

@@ -386,6 +386,69 @@ def test_a_queue_closed_on_the_floor_takes_no_new_live_chat_but_serves_those_wai
     assert not queue.closed_to_new and queue.limit_mode == Queue.LimitMode.DYNAMIC
 
 
+def test_a_customer_who_arrived_while_the_queue_was_closed_waits_until_it_opens():
+    """The walkthrough: the queue closed on the floor, a customer arrives and is kept as an
+    offline message ("answered when the queue opens"); 2.8 s later the sweep offered it to
+    Carol, free, with the queue still closed. It waits, whatever routes it, until the queue
+    opens; then it is offered like any other."""
+    from routing.services.supervise import queue_close
+
+    queue = make_queue()
+    boss = make_agent()
+    boss.is_superuser = True
+    boss.save()
+    queue_close(actor=agent_actor(boss), queue_id=queue.pk)
+    t0 = timezone.now()
+    carol = online_agent(queue, capacity=3, now=t0)  # online, a live console, free
+    conversation = waiting(queue)
+    entry = entry_of(conversation)
+    assert (entry.mode, entry.mode_reason, entry.state) == ("offline", "closed", "waiting")
+    for seconds in (2.8, 5, 8, 13, 21):
+        heartbeat(carol, now=later(seconds, t0))
+        routing_sweep(now=later(seconds, t0))
+        route_for_agent(user_id=carol.pk, now=later(seconds, t0))  # she has free slots
+        assert open_offer(conversation) is None, f"offered at {seconds} s, the queue closed"
+    entry = entry_of(conversation)
+    assert (entry.mode, entry.mode_reason, entry.state) == ("offline", "closed", "waiting")
+    assert presence(carol).load == 0
+    # Said once on the timeline, not again on every sweep.
+    assert [d.data["code"] for d in decisions(conversation)] == ["closed_to_new"]
+    # Opened again: routed normally (an offline message, after the live ones).
+    queue_close(actor=agent_actor(boss), queue_id=queue.pk, closed=False)
+    heartbeat(carol, now=later(30, t0))
+    routing_sweep(now=later(30, t0))
+    assert open_offer(conversation).agent == carol
+
+
+def test_a_closed_queue_still_serves_those_waiting_before_ahead_of_those_held():
+    """Held entries are about themselves, not their queue: the sweep goes on past one to
+    an offline message left before the close (served, as the floor says)."""
+    from routing.services.supervise import queue_close
+
+    queue = make_queue(limit_mode=Queue.LimitMode.DYNAMIC)
+    t0 = timezone.now()
+    agent = online_agent(queue, capacity=10, now=t0)
+    AgentPresence.objects.filter(user=agent).update(load=10)  # busy: the customer waits
+    before = waiting(queue)
+    AgentPresence.objects.filter(user=agent).update(status="offline")  # the last one leaves
+    routing_sweep(now=later(5, t0))
+    assert (entry_of(before).mode, entry_of(before).mode_reason) == ("offline", "no_agents")
+    boss = make_agent()
+    boss.is_superuser = True
+    boss.save()
+    queue_close(actor=agent_actor(boss), queue_id=queue.pk)
+    held = waiting(queue)
+    assert (entry_of(held).mode, entry_of(held).mode_reason) == ("offline", "closed")
+    # The held one first in the sweep's order.
+    QueueEntry.objects.filter(pk=entry_of(held).pk).update(priority=5)
+    AgentPresence.objects.filter(user=agent).update(
+        status="online", load=0, live_until=later(120, t0)
+    )
+    routing_sweep(now=later(10, t0))
+    assert open_offer(before).agent == agent
+    assert open_offer(held) is None
+
+
 def test_a_customer_waiting_when_the_last_agent_leaves_is_offered_to_leave_a_message():
     queue = make_queue(limit_mode=Queue.LimitMode.DYNAMIC)  # the default of a real queue
     agent = online_agent(queue, capacity=10)

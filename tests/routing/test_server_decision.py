@@ -513,7 +513,29 @@ def _scenario(name: str, now: dt.datetime):
         QueueEntry.objects.filter(pk=entry.pk).update(
             last_routed_at=None, mode="live", mode_reason=""
         )
-        return entry, "nobody", "queue_closed", "closed to new chats by a supervisor"
+        return entry, "nobody", "closed_to_new", "closed to new chats by a supervisor"
+    if name == "closed_by_supervisor_kept_offline":  # arrived while closed: held until it opens
+        _q, a, entry = _floor(1, queue_kw={"limit_mode": "fixed", "max_waiting": 0})
+        # Its first decision kept it as an offline message; a sweep routes it again.
+        QueueEntry.objects.filter(pk=entry.pk).update(
+            last_routed_at=now - dt.timedelta(seconds=3), mode="offline", mode_reason="closed",
+            last_nobody_reason="closed_to_new",
+        )  # fmt: skip
+        return entry, "nobody", "closed_to_new", "closed to new chats by a supervisor"
+    if name == "kept_offline_then_opened":  # the same entry once the queue opens: served
+        _q, a, entry = _floor(1)
+        QueueEntry.objects.filter(pk=entry.pk).update(
+            last_routed_at=now - dt.timedelta(seconds=3), mode="offline", mode_reason="closed",
+            last_nobody_reason="closed_to_new",
+        )  # fmt: skip
+        return entry, "offered", a[0], "the only eligible agent"
+    if name == "closed_by_supervisor_offline_before":  # offline for another reason before it
+        _q, a, entry = _floor(1, queue_kw={"limit_mode": "fixed", "max_waiting": 0})
+        QueueEntry.objects.filter(pk=entry.pk).update(
+            last_routed_at=now - dt.timedelta(seconds=30), mode="offline",
+            mode_reason="no_agents",
+        )  # fmt: skip
+        return entry, "offered", a[0], "the only eligible agent"
     if name == "closed_by_supervisor_already_waiting":  # waiting before it closed: served
         _q, a, entry = _floor(1, queue_kw={"limit_mode": "fixed", "max_waiting": 0})
         QueueEntry.objects.filter(pk=entry.pk).update(
@@ -540,6 +562,8 @@ SCENARIOS = [
     "not_a_member", "declined_recently", "expired_long_ago", "handed_over",
     "everyone_declined", "sticky", "sticky_full", "sticky_declined", "sticky_only_and_away",
     "closed", "closed_by_supervisor", "closed_by_supervisor_already_waiting",
+    "closed_by_supervisor_kept_offline", "kept_offline_then_opened",
+    "closed_by_supervisor_offline_before",
     "open_hours_elsewhere", "not_waiting",
 ]  # fmt: skip
 
