@@ -29,7 +29,10 @@ def daphne_command(host: str, port: int) -> list[str]:
     args = [sys.executable, "-m", "config.daphne_main", "-e", f"{endpoint}:backlog={LISTEN_BACKLOG}",
             "--websocket-max-message-size", limit, "--websocket-max-frame-size", limit,
             "--application-close-timeout", "60",
-            "--websocket_connect_timeout", str(settings.PARLEY["WS_CONNECT_TIMEOUT"])]  # fmt: skip
+            "--websocket_connect_timeout", str(settings.PARLEY["WS_CONNECT_TIMEOUT"]),
+            # No access log: daphne's is Apache-style lines on stdout with the peer's
+            # address, beside Parley's JSON logs, which never carry one (operations.md).
+            "--verbosity", "0"]  # fmt: skip
     # No --proxy-headers: daphne would believe X-Forwarded-For from anyone. The app believes
     # it only from TRUSTED_PROXIES (config/proxies.py).
     return [*args, APPLICATION]

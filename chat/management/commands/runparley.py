@@ -4,6 +4,8 @@ restarted (config/supervisor.py); Ctrl-C stops everything it started, in reverse
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import signal
 import sys
 from pathlib import Path
@@ -14,6 +16,7 @@ from django.core.management.base import BaseCommand
 
 from config import embedded
 from config.balancer import start_haproxy
+from config.proxies import parse_networks
 from config.server import celery_beat_command, celery_worker_command, daphne_command
 from config.static import collected_is_stale
 from config.supervisor import Supervisor
@@ -53,12 +56,18 @@ class Command(BaseCommand):
             help="Migrate (and load the demo data if wanted), then exit: a deployment's step.",
         )  # fmt: skip
         parser.add_argument("--no-worker", action="store_true", help="Do not start Celery.")
-        parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes.")
+        parser.add_argument(
+            "--concurrency", type=int, default=2,
+            help="Processes inside each Celery worker (its --concurrency).",
+        )  # fmt: skip
         parser.add_argument(
             "--processes", type=int, default=1,
             help="ASGI processes, on ports PORT, PORT+1, … (put a balancer in front: deploy/).",
         )  # fmt: skip
-        parser.add_argument("--workers", type=int, default=1, help="Celery worker processes.")
+        parser.add_argument(
+            "--workers", type=int, default=1,
+            help="Celery workers (each with --concurrency processes).",
+        )  # fmt: skip
         parser.add_argument(
             "--balancer-port", type=int, default=0,
             help="Start HAProxy (deploy/install.sh) on this port in front of the processes.",
@@ -100,6 +109,13 @@ class Command(BaseCommand):
                 # (deploy/'s parley-setup unit runs beside them) must stay.
                 for path in Path(settings.PROMETHEUS_MULTIPROC_DIR).glob("*.db"):
                     path.unlink(missing_ok=True)
+            if opts["balancer_port"]:
+                # HAProxy on this host is the peer of every proxied request: its
+                # X-Forwarded-For must be believed, or every customer shares 127.0.0.1 (one
+                # throttle, one login lockout for all). The children read it at their start.
+                os.environ["TRUSTED_PROXIES"] = ",".join(
+                    trusted_with_loopback(settings.TRUSTED_PROXIES)
+                )
             ports = [opts["port"] + i for i in range(max(1, opts["processes"]))]
             for i, port in enumerate(ports):
                 name = "daphne" if len(ports) == 1 else f"daphne {i + 1} (port {port})"
@@ -125,6 +141,15 @@ class Command(BaseCommand):
             pass
         finally:
             shutdown()
+
+
+def trusted_with_loopback(trusted: list[str]) -> list[str]:
+    """TRUSTED_PROXIES plus this host's loopback addresses, where runparley's HAProxy
+    connects from, unless already covered."""
+    networks = parse_networks(trusted)
+    more = [a for a in ("127.0.0.1", "::1")
+            if not any(ipaddress.ip_address(a) in n for n in networks)]  # fmt: skip
+    return [*trusted, *more]
 
 
 def banner(host: str, ports: list[int], *, demo: bool) -> str:
