@@ -19,6 +19,7 @@ from agents.models import AgentPresence
 from chat import selectors as chat_selectors
 from chat.actors import Actor
 from chat.exceptions import PermissionDenied
+from chat.names import user_name
 from chat.socket_reads import session_snapshot
 from routing import console as routing_console
 from routing.models import Queue
@@ -153,13 +154,13 @@ def transfer_targets(*, actor: Actor, conversation_id: int) -> dict[str, Any]:
     presences = (
         AgentPresence.objects.exclude(user_id=actor.user.pk)
         .filter(user__is_active=True)
-        .select_related("user")
+        .select_related("user__agent_profile")
         .order_by("user__first_name", "user__username")
     )
     agents_out = [
         {
             "id": p.user_id,
-            "name": p.user.get_full_name() or p.user.get_username(),
+            "name": user_name(p.user),
             "status": p.status,
             "live": p.is_live(now),
             "load": p.load,

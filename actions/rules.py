@@ -20,13 +20,14 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from chat import hooks
 from chat import services as chat
 from chat.exceptions import Conflict, ParleyError
 from chat.models import Conversation, Message, Participant
+from chat.names import user_name
 from integrations import rules as rule_format
 from integrations.models import HookEvent, Rule
 from integrations.services import metering
@@ -53,7 +54,7 @@ def rules_run(*, event_id: int) -> int:
     rules = [r for r in rules if not (r.paused_until and r.paused_until > now)]
     if not rules or event.conversation_id is None:
         return 0
-    matched, ran = 0, []
+    matched, ran, fired = 0, [], []
     with transaction.atomic():
         conversation = chat.conversation_lock(event.conversation_id)
         for rule in rules:
@@ -63,9 +64,14 @@ def rules_run(*, event_id: int) -> int:
                 if outcome is not None:  # None: throttled, it did not run
                     ran.append(rule.pk)
                     matched += outcome
+                    if outcome:
+                        fired.append(rule.pk)
             except Exception:  # one broken rule must not stop the others
                 logger.exception("rule %s failed on event %s", rule.pk, event.pk)
-        Rule.objects.filter(pk__in=ran).update(runs=F("runs") + 1)
+        Rule.objects.filter(pk__in=ran).update(
+            runs=F("runs") + 1,
+            fired=F("fired") + Case(When(pk__in=fired, then=Value(1)), default=Value(0)),
+        )
     return matched
 
 
@@ -182,21 +188,32 @@ def _transfer(rule, conversation, action, now) -> str:
     return queue.name
 
 
-_VARIABLE = re.compile(r"\{\{\s*([a-z_]+)\.([a-z_]+)\s*\}\}")
+_VARIABLE = re.compile(
+    r"\{\{\s*([a-z_]+)\.([a-z_]+)\s*(?:\|\s*default\s*:\s*(?:\"([^\"{}]*)\"|'([^'{}]*)')\s*)?\}\}"
+)
 
 
 def render(text: str, conversation: Conversation) -> str:
     """A reply's variables: {{customer.name}}, {{customer.email}}, {{agent.name}},
-    {{conversation.id}}; an unknown one is left as written."""
+    {{conversation.id}}, each with an optional default for an empty value:
+    {{customer.name|default:"there"}} (or 'there'). An empty one without a default is
+    left out; an unknown one is left as written."""
     customer = conversation.customer
     agent = conversation.assignee
     values = {
         ("customer", "name"): customer.name or "",
         ("customer", "email"): customer.email or "",
-        ("agent", "name"): (agent.get_full_name() or agent.get_username()) if agent else "",
+        ("agent", "name"): user_name(agent) if agent else "",
         ("conversation", "id"): str(conversation.pk),
     }
-    return _VARIABLE.sub(lambda m: values.get((m.group(1), m.group(2)), m.group(0)), text)
+
+    def fill(m: re.Match) -> str:
+        value = values.get((m.group(1), m.group(2)))
+        if value is None:
+            return m.group(0)
+        return value or m.group(3) or m.group(4) or ""
+
+    return _VARIABLE.sub(fill, text)
 
 
 def _post(rule, conversation, action, now) -> str:

@@ -30,7 +30,7 @@ class AgentProfile(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return self.display_name or self.user.get_username()
+        return self.display_name or self.user.get_full_name() or self.user.get_username()
 
     @property
     def language(self) -> str:

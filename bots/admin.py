@@ -4,6 +4,7 @@ and variant counts are read-only."""
 
 from __future__ import annotations
 
+import copy
 import json
 
 from django import forms
@@ -17,12 +18,39 @@ from bots.models import BotSession, Flow, FlowVersion, VariantStat
 from bots.services import FlowInvalid, flow_export, flow_publish, flow_validate
 from chat.admin_json import OBJECT, StoredJSONField
 
+# A new flow's draft: the smallest useful flow, valid as it is (a handoff without a queue
+# goes to the conversation's site's default queue; "queue": "<name>" picks another).
+STARTER_FLOW = {
+    "start": "greet",
+    "default_language": "en",
+    "nodes": {
+        "greet": {"type": "message", "text": "Hi! Welcome.", "next": "ask"},
+        "ask": {
+            "type": "choice",
+            "text": "How can we help?",
+            "buttons": [
+                {"id": "person", "label": "Talk to someone", "next": "handoff"},
+                {"id": "browsing", "label": "Just browsing", "next": "bye"},
+            ],
+        },
+        "handoff": {"type": "handoff", "text": "Connecting you with a person."},
+        "bye": {"type": "end", "text": "Thanks for stopping by!"},
+    },
+}
+NODE_TYPES_DOC = "docs/architecture.md, section “Bots (bots/)”, item “The graph”"
+
 
 class FlowForm(forms.ModelForm):
     draft = StoredJSONField(
         shape=OBJECT,
-        help_text="The graph as JSON. It is validated when you save; "
-        "“Save and publish” makes it the version new conversations start.",
+        help_text=format_html(
+            "The graph as JSON: <code>start</code>, <code>nodes</code> (id → node), "
+            "<code>default_language</code>. Node types: message, choice, input, intent, "
+            "condition, action, handoff (without <code>queue</code>: the site's default "
+            "queue), end; their fields: {}. It is validated when you save; “Save and "
+            "publish” makes it the version new conversations start.",
+            NODE_TYPES_DOC,
+        ),
     )
 
     class Meta:
@@ -85,6 +113,11 @@ class FlowAdmin(admin.ModelAdmin):
     ]
     actions = ["publish_selected", "export_selected"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("draft", copy.deepcopy(STARTER_FLOW))
+        return initial
 
     @admin.display(description="published version")
     def published(self, obj: Flow) -> str:

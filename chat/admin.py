@@ -182,6 +182,12 @@ class ConversationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # Conversations are records (reports add them up); a customer's data is erased
+        # through GDPR erasure (Customers, or the API), not by deleting rows. Supervisors
+        # get no delete, one by one or in bulk; a superuser keeps Django's.
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
 
 class MessageTranslationInline(admin.TabularInline):
     model = MessageTranslation

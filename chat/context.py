@@ -14,6 +14,7 @@ from ua_parser import parse as parse_user_agent
 from chat.actors import Actor
 from chat.exceptions import NotFound, ValidationError
 from chat.models import Conversation, Message, Note
+from chat.names import user_name
 from chat.payloads import message_payload, note_payload
 from chat.selectors import conversation_get_for_actor
 
@@ -72,7 +73,7 @@ def conversation_context(*, actor: Actor, conversation_id: int) -> dict[str, Any
     past = list(
         Conversation.objects.filter(customer_id=customer.pk)
         .exclude(pk=conversation.pk)
-        .select_related("assignee", "queue")
+        .select_related("assignee__agent_profile", "queue")
         .order_by("-id")[:PAST_LIMIT]
     )
     events = list(conversation.events.order_by("created_at", "id")[:TIMELINE_LIMIT])
@@ -102,9 +103,7 @@ def conversation_context(*, actor: Actor, conversation_id: int) -> dict[str, Any
                 "created_at": _ts(c.created_at),
                 "resolved_at": _ts(c.resolved_at),
                 "queue": c.queue.name if c.queue_id else None,
-                "assignee": (c.assignee.get_full_name() or c.assignee.get_username())
-                if c.assignee_id
-                else None,
+                "assignee": user_name(c.assignee) if c.assignee_id else None,
                 "messages": c.last_seq,
             }
             for c in past

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from chat.events import HOOK_EVENTS, HookEventType
 from chat.models import Conversation, Site
+from chat.names import user_name
 
 Sink = Callable[..., None]
 _sinks: list[Sink] = []
@@ -102,7 +103,7 @@ def conversation_hook_payload(c: Conversation) -> dict[str, Any]:
     assignee = None
     if c.assignee_id:
         user = c.assignee
-        assignee = {"id": user.pk, "name": user.get_full_name() or user.get_username()}
+        assignee = {"id": user.pk, "name": user_name(user)}
     return {
         "id": c.pk,
         "site": c.site_id,
@@ -127,4 +128,4 @@ def conversation_hook_payload(c: Conversation) -> dict[str, Any]:
 def agent_payload(user) -> dict[str, Any] | None:
     if user is None:
         return None
-    return {"id": user.pk, "name": user.get_full_name() or user.get_username()}
+    return {"id": user.pk, "name": user_name(user)}

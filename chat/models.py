@@ -23,6 +23,7 @@ from chat.integration_models import (  # noqa: F401
     QuotaNotice,
     hash_api_key,
 )
+from chat.names import user_name
 from chat.prechat import validate_prechat_form
 
 
@@ -112,7 +113,7 @@ class Site(models.Model):
         null=True,
         blank=True,
         help_text="Messages shorter than this (letters) are not detected: the sender's "
-        "locale is used. Empty: DETECTION_MIN_LENGTH.",
+        "locale is used. Empty: LANGUAGE_DETECTION_MIN_LENGTH.",
     )
     # Attachments (chat/services/attachments.py); empty: the PARLEY settings' defaults.
     attachment_types = models.JSONField(
@@ -308,7 +309,7 @@ class Participant(models.Model):
         if self.role == self.Role.CUSTOMER and self.customer:
             return self.customer.display_name
         if self.role == self.Role.AGENT and self.user:
-            return self.user.get_full_name() or self.user.get_username()
+            return user_name(self.user)
         return {"bot": "Parley bot", "system": "System"}.get(self.role, self.role)
 
 

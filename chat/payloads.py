@@ -8,6 +8,7 @@ from typing import Any
 
 from chat.attachment_links import message_attachments
 from chat.models import Conversation, Message, MessageTranslation, Participant
+from chat.names import user_name
 from chat.pipeline.payloads import Viewer, message_view
 
 
@@ -31,11 +32,15 @@ def conversation_payload(
     c: Conversation, participants: list[Participant] | None = None
 ) -> dict[str, Any]:
     if participants is None:
-        participants = list(c.participants.select_related("customer", "user").order_by("id"))
+        participants = list(
+            c.participants.select_related("customer", "user__agent_profile").order_by("id")
+        )
     assignee = None
     if c.assignee_id:
-        user = c.assignee
-        assignee = {"id": user.pk, "name": user.get_full_name() or user.get_username()}
+        # The assignee is one of the participants, read with their profile (their name).
+        joined = (p.user for p in participants if p.user_id == c.assignee_id)
+        user = next(joined, None) or c.assignee
+        assignee = {"id": user.pk, "name": user_name(user)}
     return {
         "id": c.pk,
         "status": c.status,

@@ -176,7 +176,8 @@ def conversation_list_queryset(
 def participants_queryset() -> QuerySet[Participant]:
     """Participants with their customer and user in one statement, not three, in the order
     they joined (a payload's list is the same at every read)."""
-    return Participant.objects.select_related("customer", "user").order_by("id")
+    # The agent's profile too: their name is its display name (chat.names).
+    return Participant.objects.select_related("customer", "user__agent_profile").order_by("id")
 
 
 def _participants() -> Prefetch:

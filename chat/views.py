@@ -10,6 +10,7 @@ from django.templatetags.static import static
 from django.views.decorators.http import require_safe
 
 from chat.models import Site
+from chat.names import user_name
 from chat.selectors import user_is_agent
 from chat.widget_frame import LANG_RE
 
@@ -25,7 +26,7 @@ def console(request):
     if not user_is_agent(request.user):
         return HttpResponseForbidden("This account is not an agent.")
     user = request.user
-    name = user.get_full_name() or user.get_username()
+    name = user_name(user)
     return render(
         request,
         "console.html",

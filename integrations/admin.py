@@ -18,7 +18,7 @@ from integrations.services.endpoints import (
     endpoint_delete,
     site_hooks_refresh,
 )
-from integrations.services.rules import RULE_LIMITS, rule_problems, rules_resume
+from integrations.services.rules import RULE_LIMITS, rule_check, rules_resume
 
 
 class EndpointForm(forms.ModelForm):
@@ -54,7 +54,9 @@ class EndpointForm(forms.ModelForm):
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
     form = EndpointForm
-    list_display = ["url", "site", "enabled", "failing_since", "disabled_reason", "limited_reason"]
+    # The id: what a rule's webhook action names.
+    list_display = ["id", "url", "site", "enabled", "failing_since", "disabled_reason",
+                    "limited_reason"]  # fmt: skip
     list_filter = ["enabled", "site"]
     search_fields = ["url", "description"]
     readonly_fields = ["failing_since", "disabled_reason", "limited_at", "limited_reason"]
@@ -133,6 +135,23 @@ class HookEventAdmin(admin.ModelAdmin):
         return False
 
 
+DOCS = "docs/api.md, Automation rules"
+CONDITIONS_HELP = (
+    'All must hold ([]: always). E.g. [{"field": "message.sender", "op": "eq", "value": '
+    '"customer"}, {"field": "message.text", "op": "contains", "value": "refund"}]; an item '
+    '{"any": [...]} holds when one of its conditions does. Fields and ops: ' + DOCS + "."
+)
+ACTIONS_HELP = (
+    'Run in order. E.g. [{"type": "tag", "tags": ["refund"]}, {"type": "post", "text": '
+    "\"Thanks {{customer.name|default:'there'}}, we are on it.\"}]. Types: tag, untag, "
+    "priority, transfer (a queue's name), post (fills {{customer.name}}, "
+    "{{customer.email}}, {{agent.name}}, {{conversation.id}}; |default:'…' stands in for "
+    'an empty one), webhook ("endpoint": the endpoint\'s id, the ID column of '
+    "Integrations > Webhook endpoints), assign (an agent's username), resolve. "
+    "See " + DOCS + "."
+)
+
+
 class RuleForm(forms.ModelForm):
     class Meta:
         model = Rule
@@ -144,12 +163,16 @@ class RuleForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         events = sorted(set(HOOK_EVENTS) - {"rule.fired"})
         self.fields["event"].widget.choices = [(e, e) for e in events]
+        self.fields["conditions"].help_text = CONDITIONS_HELP
+        self.fields["actions"].help_text = ACTIONS_HELP
 
     def clean(self):
         data = super().clean()
         if self.errors:
             return data
-        problems = rule_problems(
+        site = data.get("site")
+        problems = rule_check(
+            site_id=site.pk if site is not None else None,
             event=data.get("event"),
             conditions=data.get("conditions"),
             actions=data.get("actions"),
@@ -163,11 +186,11 @@ class RuleForm(forms.ModelForm):
 @admin.register(Rule)
 class RuleAdmin(JSONShapes, admin.ModelAdmin):
     form = RuleForm
-    list_display = ["name", "site", "event", "enabled", "position", "runs", "paused_until",
-                    "limited_reason"]  # fmt: skip
+    list_display = ["name", "site", "event", "enabled", "position", "runs", "fired",
+                    "paused_until", "limited_reason"]  # fmt: skip
     list_filter = ["enabled", "event", "site"]
     search_fields = ["name"]
-    readonly_fields = ["runs", "paused_until", "limited_at", "limited_reason"]
+    readonly_fields = ["runs", "fired", "paused_until", "limited_at", "limited_reason"]
     actions = ["resume"]
 
     def save_model(self, request, obj, form, change):

@@ -166,7 +166,10 @@ class Rule(Limits):
         max_length=32, default="2000/min", blank=True, help_text="Milliseconds of run time."
     )
     paused_until = models.DateTimeField(null=True, blank=True)
-    runs = models.PositiveBigIntegerField(default=0, editable=False)
+    # Evaluated: the rule was admitted by its quotas and its conditions read (matched or
+    # not); fired: they held and the actions ran.
+    runs = models.PositiveBigIntegerField("evaluated", default=0, editable=False)
+    fired = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -8,13 +8,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
 from chat.actors import Actor
 from chat.admin_json import TEXTS, JSONShapes
 from chat.exceptions import ParleyError
 from chat.flows import flows
 from chat.models import Conversation
-from routing import services
+from chat.names import user_name as agent_name
+from routing import selectors, services
 from routing.models import Queue, QueueEntry, Reservation, RoutedConversation
 
 
@@ -43,6 +45,15 @@ class QueueAdmin(JSONShapes, admin.ModelAdmin):
         ),
         ("Hours", {"fields": ["business_hours", "timezone"]}),
         ("When an agent's console is gone", {"fields": ["agent_lost_grace_seconds"]}),
+        (
+            "When the customer goes silent",
+            {
+                "fields": ["silence_nudge_seconds", "silence_close_seconds"],
+                "description": "In an assigned chat: after the nudge delay the console "
+                "offers the agent a one-click 'Are you still there?'; after the close "
+                "delay (empty: never) a customer who stayed silent has the chat resolved.",
+            },
+        ),
         ("Moderation", {"fields": ["moderation_policy"]}),
     ]
 
@@ -120,12 +131,70 @@ class ReservationAdmin(ReadOnlyAdmin):
         self.message_user(request, f"{done} offer(s) withdrawn.")
 
 
+def _requirements(conversations) -> tuple[list[str], str]:
+    """The skills every selected conversation's queue requires (its own queue, else its
+    site's default one)."""
+    skills: set[str] = set()
+    for conversation in conversations:
+        queue = conversation.queue or conversation.site.default_queue
+        if queue is not None:
+            skills.update(queue.required_skills or [])
+    return sorted(skills), ""
+
+
+def _steps(conversations) -> dict:
+    skills, language = _requirements(conversations)
+    return selectors.eligibility_steps(skills=skills, language=language, now=timezone.now())
+
+
+def _agents():
+    return get_user_model().objects.filter(agent_profile__isnull=False, is_active=True)
+
+
+def why_not_eligible(user, conversations) -> str | None:
+    """The first step of the router's eligibility ``user`` fails for these conversations,
+    as a sentence; None when they may take them."""
+    skills, _ = _requirements(conversations)
+    steps = _steps(conversations)
+    mine = _agents().filter(pk=user.pk)
+    timeout = selectors.cfg("AGENT_HEARTBEAT_TIMEOUT")
+    reasons = {
+        "online": "is offline or away",
+        "live": f"has no console open (no heartbeat within {timeout} s)",
+        "matching": f"lacks the queue's skills ({', '.join(skills)})",
+        "free": "has no free chat slot (at capacity)",
+    }
+    for step, q in steps.items():
+        if not mine.filter(q).exists():
+            return f"{agent_name(user)} {reasons[step]}."
+    return None
+
+
 class ReassignForm(forms.Form):
     agent = forms.ModelChoiceField(
-        queryset=get_user_model().objects.filter(agent_profile__isnull=False, is_active=True),
-        help_text="Online, with the console open and a free chat slot.",
+        queryset=_agents(),
+        help_text="Online, with the console open, the queue's skills and a free chat slot.",
     )
     note = forms.CharField(required=False, widget=forms.Textarea, max_length=1000)
+
+    def __init__(self, *args, conversations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.conversations = list(conversations)
+        # Offered: the eligible agents only. Accepted: any agent, so that one who stopped
+        # being eligible since the page was drawn is told why rather than "not a choice".
+        eligible = (
+            _agents().filter(_steps(self.conversations)["free"]).select_related("agent_profile")
+        )
+        self.fields["agent"].choices = [("", "---------")] + [
+            (user.pk, agent_name(user)) for user in eligible.order_by("username")
+        ]
+
+    def clean_agent(self):
+        user = self.cleaned_data["agent"]
+        reason = why_not_eligible(user, self.conversations)
+        if reason:
+            raise forms.ValidationError(reason)
+        return user
 
 
 class OpenStatusFilter(admin.SimpleListFilter):
@@ -180,8 +249,9 @@ class RoutedConversationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Reassign to an agent…")
     def reassign(self, request, queryset):
+        queryset = queryset.select_related("queue", "site__default_queue")
         if "apply" in request.POST:
-            form = ReassignForm(request.POST)
+            form = ReassignForm(request.POST, conversations=queryset)
             if form.is_valid():
                 done = 0
                 for conversation in queryset:
@@ -194,13 +264,13 @@ class RoutedConversationAdmin(admin.ModelAdmin):
                         )
                         done += 1
                     except ParleyError as exc:
-                        self.message_user(
-                            request, f"#{conversation.pk}: {exc.message}", messages.ERROR
-                        )
+                        user = form.cleaned_data["agent"]
+                        why = why_not_eligible(user, [conversation]) or exc.message
+                        self.message_user(request, f"#{conversation.pk}: {why}", messages.ERROR)
                 self.message_user(request, f"{done} conversation(s) reassigned.")
                 return None
         else:
-            form = ReassignForm()
+            form = ReassignForm(conversations=queryset)
         context = {
             **self.admin_site.each_context(request),
             "title": "Reassign conversations",

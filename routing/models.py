@@ -29,25 +29,31 @@ def _minutes(value: str) -> int:
 
 
 def validate_business_hours(value) -> None:
-    """``{"mon": [["09:00", "17:30"]], ...}``; a missing day is closed; ``{}`` is 24/7."""
+    """``{"mon": [["09:00", "17:30"]], ...}``; a missing day is closed; ``{}`` is 24/7.
+    Every problem is listed at once."""
     if value in (None, {}):
         return
     if not isinstance(value, dict):
         raise ValidationError('Business hours are an object like {"mon": [["09:00", "17:00"]]}.')
+    problems = []
     for day, spans in value.items():
         if day not in DAYS:
-            raise ValidationError(f"Unknown day {day!r}; use one of {', '.join(DAYS)}.")
+            problems.append(f"Unknown day {day!r}; use one of {', '.join(DAYS)}.")
+            continue
         if not isinstance(spans, list):
-            raise ValidationError(f"{day}: a list of [start, end] pairs.")
+            problems.append(f"{day}: a list of [start, end] pairs.")
+            continue
         for span in spans:
             if (
                 not isinstance(span, (list, tuple))
                 or len(span) != 2
                 or not all(isinstance(t, str) and _HHMM.fullmatch(t) for t in span)
             ):
-                raise ValidationError(f'{day}: each span is ["HH:MM", "HH:MM"].')
-            if _minutes(span[0]) >= _minutes(span[1]):
-                raise ValidationError(f"{day}: {span[0]} is not before {span[1]}.")
+                problems.append(f'{day}: each span is ["HH:MM", "HH:MM"].')
+            elif _minutes(span[0]) >= _minutes(span[1]):
+                problems.append(f"{day}: {span[0]} is not before {span[1]}.")
+    if problems:
+        raise ValidationError(problems)
 
 
 def validate_timezone(value: str) -> None:
@@ -146,8 +152,9 @@ class Queue(models.Model):
     @property
     def closed_to_new(self) -> bool:
         """Closed to new live chats by a supervisor (the floor's Close: a fixed waiting
-        limit of 0): a new arrival gets the offline fallback even with an agent free,
-        while the conversations already waiting are still served."""
+        limit of 0): a new arrival gets the offline fallback even with an agent free, and
+        is not offered until the queue opens again (decision._arrived_while_closed), while
+        the conversations already waiting are still served."""
         return self.limit_mode == self.LimitMode.FIXED and self.max_waiting == 0
 
     def is_open(self, now: dt.datetime) -> bool:

@@ -94,11 +94,23 @@ class Staffing:
         )
 
 
+def eligibility_steps(
+    *, skills: list[str], language: str, now: dt.datetime, prefix: str = "presence__"
+) -> dict[str, Q]:
+    """The steps to an agent being offered a chat, each with the ones before it, as filters
+    of AgentProfile (``prefix``: the path to its presence): online, live (a console's
+    heartbeat), matching (skills and language), free (a chat slot). Counted by
+    ``staffing``; admin's reassign lists the "free" ones and names the step one fails."""
+    online = Q(**{f"{prefix}status": ONLINE})
+    live = online & Q(**{f"{prefix}live_until__gt": now})
+    matching = live & _requirement_q(skills=skills, language=language, prefix=prefix)
+    free = matching & Q(**{f"{prefix}load__lt": F(f"{prefix}capacity")})
+    return {"online": online, "live": live, "matching": matching, "free": free}
+
+
 def staffing(*, queue: Queue, skills: list[str], language: str, now: dt.datetime) -> Staffing:
-    online = Q(presence__status=ONLINE)
-    live = online & Q(presence__live_until__gt=now)
-    matching = live & _requirement_q(skills=skills, language=language, prefix="presence__")
-    free = matching & Q(presence__load__lt=F("presence__capacity"))
+    steps = eligibility_steps(skills=skills, language=language, now=now)
+    online, live, matching, free = steps["online"], steps["live"], steps["matching"], steps["free"]
     row = AgentProfile.objects.filter(queues=queue.pk).aggregate(
         subscribed=Count("id"),
         online=Count("id", filter=online),

@@ -13,6 +13,7 @@ from django.db.models import QuerySet, Sum
 
 from bots.models import Flow
 from chat.exceptions import ValidationError
+from chat.names import user_name
 from routing.models import Queue
 from supervision.models import ReportDay, VariantDay
 
@@ -106,7 +107,7 @@ def _names(group: Group, keys: list) -> dict[Any, str]:
         return names
     if group == "agent":
         users = get_user_model().objects.using(_reports_db()).filter(pk__in=keys)
-        names = {u.pk: (u.get_full_name() or u.get_username()) for u in users}
+        names = {u.pk: user_name(u) for u in users.select_related("agent_profile")}
         names[0] = "(unassigned)"
         return names
     return {key: key.isoformat() for key in keys}

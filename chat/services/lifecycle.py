@@ -17,6 +17,7 @@ from chat.actors import Actor
 from chat.csat_models import CsatRating
 from chat.exceptions import Conflict, NotFound, PermissionDenied
 from chat.models import Conversation, ConversationEvent, Message
+from chat.names import user_name
 from chat.selectors import (
     conversation_get_for_actor,
     participant_get_for_actor,
@@ -282,5 +283,5 @@ def conversation_unresolve(
 
 def actor_name(actor: Actor) -> str:
     if actor.kind == "agent":
-        return actor.user.get_full_name() or actor.user.get_username()
+        return user_name(actor.user)
     return actor.label

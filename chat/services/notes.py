@@ -12,6 +12,7 @@ from chat import events, realtime, recipients
 from chat.actors import Actor
 from chat.exceptions import PermissionDenied, ValidationError
 from chat.models import Conversation, Note, Participant
+from chat.names import user_name
 from chat.payloads import note_payload
 from chat.selectors import conversation_get_for_actor
 from chat.services.conversations import conversation_lock
@@ -33,7 +34,7 @@ def note_create(
 ) -> Note:
     """Insert a note and queue note.new to the conversation's agents after commit."""
     if author is not None and not author_name:
-        author_name = author.get_full_name() or author.get_username()
+        author_name = user_name(author)
     note = Note.objects.create(
         conversation=conversation,
         kind=kind,

@@ -88,6 +88,11 @@ def message_store_on_server(
         return message, False, from_json(Conversation, result["conversation"])
     conversation = _conversation(result)
     participants = [_participant(row) for row in result["participants"]]
+    # The assignee is (almost always) an active participant, read with their profile: the
+    # same user, so the hooks' payload names them (chat.names) without a query.
+    for p in participants:
+        if conversation.assignee_id is not None and p.user_id == conversation.assignee_id:
+            conversation.assignee = p.user
     audience = viewers_of(participants, conversation)
     sender = next(p for p, _group, _viewer in audience if p.pk == result["sender"])
     # As Message.objects.create leaves them: the instances it was given.

@@ -77,6 +77,7 @@ def rule_out(r: Rule) -> dict[str, Any]:
         "position": r.position, "paused_until": r.paused_until,
         "limited_reason": r.limited_reason, "owner_email": r.owner_email, "rate": r.rate,
         "daily_requests": r.daily_requests, "time_budget": r.time_budget, "runs": r.runs,
+        "fired": r.fired,
         "created_at": r.created_at, "updated_at": r.updated_at,
     }  # fmt: skip
 

@@ -1,5 +1,5 @@
 """Automation rules: the one home of their validation (the admin form and the API both
-call ``rule_problems``), saving, deleting, enabling and pausing. Each change recomputes the
+call ``rule_check``), saving, deleting, enabling and pausing. Each change recomputes the
 site's listened events in the same transaction."""
 
 from __future__ import annotations
@@ -35,17 +35,33 @@ def rule_problems(
     return problems
 
 
-def _reference_problems(*, site_id: int, actions: list[Any]) -> list[str]:
+def rule_check(
+    *, site_id: int | None, event: Any, conditions: Any, actions: Any, limits: dict[str, Any]
+) -> list[str]:
+    """Every problem with a rule, all at once: its format and limits (``rule_problems``),
+    then what its well-formed actions name (``_reference_problems``). The one check of
+    both the admin form and the API."""
+    problems = rule_problems(event=event, conditions=conditions, actions=actions, limits=limits)
+    if site_id is None or not isinstance(actions, list):
+        return problems
+    malformed = {p.split(":")[0].split(".")[0] for p in problems}
+    sound = [(i, a) for i, a in enumerate(actions) if f"actions[{i}]" not in malformed]
+    return problems + _reference_problems(site_id=site_id, actions=sound)
+
+
+def _reference_problems(*, site_id: int, actions: list[tuple[int, Any]]) -> list[str]:
     """What the actions name must exist when the rule is saved: a webhook endpoint of the
-    rule's site, an active agent. A rule naming neither would only fail when it fires."""
+    rule's site, an active agent. A rule naming neither would only fail when it fires.
+    ``actions``: (index, action) of the well-formed ones."""
     problems = []
-    for i, action in enumerate(actions):
+    for i, action in actions:
         kind = action.get("type")
         if kind == "webhook":
             endpoint = action["endpoint"]
             if not WebhookEndpoint.objects.filter(pk=endpoint, site_id=site_id).exists():
                 problems.append(
-                    f"actions[{i}].endpoint: no webhook endpoint {endpoint} on this site."
+                    f"actions[{i}].endpoint: no webhook endpoint {endpoint} on this site "
+                    "(the id in Integrations > Webhook endpoints)."
                 )
         elif kind == "assign":
             agent = action["agent"]
@@ -134,9 +150,13 @@ def rule_save(*, rule: Rule | None = None, site: Site | None = None, **values: A
         if name in values:
             setattr(rule, name, values[name])
     limits = {name: values[name] for name in RULE_LIMITS if name in values}
-    problems = rule_problems(
-        event=rule.event, conditions=rule.conditions, actions=rule.actions, limits=limits
-    ) or _reference_problems(site_id=rule.site_id, actions=rule.actions)
+    problems = rule_check(
+        site_id=rule.site_id,
+        event=rule.event,
+        conditions=rule.conditions,
+        actions=rule.actions,
+        limits=limits,
+    )
     if problems:
         raise ValidationError("; ".join(problems), field=problems[0].split(":")[0])
     for name, value in clean_limits(limits).items():

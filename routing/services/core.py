@@ -17,6 +17,7 @@ from django.db.models import F
 from agents.models import AgentPresence
 from chat import events, realtime, recipients
 from chat.models import Conversation, Participant
+from chat.names import user_name
 from chat.payloads import conversation_payload
 from chat.services import conversation_rev_bump, event_record
 from routing.services.sql import participants_with_names
@@ -82,7 +83,7 @@ def slots_in_order(*, take: int | None, release: int | None, now: dt.datetime,
 def agent_name(user: AbstractBaseUser | None) -> str:
     if user is None:
         return "nobody"
-    return user.get_full_name() or user.get_username()
+    return user_name(user)
 
 
 def conversation_publish_all(

@@ -1,6 +1,7 @@
 // Canned replies' variables, filled in when a reply is inserted: {{customer.name}},
 // {{customer.email}}, {{agent.name}}, and the fields the bot collected, as {{order_number}}
-// or {{collected.order_number}}. An unknown or empty variable stays as written, so the
+// or {{collected.order_number}}; {{customer.name|default:"there"}} gives a default. An
+// unknown or empty variable without one stays as written, so the
 // agent sees what is missing, and the composer will not send a reply that still holds one
 // (unfilled). Pure: unit-tested in tests/js/canned.test.js.
 
@@ -13,13 +14,18 @@ function lookup(vars, key) {
   return value;
 }
 
-const VARIABLE = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;
+// {{key}}, or {{key|default:"text"}} (or 'text') as automation rules write it
+// (actions/rules.py): the default stands in for a missing or empty value.
+const VARIABLE = /\{\{\s*([A-Za-z0-9_.-]+)\s*(?:\|\s*default\s*:\s*(?:"([^"]*)"|'([^']*)')\s*)?\}\}/g;
 
 export function expand(body, vars) {
-  return String(body).replace(VARIABLE, (whole, key) => {
+  return String(body).replace(VARIABLE, (whole, key, dq, sq) => {
     let value = lookup(vars, key);
     if (value === undefined && !key.includes(".")) value = lookup(vars.collected || {}, key);
-    if (value === undefined || value === null || value === "" || typeof value === "object") return whole;
+    if (value === undefined || value === null || value === "" || typeof value === "object") {
+      const fallback = dq ?? sq;
+      return fallback === undefined ? whole : fallback;
+    }
     return String(value);
   });
 }

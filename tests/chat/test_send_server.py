@@ -42,9 +42,11 @@ def world(*, moderate_agents: bool, agent_languages: list[str]) -> dict[str, Any
         hook_events={"rules": ["message.created"]},
     )
     customer = make_customer(site=site, locale="fr", email="zoe@example.com")
+    # Both worlds' agents are named alike (their usernames differ): the profile's display
+    # name is the name everyone sees.
     agent = make_agent(languages=agent_languages)
-    agent.first_name = "Ana"  # both worlds' agents are named alike (their usernames differ)
-    agent.save(update_fields=["first_name"])
+    agent.agent_profile.display_name = "Ana"
+    agent.agent_profile.save(update_fields=["display_name"])
     conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
     conversation_assign(actor=agent_actor(agent), conversation_id=conversation.pk)
     return {

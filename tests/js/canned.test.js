@@ -16,6 +16,11 @@ describe("expand", () => {
   it("leaves unknown, empty and object variables as written", () => {
     expect(expand("{{customer.phone}} {{nope}} {{empty}} {{customer}}", vars)).toBe("{{customer.phone}} {{nope}} {{empty}} {{customer}}");
   });
+  it("gives a missing or empty variable its default, as automation rules do", () => {
+    expect(expand('Thanks {{customer.phone|default:"there"}}, {{ empty | default:\'friend\' }}', vars)).toBe("Thanks there, friend");
+    expect(expand('Hi {{customer.name|default:"there"}}', vars)).toBe("Hi Zoé");
+    expect(unfilled(expand('{{nope|default:""}}{{gone}}', vars)).map((v) => v.text)).toEqual(["{{gone}}"]);
+  });
   it("does not walk the prototype chain", () => {
     expect(expand("{{customer.constructor}} {{__proto__}}", vars)).toBe("{{customer.constructor}} {{__proto__}}");
   });
