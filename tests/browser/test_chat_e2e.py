@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 PASSWORD = "correct-horse-e2e"
 SCREENSHOTS = "/tmp/parley_e2e_{}.png"
 VIEWPORT = {"width": 1280, "height": 840}
-JOINED = "Alice Martin joined the conversation."
+JOINED = "Alice joined the conversation."
 
 
 @pytest.fixture
@@ -266,7 +266,7 @@ def test_customer_and_agent_chat_end_to_end(asgi_server, browser, shop):
         expect(transcript(console, "transcript")).to_have_text([first, JOINED])
         expect(mine1).to_have_attribute("data-status", "delivered")
         expect(widget(tab1).get_by_test_id("parley-status")).to_have_text(
-            "You are chatting with Alice Martin"
+            "You are chatting with Alice"
         )
         expect(widget(tab1).get_by_test_id("parley-queue")).to_be_hidden()
         set_tab_visible(console, True)
@@ -276,7 +276,7 @@ def test_customer_and_agent_chat_end_to_end(asgi_server, browser, shop):
         answer = "Hi! Yes, we have 14 in stock in Lyon, and delivery takes two days."
         composer = console.get_by_test_id("composer-input")
         composer.fill(answer)
-        expect(widget(tab1).get_by_test_id("parley-typing")).to_have_text("Alice Martin is typing…")
+        expect(widget(tab1).get_by_test_id("parley-typing")).to_have_text("Alice is typing…")
         composer.press("Enter")
         expect(composer).to_have_value("")
         expect(transcript(tab1, "parley-messages")).to_have_text([first, JOINED, answer])
@@ -344,7 +344,7 @@ def test_customer_and_agent_chat_end_to_end(asgi_server, browser, shop):
 
         # --- the agent resolves; everyone sees it; the agent logs out -----------------------
         console.get_by_test_id("chat-resolve").click()
-        everything.append("Conversation resolved by Alice Martin.")
+        everything.append("Conversation resolved by Alice.")
         expect(transcript(console, "transcript")).to_have_text(everything)
         expect(console.get_by_test_id("chat-status")).to_have_text("Resolved")
         expect(console.get_by_test_id("composer")).to_be_hidden()
@@ -498,7 +498,7 @@ def test_an_offer_whose_push_was_lost_shows_up_with_the_next_heartbeat(
         offer.get_by_test_id("offer-accept").click()
         expect(offer).to_have_count(0)
         expect(widget(tab).get_by_test_id("parley-status")).to_have_text(
-            "You are chatting with Alice Martin"
+            "You are chatting with Alice"
         )
         answer = "Yes, Alice here."
         mine = console.get_by_test_id("mine-list").get_by_test_id("conversation-item")
@@ -664,7 +664,7 @@ def test_the_bot_qualifies_the_customer_and_the_router_offers_the_chat(
         expect(handoff).to_contain_text("email: zoe@example.com")
         expect(chat.locator("li[data-kind=text]").last).to_contain_text("my parcel is late")
         expect(widget(tab).get_by_test_id("parley-status")).to_have_text(
-            "You are chatting with Alice Martin"
+            "You are chatting with Alice"
         )
         answer = "Sorry about that, Zoé: your parcel DIY-1234567 is out for delivery today."
         console.get_by_test_id("composer-input").fill(answer)

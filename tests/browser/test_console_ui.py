@@ -42,14 +42,14 @@ def _overlaps(page) -> list[str]:
 
 
 def test_the_top_bar_never_overlaps(asgi_server, browser, shop):
-    from django.contrib.auth import get_user_model
+    from agents.models import AgentProfile
 
     expect.set_options(timeout=15_000)
     errors: list[str] = []
     base = asgi_server.url
     # A long name, as real teams have: the bar must truncate it, not overlap.
-    get_user_model().objects.filter(username="alice").update(
-        first_name="Alexandrina-Maximiliana", last_name="Vandenberghe-Oosterhuis"
+    AgentProfile.objects.filter(user__username="alice").update(
+        display_name="Alexandrina-Maximiliana Vandenberghe-Oosterhuis"
     )
     customer = browser.new_context(viewport=e2e.VIEWPORT)
     agent = browser.new_context(viewport={"width": 1280, "height": 800})

@@ -55,7 +55,7 @@ def test_a_resolved_chat_is_rated_and_its_transcript_emailed(
 
         chat = widget(tab)
         csat = chat.get_by_test_id("parley-csat")
-        expect(csat).to_contain_text("How was your chat with Alice Martin?")
+        expect(csat).to_contain_text("How was your chat with Alice?")
         chat.locator("label[for=pw-star-4]").click()
         chat.get_by_test_id("parley-csat-comment").fill("Quick answer, thanks")
         chat.get_by_test_id("parley-csat-send").click()

@@ -184,13 +184,13 @@ def test_a_sites_tabs_share_one_socket_and_lose_nothing_when_the_first_tab_close
             widget_frame(tab).evaluate(RECORD_TYPING)
         composer = console.get_by_test_id("composer-input")
         composer.fill("Let me check")
-        typing = "Alice Martin is typing…"
+        typing = "Alice is typing…"
         assert until(lambda: all(typing in shown for shown in typing_shown(tabs))), typing_shown(
             tabs
         )
         for tab in tabs:
             expect(widget(tab).get_by_test_id("parley-status")).to_have_text(
-                "You are chatting with Alice Martin"
+                "You are chatting with Alice"
             )
         composer.fill("")
         for tab in tabs:
