@@ -23,6 +23,7 @@ from django.db import connection
 from django.db.models import Model
 from django.utils.dateparse import parse_datetime
 
+from agents.models import AgentProfile
 from chat.models import Conversation, Customer, Participant
 from routing.models import Queue, QueueEntry
 
@@ -99,7 +100,7 @@ def _fetch_all(statements: list[tuple[str, list[Any]]]) -> list[list[tuple]]:
 
 PARTICIPANT_KEYS = ("id", "role", "customer_id", "user_id", "delivered_seq", "read_seq",
                     "language", "left_at", "c_name", "c_email", "u_username", "u_first",
-                    "u_last")  # fmt: skip
+                    "u_last", "profile_id", "profile_name")  # fmt: skip
 
 
 def _participants_sql(where: str) -> str:
@@ -107,9 +108,11 @@ def _participants_sql(where: str) -> str:
     return (
         "SELECT p.id, p.role, p.customer_id, p.user_id, p.delivered_seq, p.read_seq, "
         "p.language, p.left_at, cu.name, cu.email, "
-        f"u.{User.USERNAME_FIELD}, u.first_name, u.last_name FROM chat_participant p "
+        f"u.{User.USERNAME_FIELD}, u.first_name, u.last_name, ap.id, ap.display_name "
+        "FROM chat_participant p "
         "LEFT JOIN chat_customer cu ON cu.id = p.customer_id "
         f"LEFT JOIN {User._meta.db_table} u ON u.id = p.user_id "
+        f"LEFT JOIN {AgentProfile._meta.db_table} ap ON ap.user_id = p.user_id "
         f"WHERE p.conversation_id = {where} ORDER BY p.id"
     )
 
@@ -130,6 +133,13 @@ def _participant(row: dict[str, Any], conversation_id: int) -> Participant:
     if p.user_id:
         p.user = User(pk=p.user_id, **{User.USERNAME_FIELD: row["u_username"]},
                       first_name=row["u_first"] or "", last_name=row["u_last"] or "")  # fmt: skip
+        # The profile read in the same statement, cached on the user (None too): the
+        # agent's name (chat.names) would otherwise cost a query per agent participant.
+        profile = None
+        if row["profile_id"] is not None:
+            profile = AgentProfile(pk=row["profile_id"], user_id=p.user_id,
+                                   display_name=row["profile_name"] or "")  # fmt: skip
+        User.agent_profile.related.set_cached_value(p.user, profile)
     return p
 
 

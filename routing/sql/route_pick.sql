@@ -247,11 +247,13 @@ BEGIN
     'participants', (
       SELECT coalesce(jsonb_agg(jsonb_build_array(
         pa.id, pa.role, pa.customer_id, pa.user_id, pa.delivered_seq, pa.read_seq,
-        pa.language, pa.left_at, cu.name, cu.email, u.{username}, u.first_name, u.last_name)
+        pa.language, pa.left_at, cu.name, cu.email, u.{username}, u.first_name, u.last_name,
+        ap.id, ap.display_name)
         ORDER BY pa.id), '[]'::jsonb)
       FROM chat_participant pa
       LEFT JOIN chat_customer cu ON cu.id = pa.customer_id
       LEFT JOIN {user_table} u ON u.id = pa.user_id
+      LEFT JOIN agents_agentprofile ap ON ap.user_id = pa.user_id
       WHERE pa.conversation_id = c.id));
 END
 $fn$;
