@@ -134,3 +134,43 @@ def test_the_widget_refuses_a_wrong_type_an_oversize_file_and_a_polyglot(
         expect(frame.get_by_test_id("parley-pending").locator("li")).to_have_count(0)
     finally:
         context.close()
+
+
+def test_a_file_picked_before_the_session_answered_waits_for_the_token(
+    asgi_server,
+    browser,
+    shop,  # noqa: F811
+):
+    """On a slow network the customer can pick a file before the widget's first token came:
+    the upload waits for it (and is refused here for its type, visibly) rather than being
+    dropped without a word. CI once picked the file in that window, under load."""
+    expect.set_options(timeout=15_000)
+    context = browser.new_context(viewport=VIEWPORT)
+    held: list = []
+    hold = [True]
+    context.route(
+        "**/api/v1/widget/sessions/",
+        lambda route: held.append(route) if hold[0] else route.continue_(),
+    )
+    try:
+        tab = context.new_page()
+        open_widget(tab, f"{asgi_server.url}/demo/{shop.key}/")
+        frame = widget(tab)
+        tab.wait_for_function("() => true")  # let the held request reach the route
+        assert held, "the widget asked for its token at start"
+        frame.get_by_test_id("parley-file").set_input_files(
+            {
+                "name": "setup.zip",
+                "mimeType": "application/zip",
+                "buffer": b"PK\x03\x04" + b"\0" * 40,
+            }
+        )
+        alert = frame.get_by_test_id("parley-attach-error")
+        expect(frame.get_by_test_id("parley-attach")).to_be_disabled()  # waiting, and says so
+        hold[0] = False
+        for route in held:
+            route.continue_()
+        expect(alert).to_be_visible()
+        expect(alert).to_have_text("setup.zip: this type of file can't be sent here.")
+    finally:
+        context.close()

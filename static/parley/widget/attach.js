@@ -5,7 +5,7 @@
 // customer's language (docs/protocol.md "Attachments").
 import { sizeLabel, uploadAttachment } from "../client/attachments.js";
 import { el } from "./dom.js";
-import { env, state, t } from "./state.js";
+import { env, t } from "./state.js";
 import { ICONS } from "./styles.js";
 
 const REASONS = {
@@ -18,12 +18,12 @@ const REASONS = {
   too_many_attachments: "attach_too_many",
 };
 
-function uploadOne(file, conversation) {
+function uploadOne(file, conversation, token) {
   return uploadAttachment({
     url: env.BASE + "/api/v1/widget/attachments/",
     file,
     conversation,
-    headers: { Authorization: "Visitor " + state.token },
+    headers: { Authorization: "Visitor " + token },
     credentials: "omit",
   });
 }
@@ -33,8 +33,9 @@ function showError(code, name) {
   el.attachError.hidden = false;
 }
 
-/** Adds the paperclip; ``send(attachments)`` queues the message that carries them. */
-export function attachButton(send, conversationId) {
+/** Adds the paperclip; ``send(attachments)`` queues the message that carries them;
+ * ``token()`` resolves the visitor token (a file may be picked before the first one came). */
+export function attachButton(send, conversationId, token) {
   const input = document.createElement("input");
   input.type = "file";
   input.multiple = true;
@@ -57,13 +58,16 @@ export function attachButton(send, conversationId) {
   input.addEventListener("change", async () => {
     const files = Array.from(input.files || []);
     input.value = "";
-    if (!files.length || !state.token) return;
+    if (!files.length) return;
     alert.hidden = true;
     toggle.disabled = true;
     toggle.setAttribute("aria-busy", "true");
+    // Picked before the session answered, a file waits for the token instead of being
+    // dropped without a word; no token at all (the server unreachable) is said as a refusal.
+    const visitor = await token().catch(() => null);
     const done = [];
     for (const file of files) {
-      const r = await uploadOne(file, conversationId());
+      const r = visitor ? await uploadOne(file, conversationId(), visitor) : { ok: false, code: "" };
       if (r.ok) done.push(r.attachment);
       else showError(r.code, file.name);
     }

@@ -9,7 +9,7 @@ import { build, el, scrollDown, trapFocus } from "./dom.js";
 import { emojiPicker } from "./emoji.js";
 import { renderPrechat } from "./prechat.js";
 import { render } from "./render.js";
-import { identify, makeClient } from "./session.js";
+import { identify, makeClient, visitorToken } from "./session.js";
 import { client, configure, env, isOpenConversation, state, t, tab, toHost } from "./state.js";
 
 function setOpen(open) {
@@ -83,7 +83,7 @@ function listen() {
     typingInput(el.input.value);
   });
   el.input.value = tab.get("draft", "");
-  attachButton(submitAttachments, () => (isOpenConversation() ? state.conv.id : null));
+  attachButton(submitAttachments, () => (isOpenConversation() ? state.conv.id : null), visitorToken);
   emojiPicker(() => {
     autosize();
     tab.set("draft", el.input.value);

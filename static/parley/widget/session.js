@@ -17,11 +17,26 @@ let refused = null; // the token a 4401 refused: another tab may have replaced i
 // The tabs refresh one at a time: when the shared socket closes 4401 every tab hears it,
 // and refreshes at once would revoke one another's tokens (a token outlives only the next
 // one, for VISITOR_TOKEN_GRACE). The first refreshes; the others find its token stored.
+// One refresh at a time in this tab as well: the socket and an early upload (a file picked
+// before the first token came) share the request rather than revoking each other's token.
+let refreshing = null;
 function refreshToken() {
-  // Without shared storage there is nothing to share (and the Locks API is refused too).
-  const locks = sharedStorage && navigator.locks;
-  if (!locks || typeof locks.request !== "function") return fetchToken();
-  return locks.request(env.KEY + ":token", fetchToken);
+  if (!refreshing) {
+    // Without shared storage there is nothing to share (and the Locks API is refused too).
+    const locks = sharedStorage && navigator.locks;
+    const run = !locks || typeof locks.request !== "function" ? fetchToken() : locks.request(env.KEY + ":token", fetchToken);
+    refreshing = run.finally(() => {
+      refreshing = null;
+    });
+  }
+  return refreshing;
+}
+
+/** The visitor token for a REST call (an upload): the one in hand, else the first one,
+ * fetched now or shared with the socket's fetch already under way. */
+export async function visitorToken() {
+  if (!state.token) await refreshToken();
+  return state.token;
 }
 
 async function fetchToken() {
