@@ -135,7 +135,7 @@ QUEUE_POSITION = _declare(
 # --- supervision: the floor dashboard (supervision.consumers) ------------------------------
 FLOOR_SNAPSHOT = _declare(
     "floor.snapshot",
-    "server_time buckets queues agents waiting technical verdict",
+    "server_time buckets queues agents waiting active technical verdict",
     to=FLOOR,
     broadcast=False,  # built and sent by each floor socket, after a change or a few seconds
 )

@@ -14,7 +14,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from agents.models import AgentPresence, AgentProfile, AgentStatusChange
-from chat.models import Message
+from chat import names
+from chat.models import Conversation, Message
 from routing import selectors as routing_selectors
 from routing.models import Queue, QueueEntry, Reservation
 from supervision import metrics
@@ -253,6 +254,38 @@ def waiting_list(now: dt.datetime, limit: int = 50) -> list[dict[str, Any]]:
     return out
 
 
+def active_list(now: dt.datetime, limit: int = 50) -> list[dict[str, Any]]:
+    """The chats agents hold now, for the supervisor to see who is on what and step in
+    (follow, reassign): those whose customer waits for a reply first, the longest wait
+    first (``awaiting_s`` against the queue's reply target, as the console's timer), then
+    the others by how long they have been held."""
+    rows = (
+        Conversation.objects.filter(status=Conversation.Status.ASSIGNED, assignee__isnull=False)
+        .select_related("assignee__agent_profile", "queue", "customer")
+        .order_by(models.F("awaiting_since").asc(nulls_last=True), "assigned_at", "id")[:limit]
+    )
+    out = []
+    for c in rows:
+        awaiting = None if c.awaiting_since is None else (now - c.awaiting_since).total_seconds()
+        target = c.queue.sla_seconds if c.queue is not None else None
+        out.append(
+            {
+                "conversation": c.pk,
+                "queue": c.queue.name if c.queue is not None else None,
+                "agent": c.assignee_id,
+                "agent_name": names.user_name(c.assignee),
+                "customer": c.customer.display_name,
+                "assigned_s": None
+                if c.assigned_at is None
+                else round((now - c.assigned_at).total_seconds(), 1),
+                "awaiting_s": None if awaiting is None else round(max(0.0, awaiting), 1),
+                "reply_target": target,
+                "past_target": awaiting is not None and target is not None and awaiting >= target,
+            }
+        )
+    return out
+
+
 def floor_snapshot(*, now: dt.datetime | None = None) -> dict[str, Any]:
     """Everything the dashboard shows, as one floor.snapshot frame's fields."""
     now = now or timezone.now()
@@ -264,6 +297,7 @@ def floor_snapshot(*, now: dt.datetime | None = None) -> dict[str, Any]:
         "queues": queues,
         "agents": agents,
         "waiting": waiting_list(now),
+        "active": active_list(now),
         "technical": technical_row(),
         "verdict": verdict(queues, agents),
     }

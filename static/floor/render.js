@@ -2,7 +2,7 @@
 // chart (uPlot, vendored), the followed transcripts. No actions here: buttons carry data-*
 // attributes and floor.js catches their clicks with one delegated listener.
 import uPlot from "../vendor/uplot/uPlot.esm.js";
-import { waitingCells } from "./text.js";
+import { activeCells, waitingCells } from "./text.js";
 
 export const $ = (sel) => document.querySelector(sel);
 
@@ -79,7 +79,7 @@ function agentRows(snap) {
   });
 }
 
-function agentSelect(agents, conversation) {
+function agentSelect(agents, conversation, holder = null) {
   const td = document.createElement("td");
   const select = document.createElement("select");
   select.dataset.reassignFor = conversation;
@@ -87,7 +87,7 @@ function agentSelect(agents, conversation) {
   // Only agents who can take a chat now: online with a live console and a free slot (the
   // server refuses the others, as a chat given to someone absent waits on nobody).
   for (const a of agents) {
-    if (a.status === "online" && a.live && a.load < a.capacity) {
+    if (a.id !== holder && a.status === "online" && a.live && a.load < a.capacity) {
       select.append(new Option(`${a.name} (${a.load}/${a.capacity})`, a.id));
     }
   }
@@ -117,6 +117,27 @@ function waitingRows(snap) {
       button("Follow", { action: "follow", conversation: w.conversation }),
     );
     const reassign = button("Reassign", { action: "reassign", conversation: w.conversation });
+    tr.lastChild.append(...reassign.childNodes);
+    return tr;
+  });
+}
+
+function activeRows(snap) {
+  return (snap.active || []).map((a) => {
+    const tr = document.createElement("tr");
+    tr.dataset.conversation = a.conversation;
+    const shown = activeCells(a);
+    tr.append(
+      cell(`#${a.conversation}`),
+      cell(a.customer),
+      cell(a.queue),
+      cell(a.agent_name),
+      cell(duration(a.assigned_s)),
+      cell(typeof shown.reply === "number" ? duration(shown.reply) : shown.reply, shown.bad ? "bad" : ""),
+      agentSelect(snap.agents, a.conversation, a.agent),
+      button("Follow", { action: "follow", conversation: a.conversation }),
+    );
+    const reassign = button("Reassign", { action: "reassign", conversation: a.conversation });
     tr.lastChild.append(...reassign.childNodes);
     return tr;
   });
@@ -176,6 +197,7 @@ export function renderSnapshot(snap) {
   fill($("#floor-queues tbody"), queueRows(snap));
   fill($("#floor-agents tbody"), agentRows(snap));
   fill($("#floor-waiting tbody"), waitingRows(snap));
+  fill($("#floor-active tbody"), activeRows(snap));
   fill($("#floor-technical tbody"), technicalRows(snap));
   for (const s of document.querySelectorAll("select[data-reassign-for]")) {
     if (chosen.has(s.dataset.reassignFor)) s.value = chosen.get(s.dataset.reassignFor);

@@ -45,3 +45,10 @@ export function waitingCells(w) {
   if (w.offline) return { state, badge: "offline message", wait: w.wait_s, bad: false };
   return { state, badge: null, wait: w.wait_s, bad: Boolean(w.past_sla) };
 }
+
+// An active (held) chat: how long its customer has waited for a reply, against the queue's
+// reply target (as the agent's console times it); "not waiting" once answered (or before a first message).
+export function activeCells(a) {
+  if (a.awaiting_s == null) return { reply: "not waiting", bad: false };
+  return { reply: a.awaiting_s, bad: Boolean(a.past_target) };
+}

@@ -15,8 +15,10 @@ from playwright.sync_api import expect
 
 from chat.models import Site
 from routing.models import Queue
+from routing.services import conversation_assign
 from supervision.models import Incident
 from tests.browser import test_chat_e2e as e2e
+from tests.factories import agent_actor, make_agent
 
 pytestmark = pytest.mark.browser
 
@@ -69,6 +71,22 @@ def test_the_floor_updates_live_when_a_conversation_arrives(asgi_server, browser
         # Following it shows the transcript read-only.
         waiting.get_by_role("button", name="Follow").click()
         expect(page.locator(f"#floor-follow-{conversation_id}")).to_be_visible()
+        # An agent takes it and the customer writes: it moves to the active chats, with
+        # who holds it and the customer's wait for a reply. (The take is made here, whose
+        # channel layer is its own memory: the page learns of it from the next
+        # FLOOR_REFRESH_SECONDS snapshot, as it learns of the clocks.)
+        agent = make_agent("dora")
+        conversation_assign(actor=agent_actor(agent), conversation_id=conversation_id)
+        post(
+            f"{base}/api/v1/conversations/{conversation_id}/messages/",
+            {"body": "Is my parcel lost?", "client_msg_id": "floor-1"},
+            token=session["token"],
+        )
+        active = page.locator("#floor-active tbody tr", has_text=f"#{conversation_id}")
+        expect(active).to_contain_text("Dora", timeout=15_000)
+        expect(active.locator("td").nth(2)).to_have_text("Returns")
+        expect(active.locator("td").nth(5)).to_have_text(re.compile(r"^\d+ s$"))
+        expect(waiting).to_have_count(0)
         # Everything came over the socket: no HTTP request after the page loaded.
         assert [u for u in requests if "/api/" in u or "/supervision/" in u] == []
     finally:

@@ -10,8 +10,9 @@ from channels.db import database_sync_to_async
 from actions import conversations as conversation_actions
 from chat import events
 from chat.recipients import AGENTS_GROUP, customer_group, watch_group
+from routing.services import conversation_assign
 from tests.events.test_verify_action import verify_action
-from tests.factories import customer_actor, make_customer, make_site
+from tests.factories import agent_actor, customer_actor, make_agent, make_customer, make_site
 from tests.routing.conftest import make_queue
 from tests.supervision.test_floor_socket import _quick_floor, boss, floor_socket, snapshot
 
@@ -56,4 +57,27 @@ async def test_floor_snapshot_follows_an_arrival():
     )
     assert events.check(frame).name == "floor.snapshot"
     assert set(frame) - {"type"} == events.FLOOR_SNAPSHOT.fields
+    await comm.disconnect()
+
+
+async def test_floor_snapshot_follows_a_take():
+    """A take leaves the waiting room: the floor hears it and moves the chat to `active`."""
+    queue = await database_sync_to_async(make_queue)(name="Takes", limit_mode="none")
+    comm = await floor_socket(await database_sync_to_async(boss)())
+
+    def arrive():
+        customer = make_customer(site=make_site(default_queue=queue))
+        return conversation_actions.conversation_start(actor=customer_actor(customer))[0]
+
+    conversation = await database_sync_to_async(arrive)()
+    await snapshot(comm, lambda s: any(w["conversation"] == conversation.pk for w in s["waiting"]))
+    agent = await database_sync_to_async(make_agent)("tess")
+    await database_sync_to_async(conversation_assign)(
+        actor=agent_actor(agent), conversation_id=conversation.pk
+    )
+    frame = await snapshot(
+        comm, lambda s: [a["conversation"] for a in s["active"]] == [conversation.pk]
+    )
+    assert frame["active"][0]["agent_name"] == "Tess"
+    assert frame["waiting"] == []
     await comm.disconnect()

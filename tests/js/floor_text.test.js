@@ -2,7 +2,7 @@
 // happened with the floor's names, and an offline message's row is marked, never red.
 // The status page's incident start in the reader's zone (static/status/localtime.js).
 import { describe, expect, it } from "vitest";
-import { actionText, waitingCells } from "../../static/floor/text.js";
+import { actionText, activeCells, waitingCells } from "../../static/floor/text.js";
 import { localTime } from "../../static/status/localtime.js";
 
 const SNAP = {
@@ -58,5 +58,16 @@ describe("localTime", () => {
 
   it("leaves a bad value alone", () => {
     expect(localTime("yesterday", "en-GB", "UTC")).toBe(null);
+  });
+});
+
+describe("activeCells", () => {
+  it("times an unanswered customer against the reply target, red once past it", () => {
+    expect(activeCells({ awaiting_s: 42.5, past_target: false })).toEqual({ reply: 42.5, bad: false });
+    expect(activeCells({ awaiting_s: 130, past_target: true })).toEqual({ reply: 130, bad: true });
+  });
+
+  it("says a chat whose last word was the agent's is not waiting, never red", () => {
+    expect(activeCells({ awaiting_s: null, past_target: false })).toEqual({ reply: "not waiting", bad: false });
   });
 });
