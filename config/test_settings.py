@@ -69,6 +69,9 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":  # noqa: F405
     # PostgreSQL's 100 connections).
     if "DB_THREADS" not in os.environ and DATABASE_POOL_MAX_SIZE > 0:  # noqa: F405
         PARLEY["DB_THREADS"] = max(2, min(PARLEY["DB_THREADS"], DATABASE_POOL_MAX_SIZE - 2))  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # The same SQLite, whose test flush keeps the reference data (tests/sqlite_backend).
+    DATABASES["default"]["ENGINE"] = "tests.sqlite_backend"  # noqa: F405
 if os.environ.get("PARLEY_TEST_EMBEDDED") == "1":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # No Redis in this tier: quotas fail open (chat/quotas.py) for the whole run rather than
