@@ -247,6 +247,10 @@ class QueueEntry(models.Model):
     position_at_enqueue = models.PositiveIntegerField(null=True, blank=True)
     last_nobody_reason = models.CharField(max_length=80, blank=True)
     last_routed_at = models.DateTimeField(null=True, blank=True)
+    # Back in line after being served (its agent left, went silent, or passed it on): not
+    # a new chat, so a supervisor's Close and the waiting limit, which admit new chats,
+    # never turn it into an offline message (decision._arrived_while_closed).
+    returning = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         verbose_name_plural = "queue entries"

@@ -155,10 +155,13 @@ def _arrived_while_closed(entry: QueueEntry) -> bool:
     held on every later decision until the queue opens: holding it on the first one only
     let the next sweep offer it to an agent, queue still closed (a walkthrough). What was
     already waiting when the supervisor closed the queue (live, or moved offline later for
-    another reason) is still served, as the floor says. parley_route_pick asks the same.
+    another reason) is still served, as the floor says, and so is a conversation back in
+    line after being served (QueueEntry.returning: its agent's console went silent, or it
+    was passed on): a customer mid-chat is not told to leave a message. parley_route_pick
+    asks the same.
     """
     if entry.mode == LIVE:
-        return entry.last_routed_at is None
+        return entry.last_routed_at is None and not entry.returning
     return entry.mode_reason == "closed"
 
 
@@ -332,7 +335,8 @@ def _nobody(
     first decision apply the queue's limit: over it, the customer gets the offline
     fallback (leave a message, answered later) instead of an endless wait."""
     queue = entry.queue
-    first = entry.last_routed_at is None
+    # The limit admits new chats; one back in line after being served was admitted then.
+    first = entry.last_routed_at is None and not entry.returning
     staff = None
     if not code:
         staff = selectors.staffing(

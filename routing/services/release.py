@@ -99,6 +99,7 @@ def requeue_locked(
         # 0 = explicitly nobody: a transfer must not stick to the agent who let it go.
         sticky_agent_id=sticky_agent_id if sticky_agent_id is not None else 0,
         fields={"assignee": None},
+        returning=from_id is not None,
     )
 
 

@@ -80,8 +80,10 @@ def enqueue_locked(
     exclude_agent_id: int | None = None,
     sticky_agent_id: int | None = None,
     fields: dict[str, Any] | None = None,
+    returning: bool = False,
 ) -> QueueEntry:
-    """Open a queue entry for a locked conversation and set it queued; route after commit."""
+    """Open a queue entry for a locked conversation and set it queued; route after commit.
+    ``returning``: the conversation was being served (QueueEntry.returning)."""
     explicit_now = now
     now = now or timezone.now()
     skills = _clean_skills(skills)
@@ -108,6 +110,7 @@ def enqueue_locked(
         sla_due_at=now + dt.timedelta(seconds=queue.sla_seconds),
         sticky_agent_id=sticky_agent_id,
         excluded_agent_id=exclude_agent_id,
+        returning=returning,
     )
     conversation_transition(
         conversation=conversation,

@@ -112,10 +112,11 @@ BEGIN
   -- routing.models.Queue.closed_to_new, for an entry that arrived while it was closed
   -- (decision._arrived_while_closed): a new arrival (its first decision), or one kept as an
   -- offline message because its queue was closed, held until the queue opens; Python's
-  -- _decide says no. What was waiting before the close is still served.
+  -- _decide says no. What was waiting before the close is still served, and so is a
+  -- conversation back in line after being served (routing_queueentry.returning).
   IF v_open IS NOT TRUE
      OR (q.limit_mode = 'fixed' AND q.max_waiting = 0
-         AND ((e.mode = 'live' AND e.last_routed_at IS NULL)
+         AND ((e.mode = 'live' AND e.last_routed_at IS NULL AND NOT e.returning)
               OR (e.mode = 'offline' AND e.mode_reason = 'closed'))) THEN
     v_outcome := 'decide';
   ELSE

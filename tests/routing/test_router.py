@@ -449,6 +449,41 @@ def test_a_closed_queue_still_serves_those_waiting_before_ahead_of_those_held():
     assert open_offer(held) is None
 
 
+@pytest.mark.parametrize("admission", ["closed", "limit"])
+def test_a_chat_sent_back_to_a_closed_or_full_queue_mid_service_stays_live(admission):
+    """Close and the waiting limit admit new chats. A customer whose chat was being served
+    when it went back to the queue (its agent's console went silent, a supervisor sent it
+    back, it was passed on) was admitted then: it waits live and is offered to the next
+    agent, never told to leave a message."""
+    from routing.services.supervise import conversation_requeue, queue_close
+
+    queue = make_queue(limit_mode=Queue.LimitMode.FIXED, max_waiting=1)
+    t0 = timezone.now()
+    first = online_agent(queue, capacity=1, now=t0)
+    served = waiting(queue)
+    accept(first, served)
+    boss = make_agent()
+    boss.is_superuser = True
+    boss.save()
+    if admission == "closed":
+        queue_close(actor=agent_actor(boss), queue_id=queue.pk)
+    else:
+        waiting(queue)  # the one live place in line is taken
+    set_status(first, "away")  # nobody takes the one in line meanwhile
+    conversation_requeue(actor=agent_actor(boss), conversation_id=served.pk)
+    entry = entry_of(served)
+    assert (entry.returning, entry.mode, entry.state) == (True, "live", "waiting")
+    codes = [d.data.get("code") for d in decisions(served)]
+    assert "closed_to_new" not in codes
+    # A new arrival now is refused a live wait, as before.
+    newcomer = waiting(queue)
+    assert entry_of(newcomer).mode == "offline"
+    second = online_agent(queue, capacity=3, now=later(1, t0))
+    routing_sweep(now=later(2, t0))
+    assert open_offer(served).agent == second
+    assert entry_of(served).mode == "live"
+
+
 def test_a_customer_waiting_when_the_last_agent_leaves_is_offered_to_leave_a_message():
     queue = make_queue(limit_mode=Queue.LimitMode.DYNAMIC)  # the default of a real queue
     agent = online_agent(queue, capacity=10)

@@ -542,6 +542,12 @@ def _scenario(name: str, now: dt.datetime):
             last_routed_at=now - dt.timedelta(seconds=30), mode="live", mode_reason=""
         )
         return entry, "offered", a[0], "the only eligible agent"
+    if name == "closed_by_supervisor_returning":  # back in line after being served: served
+        _q, a, entry = _floor(1, queue_kw={"limit_mode": "fixed", "max_waiting": 0})
+        QueueEntry.objects.filter(pk=entry.pk).update(
+            last_routed_at=None, mode="live", mode_reason="", returning=True
+        )
+        return entry, "offered", a[0], "the only eligible agent"
     if name == "open_hours_elsewhere":
         local = now.astimezone(zoneinfo.ZoneInfo("Asia/Kolkata"))
         day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
@@ -562,6 +568,7 @@ SCENARIOS = [
     "not_a_member", "declined_recently", "expired_long_ago", "handed_over",
     "everyone_declined", "sticky", "sticky_full", "sticky_declined", "sticky_only_and_away",
     "closed", "closed_by_supervisor", "closed_by_supervisor_already_waiting",
+    "closed_by_supervisor_returning",
     "closed_by_supervisor_kept_offline", "kept_offline_then_opened",
     "closed_by_supervisor_offline_before",
     "open_hours_elsewhere", "not_waiting",
