@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 from typing import Literal
 
@@ -28,6 +29,11 @@ from config import redis_conn
 from supervision.signals import BEAT_HEARTBEAT_KEY
 
 State = Literal["up", "degraded", "down"]
+logger = logging.getLogger(__name__)
+# This process's last answer, to log a change once: a balancer probes every few seconds,
+# and a line per probe (Django's "Service Unavailable" for each 503) buries the outage's
+# start and end in the log.
+_last_state: State | None = None
 
 
 @dataclasses.dataclass
@@ -130,3 +136,20 @@ def overall(components: dict[str, dict]) -> State:
     if any(c["state"] != "up" for c in components.values()):
         return "degraded"
     return "up"
+
+
+def note_state(state: State, components: dict[str, dict]) -> None:
+    """Log when this process's health changes (and its first answer when it is not up),
+    with the components that are not up and why."""
+    global _last_state
+    before, _last_state = _last_state, state
+    if state == before or (before is None and state == "up"):
+        return
+    failing = "; ".join(
+        f"{name}: {c['state']} ({c['message']})" if c["message"] else f"{name}: {c['state']}"
+        for name, c in components.items()
+        if c["state"] != "up"
+    )
+    level = logging.INFO if state == "up" else logging.WARNING
+    logger.log(level, "health %s -> %s%s", before or "start", state,
+               f": {failing}" if failing else "")  # fmt: skip

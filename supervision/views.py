@@ -35,6 +35,7 @@ async def healthz(request: HttpRequest) -> HttpResponse:
     ``degraded`` (200) or ``down`` (503); staff get each component's state and message."""
     components = await health.run_checks()
     state = health.overall(components)
+    health.note_state(state, components)
     code = 503 if state == "down" else 200
     if await _is_staff(request):
         response: HttpResponse = JsonResponse(
@@ -43,6 +44,8 @@ async def healthz(request: HttpRequest) -> HttpResponse:
     else:
         response = HttpResponse(state + "\n", content_type="text/plain", status=code)
     add_never_cache_headers(response)
+    # health.note_state logged the change; Django would log every probe's 503 again.
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 

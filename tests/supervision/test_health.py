@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 
@@ -10,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
 from chat.tasks import WORKER_HEARTBEAT_KEY, worker_heartbeat
+from supervision import health
 from supervision.signals import BEAT_HEARTBEAT_KEY, beat_heartbeat_write
 
 pytestmark = pytest.mark.django_db
@@ -93,3 +95,28 @@ def test_unapplied_migration_is_red(staff_client, beats, settings):
     response = staff_client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["components"]["migrations"]["state"] == "down"
+
+
+@pytest.mark.redis
+def test_an_outage_is_logged_when_it_starts_and_ends_not_at_every_probe(
+    client, beats, settings, caplog
+):
+    """A balancer probes every few seconds: the log says when this process went down and
+    came back (with why), once each, not a "Service Unavailable" line per probe."""
+    health._last_state = None
+    client.get("/healthz")  # up: nothing to say
+    good = settings.REDIS_URL
+    settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
+    with caplog.at_level(logging.INFO):
+        for _ in range(3):
+            assert client.get("/healthz").status_code == 503
+        settings.REDIS_URL = good
+        assert client.get("/healthz").status_code == 200
+    said = [(r.name, r.levelname, r.getMessage()) for r in caplog.records]
+    assert [s for s in said if s[0] == "django.request"] == []
+    changes = [s for s in said if s[0] == "supervision.health"]
+    assert [(level, text.split(":")[0]) for _, level, text in changes] == [
+        ("WARNING", "health up -> down"),
+        ("INFO", "health down -> up"),
+    ]
+    assert "redis: down" in changes[0][2]
