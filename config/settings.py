@@ -529,6 +529,7 @@ PARLEY = {
     "WS_MAX_SOCKETS_PER_VISITOR": env.int("WS_MAX_SOCKETS_PER_VISITOR", default=10),
     "WS_MAX_SOCKETS_PER_AGENT": env.int("WS_MAX_SOCKETS_PER_AGENT", default=10),
     "MESSAGE_MAX_CHARS": env.int("MESSAGE_MAX_CHARS", default=4000),
+    "JSON_FIELD_MAX_BYTES": env.int("JSON_FIELD_MAX_BYTES", default=16384),
     "WS_MAX_FRAME_BYTES": env.int("WS_MAX_FRAME_BYTES", default=16384),
     # Nesting allowed in a socket frame or a REST body (deeper gets `too_deep`).
     "JSON_MAX_DEPTH": env.int("JSON_MAX_DEPTH", default=32),

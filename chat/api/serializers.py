@@ -3,6 +3,8 @@ services; these check types so that a wrong type gets a clear 400."""
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from rest_framework import serializers
@@ -12,6 +14,12 @@ from chat.services.validation import CLIENT_MSG_ID_RE, LOCALE_RE
 # Patterns the services check, declared here too so that the schema states them.
 NOT_BLANK = r"\S"
 LOCALE = LOCALE_RE.pattern + "|^$"
+# What a refused pattern means, in words (the pattern itself is in the schema).
+PATTERN_WORDS = {
+    NOT_BLANK: "Must contain something other than spaces.",
+    CLIENT_MSG_ID_RE.pattern: "Must be 1 to 64 of A-Z a-z 0-9 _ . : - (no spaces).",
+    LOCALE: "Must be a language tag such as en, fr or pt-BR.",
+}
 
 
 class Moment(serializers.DateTimeField):
@@ -25,6 +33,20 @@ class Moment(serializers.DateTimeField):
         return super().to_internal_value(value)
 
 
+class JsonObject(serializers.DictField):
+    """An object of the caller's (a message's ``data``, a customer's ``attributes``): stored
+    as sent and carried in every read, push and webhook of it, so its size is bounded
+    (``JSON_FIELD_MAX_BYTES``), not only the request's."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        limit = settings.PARLEY["JSON_FIELD_MAX_BYTES"]
+        size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+        if size > limit:
+            raise serializers.ValidationError(f"At most {limit} bytes of JSON (this is {size}).")
+        return value
+
+
 class Text(serializers.CharField):
     """A string, and only a string: DRF's CharField turns 30645 into "30645" (a probe's
     integer body was stored as text); the schema says string, so anything else is a 400.
@@ -35,7 +57,8 @@ class Text(serializers.CharField):
     def __init__(self, *, pattern: str | None = None, **kwargs):
         super().__init__(**kwargs)
         if pattern:
-            self.validators.append(RegexValidator(pattern, f"Must match {pattern}."))
+            words = PATTERN_WORDS.get(pattern, f"Must match {pattern}.")
+            self.validators.append(RegexValidator(pattern, words))
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
@@ -232,7 +255,7 @@ class ServiceMessageRequest(serializers.Serializer):
         pattern=NOT_BLANK,
     )
     agent = serializers.IntegerField(min_value=1, required=False)
-    data = serializers.DictField(required=False)
+    data = JsonObject(required=False)
     attachments = serializers.ListField(child=Text(max_length=64), required=False, max_length=100)
     # In the endpoint's published schema (MessagePostRequest), so checked, not ignored as
     # an unknown field would be: a key that sends it expects a bot to act on it.
@@ -256,7 +279,7 @@ class MessagePostRequest(MessageSendRequest):
     are for API keys."""
 
     agent = serializers.IntegerField(min_value=1, required=False)
-    data = serializers.DictField(required=False)
+    data = JsonObject(required=False)
 
 
 MessagePostRequest._declared_fields["as"] = ServiceMessageRequest._declared_fields["as"]
@@ -267,7 +290,7 @@ class SystemMessageRequest(serializers.Serializer):
         trim_whitespace=False, max_length=settings.PARLEY["MESSAGE_MAX_CHARS"], pattern=NOT_BLANK
     )
     client_msg_id = Text(max_length=64, required=False, pattern=CLIENT_MSG_ID_RE.pattern)
-    data = serializers.DictField(required=False)
+    data = JsonObject(required=False)
 
 
 class SendResultOut(serializers.Serializer):

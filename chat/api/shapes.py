@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from chat.api.serializers import LOCALE, ConversationOut, Moment, Text
+from chat.api.serializers import LOCALE, ConversationOut, JsonObject, Moment, Text
 from chat.models import SCOPES, Conversation
 
 LIMIT_HELP = "Page size, 1-200 (default 50)."
@@ -115,7 +115,7 @@ class CustomerUpdateRequest(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True)
     locale = Text(required=False, allow_blank=True, max_length=16, pattern=LOCALE)
     external_id = Text(required=False, allow_null=True, allow_blank=True, max_length=200)
-    attributes = serializers.DictField(required=False)
+    attributes = JsonObject(required=False)
 
 
 class ExportOut(serializers.Serializer):

@@ -145,7 +145,7 @@ def message_hook_payload(message: Message, sender: Participant) -> dict[str, Any
         "kind": message.kind,
         "sender": {"role": sender.role, "name": sender.display_name},
         "body": message.recipient_body,
-        "data": {k: v for k, v in (message.data or {}).items() if k != "source"},
+        "data": message.data or {},
         "created_at": message.created_at.isoformat(),
     }
 
@@ -227,7 +227,9 @@ def system_message_post(
         sender=sender,
         body=body,
         kind=kind,
-        data={**(data or {}), "source": actor.api_key.name},
+        # Which integration posted it (the console shows it beside a system message), unless
+        # the caller named a source of its own: `data` is the integrator's, never overwritten.
+        data={"source": actor.api_key.name, **(data or {})},
         client_msg_id=client_msg_id,
     )
     attachment_service.attachments_link(attachments=files, message=message)
