@@ -89,12 +89,28 @@ def test_worker_and_beat_red_when_no_heartbeat_at_all(client):
 
 
 @pytest.mark.redis  # the Redis check must pass: a real server
-def test_unapplied_migration_is_red(staff_client, beats, settings):
-    # A migration module with one more migration than the database has applied.
+def test_unapplied_migration_is_red(staff_client, beats, settings, monkeypatch):
+    # A process whose code has one more migration than the database has applied.
+    monkeypatch.setattr(health, "_needed", None)
     settings.MIGRATION_MODULES = {"supervision": "tests.supervision.pending_migrations"}
     response = staff_client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["components"]["migrations"]["state"] == "down"
+
+
+@pytest.mark.redis
+def test_new_code_on_disk_before_migrate_leaves_running_processes_up(
+    staff_client, beats, settings, monkeypatch
+):
+    """A deploy copies the new code, then migrates: a process still running the old code
+    needs nothing new and stays in the balancer (read at every probe, every process went
+    down at once)."""
+    monkeypatch.setattr(health, "_needed", None)
+    assert staff_client.get("/healthz").status_code == 200  # this process's code: all applied
+    settings.MIGRATION_MODULES = {"supervision": "tests.supervision.pending_migrations"}
+    assert staff_client.get("/healthz").status_code == 200
+    monkeypatch.setattr(health, "_needed", None)  # a process started on the new code
+    assert staff_client.get("/healthz").status_code == 503
 
 
 @pytest.mark.redis
