@@ -61,13 +61,13 @@ class AttachmentUploadView(ApiView):
     parser_classes = [parsers.MultiPartParser]
 
     @extend_schema(
-        request={"multipart/form-data": s.AttachmentUploadRequest},
+        request={"multipart/form-data": s.AttachmentFileRequest},
         responses={201: s.AttachmentOut, **ERRORS},
         tags=["messages"],
         summary="Upload an attachment (customers, agents, API keys)",
-        description="Multipart field `file`; `conversation` (required for agents and API "
-        "keys) may also come from the path. The type is sniffed from the bytes and checked "
-        "against the site's allow-list, size and count limits (docs/api.md, Attachments).",
+        description="Multipart field `file`, to the conversation in the path. The type is "
+        "sniffed from the bytes and checked against the site's allow-list, size and count "
+        "limits (docs/api.md, Attachments).",
         operation_id="attachments_upload",
     )
     def post(self, request, conversation_id: int | None = None):
@@ -106,6 +106,11 @@ class WidgetAttachmentUploadView(AttachmentUploadView):
         operation_id="widget_attachments_upload",
     )
     def post(self, request, conversation_id: int | None = None):
+        if actor_for_request(request).kind != "customer":
+            raise PermissionDenied(
+                "This upload is the widget's (a visitor token); agents and API keys upload "
+                "to /api/v1/conversations/{id}/attachments/."
+            )
         return super().post(request, conversation_id)
 
 
@@ -117,6 +122,13 @@ class AttachmentFileView(ApiView):
 
     @extend_schema(
         parameters=[
+            OpenApiParameter(
+                "variant",
+                OpenApiTypes.STR,
+                location=OpenApiParameter.PATH,
+                enum=list(attachment_links.VARIANTS),
+                description="The file itself or its thumbnail (images).",
+            ),
             OpenApiParameter("s", OpenApiTypes.STR, description="The link's signature."),
         ],
         # The file's own sniffed type (image/png, application/pdf, text/plain…; a thumbnail

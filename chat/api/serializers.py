@@ -138,13 +138,20 @@ class AttachmentOut(serializers.Serializer):
     thumbnail_url = serializers.CharField(allow_null=True)
 
 
-class AttachmentUploadRequest(serializers.Serializer):
+class AttachmentFileRequest(serializers.Serializer):
+    """An upload to a conversation named in the path (agents and API keys)."""
+
     file = serializers.FileField(help_text="The file (multipart/form-data).")
+
+
+class AttachmentUploadRequest(AttachmentFileRequest):
+    """The widget's upload: the conversation is optional (none before the first message)."""
+
     conversation = serializers.IntegerField(
         required=False,
         min_value=1,
         max_value=2**31 - 1,
-        help_text="Required for agents and API keys; optional for customers.",
+        help_text="The visitor's conversation, if it has one.",
     )
 
 

@@ -293,13 +293,14 @@ def test_the_agent_attaches_and_sees_the_customers_files():
         attachments=[up.json()["id"]],
     )[0]
     assert reply.data["attachments"][0]["name"] == "r.txt"
-    # Agents and API keys must name the conversation.
+    # The widget's door is the visitors': agents and API keys are told where theirs is.
     nowhere = console.post(
         "/api/v1/widget/attachments/",
         {"file": SimpleUploadedFile("r.txt", b"x\n")},
         format="multipart",
     )
-    assert nowhere.status_code == 400 and nowhere.json()["error"]["field"] == "conversation"
+    assert nowhere.status_code == 403
+    assert "/api/v1/conversations/{id}/attachments/" in nowhere.json()["error"]["message"]
 
 
 def test_a_message_needs_a_body_or_attachments():
