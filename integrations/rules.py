@@ -8,6 +8,7 @@ A rule: ``event`` (one of chat.events.HOOK_EVENTS), ``conditions`` (all must hol
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,32 +66,58 @@ ACTIONS = {
 }
 OPTIONAL = {"post": {"as"}}
 MAX_ITEMS = 20
+EVENTS = frozenset(HOOK_EVENTS) - {"rule.fired"}
+
+
+def _one_of(value: Any, choices: Collection[str]) -> bool:
+    """Whether a value from the client is one of ``choices``. A list or an object is no key
+    of a dict or set (``in`` raises TypeError, a 500), so anything but a string is not."""
+    return isinstance(value, str) and value in choices
+
+
+def _items(value: Any, least: int) -> bool:
+    return isinstance(value, list) and least <= len(value) <= MAX_ITEMS
+
+
+@dataclass
+class Checked:
+    """A rule's check: every problem, and the actions that have none, (index, action), for
+    the checks that read the database (``integrations.services.rules``). When the list
+    itself is wrong (too long, not a list) no action is sound: its items were not checked."""
+
+    problems: list[str]
+    actions: list[tuple[int, dict[str, Any]]]
 
 
 def validate(*, event: Any, conditions: Any, actions: Any) -> list[str]:
     """Every problem, as "path: what is wrong"; empty when the rule is valid."""
+    return check(event=event, conditions=conditions, actions=actions).problems
+
+
+def check(*, event: Any, conditions: Any, actions: Any) -> Checked:
+    """``validate``, with the actions the checks reading the database may rely on."""
     errors: list[str] = []
-    if event not in HOOK_EVENTS or event == "rule.fired":
-        errors.append(
-            f"event: must be one of {', '.join(sorted(set(HOOK_EVENTS) - {'rule.fired'}))}."
-        )
-    if not isinstance(conditions, list) or len(conditions) > MAX_ITEMS:
+    if not _one_of(event, EVENTS):
+        errors.append(f"event: must be one of {', '.join(sorted(EVENTS))}.")
+    if not _items(conditions, 0):
         errors.append(f"conditions: must be a list of at most {MAX_ITEMS} conditions.")
     else:
         for i, cond in enumerate(conditions):
             _condition(f"conditions[{i}]", cond, errors, nested=False)
-    if not isinstance(actions, list) or not actions or len(actions) > MAX_ITEMS:
+    sound: list[tuple[int, dict[str, Any]]] = []
+    if not _items(actions, 1):
         errors.append(f"actions: must be a list of 1 to {MAX_ITEMS} actions.")
     else:
         for i, action in enumerate(actions):
-            _action(f"actions[{i}]", action, errors)
-    return errors
+            if _action(f"actions[{i}]", action, errors):
+                sound.append((i, action))
+    return Checked(errors, sound)
 
 
 def _condition(path: str, cond: Any, errors: list[str], *, nested: bool) -> None:
     if isinstance(cond, dict) and set(cond) == {"any"} and not nested:
         items = cond["any"]
-        if not isinstance(items, list) or not items or len(items) > MAX_ITEMS:
+        if not _items(items, 1):
             errors.append(f"{path}.any: must be a list of 1 to {MAX_ITEMS} conditions.")
             return
         for i, item in enumerate(items):
@@ -107,12 +134,12 @@ def _condition(path: str, cond: Any, errors: list[str], *, nested: bool) -> None
             + "."
         )
         return
-    kind = FIELDS.get(cond["field"])
-    if kind is None:
+    if not _one_of(cond["field"], FIELDS):
         errors.append(f"{path}.field: must be one of {', '.join(sorted(FIELDS))}.")
         return
+    kind = FIELDS[cond["field"]]
     op = cond["op"]
-    if op not in OPS[kind]:
+    if not _one_of(op, OPS[kind]):
         errors.append(f"{path}.op: {cond['field']} takes {', '.join(sorted(OPS[kind]))}.")
         return
     if op in ("exists", "not_exists"):
@@ -162,10 +189,17 @@ def _kind_name(kind: str) -> str:
     return "numbers" if kind == "number" else "texts of 1 to 200 characters"
 
 
-def _action(path: str, action: Any, errors: list[str]) -> None:
-    if not isinstance(action, dict) or action.get("type") not in ACTIONS:
+def _action(path: str, action: Any, errors: list[str]) -> bool:
+    """Adds the action's problems to ``errors``; whether it has none."""
+    before = len(errors)
+    if not isinstance(action, dict) or not _one_of(action.get("type"), ACTIONS):
         errors.append(f"{path}.type: must be one of {', '.join(sorted(ACTIONS))}.")
-        return
+        return False
+    _action_fields(path, action, errors)
+    return len(errors) == before
+
+
+def _action_fields(path: str, action: dict[str, Any], errors: list[str]) -> None:
     kind = action["type"]
     allowed = ACTIONS[kind]
     keys = set(action) - {"type"}
@@ -196,7 +230,7 @@ def _action(path: str, action: Any, errors: list[str]) -> None:
         text = action["text"]
         if not isinstance(text, str) or not text.strip() or len(text) > 4000:
             errors.append(f"{path}.text: must be text of 1 to 4000 characters.")
-        if action.get("as", "bot") not in ("bot", "system"):
+        if not _one_of(action.get("as", "bot"), ("bot", "system")):
             errors.append(f"{path}.as: must be bot or system.")
     elif kind == "webhook":
         value = action["endpoint"]

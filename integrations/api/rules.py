@@ -109,6 +109,8 @@ class RuleListView(RuleApiView):
     def post(self, request):
         limited_to = _site_limit(request, write=True)
         values = _body(request)
+        if "site" not in values and limited_to is None:
+            raise ValidationError("site is required.", field="site")
         site_id = values.pop("site", limited_to)
         if isinstance(site_id, bool) or not isinstance(site_id, int):
             raise ValidationError("site must be a site's id.", field="site")

@@ -23,30 +23,28 @@ RULE_FIELDS = ("name", "event", "conditions", "actions", "enabled", "position", 
 POSITION_MAX = 2**31 - 1
 
 
-def rule_problems(
-    *, event: Any, conditions: Any, actions: Any, limits: dict[str, Any]
-) -> list[str]:
-    """Every problem with a rule's format and limits, as "path: what is wrong"."""
-    problems = rule_format.validate(event=event, conditions=conditions, actions=actions)
-    try:
-        clean_limits({k: v for k, v in limits.items() if k in RULE_LIMITS})
-    except ParleyError as exc:
-        problems.append(f"{exc.field}: {exc}")
-    return problems
-
-
 def rule_check(
     *, site_id: int | None, event: Any, conditions: Any, actions: Any, limits: dict[str, Any]
 ) -> list[str]:
-    """Every problem with a rule, all at once: its format and limits (``rule_problems``),
-    then what its well-formed actions name (``_reference_problems``). The one check of
-    both the admin form and the API."""
-    problems = rule_problems(event=event, conditions=conditions, actions=actions, limits=limits)
-    if site_id is None or not isinstance(actions, list):
+    """Every problem with a rule, all at once: its format, its limits, then what its
+    well-formed actions name (``_reference_problems``). The one check of both the admin
+    form and the API."""
+    checked = rule_format.check(event=event, conditions=conditions, actions=actions)
+    problems = checked.problems + _limit_problems(limits)
+    if site_id is None:
         return problems
-    malformed = {p.split(":")[0].split(".")[0] for p in problems}
-    sound = [(i, a) for i, a in enumerate(actions) if f"actions[{i}]" not in malformed]
-    return problems + _reference_problems(site_id=site_id, actions=sound)
+    return problems + _reference_problems(site_id=site_id, actions=checked.actions)
+
+
+def _limit_problems(limits: dict[str, Any]) -> list[str]:
+    problems = []
+    for name in RULE_LIMITS:
+        if name in limits:  # one by one: clean_limits stops at the first bad one
+            try:
+                clean_limits({name: limits[name]})
+            except ParleyError as exc:
+                problems.append(f"{exc.field}: {exc}")
+    return problems
 
 
 def _reference_problems(*, site_id: int, actions: list[tuple[int, Any]]) -> list[str]:
@@ -71,16 +69,21 @@ def _reference_problems(*, site_id: int, actions: list[tuple[int, Any]]) -> list
     return problems
 
 
-def _scalars(rule: Rule, values: dict[str, Any]) -> None:
+def _scalar_problems(rule: Rule, values: dict[str, Any]) -> list[str]:
+    """The problems of the fields besides the rule's format, as "path: what is wrong";
+    sets each good one on ``rule``."""
+    problems = []
     if "name" in values:
         name = values["name"]
         if not isinstance(name, str) or not name.strip() or len(name) > 120:
-            raise ValidationError("name: text of 1 to 120 characters.", field="name")
-        rule.name = name
+            problems.append("name: text of 1 to 120 characters.")
+        else:
+            rule.name = name
     if "enabled" in values:
         if not isinstance(values["enabled"], bool):
-            raise ValidationError("enabled must be true or false.", field="enabled")
-        rule.enabled = values["enabled"]
+            problems.append("enabled: must be true or false.")
+        else:
+            rule.enabled = values["enabled"]
     if "position" in values:
         position = values["position"]
         if (
@@ -88,15 +91,16 @@ def _scalars(rule: Rule, values: dict[str, Any]) -> None:
             or isinstance(position, bool)
             or not 0 <= position <= POSITION_MAX
         ):
-            raise ValidationError(
-                f"position must be an integer from 0 to {POSITION_MAX}.", field="position"
-            )
-        rule.position = position
+            problems.append(f"position: must be an integer from 0 to {POSITION_MAX}.")
+        else:
+            rule.position = position
     if "owner_email" in values:
         email = values["owner_email"]
         if not isinstance(email, str) or (email and "@" not in email) or len(email) > 254:
-            raise ValidationError("owner_email must be an email address.", field="owner_email")
-        rule.owner_email = email
+            problems.append("owner_email: must be an email address.")
+        else:
+            rule.owner_email = email
+    return problems
 
 
 _INDEX = re.compile(r"\.(\d+)(?=\.|$)")  # a list's index in a dotted path: ".0" before "." or end
@@ -145,12 +149,12 @@ def rule_save(*, rule: Rule | None = None, site: Site | None = None, **values: A
         rule = Rule(site=site)
     for name, value in values.items():
         _no_nul(value, name)
-    _scalars(rule, values)
+    problems = _scalar_problems(rule, values)
     for name in ("event", "conditions", "actions"):
         if name in values:
             setattr(rule, name, values[name])
     limits = {name: values[name] for name in RULE_LIMITS if name in values}
-    problems = rule_check(
+    problems += rule_check(
         site_id=rule.site_id,
         event=rule.event,
         conditions=rule.conditions,
