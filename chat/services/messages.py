@@ -30,13 +30,16 @@ def _awaiting_since(
     conversation: Conversation, sender: Participant, kind: str, at: dt.datetime
 ) -> dt.datetime | None:
     """Since when the customer has waited for an answer, after this message: their text
-    starts the clock (if it is not running), an agent's or the bot's reply stops it."""
+    starts the clock (if it is not running), an agent's reply stops it, and so does the
+    bot's while the bot has the conversation; once handed off, the customer waits for a
+    person (routing starts the clock at the handoff), and a bot line is no answer."""
     if sender.role == Participant.Role.CUSTOMER and kind == Message.Kind.TEXT:
         return conversation.awaiting_since or at
-    if sender.role in (Participant.Role.AGENT, Participant.Role.BOT) and kind in (
-        Message.Kind.TEXT,
-        Message.Kind.BOT,
-    ):
+    if kind not in (Message.Kind.TEXT, Message.Kind.BOT):
+        return conversation.awaiting_since
+    if sender.role == Participant.Role.AGENT:
+        return None
+    if sender.role == Participant.Role.BOT and conversation.status == Conversation.Status.BOT:
         return None
     return conversation.awaiting_since
 

@@ -112,6 +112,11 @@ def enqueue_locked(
         excluded_agent_id=exclude_agent_id,
         returning=returning,
     )
+    extra = {"assigned_at": None, **(fields or {})}
+    if conversation.status == Conversation.Status.BOT and conversation.awaiting_since is None:
+        # Handed off by the bot: the customer now waits for a person, whatever the bot said
+        # last ("an expert will join you" answered nothing). The reply timer starts here.
+        extra["awaiting_since"] = now
     conversation_transition(
         conversation=conversation,
         to_status=Conversation.Status.QUEUED,
@@ -122,7 +127,7 @@ def enqueue_locked(
         priority=priority,
         # Waiting again (sent back to the queue, declined after assignment, reopened): the
         # last assignment's time no longer describes it (admin showed a stale "Assigned at").
-        **{"assigned_at": None, **(fields or {})},
+        **extra,
     )
     transaction.on_commit(partial(router_kick_entry, entry_id=entry.pk, now=explicit_now))
     return entry
