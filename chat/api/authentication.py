@@ -52,7 +52,10 @@ class VisitorTokenAuthentication(authentication.BaseAuthentication):
         return PrincipalUser(actor), actor
 
     def authenticate_header(self, request) -> str:
-        return "Visitor"
+        # DRF asks the first class only: a refused API key is challenged for a key, anything
+        # else for either kind of credentials.
+        scheme = authentication.get_authorization_header(request).split(b" ", 1)[0].lower()
+        return "Bearer" if scheme == b"bearer" else "Bearer, Visitor"
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

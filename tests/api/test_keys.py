@@ -187,3 +187,12 @@ def test_a_key_created_without_scopes_gets_every_scope(admin_client):
     )
     assert response.status_code == 201, response.content
     assert set(response.json()["scopes"]) == set(SCOPES)  # as docs/api.md says
+
+
+def test_a_401_challenges_for_the_credentials_that_were_refused():
+    bearer = APIClient()
+    bearer.credentials(HTTP_AUTHORIZATION="Bearer pk_not-a-real-key")
+    refused = bearer.get("/api/v1/conversations/")
+    assert refused.status_code == 401 and refused["WWW-Authenticate"] == "Bearer"
+    nobody = APIClient().get("/api/v1/conversations/")
+    assert nobody.status_code == 401 and nobody["WWW-Authenticate"] == "Bearer, Visitor"
