@@ -61,6 +61,7 @@ def api_key_create(
 ) -> tuple[ApiKey, str]:
     """Create a key; the raw value is returned once and never stored. No scopes given: all
     of them (the keys made before scopes existed could do everything)."""
+    _check_expiry(expires_at)
     raw, prefix, key_hash = api_key_secret_generate()
     key = ApiKey.objects.create(
         name=name,
@@ -75,6 +76,12 @@ def api_key_create(
         daily_bytes=daily_bytes,
     )
     return key, raw
+
+
+def _check_expiry(expires_at: datetime | None) -> None:
+    """A key that would be dead on arrival is a mistake (a date typed in the past), not a key."""
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError("expires_at must be in the future.", field="expires_at")
 
 
 def api_key_update(*, key: ApiKey, **fields) -> ApiKey:
@@ -92,6 +99,8 @@ def api_key_update(*, key: ApiKey, **fields) -> ApiKey:
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationError(f"Cannot change {', '.join(sorted(unknown))}.")
+    if "expires_at" in fields:
+        _check_expiry(fields["expires_at"])
     if "scopes" in fields:
         fields["scopes"] = clean_scopes(fields["scopes"])
     if "rate_limit" in fields:

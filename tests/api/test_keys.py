@@ -196,3 +196,13 @@ def test_a_401_challenges_for_the_credentials_that_were_refused():
     assert refused.status_code == 401 and refused["WWW-Authenticate"] == "Bearer"
     nobody = APIClient().get("/api/v1/conversations/")
     assert nobody.status_code == 401 and nobody["WWW-Authenticate"] == "Bearer, Visitor"
+
+
+def test_a_key_cannot_be_made_already_expired():
+    admin = get_user_model().objects.create_superuser("root", "r@example.com", "pw")
+    client = APIClient()
+    client.force_login(admin)
+    past = (timezone.now() - dt.timedelta(days=1)).isoformat()
+    got = client.post("/api/v1/api-keys/", {"name": "late", "expires_at": past}, format="json")
+    assert got.status_code == 400 and got.json()["error"]["field"] == "expires_at"
+    assert not ApiKey.objects.filter(name="late").exists()
