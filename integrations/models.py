@@ -41,6 +41,11 @@ class WebhookEndpoint(Limits):
     description = models.CharField(max_length=200, blank=True)
     events = models.JSONField(default=list, help_text='Event types, e.g. ["message.created"].')
     secret = models.CharField(max_length=100, default=webhook_secret)
+    # The secret a rotation replaced, still signing beside the new one until it expires, so
+    # that receivers can switch without refusing a delivery (Standard Webhooks: one header,
+    # several signatures).
+    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     enabled = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=200, blank=True)
     # The first failure since the last success: past WEBHOOK_DISABLE_AFTER_DAYS it is off.

@@ -60,13 +60,23 @@ def _cut(text: str) -> str:
 _POOL_PREFIX = re.compile(r"^(?:<[\w.]+ object at 0x[0-9a-f]+>|[\w.]+\([^)]*\)): ")
 
 
-def sign(*, secret: str, msg_id: str, timestamp: dt.datetime, body: str) -> dict[str, str]:
-    """The Standard Webhooks headers for one request."""
+def sign(
+    *, secret: str, msg_id: str, timestamp: dt.datetime, body: str, also: str = ""
+) -> dict[str, str]:
+    """The Standard Webhooks headers for one request; ``also``: a second secret (the one a
+    rotation replaced), whose signature goes beside the first (space-separated, as the
+    standard allows: a receiver accepts the request when any one verifies)."""
+    signatures = [Webhook(s).sign(msg_id, timestamp, body) for s in (secret, also) if s]
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(int(timestamp.timestamp())),
-        "webhook-signature": Webhook(secret).sign(msg_id, timestamp, body),
+        "webhook-signature": " ".join(signatures),
     }
+
+
+def _previous_secret(endpoint: WebhookEndpoint, now: dt.datetime) -> str:
+    expires = endpoint.previous_secret_expires_at
+    return endpoint.previous_secret if expires is not None and now < expires else ""
 
 
 def http_post(url: str, body: str, headers: dict[str, str]) -> Response:
@@ -180,6 +190,7 @@ def lane_run(*, endpoint_id: int, lane: int, max_sends: int = 100) -> int:
                 msg_id=delivery.event.msg_id,
                 timestamp=now,
                 body=body,
+                also=_previous_secret(delivery.endpoint, now),
             ),
         }
         response = http_post(delivery.endpoint.url, body, headers)

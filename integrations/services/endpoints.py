@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import socket
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.db import transaction
+from django.utils import timezone
 
 from chat.events import HOOK_EVENTS, HOOK_RULE_FIRED
 from chat.exceptions import ValidationError
@@ -163,10 +165,21 @@ def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
     site_hooks_refresh(site_id=site_id)
 
 
-def endpoint_secret_rotate(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+def endpoint_secret_rotate(
+    *, endpoint: WebhookEndpoint, now: dt.datetime | None = None
+) -> WebhookEndpoint:
     """A new signing secret, at once: every delivery sent after this commit is signed with
-    it (one signed with the old secret and refused by the receiver is retried, and then
-    verifies). The secret is shown in this answer and at creation only."""
+    it and, for WEBHOOK_SECRET_OVERLAP_SECONDS, with the old one too, so a receiver still
+    holding the old secret keeps verifying while it switches (0: the old one stops at once,
+    for a leaked secret). The secret is shown in this answer and at creation only."""
+    now = now or timezone.now()
+    overlap = conf.get("WEBHOOK_SECRET_OVERLAP_SECONDS")
+    endpoint.previous_secret = endpoint.secret if overlap > 0 else ""
+    endpoint.previous_secret_expires_at = (
+        now + dt.timedelta(seconds=overlap) if overlap > 0 else None
+    )
     endpoint.secret = webhook_secret()
-    endpoint.save(update_fields=["secret", "updated_at"])
+    endpoint.save(
+        update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"]
+    )
     return endpoint

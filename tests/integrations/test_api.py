@@ -178,8 +178,9 @@ def test_rotating_the_secret_signs_the_next_deliveries_with_the_new_one(
     assert (
         Webhook(new_secret).verify(raw, headers)["data"]["message"]["body"] == "after the rotation"
     )
-    with pytest.raises(Exception, match="signature"):
-        Webhook(old_secret).verify(raw, headers)
+    # The old secret still verifies for WEBHOOK_SECRET_OVERLAP_SECONDS (the receiver switches
+    # at its own pace: tests/integrations/test_webhook_rotation.py).
+    assert Webhook(old_secret).verify(raw, headers)["type"] == "message.created"
     reader = client_for(site, scopes=["webhooks:read"])
     assert reader.post(f"/api/v1/webhooks/{hook.pk}/rotate-secret/").status_code == 403
 
