@@ -31,7 +31,9 @@ import { onContext, onPastTranscript, openPast, renderContext } from "./context.
 import { renderLists, renderSoon, tickSla } from "./lists.js";
 import { answerOffer, offerSet, onOpenOffers, renderOffers, setPresence } from "./offers.js";
 import { ME, OUTBOX_KEY, cfg, convs, isMine, isMyMessage, isOpen, offers, rec, ui, useClient } from "./state.js";
-import { onNote, onNotesBatch, sendNote, setComposerMode } from "./notes.js";
+import { onNote, onNotesBatch, sendNote } from "./notes.js";
+import { saveDraft, setComposerMode, showDraft } from "./composer.js";
+import { take, takeRefused } from "./capacity.js";
 import { renderChat, renderPending } from "./transcript.js";
 import { onResolveReply, resolve, undoResolve } from "./resolve.js";
 import { onTargets, onTransferAck, onTransferError, openTransfer, submitTransfer } from "./transfer.js";
@@ -223,9 +225,7 @@ function onError(f) {
   if (ref.startsWith("x:") || ref.startsWith("u:")) return onResolveReply(f);
   if (ref === "cs" || ref === "cd" || ref === "cl") return onCannedError(f);
   if (ref === "q" || ref === "sg") return; // a refused query or suggestion: nothing to say
-  if (ref.startsWith("t:")) {
-    return toast(f.code === "already_taken" ? "Someone else took this conversation first." : f.message);
-  }
+  if (ref.startsWith("t:")) return takeRefused(f);
   toast(f.message);
 }
 
@@ -252,10 +252,6 @@ function submit(text) {
   client.typingStop();
   client.enqueue({ conversation: r.id, body });
   return true;
-}
-
-function take(id) {
-  client.send({ type: "conversation.take", id: `t:${id}`, conversation: id }, true);
 }
 
 // --- events --------------------------------------------------------------------------------
@@ -286,6 +282,7 @@ el.form.addEventListener("submit", (ev) => {
   if (submit(el.input.value)) {
     el.input.value = "";
     clearSuggestions();
+    saveDraft(); // sent: nothing left to keep
   }
 });
 el.input.addEventListener("keydown", (ev) => {
@@ -296,6 +293,7 @@ el.input.addEventListener("keydown", (ev) => {
   }
 });
 el.input.addEventListener("input", () => {
+  saveDraft();
   typingInput(el.input.value);
   onComposerInput();
   onTyped();
@@ -321,7 +319,7 @@ for (const tab of el.modeTabs) {
     el.input.focus();
   });
 }
-el.takeBtn.addEventListener("click", () => ui.selectedId && take(ui.selectedId));
+el.takeBtn.addEventListener("click", () => take(ui.selectedId));
 el.presenceSelect.addEventListener("change", () => {
   const [status, awayReason] = el.presenceSelect.value.split(":");
   const frame = { type: "presence.set", id: client.nextId("s:"), status };
@@ -393,6 +391,7 @@ el.contextPast.addEventListener("click", (ev) => {
   if (b) openPast(Number(b.dataset.past));
 });
 
+showDraft(ui.selectedId); // the one selected before a reload
 renderChat();
 renderContext();
 renderLists();

@@ -2,6 +2,7 @@
 // which conversations are loaded in full (mine and the one on screen) or as a preview
 // (waiting ones), and which one is selected. Seq order and gaps are the client's
 // (client/resume.js): it hands these functions each message once, in order.
+import { dropDraft, showDraft } from "./composer.js";
 import { el, toast, translationOf } from "./dom.js";
 import { notify } from "./notify.js";
 import { renderSoon } from "./lists.js";
@@ -40,6 +41,7 @@ export function upsert(c) {
       toast(who ? `${c.customer.name}'s conversation was taken by ${who}.` : `${c.customer.name}'s conversation left the queue.`);
       select(null);
     }
+    dropDraft(r.id);
     return;
   }
   if (isMine(r) && !wasMine && r.id !== ui.selectedId && !ui.selectedId) select(r.id);
@@ -94,6 +96,7 @@ export function helloConversations(list) {
 export function select(id) {
   if (id !== ui.selectedId) client.typingStop();
   setSelected(id);
+  showDraft(id);
   if (id && convs.has(id)) {
     ensureLoaded(convs.get(id));
     client.arrived(id); // it is on screen now: read receipt

@@ -2,6 +2,7 @@
 // preview with its unread count, and the page title. Clicks are handled by console.js
 // (delegated on the lists).
 import { arrange } from "./arrange.js";
+import { paintTake } from "./capacity.js";
 import { coalesce } from "./schedule.js";
 import { clock, el, translationOf } from "./dom.js";
 import { icon } from "./icons.js";
@@ -119,6 +120,7 @@ function listItem(r) {
     btn.dataset.testid = "conversation-take";
     btn.textContent = "Take";
     btn.setAttribute("aria-label", `Take the conversation with ${name}`);
+    paintTake(btn, r.id);
     li.appendChild(btn);
   }
   return li;
@@ -190,8 +192,12 @@ export function renderLists() {
   const waiting = sections.waiting.sort((a, b) => (b.c.priority - a.c.priority) || urgency(a, b) || String(a.c.queued_at).localeCompare(String(b.c.queued_at)) || a.id - b.id);
   const activity = (r) => String((r.msgs.length && r.msgs[r.msgs.length - 1].created_at) || r.c.last_message_at || r.c.created_at);
   const mine = sections.mine.sort((a, b) => (isOpen(b) - isOpen(a)) || urgency(a, b) || activity(b).localeCompare(activity(a)) || b.id - a.id);
+  // My load as the router counts it: assigned chats plus open offers, against my capacity
+  // (before the items: Take is disabled when it is full).
+  ui.load = mine.filter((r) => r.c.status === "assigned" && r.c.assignee && ui.presence && r.c.assignee.id === ui.presence.agent).length + sections.offers.length;
   const waitingItems = waiting.map(listItem);
   const mineItems = mine.map(listItem);
+  if (ui.selectedId) paintTake(el.takeBtn, ui.selectedId);
   drawOffers(sections.offers);
   el.waiting.replaceChildren(...waitingItems);
   el.mine.replaceChildren(...mineItems);
@@ -199,12 +205,10 @@ export function renderLists() {
   paintCount(el.mineCount, mine.filter(isOpen).length, "open");
   el.waitingEmpty.hidden = waiting.length > 0;
   el.mineEmpty.hidden = mine.length > 0;
-  // My load as the router counts it: assigned chats plus open offers, against my capacity.
   if (ui.presence && ui.presence.capacity) {
-    const load = mine.filter((r) => r.c.status === "assigned" && r.c.assignee && r.c.assignee.id === ui.presence.agent).length + sections.offers.length;
     el.load.hidden = false;
-    el.load.textContent = `${load}/${ui.presence.capacity} chats`;
-    el.load.dataset.full = String(load >= ui.presence.capacity);
+    el.load.textContent = `${ui.load}/${ui.presence.capacity} chats`;
+    el.load.dataset.full = String(ui.load >= ui.presence.capacity);
   }
   const unread = mine.reduce((n, r) => n + unreadCount(r), 0);
   const offered = sections.offers.length ? `${sections.offers.length} incoming · ` : "";

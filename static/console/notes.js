@@ -3,7 +3,7 @@
 // when it loads it in full and again after every hello (a reconnect), and note.new adds
 // the rest. Shown in the transcript among the messages, by time, in their own colour.
 import { uuid } from "../parley/client/index.js";
-import { el, toast } from "./dom.js";
+import { toast } from "./dom.js";
 import { client, convs, ui } from "./state.js";
 
 let round = 0; // one fetch per conversation per hello
@@ -79,15 +79,4 @@ export function merged(r) {
   const out = r.msgs.map((m) => ({ at: String(m.created_at || ""), m }));
   for (const n of r.notes) out.push({ at: String(n.created_at || ""), n });
   return out.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-}
-
-export function setComposerMode(mode) {
-  ui.composerMode = mode;
-  el.form.dataset.mode = mode;
-  for (const tab of el.modeTabs) tab.setAttribute("aria-pressed", String(tab.dataset.mode === mode));
-  el.send.textContent = mode === "note" ? "Save note" : "Send";
-  el.input.placeholder =
-    mode === "note"
-      ? "Write an internal note… only agents see it (Enter to save)"
-      : "Write a reply… (Enter to send, Shift+Enter for a new line)";
 }

@@ -16,10 +16,20 @@ export function awaitingFromSnapshot(r, c) {
   }
 }
 
+// A bot line answers the customer only while the bot has the conversation: once handed off
+// (after queued_at) the customer waits for a person, as the server's awaiting_since says
+// (chat.services.messages._awaiting_since).
+function botPhase(r, m) {
+  if (!r.c || r.c.status === "bot" || !r.c.queued_at) return true;
+  return Date.parse(m.created_at) <= Date.parse(r.c.queued_at);
+}
+
 /** From a message, in seq order. */
 export function awaitingFromMessage(r, m) {
-  if (m.sender && m.sender.role === "customer" && m.kind === "text") r.awaiting = r.awaiting || m.created_at;
-  else if (m.sender && (m.sender.role === "agent" || m.sender.role === "bot") && (m.kind === "text" || m.kind === "bot")) r.awaiting = null;
+  const role = m.sender && m.sender.role;
+  const says = m.kind === "text" || m.kind === "bot";
+  if (role === "customer" && m.kind === "text") r.awaiting = r.awaiting || m.created_at;
+  else if (says && (role === "agent" || (role === "bot" && botPhase(r, m)))) r.awaiting = null;
   r.awaitingSeq = Math.max(r.awaitingSeq || 0, m.seq || 0);
 }
 
@@ -64,18 +74,24 @@ export function paintSla(span, r, now) {
 
 export const NUDGE_TEXT = "Are you still there?";
 
-/** Seconds the customer has been silent in my assigned chat, or -1 when it does not apply
- * (not assigned, or already asked since their last words). */
+/** Seconds the customer has been silent since my side (an agent or the bot) last spoke in
+ * my assigned chat (or since it was assigned), or -1 when it does not apply: not assigned, already asked since, or
+ * the customer's last words are still unanswered (then they are waiting for us, not
+ * silent, and the nudge would start the customer-left close on someone owed a reply). */
 export function customerSilence(r, now) {
-  if (!r || !r.c || r.c.status !== "assigned") return -1;
-  let since = r.c.assigned_at;
+  if (!r || !r.c || r.c.status !== "assigned" || r.awaiting) return -1;
+  let since = null; // my side's last words
   for (let i = r.msgs.length - 1; i >= 0; i -= 1) {
     const m = r.msgs[i];
-    if (m.sender && m.sender.role === "customer" && m.kind === "text") {
-      since = m.created_at;
+    const role = m.sender && m.sender.role;
+    if (role === "customer" && m.kind === "text") {
+      if (!since) return -1; // unanswered
       break;
     }
-    if (m.sender && m.sender.role === "agent" && m.body === NUDGE_TEXT) return -1; // asked
+    if (role === "agent" && m.body === NUDGE_TEXT) return -1; // asked since their last words
+    if (!since && (role === "agent" || role === "bot") && (m.kind === "text" || m.kind === "bot")) since = m.created_at;
   }
-  return since ? Math.floor((now - new Date(since).getTime()) / 1000) : -1;
+  // Not before I had the chat: a bot's answer long before the hand-off is not my question.
+  const from = Math.max(since ? Date.parse(since) : 0, r.c.assigned_at ? Date.parse(r.c.assigned_at) : 0);
+  return from ? Math.floor((now - from) / 1000) : -1;
 }

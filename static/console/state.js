@@ -35,7 +35,8 @@ export const ui = {
   selectedId: Number(sessionStorage.getItem(SELECTED_KEY)) || null,
   blocked: null,
   presence: null,
-  composerMode: "reply", // or "note"
+  composerMode: "reply", // or "note": the selected conversation's (composer.js)
+  load: 0, // my assigned chats plus open offers, as the top bar shows it (lists.js)
   translation: null, // hello.translation: {enabled, engine, state, reason}
 };
 

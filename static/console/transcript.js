@@ -1,6 +1,7 @@
 // The chat pane: the selected conversation's head, transcript, pending messages, ticks and
 // typing line. It reads the state and draws; it changes none of it.
 import { attachmentsNode } from "./attachments.js";
+import { paintTake } from "./capacity.js";
 import { clock, el, translationOf } from "./dom.js";
 import { icon } from "./icons.js";
 import { merged, noteNode } from "./notes.js";
@@ -53,6 +54,7 @@ export function renderChatHead() {
   el.status.textContent = STATUS_LABEL[c.status] || c.status;
   el.status.dataset.status = c.status;
   el.takeBtn.hidden = !isWaiting(r);
+  paintTake(el.takeBtn, r.id);
   el.resolveBtn.hidden = !(isAssignee(r) && isOpen(r));
   el.transferBtn.hidden = !(isAssignee(r) && c.status === "assigned");
   el.inviteBtn.hidden = el.transferBtn.hidden;
