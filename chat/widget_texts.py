@@ -107,6 +107,9 @@ TEXTS = {
     "line_resolved_plain": _("Conversation resolved."),
     "line_reopened": _("Conversation reopened."),
     "line_left_queue": _("You left the queue."),
+    "line_agent_gone": _(
+        "%(name)s is no longer available. We're finding someone else to help you."
+    ),
     "line_closed_left": _("Conversation closed: you left."),
 }
 

@@ -13,6 +13,7 @@ from chat.models import Conversation
 from chat.services import conversation_transition, event_message_post
 from routing.models import Queue, QueueEntry
 from routing.services.core import (
+    agent_name,
     conversation_publish_all,
     load_add,
     load_release,
@@ -76,10 +77,20 @@ def requeue_locked(
     note: str = "",
     exclude_agent_id: int | None = None,
     sticky_agent_id: int | None = None,
+    tell_customer: bool = False,
 ) -> QueueEntry:
     """Send a locked conversation back to a queue; its agent (if any) leaves and gets
-    the slot back."""
+    the slot back. ``tell_customer``: say on the transcript that the agent is gone and
+    someone else is being found (their console went silent, a supervisor sent it back);
+    a transfer says where it went instead."""
     from_id = conversation.assignee_id if conversation.status == Status.ASSIGNED else None
+    if from_id and tell_customer:
+        name = agent_name(conversation.assignee)
+        event_message_post(
+            conversation=conversation,
+            body=f"{name} is no longer available. We're finding someone else to help you.",
+            data={"line": "agent_gone", "name": name},
+        )
     if from_id:
         load_release(user_id=from_id, now=now)
         QueueEntry.objects.filter(

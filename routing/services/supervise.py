@@ -83,6 +83,7 @@ def conversation_requeue(
             reason=(reason or f"sent back to the queue by {actor.label}")[:200],
             now=now,
             exclude_agent_id=from_id,
+            tell_customer=True,
         )
         conversation_publish_all(
             conversation=conversation,

@@ -77,6 +77,7 @@ def grace_sweep(*, now: dt.datetime | None = None, limit: int = 200) -> int:
                 reason=f"the agent's console has been gone for over {grace} s",
                 now=now,
                 sticky_agent_id=agent_id,
+                tell_customer=True,
             )
             conversation_publish_all(
                 conversation=conversation, extra_groups=[recipients.user_group(agent_id)]

@@ -9,7 +9,9 @@ from django.utils import timezone
 from actions.agents import agent_console_disconnect, agent_presence_set
 from agents.models import AgentConnection, AgentPresence, AgentProfile
 from agents.services import agent_profile_sync
+from chat import names
 from chat.exceptions import NotFound, PermissionDenied, ValidationError
+from chat.models import Message
 from chat.recipients import user_group
 from routing.models import Reservation
 from routing.services import agents_lost_sweep, grace_sweep, reservation_accept, timers_sweep
@@ -111,6 +113,11 @@ def test_chats_of_a_lost_agent_wait_for_the_grace_period_then_go_back_sticky():
     entry = entry_of(mine)
     assert entry.sticky_agent_id == agent.pk and entry.state == "waiting"
     assert presence(agent).load == 1
+    # The customer is told on the transcript (in their language: the widget's line).
+    told = Message.objects.filter(conversation=mine, kind="event").order_by("-seq").first()
+    assert told.data == {"line": "agent_gone", "name": names.user_name(agent)}
+    assert told.body.endswith("is no longer available. We're finding someone else to help you.")
+    assert not Message.objects.filter(conversation=kept, data__line="agent_gone").exists()
     # The agent comes back: the sticky conversation is offered to them first.
     console(agent, tab="2")
     offer = open_offer(mine)
