@@ -1,7 +1,7 @@
 // The top bar's state: the reconnect banner (what the console is doing about a lost connection,
 // then what it caught up on) and the translation engine's real state.
 import { el } from "./dom.js";
-import { ui } from "./state.js";
+import { ME, ui } from "./state.js";
 
 let resyncTimer = null;
 
@@ -15,9 +15,16 @@ export function resyncBanner(hello) {
     return;
   }
   if (el.resync.hidden) return; // the first connection: nothing to resync
-  const n = (hello.conversations || []).length;
+  // Said as the agent counts: their own chats apart from the waiting room's (a probe read
+  // "caught up on 3 conversations" with one chat open).
+  const all = hello.conversations || [];
+  const mine = all.filter((c) => c.assignee && c.assignee.id === ME).length;
+  const offers = (hello.offers || []).length;
+  const waiting = all.filter((c) => ["queued", "offered", "reopened"].includes(c.status)).length;
+  const parts = [`${mine} chat${mine === 1 ? "" : "s"} of yours`, `${waiting} waiting`];
+  if (offers) parts.push(`${offers} offer${offers === 1 ? "" : "s"}`);
   el.resync.dataset.state = "resynced";
-  el.resync.textContent = `Reconnected: caught up on ${n} conversation${n === 1 ? "" : "s"} and ${(hello.offers || []).length} offer(s).`;
+  el.resync.textContent = `Reconnected and up to date: ${parts.join(", ")}.`;
   resyncTimer = setTimeout(() => (el.resync.hidden = true), 6000);
 }
 

@@ -85,7 +85,10 @@ function listItem(r) {
   const name = r.c.customer.name;
   const preview = previewOf(r);
   const unread = unreadCount(r);
-  const when = isWaiting(r) ? ago(r.c.queued_at) : r.c.last_message_at ? clock(r.c.last_message_at) : "";
+  // The newest message applied, not the snapshot's last_message_at (a row kept the time of
+  // the snapshot while messages kept arriving).
+  const last = (r.msgs.length && r.msgs[r.msgs.length - 1].created_at) || r.c.last_message_at;
+  const when = isWaiting(r) ? ago(r.c.queued_at) : last ? clock(last) : "";
   open.innerHTML = `<span class="avatar" aria-hidden="true"></span>
     <span class="item-body"><span class="item-top"><strong class="item-name"></strong><span class="item-time"></span></span>
     <span class="item-preview" data-testid="conversation-preview"></span></span>`;

@@ -778,7 +778,7 @@ def test_a_dropped_socket_shows_the_reconnect_banner_then_what_was_caught_up(
         # The last console's drop handed the offer back to the queue; the router offers it
         # again once the agent is back.
         expect(banner).to_have_attribute("data-state", "resynced")
-        expect(banner).to_contain_text("Reconnected: caught up on 1 conversation")
+        expect(banner).to_contain_text("Reconnected and up to date: 0 chats of yours, 1 waiting")
         assert len(routes) >= 2
         expect(console.get_by_test_id("offer")).to_have_count(1)
     finally:
