@@ -12,6 +12,7 @@ from django.db.models import Q
 from ua_parser import parse as parse_user_agent
 
 from chat.actors import Actor
+from chat.csat_models import CsatRating
 from chat.exceptions import NotFound, ValidationError
 from chat.models import Conversation, Message, Note
 from chat.names import user_name
@@ -135,12 +136,21 @@ def past_transcript(*, actor: Actor, conversation_id: int, past_id: int) -> dict
         .select_related("sender__customer", "sender__user")
         .order_by("seq")[:500]
     )
+    rating = CsatRating.objects.filter(conversation_id=past.pk).first()
     return {
         "conversation": conversation.pk,
         "past": past.pk,
         "status": past.status,
         "messages": [message_payload(m) for m in messages],
         "notes": [note_payload(n) for n in past.notes.order_by("id")[:200]],
+        # How the customer rated it, if they did (the agent reading it learns how it went).
+        "csat": None
+        if rating is None
+        else {
+            "score": rating.score,
+            "comment": rating.comment,
+            "created_at": rating.created_at.isoformat(),
+        },
     }
 
 

@@ -208,7 +208,10 @@ CONVERSATION_CONTEXT = _declare(
     broadcast=False,
 )
 PAST_TRANSCRIPT = _declare(
-    "past.transcript", "ref conversation past status messages notes", to=SOCKET, broadcast=False
+    "past.transcript",
+    "ref conversation past status messages notes csat",
+    to=SOCKET,
+    broadcast=False,
 )
 
 TRANSFER_TARGETS = _declare(

@@ -3,6 +3,7 @@
 // conversation's timeline (why it reached me). Fetched over the socket (context.fetch,
 // past.fetch) when a conversation is selected and after a reconnect. Every value is
 // shown with textContent: whatever a customer typed stays text.
+import { attachmentsNode } from "./attachments.js";
 import { clock, el } from "./dom.js";
 import { client, convs, ui } from "./state.js";
 
@@ -119,26 +120,39 @@ export function openPast(pastId) {
   client.send({ type: "past.fetch", id: `px:${pastId}`, conversation: ui.selectedId, past: pastId }, true);
 }
 
-/** A past conversation, read-only, in a dialog: its messages and notes as text. */
+/** A past conversation, read-only, in a dialog: its messages (with their files) and notes,
+ * each with its time, and how the customer rated it. */
 export function onPastTranscript(f) {
-  el.pastTitle.textContent = `Conversation #${f.past} (${f.status}) · read-only`;
+  const started = f.messages.length ? new Date(f.messages[0].created_at).toLocaleDateString() : "";
+  el.pastTitle.textContent = `Conversation #${f.past} (${f.status})${started ? ` · ${started}` : ""} · read-only`;
   const items = [
-    ...f.messages.map((m) => ({ at: m.created_at, who: m.kind === "event" ? "" : m.sender.name, text: m.body, kind: m.kind })),
+    ...f.messages.map((m) => ({ at: m.created_at, who: m.kind === "event" ? "" : m.sender.name, text: m.body, kind: m.kind, m })),
     ...f.notes.map((n) => ({ at: n.created_at, who: `${n.author_name} (note)`, text: n.body, kind: "note" })),
   ].sort((a, b) => String(a.at).localeCompare(String(b.at)));
-  el.pastList.replaceChildren(
-    ...items.map((i) => {
-      const li = document.createElement("li");
-      li.dataset.testid = "past-message";
-      li.dataset.kind = i.kind;
-      const who = document.createElement("strong");
-      who.textContent = i.who ? `${i.who}: ` : "";
-      const text = document.createElement("span");
-      text.textContent = i.text;
-      li.append(who, text);
-      return li;
-    }),
-  );
+  const rows = items.map((i) => {
+    const li = document.createElement("li");
+    li.dataset.testid = "past-message";
+    li.dataset.kind = i.kind;
+    const time = document.createElement("time");
+    time.dateTime = i.at;
+    time.textContent = `${clock(i.at)} `;
+    const who = document.createElement("strong");
+    who.textContent = i.who ? `${i.who}: ` : "";
+    const text = document.createElement("span");
+    text.textContent = i.text;
+    li.append(time, who, text);
+    const files = i.m ? attachmentsNode(i.m) : null; // a files-only message had no text at all
+    if (files) li.append(files);
+    return li;
+  });
+  if (f.csat) {
+    const li = document.createElement("li");
+    li.dataset.testid = "past-csat";
+    li.dataset.kind = "csat";
+    li.textContent = `Rated ${f.csat.score}/5 by the customer${f.csat.comment ? `: “${f.csat.comment}”` : ""}`;
+    rows.push(li);
+  }
+  el.pastList.replaceChildren(...rows);
   if (!el.pastDialog.open) el.pastDialog.showModal();
 }
 

@@ -85,7 +85,7 @@ def test_an_internal_note_stays_with_the_agents(asgi_server, browser, shop):
     assert errors == []
 
 
-def _past_conversation(customer, body: str) -> None:
+def _past_conversation(customer, body: str):
     """An earlier, resolved conversation of the same customer, with one message."""
     from chat.models import Conversation, Participant
 
@@ -94,10 +94,12 @@ def _past_conversation(customer, body: str) -> None:
     )
     sender = Participant.objects.create(conversation=past, role="customer", customer=customer)
     Message.objects.create(conversation=past, seq=1, sender=sender, body=body)
+    return past
 
 
 def test_three_panes_context_sla_colours_and_no_duplicate_take(asgi_server, browser, shop):
     from agents.models import AgentProfile
+    from chat.csat_models import CsatRating
     from chat.models import Conversation, Customer, Note
     from routing.models import Queue
 
@@ -131,7 +133,10 @@ def test_three_panes_context_sla_colours_and_no_duplicate_take(asgi_server, brow
             body="Handed.",
             data={"collected": {"order_number": "DIY-1", "comment": XSS}},
         )
-        _past_conversation(conversation.customer, f"An old question {XSS}")
+        past = _past_conversation(conversation.customer, f"An old question {XSS}")
+        CsatRating.objects.create(
+            conversation=past, site=past.site, score=2, comment=f"Too slow {XSS}"
+        )
 
         console = watch_errors(agent.new_page(), errors)
         console.clock.install()
@@ -181,8 +186,18 @@ def test_three_panes_context_sla_colours_and_no_duplicate_take(asgi_server, brow
         context.get_by_test_id("context-past-open").click()
         dialog = console.get_by_test_id("past-dialog")
         expect(dialog).to_be_visible()
+        # Each line with its time; the customer's rating after them.
         expect(dialog.get_by_test_id("past-message")).to_have_text(
-            [f"Zoé {XSS}: An old question {XSS}"]
+            [
+                re.compile(
+                    r"^\d{1,2}:\d\d(\s?[AP]M)?\s+"
+                    + re.escape(f"Zoé {XSS}: An old question {XSS}")
+                    + "$"
+                )
+            ]
+        )
+        expect(dialog.get_by_test_id("past-csat")).to_have_text(
+            f"Rated 2/5 by the customer: “Too slow {XSS}”"
         )
         expect(dialog.locator("textarea, input:not([type=hidden])")).to_have_count(0)
         console.screenshot(path="/tmp/parley_e2e_console_context.png")
