@@ -6,6 +6,7 @@ model permissions. Views parse, call one service, render."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -67,11 +68,22 @@ def _body(request) -> dict[str, Any]:
     return dict(body_fields(request))
 
 
+def masked_url(url: str) -> str:
+    """A receiver's URL as reads show it: a password in it (``https://user:pass@host/``,
+    basic auth for the receiver) is as secret as the signing one, so it reads ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+
+
 def endpoint_out(e: WebhookEndpoint, *, secret: bool = False) -> dict[str, Any]:
     """The signing secret only where it is made (creation, rotation), as an API key's: a
     key that may read webhooks must not be able to sign deliveries in Parley's name."""
     out = {
-        "id": e.pk, "site": e.site_id, "url": e.url, "events": e.events,
+        "id": e.pk, "site": e.site_id, "url": masked_url(e.url), "events": e.events,
         "description": e.description, "enabled": e.enabled,
         "disabled_reason": e.disabled_reason, "failing_since": e.failing_since,
         "owner_email": e.owner_email, "rate": e.rate, "daily_requests": e.daily_requests,
@@ -98,7 +110,7 @@ def delivery_out(d: WebhookDelivery, *, log: bool = False) -> dict[str, Any]:
                 "response_status": a.response_status,
                 "error": a.error,
                 "duration_ms": a.duration_ms,
-                "url": a.url,
+                "url": masked_url(a.url),
                 "request_headers": a.request_headers,
                 "request_body": a.request_body,
                 "response_headers": a.response_headers,

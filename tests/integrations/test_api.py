@@ -3,6 +3,8 @@ the delivery log and replay."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -197,3 +199,17 @@ def test_a_visitor_token_cannot_manage_webhooks(site, customer):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Visitor {token}")
     assert client.get("/api/v1/webhooks/").status_code == 403
+
+
+def test_a_password_in_the_receivers_url_is_never_read_back(site):
+    api = client_for(site)
+    made = api.post(
+        "/api/v1/webhooks/",
+        {"url": "https://crm:s3cret@hooks.example.com/in", "events": ["message.created"]},
+        format="json",
+    )
+    assert made.status_code == 201, made.content
+    assert made.json()["url"] == "https://crm:***@hooks.example.com/in"
+    read = api.get(f"/api/v1/webhooks/{made.json()['id']}/").json()
+    assert read["url"] == "https://crm:***@hooks.example.com/in"
+    assert "s3cret" not in json.dumps(api.get("/api/v1/webhooks/").json())
