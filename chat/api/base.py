@@ -106,9 +106,10 @@ class Cursor(CursorPagination):
             raise ValidationError(f"limit must be an integer from 1 to {PAGE_MAX}.", field="limit")
         return int(raw)
 
-    # A cursor is signed with the ordering and the filters of the page it came from:
-    # ``ordering=id``'s cursor replayed with ``ordering=-id`` (or another filter) was
-    # accepted and returned other rows. ``limit`` and ``cursor`` may change between pages.
+    # A cursor is signed with the ordering, the filters and the list (the path) of the page
+    # it came from: ``ordering=id``'s cursor replayed with ``ordering=-id`` (or another
+    # filter, or on another conversation's messages) was accepted and returned other rows.
+    # ``limit`` and ``cursor`` may change between pages.
     _UNBOUND = ("cursor", "limit", "ordering")
 
     def _filters(self, request) -> str:
@@ -118,6 +119,7 @@ class Cursor(CursorPagination):
             if name not in self._UNBOUND
             for value in values
         )
+        pairs.append(("\0path", request.path))
         return sha256(parse.urlencode(pairs).encode()).hexdigest()[:16]
 
     def encode_cursor(self, cursor):
@@ -145,8 +147,8 @@ class Cursor(CursorPagination):
             )
         if filters != self._filters(request):
             raise ValidationError(
-                "cursor belongs to other filters: follow the `next` or `previous` link as "
-                "given, or start again without a cursor.",
+                "cursor belongs to other filters or another list: follow the `next` or "
+                "`previous` link as given, or start again without a cursor.",
                 field="cursor",
             )
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.utils import timezone
@@ -144,3 +144,13 @@ def test_bad_message_list_parameters_are_400_with_the_field(params, field):
     assert response.status_code == 400, response.content
     error = response.json()["error"]
     assert error["field"].startswith(field), error
+
+
+def test_a_cursor_from_one_conversation_is_refused_on_another():
+    _, _conversation, client, url = _world()
+    _, _other, _, other_url = _world()
+    page = client.get(f"{url}?limit=2").json()
+    cursor = parse_qs(urlsplit(page["next"]).query)["cursor"][0]
+    assert client.get(f"{url}?limit=2&cursor={cursor}").status_code == 200
+    refused = client.get(f"{other_url}?limit=2&cursor={cursor}")
+    assert refused.status_code == 400 and refused.json()["error"]["field"] == "cursor"
