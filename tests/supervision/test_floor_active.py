@@ -36,6 +36,10 @@ def test_held_chats_are_listed_the_longest_unanswered_first(published):
     _say(unanswered, customer_actor(unanswered.customer), "where is my refund?", "u1")
     _say(answered, customer_actor(answered.customer), "hello", "a1")
     _say(answered, agent_actor(ann), "Hi, looking now", "a2")
+    # Never written to: the customer waits for a first reply from the handoff (its queueing)
+    # until the agent greets them.
+    assert Conversation.objects.get(pk=silent.pk).awaiting_since is not None
+    _say(silent, agent_actor(ann), "Hello, how can I help?", "s1")
     still_queued = waiting(queue)  # not held by anyone: the waiting list's, not this one's
 
     later = timezone.now() + dt.timedelta(seconds=90)
