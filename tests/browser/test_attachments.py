@@ -5,6 +5,7 @@ type, an oversize file and a polyglot with a visible message."""
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 from PIL import Image
@@ -156,7 +157,11 @@ def test_a_file_picked_before_the_session_answered_waits_for_the_token(
         tab = context.new_page()
         open_widget(tab, f"{asgi_server.url}/demo/{shop.key}/")
         frame = widget(tab)
-        tab.wait_for_function("() => true")  # let the held request reach the route
+        # The route's handler runs while Playwright processes events: wait (bounded) for
+        # the widget's session request to be held rather than assume it already is.
+        deadline = time.monotonic() + 15
+        while not held and time.monotonic() < deadline:
+            tab.wait_for_timeout(100)
         assert held, "the widget asked for its token at start"
         frame.get_by_test_id("parley-file").set_input_files(
             {
