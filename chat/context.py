@@ -16,7 +16,7 @@ from chat.csat_models import CsatRating
 from chat.exceptions import NotFound, ValidationError
 from chat.models import Conversation, Message, Note
 from chat.names import user_name
-from chat.payloads import message_payload, note_payload
+from chat.payloads import csat_payload, message_payload, note_payload
 from chat.selectors import conversation_get_for_actor
 
 PAST_LIMIT = 10
@@ -144,13 +144,7 @@ def past_transcript(*, actor: Actor, conversation_id: int, past_id: int) -> dict
         "messages": [message_payload(m) for m in messages],
         "notes": [note_payload(n) for n in past.notes.order_by("id")[:200]],
         # How the customer rated it, if they did (the agent reading it learns how it went).
-        "csat": None
-        if rating is None
-        else {
-            "score": rating.score,
-            "comment": rating.comment,
-            "created_at": rating.created_at.isoformat(),
-        },
+        "csat": None if rating is None else csat_payload(rating),
     }
 
 

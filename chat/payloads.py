@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from chat.attachment_links import message_attachments
+from chat.csat_models import CsatRating
 from chat.models import Conversation, Message, MessageTranslation, Participant
 from chat.names import user_name
 from chat.pipeline.payloads import Viewer, message_view
@@ -115,4 +116,15 @@ def note_payload(n) -> dict[str, Any]:
         "author_name": n.author_name,
         "client_note_id": n.client_note_id,
         "created_at": _ts(n.created_at),
+    }
+
+
+def csat_payload(rating: CsatRating) -> dict[str, Any]:
+    """A customer's rating of a conversation (csat.submitted, the REST answer, a past
+    conversation's transcript)."""
+    return {
+        "score": rating.score,
+        "comment": rating.comment,
+        "agent": rating.agent_id,
+        "created_at": rating.created_at.isoformat(),
     }

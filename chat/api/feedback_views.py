@@ -12,7 +12,7 @@ from chat.api import serializers as s
 from chat.api.authentication import actor_for_request
 from chat.api.base import ApiView, body_fields
 from chat.exceptions import ValidationError
-from chat.services.feedback import csat_payload
+from chat.payloads import csat_payload
 
 ERRORS = {400: s.ErrorOut, 401: s.ErrorOut, 403: s.ErrorOut, 404: s.ErrorOut, 409: s.ErrorOut}
 

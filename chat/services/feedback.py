@@ -17,20 +17,12 @@ from chat import events, realtime, recipients
 from chat.actors import Actor
 from chat.exceptions import Conflict, PermissionDenied, ValidationError
 from chat.models import Conversation, CsatRating, Message, Participant
+from chat.payloads import csat_payload
 from chat.selectors import conversation_get_for_actor
 from chat.services.conversations import conversation_lock, event_record
 
 MAX_COMMENT = 2000
 TRANSCRIPTS_PER_HOUR = 3  # per conversation: the form cannot become a mail cannon
-
-
-def csat_payload(rating: CsatRating) -> dict[str, Any]:
-    return {
-        "score": rating.score,
-        "comment": rating.comment,
-        "agent": rating.agent_id,
-        "created_at": rating.created_at.isoformat(),
-    }
 
 
 def _score(value: Any) -> int:

@@ -9,6 +9,12 @@ import { icon } from "./icons.js";
 import { paintSla, sla } from "./sla.js";
 import { STATUS_LABEL, convs, isMine, isMyMessage, isOpen, isWaiting, offers, ui } from "./state.js";
 
+// The newest message applied, not the snapshot's last_message_at (a row kept the time of
+// the snapshot while messages kept arriving).
+function lastAt(r) {
+  return (r.msgs.length && r.msgs[r.msgs.length - 1].created_at) || r.c.last_message_at;
+}
+
 function initials(name) {
   const words = (name || "").split(/\s+/).map((w) => w.replace(/[^\p{L}\p{N}]/gu, "")).filter(Boolean);
   return words.slice(0, 2).map((w) => w[0].toUpperCase()).join("") || "?";
@@ -85,9 +91,7 @@ function listItem(r) {
   const name = r.c.customer.name;
   const preview = previewOf(r);
   const unread = unreadCount(r);
-  // The newest message applied, not the snapshot's last_message_at (a row kept the time of
-  // the snapshot while messages kept arriving).
-  const last = (r.msgs.length && r.msgs[r.msgs.length - 1].created_at) || r.c.last_message_at;
+  const last = lastAt(r);
   const when = isWaiting(r) ? ago(r.c.queued_at) : last ? clock(last) : "";
   open.innerHTML = `<span class="avatar" aria-hidden="true"></span>
     <span class="item-body"><span class="item-top"><strong class="item-name"></strong><span class="item-time"></span></span>
@@ -193,7 +197,7 @@ export function renderLists() {
   // Most urgent first: the longest past its reply target (then priority, then id).
   const urgency = (a, b) => sla(b, now).ratio - sla(a, now).ratio;
   const waiting = sections.waiting.sort((a, b) => (b.c.priority - a.c.priority) || urgency(a, b) || String(a.c.queued_at).localeCompare(String(b.c.queued_at)) || a.id - b.id);
-  const activity = (r) => String((r.msgs.length && r.msgs[r.msgs.length - 1].created_at) || r.c.last_message_at || r.c.created_at);
+  const activity = (r) => String(lastAt(r) || r.c.created_at);
   const mine = sections.mine.sort((a, b) => (isOpen(b) - isOpen(a)) || urgency(a, b) || activity(b).localeCompare(activity(a)) || b.id - a.id);
   // My load as the router counts it: assigned chats plus open offers, against my capacity
   // (before the items: Take is disabled when it is full).
