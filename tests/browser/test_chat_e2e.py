@@ -155,6 +155,17 @@ def open_widget(page: Page, url: str) -> None:
     expect(widget(page).get_by_test_id("parley-panel")).to_be_visible()
 
 
+def stored_first(page: Page) -> None:
+    """Wait until the customer's first message is stored (seq 1, sent). With no bot, the
+    widget's conversation.start queues the chat and its first message follows one round
+    trip later: on a loaded host (CI: a pong every 2 s carried the offer, accepted at
+    once) the agent accepted in between, and "Alice joined" came before the customer's
+    message, in the server's order as on screen. An agent reads the message first."""
+    expect(
+        widget(page).get_by_test_id("parley-messages").locator("li[data-seq='1']")
+    ).to_have_attribute("data-status", "sent")
+
+
 def set_tab_visible(page: Page, visible: bool) -> None:
     """Play the agent switching to another tab and back (what visibilitychange reports)."""
     page.evaluate(
@@ -448,6 +459,7 @@ def test_a_reply_whose_push_was_lost_arrives_with_the_next_heartbeat(
         open_widget(tab, f"{base}/demo/{shop.key}/")
         first = "Is anyone there?"
         write(tab, first)
+        stored_first(tab)
         console = watch_errors(agent.new_page(), errors)
         login(console, base)
         console.get_by_test_id("offer").get_by_test_id("offer-accept").click()
@@ -492,6 +504,7 @@ def test_an_offer_whose_push_was_lost_shows_up_with_the_next_heartbeat(
         open_widget(tab, f"{base}/demo/{shop.key}/")
         first = "Hello, is anyone there?"
         write(tab, first)
+        stored_first(tab)
         offer = console.get_by_test_id("offer")
         expect(offer).to_have_count(1)
         expect(offer.get_by_test_id("offer-countdown")).to_have_text(re.compile(r"^\d+ s$"))

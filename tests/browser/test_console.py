@@ -39,6 +39,7 @@ def test_an_internal_note_stays_with_the_agents(asgi_server, browser, shop):
         open_widget(tab, f"{base}/demo/{shop.key}/")
         first = "My refund never came."
         write(tab, first)
+        e2e.stored_first(tab)
         console = watch_errors(agent.new_page(), errors)
         login(console, base)
         console.get_by_test_id("offer").get_by_test_id("offer-accept").click()
