@@ -153,13 +153,18 @@ class HookEventType:
     name: str
     data: frozenset[str]
     description: str
+    # Sent to one endpoint that something named (a rule's webhook action, a ping): never
+    # subscribed to, never a rule's trigger.
+    addressed: bool = False
 
 
 HOOK_EVENTS: dict[str, HookEventType] = {}
 
 
-def _hook(name: str, data: str, description: str) -> HookEventType:
-    event = HookEventType(name=name, data=frozenset(data.split()), description=description)
+def _hook(name: str, data: str, description: str, *, addressed: bool = False) -> HookEventType:
+    event = HookEventType(
+        name=name, data=frozenset(data.split()), description=description, addressed=addressed
+    )
     HOOK_EVENTS[name] = event
     return event
 
@@ -181,7 +186,18 @@ HOOK_CONVERSATION_RESOLVED = _hook(
 )
 HOOK_CSAT_SUBMITTED = _hook("csat.submitted", "score source", "the customer rated the conversation")
 # A rule's "webhook" action sends this one to the endpoint it names (whatever it subscribes).
-HOOK_RULE_FIRED = _hook("rule.fired", "rule event", "an automation rule's webhook action ran")
+HOOK_RULE_FIRED = _hook(
+    "rule.fired", "rule event", "an automation rule's webhook action ran", addressed=True
+)
+# No conversation: a test of the endpoint, asked for over the API or in admin.
+HOOK_WEBHOOK_PING = _hook(
+    "webhook.ping", "webhook", "a test event, sent when asked (POST /webhooks/{id}/ping/)",
+    addressed=True,
+)  # fmt: skip
+# What endpoints subscribe to and rules trigger on.
+BROADCAST_EVENTS: tuple[str, ...] = tuple(
+    sorted(name for name, event in HOOK_EVENTS.items() if not event.addressed)
+)
 
 
 # --- feedback (the widget's CSAT after an agent's chat) ----------------------------------------

@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from chat.admin_json import TEXTS, JSONShapes, StoredJSONField
-from chat.events import HOOK_EVENTS
+from chat.events import BROADCAST_EVENTS
 from chat.exceptions import ParleyError
 from integrations.models import HookEvent, Rule, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from integrations.services.delivery import delivery_replay
@@ -18,6 +18,7 @@ from integrations.services.endpoints import (
     endpoint_delete,
     site_hooks_refresh,
 )
+from integrations.services.outbox import endpoint_ping
 from integrations.services.rules import RULE_LIMITS, rule_check, rules_resume
 
 
@@ -77,6 +78,20 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         site_hooks_refresh(site_id=obj.site_id)
         for site_id in {form.initial.get("site")} - {None, obj.site_id}:
             site_hooks_refresh(site_id=site_id)  # moved to another site
+
+    actions = ["ping"]
+
+    @admin.action(description="Send a test event (webhook.ping)")
+    def ping(self, request, queryset):
+        for endpoint in queryset:
+            try:
+                delivery = endpoint_ping(endpoint=endpoint)
+            except ParleyError as exc:
+                messages.error(request, f"Webhook {endpoint.url}: {exc}")
+            else:
+                messages.success(
+                    request, f"Test event queued to {endpoint.url}: see delivery {delivery.pk}."
+                )
 
     def delete_model(self, request, obj):
         endpoint_delete(endpoint=obj)
@@ -161,7 +176,7 @@ class RuleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        events = sorted(set(HOOK_EVENTS) - {"rule.fired"})
+        events = list(BROADCAST_EVENTS)
         self.fields["event"].widget.choices = [(e, e) for e in events]
         self.fields["conditions"].help_text = CONDITIONS_HELP
         self.fields["actions"].help_text = ACTIONS_HELP

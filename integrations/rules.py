@@ -14,7 +14,7 @@ from typing import Any
 
 from bots.models import BotSession
 from chat import safe_regex
-from chat.events import HOOK_EVENTS
+from chat.events import BROADCAST_EVENTS
 from chat.models import Conversation
 from routing.models import Queue
 
@@ -66,7 +66,7 @@ ACTIONS = {
 }
 OPTIONAL = {"post": {"as"}}
 MAX_ITEMS = 20
-EVENTS = frozenset(HOOK_EVENTS) - {"rule.fired"}
+EVENTS = frozenset(BROADCAST_EVENTS)
 
 
 def _one_of(value: Any, choices: Collection[str]) -> bool:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from chat.api.shapes import Page
-from chat.events import HOOK_EVENTS
+from chat.events import BROADCAST_EVENTS
 from integrations import rules as rule_format
 
-EVENT_CHOICES = sorted(set(HOOK_EVENTS) - {"rule.fired"})
+EVENT_CHOICES = list(BROADCAST_EVENTS)
 RULE_HELP = "See docs/api.md, 'Automation rules', for conditions and actions."
 
 

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from chat.api.shapes import Page
 from integrations.services.endpoints import SUBSCRIBABLE
 
-EVENT_CHOICES = list(SUBSCRIBABLE)  # not rule.fired: a rule's webhook action addresses it
+EVENT_CHOICES = list(SUBSCRIBABLE)  # not the addressed ones (rule.fired, webhook.ping)
 EVENTS_HELP = "Empty: only the deliveries of rules whose webhook action names this endpoint."
 
 
@@ -122,5 +122,5 @@ class EventTypeOut(serializers.Serializer):
     fields = serializers.ListField(child=serializers.CharField())
     subscribable = serializers.BooleanField(
         help_text="Whether an endpoint may list it in events (rule.fired: no, a rule's "
-        "webhook action names its endpoint)."
+        "webhook action names its endpoint; webhook.ping: no, it is sent when asked)."
     )

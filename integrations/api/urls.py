@@ -11,6 +11,7 @@ urlpatterns = [
         views.WebhookSecretView.as_view(),
         name="api-webhook-rotate-secret",
     ),
+    path("<int:webhook_id>/ping/", views.WebhookPingView.as_view(), name="api-webhook-ping"),
     path(
         "<int:webhook_id>/deliveries/",
         views.DeliveryListView.as_view(),

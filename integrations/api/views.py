@@ -28,6 +28,7 @@ from integrations.services.endpoints import (
     endpoint_save,
     endpoint_secret_rotate,
 )
+from integrations.services.outbox import endpoint_ping
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 429: ErrorOut}
 ENDPOINT_ORDERINGS = {"id": ("id",), "-id": ("-id",)}
@@ -276,3 +277,14 @@ class DeliveryReplayView(ApiView):
     def post(self, request, webhook_id: int, delivery_id: int):
         replay = delivery_replay(delivery=_delivery(request, webhook_id, delivery_id, True))
         return Response(delivery_out(replay), status=status.HTTP_202_ACCEPTED)
+
+
+class WebhookPingView(ApiView):
+    scope_resource = "webhooks"
+
+    @extend_schema(request=None, responses={202: s.DeliveryOut, **ERRORS}, tags=["webhooks"],
+                   summary="Send a webhook.ping test event to the endpoint",
+                   operation_id="webhooks_ping")  # fmt: skip
+    def post(self, request, webhook_id: int):
+        delivery = endpoint_ping(endpoint=_endpoint(request, webhook_id, write=True))
+        return Response(delivery_out(delivery), status=status.HTTP_202_ACCEPTED)

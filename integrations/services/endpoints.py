@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from django.db import transaction
 from django.utils import timezone
 
-from chat.events import HOOK_EVENTS, HOOK_RULE_FIRED
+from chat.events import BROADCAST_EVENTS, HOOK_RULE_FIRED, HOOK_WEBHOOK_PING
 from chat.exceptions import ValidationError
 from chat.models import Site
 from integrations import conf
@@ -25,11 +25,15 @@ LIMIT_FIELDS = ("rate", "daily_requests", "daily_bytes")
 # action names its endpoint, as a Zendesk trigger names its target. Subscribing to it used
 # to be accepted and then delivered nothing; sending it to every subscriber instead would
 # hand one rule's notice (meant for, say, a Slack relay) to every other receiver of the site.
-SUBSCRIBABLE = tuple(sorted(set(HOOK_EVENTS) - {HOOK_RULE_FIRED.name}))
+SUBSCRIBABLE = BROADCAST_EVENTS
 RULE_FIRED_REFUSED = (
     "rule.fired cannot be subscribed to: it is sent to the endpoint a rule's webhook action "
     "names, whatever that endpoint subscribes to. Name this endpoint in the rule's webhook "
     'action; an endpoint that only receives rules\' deliveries subscribes to "events": [].'
+)
+PING_REFUSED = (
+    "webhook.ping cannot be subscribed to: every endpoint gets it when asked, "
+    "POST /api/v1/webhooks/{id}/ping/."
 )
 
 
@@ -39,6 +43,8 @@ def clean_events(value: Any, *, field: str = "events") -> list[str]:
         raise ValidationError("events must be a list of event types.", field=field)
     if HOOK_RULE_FIRED.name in value:
         raise ValidationError(RULE_FIRED_REFUSED, field=field)
+    if HOOK_WEBHOOK_PING.name in value:
+        raise ValidationError(PING_REFUSED, field=field)
     unknown = [v for v in value if not isinstance(v, str) or v not in SUBSCRIBABLE]
     if unknown:
         raise ValidationError(

@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from chat.events import HOOK_RULE_FIRED, HookEventType
+from chat.events import HOOK_RULE_FIRED, HOOK_WEBHOOK_PING, HookEventType
 from chat.exceptions import Conflict
 from chat.flows import flows
 from chat.hooks import conversation_hook_payload
@@ -130,3 +130,26 @@ def rule_webhook_send(*, rule: Rule, conversation: Conversation, endpoint_id: in
     )
     deliveries_create(event=event, endpoint_ids=[endpoint.pk])
     return event.msg_id
+
+
+@transaction.atomic
+def endpoint_ping(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """A ``webhook.ping`` to this endpoint: how an owner tests a receiver (its URL, its
+    signature check) before real events flow. Sent, signed, retried and logged like any
+    delivery, in a lane of its own, so it never waits behind a conversation's retries."""
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    if not endpoint.enabled:
+        raise Conflict("The endpoint is disabled; enable it first.", code="endpoint_disabled")
+    event = HookEvent.objects.create(
+        site_id=endpoint.site_id,
+        conversation=None,
+        type=HOOK_WEBHOOK_PING.name,
+        msg_id=new_msg_id(),
+        body={
+            "type": HOOK_WEBHOOK_PING.name,
+            "timestamp": timezone.now().isoformat(),
+            "data": {"webhook": {"id": endpoint.pk, "site": endpoint.site_id}},
+        },
+    )
+    deliveries_create(event=event, endpoint_ids=[endpoint.pk])
+    return WebhookDelivery.objects.select_related("event").get(event=event)

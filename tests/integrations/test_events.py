@@ -9,7 +9,7 @@ import pytest
 
 from chat import services as chat
 from chat.actors import Actor
-from chat.events import HOOK_EVENTS
+from chat.events import BROADCAST_EVENTS, HOOK_EVENTS
 from chat.flows import flows
 from integrations.models import HookEvent
 from routing.models import Queue
@@ -30,7 +30,7 @@ def check(body: dict, name: str) -> dict:
 
 
 def test_each_event_from_its_action(site, start, send, endpoint):
-    endpoint(events=sorted(set(HOOK_EVENTS) - {"rule.fired"}))
+    endpoint(events=list(BROADCAST_EVENTS))
     agent = make_agent("ana")
     agent.agent_profile.queues.add(site.default_queue)
     flows.agent_console_connect(user=agent, channel_name="test.ana")
