@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 
-from chat.api.throttles import charge_response
+from chat.api.throttles import charge_response, rate_headers
 
 API_PREFIX = "/api/v1/"
 
@@ -34,14 +34,18 @@ class WidgetCorsMiddleware:
         response["Access-Control-Allow-Headers"] = (
             "Authorization, Content-Type, Idempotency-Key, X-Request-ID"
         )
-        response["Access-Control-Expose-Headers"] = "Retry-After, Idempotent-Replayed, X-Request-ID"
+        response["Access-Control-Expose-Headers"] = (
+            "Retry-After, Idempotent-Replayed, X-Request-ID, RateLimit-Limit, "
+            "RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy"
+        )
         response["Access-Control-Max-Age"] = "600"
         response["Vary"] = "Origin"
         return response
 
 
 class ApiVolumeMiddleware:
-    """Counts an API key's response bytes against its daily data quota (chat/api/throttles)."""
+    """Counts an API key's response bytes against its daily data quota, and tells a metered
+    caller where it stands (RateLimit-* headers; chat/api/throttles)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -50,4 +54,5 @@ class ApiVolumeMiddleware:
         response = self.get_response(request)
         if request.path.startswith(API_PREFIX):
             charge_response(request, response)
+            rate_headers(request, response)
         return response

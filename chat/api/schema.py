@@ -1,6 +1,7 @@
 """Makes the OpenAPI schema true to what the server answers (drf-spectacular's
 postprocessing hook): every operation documents its errors in the one shape (including
-429 and 503 with Retry-After), and every POST its Idempotency-Key header."""
+429 and 503 with Retry-After), every answer its RateLimit-* headers, and every POST its
+Idempotency-Key header."""
 
 from __future__ import annotations
 
@@ -10,6 +11,31 @@ RETRY_AFTER = {
         "description": "Seconds to wait before retrying.",
         "schema": {"type": "integer", "minimum": 1},
     }
+}
+_METERED = (
+    " Set when the call was metered: an API key, visitor token or agent session, past its"
+    " permission check."
+)
+RATE_LIMIT = {
+    "RateLimit-Limit": {
+        "description": "Calls allowed in the window of the request limit closest to running "
+        "out." + _METERED,
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "RateLimit-Remaining": {
+        "description": "Calls left in that window (0 on the 429 it refused)." + _METERED,
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "RateLimit-Reset": {
+        "description": "Seconds until that window has fully moved on (the windows slide: "
+        "calls free up before; on a 429, the Retry-After wait)." + _METERED,
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "RateLimit-Policy": {
+        "description": 'Every request limit of the caller, as "amount;w=seconds", comma '
+        "separated." + _METERED,
+        "schema": {"type": "string"},
+    },
 }
 ERRORS = {
     "400": "Invalid input (the field is named in `error.field`).",
@@ -67,6 +93,9 @@ def add_errors_and_idempotency(result, generator, request, public):
                 entry.setdefault("description", description)
                 if code in ("429", "503"):
                     entry["headers"] = RETRY_AFTER
+            for code, entry in responses.items():
+                if code not in ("401", "503"):  # not metered: no caller, or no store
+                    entry.setdefault("headers", {}).update(RATE_LIMIT)
             if method == "post":
                 parameters = operation.setdefault("parameters", [])
                 if not any(p.get("name") == "Idempotency-Key" for p in parameters):

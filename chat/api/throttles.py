@@ -129,8 +129,10 @@ class QuotaThrottle(BaseThrottle):
             {"requests": 1, "bytes": size},
             bounded=meter.bounded,
         )
-        # The response's bytes are counted after it is rendered (chat.middleware).
+        # The response's bytes are counted after it is rendered, and its RateLimit headers
+        # set (chat.middleware).
         request._request.parley_meter = meter
+        request._request.parley_decision = decision
         if decision.allowed:
             return True
         if decision.limit is quotas.UNAVAILABLE:
@@ -167,3 +169,35 @@ def charge_response(request, response) -> None:
             force=True,
             bounded=meter.bounded,
         )
+
+
+def rate_headers(request, response) -> None:
+    """The RateLimit-* fields (the IETF httpapi draft's, as most clients read them) on every
+    metered answer, 429 included, so a caller can slow down before it is refused: the
+    request limit closest to running out, its remaining calls, and the seconds until its
+    window has fully moved on (an upper bound: the windows slide, freeing calls as they
+    go; on a 429, Retry-After's wait). Nothing while the store is unreachable (nothing
+    was counted)."""
+    meter: Meter | None = getattr(request, "parley_meter", None)
+    decision: quotas.Decision | None = getattr(request, "parley_decision", None)
+    if meter is None or decision is None or decision.degraded:
+        return
+    limits = [x for x in meter.limits if x.measure == "requests"]
+    if not limits:
+        return
+
+    def left(limit: Limit) -> int:
+        if not decision.allowed and decision.limit is limit:
+            return 0
+        counted = 1 if decision.allowed else 0  # a refused call counted nothing
+        return max(0, limit.amount - decision.used.get(limit.name, 0) - counted)
+
+    tight = min(limits, key=lambda x: (left(x), x.window))
+    if not decision.allowed and decision.limit is tight:
+        reset = max(1, math.ceil(decision.retry_after))
+    else:
+        reset = math.ceil(tight.window)
+    response["RateLimit-Limit"] = str(tight.amount)
+    response["RateLimit-Remaining"] = str(left(tight))
+    response["RateLimit-Reset"] = str(reset)
+    response["RateLimit-Policy"] = ", ".join(f"{x.amount};w={math.ceil(x.window)}" for x in limits)
