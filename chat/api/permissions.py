@@ -24,6 +24,8 @@ class HasScope(BasePermission):
             return True
         if not hasattr(view, "scope_resource"):
             return True  # a plain APIView: it checks the key's scopes itself
+        if getattr(view, "every_key", False):
+            return True  # about the key itself (GET /me/): no resource to scope
         resource = view.scope_resource
         write = request.method not in SAFE_METHODS
         needed = f"{resource}:{'write' if write else 'read'}"

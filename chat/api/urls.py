@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chat.api import attachment_views, conversations, customers, feedback_views, keys, views
+from chat.api import attachment_views, conversations, customers, feedback_views, keys, me, views
 
 urlpatterns = [
     path("widget/sessions/", views.WidgetSessionView.as_view(), name="api-widget-session"),
@@ -98,6 +98,7 @@ urlpatterns = [
         customers.CustomerEraseView.as_view(),
         name="api-customer-erase",
     ),
+    path("me/", me.MeView.as_view(), name="api-me"),
     path("api-keys/", keys.ApiKeyListView.as_view(), name="api-keys"),
     path("api-keys/<int:key_id>/", keys.ApiKeyDetailView.as_view(), name="api-key"),
     path("api-keys/<int:key_id>/revoke/", keys.ApiKeyRevokeView.as_view(), name="api-key-revoke"),
