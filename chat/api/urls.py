@@ -73,6 +73,11 @@ urlpatterns = [
         name="api-conversation-tags",
     ),
     path(
+        "conversations/<int:conversation_id>/messages/<int:seq>/",
+        views.MessageDetailView.as_view(),
+        name="api-message",
+    ),
+    path(
         "conversations/<int:conversation_id>/messages/<int:seq>/translate/",
         views.MessageTranslateView.as_view(),
         name="api-message-translate",

@@ -13,7 +13,7 @@ from chat.api import serializers as s
 from chat.api.authentication import actor_for_request
 from chat.api.base import ApiView, Cursor
 from chat.api.conversations import query
-from chat.exceptions import PermissionDenied
+from chat.exceptions import NotFound, PermissionDenied
 from chat.flows import flows
 from chat.payloads import conversation_payload, message_payload
 from chat.pipeline.payloads import Viewer
@@ -172,6 +172,29 @@ class SystemMessageView(ApiView):
             {"message": message_payload(message), "duplicate": not created},
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+
+class MessageDetailView(ApiView):
+    scope_resource = "messages"
+
+    @extend_schema(
+        responses={200: s.MessageOut, **ERRORS},
+        tags=["messages"],
+        summary="One message, by its seq (as the list shows it to the caller)",
+        operation_id="messages_retrieve",
+    )
+    def get(self, request, conversation_id: int, seq: int):
+        actor = actor_for_request(request)
+        conversation, qs = selectors.messages_filtered_for_actor(
+            actor=actor, conversation_id=conversation_id
+        )
+        found = qs.filter(seq=seq).first()
+        if found is None:
+            raise NotFound(f"No message {seq} in this conversation.")
+        [payload] = selectors.messages_payload(
+            actor=actor, conversation=conversation, messages=[found]
+        )
+        return Response(payload)
 
 
 class MessageTranslateView(ApiView):

@@ -154,3 +154,21 @@ def test_a_cursor_from_one_conversation_is_refused_on_another():
     assert client.get(f"{url}?limit=2&cursor={cursor}").status_code == 200
     refused = client.get(f"{other_url}?limit=2&cursor={cursor}")
     assert refused.status_code == 400 and refused.json()["error"]["field"] == "cursor"
+
+
+def test_one_message_by_its_seq_as_the_list_shows_it():
+    customer, conversation, client, url = _world()
+    listed = client.get(url).json()["messages"]
+    second = listed[1]
+    one = client.get(f"{url}{second['seq']}/")
+    assert one.status_code == 200, one.content
+    assert one.json() == second
+    missing = client.get(f"{url}999/")
+    assert missing.status_code == 404 and "No message 999" in missing.json()["error"]["message"]
+    # The customer reads their own conversation's messages, and no one else's.
+    mine = visitor_client(customer).get(f"{url}{second['seq']}/")
+    assert mine.status_code == 200 and mine.json()["body"] == second["body"]
+    stranger = visitor_client(make_customer(site=conversation.site))
+    assert stranger.get(f"{url}{second['seq']}/").status_code == 404
+    scoped, _ = key_client(scopes=["conversations:read"])
+    assert scoped.get(f"{url}{second['seq']}/").status_code == 403
