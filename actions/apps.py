@@ -18,6 +18,7 @@ class ActionsConfig(AppConfig):
             conversation_resolve=conversations.conversation_resolve,
             conversation_reopen=conversations.conversation_reopen,
             conversation_unresolve=conversations.conversation_unresolve,
+            conversation_update=conversations.conversation_update,
             queue_positions=widget.queue_positions,
             queue_position=widget.queue_position,
             console_snapshot=agents.console_snapshot,

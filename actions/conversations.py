@@ -13,8 +13,14 @@ from chat import hooks
 from chat import services as chat
 from chat.actors import Actor
 from chat.models import Conversation, Message
+from chat.services.details import conversation_details_change
 from chat.services.moderation import records_blocked
-from routing.services import conversation_enqueue, conversation_reclaimed, conversation_released
+from routing.services import (
+    conversation_enqueue,
+    conversation_reclaimed,
+    conversation_released,
+    entry_priority_set,
+)
 
 
 @transaction.atomic
@@ -117,4 +123,20 @@ def conversation_reopen(*, actor: Actor, conversation_id: int) -> Conversation:
     conversation = chat.conversation_reopen(actor=actor, conversation_id=conversation_id)
     conversation_enqueue(conversation=conversation, reason="reopened")
     chat.conversation_publish(conversation=conversation)
+    return conversation
+
+
+@transaction.atomic
+def conversation_update(
+    *, actor: Actor, conversation_id: int, values: dict[str, Any]
+) -> Conversation:
+    """Change a conversation's subject or priority (REST PATCH); a waiting conversation's
+    place in line follows its new priority in the same transaction. Consoles hear it."""
+    conversation, changed = conversation_details_change(
+        actor=actor, conversation_id=conversation_id, values=values
+    )
+    if "priority" in changed:
+        entry_priority_set(conversation_id=conversation.pk, priority=conversation.priority)
+    if changed:
+        chat.conversation_publish(conversation=conversation)
     return conversation

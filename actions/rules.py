@@ -33,7 +33,7 @@ from integrations.models import HookEvent, Rule
 from integrations.services import metering
 from integrations.services.outbox import rule_webhook_send
 from routing.models import Queue, QueueEntry
-from routing.services import conversation_released
+from routing.services import conversation_released, entry_priority_set
 from routing.services.assign import assign_waiting_locked
 from routing.services.checks import target_agent
 from routing.services.release import requeue_locked
@@ -151,10 +151,7 @@ def _untag(rule, conversation, action, now) -> str:
 def _priority(rule, conversation, action, now) -> str:
     conversation.priority = action["value"]
     Conversation.objects.filter(pk=conversation.pk).update(priority=action["value"])
-    # The waiting line orders by the entry's copy of the priority.
-    QueueEntry.objects.filter(conversation_id=conversation.pk, closed_at__isnull=True).update(
-        priority=action["value"]
-    )
+    entry_priority_set(conversation_id=conversation.pk, priority=action["value"])
     chat.conversation_publish(conversation=conversation)
     return ""
 

@@ -22,6 +22,7 @@ NAMES = frozenset(
         "conversation_resolve",
         "conversation_reopen",
         "conversation_unresolve",
+        "conversation_update",
         # the widget's waiting line (actions.widget)
         "queue_positions",
         "queue_position",

@@ -13,7 +13,7 @@ from chat.actors import Actor
 from chat.api import serializers as s
 from chat.api import shapes
 from chat.api.authentication import actor_for_request
-from chat.api.base import ApiView, Cursor
+from chat.api.base import ApiView, Cursor, body_fields
 from chat.exceptions import ValidationError
 from chat.flows import flows
 from chat.models import Conversation
@@ -138,6 +138,23 @@ class ConversationDetailView(ApiView):
     def get(self, request, conversation_id: int):
         conversation = selectors.conversation_get_for_actor(
             actor=actor_for_request(request), conversation_id=conversation_id
+        )
+        return Response(conversation_out(conversation))
+
+    @extend_schema(
+        request=shapes.ConversationUpdateRequest,
+        responses={200: s.ConversationOut},
+        tags=["conversations"],
+        summary="Change a conversation's subject or priority (agents and API keys)",
+        description="Only the fields given change; any other field is a 400. A waiting "
+        "conversation's place in line follows its new priority.",
+        operation_id="conversations_update",
+    )
+    def patch(self, request, conversation_id: int):
+        conversation = flows.conversation_update(
+            actor=actor_for_request(request),
+            conversation_id=conversation_id,
+            values=body_fields(request),
         )
         return Response(conversation_out(conversation))
 

@@ -56,6 +56,13 @@ class ConversationCreateRequest(serializers.Serializer):
     referrer = Text(required=False, allow_blank=True, max_length=2000)
 
 
+class ConversationUpdateRequest(serializers.Serializer):
+    subject = Text(required=False, allow_blank=True, max_length=200)
+    priority = serializers.IntegerField(
+        required=False, min_value=-100, max_value=100, help_text="Higher is served first."
+    )
+
+
 class TransferRequest(serializers.Serializer):
     to_queue = serializers.IntegerField(min_value=1, required=False)
     to_agent = serializers.IntegerField(min_value=1, required=False)

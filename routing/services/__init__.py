@@ -23,6 +23,7 @@ from routing.services.release import (
 from routing.services.router import (
     conversation_enqueue,
     default_queue,
+    entry_priority_set,
     waiting_sweep,
 )
 from routing.services.silence import customer_nudge, silent_customer_sweep
@@ -65,6 +66,7 @@ __all__ = [
     "customer_left_sweep",
     "customer_nudge",
     "default_queue",
+    "entry_priority_set",
     "grace_sweep",
     "loads_reconcile",
     "offer_withdraw",

@@ -195,3 +195,11 @@ def waiting_sweep(
         ):
             hopeless.add(key)
     return offers
+
+
+def entry_priority_set(*, conversation_id: int, priority: int) -> int:
+    """The waiting line orders by its entry's copy of the conversation's priority: keep it
+    equal when the priority changes (the caller holds the conversation's row lock)."""
+    return QueueEntry.objects.filter(
+        conversation_id=conversation_id, closed_at__isnull=True
+    ).update(priority=priority)
