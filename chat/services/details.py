@@ -72,7 +72,11 @@ def conversation_details_change(
         event_record(
             conversation=conversation,
             type="details.changed",
-            reason=", ".join(f"{name} changed" for name in sorted(changed)),
+            # What the console's timeline shows: the change itself, not only its name.
+            reason="; ".join(
+                f"priority {a} → {b}" if name == "priority" else f"subject: {b or '(none)'}"
+                for name, (a, b) in sorted(changed.items())
+            )[:200],
             actor=actor.label,
             data={name: {"from": a, "to": b} for name, (a, b) in changed.items()},
         )

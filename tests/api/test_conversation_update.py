@@ -43,6 +43,7 @@ def test_a_key_changes_subject_and_priority_and_the_line_follows(waiting):
         "priority": {"from": 0, "to": 50},
     }
     assert event.actor.startswith("service:")
+    assert event.reason == "priority 0 → 50; subject: Refund for #7781"
     # The same values again change nothing and record nothing.
     again = api.patch(url(waiting), {"priority": 50}, format="json")
     assert again.status_code == 200
