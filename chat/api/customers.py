@@ -1,9 +1,10 @@
 """Customers over REST (API keys with customers:read/write, supervisors): list and look up
-by external id, get, update, GDPR export and erase."""
+by external id, create or update by external id, get, update, GDPR export and erase."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.response import Response
 
 from chat import selectors
@@ -11,7 +12,9 @@ from chat.api import shapes
 from chat.api.authentication import actor_for_request
 from chat.api.base import ApiView, Cursor
 from chat.api.conversations import query, valid
+from chat.exceptions import ValidationError
 from chat.flows import flows
+from chat.models import Site
 from chat.services import customers as customer_services
 
 ORDERINGS = {"-id": ("-id",), "id": ("id",)}
@@ -51,6 +54,40 @@ class CustomerListView(ApiView):
                 qs = qs.filter(**{f"{name}_id" if name == "site" else name: filters[name]})
         cursor = Cursor(ORDERINGS, "-id")
         return Response(cursor.envelope([customer_out(c) for c in cursor.page(qs, request, self)]))
+
+    @extend_schema(
+        request=shapes.CustomerUpsertRequest,
+        responses={200: shapes.CustomerRecordOut, 201: shapes.CustomerRecordOut},
+        tags=["customers"],
+        summary="Create or update a customer by your external_id (201 created, 200 updated)",
+        description="Only the fields given change on an existing customer; `attributes` "
+        "replaces the stored object, as PATCH does.",
+        operation_id="customers_upsert",
+    )
+    def post(self, request):
+        actor = actor_for_request(request)
+        data = dict(valid(shapes.CustomerUpsertRequest, request.data))
+        site_id = _site_for(actor, data.pop("site", None))
+        customer, created = customer_services.customer_upsert(
+            site_id=site_id, external_id=data.pop("external_id"), fields=data
+        )
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(customer_out(customer), status=code)
+
+
+def _site_for(actor, site_id: int | None) -> int:
+    """The site a new customer belongs to: the key's own, or the one named."""
+    selectors.customers_for_actor(actor=actor)  # who may write customers at all
+    own = actor.api_key.site_id if actor.kind == "service" else None
+    if own is not None:
+        if site_id not in (None, own):
+            raise ValidationError(f"This API key is limited to site {own}.", field="site")
+        return own
+    if site_id is None:
+        raise ValidationError("site is required.", field="site")
+    if not Site.objects.filter(pk=site_id).exists():
+        raise ValidationError("No such site.", field="site")
+    return site_id
 
 
 class CustomerDetailView(ApiView):

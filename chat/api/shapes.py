@@ -125,6 +125,13 @@ class CustomerUpdateRequest(serializers.Serializer):
     attributes = JsonObject(required=False)
 
 
+class CustomerUpsertRequest(CustomerUpdateRequest):
+    site = serializers.IntegerField(
+        min_value=1, required=False, help_text="Required unless the key is limited to a site."
+    )
+    external_id = Text(max_length=200, pattern=r"\S", help_text="Your system's id: the key.")
+
+
 class ExportOut(serializers.Serializer):
     customer = CustomerRecordOut()
     conversations = serializers.ListField(child=serializers.DictField())

@@ -76,6 +76,36 @@ def customer_update(*, customer: Customer, **fields: Any) -> Customer:
     return customer
 
 
+@transaction.atomic
+def customer_upsert(
+    *, site_id: int, external_id: Any, fields: dict[str, Any]
+) -> tuple[Customer, bool]:
+    """Create or update the site's customer known by ``external_id`` (a CRM's sync: one
+    call, whatever Parley already holds); returns it and whether it was created. Two calls
+    racing on a new id: the unique constraint lets one create, the other updates."""
+    if external_id is None:
+        raise ValidationError(
+            "external_id is required: the id your system knows the customer by.",
+            field="external_id",
+        )
+    external = _text(external_id, "external_id", 200)
+    if not external:
+        raise ValidationError("external_id must not be empty.", field="external_id")
+    fields = {k: v for k, v in fields.items() if k != "external_id"}
+    found = Customer.objects.select_for_update().filter(site_id=site_id, external_id=external)
+    customer, created = found.first(), False
+    if customer is None:
+        try:
+            with transaction.atomic():  # a savepoint: the loser of a race updates instead
+                customer, created = (
+                    Customer.objects.create(site_id=site_id, external_id=external),
+                    True,
+                )
+        except IntegrityError:
+            customer = found.get()
+    return customer_update(customer=customer, **fields), created
+
+
 def customer_export(*, customer: Customer) -> dict[str, Any]:
     """Everything stored about a customer (GDPR art. 15 and 20): their record, their
     conversations with every message (as written), and the timelines."""

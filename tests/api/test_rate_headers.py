@@ -12,7 +12,7 @@ from chat.models import ApiKey
 from tests.api.conftest import key_client, visitor_client
 from tests.factories import make_customer, make_site
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_quotas")]
+pytestmark = [pytest.mark.django_db, pytest.mark.redis, pytest.mark.usefixtures("fresh_quotas")]
 
 
 def headers(response) -> dict[str, str]:
