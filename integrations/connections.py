@@ -13,6 +13,7 @@ origins kept (least recently used dropped first)."""
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import socket
 import threading
@@ -20,6 +21,7 @@ import threading
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
 
 from integrations import conf
 
@@ -41,11 +43,39 @@ class _QuickAck:
         return super().getresponse()
 
 
-class _HTTPConnection(_QuickAck, HTTPConnection):
+class PrivatePeer(NewConnectionError):
+    """The socket connected to an address inside the network."""
+
+
+class _GlobalPeerOnly:
+    """Keep a webhook from reaching the server's neighbours, checked on the socket actually
+    connected: the send's check of the name (endpoints.private_address) resolves it once
+    and urllib3 resolves it again to connect, so a name answering a public address to the
+    first and a loopback one to the second (DNS rebinding) got through. Unless
+    WEBHOOK_ALLOW_PRIVATE."""
+
+    def _new_conn(self):
+        sock = super()._new_conn()
+        if conf.get("WEBHOOK_ALLOW_PRIVATE"):
+            return sock
+        try:
+            peer = sock.getpeername()[0]
+            private = not ipaddress.ip_address(peer.split("%")[0]).is_global
+        except (OSError, ValueError):  # no IP peer (a unix socket): not the internet either
+            peer, private = "?", True
+        if private:
+            sock.close()
+            raise PrivatePeer(
+                self, f"refused: {self.host} connected to {peer}, a private or loopback address"
+            )
+        return sock
+
+
+class _HTTPConnection(_QuickAck, _GlobalPeerOnly, HTTPConnection):
     pass
 
 
-class _HTTPSConnection(_QuickAck, HTTPSConnection):
+class _HTTPSConnection(_QuickAck, _GlobalPeerOnly, HTTPSConnection):
     pass
 
 
