@@ -19,6 +19,7 @@ class ActionsConfig(AppConfig):
             conversation_reopen=conversations.conversation_reopen,
             conversation_unresolve=conversations.conversation_unresolve,
             conversation_update=conversations.conversation_update,
+            conversation_handoff=conversations.conversation_handoff,
             queue_positions=widget.queue_positions,
             queue_position=widget.queue_position,
             console_snapshot=agents.console_snapshot,

@@ -8,19 +8,23 @@ from typing import Any
 
 from django.db import transaction
 
-from bots.services import bot_session_advance, bot_session_start
+from bots.services import bot_session_advance, bot_session_hand_off, bot_session_start
 from chat import hooks
 from chat import services as chat
 from chat.actors import Actor
-from chat.models import Conversation, Message
+from chat.exceptions import NotFound, PermissionDenied
+from chat.models import Conversation, Message, Note
+from chat.selectors import conversation_get_for_actor
 from chat.services.details import conversation_details_change
 from chat.services.moderation import records_blocked
+from routing.models import Queue
 from routing.services import (
     conversation_enqueue,
     conversation_reclaimed,
     conversation_released,
     entry_priority_set,
 )
+from routing.services.checks import clean_note
 
 
 @transaction.atomic
@@ -140,3 +144,34 @@ def conversation_update(
     if changed:
         chat.conversation_publish(conversation=conversation)
     return conversation
+
+
+@transaction.atomic
+def conversation_handoff(
+    *, actor: Actor, conversation_id: int, to_queue_id: int | None = None, note: str = ""
+) -> Conversation:
+    """People take over a conversation the bot is serving, at a supervisor's or an
+    integration's word (a CRM that knows this customer needs a person): the bot's own
+    handoff, to ``to_queue_id`` or the conversation's queue. The note is for the agents."""
+    if actor.kind == "customer" or (actor.kind == "agent" and not actor.is_supervisor):
+        raise PermissionDenied("Supervisors and API keys hand a bot's conversation to people.")
+    note = clean_note(note)
+    queue = None
+    if to_queue_id is not None:
+        queue = Queue.objects.filter(pk=to_queue_id, is_active=True).first()
+        if queue is None:
+            raise NotFound("No such queue.", code="queue_not_found")
+    conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
+    conversation = chat.conversation_lock(conversation.pk)
+    bot_session_hand_off(
+        conversation=conversation, reason=f"handed to people by {actor.label}"[:200], queue=queue
+    )
+    if note:
+        chat.note_create(
+            conversation=conversation,
+            kind=Note.Kind.HANDOFF,
+            author=actor.user if actor.kind == "agent" else None,
+            author_name="" if actor.kind == "agent" else f"{actor.api_key.name} (API)",
+            body=note,
+        )
+    return chat.conversation_lock(conversation.pk)

@@ -23,6 +23,7 @@ NAMES = frozenset(
         "conversation_reopen",
         "conversation_unresolve",
         "conversation_update",
+        "conversation_handoff",
         # the widget's waiting line (actions.widget)
         "queue_positions",
         "queue_position",

@@ -7,7 +7,7 @@
 - lead capture: customer_attributes_store (bots.services.leads)
 """
 
-from bots.services.engine import bot_session_advance, bot_session_start
+from bots.services.engine import bot_session_advance, bot_session_hand_off, bot_session_start
 from bots.services.engine_answers import validate_input
 from bots.services.flows import (
     FlowInvalid,
@@ -25,6 +25,7 @@ from bots.services.variants import thompson_choose, variant_pick, variants_conve
 __all__ = [
     "FlowInvalid",
     "bot_session_advance",
+    "bot_session_hand_off",
     "bot_session_start",
     "customer_attributes_store",
     "flow_create",

@@ -27,8 +27,10 @@ from bots.models import BotSession, FlowVersion
 from bots.services.engine_base import ACTOR, version_graph
 from bots.services.engine_endings import enqueue
 from bots.services.engine_step import Step
+from chat.exceptions import Conflict
 from chat.models import Conversation, Message
 from chat.services import conversation_publish, event_record
+from routing.models import Queue
 
 
 def bot_session_start(
@@ -70,6 +72,40 @@ def bot_session_start(
     return step.finish(publish=False)
 
 
+def _session(conversation: Conversation) -> BotSession | None:
+    return (
+        BotSession.objects.select_related("version__flow", "bot_participant")
+        # The graphs are cached per version; a flow's draft is never needed here.
+        .defer("version__graph", "version__flow__draft", "version__flow__description")
+        .filter(conversation=conversation)
+        .first()
+    )
+
+
+def bot_session_hand_off(
+    *,
+    conversation: Conversation,
+    reason: str,
+    queue: Queue | None = None,
+    now: datetime | None = None,
+) -> BotSession | None:
+    """Hand a conversation the bot is serving (locked by the caller) to people now: the
+    bot says its handoff line and stops, and routing takes over with the bot's summary
+    for the agents, as the flow's own handoff does. Conflict unless it is with the bot."""
+    if conversation.status != Conversation.Status.BOT:
+        raise Conflict("The conversation is not with the bot.", code="not_with_bot")
+    now = now or timezone.now()
+    session = _session(conversation)
+    if session is None or session.state != BotSession.State.ACTIVE:
+        enqueue(conversation=conversation, reason=reason, queue=queue,
+                priority=conversation.priority, skills=[])  # fmt: skip
+        conversation_publish(conversation=conversation)
+        return session
+    step = Step(session=session, conversation=conversation, now=now)
+    step.hand_off_now(queue=queue, reason=reason)
+    return step.finish(publish=True)
+
+
 def bot_session_advance(
     *,
     conversation: Conversation,
@@ -82,13 +118,7 @@ def bot_session_advance(
     if conversation.status != Conversation.Status.BOT:
         return None
     now = now or timezone.now()
-    session = (
-        BotSession.objects.select_related("version__flow", "bot_participant")
-        # The graphs are cached per version; a flow's draft is never needed here.
-        .defer("version__graph", "version__flow__draft", "version__flow__description")
-        .filter(conversation=conversation)
-        .first()
-    )
+    session = _session(conversation)
     if session is None or session.state != BotSession.State.ACTIVE:
         # A bot conversation without a running flow (data from before flows existed).
         enqueue(

@@ -123,6 +123,14 @@ class StepEndings(StepBase):
         self.say(self.handoff_text({"text": HANDOFF_TEXT}))
         self.handoff({}, reason=PERSON_REASON)
 
+    def hand_off_now(self, *, queue: Queue | None, reason: str) -> None:
+        """People take over at someone else's word (a supervisor, an integration): the
+        same goodbye, summary note and timeline as the flow's own handoff, to ``queue``
+        or the conversation's (else the site's default)."""
+        node = {"text": HANDOFF_TEXT, **({"queue": queue.name} if queue else {})}
+        self.say(self.handoff_text(node))
+        self.handoff(node, reason=reason)
+
     def end(self, node_id: str, node: dict[str, Any]) -> None:
         self.say(self.text(node["text"]))
         if node.get("csat"):

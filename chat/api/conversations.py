@@ -218,6 +218,29 @@ class ConversationTransferView(ApiView):
         return Response(conversation_out(conversation))
 
 
+class ConversationHandoffView(ApiView):
+    scope_resource = "conversations"
+
+    @extend_schema(
+        request=shapes.HandoffRequest,
+        responses={200: s.ConversationOut},
+        tags=["conversations"],
+        summary="Hand a conversation the bot is serving to people (supervisors, API keys)",
+        description="The bot says its handoff line and stops; routing offers the conversation "
+        "with the bot's summary (and `note`) for the agents. 409 `not_with_bot` otherwise.",
+        operation_id="conversations_handoff",
+    )
+    def post(self, request, conversation_id: int):
+        data = valid(shapes.HandoffRequest, request.data)
+        conversation = flows.conversation_handoff(
+            actor=actor_for_request(request),
+            conversation_id=conversation_id,
+            to_queue_id=data.get("to_queue"),
+            note=data.get("note") or "",
+        )
+        return Response(conversation_out(conversation))
+
+
 class ConversationTagsView(ApiView):
     scope_resource = "conversations"
 

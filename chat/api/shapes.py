@@ -63,6 +63,13 @@ class ConversationUpdateRequest(serializers.Serializer):
     )
 
 
+class HandoffRequest(serializers.Serializer):
+    to_queue = serializers.IntegerField(
+        min_value=1, required=False, help_text="Default: the conversation's queue (the site's)."
+    )
+    note = Text(required=False, allow_blank=True, max_length=1000, help_text="For the agents.")
+
+
 class TransferRequest(serializers.Serializer):
     to_queue = serializers.IntegerField(min_value=1, required=False)
     to_agent = serializers.IntegerField(min_value=1, required=False)

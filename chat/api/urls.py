@@ -68,6 +68,11 @@ urlpatterns = [
     ),
     path("reports/csat/", feedback_views.CsatReportView.as_view(), name="api-report-csat"),
     path(
+        "conversations/<int:conversation_id>/handoff/",
+        conversations.ConversationHandoffView.as_view(),
+        name="api-conversation-handoff",
+    ),
+    path(
         "conversations/<int:conversation_id>/tags/",
         conversations.ConversationTagsView.as_view(),
         name="api-conversation-tags",
