@@ -139,6 +139,7 @@ class FlowAdmin(admin.ModelAdmin):
         return _variant_table(list(obj.variant_stats.all())) if obj.pk else ""
 
     def _publish(self, request, flow: Flow) -> None:
+        before = flow.published_version_id
         try:
             version = flow_publish(flow=flow, published_by=request.user.get_username())
         except FlowInvalid as exc:
@@ -146,6 +147,13 @@ class FlowAdmin(admin.ModelAdmin):
             # was saved and not now (a queue it hands off to was deleted since).
             problems = "; ".join(f"{e['path'] or 'graph'}: {e['message']}" for e in exc.errors[:10])
             self.message_user(request, f"{flow} was not published: {problems}", messages.ERROR)
+            return
+        if version.pk == before:
+            self.message_user(
+                request,
+                f"{flow}: the draft is version {version.number} as published; nothing changed.",
+                messages.INFO,
+            )
             return
         self.message_user(
             request,

@@ -96,3 +96,6 @@ class ValidateOut(serializers.Serializer):
 class PublishOut(serializers.Serializer):
     flow = serializers.CharField()
     version = serializers.IntegerField()
+    changed = serializers.BooleanField(
+        help_text="False when the draft equalled the published version: nothing was published."
+    )

@@ -164,14 +164,17 @@ class FlowPublishView(ApiView):
         request=None,
         responses={200: s.PublishOut, **ERRORS},
         tags=["bots"],
-        summary="Publish the draft as a new version",
+        summary="Publish the draft as a new version (unchanged: the current one)",
         operation_id="bot_flows_publish",
     )
     def post(self, request, slug: str):
         actor = actor_for_request(request)
         flow = selectors.flow_get_for_actor(actor=actor, slug=slug, write=True)
+        before = flow.published_version_id
         try:
             version = services.flow_publish(flow=flow, published_by=actor.label)
         except services.FlowInvalid as exc:
             return _invalid(exc)
-        return Response({"flow": flow.slug, "version": version.number})
+        return Response(
+            {"flow": flow.slug, "version": version.number, "changed": version.pk != before}
+        )

@@ -86,9 +86,15 @@ def flow_draft_save(*, flow: Flow, graph: Any) -> Flow:
 @transaction.atomic
 def flow_publish(*, flow: Flow, published_by: str = "") -> FlowVersion:
     """Freeze the draft into a new immutable version and make it the one new conversations
-    start. The flow row is locked so two publishers get distinct version numbers."""
+    start; a draft equal to the published version publishes nothing and returns that one.
+    The flow row is locked so two publishers get distinct version numbers."""
     flow = Flow.objects.select_for_update().get(pk=flow.pk)
     _check(flow.draft)
+    current = flow.published_version
+    if current is not None and current.graph == flow.draft:
+        # Nothing new: a second publish (a retry, a double click, an import of the same
+        # document) keeps the version running conversations and variant counts refer to.
+        return current
     last = flow.versions.aggregate(n=Max("number"))["n"] or 0
     version = FlowVersion.objects.create(
         flow=flow,

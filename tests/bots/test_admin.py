@@ -67,6 +67,13 @@ def test_save_and_publish_creates_a_version(admin, demo_flow):
     demo_flow.refresh_from_db()
     assert demo_flow.published_version.number == 2
     assert demo_flow.published_version.graph["nodes"]["greet"]["text"]["en"].startswith("Welcome")
+    # The same draft again: nothing to publish, and the message says so.
+    again = admin.post(
+        f"/admin/bots/flow/{demo_flow.pk}/change/", form(demo_flow, graph, _publish="1"),
+        follow=True,
+    )  # fmt: skip
+    assert "the draft is version 2 as published; nothing changed" in again.content.decode()
+    assert demo_flow.versions.count() == 2
 
 
 def test_versions_and_sessions_are_read_only_pages(admin, demo_flow):
