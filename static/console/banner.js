@@ -1,9 +1,23 @@
-// The top bar's state: the reconnect banner (what the console is doing about a lost connection,
+// The top bar's state: the connection chip, the reconnect banner (what the console is doing about a lost connection,
 // then what it caught up on) and the translation engine's real state.
 import { el } from "./dom.js";
-import { ME, ui } from "./state.js";
+import { ME, client, ui } from "./state.js";
 
 let resyncTimer = null;
+
+/** The connection chip, from the client's status (or "blocked": refused for good). */
+export function setConnection(stateName) {
+  if (stateName === "offline" && client.everConnected) resyncBanner(null);
+  const labels = {
+    connecting: "Connecting…",
+    online: "Connected", // the socket; "Online" is the agent's status, beside it
+    offline: client.everConnected ? "Reconnecting…" : "Connecting…",
+    blocked: ui.blocked || "Unavailable",
+  };
+  el.connection.dataset.state = stateName;
+  el.connection.textContent = labels[stateName];
+  el.connection.title = labels[stateName]; // the chip may be cut short on a narrow screen
+}
 
 /** hello: after a reconnect, what was caught up; null: the connection is lost. */
 export function resyncBanner(hello) {

@@ -7,7 +7,7 @@
 //   presence), lists.js (sidebar), transcript.js (chat pane), dom.js (elements, toast).
 import { createClient, storedOutbox } from "../parley/client/index.js";
 import { tabSocket } from "../parley/client/tabs.js";
-import { resyncBanner, showTranslation } from "./banner.js";
+import { resyncBanner, setConnection, showTranslation } from "./banner.js";
 import { installShortcuts, step } from "./keys.js";
 import { onResults, onSearchInput, openResult } from "./search.js";
 import { clear as clearSuggestions, onSuggestions, onTyped, suggestionKey, take as takeSuggestion } from "./suggest.js";
@@ -25,6 +25,8 @@ import {
   upsert,
 } from "./conversations.js";
 import { installAttachments } from "./attachments.js";
+import { installDrawer } from "./drawer.js";
+import { installRoute, retryUnloaded, routeFromAddress, sayNotOpen } from "./navigate.js";
 import { el, toast } from "./dom.js";
 import { closePicker, fetchCanned, openPicker, insert, onCannedError, onComposerInput, onManagerClick, onReplies, onSaved, openManager, pickerKey, refuseUnfilled, saveFromForm } from "./canned.js";
 import { onContext, onPastTranscript, openPast, renderContext } from "./context.js";
@@ -79,7 +81,7 @@ const client = createClient({
     status: (name) => setConnection(name === "stopped" ? "blocked" : name),
     authFailed({ code, reason }) {
       if (code === 4401) {
-        location.assign(`${cfg.loginUrl}?next=${encodeURIComponent(location.pathname)}`);
+        location.assign(`${cfg.loginUrl}?next=${encodeURIComponent(location.pathname + location.hash)}`);
       } else {
         ui.blocked = reason || "This account may not use the console.";
         setConnection("blocked");
@@ -130,7 +132,10 @@ const client = createClient({
     },
     lost(id) {
       convs.delete(id);
-      if (id === ui.selectedId) select(null);
+      if (id === ui.selectedId) {
+        sayNotOpen(id); // the server's not_found: missing, or not this agent's to see
+        select(null);
+      }
       renderSoon();
     },
     error: onError,
@@ -214,7 +219,8 @@ function onError(f) {
   // What the client does not handle itself (it retries rate-limited frames, failed sends
   // and resumes): the answers to this console's own requests.
   const ref = typeof f.ref === "string" ? f.ref : "";
-  if (f.code === "rate_limited" || !ref) return;
+  if (f.code === "rate_limited") return retryUnloaded();
+  if (!ref) return;
   if (ref.startsWith("cx:") || ref.startsWith("nf:")) return; // a side panel's refresh: the next one heals it
   if (ref.startsWith("a:") || ref.startsWith("d:")) {
     offers.delete(Number(ref.slice(2)));
@@ -227,19 +233,6 @@ function onError(f) {
   if (ref === "q" || ref === "sg") return; // a refused query or suggestion: nothing to say
   if (ref.startsWith("t:")) return takeRefused(f);
   toast(f.message);
-}
-
-function setConnection(stateName) {
-  if (stateName === "offline" && client.everConnected) resyncBanner(null);
-  const labels = {
-    connecting: "Connecting…",
-    online: "Connected", // the socket; "Online" is the agent's status, beside it
-    offline: client.everConnected ? "Reconnecting…" : "Connecting…",
-    blocked: ui.blocked || "Unavailable",
-  };
-  el.connection.dataset.state = stateName;
-  el.connection.textContent = labels[stateName];
-  el.connection.title = labels[stateName]; // the chip may be cut short on a narrow screen
 }
 
 // --- sending -------------------------------------------------------------------------------
@@ -391,7 +384,10 @@ el.contextPast.addEventListener("click", (ev) => {
   if (b) openPast(Number(b.dataset.past));
 });
 
-showDraft(ui.selectedId); // the one selected before a reload
+routeFromAddress();
+installRoute(select);
+installDrawer();
+showDraft(ui.selectedId); // the one the address names, or the one selected before a reload
 renderChat();
 renderContext();
 renderLists();

@@ -5,6 +5,7 @@
 // shown with textContent: whatever a customer typed stays text.
 import { attachmentsNode } from "./attachments.js";
 import { clock, el } from "./dom.js";
+import { closeDrawer } from "./drawer.js";
 import { client, convs, ui } from "./state.js";
 
 const panels = new Map(); // conversation id -> the last conversation.context
@@ -51,6 +52,7 @@ export function renderContext() {
   const id = ui.selectedId;
   const f = id ? panels.get(id) : null;
   el.context.hidden = !id;
+  if (!id) closeDrawer(false); // no chat on screen: nothing to detail
   el.contextEmpty.hidden = Boolean(f);
   el.contextBody.hidden = !f;
   if (!f) return;

@@ -7,6 +7,7 @@ import { el, toast, translationOf } from "./dom.js";
 import { notify } from "./notify.js";
 import { renderSoon } from "./lists.js";
 import { contextStale, fetchContext, renderContext } from "./context.js";
+import { routeRefused, routeShown, routeTo } from "./navigate.js";
 import { fetchNotes, newRound } from "./notes.js";
 import { awaitingFromMessage, awaitingFromSnapshot } from "./sla.js";
 import { ME, MY_NAME, client, convs, forget, isMine, isOpen, isWaiting, rec, setSelected, ui } from "./state.js";
@@ -38,15 +39,16 @@ export function upsert(c) {
     forget(r.id);
     if (r.id === ui.selectedId) {
       const who = c.assignee ? c.assignee.name : null;
-      toast(who ? `${c.customer.name}'s conversation was taken by ${who}.` : `${c.customer.name}'s conversation left the queue.`);
+      if (!routeRefused(r.id)) toast(who ? `${c.customer.name}'s conversation was taken by ${who}.` : `${c.customer.name}'s conversation left the queue.`);
       select(null);
     }
     dropDraft(r.id);
     return;
   }
-  if (isMine(r) && !wasMine && r.id !== ui.selectedId && !ui.selectedId) select(r.id);
+  if (isMine(r) && !wasMine && r.id !== ui.selectedId && !ui.selectedId) select(r.id, "auto");
   ensureLoaded(r);
   if (r.id === ui.selectedId) {
+    routeShown(r.id);
     renderChatHead();
     if (isMine(r) && !wasMine) el.input.focus(); // just taken: ready to reply
   }
@@ -93,8 +95,11 @@ export function helloConversations(list) {
   if (ui.selectedId) fetchContext(ui.selectedId);
 }
 
-export function select(id) {
+/** Show conversation `id` (null: none). how: "push" (the agent opened it), "auto" (the
+ * console did) or "pop" (Back/Forward): how the address follows (route.js). */
+export function select(id, how = "push") {
   if (id !== ui.selectedId) client.typingStop();
+  routeTo(id, how);
   setSelected(id);
   showDraft(id);
   if (id && convs.has(id)) {
