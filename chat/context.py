@@ -150,7 +150,8 @@ def past_transcript(*, actor: Actor, conversation_id: int, past_id: int) -> dict
 
 def conversation_search(*, actor: Actor, query: Any, limit: int = 20) -> list[dict[str, Any]]:
     """The agent's own conversations (ones they took part in) whose customer (name, email,
-    external id) or messages match ``query``, newest first, with the matching line."""
+    external id), messages or internal notes match ``query``, newest first, with the
+    matching line (a message's first; a note's as "Note: …")."""
     _agent_only(actor)
     if not isinstance(query, str) or not 2 <= len(query.strip()) <= 100:
         raise ValidationError("query must be 2-100 characters.", field="query")
@@ -161,8 +162,11 @@ def conversation_search(*, actor: Actor, query: Any, limit: int = 20) -> list[di
     by_customer = Q(customer__name__icontains=q) | Q(customer__email__icontains=q)
     by_customer |= Q(customer__external_id__icontains=q)
     by_text = Q(pk__in=Message.objects.filter(body__icontains=q).values("conversation_id"))
+    # Internal notes too (agents only, as the searcher is): "refund approved" is often
+    # written in a note, not to the customer.
+    by_note = Q(pk__in=Note.objects.filter(body__icontains=q).values("conversation_id"))
     found = list(
-        mine.filter(by_customer | by_text)
+        mine.filter(by_customer | by_text | by_note)
         .distinct()
         .select_related("customer", "queue")
         .order_by("-id")[:limit]
@@ -174,6 +178,12 @@ def conversation_search(*, actor: Actor, query: Any, limit: int = 20) -> list[di
         .values_list("conversation_id", "body")
     ):
         hits.setdefault(conversation_id, body[:160])
+    for conversation_id, body in (
+        Note.objects.filter(conversation__in=[c.pk for c in found], body__icontains=q)
+        .order_by("conversation_id", "id")
+        .values_list("conversation_id", "body")
+    ):
+        hits.setdefault(conversation_id, f"Note: {body}"[:160])
     return [
         {
             "id": c.pk,

@@ -181,6 +181,14 @@ async def test_search_finds_my_conversations_by_customer_and_text_only():
     assert [r["id"] for r in by_text["results"]] == [zoes]
     assert by_text["results"][0]["match"] == "My drill DIY-1234567 is broken"
     assert maxs not in [r["id"] for r in by_text["results"]]
+    # An internal note is searched too, and shown as one; another agent's chat's never.
+    for cid, author in ((zoes, agent), (maxs, other)):
+        await database_sync_to_async(services.note_add)(
+            actor=agent_actor(author), conversation_id=cid, body="Refund approved by finance"
+        )
+    by_note = await search("refund APPROVED")
+    assert [r["id"] for r in by_note["results"]] == [zoes]
+    assert by_note["results"][0]["match"] == "Note: Refund approved by finance"
     for bad in ("x", "", 5, "y" * 101):
         error = await search(bad)
         assert (error["type"], error["field"]) == ("error", "query")
