@@ -7,7 +7,7 @@ import { coalesce } from "./schedule.js";
 import { clock, el, translationOf } from "./dom.js";
 import { icon } from "./icons.js";
 import { paintSla, sla } from "./sla.js";
-import { STATUS_LABEL, convs, isMine, isMyMessage, isOpen, isWaiting, offers, ui } from "./state.js";
+import { STATUS_LABEL, convs, isMine, isMyMessage, isOpen, isWaiting, offers, ui, unreadCount } from "./state.js";
 
 // The newest message applied, not the snapshot's last_message_at (a row kept the time of
 // the snapshot while messages kept arriving).
@@ -26,11 +26,6 @@ function ago(iso) {
   if (minutes < 1) return "now";
   if (minutes < 60) return `${minutes} min`;
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
-}
-
-function unreadCount(r) {
-  if (!isMine(r)) return 0;
-  return r.msgs.filter((m) => m.seq > r.s.me.read && m.kind !== "event" && !isMyMessage(r, m)).length;
 }
 
 function previewOf(r) {

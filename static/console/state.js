@@ -86,3 +86,12 @@ export function isMyMessage(r, m) {
   if (r.myPid) return m.sender.participant === r.myPid;
   return m.sender.role === "agent" && m.sender.name === MY_NAME;
 }
+
+/** What a person wrote to me that I have not read: the customer's messages and another
+ * agent's (a group chat), not the bot's questions or system lines. A chat taken from the
+ * bot would otherwise open with the whole bot transcript counted as unread. */
+export function unreadCount(r) {
+  if (!isMine(r)) return 0;
+  const person = (m) => m.sender && (m.sender.role === "customer" || m.sender.role === "agent");
+  return r.msgs.filter((m) => m.seq > r.s.me.read && m.kind !== "event" && person(m) && !isMyMessage(r, m)).length;
+}
