@@ -1,28 +1,92 @@
-// Attachments in the console: a paperclip in the composer uploads files to the selected
-// conversation (POST /api/v1/conversations/<id>/attachments/, the session and its CSRF
-// token) and sends them as one message through the outbox; the transcript shows images as
-// thumbnails (a link to the full image) and other files as links. Refusals show in a toast
-// with the server's reason. An internal note is a body only (docs/protocol.md, note.add):
-// in note mode the paperclip is disabled, and a file picked anyway is refused, never sent
-// to the customer as a message.
+// Attachments in the console: files picked with the paperclip, pasted into the composer (a
+// screenshot) or dropped on it are uploaded to the selected conversation (POST
+// /api/v1/conversations/<id>/attachments/, the session and its CSRF token) and staged: shown
+// as chips above the reply, each removable, and sent with it by Send (with or without
+// text) as one message through the outbox. Nothing reaches the customer before the agent
+// sends: a pasted image was one keystroke from the wrong chat. The transcript shows images
+// as thumbnails (a link to the full image) and other files as links. Refusals show in a
+// toast with the server's reason. An internal note is a body only (docs/protocol.md,
+// note.add): in note mode the paperclip is disabled, a file picked, pasted or dropped is
+// refused, and files staged for the reply wait, hidden, for Reply mode.
 import { sizeLabel, uploadAttachment } from "../parley/client/attachments.js";
 import { el, toast } from "./dom.js";
 import { icon } from "./icons.js";
-import { client, convs, isMine, isOpen, ui } from "./state.js";
+import { convs, isMine, isOpen, ui } from "./state.js";
 
 export const NO_FILES_IN_NOTES = "Attachments cannot be added to internal notes.";
 let button = null;
+let tray = null;
 let uploading = false;
+const staged = new Map(); // conversation id -> uploaded attachments waiting for Send
 
 /** The paperclip's state: busy while uploading, refused in note mode (aria-disabled keeps
- * it focusable, so its title says why). */
+ * it focusable, so its title says why); and the staged files of the chat on screen. */
 export function paintAttach() {
   if (!button) return;
   const note = ui.composerMode === "note";
   button.disabled = uploading;
   button.setAttribute("aria-disabled", String(note || uploading));
   button.title = note ? NO_FILES_IN_NOTES : "Attach files";
+  paintTray();
 }
+
+/** The files staged for a conversation's next reply. */
+export function stagedFor(id) {
+  return staged.get(id) || [];
+}
+
+/** Take them to send (they leave the tray). */
+export function takeStaged(id) {
+  const files = stagedFor(id);
+  staged.delete(id);
+  paintTray();
+  return files;
+}
+
+function paintTray() {
+  const files = ui.composerMode === "reply" ? stagedFor(ui.selectedId) : [];
+  tray.hidden = !files.length;
+  tray.replaceChildren(
+    ...files.map((a) => {
+      const li = document.createElement("li");
+      li.dataset.testid = "composer-staged-file";
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "staged-remove";
+      remove.dataset.testid = "composer-staged-remove";
+      remove.dataset.attachment = a.id;
+      remove.setAttribute("aria-label", `Remove ${a.name}`);
+      remove.textContent = "×";
+      li.append(icon("clip", "Attachment:"), ` ${a.name} (${sizeLabel(a.size)}) `, remove);
+      return li;
+    }),
+  );
+}
+
+/** Upload files for the chat on screen and stage them for its reply. */
+async function stage(files) {
+  const r = convs.get(ui.selectedId);
+  if (!files.length || !r || !isMine(r) || !isOpen(r)) return;
+  // The mode when the files were picked says who they are for.
+  if (ui.composerMode !== "reply") return toast(NO_FILES_IN_NOTES);
+  uploading = true;
+  paintAttach();
+  for (const file of files) {
+    const result = await uploadAttachment({
+      url: `/api/v1/conversations/${r.id}/attachments/`,
+      file,
+      conversation: r.id,
+      headers: { "X-CSRFToken": csrf() },
+    });
+    if (result.ok) staged.set(r.id, [...stagedFor(r.id), result.attachment]);
+    else toast(`${file.name}: ${result.message || "could not be uploaded."}`);
+  }
+  uploading = false;
+  paintAttach();
+  el.input.focus();
+}
+
+const hasFiles = (ev) => Array.from((ev.dataTransfer && ev.dataTransfer.types) || []).includes("Files");
 
 function csrf() {
   const input = document.querySelector("[name=csrfmiddlewaretoken]");
@@ -46,31 +110,45 @@ export function installAttachments() {
     if (ui.composerMode === "note") toast(NO_FILES_IN_NOTES);
     else input.click();
   });
-  input.addEventListener("change", async () => {
+  input.addEventListener("change", () => {
     const files = Array.from(input.files || []);
     input.value = "";
-    const r = convs.get(ui.selectedId);
-    if (!files.length || !r || !isMine(r) || !isOpen(r)) return;
-    // The mode when the files were picked says who they are for.
-    if (ui.composerMode !== "reply") return toast(NO_FILES_IN_NOTES);
-    uploading = true;
-    paintAttach();
-    const done = [];
-    for (const file of files) {
-      const result = await uploadAttachment({
-        url: `/api/v1/conversations/${r.id}/attachments/`,
-        file,
-        conversation: r.id,
-        headers: { "X-CSRFToken": csrf() },
-      });
-      if (result.ok) done.push(result.attachment);
-      else toast(`${file.name}: ${result.message || "could not be uploaded."}`);
-    }
-    uploading = false;
-    paintAttach();
-    if (done.length) client.enqueue({ conversation: r.id, body: "", attachments: done });
+    stage(files);
+  });
+  el.input.addEventListener("paste", (ev) => {
+    const files = Array.from((ev.clipboardData && ev.clipboardData.files) || []);
+    if (!files.length) return; // text: the textarea's own paste
+    ev.preventDefault();
+    stage(files);
+  });
+  el.form.addEventListener("dragover", (ev) => {
+    if (!hasFiles(ev)) return;
+    ev.preventDefault(); // this is a drop target
+    el.form.classList.add("dropping");
+  });
+  el.form.addEventListener("dragleave", (ev) => {
+    if (!el.form.contains(ev.relatedTarget)) el.form.classList.remove("dropping");
+  });
+  el.form.addEventListener("drop", (ev) => {
+    el.form.classList.remove("dropping");
+    if (!hasFiles(ev)) return;
+    ev.preventDefault(); // not opened by the browser in place of the console
+    stage(Array.from(ev.dataTransfer.files));
+  });
+  tray = document.createElement("ul");
+  tray.className = "staged";
+  tray.dataset.testid = "composer-staged";
+  tray.setAttribute("aria-label", "Files to send with the reply");
+  tray.hidden = true;
+  tray.addEventListener("click", (ev) => {
+    const remove = ev.target.closest("[data-testid=composer-staged-remove]");
+    if (!remove) return;
+    const id = ui.selectedId;
+    staged.set(id, stagedFor(id).filter((a) => String(a.id) !== remove.dataset.attachment));
+    paintTray();
     el.input.focus();
   });
+  el.form.insertBefore(tray, el.input);
   el.form.insertBefore(input, el.send);
   el.form.insertBefore(button, el.send);
   paintAttach();

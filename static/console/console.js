@@ -24,7 +24,7 @@ import {
   typingInput,
   upsert,
 } from "./conversations.js";
-import { installAttachments } from "./attachments.js";
+import { installAttachments, stagedFor, takeStaged } from "./attachments.js";
 import { installDrawer } from "./drawer.js";
 import { installRoute, retryUnloaded, routeFromAddress, sayNotOpen } from "./navigate.js";
 import { el, toast } from "./dom.js";
@@ -240,10 +240,11 @@ function submit(text) {
   const r = convs.get(ui.selectedId);
   if (ui.composerMode === "note") return sendNote(r, text);
   const body = text.trim();
-  if (!r || !body || !isMine(r) || !isOpen(r)) return false;
+  if (!r || !isMine(r) || !isOpen(r) || (!body && !stagedFor(r.id).length)) return false;
   if (refuseUnfilled()) return false;
   client.typingStop();
-  client.enqueue({ conversation: r.id, body });
+  const files = takeStaged(r.id); // sent with this reply: one message, text and files
+  client.enqueue({ conversation: r.id, body, ...(files.length ? { attachments: files } : {}) });
   return true;
 }
 

@@ -62,7 +62,7 @@ def test_a_customers_image_reaches_the_agents_console_as_a_thumbnail(asgi_server
             "() => { const i = document.querySelector('[data-testid=transcript-attachment-image]');"
             " return i && i.complete && i.naturalWidth > 0; }"
         )
-        # The agent answers with a file; the customer gets a link to it.
+        # The agent answers with a file (staged, then sent); the customer gets a link to it.
         console.get_by_test_id("composer-file").set_input_files(
             {
                 "name": "returns-label.pdf",
@@ -70,6 +70,8 @@ def test_a_customers_image_reaches_the_agents_console_as_a_thumbnail(asgi_server
                 "buffer": b"%PDF-1.4\n%%EOF\n",
             }
         )
+        expect(console.get_by_test_id("composer-staged-file")).to_have_count(1)
+        console.get_by_test_id("composer-send").click()
         link = frame.get_by_test_id("parley-messages").get_by_test_id("parley-attachment-file")
         expect(link).to_have_count(1)
         expect(link).to_contain_text("returns-label.pdf")

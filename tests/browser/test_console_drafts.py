@@ -185,6 +185,8 @@ def test_a_file_picked_while_writing_a_note_never_reaches_the_customer(asgi_serv
         console.get_by_test_id("composer-file").set_input_files(
             {"name": "returns-label.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n"}
         )
+        expect(console.get_by_test_id("composer-staged-file")).to_have_count(1)
+        console.get_by_test_id("composer-send").click()
         files = (
             e2e.widget(tab)
             .get_by_test_id("parley-messages")
