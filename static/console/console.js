@@ -340,8 +340,10 @@ installShortcuts({
   },
   next: () => step(1, select),
   previous: () => step(-1, select),
-  reply: () => !el.form.hidden && el.input.focus(),
+  reply: () => !el.form.hidden && el.input.focus(), // never a mode switch: a note's text must not turn into a reply
+  note: () => !el.form.hidden && (setComposerMode("note"), el.input.focus()),
   canned: openPicker,
+  transfer: () => !el.transferBtn.hidden && !el.transferBtn.disabled && openTransfer("transfer"),
   resolve: () => ui.selectedId && !el.resolveBtn.hidden && resolve(ui.selectedId),
   undo: () => !el.undoToast.hidden && undoResolve(),
 });

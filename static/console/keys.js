@@ -1,6 +1,6 @@
 // Keyboard shortcuts (single keys, ignored while typing in a field; Escape leaves the
-// reply box): a accept the first offer, j / k next / previous chat, r reply box, c canned
-// replies, e resolve, z undo the resolve, ? this list.
+// reply box): a accept the first offer, j / k next / previous chat, r reply box, n internal
+// note, c canned replies, t transfer, e resolve, z undo the resolve, ? this list.
 import { el } from "./dom.js";
 import { ui } from "./state.js";
 
@@ -9,7 +9,9 @@ export const SHORTCUTS = [
   ["j", "Next chat"],
   ["k", "Previous chat"],
   ["r", "Focus the reply box"],
+  ["n", "Write an internal note"],
   ["c", "Canned replies (type to filter)"],
+  ["t", "Transfer the open chat"],
   ["e", "Resolve the open chat"],
   ["z", "Undo the resolve (while its toast shows)"],
   ["Esc", "Leave the reply box, close a dialog"],
@@ -20,7 +22,7 @@ function typing(target) {
   return target && (target.closest("input, textarea, select, [contenteditable=true]") || target.isContentEditable);
 }
 
-/** actions: {accept, next, previous, reply, canned, resolve}. */
+/** actions: {accept, next, previous, reply, note, canned, transfer, resolve, undo}. */
 export function installShortcuts(actions) {
   el.helpList.replaceChildren(
     ...SHORTCUTS.map(([key, what]) => {
@@ -43,7 +45,9 @@ export function installShortcuts(actions) {
       j: actions.next,
       k: actions.previous,
       r: actions.reply,
+      n: actions.note,
       c: actions.canned,
+      t: actions.transfer,
       e: actions.resolve,
       z: actions.undo || (() => {}),
       "?": () => el.helpDialog.showModal(),

@@ -553,7 +553,7 @@ def test_keyboard_shortcuts_and_the_help_overlay(asgi_server, browser, shop):
         console.locator("body").press("?")
         help_dialog = console.get_by_test_id("help-dialog")
         expect(help_dialog).to_be_visible()
-        expect(help_dialog.locator("li")).to_have_count(9)
+        expect(help_dialog.locator("li")).to_have_count(11)
         console.keyboard.press("Escape")
         expect(help_dialog).to_be_hidden()
 
@@ -568,6 +568,18 @@ def test_keyboard_shortcuts_and_the_help_overlay(asgi_server, browser, shop):
         expect(composer).to_have_value("Typing r and e here types them.")
         composer.fill("")
         composer.press("Escape")
+        console.locator("body").press("n")  # an internal note
+        expect(console.get_by_test_id("composer")).to_have_attribute("data-mode", "note")
+        expect(composer).to_be_focused()
+        composer.press("Escape")
+        console.locator("body").press("r")  # focus only: a note never turns into a reply
+        expect(console.get_by_test_id("composer")).to_have_attribute("data-mode", "note")
+        console.get_by_test_id("composer-mode-reply").click()
+        composer.press("Escape")
+        console.locator("body").press("t")  # transfer
+        expect(console.get_by_test_id("transfer-dialog")).to_be_visible()
+        console.keyboard.press("Escape")
+        expect(console.get_by_test_id("transfer-dialog")).to_be_hidden()
         console.locator("body").press("e")  # resolve
         expect(console.get_by_test_id("chat-status")).to_have_text("Resolved")
 
