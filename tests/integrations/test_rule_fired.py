@@ -46,7 +46,9 @@ def test_the_event_types_say_which_can_be_subscribed_to(api):
     listed = api.get("/api/v1/webhooks/event-types/")
     assert listed.status_code == 200
     subscribable = {e["name"]: e["subscribable"] for e in listed.json()}
-    assert subscribable == {name: name not in ("rule.fired", "webhook.ping") for name in HOOK_EVENTS}
+    assert subscribable == {
+        name: name not in ("rule.fired", "webhook.ping") for name in HOOK_EVENTS
+    }
 
 
 def test_an_endpoint_with_no_events_gets_only_what_rules_send_it(api, site, start, send, receiver):
