@@ -187,7 +187,8 @@ def _participants() -> Prefetch:
 
 def conversations_filtered_for_actor(*, actor: Actor, **filters) -> QuerySet[Conversation]:
     """The REST list: what the actor may see, filtered (validated by the caller): status
-    (list), queue, assignee, customer, site, created_after, created_before."""
+    (list), queue, assignee, customer, site, tag (list), created_after, created_before, q
+    (text)."""
     qs = _visible_conversations(actor)
     lookups = {
         "status": "status__in",
@@ -204,6 +205,18 @@ def conversations_filtered_for_actor(*, actor: Actor, **filters) -> QuerySet[Con
             qs = qs.filter(**{lookup: value})
     for tag in filters.get("tag") or []:
         qs = _with_tag(qs, tag)
+    text = (filters.get("q") or "").strip()
+    if text:
+        # The customer (name, email, your external id), the subject or what was written
+        # (any case). Internal notes are not searched here: a key's or a visitor's list.
+        said = Message.objects.filter(body__icontains=text).values("conversation_id")
+        qs = qs.filter(
+            Q(customer__name__icontains=text)
+            | Q(customer__email__icontains=text)
+            | Q(customer__external_id__icontains=text)
+            | Q(subject__icontains=text)
+            | Q(pk__in=said)
+        )
     return qs.select_related("customer", "queue", "assignee").prefetch_related(_participants())
 
 

@@ -33,6 +33,13 @@ class ConversationFilter(serializers.Serializer):
     )
     created_after = Moment(required=False)
     created_before = Moment(required=False)
+    q = Text(
+        required=False,
+        min_length=2,
+        max_length=100,
+        help_text="Text in the customer's name, email or external id, the subject or a "
+        "message (any case).",
+    )
     ordering = serializers.ChoiceField(
         ["-created_at", "created_at", "-id", "id"], required=False, help_text="Default -created_at."
     )
