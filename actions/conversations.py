@@ -166,6 +166,14 @@ def conversation_handoff(
     bot_session_hand_off(
         conversation=conversation, reason=f"handed to people by {actor.label}"[:200], queue=queue
     )
+    # Who asked, on the timeline under their name (the status change is the router's).
+    chat.event_record(
+        conversation=conversation,
+        type="bot.taken_over",
+        reason=f"taken from the bot by {actor.label}"[:200],
+        actor=actor.label,
+        data={"to_queue": queue.pk if queue else None, "note": bool(note)},
+    )
     if note:
         chat.note_create(
             conversation=conversation,

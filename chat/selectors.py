@@ -238,7 +238,7 @@ def customers_for_actor(*, actor: Actor) -> QuerySet[Customer]:
         return Customer.objects.filter(site_id=site_id) if site_id else Customer.objects.all()
     if actor.kind == "agent" and actor.is_supervisor:
         return Customer.objects.all()
-    raise PermissionDenied("Only supervisors and API keys read customers.")
+    raise PermissionDenied("Only supervisors and API keys read or write customers.")
 
 
 def customer_get_for_actor(*, actor: Actor, customer_id: int) -> Customer:

@@ -127,6 +127,8 @@ class StepEndings(StepBase):
         """People take over at someone else's word (a supervisor, an integration): the
         same goodbye, summary note and timeline as the flow's own handoff, to ``queue``
         or the conversation's (else the site's default)."""
+        # Named even when the caller named none, so the agents' summary says where it went.
+        queue = queue or self.conversation.queue or self.conversation.site.default_queue
         node = {"text": HANDOFF_TEXT, **({"queue": queue.name} if queue else {})}
         self.say(self.handoff_text(node))
         self.handoff(node, reason=reason)

@@ -142,7 +142,7 @@ class ConversationDetailView(ApiView):
         return Response(conversation_out(conversation))
 
     @extend_schema(
-        request=shapes.ConversationUpdateRequest,
+        request={"application/json": shapes.CONVERSATION_UPDATE_SCHEMA},
         responses={200: s.ConversationOut},
         tags=["conversations"],
         summary="Change a conversation's subject or priority (agents and API keys)",

@@ -12,7 +12,7 @@ from chat.api import shapes
 from chat.api.authentication import actor_for_request
 from chat.api.base import ApiView, Cursor
 from chat.api.conversations import query, valid
-from chat.exceptions import ValidationError
+from chat.exceptions import PermissionDenied, ValidationError
 from chat.flows import flows
 from chat.models import Site
 from chat.services import customers as customer_services
@@ -81,7 +81,8 @@ def _site_for(actor, site_id: int | None) -> int:
     own = actor.api_key.site_id if actor.kind == "service" else None
     if own is not None:
         if site_id not in (None, own):
-            raise ValidationError(f"This API key is limited to site {own}.", field="site")
+            # As the webhooks answer a key naming another site.
+            raise PermissionDenied("This API key is limited to another site.")
         return own
     if site_id is None:
         raise ValidationError("site is required.", field="site")

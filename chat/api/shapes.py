@@ -63,11 +63,21 @@ class ConversationCreateRequest(serializers.Serializer):
     referrer = Text(required=False, allow_blank=True, max_length=2000)
 
 
-class ConversationUpdateRequest(serializers.Serializer):
-    subject = Text(required=False, allow_blank=True, max_length=200)
-    priority = serializers.IntegerField(
-        required=False, min_value=-100, max_value=100, help_text="Higher is served first."
-    )
+# PATCH /conversations/{id}/ (chat.services.details validates): any other field is a 400,
+# so the schema closes the object.
+CONVERSATION_UPDATE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "subject": {"type": "string", "maxLength": 200},
+        "priority": {
+            "type": "integer",
+            "minimum": -100,
+            "maximum": 100,
+            "description": "Higher is served first.",
+        },
+    },
+    "additionalProperties": False,
+}
 
 
 class HandoffRequest(serializers.Serializer):

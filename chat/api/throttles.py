@@ -193,6 +193,10 @@ def rate_headers(request, response) -> None:
         return max(0, limit.amount - decision.used.get(limit.name, 0) - counted)
 
     tight = min(limits, key=lambda x: (left(x), x.window))
+    if not decision.allowed and decision.limit is not None and decision.limit not in limits:
+        # Refused by the daily byte quota: say so (0 left until Retry-After), or a client
+        # pacing itself on the request limit's headroom calls on into a day of 429s.
+        tight = decision.limit
     if not decision.allowed and decision.limit is tight:
         reset = max(1, math.ceil(decision.retry_after))
     else:

@@ -24,6 +24,8 @@ from chat.services.attachments import attachments_erase_for
 from chat.services.validation import clean_locale
 
 ERASED = "[erased]"
+# Written by the widget (chat.services.prechat), kept when an integration replaces the rest.
+WIDGET_ATTRIBUTES = frozenset({"consent", "prechat", "prechat_at"})
 
 
 def _text(value: Any, field: str, max_length: int) -> str:
@@ -63,7 +65,11 @@ def customer_update(*, customer: Customer, **fields: Any) -> Customer:
     if "attributes" in fields:
         if not isinstance(fields["attributes"], dict):
             raise ValidationError("attributes must be an object.", field="attributes")
-        customer.attributes = fields["attributes"]
+        # What the widget recorded (the customer's consent, pre-chat answers) stays unless
+        # the caller names it: a CRM's routine sync of {"plan": "pro"} erased the
+        # customer's recorded GDPR consent.
+        kept = {k: v for k, v in (customer.attributes or {}).items() if k in WIDGET_ATTRIBUTES}
+        customer.attributes = {**kept, **fields["attributes"]}
         changed.append("attributes")
     if changed:
         try:

@@ -113,20 +113,30 @@ def visitor_session_create(
             customer = None
         if customer is not None and verified and customer.external_id not in (None, external_id):
             customer = None  # another identified user on the same browser
+    # What this session writes on an existing row, and nothing else: saving every field
+    # wrote back a stale copy of what another writer (a CRM's upsert, the pre-chat form)
+    # had committed since the row was read.
+    fields = ["last_seen_at"]
     if verified:
         existing = Customer.objects.filter(site=site, external_id=external_id).first()
         if existing is not None:
-            customer = existing
+            customer = existing  # made by the CRM (POST /customers/) or an earlier session
         elif customer is not None:
             customer.external_id = external_id
+            fields.append("external_id")
+        if customer is not None:
+            # The signature proves this visitor is that external id, whoever made the row.
             customer.identity_verified = True
+            fields.append("identity_verified")
     if customer is None:
         customer = Customer(site=site, external_id=external_id if verified else None)
         customer.identity_verified = verified
     if name:
         customer.name = str(name)[:200]
+        fields.append("name")
     if email:
         customer.email = str(email)[:254]
+        fields.append("email")
     # The widget reports its locale at every load: a new one (Parley.setLocale, a page in
     # another language) is the customer now reading another language, and their open
     # conversation follows once this commits (docs/protocol.md, "Bot messages").
@@ -135,16 +145,13 @@ def visitor_session_create(
     )
     if locale:
         customer.locale = locale
+        fields.append("locale")
     customer.last_seen_at = timezone.now()
     existing_row = customer.pk is not None
     try:
         with transaction.atomic():
-            # The generation is the rotation's alone: a save must not write back a stale one.
-            fields = None
-            if existing_row:
-                fields = [f.attname for f in Customer._meta.concrete_fields
-                          if f.attname not in ("id", "token_generation", "token_rotated_at")]  # fmt: skip
-            customer.save(update_fields=fields)
+            # The token generation is the rotation's alone, like every field not listed.
+            customer.save(update_fields=fields if existing_row else None)
     except IntegrityError:
         # Two tabs identified the same external id at once: the other one won; use it.
         customer = Customer.objects.get(site=site, external_id=external_id)

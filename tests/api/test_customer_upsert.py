@@ -41,7 +41,8 @@ def test_the_site_is_the_key_s_or_the_one_named():
     site, other = make_site(), make_site(name="Other shop")
     bound, _ = key_client(site=site)
     refused = bound.post(URL, {"external_id": "u-1", "site": other.pk}, format="json")
-    assert refused.status_code == 400 and refused.json()["error"]["field"] == "site"
+    assert refused.status_code == 403  # as the webhooks answer it
+    assert refused.json()["error"]["message"] == "This API key is limited to another site."
     assert (
         bound.post(URL, {"external_id": "u-1", "site": site.pk}, format="json").status_code == 201
     )
@@ -115,3 +116,53 @@ def test_two_syncs_racing_on_a_new_id_make_one_customer():
     assert errors == []
     assert sorted(created for _, created in results) == [False, True]
     assert Customer.objects.filter(site=site, external_id="u-race").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_signed_widget_session_verifies_the_crm_s_customer_and_writes_only_its_own_fields():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from chat.services.identity import identity_hash, visitor_session_create
+
+    site = make_site(identity_secret="s3cret-for-tests")
+    api, _ = key_client(site=site)
+    made = api.post(URL, {"external_id": "u-1", "email": "zoe@example.com",
+                          "attributes": {"plan": "pro"}}, format="json").json()  # fmt: skip
+    assert made["identity_verified"] is False
+    with CaptureQueriesContext(connection) as queries:
+        customer, _ = visitor_session_create(
+            site_key=site.key, origin=None, external_id="u-1",
+            user_hash=identity_hash(site=site, external_id="u-1"), locale="fr-FR",
+        )  # fmt: skip
+    assert customer.pk == made["id"]
+    # The signature proves who this visitor is: the customer is verified now, so a
+    # visitor's form (offline contact, pre-chat) can no longer replace the CRM's email.
+    stored = Customer.objects.get(pk=customer.pk)
+    assert stored.identity_verified is True and stored.email == "zoe@example.com"
+    # Only the session's own fields were written: a save of every field put back a stale
+    # copy of what a CRM upsert had committed meanwhile (a probe lost 1 write in 80).
+    updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "chat_customer"')]
+    session, rotation = updates
+    assert session.startswith('UPDATE "chat_customer" SET "identity_verified" = ')
+    for field in ("attributes", "email", "name", "external_id", "token_generation"):
+        assert f'"{field}"' not in session
+    assert '"token_generation"' in rotation
+
+
+@pytest.mark.django_db
+def test_a_sync_keeps_what_the_widget_recorded_unless_it_names_it():
+    site = make_site()
+    api, _ = key_client(site=site)
+    made = api.post(URL, {"external_id": "u-7"}, format="json").json()
+    consent = {"given": True, "at": "2026-12-06T10:00:00+00:00"}
+    Customer.objects.filter(pk=made["id"]).update(
+        attributes={"consent": consent, "prechat": {"order": "7781"}, "plan": "free"}
+    )
+    synced = api.post(URL, {"external_id": "u-7", "attributes": {"plan": "pro"}}, format="json")
+    assert synced.json()["attributes"] == {
+        "consent": consent, "prechat": {"order": "7781"}, "plan": "pro"
+    }  # fmt: skip
+    # Named, it is the caller's to change (an erasure tool, a consent withdrawn elsewhere).
+    patched = api.patch(f"{URL}{made['id']}/", {"attributes": {"consent": None}}, format="json")
+    assert patched.json()["attributes"] == {"consent": None, "prechat": {"order": "7781"}}

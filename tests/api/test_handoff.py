@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from bots.models import BotSession
-from chat.models import Message, Note
+from chat.models import ConversationEvent, Message, Note
 from routing.models import Queue, QueueEntry
 from tests.api.conftest import key_client, visitor_client
 from tests.bots.conftest import Chat, make_flow
@@ -53,6 +53,19 @@ def test_a_key_takes_the_conversation_from_the_bot():
     last_bot = Message.objects.filter(conversation=chat.conversation, kind="bot").last()
     assert last_bot.body != "Order or product?"
     assert chat.send("hello?") == []
+    [taken] = ConversationEvent.objects.filter(
+        conversation=chat.conversation, type="bot.taken_over"
+    )
+    assert taken.actor == "service:crm" and taken.data == {"to_queue": billing.pk, "note": True}
+
+
+def test_without_a_queue_the_summary_names_the_one_it_went_to():
+    chat = Chat(make_flow(ASKING))
+    api, _ = key_client()
+    answer = api.post(url(chat), {}, format="json")
+    assert answer.status_code == 200, answer.content
+    summary = Note.objects.get(conversation=chat.conversation, author_name="Parley bot")
+    assert summary.data["queue"] == answer.json()["queue"]["name"] == "General"
 
 
 def test_only_a_conversation_with_the_bot_is_handed_off():

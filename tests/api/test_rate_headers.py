@@ -67,3 +67,16 @@ def test_the_schema_documents_them():
     assert {"RateLimit-Limit", "RateLimit-Remaining"} <= set(listed["200"]["headers"])
     assert {"Retry-After", "RateLimit-Reset"} <= set(listed["429"]["headers"])
     assert "headers" not in listed["401"]
+
+
+def test_a_429_for_the_byte_quota_says_nothing_is_left_until_retry_after():
+    api, key = key_client()
+    ApiKey.objects.filter(pk=key.pk).update(daily_bytes=300)
+    for _ in range(20):
+        answer = api.get("/api/v1/me/")
+        if answer.status_code == 429:
+            break
+    assert answer.status_code == 429 and answer.json()["error"]["limit"] == "daily_bytes"
+    assert headers(answer)["RateLimit-Remaining"] == "0"
+    assert headers(answer)["RateLimit-Reset"] == answer["Retry-After"]
+    assert headers(answer)["RateLimit-Limit"] == "300"
