@@ -132,7 +132,10 @@ def api_key_touch(*, key: ApiKey) -> bool:
         _touched[key.pk] = now
     at = timezone.now()
     stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=at - timedelta(seconds=TOUCH_EVERY))
-    return bool(ApiKey.objects.filter(stale, pk=key.pk).update(last_used_at=at))
+    written = bool(ApiKey.objects.filter(stale, pk=key.pk).update(last_used_at=at))
+    if written:
+        key.last_used_at = at  # the request's copy too: GET /me/ shows this very use
+    return written
 
 
 def forget_touches() -> None:

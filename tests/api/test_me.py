@@ -27,6 +27,7 @@ def test_a_key_reads_itself_whatever_its_scopes(settings):
     assert me["api_key"]["site"] == site.pk
     assert me["api_key"]["scopes"] == ["conversations:read"]
     assert "secret" not in me["api_key"]
+    assert me["api_key"]["last_used_at"] is not None  # this very call counts as a use
     assert {(x["name"], x["amount"], x["window"], x["measure"]) for x in me["limits"]} >= {
         ("rate", 90, 60, "requests"),
         ("daily_requests", 5000, 86400, "requests"),
