@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from chat import selectors, services
+from chat import list_filters, selectors, services
 from chat.actors import Actor
 from chat.api import serializers as s
 from chat.api import shapes
@@ -74,7 +74,7 @@ class ConversationListView(ApiView):
         filters = query(shapes.ConversationFilter, request, many=("status", "tag"))
         if not filters.get("status") and actor.kind == "agent":
             filters["status"] = list(Conversation.OPEN_STATUSES)
-        qs = selectors.conversations_filtered_for_actor(
+        qs = list_filters.conversations_filtered_for_actor(
             actor=actor,
             **{k: v for k, v in filters.items() if k not in ("ordering", "limit", "cursor")},
         )
