@@ -287,3 +287,30 @@ def test_the_context_panel_opens_as_a_drawer_on_a_narrow_screen(asgi_server, bro
     finally:
         agent.close()
     assert errors == []
+
+
+def test_a_link_followed_while_signed_out_opens_after_signing_in(asgi_server, browser, shop):
+    # The fragment never reaches the server: /console/ sends the agent to sign in with
+    # next=/console/ only. The browser keeps the fragment over that redirect, and the sign-in
+    # page puts it back on next (static/auth/keep-link.js).
+    from django.contrib.auth import get_user_model
+
+    expect.set_options(timeout=15_000)
+    errors: list[str] = []
+    base = asgi_server.url
+    alice = get_user_model().objects.get(username="alice")
+    _chat(shop, "Ann Archer", alice)
+    dora = _chat(shop, "Dora Dune", alice)  # not the one the console would open by itself
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        console = watch_errors(context.new_page(), errors)
+        console.goto(f"{base}/console/#/conversations/{dora.pk}")
+        expect(console).to_have_url(re.compile(r"/accounts/login/"))
+        console.get_by_test_id("login-username").fill("alice")
+        console.get_by_test_id("login-password").fill(e2e.PASSWORD)
+        console.get_by_test_id("login-submit").click()
+        expect(console).to_have_url(f"{base}/console/#/conversations/{dora.pk}")
+        expect(console.get_by_test_id("chat-title")).to_have_text("Dora Dune")
+        assert errors == []
+    finally:
+        context.close()
