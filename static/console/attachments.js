@@ -18,6 +18,8 @@ let button = null;
 let tray = null;
 let uploading = false;
 const staged = new Map(); // conversation id -> uploaded attachments waiting for Send
+const loading = new Map(); // conversation id -> names of the files still uploading
+export const STILL_UPLOADING = "A file is still uploading: send when it shows above the reply.";
 
 /** The paperclip's state: busy while uploading, refused in note mode (aria-disabled keeps
  * it focusable, so its title says why); and the staged files of the chat on screen. */
@@ -35,6 +37,12 @@ export function stagedFor(id) {
   return staged.get(id) || [];
 }
 
+/** Files picked for this conversation and not uploaded yet: Send waits for them (a reply
+ * sent meanwhile went without its screenshot, which then sat staged for the next one). */
+export function uploadingFor(id) {
+  return (loading.get(id) || []).length > 0;
+}
+
 /** Take them to send (they leave the tray). */
 export function takeStaged(id) {
   const files = stagedFor(id);
@@ -43,10 +51,25 @@ export function takeStaged(id) {
   return files;
 }
 
+/** A refused send's files, back in the tray to fix and send again. */
+export function restage(id, files) {
+  if (files && files.length) staged.set(id, [...files, ...stagedFor(id)]);
+  paintTray();
+}
+
 function paintTray() {
-  const files = ui.composerMode === "reply" ? stagedFor(ui.selectedId) : [];
-  tray.hidden = !files.length;
+  const reply = ui.composerMode === "reply";
+  const files = reply ? stagedFor(ui.selectedId) : [];
+  const names = reply ? loading.get(ui.selectedId) || [] : [];
+  tray.hidden = !files.length && !names.length;
   tray.replaceChildren(
+    ...names.map((name) => {
+      const li = document.createElement("li");
+      li.dataset.testid = "composer-staged-uploading";
+      li.className = "uploading";
+      li.append(icon("clip", "Attachment:"), ` ${name}: uploading…`);
+      return li;
+    }),
     ...files.map((a) => {
       const li = document.createElement("li");
       li.dataset.testid = "composer-staged-file";
@@ -70,6 +93,7 @@ async function stage(files) {
   // The mode when the files were picked says who they are for.
   if (ui.composerMode !== "reply") return toast(NO_FILES_IN_NOTES);
   uploading = true;
+  loading.set(r.id, [...(loading.get(r.id) || []), ...files.map((f) => f.name)]);
   paintAttach();
   for (const file of files) {
     const result = await uploadAttachment({
@@ -78,10 +102,13 @@ async function stage(files) {
       conversation: r.id,
       headers: { "X-CSRFToken": csrf() },
     });
+    const left = loading.get(r.id) || [];
+    if (left.includes(file.name)) left.splice(left.indexOf(file.name), 1);
     if (result.ok) staged.set(r.id, [...stagedFor(r.id), result.attachment]);
     else toast(`${file.name}: ${result.message || "could not be uploaded."}`);
+    paintTray();
   }
-  uploading = false;
+  uploading = [...loading.values()].some((names) => names.length > 0);
   paintAttach();
   el.input.focus();
 }
@@ -134,6 +161,16 @@ export function installAttachments() {
     if (!hasFiles(ev)) return;
     ev.preventDefault(); // not opened by the browser in place of the console
     stage(Array.from(ev.dataTransfer.files));
+  });
+  // A file dropped a little off the composer must not replace the console with itself
+  // (the browser's default): over the open chat it is staged too, elsewhere ignored.
+  document.addEventListener("dragover", (ev) => {
+    if (hasFiles(ev)) ev.preventDefault();
+  });
+  document.addEventListener("drop", (ev) => {
+    if (!hasFiles(ev) || el.form.contains(ev.target)) return;
+    ev.preventDefault();
+    if (el.chat.contains(ev.target) && !el.form.hidden) stage(Array.from(ev.dataTransfer.files));
   });
   tray = document.createElement("ul");
   tray.className = "staged";

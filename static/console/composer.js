@@ -2,7 +2,7 @@
 // its Reply/Internal note mode (drafts.js). One shared textarea carried the text typed for
 // one customer into the next chat, where Enter sent it to the wrong person, and a note
 // mode chosen in one chat stayed on in the next.
-import { paintAttach } from "./attachments.js";
+import { paintAttach, restage } from "./attachments.js";
 import { closePicker } from "./canned.js";
 import { el } from "./dom.js";
 import { draftStore } from "./drafts.js";
@@ -48,4 +48,15 @@ export function showDraft(id) {
 export function dropDraft(id) {
   if (id === holder) return;
   store.drop(id);
+}
+
+/** A send the server refused for good (too many files, a blocked word): its text and files
+ * go back into the composer to fix and send again, when that chat is on screen with an
+ * empty reply; else false (the transcript keeps it as "Not sent"). */
+export function giveBack(entry) {
+  if (entry.conversation !== holder || ui.composerMode !== "reply" || el.input.value.trim()) return false;
+  el.input.value = entry.body || "";
+  saveDraft();
+  restage(entry.conversation, entry.attachments);
+  return true;
 }

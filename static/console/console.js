@@ -24,7 +24,7 @@ import {
   typingInput,
   upsert,
 } from "./conversations.js";
-import { installAttachments, stagedFor, takeStaged } from "./attachments.js";
+import { STILL_UPLOADING, installAttachments, stagedFor, takeStaged, uploadingFor } from "./attachments.js";
 import { installDrawer } from "./drawer.js";
 import { installRoute, retryUnloaded, routeFromAddress, sayNotOpen } from "./navigate.js";
 import { el, toast } from "./dom.js";
@@ -34,7 +34,7 @@ import { renderLists, renderSoon, tickSla } from "./lists.js";
 import { answerOffer, offerSet, onOpenOffers, renderOffers, setPresence } from "./offers.js";
 import { ME, OUTBOX_KEY, cfg, convs, isMine, isMyMessage, isOpen, offers, rec, ui, useClient } from "./state.js";
 import { onNote, onNotesBatch, sendNote } from "./notes.js";
-import { saveDraft, setComposerMode, showDraft } from "./composer.js";
+import { giveBack, saveDraft, setComposerMode, showDraft } from "./composer.js";
 import { take, takeRefused } from "./capacity.js";
 import { renderChat, renderPending } from "./transcript.js";
 import { onResolveReply, resolve, undoResolve } from "./resolve.js";
@@ -124,11 +124,9 @@ const client = createClient({
       if (convs.has(ui.selectedId)) renderPending(convs.get(ui.selectedId));
     },
     refused(entry, f) {
-      if (entry) {
-        const r = rec(entry.conversation);
-        r.failed.push({ ...entry, reason: f.message });
-      }
-      toast(`Message not sent: ${f.message}`);
+      const back = entry && giveBack(entry);
+      if (entry && !back) rec(entry.conversation).failed.push({ ...entry, reason: f.message });
+      toast(`Message not sent: ${f.message}${back ? " It is back in the reply box." : ""}`);
     },
     lost(id) {
       convs.delete(id);
@@ -241,6 +239,7 @@ function submit(text) {
   if (ui.composerMode === "note") return sendNote(r, text);
   const body = text.trim();
   if (!r || !isMine(r) || !isOpen(r) || (!body && !stagedFor(r.id).length)) return false;
+  if (uploadingFor(r.id)) return toast(STILL_UPLOADING), false;
   if (refuseUnfilled()) return false;
   client.typingStop();
   const files = takeStaged(r.id); // sent with this reply: one message, text and files

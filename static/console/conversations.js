@@ -7,7 +7,7 @@ import { el, toast, translationOf } from "./dom.js";
 import { notify } from "./notify.js";
 import { renderSoon } from "./lists.js";
 import { contextStale, fetchContext, renderContext } from "./context.js";
-import { routeRefused, routeShown, routeTo } from "./navigate.js";
+import { noticeShown, routeRefused, routeShown, routeTo } from "./navigate.js";
 import { fetchNotes, newRound } from "./notes.js";
 import { awaitingFromMessage, awaitingFromSnapshot } from "./sla.js";
 import { ME, MY_NAME, client, convs, forget, isMine, isOpen, isWaiting, rec, setSelected, ui } from "./state.js";
@@ -39,13 +39,14 @@ export function upsert(c) {
     forget(r.id);
     if (r.id === ui.selectedId) {
       const who = c.assignee ? c.assignee.name : null;
-      if (!routeRefused(r.id)) toast(who ? `${c.customer.name}'s conversation was taken by ${who}.` : `${c.customer.name}'s conversation left the queue.`);
+      // "is now with": taken, transferred, or opened from search after it moved on.
+      if (!routeRefused(r.id)) toast(who ? `${c.customer.name}'s conversation is now with ${who}.` : `${c.customer.name}'s conversation left the queue.`);
       select(null);
     }
     dropDraft(r.id);
     return;
   }
-  if (isMine(r) && !wasMine && r.id !== ui.selectedId && !ui.selectedId) select(r.id, "auto");
+  if (isMine(r) && !wasMine && r.id !== ui.selectedId && !ui.selectedId && !noticeShown()) select(r.id, "auto");
   ensureLoaded(r);
   if (r.id === ui.selectedId) {
     routeShown(r.id);

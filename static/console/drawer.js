@@ -45,5 +45,8 @@ export function installDrawer() {
   // Widened past 1100 px, the panel is a column again: no drawer state left behind.
   narrow.addEventListener("change", () => !narrow.matches && closeDrawer(false));
   window.addEventListener("resize", () => drawerOpen() && place());
+  // At the narrowest widths the page itself scrolls (the panes stack): the head moves, so
+  // the drawer's top follows it.
+  window.addEventListener("scroll", () => drawerOpen() && place(), { passive: true });
   if (window.ResizeObserver) new ResizeObserver(() => drawerOpen() && place()).observe(el.chatHead);
 }

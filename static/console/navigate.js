@@ -26,7 +26,9 @@ export function routeFromAddress() {
 /** select() calls this as the chat on screen becomes `id` (null: none); how: route.js. */
 export function routeTo(id, how) {
   if (id !== pending) pending = null;
-  if (id) el.routeNotice.hidden = true;
+  // The agent opening a chat clears the notice; the console's own pick does not (it
+  // would hide why the link opened nothing).
+  if (id && how !== "auto") el.routeNotice.hidden = true;
   const step = plan(location, id, how);
   if (!step) return;
   try {
@@ -84,4 +86,9 @@ export function installRoute(select) {
     }
     select(id, "pop");
   });
+}
+
+/** The notice says a link opened nothing: the console does not open a chat by itself. */
+export function noticeShown() {
+  return !el.routeNotice.hidden;
 }

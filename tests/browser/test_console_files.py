@@ -101,3 +101,80 @@ def test_files_are_staged_and_sent_with_the_reply(asgi_server, browser, shop):
     assert sorted(a.name for a in sent) == ["returns-label.pdf", "screenshot.png"]
     assert {a.message.body for a in sent} == {"Here it is, with a screenshot."}
     assert Attachment.objects.get(name="old-label.pdf").message_id is None
+
+
+def test_send_waits_for_an_upload_and_a_refused_send_comes_back(asgi_server, browser, shop):
+    # A reply sent while its screenshot was still uploading went without it (the file then
+    # sat staged for the next reply); a send refused for too many files was lost, text and
+    # files, behind a "Not sent" bubble.
+    expect.set_options(timeout=15_000)
+    shop.attachment_max_count = 1
+    shop.save(update_fields=["attachment_max_count"])
+    errors: list[str] = []
+    base = asgi_server.url
+    customer = browser.new_context(viewport=VIEWPORT)
+    agent = browser.new_context(viewport=VIEWPORT)
+    try:
+        tab = watch_errors(customer.new_page(), errors)
+        open_widget(tab, f"{base}/demo/{shop.key}/")
+        write(tab, "Here is my problem.")
+        e2e.stored_first(tab)
+        console = watch_errors(agent.new_page(), errors)
+        login(console, base)
+        console.get_by_test_id("offer").get_by_test_id("offer-accept").click()
+        expect(console.get_by_test_id("composer")).to_be_visible()
+        received = e2e.widget(tab).get_by_test_id("parley-messages")
+        composer = console.get_by_test_id("composer-input")
+        held = []
+        console.route("**/api/v1/conversations/*/attachments/", lambda route: held.append(route))
+
+        console.evaluate(DELIVER, ["paste", "slow.png", "image/png", list(png_bytes())])
+        expect(console.get_by_test_id("composer-staged-uploading")).to_have_count(1)
+        composer.fill("See the screenshot.")
+        composer.press("Enter")
+        expect(console.get_by_test_id("toast")).to_contain_text("still uploading")
+        expect(composer).to_have_value("See the screenshot.")
+        assert len(held) == 1
+        held[0].continue_()
+        console.unroute("**/api/v1/conversations/*/attachments/")
+        expect(console.get_by_test_id("composer-staged-uploading")).to_have_count(0)
+        expect(console.get_by_test_id("composer-staged-file")).to_have_count(1)
+
+        # Two files where the site takes one a message: refused, and given back to fix.
+        console.get_by_test_id("composer-file").set_input_files(
+            {"name": "label.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n"}
+        )
+        expect(console.get_by_test_id("composer-staged-file")).to_have_count(2)
+        composer.press("Enter")
+        expect(console.get_by_test_id("toast")).to_contain_text("It is back in the reply box.")
+        expect(composer).to_have_value("See the screenshot.")
+        chips = console.get_by_test_id("composer-staged-file")
+        expect(chips).to_have_count(2)
+        expect(console.get_by_test_id("transcript").locator(".msg.failed")).to_have_count(0)
+        chips.filter(has_text="label.pdf").get_by_test_id("composer-staged-remove").click()
+        composer.press("Enter")
+        expect(received.get_by_test_id("parley-attachment-image")).to_have_count(1)
+        expect(received).to_contain_text("See the screenshot.")
+        expect(received.get_by_test_id("parley-attachment-file")).to_have_count(0)
+
+        # A file dropped beside the composer, on the transcript, is staged, not opened.
+        console.evaluate(
+            """([name, bytes]) => {
+                const dt = new DataTransfer();
+                dt.items.add(new File([new Uint8Array(bytes)], name, { type: "application/pdf" }));
+                const target = document.querySelector("[data-testid=transcript]");
+                const init = { bubbles: true, cancelable: true, dataTransfer: dt };
+                const over = new DragEvent("dragover", init);
+                target.dispatchEvent(over);
+                const drop = new DragEvent("drop", init);
+                target.dispatchEvent(drop);
+                window.parleyDropKept = over.defaultPrevented && drop.defaultPrevented;
+            }""",
+            ["beside.pdf", list(b"%PDF-1.4\n")],
+        )
+        assert console.evaluate("window.parleyDropKept") is True
+        expect(console.get_by_test_id("composer-staged-file")).to_have_count(1)
+        assert errors == []
+    finally:
+        customer.close()
+        agent.close()

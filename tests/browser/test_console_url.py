@@ -314,3 +314,50 @@ def test_a_link_followed_while_signed_out_opens_after_signing_in(asgi_server, br
         assert errors == []
     finally:
         context.close()
+
+
+def test_a_link_to_a_chat_since_handed_to_another_agent_says_so_and_opens_nothing(
+    asgi_server, browser, shop
+):
+    # Alice took part in Eve's chat, then it went to Bob. Her link to it used to drop the
+    # notice at once: the console opened one of her other chats by itself, hiding why.
+    from django.contrib.auth import get_user_model
+
+    from chat.models import Participant
+
+    expect.set_options(timeout=15_000)
+    errors: list[str] = []
+    base = asgi_server.url
+    alice = get_user_model().objects.get(username="alice")
+    _chat(shop, "Ann Archer", alice)
+    eve = _chat(shop, "Eve Evans", _agent("bob"))
+    Participant.objects.create(
+        conversation=eve, role="agent", user=alice, left_at=timezone.now()
+    )  # fmt: skip
+    agent = browser.new_context(viewport=VIEWPORT)
+    try:
+        console = watch_errors(agent.new_page(), errors)
+        login(console, base)
+        expect(console.get_by_test_id("chat-title")).to_have_text("Ann Archer")
+        page = watch_errors(agent.new_page(), errors)
+        page.goto(f"{base}/console/#/conversations/{eve.pk}")
+        notice = page.get_by_test_id("route-notice")
+        expect(notice).to_have_text(re.compile(rf"^Conversation {eve.pk} {NOT_OPEN}"))
+        expect(page.get_by_test_id("mine-list").locator("li[data-conversation]")).to_have_count(1)
+        expect(page.get_by_test_id("chat-empty")).to_be_visible()  # nothing opened by itself
+        # A chat that becomes hers meanwhile (taken in her other tab) does not open here by
+        # itself either: that hid the notice, and the agent never learnt why.
+        customer = browser.new_context(viewport=VIEWPORT)
+        tab = watch_errors(customer.new_page(), errors)
+        e2e.open_widget(tab, f"{base}/demo/{shop.key}/")
+        e2e.write(tab, "A new question.")
+        e2e.stored_first(tab)
+        console.get_by_test_id("offer").get_by_test_id("offer-accept").click()
+        expect(page.get_by_test_id("mine-list").locator("li[data-conversation]")).to_have_count(2)
+        expect(notice).to_be_visible()
+        expect(page.get_by_test_id("chat-empty")).to_be_visible()
+        expect(page).to_have_url(f"{base}/console/")
+        customer.close()
+    finally:
+        agent.close()
+    assert errors == []
