@@ -62,11 +62,21 @@ def test_the_top_bar_never_overlaps(asgi_server, browser, shop):
         console.get_by_test_id("offer").get_by_test_id("offer-accept").click()
         expect(console.get_by_test_id("composer")).to_be_visible()
         expect(console.get_by_test_id("agent-load")).to_be_visible()
-        for width, height in ((1440, 900), (1280, 800), (1024, 768)):
+        for width, height in ((1440, 900), (1280, 800), (1024, 768), (760, 900), (390, 844)):
             console.set_viewport_size({"width": width, "height": height})
             console.wait_for_timeout(200)
             console.screenshot(path=SHOTS.format(f"console_{width}"))
             assert _overlaps(console) == [], width
+            # The page never scrolls sideways (760 px: "Log out" was cut off).
+            wide = console.evaluate("document.documentElement.scrollWidth - innerWidth")
+            culprits = console.evaluate(
+                "() => Array.from(document.querySelectorAll('body *')).filter((e) =>"
+                " e.getBoundingClientRect().right > innerWidth + 1 && e.offsetParent !== null)"
+                ".slice(0, 8).map((e) => (e.dataset.testid || e.className || e.tagName)"
+                " + ':' + Math.round(e.getBoundingClientRect().right))"
+            )
+            assert wide <= 1, (width, wide, culprits)
+        console.set_viewport_size({"width": 1280, "height": 800})
         # Icons are drawn (icons.js), not emoji, and each says what it is.
         console.get_by_test_id("composer-input").fill("Yes, from 25 EUR a day.")
         console.get_by_test_id("composer-input").press("Enter")
