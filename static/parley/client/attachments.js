@@ -21,5 +21,6 @@ export async function uploadAttachment({ url, file, conversation, headers, crede
 export function sizeLabel(n) {
   if (typeof n !== "number") return "";
   if (n >= 1024 * 1024) return (n / (1024 * 1024)).toFixed(1) + " MB";
+  if (n < 1000) return n + " B"; // a 16-byte file read "1 KB"
   return Math.max(1, Math.round(n / 1024)) + " KB";
 }
