@@ -22,7 +22,8 @@ function initials(name) {
 
 function ago(iso) {
   if (!iso) return "";
-  const minutes = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 60000));
+  // Whole minutes gone (floor): "1 min" only once a minute has passed, as clocks count.
+  const minutes = Math.max(0, Math.floor((Date.now() - new Date(iso).getTime()) / 60000));
   if (minutes < 1) return "now";
   if (minutes < 60) return `${minutes} min`;
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
