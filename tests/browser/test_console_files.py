@@ -34,6 +34,19 @@ DELIVER = """([kind, name, type, bytes]) => {
 }"""
 
 
+def _taken_chat(customer, agent, base, shop, errors, first: str):
+    """A customer writes in the widget; Alice accepts the offer. Returns (widget tab, console)."""
+    tab = watch_errors(customer.new_page(), errors)
+    open_widget(tab, f"{base}/demo/{shop.key}/")
+    write(tab, first)
+    e2e.stored_first(tab)
+    console = watch_errors(agent.new_page(), errors)
+    login(console, base)
+    console.get_by_test_id("offer").get_by_test_id("offer-accept").click()
+    expect(console.get_by_test_id("composer")).to_be_visible()
+    return tab, console
+
+
 def test_files_are_staged_and_sent_with_the_reply(asgi_server, browser, shop):
     expect.set_options(timeout=15_000)
     errors: list[str] = []
@@ -41,14 +54,9 @@ def test_files_are_staged_and_sent_with_the_reply(asgi_server, browser, shop):
     customer = browser.new_context(viewport=VIEWPORT)
     agent = browser.new_context(viewport=VIEWPORT)
     try:
-        tab = watch_errors(customer.new_page(), errors)
-        open_widget(tab, f"{base}/demo/{shop.key}/")
-        write(tab, "Can you send me the returns label?")
-        e2e.stored_first(tab)
-        console = watch_errors(agent.new_page(), errors)
-        login(console, base)
-        console.get_by_test_id("offer").get_by_test_id("offer-accept").click()
-        expect(console.get_by_test_id("composer")).to_be_visible()
+        tab, console = _taken_chat(
+            customer, agent, base, shop, errors, "Can you send me the returns label?"
+        )
         chips = console.get_by_test_id("composer-staged-file")
 
         console.get_by_test_id("composer-file").set_input_files(
@@ -115,14 +123,7 @@ def test_send_waits_for_an_upload_and_a_refused_send_comes_back(asgi_server, bro
     customer = browser.new_context(viewport=VIEWPORT)
     agent = browser.new_context(viewport=VIEWPORT)
     try:
-        tab = watch_errors(customer.new_page(), errors)
-        open_widget(tab, f"{base}/demo/{shop.key}/")
-        write(tab, "Here is my problem.")
-        e2e.stored_first(tab)
-        console = watch_errors(agent.new_page(), errors)
-        login(console, base)
-        console.get_by_test_id("offer").get_by_test_id("offer-accept").click()
-        expect(console.get_by_test_id("composer")).to_be_visible()
+        tab, console = _taken_chat(customer, agent, base, shop, errors, "Here is my problem.")
         received = e2e.widget(tab).get_by_test_id("parley-messages")
         composer = console.get_by_test_id("composer-input")
         held = []
