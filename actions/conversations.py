@@ -12,19 +12,18 @@ from bots.services import bot_session_advance, bot_session_hand_off, bot_session
 from chat import hooks
 from chat import services as chat
 from chat.actors import Actor
-from chat.exceptions import NotFound, PermissionDenied
+from chat.exceptions import PermissionDenied
 from chat.models import Conversation, Message, Note
 from chat.selectors import conversation_get_for_actor
 from chat.services.details import conversation_details_change
 from chat.services.moderation import records_blocked
-from routing.models import Queue
 from routing.services import (
     conversation_enqueue,
     conversation_reclaimed,
     conversation_released,
     entry_priority_set,
 )
-from routing.services.checks import clean_note
+from routing.services.checks import active_queue, clean_note
 
 
 @transaction.atomic
@@ -156,11 +155,7 @@ def conversation_handoff(
     if actor.kind == "customer" or (actor.kind == "agent" and not actor.is_supervisor):
         raise PermissionDenied("Supervisors and API keys hand a bot's conversation to people.")
     note = clean_note(note)
-    queue = None
-    if to_queue_id is not None:
-        queue = Queue.objects.filter(pk=to_queue_id, is_active=True).first()
-        if queue is None:
-            raise NotFound("No such queue.", code="queue_not_found")
+    queue = active_queue(to_queue_id) if to_queue_id is not None else None
     conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
     conversation = chat.conversation_lock(conversation.pk)
     bot_session_hand_off(

@@ -12,6 +12,7 @@ from agents.services import agent_presence_ensure
 from chat.actors import Actor
 from chat.exceptions import NotFound, PermissionDenied, ValidationError
 from chat.selectors import user_is_agent
+from routing.models import Queue
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -25,6 +26,14 @@ def require_agent(actor: Actor) -> None:
 def require_supervisor(actor: Actor) -> None:
     if actor.kind != "agent" or not actor.is_supervisor:
         raise PermissionDenied("Only a supervisor does this.")
+
+
+def active_queue(queue_id: int) -> Queue:
+    """The active queue a transfer or a handoff names; NotFound otherwise."""
+    queue = Queue.objects.filter(pk=queue_id, is_active=True).first()
+    if queue is None:
+        raise NotFound("No such queue.", code="queue_not_found")
+    return queue
 
 
 def clean_note(note: Any) -> str:

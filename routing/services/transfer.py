@@ -12,12 +12,12 @@ from django.utils import timezone
 
 from chat import realtime, recipients
 from chat.actors import Actor
-from chat.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
+from chat.exceptions import Conflict, PermissionDenied, ValidationError
 from chat.models import Conversation, Note
 from chat.selectors import conversation_get_for_actor
 from chat.services import event_message_post, event_record, note_create
-from routing.models import Queue, QueueEntry
-from routing.services.checks import clean_id, clean_note, require_agent, target_agent
+from routing.models import QueueEntry
+from routing.services.checks import active_queue, clean_id, clean_note, require_agent, target_agent
 from routing.services.core import (
     agent_name,
     conversation_publish_all,
@@ -144,11 +144,7 @@ def conversation_transfer(
     now = now or timezone.now()
     conversation = conversation_get_for_actor(actor=actor, conversation_id=conversation_id)
     target = target_agent(to_agent_id) if to_agent_id else None
-    queue = None
-    if to_queue_id:
-        queue = Queue.objects.filter(pk=to_queue_id, is_active=True).first()
-        if queue is None:
-            raise NotFound("No such queue.", code="queue_not_found")
+    queue = active_queue(to_queue_id) if to_queue_id else None
     with transaction.atomic():
         conversation = lock_conversation(conversation.pk)
         if conversation.status != Status.ASSIGNED:

@@ -13,20 +13,9 @@ from routing.models import Queue, QueueEntry
 from tests.api.conftest import key_client, visitor_client
 from tests.bots.conftest import Chat, make_flow
 from tests.factories import make_agent
+from tests.integrations.test_rule_depth_bot import ASKING  # a bot that asks, and asks again
 
 pytestmark = pytest.mark.django_db
-
-ASKING = {
-    "start": "pick",
-    "nodes": {
-        "pick": {
-            "type": "choice", "attribute": "topic", "text": {"en": "Order or product?"},
-            "buttons": [{"id": "order", "label": {"en": "An order"}, "next": "bye"}],
-            "max_retries": 10, "retry_text": {"en": "Please pick one."},
-        },
-        "bye": {"type": "end", "text": {"en": "Bye."}},
-    },
-}  # fmt: skip
 
 
 def url(chat: Chat) -> str:
