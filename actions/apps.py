@@ -14,6 +14,7 @@ class ActionsConfig(AppConfig):
 
         flows.bind(
             conversation_start=conversations.conversation_start,
+            conversation_start_with_message=conversations.conversation_start_with_message,
             message_send=conversations.message_send,
             conversation_resolve=conversations.conversation_resolve,
             conversation_reopen=conversations.conversation_reopen,

@@ -12,7 +12,7 @@ from bots.services import bot_session_advance, bot_session_hand_off, bot_session
 from chat import hooks
 from chat import services as chat
 from chat.actors import Actor
-from chat.exceptions import PermissionDenied
+from chat.exceptions import ParleyError, PermissionDenied
 from chat.models import Conversation, Message, Note
 from chat.selectors import conversation_get_for_actor
 from chat.services.details import conversation_details_change
@@ -47,6 +47,32 @@ def conversation_start(
     conversation = chat.conversation_lock(conversation.pk)
     chat.conversation_publish(conversation=conversation)
     return conversation, True
+
+
+@transaction.atomic
+def conversation_start_with_message(
+    *, actor: Actor, message: dict[str, Any], **start: Any
+) -> tuple[Conversation, bool, tuple[Message, bool] | ParleyError]:
+    """Start (as conversation_start) and store the customer's first message in the same
+    transaction. Without a bot, the start queues the conversation and routing offers it
+    once this commits: in two transactions an agent could be offered (and accept) a
+    conversation whose first message was still on its way, one round trip behind.
+
+    The message is a savepoint of its own: refused (blocked, invalid), the start still
+    commits and the refusal is returned for the caller to answer like a message.send's."""
+    conversation, created = conversation_start(actor=actor, **start)
+    try:
+        sent = message_send(
+            actor=actor,
+            conversation_id=conversation.pk,
+            body=message.get("body"),
+            client_msg_id=message.get("client_msg_id"),
+            choice=message.get("choice"),
+            attachments=message.get("attachments"),
+        )
+    except ParleyError as refused:
+        return conversation, created, refused
+    return conversation, created, sent
 
 
 @records_blocked  # outside the transaction: a blocked attempt is kept after the rollback

@@ -348,18 +348,7 @@ class ParleyConsumer(LayerTolerant, AsyncWebsocketConsumer):
             attachments=frame.get("attachments"),  # uploaded ids; the service checks them
         )
         # Sent only now, after commit: an accepted message is durable.
-        await self.send_frame(
-            {
-                "type": "message.accepted",
-                "ref": ref,
-                "conversation": conversation_id,
-                "client_msg_id": message.client_msg_id,
-                "message_id": message.pk,
-                "seq": message.seq,
-                "created_at": message.created_at.isoformat(),
-                "duplicate": not created,
-            }
-        )
+        await self.send_frame(accepted_frame(ref, message, created))
         metrics.SEND_LATENCY.observe(time.perf_counter() - started)
 
     async def on_resume(self, frame: dict, ref: Any) -> None:
@@ -400,3 +389,17 @@ class ParleyConsumer(LayerTolerant, AsyncWebsocketConsumer):
         await self.send_frame(
             {"type": "ack", "ref": ref, "for": frame["type"], "conversation": conversation.pk}
         )
+
+
+def accepted_frame(ref: Any, message: Any, created: bool) -> dict[str, Any]:
+    """The answer to a stored message.send (or to conversation.start's first message)."""
+    return {
+        "type": "message.accepted",
+        "ref": ref,
+        "conversation": message.conversation_id,
+        "client_msg_id": message.client_msg_id,
+        "message_id": message.pk,
+        "seq": message.seq,
+        "created_at": message.created_at.isoformat(),
+        "duplicate": not created,
+    }

@@ -18,6 +18,7 @@ NAMES = frozenset(
     {
         # a conversation (actions.conversations)
         "conversation_start",
+        "conversation_start_with_message",
         "message_send",
         "conversation_resolve",
         "conversation_reopen",

@@ -8,9 +8,9 @@ from urllib.parse import parse_qs
 
 from chat import recipients, selectors, services
 from chat.actors import Actor
-from chat.consumers import ParleyConsumer
+from chat.consumers import ParleyConsumer, accepted_frame
 from chat.dbcalls import db
-from chat.exceptions import PermissionDenied
+from chat.exceptions import ParleyError, PermissionDenied, ValidationError
 from chat.flows import flows
 from chat.models import Conversation
 from chat.payloads import conversation_payload
@@ -107,19 +107,53 @@ class WidgetConsumer(ParleyConsumer):
             referrer=frame.get("referrer"),
             user_agent=headers.get(b"user-agent", b"").decode("latin-1"),
         )
+        first = first_message(frame)
+        start_args = {
+            "actor": self.actor,
+            "language": frame.get("language"),
+            "subject": frame.get("subject"),
+            "visit": visit,
+        }
 
-        def start() -> dict[str, Any]:
-            conversation, created = flows.conversation_start(
-                actor=self.actor,
-                language=frame.get("language"),
-                subject=frame.get("subject"),
-                visit=visit,
-            )
-            return {"conversation": conversation_payload(conversation), "created": created}
+        def start() -> tuple[dict[str, Any], Any]:
+            sent = None
+            if first is None:
+                conversation, created = flows.conversation_start(**start_args)
+            else:
+                conversation, created, sent = flows.conversation_start_with_message(
+                    message=first, **start_args
+                )
+            payload = {"conversation": conversation_payload(conversation), "created": created}
+            return payload, sent
 
-        payload = await db(start)()
+        payload, sent = await db(start)()
         self._track(payload["conversation"])
         await self.send_frame({"type": "conversation.started", "ref": ref, **payload})
+        # The first message's own answer, as a message.send's, to the id it came with.
+        if isinstance(sent, ParleyError):
+            await self.send_error(sent.code, sent.message, first["id"], sent.field)
+        elif sent is not None:
+            await self.send_frame(accepted_frame(first["id"], *sent))
         position = await db(flows.queue_position)(conversation_id=payload["conversation"]["id"])
         if position is not None:
             await self.send_frame(position)
+
+
+def first_message(frame: dict[str, Any]) -> dict[str, Any] | None:
+    """conversation.start's optional first message: message.send's fields and its own
+    `id` (the ref of its answer), or None."""
+    first = frame.get("message")
+    if first is None:
+        return None
+    if not isinstance(first, dict):
+        raise ValidationError(
+            "'message' is an object: the first message's id, client_msg_id and body.",
+            field="message",
+        )
+    ref = first.get("id")
+    if not isinstance(ref, (str, int)) or isinstance(ref, bool):
+        raise ValidationError(
+            "The first message needs its own 'id' (a string or an integer): its answer's ref.",
+            field="message.id",
+        )
+    return first

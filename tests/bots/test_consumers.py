@@ -187,3 +187,23 @@ async def test_a_bad_choice_gets_an_error_frame_and_the_socket_lives():
     (ask_order,) = await bot_reply(widget)
     assert ask_order["body"].startswith("Quel est votre numéro de commande")
     await widget.disconnect()
+
+
+async def test_a_first_message_carried_by_the_start_answers_the_bot_s_greeting():
+    """With a bot, conversation.start's first message comes after the greeting it could not
+    have read, and the bot takes it as the answer to its first question (as if sent after)."""
+    _, token = await demo_customer("en")
+    widget = await open_widget(token)
+    first = {"id": "m:c-1", "client_msg_id": "c-1", "body": "An order", "choice": "order"}
+    await widget.send_json_to(
+        {"type": "conversation.start", "id": "s", "language": "en", "message": first}
+    )
+    started = await recv(widget, "conversation.started")
+    accepted = await recv(widget, "message.accepted")
+    assert accepted["ref"] == "m:c-1" and accepted["conversation"] == started["conversation"]["id"]
+    greeting, topic = await bot_reply(widget)
+    assert greeting["data"]["node"] == "greet" and topic["seq"] < accepted["seq"]
+    (ask_order,) = await bot_reply(widget)
+    assert ask_order["seq"] > accepted["seq"]
+    assert ask_order["data"]["input"] == {"type": "text", "placeholder": "DIY-1234567"}
+    await widget.disconnect()

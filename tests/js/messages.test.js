@@ -90,6 +90,67 @@ describe("outbox", () => {
     expect(s.frames("message.send")).toEqual([expect.objectContaining({ conversation: 44, body: "first message", choice: "order" })]);
   });
 
+  it("carries the first unaddressed message in conversation.start, answered to its own id", () => {
+    let h = null;
+    h = makeClient({
+      hooks: {
+        isOwn,
+        unaddressed: () => {
+          if (h.client.get(7)) return h.client.address(7);
+          h.client.start({ type: "conversation.start", id: "s1" });
+        },
+        frame: (f) => f.type === "conversation.started" && h.client.track(f.conversation.id, 0),
+      },
+    });
+    const first = h.client.enqueue({ conversation: null, body: "where is my order?" });
+    const second = h.client.enqueue({ conversation: null, body: "order 1234" });
+    const s = h.connectWithHello({ heartbeat_interval: 60 });
+    // The oldest one rides in the start; nothing goes as message.send before the answer.
+    expect(s.frames("conversation.start")).toEqual([
+      {
+        type: "conversation.start",
+        id: "s1",
+        message: { id: `m:${first.client_msg_id}`, client_msg_id: first.client_msg_id, body: "where is my order?" },
+      },
+    ]);
+    expect(s.frames("message.send")).toEqual([]);
+    // Started: the rest go into it; the first is not sent again, and its answer settles it.
+    s.push({ type: "conversation.started", ref: "s1", created: true, conversation: conversation(7, { status: "queued" }) });
+    expect(s.frames("message.send").map((f) => [f.client_msg_id, f.conversation])).toEqual([[second.client_msg_id, 7]]);
+    s.push({ type: "message.accepted", ref: `m:${first.client_msg_id}`, conversation: 7, client_msg_id: first.client_msg_id, seq: 1, duplicate: false });
+    expect(h.client.outbox().map((e) => e.body)).toEqual(["order 1234"]);
+    expect(h.client.pending(7).map((e) => [e.body, e.seq])).toEqual([["where is my order?", 1], ["order 1234", undefined]]);
+    expect(s.frames("message.send").map((f) => f.client_msg_id)).not.toContain(first.client_msg_id);
+  });
+
+  it("sends the first message again after its start was refused, or when it is refused itself", () => {
+    let h = null;
+    let n = 0;
+    h = makeClient({
+      hooks: {
+        unaddressed: () => {
+          if (h.client.get(7)) return h.client.address(7);
+          n += 1;
+          h.client.start({ type: "conversation.start", id: `s${n}` });
+        },
+        frame: (f) => f.type === "conversation.started" && h.client.track(f.conversation.id, 0),
+        refused: (entry, f) => h.seen.refused.push([entry && entry.body, f.code]),
+      },
+    });
+    const entry = h.client.enqueue({ conversation: null, body: "hello" });
+    const s = h.connectWithHello({ heartbeat_interval: 60 });
+    s.push({ type: "error", ref: "s1", code: "internal", message: "retry" });
+    h.client.flush(); // the widget retries the start: the message rides again
+    const starts = s.frames("conversation.start");
+    expect(starts.map((f) => f.message && f.message.client_msg_id)).toEqual([entry.client_msg_id, entry.client_msg_id]);
+    // Started, but the message itself refused (e.g. blocked words): the outbox's usual path.
+    s.push({ type: "conversation.started", ref: "s2", created: true, conversation: conversation(7, { status: "queued" }) });
+    s.push({ type: "error", ref: `m:${entry.client_msg_id}`, code: "message_blocked", message: "no", field: "body" });
+    expect(h.seen.refused).toEqual([["hello", "message_blocked"]]);
+    expect(h.client.outbox()).toEqual([]);
+    expect(s.frames("message.send")).toEqual([]);
+  });
+
   it("sends an attachments-only message with the uploads' ids, and without them otherwise", () => {
     const h = makeClient();
     h.client.track(12, 0);

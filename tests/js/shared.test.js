@@ -111,6 +111,26 @@ describe("a shared socket", () => {
     expect(c.seen.messages).toEqual([[1, 1]]);
   });
 
+  it("tags conversation.start's first message too: its answer reaches the tab that sent it", () => {
+    const f = floor();
+    const a = f.tab();
+    const b = f.tab();
+    a.client.connect();
+    b.client.connect();
+    const server = f.server().accept();
+    server.push({ type: "hello", heartbeat_interval: 5, conversations: [] });
+    a.client.enqueue({ conversation: null, body: "first" });
+    a.client.start({ type: "conversation.start", id: "s1" });
+    const [start] = server.frames("conversation.start");
+    expect(untagRef(start.id)).toEqual([1, "s1"]);
+    const [port, original] = untagRef(start.message.id);
+    expect(port).toBe(1);
+    expect(original).toBe(`m:${start.message.client_msg_id}`);
+    server.push({ type: "message.accepted", ref: start.message.id, conversation: 1, client_msg_id: start.message.client_msg_id, message_id: 9, seq: 1, created_at: "t", duplicate: false });
+    expect(a.client.outbox()).toEqual([]);
+    expect(b.seen.outbox).toEqual([]); // b never heard of it
+  });
+
   it("tells every tab when the socket drops, and their reconnects open one new socket", () => {
     const f = floor();
     const a = f.tab();

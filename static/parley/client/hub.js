@@ -53,6 +53,9 @@ export function createHub(opts) {
       sendRefs.set(frame.id, cmid);
     } else {
       frame.id = tagRef(id, frame.id);
+      // conversation.start's first message is answered to its own id: to this tab too.
+      const first = frame.type === "conversation.start" && frame.message;
+      if (first && typeof first === "object" && first.id != null) first.id = tagRef(id, first.id);
     }
     ws.send(JSON.stringify(frame));
   }

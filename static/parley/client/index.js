@@ -61,6 +61,7 @@ export function createClient(opts) {
   const outbox = createOutbox(ctx);
   const receipts = createReceipts(ctx);
   const { call, convs, inflight } = ctx;
+  const starts = new Map(); // a conversation.start's id -> the first message it carries
 
   // How the parts reach one another.
   Object.assign(ctx, {
@@ -69,6 +70,7 @@ export function createClient(opts) {
     // Everything in flight on a socket that went is void: sent again on the next one.
     socketLost() {
       inflight.clear();
+      starts.clear();
       for (const st of convs.values()) st.resumeRef = null;
       stopPolling(); // the next hello says whether pushes flow
     },
@@ -96,6 +98,7 @@ export function createClient(opts) {
         call("conversation", f.conversation, f);
         return seqs.noteConversation(f.conversation);
       case "conversation.started":
+        starts.delete(f.ref);
         call("frame", f);
         if (f.conversation) seqs.noteConversation(f.conversation);
         return outbox.flush();
@@ -168,6 +171,8 @@ export function createClient(opts) {
       }, 1000);
       return call("error", f);
     }
+    if (starts.has(ref)) inflight.delete(starts.get(ref)); // its first message goes again
+    starts.delete(ref);
     if (ref.startsWith("m:")) return outbox.onSendError(ref.slice(2), f);
     if (ref.startsWith("r:")) return seqs.onResumeError(ref, f);
     call("error", f);
@@ -182,6 +187,13 @@ export function createClient(opts) {
     /** Back online or visible again: connect now if idle, with a fresh back-off. */
     wake: socket.wake,
     send: (frame, urgent) => socket.send(frame, Boolean(urgent)),
+    /** Send a conversation.start frame (`id` set), carrying the oldest message that waits
+     * for a conversation (outbox.js withFirst). */
+    start(frame) {
+      const cmid = outbox.withFirst(frame);
+      if (cmid) starts.set(frame.id, cmid);
+      socket.send(frame, true);
+    },
     nextId: (prefix) => prefix + ctx.nextNo(),
     get ready() {
       return ctx.ready;

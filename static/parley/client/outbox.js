@@ -74,23 +74,40 @@ export function createOutbox(ctx) {
     call("outbox", f.conversation);
   }
 
+  function sendFrame(e) {
+    const frame = {
+      type: "message.send",
+      id: "m:" + e.client_msg_id,
+      conversation: e.conversation,
+      client_msg_id: e.client_msg_id,
+      body: e.body,
+    };
+    if (e.choice) frame.choice = e.choice; // a bot button: its label is the body
+    if (e.attachments && e.attachments.length) frame.attachments = e.attachments.map((a) => a.id);
+    return frame;
+  }
+
   function flush() {
     if (!ctx.ready) return;
     if (items().some((e) => !e.conversation)) call("unaddressed");
     for (const e of items()) {
       if (!e.conversation || inflight.has(e.client_msg_id)) continue;
       inflight.set(e.client_msg_id, now());
-      const frame = {
-        type: "message.send",
-        id: "m:" + e.client_msg_id,
-        conversation: e.conversation,
-        client_msg_id: e.client_msg_id,
-        body: e.body,
-      };
-      if (e.choice) frame.choice = e.choice; // a bot button: its label is the body
-      if (e.attachments && e.attachments.length) frame.attachments = e.attachments.map((a) => a.id);
-      ctx.send(frame, true);
+      ctx.send(sendFrame(e), true);
     }
+  }
+
+  /** conversation.start carries the oldest message that waits for a conversation, stored
+   * in the start's own transaction: an agent offered the chat has it already. Its answer
+   * (message.accepted, or an error) comes to its own id like a message.send's. Returns
+   * the client_msg_id sent, or null. */
+  function withFirst(start) {
+    const e = items().find((x) => !x.conversation && !inflight.has(x.client_msg_id));
+    if (!e) return null;
+    inflight.set(e.client_msg_id, now());
+    const { type, conversation, ...fields } = sendFrame(e); // eslint-disable-line no-unused-vars
+    start.message = fields;
+    return e.client_msg_id;
   }
 
   /** Each heartbeat: a send that got no answer (lost on a half-dead socket) is tried again. */
@@ -139,5 +156,5 @@ export function createOutbox(ctx) {
     return accepted.concat(unsent);
   }
 
-  return { items, isPending, settle, onAccepted, flush, beat, onSendError, enqueue, address, pending };
+  return { items, isPending, settle, onAccepted, flush, withFirst, beat, onSendError, enqueue, address, pending };
 }

@@ -130,7 +130,7 @@ export function startIfBot() {
   if (prechatPending()) return; // the form first, then the greeting
   if (isOpenConversation() || client.outbox().length) return;
   state.starting = true;
-  client.send(startFrame(client.nextId("s")));
+  client.start(startFrame(client.nextId("s")));
 }
 
 // --- sending -----------------------------------------------------------------------------

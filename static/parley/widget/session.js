@@ -168,7 +168,7 @@ export function makeClient() {
         else if (!state.starting) {
           // No open conversation: start one (idempotent across tabs), then send into it.
           state.starting = true;
-          client.send(startFrame(client.nextId("s")));
+          client.start(startFrame(client.nextId("s")));
         }
       },
       refused(entry, f) {
