@@ -106,9 +106,7 @@ async def test_a_malformed_first_message_refuses_the_start_and_keeps_the_socket(
     error = await recv(cust, "conversation.started", "error")
     assert error["type"] == "error", error
     assert (error["code"], error["field"], error["ref"]) == ("invalid_field", field, "s1")
-    assert not await database_sync_to_async(
-        Conversation.objects.filter(customer=customer).exists
-    )()
+    assert not await database_sync_to_async(Conversation.objects.filter(customer=customer).exists)()
     # The socket stays: a plain start still works.
     await cust.send_json_to({"type": "conversation.start", "id": "s2"})
     assert (await recv(cust, "conversation.started"))["ref"] == "s2"
