@@ -139,10 +139,10 @@ def conversation_unresolve(
     )
     if undone:
         conversation_reclaimed(conversation=conversation)
-        # Last, after the participant is back: the snapshot lists who is in it now. Not to
-        # the agents' lobby: from resolved to assigned it never passes the waiting room,
-        # and its agent's consoles hear it on their own group.
-        chat.conversation_publish(conversation=conversation, to_agents=False)
+        # Last, after the participant is back: the snapshot lists who is in it now. To
+        # every console, as the resolve was: one that showed it resolved (a supervisor's,
+        # an earlier agent's) must not keep showing it so until its next change.
+        chat.conversation_publish(conversation=conversation)
     return conversation
 
 

@@ -110,6 +110,7 @@ class ParleyConsumer(LayerTolerant, AsyncWebsocketConsumer):
         self.actor: Actor | None = None
         self.lease: SocketLease | None = None
         self.typing_targets: dict[int, dict[str, Any]] = {}
+        self.revs: dict[int, int] = {}  # conversation id -> the newest rev sent this socket
         cfg = settings.PARLEY
         self.max_bytes = cfg["WS_MAX_FRAME_BYTES"]
         self.bucket = TokenBucket(cfg["WS_RATE_PER_SECOND"], cfg["WS_RATE_BURST"])
@@ -268,7 +269,7 @@ class ParleyConsumer(LayerTolerant, AsyncWebsocketConsumer):
             await self.send_error("bad_frame", "A frame is a JSON object with a string 'type'.")
             return
         ref = frame.get("id")
-        if ref is not None and (not isinstance(ref, (str, int)) or isinstance(ref, bool)):
+        if "id" in frame and (not isinstance(ref, (str, int)) or isinstance(ref, bool)):
             # Run anyway, its reply could not be matched to it: the client would wait on it.
             await self.send_error(
                 "invalid_field", "A frame's 'id' is a string or an integer.", None, "id"
@@ -308,8 +309,19 @@ class ParleyConsumer(LayerTolerant, AsyncWebsocketConsumer):
     async def parley_event(self, event: dict[str, Any]) -> None:
         frame = event["frame"]
         if frame.get("type") == "conversation.updated":
+            conversation = frame["conversation"]
+            # A socket in two of the frame's groups (an agent's own and the lobby) hears it
+            # twice, and two processes' publishes can cross: a rev already sent (or older)
+            # is dropped here, as the client would drop it (docs/protocol.md, rev).
+            rev = conversation.get("rev")
+            if isinstance(rev, int):
+                if rev <= self.revs.get(conversation["id"], -1):
+                    return
+                if len(self.revs) >= 4096:
+                    self.revs.clear()  # a bound: forgetting only lets a repeat through
+                self.revs[conversation["id"]] = rev
             # Participants may have changed: re-read the typing fan-out on next use.
-            self.typing_targets.pop(frame["conversation"]["id"], None)
+            self.typing_targets.pop(conversation["id"], None)
         elif frame.get("type") == "message.new":
             metrics.message_delivered(frame["message"].get("created_at"))
         await self.inbox.deliver(frame)  # checked against chat.events when it was published

@@ -12,6 +12,7 @@ connections before and after, as ``database_sync_to_async`` does.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -81,3 +82,33 @@ def shutdown() -> None:
         if _executor is not None and _executor[0] == os.getpid():
             _executor[1].shutdown(wait=True)
         _executor = None
+
+
+def drain(timeout: float = 30.0) -> bool:
+    """Tests: wait until the database threads have finished what they were given.
+
+    A socket's call outlives its coroutine: a test's communicator that gives up on a
+    consumer's disconnect cancels the coroutine, not the thread running its service, which
+    may still write (an offer withdrawn when the agent's last console goes) while the test
+    database is flushed for the next test. One rendezvous task per thread, queued behind
+    everything given before: when all of them meet, no earlier call is still running. The
+    threads stay (ending them would strand the pooled connections they hold). False if
+    they do not meet within `timeout`."""
+    with _lock:
+        current = _executor[1] if _executor is not None and _executor[0] == os.getpid() else None
+    if current is None:
+        return True
+    workers = current._max_workers  # what _pool() gave it
+    barrier = threading.Barrier(workers + 1, timeout=timeout)
+
+    def meet() -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
+
+    for _ in range(workers):
+        current.submit(meet)
+    try:
+        barrier.wait()
+    except threading.BrokenBarrierError:
+        return False
+    return True

@@ -142,9 +142,9 @@ class WidgetConsumer(ParleyConsumer):
 def first_message(frame: dict[str, Any]) -> dict[str, Any] | None:
     """conversation.start's optional first message: message.send's fields and its own
     `id` (the ref of its answer), or None."""
-    first = frame.get("message")
-    if first is None:
+    if "message" not in frame:
         return None
+    first = frame["message"]
     if not isinstance(first, dict):
         raise ValidationError(
             "'message' is an object: the first message's id, client_msg_id and body.",

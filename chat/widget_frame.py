@@ -24,6 +24,7 @@ from django.views.decorators.http import require_safe
 
 from chat.models import Site
 from chat.prechat import form_fields
+from chat.services.attachments import site_limits
 from chat.widget_texts import TEXTS, widget_texts
 
 ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]{1,250}$")
@@ -76,6 +77,8 @@ def widget_frame(request):
             "title": request.GET.get("title", "")[:80],
             "texts": widget_texts(),
             "prechat": prechat_config(site, language),
+            # The widget refuses a pick of more files than this before uploading any.
+            "attachmentMaxCount": site_limits(site).max_count,
             # One socket for all of the site's tabs (static/parley/client/tabs.js).
             "sharedWorkerUrl": static("parley/client/sharedworker.js"),
         }

@@ -80,6 +80,8 @@ TEXTS = {
     "transcript_label": _("Email me the transcript"),
     "transcript_send": _("Send"),
     "transcript_sent": _("The transcript is on its way to %(email)s."),
+    # A rating, transcript or offline address that got no answer (offline, a server error).
+    "feedback_failed": _("Not sent. Please try again."),
     "emoji": _("Emoji"),
     # Attachments (static/parley/widget/attach.js).
     "attach": _("Attach a file"),
@@ -95,6 +97,14 @@ TEXTS = {
     "tick_delivered": _("Delivered"),
     "tick_read": _("Read"),
     "tick_failed": _("Not sent"),
+    # Why the server refused a message, by its error code (static/parley/widget/render.js).
+    "failed_blocked": _("This message can't be sent: please rephrase it."),
+    "failed_invalid": _("This message can't be sent as it is."),
+    "failed_too_long": _("This message is too long. Shorten it and send it again."),
+    "failed_rate_limited": _("Too many messages at once. Wait a moment and send it again."),
+    "failed_attachment": _("A file of this message is no longer available. Attach it again."),
+    "failed_gone": _("This conversation is no longer available. Send your message again."),
+    "failed_dismiss": _("Remove this message"),
     # Timeline lines (a message of kind "event" whose data.line names one of these): said in
     # the customer's language; the stored body is the English the agents read.
     "line_joined": _("%(name)s joined the conversation."),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.utils import timezone
+
 from chat.payloads import conversation_payload
 from routing.models import Reservation
 
@@ -23,9 +25,10 @@ def reservation_payload(
     (the router already built one for conversation.updated); else it is built here."""
     if conversation is None:
         conversation = conversation_payload(reservation.conversation)
-    remaining = None
-    if now is not None and reservation.state == Reservation.State.OFFERED:
-        remaining = max(0.0, round((reservation.expires_at - now).total_seconds(), 1))
+    remaining = 0.0  # an ended offer has no time left
+    if reservation.state == Reservation.State.OFFERED:
+        left = reservation.expires_at - (now or timezone.now())
+        remaining = max(0.0, round(left.total_seconds(), 1))
     return {
         "id": reservation.pk,
         "state": reservation.state,
@@ -38,4 +41,7 @@ def reservation_payload(
         "expires_in": remaining,
         "decided_at": _ts(reservation.decided_at),
         "reason": reservation.end_reason,
+        # The transfer note: the offer and the console's snapshot carry it (they read the
+        # entry); the frames that end an offer need none, and say so with "".
+        "note": "",
     }

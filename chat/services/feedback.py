@@ -70,12 +70,13 @@ def csat_submit(*, actor: Actor, conversation_id: int, score: Any, comment: Any 
         reason=f"rated {score}/5",
         data={"score": score, "source": "widget", "agent": conversation.assignee_id},
     )
-    participants = Participant.objects.filter(
+    # Every agent who took part, those who left (a transfer, an invitation) included: the
+    # rating is of the whole conversation, not only of its last agent.
+    agent_ids = Participant.objects.filter(
         conversation_id=conversation.pk, user__isnull=False
-    ).only("user_id", "customer_id", "left_at")
-    groups = recipients.note_groups(
-        participants, assignee_id=conversation.assignee_id, waiting=False
-    )
+    ).values_list("user_id", flat=True)
+    ids = [*agent_ids, *([conversation.assignee_id] if conversation.assignee_id else [])]
+    groups = [recipients.user_group(user_id) for user_id in dict.fromkeys(ids)]
     realtime.publish_on_commit(
         groups,
         events.frame(

@@ -113,6 +113,10 @@ def visitor_session_create(
             customer = None
         if customer is not None and verified and customer.external_id not in (None, external_id):
             customer = None  # another identified user on the same browser
+        if customer is not None and not verified and customer.identity_verified:
+            # An identified customer's token on a page that names nobody (after a logout,
+            # on a shared computer): a fresh visitor, never their conversations.
+            customer = None
     # What this session writes on an existing row, and nothing else: saving every field
     # wrote back a stale copy of what another writer (a CRM's upsert, the pre-chat form)
     # had committed since the row was read.

@@ -27,9 +27,27 @@
   var isOpen = false;
   var unread = 0;
   var queue = [];
+  var attached = false; // the host element is on the page (attach)
+  var wanted = null; // open() or close() before that, applied by attach
+  var savedOverflow = null; // the page's own inline overflow while a full-screen panel locks it
+  // The panel is full screen (the launcher's CSS below): the page must not scroll under it.
+  var narrow = window.matchMedia("(max-width:480px)");
 
   var host = document.createElement("div");
   host.setAttribute("data-testid", "parley-widget");
+  // The host element is in the page's light DOM, where its CSS reaches it: a rule such as
+  // `body > div { position: relative; z-index: 1 }` would make it a stacking context that
+  // caps the panel under the page's own fixed header. Inline !important beats any author
+  // rule, so the host is a zero-size fixed box on top, containing block for nothing.
+  var HOST_STYLE = {
+    position: "fixed", "z-index": "2147483000", top: "auto", left: "auto", right: "0", bottom: "0",
+    width: "0", height: "0", margin: "0", padding: "0", border: "0", display: "block", overflow: "visible",
+    visibility: "visible", opacity: "1", transform: "none", filter: "none", perspective: "none",
+    contain: "none", "will-change": "auto", "backdrop-filter": "none", "clip-path": "none", "pointer-events": "auto",
+  };
+  Object.keys(HOST_STYLE).forEach(function (name) {
+    host.style.setProperty(name, HOST_STYLE[name], "important");
+  });
   var root = host.attachShadow({ mode: "open" });
   root.innerHTML =
     "<style>:host{all:initial}" +
@@ -83,7 +101,7 @@
     if (frame) return;
     frame = document.createElement("iframe");
     frame.className = "f";
-    frame.hidden = true;
+    frame.hidden = !isOpen;
     frame.title = d.title || "Chat";
     frame.setAttribute("data-testid", "parley-frame");
     // page and ref: where the customer is, for the agent's context panel (sent at start).
@@ -93,18 +111,35 @@
     wrap.insertBefore(frame, launcher);
   }
 
+  // Only the page's inline value is ours to change, and it goes back exactly as it was.
+  function lockScroll() {
+    var style = document.documentElement.style;
+    var lock = isOpen && attached && narrow.matches;
+    if (lock && savedOverflow === null) {
+      savedOverflow = [style.getPropertyValue("overflow"), style.getPropertyPriority("overflow")];
+      style.setProperty("overflow", "hidden");
+    } else if (!lock && savedOverflow !== null) {
+      style.setProperty("overflow", savedOverflow[0], savedOverflow[1]);
+      savedOverflow = null;
+    }
+  }
+  if (narrow.addEventListener) narrow.addEventListener("change", lockScroll);
+
   function toggle(open, fromFrame) {
-    if (open) mount();
     isOpen = open;
-    frame.hidden = !open;
+    if (!attached) {
+      wanted = open; // no body yet (a tag in <head>): shown when the page has one
+      return;
+    }
+    if (open) mount();
+    if (frame) frame.hidden = !open; // else mount() applies it
     wrap.classList.toggle("open", open);
     try {
       sessionStorage.setItem(KEY, open ? "1" : "");
     } catch (e) {
       /* storage refused: this page only */
     }
-    // Full screen on a phone: the page must not scroll under the panel.
-    document.documentElement.style.overflow = open && innerWidth <= 480 ? "hidden" : "";
+    lockScroll();
     label();
     post({ type: open ? "open" : "close" });
     if (open) frame.focus();
@@ -160,29 +195,49 @@
       if (handlers[name] && typeof fn === "function") handlers[name].push(fn);
       return api;
     },
+    // The queue's own method, kept once loaded: a tag manager's late
+    // `(window.Parley = window.Parley || []).push(["open"])` runs at once.
+    push: function () {
+      for (var i = 0; i < arguments.length; i++) run(arguments[i]);
+    },
     get isOpen() {
       return isOpen;
     },
   };
-  // Calls made before this script ran (window.Parley = [["open"], ...]) run now.
+
+  // One queued call: a bad one is said in the console and does not stop the others.
+  function run(call) {
+    try {
+      if (!Array.isArray(call) || call[0] === "push" || typeof api[call[0]] !== "function") {
+        throw new TypeError("not a Parley call: " + JSON.stringify(call));
+      }
+      api[call[0]].apply(api, call.slice(1));
+    } catch (e) {
+      console.warn("Parley:", e);
+    }
+  }
+
+  // Calls made before this script ran (window.Parley = [["open"], ...]) run now, in order;
+  // open() and close() before the page has a body are applied by attach.
   var early = Array.isArray(window.Parley) ? window.Parley : [];
   window.Parley = api;
+  early.forEach(run);
 
   function attach() {
     document.body.appendChild(host);
-    label();
-    var wasOpen = false;
-    try {
-      wasOpen = sessionStorage.getItem(KEY) === "1";
-    } catch (e) {
-      /* no storage */
+    attached = true;
+    var open = wanted;
+    if (open === null) {
+      try {
+        open = sessionStorage.getItem(KEY) === "1";
+      } catch (e) {
+        /* no storage */
+      }
     }
-    if (wasOpen) toggle(true);
+    label();
+    if (open) toggle(true);
     else if (window.requestIdleCallback) requestIdleCallback(mount, { timeout: 4000 });
     else setTimeout(mount, 2000);
-    early.forEach(function (call) {
-      if (call && typeof api[call[0]] === "function") api[call[0]].apply(api, call.slice(1));
-    });
     // The frame that first paints the launcher (bench/widget_load.py reads it).
     requestAnimationFrame(function (t) {
       window.__parleyPainted = t;

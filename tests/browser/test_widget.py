@@ -209,9 +209,14 @@ def test_the_host_page_drives_the_widget_through_its_js_api(asgi_server, browser
         assert customer is not None and customer.identity_verified
         assert (customer.name, customer.email) == ("Zoé", "zoe@example.com")
 
-        # Another language, and another page of the shop: the conversation follows.
+        # Another language, and another page of the shop, which names the customer again
+        # (a page that names nobody is a new visitor: test_widget_visitors.py): the
+        # conversation follows.
         page.goto(f"{base}/demo/{bot_shop.key}/?section=paint")
         page.wait_for_function("window.Parley && window.Parley.loaded")
+        page.evaluate(
+            "(hash) => Parley.identify({externalId: 'user-42', userHash: hash})", signature
+        )
         page.evaluate("Parley.setLocale('fr'); Parley.open()")
         expect(widget(page).get_by_test_id("parley-input")).to_have_attribute(
             "placeholder", "Écrivez un message…"

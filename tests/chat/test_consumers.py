@@ -383,7 +383,7 @@ BAD_FRAMES = [
 async def test_a_frame_whose_id_is_not_a_string_or_integer_is_refused_not_run():
     """Run, its reply could not be matched (ref null): the client would wait on it."""
     comm, _ = await widget(await new_customer())
-    for bad in ({"a": 1}, 1.5, True, [1]):
+    for bad in ({"a": 1}, 1.5, True, [1], None):
         await comm.send_json_to({"type": "ping", "id": bad, "t": 1})
         frame = await recv(comm, "error", "pong")
         assert frame == {"type": "error", "code": "invalid_field", "field": "id",

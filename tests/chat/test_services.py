@@ -116,6 +116,26 @@ class TestVisitorSession:
         )
         assert b.pk != a.pk and b.external_id == "b"
 
+    def test_an_identified_customers_token_on_a_page_naming_nobody_starts_a_new_visitor(self):
+        # Logged out (or the next person at a shared computer): the stored token must not
+        # open the identified customer's record, nor their conversations.
+        site = make_site()
+        sig = services.identity_hash(site=site, external_id="u-42")
+        known, token = services.visitor_session_create(
+            site_key=site.key, origin=None, external_id="u-42", user_hash=sig
+        )
+        anon, anon_token = services.visitor_session_create(
+            site_key=site.key, origin=None, token=token
+        )
+        assert anon.pk != known.pk and anon.external_id is None and not anon.identity_verified
+        # That anonymous visitor's own token resumes it; logging in again finds u-42.
+        again, _ = services.visitor_session_create(site_key=site.key, origin=None, token=anon_token)
+        assert again.pk == anon.pk
+        back, _ = services.visitor_session_create(
+            site_key=site.key, origin=None, token=anon_token, external_id="u-42", user_hash=sig
+        )
+        assert back.pk == known.pk
+
     def test_bad_identity_signature_is_refused(self):
         site = make_site()
         with pytest.raises(AuthenticationFailed) as exc:

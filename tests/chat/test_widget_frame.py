@@ -49,6 +49,12 @@ def test_the_frame_may_be_framed_by_the_origin_it_names_only():
     assert config["bot"] is False
     # The module of the SharedWorker whose one socket the site's tabs share.
     assert config["sharedWorkerUrl"].endswith("parley/client/sharedworker.js")
+    # The files a message may carry: the widget refuses a bigger pick before uploading.
+    assert config["attachmentMaxCount"] == 5
+    site.attachment_max_count = 2
+    site.save(update_fields=["attachment_max_count"])
+    again = frame(Client(), site=site.key, origin="https://shop.example", lang="en")
+    assert config_of(again)["attachmentMaxCount"] == 2
 
 
 @pytest.mark.parametrize(

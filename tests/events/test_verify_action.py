@@ -168,7 +168,11 @@ def test_decline_tells_the_agent_and_the_next_agent_gets_the_offer(published):
         {user_group(declining.pk): ["reservation.declined"],
          user_group(other.pk): ["reservation.offered"]},
     )  # fmt: skip
-    assert got[user_group(declining.pk)][0]["reservation"]["state"] == "declined"
+    ended = got[user_group(declining.pk)][0]["reservation"]
+    assert ended["state"] == "declined"
+    # The same reservation payload as the offer's (docs/protocol.md): no time left, no note.
+    assert (ended["expires_in"], ended["note"]) == (0.0, "")
+    assert set(ended) == set(got[user_group(other.pk)][0]["reservation"])
     assert got[user_group(other.pk)][0]["reservation"]["conversation"]["id"] == conversation.pk
 
 
@@ -181,7 +185,8 @@ def test_an_offer_past_its_time_expires_for_the_agent(published):
         lambda: reservation_expire(reservation_id=offer.pk, now=later(3600)),
         {user_group(agent.pk): ["reservation.expired"]},  # one miss: no presence change
     )
-    assert got[user_group(agent.pk)][0]["reservation"]["state"] == "expired"
+    ended = got[user_group(agent.pk)][0]["reservation"]
+    assert (ended["state"], ended["expires_in"], ended["note"]) == ("expired", 0.0, "")
 
 
 def test_a_transfer_tells_both_agents_and_the_customer_sees_the_new_assignee(published):
@@ -326,6 +331,29 @@ def test_a_csat_rating_goes_to_the_conversations_agent_and_never_to_the_customer
     frame = got[mine][0]
     assert frame["conversation"] == conversation.pk
     assert (frame["csat"]["score"], frame["csat"]["comment"]) == (4, "Quick and kind")
+
+
+def test_a_csat_rating_also_reaches_an_agent_who_handed_the_conversation_on(published):
+    queue, first, customer = _floor(published)
+    conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
+    reservation_accept(actor=agent_actor(first), reservation_id=open_offer(conversation).pk)
+    second = online_agent(queue)
+    agent_actions.conversation_transfer(
+        actor=agent_actor(first), conversation_id=conversation.pk, to_agent_id=second.pk
+    )
+    conversation_actions.conversation_resolve(
+        actor=agent_actor(second), conversation_id=conversation.pk
+    )
+    cust, earlier, last = customer_group(customer.pk), user_group(first.pk), user_group(second.pk)
+    published.listen(earlier, last)
+    got = verify_action(
+        published,
+        lambda: services.csat_submit(
+            actor=customer_actor(customer), conversation_id=conversation.pk, score=2
+        ),
+        {cust: [], earlier: ["csat.submitted"], last: ["csat.submitted"], AGENTS_GROUP: []},
+    )
+    assert got[earlier][0]["csat"]["agent"] == second.pk
 
 
 def test_every_broadcast_event_type_has_a_verify_action_test_here():

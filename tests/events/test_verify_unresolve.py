@@ -110,3 +110,22 @@ async def test_refused_undos_get_an_error_frame_and_change_nothing(settings):
     assert (await recv(cust, "error"))["code"] == "unknown_type"
     for comm in (cust, cons, stranger):
         await comm.disconnect()
+
+
+async def test_every_console_that_saw_the_resolve_sees_the_undo():
+    """The resolve reached every console (the lobby); so must its undo, or another agent's
+    or a supervisor's console shows the chat resolved until its next change."""
+    agent, _customer, cust, cons, cid, resolved_rev = await _resolved_chat()
+    other, _ = await console(await new_agent())
+    await drain(other)
+    await cons.send_json_to({"type": "conversation.unresolve", "id": "u1", "conversation": cid})
+    updates = [f for f in await drain(other) if f["type"] == "conversation.updated"]
+    assert [
+        (u["conversation"]["status"], u["conversation"]["assignee"]["id"]) for u in updates
+    ] == [("assigned", agent.pk)]
+    assert updates[0]["conversation"]["rev"] > resolved_rev
+    # Its own console hears it once, though it is in two of the frame's groups.
+    own = [f for f in await drain(cons) if f["type"] == "conversation.updated"]
+    assert len(own) == 1
+    for comm in (cust, cons, other):
+        await comm.disconnect()

@@ -151,6 +151,24 @@ describe("outbox", () => {
     expect(s.frames("message.send")).toEqual([]);
   });
 
+  it("takes everything unsent out when the UI's principal changes, and sends it once back", () => {
+    const storage = fakeStorage();
+    const h = makeClient({ storage });
+    h.client.track(12, 0);
+    const a = h.client.enqueue({ conversation: 12, body: "my card ends 9999" });
+    h.client.enqueue({ conversation: null, body: "and my address" });
+    const taken = h.client.takeOutbox();
+    expect(taken.map((e) => e.body)).toEqual(["my card ends 9999", "and my address"]);
+    expect(h.client.outbox()).toEqual([]);
+    expect(JSON.parse(storage.getItem("outbox"))).toEqual([]);
+    const s = h.connectWithHello();
+    expect(s.frames("message.send")).toEqual([]); // not as the next principal's
+    h.client.restoreOutbox(taken);
+    h.client.restoreOutbox(taken); // twice: still one of each
+    expect(h.client.outbox().map((e) => e.client_msg_id)).toEqual(taken.map((e) => e.client_msg_id));
+    expect(s.frames("message.send").map((f) => f.client_msg_id)).toEqual([a.client_msg_id]);
+  });
+
   it("sends an attachments-only message with the uploads' ids, and without them otherwise", () => {
     const h = makeClient();
     h.client.track(12, 0);

@@ -92,6 +92,7 @@ async def test_a_refused_first_message_leaves_the_conversation_started():
     "message, field",
     [
         ("hello", "message"),
+        (None, "message"),
         (["hello"], "message"),
         ({"client_msg_id": "c-1", "body": "hello"}, "message.id"),
         ({"id": True, "client_msg_id": "c-1", "body": "hello"}, "message.id"),

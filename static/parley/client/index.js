@@ -233,6 +233,10 @@ export function createClient(opts) {
     /** Queue a message: {conversation (or null: the UI's `unaddressed` hook finds one), body, choice?}. */
     enqueue: outbox.enqueue,
     outbox: outbox.items,
+    /** Take everything unsent out (the UI's principal changed: its messages are not the
+     * next one's) and get it back later (same client_msg_ids: sent once, whenever). */
+    takeOutbox: outbox.takeAll,
+    restoreOutbox: outbox.restore,
     flush: outbox.flush,
     /** Send the messages that wait for a conversation into this one. */
     address: outbox.address,

@@ -156,5 +156,25 @@ export function createOutbox(ctx) {
     return accepted.concat(unsent);
   }
 
-  return { items, isPending, settle, onAccepted, flush, withFirst, beat, onSendError, enqueue, address, pending };
+  /** Take every message waiting out of the outbox (they are another principal's now: a
+   * logout), for the UI to keep aside; restore() puts them back, same client_msg_ids. */
+  function takeAll() {
+    const had = items();
+    store.save([]);
+    for (const e of had) inflight.delete(e.client_msg_id);
+    for (const st of convs.values()) st.accepted.clear();
+    if (had.length) call("outbox", null);
+    return had;
+  }
+
+  function restore(entries) {
+    const known = new Set(items().map((e) => e.client_msg_id));
+    const back = (entries || []).filter((e) => e && e.client_msg_id && !known.has(e.client_msg_id));
+    if (!back.length) return;
+    store.save(back.concat(items()));
+    call("outbox", null);
+    flush();
+  }
+
+  return { items, isPending, settle, onAccepted, flush, withFirst, beat, onSendError, enqueue, address, pending, takeAll, restore };
 }

@@ -18,6 +18,32 @@ const REASONS = {
   too_many_attachments: "attach_too_many",
 };
 
+// ATTACHMENT_MAX_COUNT's default (config/settings.py): the limit when the frame page's
+// config does not carry the site's own.
+export const DEFAULT_MAX_FILES = 5;
+
+/** Files per message for this site: `attachmentMaxCount` of the frame page's config
+ * (chat/widget_frame.py), else the server's default. */
+export function maxFiles(config) {
+  const n = config && config.attachmentMaxCount;
+  return Number.isInteger(n) && n >= 0 ? n : DEFAULT_MAX_FILES;
+}
+
+/** Why a pick of `count` files cannot go as one message (a code of REASONS), or "". The
+ * server would refuse the whole message after every file was uploaded: say it first. */
+export function pickRefusal(count, max) {
+  if (max === 0) return "attachments_disabled";
+  return count > max ? "too_many_attachments" : "";
+}
+
+function frameConfig() {
+  try {
+    return JSON.parse(document.getElementById("parley-config").textContent);
+  } catch (e) {
+    return {};
+  }
+}
+
 function uploadOne(file, conversation, token) {
   return uploadAttachment({
     url: env.BASE + "/api/v1/widget/attachments/",
@@ -54,12 +80,19 @@ export function attachButton(send, conversationId, token) {
   alert.setAttribute("data-testid", "parley-attach-error");
   alert.hidden = true;
   el.attachError = alert;
+  const limit = maxFiles(frameConfig());
   toggle.addEventListener("click", () => input.click());
   input.addEventListener("change", async () => {
     const files = Array.from(input.files || []);
     input.value = "";
     if (!files.length) return;
     alert.hidden = true;
+    const refusal = pickRefusal(files.length, limit);
+    if (refusal) {
+      showError(refusal, files[0].name);
+      el.input.focus();
+      return;
+    }
     toggle.disabled = true;
     toggle.setAttribute("aria-busy", "true");
     // Picked before the session answered, a file waits for the token instead of being

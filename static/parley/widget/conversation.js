@@ -4,7 +4,7 @@
 // each message once, in order.
 import { announce, el } from "./dom.js";
 import { prechatPending, renderPrechat } from "./prechat.js";
-import { messageNode, render } from "./render.js";
+import { isBlank, messageNode, render } from "./render.js";
 import { OPEN, client, env, isMine, isOpenConversation, local, startFrame, state, toHost } from "./state.js";
 
 // --- frames from the server (what the client leaves to the widget) ------------------------
@@ -123,12 +123,27 @@ export function onError(f) {
   }
 }
 
+// A chat closed within this long stays on screen (its rating card, its transcript form)
+// instead of being replaced by a new greeting; writing starts the next one.
+const CLOSED_KEPT_MS = 24 * 3600 * 1000;
+
+/** The widget shows (or is still reading: a reload) a conversation that closed lately. */
+export function showsRecentClosed(now = Date.now()) {
+  if (!state.convId) return false;
+  const c = state.conv;
+  if (!c || c.id !== state.convId) return true; // remembered, its state not read yet
+  if (OPEN.includes(c.status)) return false;
+  const closedAt = Date.parse(c.resolved_at || c.last_message_at || c.created_at || "") || 0;
+  return now - closedAt < CLOSED_KEPT_MS;
+}
+
 /** The bot greets when the chat opens: with a bot flow and no open conversation, opening
- * starts one (the flow's first node runs on the server), before the customer writes. */
+ * starts one (the flow's first node runs on the server), before the customer writes; not
+ * over a chat that closed lately (showsRecentClosed). */
 export function startIfBot() {
   if (!env.BOT || !state.open || !client || !client.ready || state.starting || state.blocked) return;
   if (prechatPending()) return; // the form first, then the greeting
-  if (isOpenConversation() || client.outbox().length) return;
+  if (isOpenConversation() || client.outbox().length || showsRecentClosed()) return;
   state.starting = true;
   client.start(startFrame(client.nextId("s")));
 }
@@ -136,7 +151,7 @@ export function startIfBot() {
 // --- sending -----------------------------------------------------------------------------
 export function submit(text, choice) {
   const body = text.trim();
-  if (!body || state.blocked) return false;
+  if (isBlank(body) || state.blocked) return false;
   client.typingStop();
   client.enqueue({
     body,

@@ -9,15 +9,42 @@ import { ICONS } from "./styles.js";
 const CLOSED = ["resolved", "abandoned"];
 let shownFor = null;
 
-async function post(path, body) {
-  const res = await fetch(env.BASE + "/api/v1/conversations/" + state.conv.id + path, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Authorization: "Visitor " + state.token },
-    body: JSON.stringify(body),
-    credentials: "omit",
-  });
+/** POST to the conversation; never rejects: no answer at all (offline, a dropped
+ * connection) is status 0, which the card says can be tried again. */
+export async function post(path, body) {
+  let res;
+  try {
+    res = await fetch(env.BASE + "/api/v1/conversations/" + state.conv.id + path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: "Visitor " + state.token },
+      body: JSON.stringify(body),
+      credentials: "omit",
+    });
+  } catch (e) {
+    return { ok: false, status: 0, error: {} };
+  }
   const data = await res.json().catch(() => ({}));
   return { ok: res.ok, status: res.status, error: data.error || {} };
+}
+
+/** Refused for a reason the customer cannot fix (no answer, a server error, a rate limit):
+ * trying again may work. */
+export function retryable(res) {
+  return !res.ok && (res.status === 0 || res.status === 429 || res.status >= 500);
+}
+
+// The card's "not sent, try again" line; gone when a send is tried again.
+function retryNote(form, show) {
+  let p = form.querySelector(".retry");
+  if (!show) return p && p.remove();
+  if (!p) {
+    p = document.createElement("p");
+    p.className = "retry";
+    p.setAttribute("role", "alert");
+    p.setAttribute("data-testid", "parley-feedback-error");
+    form.appendChild(p);
+  }
+  p.textContent = t("feedback_failed");
 }
 
 function note(box, text, testid) {
@@ -74,12 +101,14 @@ function csatForm(c) {
     const picked = form.querySelector("input[name=score]:checked");
     if (!picked) return;
     send.disabled = true;
+    retryNote(form, false);
     const res = await post("/csat/", { score: Number(picked.value), comment: comment.value });
     if (res.ok || res.error.code === "already_rated") {
       local.set("rated:" + c.id, true);
       note(form, t("csat_thanks"), "parley-csat-thanks");
     } else {
       send.disabled = false;
+      retryNote(form, true);
     }
   });
   return form;
@@ -104,9 +133,13 @@ function transcriptForm() {
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     send.disabled = true;
+    retryNote(form, false);
     const res = await post("/transcript/", { email: input.value });
     if (res.ok) note(form, t("transcript_sent", { email: input.value }), "parley-transcript-sent");
-    else {
+    else if (retryable(res)) {
+      send.disabled = false;
+      retryNote(form, true);
+    } else {
       send.disabled = false;
       input.setCustomValidity(res.error.message || t("not_available"));
       input.reportValidity();
@@ -130,10 +163,13 @@ function offlineForm(c) {
   fresh.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const email = fresh.querySelector("input");
+    retryNote(fresh, false);
     const res = await post("/offline-contact/", { email: email.value });
     if (res.ok) {
       local.set("contact:" + c.id, true);
       note(fresh, t("offline_thanks", { email: email.value }), "parley-offline-sent");
+    } else if (retryable(res)) {
+      retryNote(fresh, true);
     } else {
       email.setCustomValidity(res.error.message || t("not_available"));
       email.reportValidity();

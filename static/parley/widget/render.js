@@ -1,6 +1,7 @@
 // What the widget draws: messages (with their ticks, translations and a bot question's
 // buttons), what is pending, the header, queue position, typing line, unread badge and
-// connection banner. It reads the state; it changes none of it.
+// connection banner. It reads the state; it changes none of it, but for the × with which
+// the customer puts away a message the server refused.
 import { attachmentNode } from "./attach.js";
 import { el, nearBottom, scrollDown } from "./dom.js";
 import { buttonLabel } from "./labels.js";
@@ -10,6 +11,52 @@ import { WAITING, client, env, isMine, me, state, t, toHost } from "./state.js";
 
 let shownQuestion = 0;
 let lastUnread = 0;
+// A refused message -> the seq of the last stored message when it was first drawn: it
+// stays there in the log as later messages are stored (the refusal answers before them).
+const anchors = new WeakMap();
+
+// A refusal's error code -> its text in the reader's language (chat/widget_texts.py).
+const REFUSALS = {
+  message_blocked: "failed_blocked",
+  invalid_field: "failed_invalid",
+  too_large: "failed_too_long",
+  rate_limited: "failed_rate_limited",
+  too_many_attachments: "attach_too_many",
+  attachments_disabled: "attach_off",
+  attachment_not_found: "failed_attachment",
+  forbidden: "failed_gone",
+  not_found: "failed_gone",
+};
+
+/** Why a message was refused, for the customer: a known code in their language, else the
+ * server's own words (English), else "Not sent". */
+export function refusalText(entry) {
+  const key = REFUSALS[entry.code];
+  if (key && env.TEXTS && env.TEXTS[key]) return t(key);
+  return entry.reason || t("tick_failed");
+}
+
+/** `items` (the client's pending: accepted by seq, then unsent) with each of `failed` put
+ * at its place in time (created_at), not after messages sent later. Each: {entry, failed}. */
+export function inTime(items, failed) {
+  const out = items.map((entry) => ({ entry, failed: false }));
+  for (const entry of failed) {
+    const at = out.findIndex((x) => entry.created_at && x.entry.created_at > entry.created_at);
+    out.splice(at < 0 ? out.length : at, 0, { entry, failed: true });
+  }
+  return out;
+}
+
+// Format and control characters, separators, the Hangul fillers, the braille blank, the
+// combining grapheme joiner and variation selectors: none draws anything on its own.
+const INVISIBLE = /[\s\p{Cf}\p{Cc}\p{Z}\u034F\u115F\u1160\u3164\uFFA0\u2800\uFE00-\uFE0F]/gu;
+
+/** A text without a single visible character: whitespace, zero-width spaces and joiners,
+ * word joiners, byte-order marks, bidi and other format characters. Sent, it would show as
+ * an empty bubble. */
+export function isBlank(text) {
+  return !String(text ?? "").replace(INVISIBLE, "");
+}
 
 function tickStatus(seq) {
   if (seq <= state.peer.read) return "read";
@@ -108,9 +155,11 @@ export function messageNode(m, status, prev) {
     meta.appendChild(tick);
     setTick(li, tick, status || tickStatus(m.seq));
   }
-  if (status === "failed" && m.reason) {
+  if (status === "failed") {
     const why = document.createElement("span");
-    why.textContent = m.reason;
+    why.className = "why";
+    why.setAttribute("data-testid", "parley-failed-reason");
+    why.textContent = refusalText(m);
     meta.appendChild(why);
   }
   li.appendChild(meta);
@@ -136,6 +185,25 @@ function translationOf(m) {
   const view = m.view || {};
   const t = view.as === "recipient" && view.language && m.translations && m.translations[view.language];
   return t && t.state === "done" && t.body && t.body !== m.body ? t.body : null;
+}
+
+// A refused message, with a × that puts it away (its text went back to the composer).
+function failedNode(e) {
+  const li = messageNode({ kind: "text", body: e.body, attachments: e.attachments, created_at: e.created_at, reason: e.reason, code: e.code }, "failed");
+  const dismiss = document.createElement("button");
+  dismiss.type = "button";
+  dismiss.className = "dismiss";
+  dismiss.textContent = "×";
+  dismiss.setAttribute("aria-label", t("failed_dismiss"));
+  dismiss.setAttribute("data-testid", "parley-failed-dismiss");
+  dismiss.addEventListener("click", () => {
+    const i = state.failed.indexOf(e);
+    if (i >= 0) state.failed.splice(i, 1);
+    render.pending();
+    el.input.focus();
+  });
+  li.querySelector(".meta").appendChild(dismiss);
+  return li;
 }
 
 function setTick(li, tick, status) {
@@ -167,12 +235,23 @@ export const render = {
   },
   pending() {
     el.pending.textContent = "";
+    for (const li of el.list.querySelectorAll("li.failed")) li.remove();
     const items = client.pending(state.convId, true); // accepted (by seq), then unsent
-    for (const e of items) {
-      el.pending.appendChild(messageNode({ kind: "text", body: e.body, attachments: e.attachments, created_at: e.created_at }, e.seq ? "sent" : "sending"));
-    }
+    const top = state.messages.length ? state.messages[state.messages.length - 1].seq : 0;
+    const waiting = [];
     for (const e of state.failed) {
-      el.pending.appendChild(messageNode({ kind: "text", body: e.body, attachments: e.attachments, created_at: e.created_at, reason: e.reason }, "failed"));
+      if (!anchors.has(e)) anchors.set(e, top);
+      const at = anchors.get(e);
+      if (at >= top) waiting.push(e);
+      else {
+        // Messages were stored since: in the log, before the first of them.
+        const next = Array.from(el.list.children).find((li) => Number(li.dataset.seq) > at);
+        el.list.insertBefore(failedNode(e), next || null);
+      }
+    }
+    for (const { entry: e, failed } of inTime(items, waiting)) {
+      if (failed) el.pending.appendChild(failedNode(e));
+      else el.pending.appendChild(messageNode({ kind: "text", body: e.body, attachments: e.attachments, created_at: e.created_at }, e.seq ? "sent" : "sending"));
     }
     el.empty.hidden = state.messages.length > 0 || items.length > 0 || state.failed.length > 0;
     if (items.length) scrollDown();
@@ -199,7 +278,7 @@ export const render = {
     shownQuestion = current ? current.seq : 0;
   },
   ticks() {
-    for (const li of el.list.querySelectorAll("li.mine")) {
+    for (const li of el.list.querySelectorAll("li.mine[data-seq]")) {
       const status = tickStatus(Number(li.dataset.seq));
       if (li.dataset.status !== status) setTick(li, li.querySelector(".tick"), status);
     }

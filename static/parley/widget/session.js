@@ -75,9 +75,24 @@ async function fetchToken() {
   local.set("token", data.token);
   needToken = false;
   refused = null;
-  if (data.customer && local.get("customer", null) !== data.customer.id) {
-    // A different visitor (the old token was refused): forget the old one's conversation.
+  const before = local.get("customer", null);
+  if (data.customer && before !== data.customer.id) {
+    // A different visitor (the old token was refused, or an identified customer's page
+    // gave way to one that names nobody): forget the old one's conversation, and what it
+    // left unsent, which must not go out as the new visitor's.
     local.set("customer", data.customer.id);
+    if (before !== null && client) {
+      // Kept aside, not dropped: they go out when that customer is back (a page that
+      // identifies them again), never as this one's.
+      const left = client.takeOutbox();
+      if (left.length) local.set("parked:" + before, local.get("parked:" + before, []).concat(left));
+    }
+    const parked = client ? local.get("parked:" + data.customer.id, null) : null;
+    if (parked) {
+      local.set("parked:" + data.customer.id, null);
+      client.restoreOutbox(parked);
+    }
+    state.failed = [];
     if (state.convId) resetConversation(null);
   }
 }
@@ -174,7 +189,7 @@ export function makeClient() {
       refused(entry, f) {
         // The conversation is not ours (any more): send it into a fresh one.
         if (f.code === "not_found" || f.code === "forbidden") return "readdress";
-        if (entry) state.failed.push({ ...entry, reason: f.message });
+        if (entry) state.failed.push({ ...entry, reason: f.message, code: f.code });
         // Refused for good (e.g. message_blocked): never resent; the text goes back to edit.
         if (entry && !el.input.value.trim()) el.input.value = entry.body;
       },

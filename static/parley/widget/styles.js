@@ -83,6 +83,10 @@ li.system .bubble { background: var(--bg); border: 1px solid var(--line); font-s
 .tick[data-status="read"] { color: var(--link); }
 .tick[data-status="failed"] { color: var(--error-ink); }
 li.failed .bubble { background: var(--error); color: var(--error-ink); }
+li.failed .why { color: var(--error-ink); }
+.dismiss { border: 0; background: transparent; color: var(--muted); width: 24px; height: 24px; padding: 0;
+  border-radius: 6px; font-size: 16px; line-height: 24px; }
+.dismiss:hover { background: var(--bubble); color: var(--ink); }
 li.event { text-align: center; color: var(--muted); font-size: 12px; margin: 10px 12px; }
 .typing { padding: 0 16px 6px; font-size: 12px; color: var(--muted); background: var(--scroll); min-height: 18px; flex: none; }
 .typing[hidden] { display: block; visibility: hidden; }
@@ -109,6 +113,7 @@ textarea::placeholder { color: var(--muted); opacity: 1; }
   color: var(--on-brand); font-weight: 600; }
 .card button:disabled { opacity: .6; }
 .card .done, .card p { margin: 0; }
+.card .retry { background: var(--error); color: var(--error-ink); padding: 4px 8px; border-radius: 6px; }
 .prechat .field { display: flex; flex-direction: column; gap: 3px; }
 .prechat .field.check { flex-direction: row; align-items: flex-start; gap: 8px; }
 .prechat input[type=text], .prechat input[type=email], .prechat select { border: 1px solid var(--muted);
