@@ -11,13 +11,16 @@ from typing import Any
 from django.db.models import Q
 from ua_parser import parse as parse_user_agent
 
+from chat import list_filters
 from chat.actors import Actor
 from chat.csat_models import CsatRating
 from chat.exceptions import NotFound, ValidationError
 from chat.models import Conversation, Message, Note
 from chat.names import user_name
 from chat.payloads import csat_payload, message_payload, note_payload
+from chat.prechat import form_fields
 from chat.selectors import conversation_get_for_actor
+from chat.services.customers import WIDGET_ATTRIBUTES
 
 PAST_LIMIT = 10
 TIMELINE_LIMIT = 100
@@ -58,11 +61,41 @@ def _collected(conversation: Conversation) -> dict[str, Any]:
     )
     if handoff is not None and isinstance(handoff.data.get("collected"), dict):
         return {
+            "source": "bot",
             "answers": handoff.data["collected"],
             "intent": handoff.data.get("intent"),
             "tags": handoff.data.get("tags") or [],
         }
-    return {"answers": dict(conversation.customer.attributes or {}), "intent": None, "tags": []}
+    # No bot: the customer's own attributes (a CRM's, the API's), without the pre-chat
+    # form's, which have their section (_form).
+    attributes = conversation.customer.attributes or {}
+    answers = {k: v for k, v in attributes.items() if k not in WIDGET_ATTRIBUTES}
+    return {"source": "attributes", "answers": answers, "intent": None, "tags": []}
+
+
+def _label(field: dict[str, Any], language: str) -> str:
+    label = field.get("label") or field["name"].replace("_", " ").capitalize()
+    if isinstance(label, dict):
+        return label.get(language) or label.get("en") or next(iter(label.values()))
+    return str(label)
+
+
+def _form(conversation: Conversation) -> dict[str, Any] | None:
+    """What the visitor gave the site's pre-chat form: consent (with its time) and the
+    site's own fields, labelled as the form labels them (in English where it can)."""
+    attributes = conversation.customer.attributes or {}
+    consent, answers = attributes.get("consent"), attributes.get("prechat") or {}
+    if not isinstance(consent, dict) and not answers:
+        return None
+    fields = {f["name"]: f for f in form_fields(conversation.site.prechat_form)}
+    return {
+        "at": attributes.get("prechat_at"),
+        "consent": consent if isinstance(consent, dict) else None,
+        "fields": [
+            {"name": name, "label": _label(fields.get(name, {"name": name}), "en"), "value": value}
+            for name, value in answers.items()
+        ],
+    }
 
 
 def conversation_context(*, actor: Actor, conversation_id: int) -> dict[str, Any]:
@@ -97,6 +130,7 @@ def conversation_context(*, actor: Actor, conversation_id: int) -> dict[str, Any
             **device_of(visit.get("user_agent", "")),
         },
         "collected": _collected(conversation),
+        "form": _form(conversation),
         "past": [
             {
                 "id": c.pk,
@@ -161,7 +195,9 @@ def conversation_search(*, actor: Actor, query: Any, limit: int = 20) -> list[di
     )
     by_customer = Q(customer__name__icontains=q) | Q(customer__email__icontains=q)
     by_customer |= Q(customer__external_id__icontains=q)
-    by_text = Q(pk__in=Message.objects.filter(body__icontains=q).values("conversation_id"))
+    # What was written as this agent reads it: masked words stay masked (list_filters).
+    said = list_filters.messages_matching(q, actor=actor)
+    by_text = Q(pk__in=said.values("conversation_id"))
     # Internal notes too (agents only, as the searcher is): "refund approved" is often
     # written in a note, not to the customer.
     by_note = Q(pk__in=Note.objects.filter(body__icontains=q).values("conversation_id"))
@@ -172,12 +208,13 @@ def conversation_search(*, actor: Actor, query: Any, limit: int = 20) -> list[di
         .order_by("-id")[:limit]
     )
     hits: dict[int, str] = {}
-    for conversation_id, body in (
-        Message.objects.filter(conversation__in=[c.pk for c in found], body__icontains=q)
+    for message in (
+        said.filter(conversation__in=[c.pk for c in found])
+        .select_related("sender")
         .order_by("conversation_id", "seq")
-        .values_list("conversation_id", "body")
     ):
-        hits.setdefault(conversation_id, body[:160])
+        text = list_filters.message_text_shown(message, actor=actor)
+        hits.setdefault(message.conversation_id, text[:160])
     for conversation_id, body in (
         Note.objects.filter(conversation__in=[c.pk for c in found], body__icontains=q)
         .order_by("conversation_id", "id")

@@ -219,7 +219,7 @@ NOTES_BATCH = _declare("notes.batch", "ref conversation notes has_more", to=SOCK
 # --- the console's context panel (direct replies) ---------------------------------------------
 CONVERSATION_CONTEXT = _declare(
     "conversation.context",
-    "ref conversation customer visit collected past timeline",
+    "ref conversation customer visit collected form past timeline",
     to=SOCKET,
     broadcast=False,
 )

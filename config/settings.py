@@ -99,6 +99,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "chat.middleware.WidgetCorsMiddleware",
+    # /api/: a missing trailing slash is a 308 (method and body kept), a path id past 64
+    # bits a 404; inside the CORS middleware so that a browser may follow the redirect.
+    "chat.api.url_middleware.ApiUrlMiddleware",
     "chat.middleware.ApiVolumeMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into its 429 page.

@@ -27,13 +27,27 @@ PAGE_MAX = 200
 class ApiView(APIView):
     scope_resource: str | None = None  # the API key scope's resource: "conversations", ...
     idempotency_redact: tuple[str, ...] = ()  # response fields never kept for a replay
+    # Query parameters the schema declares arrays (``?status=queued&status=assigned``);
+    # tests/api/test_query_params.py holds this equal to the schema.
+    repeatable_params: tuple[str, ...] = ()
     _idempotency = None
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         if request.method == "POST":
             self._idempotency = idempotency.claim(request)
+        self._check_query(request)
         self._check_body(request)
+
+    def _check_query(self, request) -> None:
+        """A scalar query parameter given twice is a 400 naming it. Django's QueryDict
+        hands a view the last value, so ``?limit=abc&limit=5`` was a page of 5 and a bad
+        first value was never seen: a client that built its URL wrong was not told."""
+        for name, values in request.query_params.lists():
+            if len(values) > 1 and name not in self.repeatable_params:
+                raise ValidationError(
+                    f"{name} is given {len(values)} times: it takes one value.", field=name
+                )
 
     def _check_body(self, request) -> None:
         """Parse a JSON body now, after authentication, scopes and throttles and before the

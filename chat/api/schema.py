@@ -5,6 +5,8 @@ Idempotency-Key header."""
 
 from __future__ import annotations
 
+from chat.inbound import INT_MAX
+
 ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
 RETRY_AFTER = {
     "Retry-After": {
@@ -96,6 +98,12 @@ def add_errors_and_idempotency(result, generator, request, public):
             for code, entry in responses.items():
                 if code not in ("401", "503"):  # not metered: no caller, or no store
                     entry.setdefault("headers", {}).update(RATE_LIMIT)
+            for parameter in operation.get("parameters", []):
+                # Every integer filter is bounded by 64 bits where filters are parsed
+                # (chat.api.conversations.query): the schema says so for each.
+                schema = parameter.get("schema", {})
+                if parameter.get("in") == "query" and schema.get("type") == "integer":
+                    schema.setdefault("maximum", INT_MAX)
             if method == "post":
                 parameters = operation.setdefault("parameters", [])
                 if not any(p.get("name") == "Idempotency-Key" for p in parameters):

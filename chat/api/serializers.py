@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
+from chat.api.fields import Id
 from chat.services.validation import CLIENT_MSG_ID_RE, LOCALE_RE
 
 # Patterns the services check, declared here too so that the schema states them.
@@ -261,7 +262,7 @@ class ServiceMessageRequest(serializers.Serializer):
         max_length=settings.PARLEY["MESSAGE_MAX_CHARS"],
         pattern=NOT_BLANK,
     )
-    agent = serializers.IntegerField(min_value=1, required=False)
+    agent = Id(required=False)
     data = JsonObject(required=False)
     attachments = serializers.ListField(child=Text(max_length=64), required=False, max_length=100)
     # In the endpoint's published schema (MessagePostRequest), so checked, not ignored as
@@ -285,7 +286,7 @@ class MessagePostRequest(MessageSendRequest):
     """The schema of POST /messages/: `choice` is for customers; `as`, `agent` and `data`
     are for API keys."""
 
-    agent = serializers.IntegerField(min_value=1, required=False)
+    agent = Id(required=False)
     data = JsonObject(required=False)
 
 

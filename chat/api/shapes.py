@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from chat.api.fields import Id, Integer
 from chat.api.serializers import LOCALE, ConversationOut, JsonObject, Moment, Text
 from chat.models import SCOPES, Conversation
 
@@ -54,9 +55,7 @@ class ConversationPageOut(Page):
 
 
 class ConversationCreateRequest(serializers.Serializer):
-    customer = serializers.IntegerField(
-        min_value=1, required=False, help_text="API keys and supervisors: whose conversation."
-    )
+    customer = Id(required=False, help_text="API keys and supervisors: whose conversation.")
     language = Text(required=False, allow_blank=True, max_length=16, pattern=LOCALE)
     subject = Text(required=False, allow_blank=True, max_length=200)
     page_url = Text(required=False, allow_blank=True, max_length=2000)
@@ -81,15 +80,13 @@ CONVERSATION_UPDATE_SCHEMA = {
 
 
 class HandoffRequest(serializers.Serializer):
-    to_queue = serializers.IntegerField(
-        min_value=1, required=False, help_text="Default: the conversation's queue (the site's)."
-    )
+    to_queue = Id(required=False, help_text="Default: the conversation's queue (the site's).")
     note = Text(required=False, allow_blank=True, max_length=1000, help_text="For the agents.")
 
 
 class TransferRequest(serializers.Serializer):
-    to_queue = serializers.IntegerField(min_value=1, required=False)
-    to_agent = serializers.IntegerField(min_value=1, required=False)
+    to_queue = Id(required=False)
+    to_agent = Id(required=False)
     note = Text(required=False, allow_blank=True, max_length=1000)
 
     def validate(self, attrs):
@@ -150,9 +147,7 @@ class CustomerUpdateRequest(serializers.Serializer):
 
 
 class CustomerUpsertRequest(CustomerUpdateRequest):
-    site = serializers.IntegerField(
-        min_value=1, required=False, help_text="Required unless the key is limited to a site."
-    )
+    site = Id(required=False, help_text="Required unless the key is limited to a site.")
     external_id = Text(max_length=200, pattern=r"\S", help_text="Your system's id: the key.")
 
 
@@ -211,22 +206,18 @@ class ApiKeyPageOut(Page):
 
 class ApiKeyRequest(serializers.Serializer):
     name = Text(max_length=120)
-    site = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    site = Id(required=False, allow_null=True)
     scopes = serializers.ListField(
         child=serializers.ChoiceField(SCOPES),
         max_length=len(SCOPES),
         required=False,
         help_text="Left out: every scope (docs/api.md).",
     )
-    owner = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    owner = Id(required=False, allow_null=True)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
     rate_limit = Text(
         required=False, allow_blank=True, max_length=32, help_text="e.g. 600/min; empty: default."
     )
     # PostgreSQL's bigint: a larger limit failed at the INSERT (a 500), not here.
-    daily_requests = serializers.IntegerField(
-        min_value=0, max_value=BIGINT_MAX, required=False, allow_null=True
-    )
-    daily_bytes = serializers.IntegerField(
-        min_value=0, max_value=BIGINT_MAX, required=False, allow_null=True
-    )
+    daily_requests = Integer(min_value=0, max_value=BIGINT_MAX, required=False, allow_null=True)
+    daily_bytes = Integer(min_value=0, max_value=BIGINT_MAX, required=False, allow_null=True)

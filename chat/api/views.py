@@ -12,7 +12,7 @@ from chat import selectors, services
 from chat.api import serializers as s
 from chat.api.authentication import actor_for_request
 from chat.api.base import ApiView, Cursor
-from chat.api.conversations import query
+from chat.api.conversations import query, valid
 from chat.exceptions import NotFound, PermissionDenied
 from chat.flows import flows
 from chat.payloads import conversation_payload, message_payload
@@ -22,12 +22,6 @@ from chat.services.translation_requests import message_translation_request
 MESSAGE_ORDERINGS = {"seq": ("seq",), "-seq": ("-seq",)}
 MESSAGE_PAGE_DEFAULT = 200
 ERRORS = {400: s.ErrorOut, 401: s.ErrorOut, 403: s.ErrorOut, 404: s.ErrorOut, 409: s.ErrorOut}
-
-
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _customer_out(customer) -> dict:
@@ -54,7 +48,7 @@ class WidgetSessionView(ApiView):
         operation_id="widget_session_create",
     )
     def post(self, request):
-        data = _valid(s.WidgetSessionRequest, request.data)
+        data = valid(s.WidgetSessionRequest, request.data)
         customer, token = services.visitor_session_create(
             site_key=data["site_key"],
             origin=services.embedding_origin(
@@ -84,6 +78,7 @@ class WidgetSessionView(ApiView):
 
 class MessageListView(ApiView):
     scope_resource = "messages"
+    repeatable_params = ("sender_type",)
 
     @extend_schema(
         parameters=[s.MessagesQuery],
@@ -96,7 +91,7 @@ class MessageListView(ApiView):
     )
     def get(self, request, conversation_id: int):
         actor = actor_for_request(request)
-        filters = query(s.MessagesQuery, request, many=("sender_type",))
+        filters = query(s.MessagesQuery, request, many=self.repeatable_params)
         conversation, qs = selectors.messages_filtered_for_actor(
             actor=actor,
             conversation_id=conversation_id,
@@ -132,7 +127,7 @@ class MessageListView(ApiView):
         actor = actor_for_request(request)
         if actor.kind == "service":
             return _service_post(request, actor, conversation_id)
-        data = _valid(s.MessageSendRequest, request.data)
+        data = valid(s.MessageSendRequest, request.data)
         message, created = flows.message_send(
             actor=actor_for_request(request),
             conversation_id=conversation_id,
@@ -160,7 +155,7 @@ class SystemMessageView(ApiView):
         operation_id="system_messages_post",
     )
     def post(self, request, conversation_id: int):
-        data = _valid(s.SystemMessageRequest, request.data)
+        data = valid(s.SystemMessageRequest, request.data)
         message, created = services.system_message_post(
             actor=actor_for_request(request),
             conversation_id=conversation_id,
@@ -208,7 +203,7 @@ class MessageTranslateView(ApiView):
         operation_id="messages_translate",
     )
     def post(self, request, conversation_id: int, seq: int):
-        data = _valid(s.TranslateRequest, request.data)
+        data = valid(s.TranslateRequest, request.data)
         result = message_translation_request(
             actor=actor_for_request(request),
             conversation_id=conversation_id,
@@ -253,7 +248,7 @@ class ConversationEventsView(ApiView):
 
 
 def _service_post(request, actor, conversation_id: int) -> Response:
-    data = _valid(s.ServiceMessageRequest, request.data)
+    data = valid(s.ServiceMessageRequest, request.data)
     message, created = services.system_message_post(
         actor=actor,
         conversation_id=conversation_id,

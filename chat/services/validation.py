@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +12,17 @@ from chat.exceptions import ValidationError
 
 CLIENT_MSG_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
+
+
+# Characters that draw nothing, beside whitespace: Unicode's format characters (category
+# Cf: zero-width space, word joiner, BOM, joiners, direction marks) and the Hangul fillers.
+# A body of only these was accepted and shown as an empty bubble. Inside real text they
+# stay (a ZWJ emoji sequence, ZWNJ in Persian): only a body of nothing else is empty.
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0")
+
+
+def _invisible(char: str) -> bool:
+    return char.isspace() or char in _FILLERS or unicodedata.category(char) == "Cf"
 
 
 def clean_body(body: Any) -> str:
@@ -23,7 +35,7 @@ def clean_body(body: Any) -> str:
     if not isinstance(body, str):
         raise ValidationError("body must be a string.", code="invalid_field", field="body")
     body = body.strip()
-    if not body:
+    if not body or all(_invisible(c) for c in body):
         raise ValidationError("body must not be empty.", code="invalid_field", field="body")
     limit = settings.PARLEY["MESSAGE_MAX_CHARS"]
     if len(body) > limit:

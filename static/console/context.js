@@ -44,6 +44,18 @@ function row(dl, label, value, testid, href) {
   dl.append(dt, dd);
 }
 
+function tableRow(label, val, testid) {
+  const tr = document.createElement("tr");
+  if (testid) tr.dataset.testid = testid;
+  const th = document.createElement("th");
+  th.scope = "row";
+  th.textContent = label;
+  const td = document.createElement("td");
+  td.textContent = val !== null && typeof val === "object" ? JSON.stringify(val) : String(val);
+  tr.append(th, td);
+  return tr;
+}
+
 function labelOf(key) {
   return String(key).replace(/_/g, " ");
 }
@@ -73,17 +85,19 @@ export function renderContext() {
 
   const answers = Object.entries((f.collected && f.collected.answers) || {}).filter(([k, val]) => val !== null && val !== "" && !k.endsWith("_text"));
   el.contextCollectedSection.hidden = answers.length === 0;
-  const rows = answers.map(([k, val]) => {
-    const tr = document.createElement("tr");
-    const th = document.createElement("th");
-    th.scope = "row";
-    th.textContent = labelOf(k);
-    const td = document.createElement("td");
-    td.textContent = typeof val === "object" ? JSON.stringify(val) : String(val);
-    tr.append(th, td);
-    return tr;
-  });
-  el.contextCollected.replaceChildren(...rows);
+  el.contextCollectedTitle.textContent = f.collected && f.collected.source === "bot" ? "Collected by the bot" : "Customer attributes";
+  el.contextCollected.replaceChildren(...answers.map(([k, val]) => tableRow(labelOf(k), val)));
+
+  // The pre-chat form's answers, whatever the bot did: consent (and when), then the site's fields.
+  const form = f.form;
+  el.contextFormSection.hidden = !form;
+  const formRows = [];
+  if (form && form.consent) {
+    const when = form.consent.at ? ` (${new Date(form.consent.at).toLocaleString()})` : "";
+    formRows.push(tableRow("Consent", (form.consent.given ? "Given" : "Not given") + when, "context-form-consent"));
+  }
+  for (const field of (form && form.fields) || []) formRows.push(tableRow(field.label, field.value));
+  el.contextForm.replaceChildren(...formRows);
 
   el.contextPastSection.hidden = f.past.length === 0;
   el.contextPast.replaceChildren(

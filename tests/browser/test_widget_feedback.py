@@ -100,6 +100,7 @@ def test_the_pre_chat_form_comes_first_and_its_answers_reach_the_customer(
     shop.save(update_fields=["prechat_form"])
     errors: list[str] = []
     context = browser.new_context(viewport=VIEWPORT)
+    agent = browser.new_context(viewport=VIEWPORT)
     try:
         tab = watch_errors(context.new_page(), errors)
         open_widget(tab, f"{asgi_server.url}/demo/{shop.key}/")
@@ -124,8 +125,21 @@ def test_the_pre_chat_form_comes_first_and_its_answers_reach_the_customer(
         tab.reload()  # asked once
         expect(chat.get_by_test_id("parley-input")).to_be_visible()
         expect(chat.get_by_test_id("parley-prechat")).to_have_count(0)
+
+        # The agent reads the answers in the context panel, under their own heading and
+        # labels (not as raw attributes "collected by the bot").
+        console = watch_errors(agent.new_page(), errors)
+        login(console, asgi_server.url)
+        console.get_by_test_id("offer").get_by_test_id("offer-accept").click()
+        form = console.get_by_test_id("context-form-section")
+        expect(form).to_be_visible()
+        expect(console.get_by_test_id("context-form-consent")).to_contain_text("Given")
+        expect(console.get_by_test_id("context-form")).to_contain_text("Order number")
+        expect(console.get_by_test_id("context-form")).to_contain_text("DIY-42")
+        expect(console.get_by_test_id("context-collected-section")).to_be_hidden()
     finally:
         context.close()
+        agent.close()
     customer = Customer.objects.get()
     assert (customer.name, customer.email) == ("Zoé Martin", "zoe@example.com")
     assert customer.attributes["prechat"] == {"order": "DIY-42"}

@@ -123,8 +123,9 @@ async def test_the_context_panel_tells_who_where_what_before_and_why():
     assert panel["visit"] == {"page_url": "https://shop.example/drills?x=1",
                               "referrer": "https://mail.example/", "browser": "Mobile Safari 17",
                               "os": "iOS 17", "device": "iPhone"}  # fmt: skip
-    assert panel["collected"] == {"answers": {"order_number": "DIY-1"}, "intent": "late",
-                                  "tags": ["vip"]}  # fmt: skip
+    assert panel["collected"] == {"source": "bot", "answers": {"order_number": "DIY-1"},
+                                  "intent": "late", "tags": ["vip"]}  # fmt: skip
+    assert panel["form"] is None  # no pre-chat form on this site
     assert [p["id"] for p in panel["past"]] == [old_id]
     assert panel["past"][0]["status"] == "resolved"
     types = [e["type"] for e in panel["timeline"]]
@@ -205,3 +206,38 @@ async def test_hello_request_answers_a_fresh_hello_with_its_ref():
     assert again["ref"] == "p2|shello" and again["role"] == "agent"
     assert "offers" in again and "conversations" in again
     await comm.disconnect()
+
+
+def test_the_pre_chat_form_s_answers_have_their_own_section_whatever_the_bot_did():
+    from chat.context import conversation_context
+    from chat.services.prechat import prechat_submit
+    from tests.factories import make_site
+
+    site = make_site(
+        prechat_form={
+            "fields": [
+                {"name": "consent", "required": True},
+                {"name": "order", "type": "text", "label": {"fr": "Commande", "en": "Order"}},
+                {"name": "topic", "type": "select", "label": "Topic", "options": ["Returns"]},
+            ]
+        }
+    )
+    customer = make_customer(site=site, attributes={"plan": "gold"})
+    agent = make_agent()
+    prechat_submit(
+        actor=customer_actor(customer),
+        values={"consent": True, "order": "DIY-5555555", "topic": "Returns"},
+    )
+    conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
+    conversation_assign(actor=agent_actor(agent), conversation_id=conversation.pk)
+    panel = conversation_context(actor=agent_actor(agent), conversation_id=conversation.pk)
+    form = panel["form"]
+    assert form["consent"]["given"] is True and form["consent"]["at"] and form["at"]
+    assert form["fields"] == [
+        {"name": "order", "label": "Order", "value": "DIY-5555555"},
+        {"name": "topic", "label": "Topic", "value": "Returns"},
+    ]
+    # Not the bot's, and not shown twice: the attributes section keeps the CRM's only.
+    assert panel["collected"] == {
+        "source": "attributes", "answers": {"plan": "gold"}, "intent": None, "tags": []
+    }  # fmt: skip
