@@ -11,7 +11,9 @@ from django.conf import settings
 from chat.exceptions import ValidationError
 
 CLIENT_MSG_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
-LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
+# A BCP 47 language tag as browsers send them: a language, an optional script ("Hant"),
+# an optional region or variant ("TW", "419", "fr-CA"), at most 16 characters.
+LOCALE_RE = re.compile(r"^(?=.{2,16}$)[A-Za-z]{2,3}([-_][A-Za-z]{4})?([-_][A-Za-z0-9]{2,8})?$")
 
 
 # Characters that draw nothing, beside whitespace: Unicode's format characters (category
@@ -98,7 +100,9 @@ def clean_locale(value: Any, *, field: str = "locale") -> str:
     if value in (None, ""):
         return ""
     if not isinstance(value, str) or not LOCALE_RE.fullmatch(value):
-        raise ValidationError(f"{field} must look like 'en' or 'fr-CA'.", field=field)
+        raise ValidationError(
+            f"{field} must be a language tag like 'en', 'fr-CA' or 'zh-Hant-TW'.", field=field
+        )
     return value.replace("_", "-").lower()
 
 

@@ -67,6 +67,22 @@ class TestVisitorSession:
         assert (customer.name, customer.email, customer.locale) == ("Zoé", "z@example.com", "fr-ca")
         assert customer.last_seen_at is not None
 
+    @pytest.mark.parametrize(
+        "tag, stored",
+        [("zh-Hant-TW", "zh-hant-tw"), ("es-419", "es-419"), ("sr_Latn", "sr-latn"), ("de", "de")],
+    )
+    def test_a_locale_is_any_short_bcp47_tag_a_browser_sends(self, tag, stored):
+        site = make_site()
+        customer, _ = services.visitor_session_create(site_key=site.key, origin=None, locale=tag)
+        assert customer.locale == stored
+
+    @pytest.mark.parametrize("tag", ["x", "english", "zh-Hant-TW-extra", "fr CA", "e1", "a" * 17])
+    def test_a_locale_that_is_no_language_tag_is_refused(self, tag):
+        site = make_site()
+        with pytest.raises(ValidationError) as caught:
+            services.visitor_session_create(site_key=site.key, origin=None, locale=tag)
+        assert caught.value.field == "locale"
+
     def test_token_resumes_the_same_visitor(self):
         site = make_site()
         customer, token = services.visitor_session_create(site_key=site.key, origin=None)

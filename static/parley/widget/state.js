@@ -4,7 +4,7 @@
 
 export const OPEN = ["bot", "queued", "offered", "assigned", "reopened"];
 export const WAITING = ["queued", "offered", "reopened"];
-export const LOCALE_RE = /^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$/;
+export const LOCALE_RE = /^(?=.{2,16}$)[A-Za-z]{2,3}([-_][A-Za-z]{4})?([-_][A-Za-z0-9]{2,8})?$/; // chat/services/validation.py
 
 /** From the frame page's config (configure): SITE, BASE (this origin), WS_BASE, TITLE, KEY
  * (the storage prefix), HOST (the embedding page's origin), LANG, BOT (the site runs a bot
