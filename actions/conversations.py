@@ -51,7 +51,7 @@ def conversation_start(
 
 @transaction.atomic
 def conversation_start_with_message(
-    *, actor: Actor, message: dict[str, Any], **start: Any
+    *, actor: Actor, message: dict[str, Any], all_or_nothing: bool = False, **start: Any
 ) -> tuple[Conversation, bool, tuple[Message, bool] | ParleyError]:
     """Start (as conversation_start) and store the customer's first message in the same
     transaction. Without a bot, the start queues the conversation and routing offers it
@@ -59,7 +59,9 @@ def conversation_start_with_message(
     conversation whose first message was still on its way, one round trip behind.
 
     The message is a savepoint of its own: refused (blocked, invalid), the start still
-    commits and the refusal is returned for the caller to answer like a message.send's."""
+    commits and the refusal is returned for the caller to answer like a message.send's
+    (the socket). With ``all_or_nothing`` (REST: one request, one answer) the refusal is
+    raised and nothing is kept."""
     conversation, created = conversation_start(actor=actor, **start)
     try:
         sent = message_send(
@@ -71,6 +73,8 @@ def conversation_start_with_message(
             attachments=message.get("attachments"),
         )
     except ParleyError as refused:
+        if all_or_nothing:
+            raise
         return conversation, created, refused
     return conversation, created, sent
 

@@ -15,11 +15,12 @@ from chat.api import serializers as s
 from chat.api import shapes
 from chat.api.authentication import actor_for_request
 from chat.api.base import ApiView, Cursor, body_fields
-from chat.exceptions import ValidationError
+from chat.exceptions import ParleyError, ValidationError
 from chat.flows import flows
 from chat.inbound import INT_MAX
 from chat.models import Conversation
-from chat.payloads import conversation_payload
+from chat.payloads import conversation_payload, message_payload
+from chat.pipeline.payloads import Viewer
 from chat.services import tags
 
 ORDERINGS = {
@@ -118,7 +119,7 @@ class ConversationListView(ApiView):
 
     @extend_schema(
         request=shapes.ConversationCreateRequest,
-        responses={200: s.ConversationOut, 201: s.ConversationOut},
+        responses={200: shapes.ConversationStartedOut, 201: shapes.ConversationStartedOut},
         tags=["conversations"],
         summary="Start a conversation: a customer's own, or for a customer (API key, supervisor)",
         description="Returns the customer's open conversation (200) if there is one, else a "
@@ -145,17 +146,32 @@ class ConversationListView(ApiView):
             referrer=data.get("referrer"),
             user_agent=request.headers.get("User-Agent", "") if actor.kind == "customer" else "",
         )
-        conversation, created = flows.conversation_start(
-            actor=starter,
-            language=data.get("language"),
-            subject=data.get("subject") or "",
-            visit=visit,
-            started_by=None if actor.kind == "customer" else actor,
-        )
-        return Response(
-            conversation_out(conversation),
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        start = {
+            "actor": starter,
+            "language": data.get("language"),
+            "subject": data.get("subject") or "",
+            "visit": visit,
+            "started_by": None if actor.kind == "customer" else actor,
+        }
+        if "message" not in data:
+            conversation, created = flows.conversation_start(**start)
+            return Response(
+                conversation_out(conversation),
+                status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+            )
+        try:
+            conversation, created, (message, _) = flows.conversation_start_with_message(
+                message=data["message"], all_or_nothing=True, **start
+            )
+        except ParleyError as refused:
+            # The message's own fields are named inside it, as the body has them.
+            if refused.field in s.MessageSendRequest().fields:
+                refused.field = f"message.{refused.field}"
+            raise
+        conversation.refresh_from_db()  # its last_seq and status, with the message
+        out = conversation_out(conversation)
+        out["message"] = message_payload(message, viewer=Viewer.for_participant(message.sender))
+        return Response(out, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class ConversationDetailView(ApiView):

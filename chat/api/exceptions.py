@@ -7,6 +7,7 @@ from django.db import InterfaceError, OperationalError
 from django.http.multipartparser import MultiPartParserError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from chat import metrics
@@ -66,6 +67,9 @@ def exception_handler(exc, context):
 def _first_error(detail, prefix: str = "") -> tuple[str, str]:
     if isinstance(detail, dict):
         for key, value in detail.items():
+            # A nested object's own error (not an object at all) names that object.
+            if key == api_settings.NON_FIELD_ERRORS_KEY and prefix:
+                return _first_error(value, prefix)
             name = f"{prefix}.{key}" if prefix else str(key)
             field, message = _first_error(value, name)
             return (field or name), message

@@ -6,7 +6,15 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from chat.api.fields import Id, Integer
-from chat.api.serializers import LOCALE, ConversationOut, JsonObject, Moment, Text
+from chat.api.serializers import (
+    LOCALE,
+    ConversationOut,
+    JsonObject,
+    MessageOut,
+    MessageSendRequest,
+    Moment,
+    Text,
+)
 from chat.models import SCOPES, Conversation
 
 LIMIT_HELP = "Page size, 1-200 (default 50)."
@@ -60,6 +68,18 @@ class ConversationCreateRequest(serializers.Serializer):
     subject = Text(required=False, allow_blank=True, max_length=200)
     page_url = Text(required=False, allow_blank=True, max_length=2000)
     referrer = Text(required=False, allow_blank=True, max_length=2000)
+    message = MessageSendRequest(
+        required=False,
+        help_text="The customer's first message, stored with the start (the conversation "
+        "and its first message are made together or not at all): no agent is offered the "
+        "conversation before its message is there.",
+    )
+
+
+class ConversationStartedOut(ConversationOut):
+    message = MessageOut(
+        required=False, help_text="With a first `message`: it as stored (the sender's view)."
+    )
 
 
 # PATCH /conversations/{id}/ (chat.services.details validates): any other field is a 400,
