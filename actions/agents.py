@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from agents import heartbeats
 from agents import services as agents
-from agents.models import AgentPresence
+from agents.models import AgentPresence, AgentProfile
+from chat import events, realtime, recipients
 from chat import selectors as chat_selectors
 from chat.actors import Actor
 from chat.exceptions import PermissionDenied
@@ -24,6 +25,7 @@ from chat.socket_reads import session_snapshot
 from routing import console as routing_console
 from routing.models import Queue
 from routing.services import (
+    agent_conversations_requeue,
     agent_offers_revoke_on_commit,
     conversation_assign,
     conversation_invite,
@@ -174,3 +176,36 @@ def transfer_targets(*, actor: Actor, conversation_id: int) -> dict[str, Any]:
         for q in Queue.objects.filter(is_active=True).order_by("name")
     ]
     return {"conversation": conversation.pk, "agents": agents_out, "queues": queues}
+
+
+@transaction.atomic
+def agent_account_closed(*, user_id: int, now: dt.datetime | None = None) -> int:
+    """An agent's account made inactive (admin): every console of theirs is ended now (a
+    socket outlives its login: it was authenticated when it opened), they go offline, their
+    open offers go to others and their chats back to the line, each customer told. Returns
+    how many chats moved. Idempotent: nothing left to move, nothing happens."""
+    now = now or timezone.now()
+    agents.agent_account_closed(user_id=user_id, now=now)
+    agent_offers_revoke_on_commit(
+        user_id=user_id, reason="the agent's account was deactivated", now=now
+    )
+    moved = agent_conversations_requeue(
+        user_id=user_id, reason="the agent's account was deactivated", now=now
+    )
+    realtime.publish_on_commit(
+        [recipients.user_group(user_id)],
+        events.frame(events.SESSION_ENDED, reason="This account was deactivated."),
+    )
+    return moved
+
+
+def user_saved(sender, instance, created: bool = False, **kwargs: Any) -> None:
+    """post_save of the user model (bound in ActionsConfig.ready): an agent's account made
+    inactive, from admin or anywhere, ends their consoles and hands their work on."""
+    if created or instance.is_active:
+        return
+    # Any agent: a console may be open though nothing in the database says so yet (its
+    # connection and heartbeats are written in batches), and it was authenticated when it
+    # opened. A repeat only tells consoles that are already gone.
+    if AgentProfile.objects.filter(user_id=instance.pk).exists():
+        agent_account_closed(user_id=instance.pk)

@@ -6,6 +6,9 @@ class ActionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import post_save
+
         # The entry points of the apps below call these through chat.flows (they may not
         # import this package). Here, not at the top: the flows import services and models.
         from actions import agents, conversations, customers, rules, tasks, widget
@@ -40,6 +43,8 @@ class ActionsConfig(AppConfig):
             customer_erase=customers.customer_erase,
             service_notice=status.widget_notice,
         )
+        # An agent made inactive keeps no console, offer or chat (actions.agents).
+        post_save.connect(agents.user_saved, sender=get_user_model(), dispatch_uid="parley-user")
         del tasks  # imported to register the Celery tasks in every process
         if flows.missing():
             raise RuntimeError(f"flows left unbound: {flows.missing()}")

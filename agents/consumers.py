@@ -13,7 +13,7 @@ from django.conf import settings
 from agents import canned
 from chat import context, recipients, selectors, suggest
 from chat.actors import Actor
-from chat.consumers import ParleyConsumer
+from chat.consumers import CLOSE_UNAUTHENTICATED, ParleyConsumer
 from chat.dbcalls import db
 from chat.exceptions import AuthenticationFailed, PermissionDenied
 from chat.flows import flows
@@ -61,6 +61,16 @@ class AgentConsumer(ParleyConsumer):
 
     def principal_groups(self) -> list[str]:
         return [recipients.user_group(self.actor.user.pk), recipients.AGENTS_GROUP]
+
+    async def parley_event(self, event: dict[str, Any]) -> None:
+        frame = event["frame"]
+        if frame.get("type") == "session.ended":
+            # The account was deactivated: this socket was authenticated when it opened and
+            # would otherwise keep working. Said, then closed as a session that is gone.
+            await self.send_frame(frame)
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        await super().parley_event(event)
 
     async def on_conversation_take(self, frame: dict, ref: Any) -> None:
         conversation = await db(flows.conversation_take)(

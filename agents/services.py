@@ -282,6 +282,28 @@ def agent_presence_set(
     return presence
 
 
+def agent_account_closed(*, user_id: int, now: dt.datetime) -> AgentPresence | None:
+    """An account made inactive (admin): offline, by a supervisor's word, and told to its
+    consoles' presence views (already offline: left so). None if the user never had a
+    presence (never an agent)."""
+    presence = AgentPresence.objects.select_for_update().filter(user_id=user_id).first()
+    # Its consoles are being closed (session.ended): none of them counts as live any more.
+    AgentConnection.objects.filter(user_id=user_id).delete()
+    if presence is None or presence.status == Status.OFFLINE:
+        return presence
+    status_before = presence.status
+    presence.status = presence.restore_status = Status.OFFLINE
+    presence.reason = Reason.SUPERVISOR
+    presence.away_reason = ""
+    presence.status_changed_at = now
+    presence.save(
+        update_fields=["status", "restore_status", "reason", "away_reason", "status_changed_at"]
+    )
+    status_change_record(presence=presence, from_status=status_before, now=now)
+    presence_publish(presence=presence, now=now)
+    return presence
+
+
 def agent_miss_record(*, user_id: int, now: dt.datetime) -> AgentPresence | None:
     """Count a missed offer (inside the expiry's transaction, the presence row last).
     After AGENT_MAX_MISSED_OFFERS in a row the agent is set away and told why; the

@@ -120,6 +120,7 @@ RESERVATION_DECLINED = _declare("reservation.declined", "reservation", to=AGENT)
 RESERVATION_EXPIRED = _declare("reservation.expired", "reservation", to=AGENT)
 RESERVATION_REVOKED = _declare("reservation.revoked", "reservation", to=AGENT)
 AGENT_PRESENCE = _declare("agent.presence", "presence", to=AGENT)
+SESSION_ENDED = _declare("session.ended", "reason", to=AGENT)
 CONVERSATION_TRANSFERRED = _declare(
     "conversation.transferred",
     "conversation from_agent to_agent to_queue by note",

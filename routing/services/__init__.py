@@ -15,6 +15,7 @@ from routing.services.offers import (
     reservation_expire,
 )
 from routing.services.release import (
+    agent_conversations_requeue,
     conversation_abandon,
     conversation_customer_left,
     conversation_reclaimed,
@@ -49,6 +50,7 @@ from routing.services.transfer import conversation_transfer
 __all__ = [
     "Decision",
     "abandon_sweep",
+    "agent_conversations_requeue",
     "agent_offers_revoke",
     "agent_offers_revoke_on_commit",
     "agents_lost_sweep",

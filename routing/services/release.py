@@ -9,6 +9,7 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
+from chat import recipients
 from chat.models import Conversation
 from chat.services import conversation_transition, event_message_post
 from routing.models import Queue, QueueEntry
@@ -112,6 +113,32 @@ def requeue_locked(
         fields={"assignee": None},
         returning=from_id is not None,
     )
+
+
+def agent_conversations_requeue(*, user_id: int, reason: str, now: dt.datetime) -> int:
+    """Every conversation assigned to the agent back to its queue, each under its own row
+    lock (the customer is told the agent is gone; the agent never gets it back by
+    stickiness). Returns how many moved."""
+    moved = 0
+    ids = Conversation.objects.filter(
+        assignee_id=user_id, status=Conversation.Status.ASSIGNED
+    ).values_list("pk", flat=True)
+    for conversation_id in list(ids):
+        conversation = lock_conversation(conversation_id)
+        if conversation is None or conversation.assignee_id != user_id:
+            continue
+        requeue_locked(
+            conversation=conversation,
+            reason=reason,
+            now=now,
+            exclude_agent_id=user_id,
+            tell_customer=True,
+        )
+        conversation_publish_all(
+            conversation=conversation, extra_groups=[recipients.user_group(user_id)]
+        )
+        moved += 1
+    return moved
 
 
 # --- the ends: abandoned, customer left --------------------------------------------------------
