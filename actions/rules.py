@@ -2,7 +2,7 @@
 to it is admitted by its quotas, its conditions are read, and its actions run, each in its
 own savepoint under the conversation's row lock (one failing action is recorded, the others
 still run). Every run that matched is recorded on the conversation's timeline (``rule.run``),
-every throttled one too (``rule.throttled``). Events the actions cause are one level
+and the run that pauses the rule over a quota (``rule.throttled``). Events the actions cause are one level
 deeper (``chat.hooks.caused_by``), and past RULES_MAX_DEPTH no rule sees them, so rules that
 trigger each other stop.
 

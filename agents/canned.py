@@ -4,19 +4,16 @@ their own; a supervisor also manages the shared ones."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from agents.models import CannedReply
+from agents.models import SHORTCUT_RE, CannedReply
 from chat.actors import Actor
 from chat.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from chat.models import Site
-
-SHORTCUT_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-BODY_MAX = 4000
 
 
 def canned_payload(reply: CannedReply) -> dict[str, Any]:
@@ -72,7 +69,7 @@ def canned_save(
     _agent(actor)
     if not isinstance(shortcut, str) or not SHORTCUT_RE.fullmatch(shortcut):
         raise ValidationError("shortcut must be 1-32 letters, digits, - or _.", field="shortcut")
-    body = _clean(body, "body", limit=BODY_MAX)
+    body = _clean(body, "body", limit=settings.PARLEY["MESSAGE_MAX_CHARS"])
     title = _clean(title, "title", limit=120, required=False)
     if not isinstance(shared, bool):
         raise ValidationError("shared must be true or false.", field="shared")

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
-from agents import canned
+from agents import canned, heartbeats
 from chat import context, recipients, selectors, suggest
 from chat.actors import Actor
 from chat.consumers import CLOSE_UNAUTHENTICATED, ParleyConsumer
@@ -115,6 +115,7 @@ class AgentConsumer(ParleyConsumer):
         # database must not leave its subscriptions behind.
         await super().disconnect(code)
         if self.actor is not None:
+            heartbeats.buffer.ended(self.channel_name)
             try:
                 await db(flows.agent_console_disconnect)(
                     user_id=self.actor.user.pk, channel_name=self.channel_name

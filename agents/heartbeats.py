@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -34,6 +35,20 @@ class HeartbeatBuffer(BatchWriter):
             "parley-heartbeats", self._store, lambda: settings.PARLEY["HEARTBEAT_FLUSH_SECONDS"]
         )
         self.on_lost: Lost | None = None
+        self._ended: dict[str, float] = {}  # channel -> when its socket closed (monotonic)
+
+    def ended(self, channel_name: str) -> None:
+        """A console socket closed. Its heartbeat noted just before must not bring it back:
+        the close deletes its connection row, so the flush would find it "given up on" and
+        reconnect it (on_lost), and the agent stayed live, and offered chats, until the
+        heartbeat timeout. The pending note goes, and a flush that already took it skips it
+        (channel names are never reused)."""
+        now = time.monotonic()
+        with self._lock:
+            self._pending.pop(channel_name, None)
+            self._ended[channel_name] = now
+            if len(self._ended) > 10_000:  # bounded: a flush takes seconds, not minutes
+                self._ended = {c: t for c, t in self._ended.items() if now - t < 600}
 
     def note(self, *, user_id: int, channel_name: str, now: dt.datetime | None = None) -> None:
         super().note(channel_name, (user_id, now or timezone.now()))
@@ -79,10 +94,12 @@ class HeartbeatBuffer(BatchWriter):
                     output_field=DateTimeField(),
                 ),
             )
+        with self._lock:
+            ended = set(self._ended)
         lost = [
             (user_id, channel, at)
             for channel, (user_id, at) in pending.items()
-            if channel not in known or user_id not in live
+            if (channel not in known or user_id not in live) and channel not in ended
         ]
         for user_id, channel, at in lost:
             if self.on_lost is not None:

@@ -7,13 +7,22 @@ profile form can never overwrite a counter with a stale value.
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.expressions import OrderBy
 from django.db.models.functions import Cast
 
-from chat.model_checks import word_list
+from chat.model_checks import language_tags, word_list
+
+# A canned reply's shortcut, typed after "/" in the console: the console's service
+# (agents.canned) and admin's form check the same thing.
+SHORTCUT_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")
+SHORTCUT_MESSAGE = "A shortcut is 1-32 letters, digits, - or _ (e.g. refund)."
 
 
 class AgentProfile(models.Model):
@@ -23,9 +32,19 @@ class AgentProfile(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile"
     )
     display_name = models.CharField(max_length=120, blank=True)
-    languages = models.JSONField(default=list, blank=True, help_text='e.g. ["en", "fr"]')
+    languages = models.JSONField(
+        default=list, blank=True, help_text='Language tags, e.g. ["en", "fr", "pt-BR"]'
+    )
     skills = models.JSONField(default=list, blank=True, help_text='e.g. ["billing"]')
-    max_concurrent_chats = models.PositiveSmallIntegerField(default=3)
+    # An agent who should take no chat is set away, or taken out of the queues.
+    max_concurrent_chats = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[
+            MinValueValidator(1, "Between 1 and 100."),
+            MaxValueValidator(100, "Between 1 and 100."),
+        ],
+        help_text="Chats at once, offers included (1 to 100).",
+    )
     queues = models.ManyToManyField("routing.Queue", blank=True, related_name="agents")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -37,7 +56,8 @@ class AgentProfile(models.Model):
         return self.languages[0] if self.languages else "en"
 
     def clean(self) -> None:
-        word_list(self.languages, "languages")
+        # Matched against a queue's language, which is a tag too (routing.models.Queue).
+        self.languages = language_tags(self.languages, "languages")
         word_list(self.skills, "skills")
 
 
@@ -186,6 +206,10 @@ class AgentStatusChange(models.Model):
         return f"{self.user_id}: {self.from_status} → {self.status}"
 
 
+# Admin said "Constraint “canned_unique_global” is violated." for a duplicate shortcut.
+TAKEN = "This shortcut is already taken among %s."
+
+
 class CannedReply(models.Model):
     """A saved reply an agent inserts with ``/shortcut``: shared (no owner: for one site, or
     every site without one) or personal (an owner). Variables in the body
@@ -193,7 +217,9 @@ class CannedReply(models.Model):
     collected) are filled in by the console when it is inserted."""
 
     shortcut = models.CharField(
-        max_length=32, help_text="Typed after a slash: letters, digits, - and _ (e.g. refund)."
+        max_length=32,
+        validators=[RegexValidator(SHORTCUT_RE, SHORTCUT_MESSAGE)],
+        help_text="Typed after a slash: letters, digits, - and _ (e.g. refund).",
     )
     title = models.CharField(max_length=120, blank=True)
     body = models.TextField()
@@ -224,23 +250,32 @@ class CannedReply(models.Model):
                 fields=["owner", "site", "shortcut"],
                 condition=Q(owner__isnull=False, site__isnull=False),
                 name="canned_unique_personal_site",
+                violation_error_message=TAKEN % "this agent's replies for this site",
             ),
             models.UniqueConstraint(
                 fields=["owner", "shortcut"],
                 condition=Q(owner__isnull=False, site__isnull=True),
                 name="canned_unique_personal",
+                violation_error_message=TAKEN % "this agent's replies for every site",
             ),
             models.UniqueConstraint(
                 fields=["site", "shortcut"],
                 condition=Q(owner__isnull=True, site__isnull=False),
                 name="canned_unique_site",
+                violation_error_message=TAKEN % "the shared replies of this site",
             ),
             models.UniqueConstraint(
                 fields=["shortcut"],
                 condition=Q(owner__isnull=True, site__isnull=True),
                 name="canned_unique_global",
+                violation_error_message=TAKEN % "the shared replies for every site",
             ),
         ]
 
     def __str__(self) -> str:
         return f"/{self.shortcut}"
+
+    def clean(self) -> None:
+        limit = settings.PARLEY["MESSAGE_MAX_CHARS"]
+        if self.body and len(self.body) > limit:
+            raise ValidationError({"body": f"At most {limit:,} characters (MESSAGE_MAX_CHARS)."})

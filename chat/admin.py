@@ -2,16 +2,12 @@ from urllib.parse import urljoin
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin, messages
-from django.utils import timezone
+from django.contrib import admin
 from django.utils.html import escape
 
-from chat import admin_json, services
+from chat import admin_json
 from chat.admin_json import TEXTS, JSONShapes
-from chat.exceptions import ParleyError
 from chat.models import (
-    SCOPES,
-    ApiKey,
     Attachment,
     BlockedMessage,
     Conversation,
@@ -25,7 +21,7 @@ from chat.models import (
     QuotaNotice,
     Site,
 )
-from chat.services.api_keys import clean_rate
+from chat.pipeline import conf as pipeline_conf
 
 # Before any ModelAdmin below (or of the apps after chat) is made.
 admin_json.install()
@@ -39,10 +35,33 @@ def embed_snippet(request, site: Site) -> str:
     return f'<script src="{escape(src)}" data-site="{escape(site.key)}" async></script>'
 
 
+class SiteForm(forms.ModelForm):
+    def clean_languages(self):
+        """Detection picks among these only with at least two the pipeline knows
+        (chat.pipeline.detection.site_detection_settings): fewer, and the site silently
+        got every language instead of what the form showed."""
+        value = self.cleaned_data.get("languages") or []
+        known = pipeline_conf.languages()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise forms.ValidationError('A list of languages, e.g. ["fr", "de"].')
+        chosen = list(dict.fromkeys(v.strip().lower() for v in value))
+        unknown = [v for v in chosen if v not in known]
+        if unknown:
+            raise forms.ValidationError(
+                f"Not in PIPELINE_LANGUAGES: {', '.join(unknown)} (known: {', '.join(known)})."
+            )
+        if len(chosen) == 1:
+            raise forms.ValidationError(
+                f"At least two of {', '.join(known)}, or empty for all of them."
+            )
+        return chosen
+
+
 @admin.register(Site)
 class SiteAdmin(JSONShapes, admin.ModelAdmin):
     """A site's page begins with its embed snippet (templates/admin/chat/site/)."""
 
+    form = SiteForm
     change_form_template = "admin/chat/site/change_form.html"
     list_display = [
         "name",
@@ -259,87 +278,6 @@ class ConversationEventAdmin(admin.ModelAdmin):
         return False
 
 
-class ApiKeyForm(forms.ModelForm):
-    scopes = forms.MultipleChoiceField(
-        choices=[(s, s) for s in SCOPES],
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-        help_text="What the key may do: read and write per resource.",
-    )
-
-    class Meta:
-        model = ApiKey
-        fields = [
-            "name",
-            "site",
-            "owner",
-            "scopes",
-            "expires_at",
-            "rate_limit",
-            "daily_requests",
-            "daily_bytes",
-            "is_active",
-        ]
-
-    def clean_rate_limit(self):
-        try:
-            return clean_rate(self.cleaned_data.get("rate_limit") or "")
-        except ParleyError as exc:
-            raise forms.ValidationError(exc.message) from exc
-
-
-@admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
-    """Keys for backend services: the secret is shown once, on creation; revoking is for
-    good (the row stays for the record)."""
-
-    form = ApiKeyForm
-    list_display = [
-        "name",
-        "prefix",
-        "site",
-        "owner",
-        "is_active",
-        "expires_at",
-        "revoked_at",
-        "created_at",
-        "last_used_at",
-    ]
-    list_filter = ["is_active", "site"]
-    search_fields = ["name", "prefix"]
-    fields = [
-        "name",
-        "site",
-        "owner",
-        "scopes",
-        "expires_at",
-        "rate_limit",
-        "daily_requests",
-        "daily_bytes",
-        "is_active",
-        "prefix",
-        "created_at",
-        "last_used_at",
-        "revoked_at",
-    ]
-    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
-    actions = ["revoke"]
-
-    def save_model(self, request, obj, form, change):
-        if not change:
-            raw, obj.prefix, obj.key_hash = services.api_key_secret_generate()
-            messages.warning(request, f"Copy this API key now; it is not shown again: {raw}")
-        elif "is_active" in form.changed_data and not obj.is_active and obj.revoked_at is None:
-            obj.revoked_at = timezone.now()
-        super().save_model(request, obj, form, change)
-
-    @admin.action(description="Revoke the selected keys (for good)")
-    def revoke(self, request, queryset):
-        for key in queryset:
-            services.api_key_revoke(key=key)
-        self.message_user(request, f"Revoked {queryset.count()} key(s).")
-
-
 @admin.register(QuotaNotice)
 class QuotaNoticeAdmin(admin.ModelAdmin):
     """Quotas reached by API keys, webhook endpoints and rules: one row per owner, limit and
@@ -382,3 +320,7 @@ class AttachmentAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# API keys' admin is in its own module (this one's size); registered with the rest.
+from chat import admin_api_keys  # noqa: E402, F401

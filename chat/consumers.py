@@ -28,6 +28,7 @@ from chat.inbox import Inbox, TokenBucket
 from chat.layer_exit import layer_leave
 from chat.peer import CONNECTION_GONE
 from chat.push import LayerTolerant
+from chat.sent_pushes import SentPushes
 from chat.socket_cap import SocketLease
 from chat.socket_reads import resume_page, session_snapshot
 
@@ -110,7 +111,7 @@ class ParleyConsumer(LayerTolerant, AsyncWebsocketConsumer):
         self.actor: Actor | None = None
         self.lease: SocketLease | None = None
         self.typing_targets: dict[int, dict[str, Any]] = {}
-        self.revs: dict[int, int] = {}  # conversation id -> the newest rev sent this socket
+        self.sent = SentPushes()  # so that two groups' copies of a push go out once
         cfg = settings.PARLEY
         self.max_bytes = cfg["WS_MAX_FRAME_BYTES"]
         self.bucket = TokenBucket(cfg["WS_RATE_PER_SECOND"], cfg["WS_RATE_BURST"])
@@ -308,20 +309,11 @@ class ParleyConsumer(LayerTolerant, AsyncWebsocketConsumer):
     # --- layer events ------------------------------------------------------------------
     async def parley_event(self, event: dict[str, Any]) -> None:
         frame = event["frame"]
+        if self.sent.repeat(frame):
+            return
         if frame.get("type") == "conversation.updated":
-            conversation = frame["conversation"]
-            # A socket in two of the frame's groups (an agent's own and the lobby) hears it
-            # twice, and two processes' publishes can cross: a rev already sent (or older)
-            # is dropped here, as the client would drop it (docs/protocol.md, rev).
-            rev = conversation.get("rev")
-            if isinstance(rev, int):
-                if rev <= self.revs.get(conversation["id"], -1):
-                    return
-                if len(self.revs) >= 4096:
-                    self.revs.clear()  # a bound: forgetting only lets a repeat through
-                self.revs[conversation["id"]] = rev
             # Participants may have changed: re-read the typing fan-out on next use.
-            self.typing_targets.pop(conversation["id"], None)
+            self.typing_targets.pop(frame["conversation"]["id"], None)
         elif frame.get("type") == "message.new":
             metrics.message_delivered(frame["message"].get("created_at"))
         await self.inbox.deliver(frame)  # checked against chat.events when it was published

@@ -17,9 +17,9 @@ from chat.csat_models import CsatRating
 from chat.exceptions import NotFound, ValidationError
 from chat.models import Conversation, Message, Note
 from chat.names import user_name
-from chat.payloads import csat_payload, message_payload, note_payload
+from chat.payloads import csat_payload, note_payload
 from chat.prechat import form_fields
-from chat.selectors import conversation_get_for_actor
+from chat.selectors import conversation_get_for_actor, messages_payload
 from chat.services.customers import WIDGET_ATTRIBUTES
 
 PAST_LIMIT = 10
@@ -165,9 +165,10 @@ def past_transcript(*, actor: Actor, conversation_id: int, past_id: int) -> dict
     past = Conversation.objects.filter(pk=past_id, customer_id=conversation.customer_id).first()
     if past is None or past.pk == conversation.pk:
         raise NotFound("No such conversation.", code="not_found")
-    messages = (
+    messages = list(
         Message.objects.filter(conversation_id=past.pk)
         .select_related("sender__customer", "sender__user")
+        .prefetch_related("translations")
         .order_by("seq")[:500]
     )
     rating = CsatRating.objects.filter(conversation_id=past.pk).first()
@@ -175,7 +176,9 @@ def past_transcript(*, actor: Actor, conversation_id: int, past_id: int) -> dict
         "conversation": conversation.pk,
         "past": past.pk,
         "status": past.status,
-        "messages": [message_payload(m) for m in messages],
+        # Built for this agent, as every message payload is: their own words as the sender,
+        # the rest in their language (docs/protocol.md, "Message").
+        "messages": messages_payload(actor=actor, conversation=past, messages=messages),
         "notes": [note_payload(n) for n in past.notes.order_by("id")[:200]],
         # How the customer rated it, if they did (the agent reading it learns how it went).
         "csat": None if rating is None else csat_payload(rating),

@@ -8,8 +8,11 @@ none of them.
 from __future__ import annotations
 
 import hashlib
+import re
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -30,6 +33,20 @@ SCOPES = tuple(f"{resource}:{access}" for resource in RESOURCES for access in ("
 
 def all_scopes() -> list[str]:
     return list(SCOPES)
+
+
+def validate_rate_not_zero(value: str) -> None:
+    """chat.quotas reads "0/min" as no limit at all: typed in a key's form, it lifted the
+    key's limit while looking like the strictest one."""
+    if re.match(r"\s*0+\s*/", value or ""):
+        raise ValidationError(
+            "A rate of 0 would remove the limit: give at least 1 (e.g. 1/min), or leave it "
+            "empty for API_KEY_RATE."
+        )
+
+
+# The daily quotas likewise: 0 would mean none (chat.api.throttles).
+AT_LEAST_ONE = [MinValueValidator(1, "At least 1; empty for the server's default.")]
 
 
 def hash_api_key(raw: str) -> str:
@@ -66,14 +83,21 @@ class ApiKey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
     revoked_at = models.DateTimeField(null=True, blank=True)
     rate_limit = models.CharField(
-        max_length=32, blank=True, help_text="e.g. 600/min; empty: API_KEY_RATE."
+        max_length=32,
+        blank=True,
+        validators=[validate_rate_not_zero],
+        help_text="e.g. 600/min (at least 1); empty: API_KEY_RATE.",
     )
     daily_requests = models.PositiveBigIntegerField(
-        null=True, blank=True, help_text="Requests per sliding day; empty: API_KEY_DAILY_REQUESTS."
+        null=True,
+        blank=True,
+        validators=AT_LEAST_ONE,
+        help_text="Requests per sliding day; empty: API_KEY_DAILY_REQUESTS.",
     )
     daily_bytes = models.PositiveBigIntegerField(
         null=True,
         blank=True,
+        validators=AT_LEAST_ONE,
         help_text="Bytes in and out per sliding day; empty: API_KEY_DAILY_BYTES.",
     )
     created_at = models.DateTimeField(auto_now_add=True)

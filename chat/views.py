@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.http import require_safe
 
+from chat.model_checks import SITE_KEY_RE
 from chat.models import Site
 from chat.names import user_name
 from chat.selectors import user_is_agent
@@ -49,10 +50,13 @@ def console(request):
 
 @require_safe
 def demo_default(request):
-    site = Site.objects.order_by("id").first()
-    if site is None:
+    # The first site whose key can be in a URL: a row saved before keys were checked
+    # (SITE_KEY_RE) may hold "a b/c", and reversing that was a 500 here.
+    sites = Site.objects.order_by("id").values_list("key", flat=True)
+    key = next((k for k in sites.iterator() if SITE_KEY_RE.fullmatch(k)), None)
+    if key is None:
         raise Http404("No site yet: run `manage.py loaddemo` or add one in admin.")
-    return redirect("demo", site_key=site.key)
+    return redirect("demo", site_key=key)
 
 
 @require_safe

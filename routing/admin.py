@@ -41,7 +41,15 @@ class QueueAdmin(JSONShapes, admin.ModelAdmin):
         ("Who may serve it", {"fields": ["required_skills", "language"]}),
         (
             "Waiting",
-            {"fields": ["sla_seconds", "offer_timeout_seconds", "limit_mode", "max_waiting"]},
+            {
+                "fields": [
+                    "sla_seconds",
+                    "offer_timeout_seconds",
+                    "limit_mode",
+                    "max_waiting",
+                    "floor_close",
+                ]
+            },
         ),
         ("Hours", {"fields": ["business_hours", "timezone"]}),
         ("When an agent's console is gone", {"fields": ["agent_lost_grace_seconds"]}),
@@ -56,6 +64,36 @@ class QueueAdmin(JSONShapes, admin.ModelAdmin):
         ),
         ("Moderation", {"fields": ["moderation_policy"]}),
     ]
+    readonly_fields = ["floor_close"]
+
+    @admin.display(description="Closed from the floor")
+    def floor_close(self, obj: Queue) -> str:
+        if not obj.pk or not obj.reopen_limit_mode:
+            return "No"
+        limit = Queue.LimitMode(obj.reopen_limit_mode).label
+        if obj.reopen_limit_mode == Queue.LimitMode.FIXED:
+            limit = f"{limit} ({obj.reopen_max_waiting})"
+        return f"Yes: the floor's Open restores {limit}."
+
+    def get_deleted_objects(self, objs, request):
+        """A queue with history (entries, offers) is kept by PROTECT; Django said "your
+        account doesn't have permission to delete … queue entry", as if it were a matter
+        of rights. Say what it is, and what to do instead."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        kept = [
+            q for q in objs if q.entries.exists() or Reservation.objects.filter(queue=q).exists()
+        ]
+        if kept:
+            names = ", ".join(q.name for q in kept)
+            self.message_user(
+                request,
+                f"Queues with history cannot be deleted ({names}): their conversations' "
+                "records point to them. Deactivate them instead (untick Is active).",
+                messages.ERROR,
+            )
+            perms_needed = {p for p in perms_needed if p not in ("queue entry", "reservation")}
+            protected = [f"{q.name}: has history; deactivate it instead." for q in kept]
+        return deleted, counts, perms_needed, protected
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -293,7 +331,8 @@ class RoutedConversationAdmin(admin.ModelAdmin):
                 done += 1
             except ParleyError as exc:
                 self.message_user(request, f"#{conversation.pk}: {exc.message}", messages.ERROR)
-        self.message_user(request, f"{done} conversation(s) sent back to the queue.")
+        if done:  # only those that moved: one already waiting is refused above
+            self.message_user(request, f"{done} conversation(s) sent back to the queue.")
 
     @admin.action(description="Resolve")
     def resolve(self, request, queryset):

@@ -13,10 +13,11 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from chat.model_checks import word_list
+from chat.model_checks import language_tag, seconds_after, word_list
 from chat.models import Conversation, ModerationPolicy
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -63,6 +64,23 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(f"Unknown time zone {value!r}.") from exc
 
 
+def _between(low: int, high: int, unit: str = "") -> list:
+    """Bounds a form refuses with a message that says them (README, "Queues")."""
+    message = f"Between {low:,} and {high:,}{unit}."
+    return [MinValueValidator(low, message), MaxValueValidator(high, message)]
+
+
+DAY = 86_400
+# The same notion as a conversation's priority over the API (-100..100).
+PRIORITY = _between(-100, 100)
+SLA = _between(1, 30 * DAY, " seconds (30 days)")
+OFFER_TIMEOUT = _between(5, 600, " seconds")
+# A silence, a lost console: at most a day, the longest anyone waits on a chat's clock.
+SILENCE = _between(5, DAY, " seconds (a day)")
+GRACE = _between(0, DAY, " seconds (a day)")
+MAX_WAITING = _between(0, 100_000)
+
+
 def validate_tags(value) -> None:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise ValidationError('A list of names, e.g. ["billing"].')
@@ -78,7 +96,9 @@ class Queue(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     priority = models.SmallIntegerField(
-        default=0, help_text="Higher is served first (between queues sharing agents)."
+        default=0,
+        validators=PRIORITY,
+        help_text="Higher is served first (between queues sharing agents); -100 to 100.",
     )
     is_active = models.BooleanField(default=True)
     required_skills = models.JSONField(
@@ -88,32 +108,54 @@ class Queue(models.Model):
         help_text='Agents need all of these, e.g. ["billing"].',
     )
     language = models.CharField(
-        max_length=16, blank=True, help_text="Agents must speak it (e.g. fr); empty for any."
+        max_length=16,
+        blank=True,
+        help_text="Agents must speak it: a language tag (e.g. fr, pt-BR); empty for any.",
     )
     sla_seconds = models.PositiveIntegerField(
-        default=120, help_text="SLA target: the longest acceptable wait, in seconds."
+        default=120,
+        validators=SLA,
+        help_text="SLA target: the longest acceptable wait, in seconds (1 s to 30 days).",
     )
     offer_timeout_seconds = models.PositiveIntegerField(
-        default=20, help_text="How long an agent has to accept an offer."
+        default=20,
+        validators=OFFER_TIMEOUT,
+        help_text="How long an agent has to accept an offer (5 to 600 seconds).",
     )
     silence_nudge_seconds = models.PositiveIntegerField(
         default=180,
+        validators=SILENCE,
         help_text="A customer silent this long in an assigned chat: the console offers the "
-        "agent a one-click 'Are you still there?'.",
+        "agent a one-click 'Are you still there?' (5 s to a day).",
     )
     silence_close_seconds = models.PositiveIntegerField(
         null=True,
         blank=True,
         default=120,
+        validators=SILENCE,
         help_text="Customer-left policy: after 'Are you still there?', a customer silent "
-        "this long has left and the chat is resolved; empty keeps it open.",
+        "this long has left and the chat is resolved (5 s to a day); empty keeps it open.",
     )
     limit_mode = models.CharField(
         max_length=8, choices=LimitMode.choices, default=LimitMode.DYNAMIC
     )
     max_waiting = models.PositiveIntegerField(
-        default=50, help_text="The limit on waiting conversations when the limit is fixed."
+        default=50,
+        validators=MAX_WAITING,
+        help_text="The limit on waiting conversations when the limit is fixed (0 to 100,000; "
+        "fixed at 0 is closed to new live chats, as the floor's Close makes it).",
     )
+    # What the floor's Close replaced, for Open to put back (routing.services.queue_close);
+    # empty while the queue is not closed from the floor.
+    reopen_limit_mode = models.CharField(
+        max_length=8,
+        choices=LimitMode.choices,
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+    )
+    reopen_max_waiting = models.PositiveIntegerField(null=True, blank=True, editable=False)
     business_hours = models.JSONField(
         default=dict,
         blank=True,
@@ -126,8 +168,9 @@ class Queue(models.Model):
         null=True,
         blank=True,
         default=120,
+        validators=GRACE,
         help_text="When an agent's console is gone, their conversations go back to the queue "
-        "after this many seconds; empty keeps them with the agent.",
+        "after this many seconds (0 to a day); empty keeps them with the agent.",
     )
     moderation_policy = models.CharField(
         max_length=8,
@@ -143,11 +186,15 @@ class Queue(models.Model):
         return self.name
 
     def clean(self) -> None:
-        self.language = (self.language or "").strip().lower()
+        language = (self.language or "").strip()
+        self.language = language_tag(language, "language") if language else ""
         skills = word_list(self.required_skills or [], "required_skills")
         self.required_skills = sorted({s.strip().lower() for s in skills})
-        if self.offer_timeout_seconds < 1:
-            raise ValidationError({"offer_timeout_seconds": "At least one second."})
+
+    def sla_due(self, start: dt.datetime) -> dt.datetime:
+        """When a wait that began at ``start`` passes the SLA (never an overflow, whatever
+        a row holds: the bounds above are checked by forms, not by the database)."""
+        return seconds_after(start, self.sla_seconds)
 
     @property
     def closed_to_new(self) -> bool:

@@ -23,7 +23,7 @@ from chat import selectors as chat_selectors
 from chat.actors import Actor
 from chat.consumers import ParleyConsumer
 from chat.dbcalls import db
-from chat.exceptions import AuthenticationFailed, PermissionDenied, ValidationError
+from chat.exceptions import AuthenticationFailed, Conflict, PermissionDenied, ValidationError
 from chat.flows import flows
 from chat.inbound import field_int
 from chat.pipeline.health import translation_status
@@ -34,6 +34,9 @@ from supervision.selectors import user_can_supervise
 logger = logging.getLogger(__name__)
 
 MAX_FOLLOWED = 10
+# The codes of a reassignment refused for the agent's state (a waiting chat: at_capacity;
+# an assigned one, a transfer: agent_unavailable).
+UNAVAILABLE = ("at_capacity", "agent_unavailable")
 
 
 class FloorConsumer(ParleyConsumer):
@@ -150,12 +153,24 @@ class FloorConsumer(ParleyConsumer):
         )
 
     async def on_reassign(self, frame: dict, ref: Any) -> None:
-        conversation = await db(routing_services.conversation_reassign)(
-            actor=self.actor,
-            conversation_id=field_int(frame, "conversation"),
-            to_agent_id=field_int(frame, "to_agent"),
-            note=frame.get("note"),
-        )
+        to_agent = field_int(frame, "to_agent")
+        try:
+            conversation = await db(routing_services.conversation_reassign)(
+                actor=self.actor,
+                conversation_id=field_int(frame, "conversation"),
+                to_agent_id=to_agent,
+                note=frame.get("note"),
+            )
+        except Conflict as exc:
+            if exc.code not in UNAVAILABLE:
+                raise
+            # The service says "no free slot (or not available)": say which condition
+            # failed, from the router's own eligibility steps (README: "a refused one
+            # says which is missing").
+            reason = await db(floor.reassign_refusal)(agent_id=to_agent)
+            if reason is None:
+                raise
+            raise Conflict(reason, code=exc.code) from exc
         await self._done(frame, ref, conversation=conversation.pk)
 
     async def on_agent_away(self, frame: dict, ref: Any) -> None:

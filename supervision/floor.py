@@ -21,6 +21,10 @@ from routing.models import Queue, QueueEntry, Reservation
 from supervision import metrics
 
 BUCKET = dt.timedelta(minutes=5)
+# The waiting and active lists carry at most this many rows each (the socket's payload
+# stays bounded); the queue rows' waiting + offline and the agent rows' held chats give
+# the totals, so the page says "50 of 179 shown" and links to admin's list for the rest.
+LIST_LIMIT = 50
 DECIDED = (Reservation.State.ACCEPTED, Reservation.State.DECLINED, Reservation.State.EXPIRED)
 
 
@@ -48,7 +52,7 @@ def queue_rows(now: dt.datetime) -> list[dict[str, Any]]:
             "name": q.name,
             "active": q.is_active,
             "open": q.is_open(now),
-            "closed": q.limit_mode == Queue.LimitMode.FIXED and q.max_waiting == 0,
+            "closed": q.closed_to_new,  # the floor's Close, or a limit fixed at 0
             "sla_seconds": q.sla_seconds,
             "waiting": 0,
             "offline": 0,
@@ -154,6 +158,13 @@ def agent_rows(now: dt.datetime) -> list[dict[str, Any]]:
     )
     for row in decided:
         offers[row["agent_id"]][row["state"]] = row["n"]
+    held = dict(
+        Conversation.objects.filter(status=Conversation.Status.ASSIGNED, assignee__isnull=False)
+        .order_by()
+        .values("assignee_id")
+        .annotate(n=Count("id"))
+        .values_list("assignee_id", "n")
+    )
     memberships: dict[int, list[int]] = defaultdict(list)
     for user_id, queue_id in AgentProfile.queues.through.objects.values_list(
         "agentprofile__user_id", "queue_id"
@@ -181,6 +192,7 @@ def agent_rows(now: dt.datetime) -> list[dict[str, Any]]:
                 "live": live,
                 "load": p.load,
                 "capacity": p.capacity,
+                "held": held.get(p.user_id, 0),  # conversations assigned to them now
                 "free": p.status == AgentPresence.Status.ONLINE and live and p.load < p.capacity,
                 "in_state_s": None if since is None else round((now - since).total_seconds()),
                 "today_s": today[p.user_id],
@@ -224,7 +236,7 @@ def technical_row() -> dict[str, Any]:
     }
 
 
-def waiting_list(now: dt.datetime, limit: int = 50) -> list[dict[str, Any]]:
+def waiting_list(now: dt.datetime, limit: int = LIST_LIMIT) -> list[dict[str, Any]]:
     """The waiting customers, for the dashboard's actions (follow, reassign): live chats
     first, the longest wait first, then the offline messages, the oldest first. An
     offline message is not a live wait: it is never past the SLA (``offline`` marks it,
@@ -254,7 +266,7 @@ def waiting_list(now: dt.datetime, limit: int = 50) -> list[dict[str, Any]]:
     return out
 
 
-def active_list(now: dt.datetime, limit: int = 50) -> list[dict[str, Any]]:
+def active_list(now: dt.datetime, limit: int = LIST_LIMIT) -> list[dict[str, Any]]:
     """The chats agents hold now, for the supervisor to see who is on what and step in
     (follow, reassign): those whose customer waits for a reply first, the longest wait
     first (``awaiting_s`` against the queue's reply target, as the console's timer), then
@@ -284,6 +296,39 @@ def active_list(now: dt.datetime, limit: int = 50) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+# The conditions a supervisor's reassignment needs of the agent (routing's load_take with
+# require_online: online, a live console, a free slot), named by the router's own steps
+# (routing.selectors.eligibility_steps), in its order: the first one failed is the reason.
+REASSIGN_STEPS = ("online", "live", "free")
+
+
+def reassign_refusal(*, agent_id: int, now: dt.datetime | None = None) -> str | None:
+    """Why the agent cannot be given a chat now, as the floor's sentence ("Alice is away.",
+    "… is at capacity (3 of 3 chats)."), from the router's eligibility steps; None when
+    they could (the refusal was a race: the agent changed since)."""
+    now = now or timezone.now()
+    profile = (
+        AgentProfile.objects.filter(user_id=agent_id).select_related("user", "presence").first()
+    )
+    if profile is None:
+        return None
+    steps = routing_selectors.eligibility_steps(skills=[], language="", now=now)
+    mine = AgentProfile.objects.filter(pk=profile.pk)
+    failed = next((step for step in REASSIGN_STEPS if not mine.filter(steps[step]).exists()), None)
+    if failed is None:
+        return None
+    name = names.user_name(profile.user)
+    presence = getattr(profile, "presence", None)
+    if failed == "online":
+        status = presence.status if presence is not None else AgentPresence.Status.OFFLINE
+        label = _label(AgentPresence.Status, status).lower()
+        return f"{name} is {label}: only an online agent is given a chat."
+    if failed == "live":
+        timeout = routing_selectors.cfg("AGENT_HEARTBEAT_TIMEOUT")
+        return f"{name} is online but their console is not open (no heartbeat within {timeout} s)."
+    return f"{name} is at capacity ({presence.load} of {presence.capacity} chats)."
 
 
 def floor_snapshot(*, now: dt.datetime | None = None) -> dict[str, Any]:

@@ -9,9 +9,9 @@ created, in its site, its last queue and with its last assignee.
 - first response: from its first entry in a queue to the first message of an agent;
 - handle time: from its (last) assignment to its resolution;
 - resolution: resolved / conversations; abandoned counted apart;
-- SLA: queue entries of the day (by enqueue time) answered by their SLA due time, among
-  those answered, abandoned or still waiting past it (an entry the customer left is not
-  counted);
+- SLA: live queue entries of the day (by enqueue time) answered by their SLA due time,
+  among those answered, abandoned or still waiting past it (an entry the customer left is
+  not counted, nor an offline message: it has no SLA, as on the floor);
 - bot containment: bot sessions that ended without a handoff, among those that ended or
   handed off;
 - conversion per variant: sessions shown a variant that reached the flow's goal;
@@ -123,14 +123,21 @@ def _conversation_sums(start: dt.datetime, end: dt.datetime, sums: dict[Key, _Su
 def _sla_sums(
     start: dt.datetime, end: dt.datetime, now: dt.datetime, sums: dict[Key, _Sums]
 ) -> None:
-    rows = QueueEntry.objects.filter(enqueued_at__gte=start, enqueued_at__lt=end).values_list(
-        "enqueued_at",
-        "conversation__site_id",
-        "queue_id",
-        "assigned_agent_id",
-        "state",
-        "assigned_at",
-        "sla_due_at",
+    # An offline message (left while the queue was closed, full or unstaffed) is answered
+    # later, not a live wait: it has no SLA (README, "Supervising the floor"), so it is
+    # neither met nor missed here, whatever its sla_due_at says; the floor counts it apart.
+    rows = (
+        QueueEntry.objects.filter(enqueued_at__gte=start, enqueued_at__lt=end)
+        .exclude(mode=QueueEntry.Mode.OFFLINE)
+        .values_list(
+            "enqueued_at",
+            "conversation__site_id",
+            "queue_id",
+            "assigned_agent_id",
+            "state",
+            "assigned_at",
+            "sla_due_at",
+        )
     )
     for enqueued_at, site_id, queue_id, agent_id, state, assigned_at, due in rows.iterator(
         chunk_size=5000

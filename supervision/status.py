@@ -1,11 +1,12 @@
 """Parley's public status: each component up, degraded or down, and the incidents a
 supervisor enters in admin. The status page runs the health checks; the widget's notice
-(its ``hello`` and its REST session) reads only open incidents,
+(its ``hello`` and its REST session) reads only open incidents (started, not resolved),
 cached per process for ``NOTICE_TTL`` seconds, so a widget connecting costs one dictionary
 lookup almost always."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.db import InterfaceError, OperationalError
 from django.db.models import Q
+from django.utils import timezone
 
 from chat.models import Site
 from supervision import health
@@ -36,9 +38,14 @@ def _worst(*states: str) -> str:
     return max(states, key=RANK.__getitem__, default="up")
 
 
-def open_incidents(*, site: Site | None) -> list[Incident]:
+def open_incidents(*, site: Site | None, now: dt.datetime | None = None) -> list[Incident]:
+    """The incidents in force now: started (an incident entered ahead, *Started at* in the
+    future, shows from that moment, not before: nothing describes an advance notice) and
+    not yet resolved (a *Resolved at* still to come ends it then)."""
+    now = now or timezone.now()
     scope = Q(site__isnull=True) | Q(site=site) if site is not None else Q(site__isnull=True)
-    return list(Incident.objects.filter(scope, resolved_at__isnull=True).order_by("-started_at"))
+    in_force = Q(started_at__lte=now) & (Q(resolved_at__isnull=True) | Q(resolved_at__gt=now))
+    return list(Incident.objects.filter(scope, in_force).order_by("-started_at"))
 
 
 def _incident_payload(incident: Incident) -> dict[str, Any]:

@@ -11,9 +11,16 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
-from django.utils.cache import add_never_cache_headers
+from django.templatetags.static import static
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.decorators.http import require_safe
 
 from chat.exceptions import ValidationError
@@ -84,6 +91,34 @@ def _bad_request(exc: ValidationError) -> JsonResponse:
     )
 
 
+def _prefers_html(request: HttpRequest) -> bool:
+    """A browser (its Accept puts text/html first) rather than an API client (JSON, or
+    ``*/*`` / no Accept at all: those keep the JSON error they always had)."""
+    return request.get_preferred_type(["application/json", "text/html"]) == "text/html"
+
+
+def _report_refused(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """Bad report parameters: JSON for an API client (or ?format=csv/json), the reports'
+    own page with the reason and the form to fix it for a browser (it was a raw JSON
+    page)."""
+    if request.GET.get("format", "html") != "html" or not _prefers_html(request):
+        return _bad_request(exc)
+    return render(
+        request,
+        "supervision/reports_refused.html",
+        {
+            **admin.site.each_context(request),
+            "title": "Reports",
+            "message": exc.message,
+            "group": request.GET.get("group", "queue"),
+            "groups": list(selectors.GROUPS),
+            "first": request.GET.get("from", ""),
+            "last": request.GET.get("to", ""),
+        },
+        status=400,
+    )
+
+
 def _csv_response(filename: str, columns: tuple[str, ...], rows) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
 
@@ -103,11 +138,13 @@ def reports(request: HttpRequest) -> HttpResponse:
     """Per queue, agent or day (?group=), over ?from= to ?to=; ?format=csv streams it."""
     group = request.GET.get("group", "queue")
     if group not in selectors.GROUPS:
-        return _bad_request(ValidationError("group is queue, agent or day.", field="group"))
+        return _report_refused(
+            request, ValidationError("group is queue, agent or day.", field="group")
+        )
     try:
         first, last = _report_range(request)
     except ValidationError as exc:
-        return _bad_request(exc)
+        return _report_refused(request, exc)
     fmt = request.GET.get("format", "html")
     if fmt == "csv":
         rows = selectors.report_rows(group=group, first=first, last=last)
@@ -143,9 +180,19 @@ def reports_variants_csv(request: HttpRequest) -> HttpResponse:
     try:
         first, last = _report_range(request)
     except ValidationError as exc:
-        return _bad_request(exc)
+        return _bad_request(exc)  # a CSV download: its client is not reading a page
     rows = selectors.variant_rows(first=first, last=last)
     return _csv_response(f"parley-variants-{first}-{last}.csv", selectors.VARIANT_COLUMNS, rows)
+
+
+# --- the favicon ----------------------------------------------------------------------------
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers ask for on any page without a <link rel=icon> (admin,
+    an API's JSON, an error page): the icon in static, never a 404 in the console."""
+    response = HttpResponsePermanentRedirect(static("favicon.svg"))
+    patch_cache_control(response, public=True, max_age=86400)
+    return response
 
 
 # --- the floor dashboard ------------------------------------------------------------------
@@ -194,6 +241,12 @@ async def status_page(request: HttpRequest, site_key: str | None = None) -> Http
         except (OperationalError, InterfaceError):  # the database is down: the whole page
             site_key = None
         if site is None and site_key is not None:
+            if request.GET.get("format") != "json" and _prefers_html(request):
+                # A reader's browser (a mistyped link): a page, not raw JSON.
+                return await sync_to_async(render)(
+                    request, "supervision/status_not_found.html", {"site_key": site_key},
+                    status=404,
+                )  # fmt: skip
             return JsonResponse(
                 {"error": {"code": "not_found", "message": "No such site.", "field": None}},
                 status=404,

@@ -3,6 +3,7 @@ their last use is stored at most once a minute per key, not on every request."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -45,7 +46,20 @@ def clean_rate(rate: str) -> str:
         Limit.parse("rate", rate)
     except ValueError as exc:
         raise ValidationError(str(exc), field="rate_limit") from exc
+    if re.match(r"\s*0+\s*/", rate or ""):  # read as no limit at all (chat.quotas)
+        raise ValidationError(
+            "A rate of 0 would remove the limit: give at least 1 (e.g. 1/min), or leave it "
+            "empty for API_KEY_RATE.",
+            field="rate_limit",
+        )
     return rate.strip()
+
+
+def _clean_daily(fields: dict) -> None:
+    for name in ("daily_requests", "daily_bytes"):
+        value = fields.get(name)
+        if value is not None and value < 1:  # 0 would mean none (chat.api.throttles)
+            raise ValidationError(f"{name} is at least 1; null for the default.", field=name)
 
 
 def api_key_create(
@@ -62,6 +76,7 @@ def api_key_create(
     """Create a key; the raw value is returned once and never stored. No scopes given: all
     of them (the keys made before scopes existed could do everything)."""
     _check_expiry(expires_at)
+    _clean_daily({"daily_requests": daily_requests, "daily_bytes": daily_bytes})
     raw, prefix, key_hash = api_key_secret_generate()
     key = ApiKey.objects.create(
         name=name,
@@ -105,6 +120,7 @@ def api_key_update(*, key: ApiKey, **fields) -> ApiKey:
         fields["scopes"] = clean_scopes(fields["scopes"])
     if "rate_limit" in fields:
         fields["rate_limit"] = clean_rate(fields["rate_limit"] or "")
+    _clean_daily(fields)
     for name, value in fields.items():
         setattr(key, name, value)
     key.save(update_fields=[*fields])

@@ -9,11 +9,9 @@ from typing import Any
 from django.conf import settings
 
 from chat.exceptions import ValidationError
+from chat.model_checks import LOCALE_RE
 
 CLIENT_MSG_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
-# A BCP 47 language tag as browsers send them: a language, an optional script ("Hant"),
-# an optional region or variant ("TW", "419", "fr-CA"), at most 16 characters.
-LOCALE_RE = re.compile(r"^(?=.{2,16}$)[A-Za-z]{2,3}([-_][A-Za-z]{4})?([-_][A-Za-z0-9]{2,8})?$")
 
 
 # Characters that draw nothing, beside whitespace: Unicode's format characters (category

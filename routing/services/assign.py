@@ -83,7 +83,7 @@ def assign_waiting_locked(
             conversation=conversation,
             queue=queue,
             enqueued_at=conversation.queued_at or now,
-            sla_due_at=(conversation.queued_at or now) + dt.timedelta(seconds=queue.sla_seconds),
+            sla_due_at=queue.sla_due(conversation.queued_at or now),
             reason="assigned without a queue entry",
         )
     QueueEntry.objects.filter(pk=entry.pk).update(

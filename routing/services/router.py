@@ -107,7 +107,7 @@ def enqueue_locked(
         reason=reason[:200],
         note=note,
         enqueued_at=now,
-        sla_due_at=now + dt.timedelta(seconds=queue.sla_seconds),
+        sla_due_at=queue.sla_due(now),
         sticky_agent_id=sticky_agent_id,
         excluded_agent_id=exclude_agent_id,
         returning=returning,

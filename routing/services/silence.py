@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from chat.actors import Actor
 from chat.exceptions import Conflict, PermissionDenied
+from chat.model_checks import seconds_after
 from chat.models import Conversation, ConversationEvent, Message, Participant
 from chat.selectors import conversation_get_for_actor, participant_get_for_actor
 from chat.services import event_record, message_create
@@ -63,8 +64,8 @@ def silent_customer_sweep(*, now: dt.datetime | None = None, limit: int = 200) -
         latest.setdefault(event.conversation_id, event)
     closed = 0
     for conversation_id, event in list(latest.items())[:limit]:
-        wait = dt.timedelta(seconds=event.conversation.queue.silence_close_seconds)
-        if event.created_at + wait > now:
+        wait = event.conversation.queue.silence_close_seconds
+        if seconds_after(event.created_at, wait) > now:
             continue
         answered = Message.objects.filter(
             conversation_id=conversation_id,

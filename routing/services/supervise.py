@@ -75,8 +75,17 @@ def conversation_requeue(
         conversation = lock_conversation(conversation_id)
         if conversation is None:
             raise NotFound("No such conversation.")
+        if conversation.status == Status.BOT:
+            raise Conflict(
+                "It is with the bot: the bot hands it to the queue when it needs a person.",
+                code="conversation_with_bot",
+            )
         if conversation.status not in (Status.ASSIGNED, *Conversation.WAITING_STATUSES):
-            raise Conflict("Only an open conversation is re-queued.", code="conversation_closed")
+            raise Conflict("It is closed: only an open conversation is re-queued.",
+                           code="conversation_closed")  # fmt: skip
+        if conversation.status == Status.QUEUED:
+            # Nothing to send back; a new entry would only cost it its place in line.
+            raise Conflict("It is already waiting in the queue.", code="already_queued")
         from_id = conversation.assignee_id if conversation.status == Status.ASSIGNED else None
         requeue_locked(
             conversation=conversation,
@@ -110,24 +119,44 @@ def offer_withdraw(*, actor: Actor, reservation_id: int, now: dt.datetime | None
             now=now,
         )
         if done:
+            # "The next agent gets it": not this one again, as a decline would not be (the
+            # entry's exclusion, which both routing paths read).
+            QueueEntry.objects.filter(pk=reservation.entry_id).update(
+                excluded_agent_id=reservation.agent_id
+            )
             transaction.on_commit(partial(router_kick_entry, entry_id=reservation.entry_id))
         return done
 
 
 def queue_close(*, actor: Actor, queue_id: int, closed: bool = True) -> Queue:
     """A supervisor closes a queue to new live chats (the dashboard): its waiting limit
-    becomes 0, so a new arrival gets the offline fallback (leave a message, answered
-    once the queue opens: the router holds it until then) while those already waiting
-    are still served. Opening it again restores the dynamic limit (Little's law), and
-    the sweep routes what was held."""
+    becomes fixed at 0, so a new arrival gets the offline fallback (leave a message,
+    answered once the queue opens: the router holds it until then) while those already
+    waiting are still served. Opening it again restores exactly the limit Close replaced
+    (kept on the queue: Close and Open used to leave "fixed 0" and then "dynamic" in place
+    of a configured "no limit" or "fixed 30"). A queue configured fixed at 0 in admin
+    reads as closed too (Queue.closed_to_new); Open, with nothing kept, gives it the
+    dynamic limit. Closing a closed queue, or opening an open one, changes nothing."""
     require_supervisor(actor)
+    fields = ["limit_mode", "max_waiting", "reopen_limit_mode", "reopen_max_waiting"]
     with transaction.atomic():
         queue = Queue.objects.select_for_update().filter(pk=queue_id).first()
         if queue is None:
             raise NotFound("No such queue.", code="queue_not_found")
-        if closed:
+        if closed and not queue.closed_to_new:
+            queue.reopen_limit_mode, queue.reopen_max_waiting = queue.limit_mode, queue.max_waiting
             queue.limit_mode, queue.max_waiting = Queue.LimitMode.FIXED, 0
-        elif queue.limit_mode == Queue.LimitMode.FIXED and queue.max_waiting == 0:
-            queue.limit_mode = Queue.LimitMode.DYNAMIC
-        queue.save(update_fields=["limit_mode", "max_waiting"])
+        elif not closed and queue.closed_to_new:
+            if queue.reopen_limit_mode:
+                queue.limit_mode = queue.reopen_limit_mode
+                queue.max_waiting = queue.reopen_max_waiting or 0
+            else:
+                queue.limit_mode = Queue.LimitMode.DYNAMIC
+            queue.reopen_limit_mode, queue.reopen_max_waiting = "", None
+        elif not closed and queue.reopen_limit_mode:
+            # Opened in admin meanwhile (a new limit saved): that limit stays.
+            queue.reopen_limit_mode, queue.reopen_max_waiting = "", None
+        else:
+            return queue
+        queue.save(update_fields=fields)
     return queue

@@ -9,6 +9,7 @@ import { actionText } from "./text.js";
 const cfg = JSON.parse(document.getElementById("floor-config").textContent);
 const following = new Set();
 const pending = new Map(); // an action frame's id -> the frame, to say what its ack did
+const followsAsked = new Map(); // a floor.follow frame's id -> the conversation it asked for
 let lastSnapshot = null;
 
 function setConnection(state) {
@@ -33,7 +34,11 @@ const client = createClient({
     frame(f) {
       if (f.type === "floor.snapshot") {
         lastSnapshot = f;
-        renderSnapshot(f);
+        renderSnapshot(f, { adminConversationUrl: cfg.adminConversationUrl });
+      } else if (f.type === "ack" && f.for === "floor.follow") {
+        // The server may show it (it exists, the supervisor may see it): only now a panel.
+        followsAsked.delete(f.ref);
+        if (following.has(f.conversation)) transcriptBox(f.conversation);
       } else if (f.type === "ack" && f.for !== "floor.follow" && f.for !== "floor.unfollow") {
         const action = pending.get(f.ref);
         pending.delete(f.ref);
@@ -45,23 +50,36 @@ const client = createClient({
     receiptWanted: () => null, // read-only: a supervisor's reading moves no cursor
     error: (f) => {
       pending.delete(f.ref);
+      if (followsAsked.has(f.ref)) {
+        // A follow refused (no such conversation, too many): nothing to follow, no panel.
+        const id = followsAsked.get(f.ref);
+        followsAsked.delete(f.ref);
+        dropFollow(id);
+      }
       toast(f.message || f.code);
     },
   },
 });
 
+// The panel appears on the server's ack (or a message of it), never before: a follow of a
+// conversation that does not exist gets its error toast and no empty "#99999" panel.
 function follow(id) {
   following.add(id);
-  transcriptBox(id);
   const held = client.get(id);
   client.track(id, held ? held.lastSeq : 0);
-  client.send({ type: "floor.follow", id: client.nextId("f"), conversation: id, after_seq: held ? held.lastSeq : 0 }, true);
+  const ref = client.nextId("f");
+  followsAsked.set(ref, id);
+  client.send({ type: "floor.follow", id: ref, conversation: id, after_seq: held ? held.lastSeq : 0 }, true);
 }
 
-function unfollow(id) {
+function dropFollow(id) {
   following.delete(id);
   client.forget(id);
   document.getElementById(`floor-follow-${id}`)?.remove();
+}
+
+function unfollow(id) {
+  dropFollow(id);
   client.send({ type: "floor.unfollow", id: client.nextId("u"), conversation: id }, true);
 }
 

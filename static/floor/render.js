@@ -2,7 +2,7 @@
 // chart (uPlot, vendored), the followed transcripts. No actions here: buttons carry data-*
 // attributes and floor.js catches their clicks with one delegated listener.
 import uPlot from "../vendor/uplot/uPlot.esm.js";
-import { activeCells, waitingCells } from "./text.js";
+import { activeCells, listNote, listTotals, waitingCells } from "./text.js";
 
 export const $ = (sel) => document.querySelector(sel);
 
@@ -188,7 +188,21 @@ function drawChart(snap) {
   }
 }
 
-export function renderSnapshot(snap) {
+// "50 of 179 shown (…)" under a list the server cut, with a link to admin's list of all of
+// them (filtered the same way), or nothing when every row is shown.
+function cutNote(id, shown, total, order, href) {
+  const el = document.getElementById(id);
+  if (!el) return;
+  const text = listNote(shown, total, order);
+  el.hidden = !text;
+  if (!text) return el.replaceChildren();
+  const link = document.createElement("a");
+  link.href = href;
+  link.textContent = `See all ${total} in admin`;
+  el.replaceChildren(`${text} `, link);
+}
+
+export function renderSnapshot(snap, opts = {}) {
   const verdict = $("#floor-verdict");
   verdict.dataset.kind = snap.verdict.kind;
   verdict.textContent = snap.verdict.text;
@@ -199,6 +213,12 @@ export function renderSnapshot(snap) {
   fill($("#floor-waiting tbody"), waitingRows(snap));
   fill($("#floor-active tbody"), activeRows(snap));
   fill($("#floor-technical tbody"), technicalRows(snap));
+  const totals = listTotals(snap);
+  const admin = opts.adminConversationUrl || "/admin/routing/routedconversation/";
+  cutNote("floor-waiting-more", snap.waiting.length, totals.waiting,
+    "live chats by longest wait, then offline messages by age", `${admin}?status__in=queued,offered,reopened&o=7`);
+  cutNote("floor-active-more", (snap.active || []).length, totals.active,
+    "waiting longest for a reply first", `${admin}?status=assigned&o=8`);
   for (const s of document.querySelectorAll("select[data-reassign-for]")) {
     if (chosen.has(s.dataset.reassignFor)) s.value = chosen.get(s.dataset.reassignFor);
   }

@@ -52,3 +52,21 @@ export function activeCells(a) {
   if (a.awaiting_s == null) return { reply: "not waiting", bad: false };
   return { reply: a.awaiting_s, bad: Boolean(a.past_target) };
 }
+
+// Under a list cut at the server's bound (LIST_LIMIT rows per snapshot): how many of how
+// many are shown, and in which order, so a floor with 200 waiting never silently shows 50.
+// `total` comes from the snapshot's counts (the queues' waiting + offline, the agents' held
+// chats); "" when every row is shown.
+export function listNote(shown, total, order) {
+  if (total == null || total <= shown) return "";
+  return `${shown} of ${total} shown (${order}).`;
+}
+
+// The totals behind the two cut lists, from the snapshot's rows.
+export function listTotals(snap) {
+  const sum = (rows, f) => (rows || []).reduce((n, r) => n + (f(r) || 0), 0);
+  return {
+    waiting: sum(snap.queues, (q) => q.waiting + q.offline),
+    active: (snap.agents || []).some((a) => a.held != null) ? sum(snap.agents, (a) => a.held) : null,
+  };
+}

@@ -218,3 +218,30 @@ def test_console_pings_are_stored_in_batches_and_a_given_up_console_reconnects()
     p = presence(agent)
     assert p.status == "online" and p.console_lost_at is None
     assert AgentConnection.objects.filter(channel_name=channel).exists()
+
+
+def test_a_heartbeat_noted_just_before_the_console_closed_does_not_bring_it_back():
+    """The close deletes the console's row; a ping noted an instant before used to find it
+    "given up on" at the next flush and reconnect it: the agent stayed live and offered
+    chats until the heartbeat timeout (seen by the black-box probe)."""
+    from actions import agents as agent_actions
+    from agents import heartbeats
+
+    queue = make_queue()
+    agent = online_agent(queue)
+    channel = f"test.{agent.pk}.1"
+    heartbeats.buffer.note(user_id=agent.pk, channel_name=channel)
+    heartbeats.buffer.ended(channel)  # the socket closes (AgentConsumer.disconnect)
+    agent_actions.agent_console_disconnect(user_id=agent.pk, channel_name=channel)
+    assert heartbeats.buffer.flush() == []
+    p = presence(agent)
+    assert p.console_lost_at is not None and not AgentConnection.objects.filter(user=agent).exists()
+
+    # A flush that had already taken the note when the socket closed skips it too.
+    other = f"test.{agent.pk}.2"
+    agent_actions.agent_console_connect(user=agent, channel_name=other)
+    taken = {other: (agent.pk, timezone.now())}
+    heartbeats.buffer.ended(other)
+    agent_actions.agent_console_disconnect(user_id=agent.pk, channel_name=other)
+    assert heartbeats.buffer._store(taken) == []
+    assert not AgentConnection.objects.filter(user=agent).exists()

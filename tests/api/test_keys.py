@@ -206,3 +206,23 @@ def test_a_key_cannot_be_made_already_expired():
     got = client.post("/api/v1/api-keys/", {"name": "late", "expires_at": past}, format="json")
     assert got.status_code == 400 and got.json()["error"]["field"] == "expires_at"
     assert not ApiKey.objects.filter(name="late").exists()
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"rate_limit": "0/min"}, "rate_limit"),
+        ({"rate_limit": " 00 / hour"}, "rate_limit"),
+        ({"daily_requests": 0}, "daily_requests"),
+        ({"daily_bytes": 0}, "daily_bytes"),
+    ],
+)
+def test_a_limit_of_zero_which_would_mean_none_is_refused(staff, body, field):
+    client, _ = staff
+    created = client.post("/api/v1/api-keys/", {"name": "crm", **body}, format="json")
+    assert created.status_code == 400, created.content
+    assert created.json()["error"]["field"] == field
+    key = client.post("/api/v1/api-keys/", {"name": "ok"}, format="json").json()
+    changed = client.patch(f"/api/v1/api-keys/{key['id']}/", body, format="json")
+    assert changed.status_code == 400, changed.content
+    assert changed.json()["error"]["field"] == field

@@ -81,10 +81,10 @@ CASES = {
     "incident": Case(
         lambda: Incident.objects.create(
             title="Traduction lente",
-            components=["traduction"],
+            components=["processing"],
             started_at=timezone.now().replace(microsecond=0),  # the admin's widget has none
         ),
-        "supervision/incident", "components", ["chat", "traduction"],
+        "supervision/incident", "components", ["chat", "processing"],
         '"chat"', "Enter a list of texts in quotes, such as",
     ),
     "rule": Case(

@@ -85,6 +85,8 @@ async def test_the_context_panel_tells_who_where_what_before_and_why():
                                           conversation_id=old.pk, body="old question",
                                           client_msg_id="o1")  # fmt: skip
         conversation_assign(actor=agent_actor(agent), conversation_id=old.pk)
+        conversation_actions.message_send(actor=agent_actor(agent), conversation_id=old.pk,
+                                          body="old answer", client_msg_id="o2")  # fmt: skip
         conversation_actions.conversation_resolve(actor=agent_actor(agent),
                                                   conversation_id=old.pk)  # fmt: skip
         return old.pk
@@ -134,6 +136,9 @@ async def test_the_context_panel_tells_who_where_what_before_and_why():
     await mine.send_json_to({"type": "past.fetch", "id": "p", "conversation": cid, "past": old_id})
     past = await recv(mine, "past.transcript")
     assert past["messages"][0]["body"] == "old question"
+    # Built for the agent reading it, as every message payload is: their own as the sender.
+    views = {m["body"]: m["view"]["as"] for m in past["messages"] if m["kind"] == "text"}
+    assert views == {"old question": "recipient", "old answer": "sender"}
     for bad in (foreign, cid, 10**9):
         await mine.send_json_to({"type": "past.fetch", "id": "p", "conversation": cid,
                                  "past": bad})  # fmt: skip

@@ -2,7 +2,7 @@
 // happened with the floor's names, and an offline message's row is marked, never red.
 // The status page's incident start in the reader's zone (static/status/localtime.js).
 import { describe, expect, it } from "vitest";
-import { actionText, activeCells, waitingCells } from "../../static/floor/text.js";
+import { actionText, activeCells, listNote, listTotals, waitingCells } from "../../static/floor/text.js";
 import { localTime } from "../../static/status/localtime.js";
 
 const SNAP = {
@@ -69,5 +69,22 @@ describe("activeCells", () => {
 
   it("says a chat whose last word was the agent's is not waiting, never red", () => {
     expect(activeCells({ awaiting_s: null, past_target: false })).toEqual({ reply: "not waiting", bad: false });
+  });
+});
+
+describe("listNote", () => {
+  it("says how many of how many a cut list shows, and nothing when all are shown", () => {
+    expect(listNote(50, 179, "oldest first")).toBe("50 of 179 shown (oldest first).");
+    expect(listNote(12, 12, "oldest first")).toBe("");
+    expect(listNote(0, 0, "x")).toBe("");
+  });
+
+  it("takes the totals from the queues (waiting + offline) and the agents' held chats", () => {
+    const snap = {
+      queues: [{ waiting: 150, offline: 29 }, { waiting: 0, offline: 0 }],
+      agents: [{ held: 30 }, { held: 25 }],
+    };
+    expect(listTotals(snap)).toEqual({ waiting: 179, active: 55 });
+    expect(listTotals({ queues: [], agents: [{}] }).active).toBe(null);
   });
 });

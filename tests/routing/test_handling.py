@@ -316,6 +316,8 @@ def test_admin_pages_and_actions(client, boss):
         "/admin/routing/reservation/", {"action": "withdraw", "_selected_action": [offer.pk]}
     )
     assert Reservation.objects.get(pk=offer.pk).state == "revoked"
+    # "The next agent gets it": never the one it was withdrawn from (ana is the only one).
+    assert not Reservation.objects.filter(conversation=conversation, state="offered").exists()
     bob = online_agent(make_queue())  # online elsewhere: a supervisor's call
     page = client.post(
         "/admin/routing/routedconversation/",

@@ -380,10 +380,10 @@ def test_a_queue_closed_on_the_floor_takes_no_new_live_chat_but_serves_those_wai
     # The one who was waiting is offered to the agent.
     routing_sweep(now=later(30))
     assert open_offer(before) is not None and entry_of(before).mode == "live"
-    # Opened again: back to the dynamic limit (Little's law decides again).
+    # Opened again: back to the limit it had before the close (make_queue: none).
     queue_close(actor=agent_actor(boss), queue_id=queue.pk, closed=False)
     queue.refresh_from_db()
-    assert not queue.closed_to_new and queue.limit_mode == Queue.LimitMode.DYNAMIC
+    assert not queue.closed_to_new and queue.limit_mode == Queue.LimitMode.NONE
 
 
 def test_a_customer_who_arrived_while_the_queue_was_closed_waits_until_it_opens():
