@@ -179,7 +179,9 @@ def transfer_targets(*, actor: Actor, conversation_id: int) -> dict[str, Any]:
 
 
 @transaction.atomic
-def agent_account_closed(*, user_id: int, now: dt.datetime | None = None) -> int:
+def agent_account_closed(
+    *, user_id: int, now: dt.datetime | None = None, why: str = "This account was deactivated."
+) -> int:
     """An agent's account made inactive (admin): every console of theirs is ended now (a
     socket outlives its login: it was authenticated when it opened), they go offline, their
     open offers go to others and their chats back to the line, each customer told. Returns
@@ -194,7 +196,7 @@ def agent_account_closed(*, user_id: int, now: dt.datetime | None = None) -> int
     )
     realtime.publish_on_commit(
         [recipients.user_group(user_id)],
-        events.frame(events.SESSION_ENDED, reason="This account was deactivated."),
+        events.frame(events.SESSION_ENDED, reason=why),
     )
     return moved
 
@@ -209,3 +211,9 @@ def user_saved(sender, instance, created: bool = False, **kwargs: Any) -> None:
     # opened. A repeat only tells consoles that are already gone.
     if AgentProfile.objects.filter(user_id=instance.pk).exists():
         agent_account_closed(user_id=instance.pk)
+
+
+def profile_deleted(sender, instance, **kwargs: Any) -> None:
+    """post_delete of an agent profile (admin, *Agent profiles → Delete*): no longer an
+    agent, so as for a deactivated account, their consoles end and their work goes on."""
+    agent_account_closed(user_id=instance.user_id, why="This account is no longer an agent.")

@@ -7,11 +7,12 @@ class ActionsConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth import get_user_model
-        from django.db.models.signals import post_save
+        from django.db.models.signals import post_delete, post_save
 
         # The entry points of the apps below call these through chat.flows (they may not
         # import this package). Here, not at the top: the flows import services and models.
         from actions import agents, conversations, customers, rules, tasks, widget
+        from agents.models import AgentProfile
         from chat.flows import flows
         from supervision import status
 
@@ -45,6 +46,9 @@ class ActionsConfig(AppConfig):
         )
         # An agent made inactive keeps no console, offer or chat (actions.agents).
         post_save.connect(agents.user_saved, sender=get_user_model(), dispatch_uid="parley-user")
+        post_delete.connect(
+            agents.profile_deleted, sender=AgentProfile, dispatch_uid="parley-agent-profile"
+        )
         del tasks  # imported to register the Celery tasks in every process
         if flows.missing():
             raise RuntimeError(f"flows left unbound: {flows.missing()}")

@@ -2,11 +2,15 @@ from urllib.parse import urljoin
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from django.utils.html import escape
 
 from chat import admin_json
+from chat.actors import Actor
 from chat.admin_json import TEXTS, JSONShapes
+from chat.exceptions import ParleyError
+from chat.flows import flows
 from chat.models import (
     Attachment,
     BlockedMessage,
@@ -115,6 +119,40 @@ class CustomerAdmin(JSONShapes, admin.ModelAdmin):
     list_filter = ["site", "identity_verified", "locale"]
     search_fields = ["name", "email", "external_id"]
     readonly_fields = ["created_at", "last_seen_at"]
+    actions = ["erase"]
+
+    def get_actions(self, request):
+        # Deleting a customer who wrote anything is refused (their messages are protected:
+        # the conversations stay, for the agents' side and the reports): erase instead.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description="Erase the selected customers' personal data (GDPR)…")
+    def erase(self, request, queryset):
+        if "apply" not in request.POST:
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Erase customers' personal data",
+                "customers": queryset,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/chat/customer/erase.html", context)
+        actor = Actor.for_agent(request.user)
+        done = 0
+        for customer in queryset:
+            try:
+                flows.customer_erase(actor=actor, customer=customer)
+                done += 1
+            except ParleyError as exc:
+                self.message_user(request, f"{customer}: {exc.message}", messages.ERROR)
+        self.message_user(
+            request,
+            f"{done} customer(s) erased: name, email, ids and what they wrote are gone; "
+            "their conversations stay, with the agents' side and the timeline.",
+        )
+        return None
 
 
 class ParticipantInline(admin.TabularInline):

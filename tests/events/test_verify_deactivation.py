@@ -96,3 +96,20 @@ async def test_the_console_of_a_deactivated_agent_is_closed():
         while frame["type"] != "websocket.close":
             frame = await again.receive_output(timeout=TIMEOUT)
         assert frame["code"] == 4401
+
+
+def test_deleting_an_agent_s_profile_hands_their_chats_on_at_once(published):
+    """Admin's *Agent profiles → Delete* while the agent holds chats: they went back to the
+    line only when the sweeper found the console silent (about 2 minutes)."""
+    queue = make_queue()
+    agent = online_agent(queue)
+    customer = make_customer(site=make_site(default_queue=queue))
+    conversation, _ = conversation_actions.conversation_start(actor=customer_actor(customer))
+    reservation_accept(actor=agent_actor(agent), reservation_id=open_offer(conversation).pk)
+    published.listen(user_group(agent.pk))
+    agent.agent_profile.delete()
+    conversation.refresh_from_db()
+    assert conversation.status == Conversation.Status.QUEUED and conversation.assignee is None
+    ended = [f for f in published.frames(user_group(agent.pk)) if f["type"] == "session.ended"]
+    assert [f["reason"] for f in ended] == ["This account is no longer an agent."]
+    assert AgentPresence.objects.get(user=agent).status == "offline"
