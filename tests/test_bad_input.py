@@ -38,7 +38,7 @@ def test_admin_filters_and_actions_with_values_django_cannot_use_are_400s(admin_
         response = admin_client.get(url)
         assert response.status_code == 400, (url, response.status_code)
     response = admin_client.post(
-        "/admin/chat/customer/", {"action": "delete_selected", "_selected_action": "abc"}
+        "/admin/chat/customer/", {"action": "erase", "_selected_action": "abc"}
     )
     assert response.status_code == 400
     assert admin_client.get("/admin/chat/conversation/").status_code == 200
