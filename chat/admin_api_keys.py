@@ -71,22 +71,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
     ]
     list_filter = ["is_active", "site"]
     search_fields = ["name", "prefix"]
-    fields = [
-        "name",
-        "site",
-        "owner",
-        "scopes",
-        "expires_at",
-        "rate_limit",
-        "daily_requests",
-        "daily_bytes",
-        "is_active",
-        "prefix",
-        "created_at",
-        "last_used_at",
-        "revoked_at",
-    ]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    fields = [*ApiKeyForm.Meta.fields, *readonly_fields]
     actions = ["revoke"]
 
     def save_model(self, request, obj, form, change):

@@ -3,17 +3,18 @@ their last use is stored at most once a minute per key, not on every request."""
 
 from __future__ import annotations
 
-import re
 import secrets
 import threading
 import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.utils import timezone
 
 from chat.exceptions import ValidationError
+from chat.integration_models import validate_rate_not_zero
 from chat.models import SCOPES, ApiKey, Site, hash_api_key
 from chat.quotas import Limit
 
@@ -46,20 +47,22 @@ def clean_rate(rate: str) -> str:
         Limit.parse("rate", rate)
     except ValueError as exc:
         raise ValidationError(str(exc), field="rate_limit") from exc
-    if re.match(r"\s*0+\s*/", rate or ""):  # read as no limit at all (chat.quotas)
-        raise ValidationError(
-            "A rate of 0 would remove the limit: give at least 1 (e.g. 1/min), or leave it "
-            "empty for API_KEY_RATE.",
-            field="rate_limit",
-        )
+    try:
+        validate_rate_not_zero(rate)  # the model's own check: admin and the API say the same
+    except DjangoValidationError as exc:
+        raise ValidationError(exc.messages[0], field="rate_limit") from exc
     return rate.strip()
 
 
 def _clean_daily(fields: dict) -> None:
+    # The model's own bounds (0 would mean none: chat.api.throttles), as admin checks them.
     for name in ("daily_requests", "daily_bytes"):
-        value = fields.get(name)
-        if value is not None and value < 1:  # 0 would mean none (chat.api.throttles)
-            raise ValidationError(f"{name} is at least 1; null for the default.", field=name)
+        if fields.get(name) is None:
+            continue
+        try:
+            ApiKey._meta.get_field(name).run_validators(fields[name])
+        except DjangoValidationError as exc:
+            raise ValidationError(f"{name}: {exc.messages[0]}", field=name) from exc
 
 
 def api_key_create(
